@@ -1,0 +1,183 @@
+# lua-ivs: the one entry point. `make help` lists the targets.
+#
+# Every knob is overridable on the command line or in the environment:
+#   make CC=clang CFLAGS='-O0 -g' PREFIX=/opt/ivs DESTDIR=/tmp/stage
+
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+BINDIR      ?= $(PREFIX)/bin
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+LUA_VERSION ?= 5.4
+LUA_CMODDIR ?= $(LIBDIR)/lua/$(LUA_VERSION)
+LUA_LMODDIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
+PKG_CONFIG  ?= pkg-config
+LUA         ?= lua$(LUA_VERSION)
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+LDFLAGS ?=
+WERROR  ?=
+BUILD   ?= build
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings \
+        -Wpointer-arith -Wformat=2
+ifneq ($(WERROR),)
+WARN += -Werror
+endif
+
+CURL_CFLAGS   ?= $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
+CURL_LIBS     ?= $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
+CRYPTO_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
+CRYPTO_LIBS   ?= $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
+CJSON_CFLAGS  ?= $(shell $(PKG_CONFIG) --cflags libcjson 2>/dev/null || echo -I/usr/include/cjson)
+CJSON_LIBS    ?= $(shell $(PKG_CONFIG) --libs libcjson 2>/dev/null || echo -lcjson)
+LUA_CFLAGS    ?= $(shell $(PKG_CONFIG) --cflags lua$(LUA_VERSION) 2>/dev/null || echo -I/usr/include/lua$(LUA_VERSION))
+MHD_CFLAGS    ?= $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS      ?= $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -MMD -MP $(WARN)
+CORE_CPPFLAGS := -Icore/include -Icore/src $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS)
+CORE_LIBS := $(CURL_LIBS) $(CRYPTO_LIBS) $(CJSON_LIBS) -lpthread -lm
+
+ALL_CFLAGS = $(BASE_CFLAGS) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS)
+
+IVS_SOVERSION := 0
+CORE_SRCS := $(sort $(wildcard core/src/*.c))
+CORE_OBJS := $(CORE_SRCS:core/src/%.c=$(BUILD)/core/%.o)
+LIB_STATIC := $(BUILD)/libivs.a
+LIB_SHARED := $(BUILD)/libivs.so.$(IVS_SOVERSION)
+
+LUA_SRCS := $(sort $(wildcard lua_binding/*.c))
+LUA_OBJS := $(LUA_SRCS:lua_binding/%.c=$(BUILD)/lua_binding/%.o)
+LUA_MODULE := $(BUILD)/lua/ivs/core.so
+
+EMU_SRCS := $(sort $(wildcard emulator/*.c))
+EMU_OBJS := $(EMU_SRCS:emulator/%.c=$(BUILD)/emulator/%.o)
+EMULATOR := $(BUILD)/ivs-emulator
+
+TEST_SUPPORT_SRCS := $(sort $(wildcard tests/c/support/*.c))
+TEST_SUPPORT_OBJS := $(TEST_SUPPORT_SRCS:tests/c/support/%.c=$(BUILD)/tests/support/%.o)
+TEST_SRCS := $(sort $(wildcard tests/c/test_*.c))
+TEST_BINS := $(TEST_SRCS:tests/c/%.c=$(BUILD)/tests/%)
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+
+.PHONY: all deps lib lua emulator tools tests test check asan valgrind install uninstall clean \
+        env model demo bench docs lint format-check help
+
+all: deps lib lua emulator
+
+help:
+	@echo "make            build libivs, the Lua module and ivs-emulator"
+	@echo "make test       build and run every test (ends with 'N passed, N failed')"
+	@echo "make demo       run the example provisioning script against a local emulator"
+	@echo "make asan       run the C suites under AddressSanitizer and UBSan"
+	@echo "make valgrind   run the Lua specs under valgrind (leak check)"
+	@echo "make bench      benchmarks against boto3 and the AWS CLI"
+	@echo "make model      regenerate core/src/model_gen.c from the IVS model"
+	@echo "make docs       API reference with LDoc"
+	@echo "make install    install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX))"
+	@echo "eval \"\$$(make -s env)\"   use the built module and tools from this checkout"
+
+deps:
+	@scripts/install-deps
+
+lib: $(LIB_STATIC) $(LIB_SHARED)
+lua: $(LUA_MODULE)
+emulator: $(EMULATOR)
+tools: $(TOOL_BINS)
+
+$(BUILD)/core/%.o: core/src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB_STATIC): $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIB_SHARED): $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libivs.so.$(IVS_SOVERSION) -o $@ $^ $(LDFLAGS) $(CORE_LIBS)
+	ln -sf libivs.so.$(IVS_SOVERSION) $(BUILD)/libivs.so
+
+$(BUILD)/lua_binding/%.o: lua_binding/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -c $< -o $@
+
+# The Lua module carries the core inside it, so a rock or a copied .so needs no libivs at run time.
+$(LUA_MODULE): $(LUA_OBJS) $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -o $@ $^ $(LDFLAGS) $(CORE_LIBS)
+
+$(BUILD)/emulator/%.o: emulator/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(MHD_CFLAGS) -c $< -o $@
+
+$(EMULATOR): $(EMU_OBJS) $(LIB_STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(EMU_OBJS) $(LIB_STATIC) $(LDFLAGS) $(MHD_LIBS) $(CORE_LIBS)
+
+$(BUILD)/tests/support/%.o: tests/c/support/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/c -c $< -o $@
+
+$(BUILD)/tests/%: tests/c/%.c $(TEST_SUPPORT_OBJS) $(LIB_STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/c -o $@ $< $(TEST_SUPPORT_OBJS) $(LIB_STATIC) $(LDFLAGS) $(CORE_LIBS)
+
+$(BUILD)/tools/%: tests/tools/%.c $(LIB_STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/c -o $@ $< $(LIB_STATIC) $(LDFLAGS) $(CORE_LIBS)
+
+tests: all $(TEST_BINS) $(TOOL_BINS)
+
+# The whole suite: C unit tests, Lua specs, integration specs, lint. The last line is
+# "N passed, N failed" (CI reads it).
+test: tests
+	@scripts/run-tests
+
+check: test
+
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
+	  LDFLAGS='-fsanitize=address,undefined' tests
+	BUILD=build-asan IVS_TEST_SANITIZER=asan scripts/run-tests --c-only --emulator
+
+valgrind: tests
+	IVS_TEST_VALGRIND=1 scripts/run-tests --lua-only
+
+model:
+	$(LUA) scripts/gen-model.lua $(MODEL) > core/src/model_gen.c.tmp && mv core/src/model_gen.c.tmp core/src/model_gen.c
+
+env:
+	@echo 'export LUA_PATH="$(CURDIR)/lua_binding/?.lua;$(CURDIR)/lua_binding/?/init.lua;$${LUA_PATH:-;}"'
+	@echo 'export LUA_CPATH="$(CURDIR)/$(BUILD)/lua/?.so;$${LUA_CPATH:-;}"'
+	@echo 'export PATH="$(CURDIR)/$(BUILD):$(CURDIR)/scripts:$$PATH"'
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(LUA_CMODDIR)/ivs $(DESTDIR)$(LUA_LMODDIR)
+	install -m 644 $(LIB_STATIC) $(DESTDIR)$(LIBDIR)/libivs.a
+	install -m 755 $(LIB_SHARED) $(DESTDIR)$(LIBDIR)/libivs.so.$(IVS_SOVERSION)
+	ln -sf libivs.so.$(IVS_SOVERSION) $(DESTDIR)$(LIBDIR)/libivs.so
+	install -m 644 core/include/ivs.h $(DESTDIR)$(INCLUDEDIR)/ivs.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	  -e 's|@VERSION@|$(shell sed -n 's/^#define IVS_VERSION "\(.*\)"/\1/p' core/include/ivs.h)|g' \
+	  core/ivs.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/ivs.pc
+	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_CMODDIR)/ivs/core.so
+	install -m 644 lua_binding/ivs.lua $(DESTDIR)$(LUA_LMODDIR)/ivs.lua
+	install -m 755 $(EMULATOR) $(DESTDIR)$(BINDIR)/ivs-emulator
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libivs.a $(DESTDIR)$(LIBDIR)/libivs.so $(DESTDIR)$(LIBDIR)/libivs.so.$(IVS_SOVERSION) \
+	  $(DESTDIR)$(INCLUDEDIR)/ivs.h $(DESTDIR)$(PKGCONFIGDIR)/ivs.pc $(DESTDIR)$(LUA_CMODDIR)/ivs/core.so \
+	  $(DESTDIR)$(LUA_LMODDIR)/ivs.lua $(DESTDIR)$(BINDIR)/ivs-emulator
+	-rmdir $(DESTDIR)$(LUA_CMODDIR)/ivs 2>/dev/null
+
+clean:
+	rm -rf build build-asan
+
+-include $(CORE_OBJS:.o=.d) $(LUA_OBJS:.o=.d) $(EMU_OBJS:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d)

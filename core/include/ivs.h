@@ -1,0 +1,292 @@
+/*
+ * ivs.h: libivs, a small C client for Amazon Interactive Video Service (IVS).
+ *
+ * libivs signs requests with SigV4, sends them over libcurl with keep-alive, resolves the
+ * standard AWS configuration (profiles, environment, config files) and credential chain,
+ * retries in the AWS "standard" mode, and knows every operation of the IVS API
+ * (2020-07-14) from tables generated from the service model.
+ *
+ * Conventions (they hold for every function below unless its comment says otherwise):
+ *  - Handles are opaque. Each `_new` has a `_free` that accepts NULL.
+ *  - Strings passed in are copied; the caller keeps ownership of what it passes.
+ *  - Strings and buffers handed out through `char **` parameters belong to the caller, who
+ *    releases them with ivs_free().
+ *  - Functions that can fail return an `enum ivs_status` (IVS_OK on success) and fill the
+ *    optional `struct ivs_error *` (may be NULL). Clear it with ivs_error_clear() before reuse.
+ *  - Threads: nothing here touches mutable global state except ivs_global_init(). A client
+ *    may be used by one thread at a time; different clients may be used on different
+ *    threads at once.
+ *  - Secrets (secret keys, session tokens, stream keys, private keys, Authorization headers)
+ *    never appear in error messages or log lines.
+ */
+#ifndef IVS_H
+#define IVS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IVS_VERSION_MAJOR 0
+#define IVS_VERSION_MINOR 1
+#define IVS_VERSION_PATCH 0
+#define IVS_VERSION "0.1.0"
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define IVS_API __attribute__((visibility("default")))
+#else
+#define IVS_API
+#endif
+
+/*
+ * Status codes, which double as the "kind" of an error. The numbers are stable: a code may
+ * be retired but its slot is never reused.
+ */
+enum ivs_status {
+    IVS_OK = 0,
+    IVS_ERR_VALIDATION = 1,  /* the request breaks the API model; nothing was sent */
+    IVS_ERR_CONFIG = 2,      /* region, endpoint, profile or option problem */
+    IVS_ERR_CREDENTIALS = 3, /* no usable credentials, or a provider failed */
+    IVS_ERR_NETWORK = 4,     /* connection refused/reset, DNS, TLS */
+    IVS_ERR_TIMEOUT = 5,     /* connect or total timeout */
+    IVS_ERR_SERVICE = 6,     /* the service answered with an error status */
+    IVS_ERR_USAGE = 7,       /* misuse of the library: NULL argument, unknown operation */
+    IVS_ERR_NOMEM = 8,       /* out of memory */
+    IVS_ERR_INTERNAL = 9     /* unexpected response shape or library bug */
+};
+
+/* The library version string, e.g. "0.1.0". */
+IVS_API const char *ivs_version(void);
+
+/*
+ * The one process-wide step: initialises libcurl. Idempotent and safe to call from several
+ * threads (it runs once). ivs_client_new() calls it, so a program never has to, unless it
+ * wants libcurl initialised before it starts threads of its own (libcurl's own advice).
+ * Returns 0 the first time it did the work, 1 when it had already been done, -1 on failure.
+ */
+IVS_API int ivs_global_init(void);
+
+/* A stable lowercase name for a status: "ok", "validation", "config", "credentials",
+ * "network", "timeout", "service", "usage", "nomem", "internal". */
+IVS_API const char *ivs_status_name(enum ivs_status status);
+
+/*
+ * One failure. Every string is owned by the error and released by ivs_error_clear().
+ * Initialise with `struct ivs_error err = {0};`.
+ *  kind        what went wrong, as a status (never IVS_OK once set)
+ *  code        a stable code: the service's error type ("ResourceNotFoundException") or
+ *              the library's own ("ParamValidationError", "NoRegion", "NoCredentials",
+ *              "ConnectionError", "Timeout", ...)
+ *  message     one human sentence; never contains a secret
+ *  status      HTTP status of the last response, 0 when none was received
+ *  request_id  the service's x-amzn-RequestId, NULL when none
+ *  retryable   nonzero when the failure is of a retryable class (whether or not retries
+ *              were left)
+ *  attempts    how many attempts were made (0 when nothing was sent)
+ */
+struct ivs_error {
+    enum ivs_status kind;
+    char *code;
+    char *message;
+    long status;
+    char *request_id;
+    int retryable;
+    int attempts;
+};
+
+/* Releases the strings of an error and zeroes it; NULL is accepted. */
+IVS_API void ivs_error_clear(struct ivs_error *err);
+
+/* Releases memory handed out by this library (response bodies, URLs). NULL is accepted. */
+IVS_API void ivs_free(void *ptr);
+
+/* ---------------------------------------------------------------------------------------
+ * Hooks. All optional; each receives the `ud` pointer set beside it in the options.
+ * ------------------------------------------------------------------------------------- */
+
+enum ivs_log_level { IVS_LOG_ERROR = 0, IVS_LOG_WARN = 1, IVS_LOG_INFO = 2, IVS_LOG_DEBUG = 3 };
+
+/* Receives one log line (no trailing newline), already redacted of secrets. */
+typedef void (*ivs_log_fn)(void *ud, enum ivs_log_level level, const char *line);
+
+/* Looks up an environment variable; returns NULL when unset. Lets hosts and tests supply an
+ * environment other than the process's own. */
+typedef const char *(*ivs_getenv_fn)(void *ud, const char *name);
+
+/* Wall-clock time in milliseconds since the Unix epoch. */
+typedef int64_t (*ivs_clock_fn)(void *ud);
+
+/* Sleeps (or pretends to) for a number of milliseconds, between retry attempts. */
+typedef void (*ivs_sleep_fn)(void *ud, int64_t ms);
+
+/* A uniformly distributed number in [0, 1), used for retry jitter. */
+typedef double (*ivs_random_fn)(void *ud);
+
+/* ---------------------------------------------------------------------------------------
+ * Clients
+ * ------------------------------------------------------------------------------------- */
+
+/*
+ * Options for ivs_client_new(). Zero-initialise (or call ivs_client_options_init()) and set
+ * what you need; every zero/NULL field means "resolve it the standard AWS way" (explicit
+ * value, then environment, then the profile in the shared config files, then the default).
+ * Tri-state integers (use_fips_endpoint, use_dualstack_endpoint): 0 = not set, > 0 = on,
+ * < 0 = off.
+ */
+struct ivs_client_options {
+    const char *region;   /* e.g. "us-west-2"; no region anywhere is an IVS_ERR_CONFIG error */
+    const char *endpoint; /* full URL, e.g. "http://127.0.0.1:4566"; wins over everything */
+    const char *profile;  /* profile name; default AWS_PROFILE, then "default" */
+
+    /* Explicit credentials: used as they are when access_key_id and secret are set. */
+    const char *access_key_id;
+    const char *secret_access_key;
+    const char *session_token;
+    int anonymous; /* nonzero: send requests unsigned */
+
+    double timeout;         /* seconds for a whole attempt; 0 = 60 */
+    double connect_timeout; /* seconds to connect; 0 = 10 (never more than timeout) */
+    int close_connection;   /* nonzero: do not reuse connections between calls */
+    int max_attempts;       /* total attempts including the first; 0 = resolve (default 3) */
+    const char *retry_mode; /* "standard" or "legacy"; NULL = resolve (default "standard") */
+    const char *ca_bundle;  /* CA file for TLS; NULL = AWS_CA_BUNDLE, profile, system */
+    int use_fips_endpoint;
+    int use_dualstack_endpoint;
+    const char *app_id; /* appended to the User-Agent; NULL = AWS_SDK_UA_APP_ID, profile */
+
+    ivs_log_fn log; /* NULL = no logging unless IVS_LOG=1|debug in the environment (stderr) */
+    void *log_ud;
+    ivs_getenv_fn getenv; /* NULL = the process environment */
+    void *getenv_ud;
+    ivs_clock_fn clock;   /* NULL = the real clock */
+    ivs_sleep_fn sleep;   /* NULL = nanosleep */
+    ivs_random_fn random; /* NULL = a per-client generator */
+    void *hooks_ud;       /* passed to clock, sleep and random */
+};
+
+/* Zeroes the options (the same as `= {0}`); kept for symmetry with other C libraries. */
+IVS_API void ivs_client_options_init(struct ivs_client_options *opts);
+
+struct ivs_client;
+
+/*
+ * Creates a client. Resolves region, endpoint, retry and TLS settings now (so a missing
+ * region fails here, with a clear message); credentials are resolved on the first call that
+ * needs them and cached until shortly before they expire.
+ * opts may be NULL (everything from the environment). *out is set on success only.
+ */
+IVS_API enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs_client **out,
+                                       struct ivs_error *err);
+
+/* Closes the client's connection and releases everything it holds. NULL is accepted. */
+IVS_API void ivs_client_free(struct ivs_client *client);
+
+/* The resolved region and endpoint of a client (owned by the client). */
+IVS_API const char *ivs_client_region(const struct ivs_client *client);
+IVS_API const char *ivs_client_endpoint(const struct ivs_client *client);
+
+/*
+ * Calls one IVS operation.
+ *  operation     the API name ("CreateChannel") or the snake_case name ("create_channel")
+ *  request_json  a JSON object with the operation's input members (API member names, as
+ *                in `{"name":"lobby","latencyMode":"LOW"}`); NULL or "" means `{}`
+ *  request_len   its length in bytes
+ *  response_json on success, the output as a JSON object (`{}` for operations that return
+ *                nothing); free with ivs_free()
+ *  response_len  may be NULL
+ * The input is validated against the model before anything is sent (IVS_ERR_VALIDATION
+ * lists every problem at once). Retryable failures are retried per the client's retry
+ * settings; err->attempts tells how many attempts were made.
+ */
+IVS_API enum ivs_status ivs_client_call(struct ivs_client *client, const char *operation,
+                                        const char *request_json, size_t request_len,
+                                        char **response_json, size_t *response_len,
+                                        struct ivs_error *err);
+
+/* ---------------------------------------------------------------------------------------
+ * Operations (introspection)
+ * ------------------------------------------------------------------------------------- */
+
+/* The number of operations in the model (41 for IVS 2020-07-14). */
+IVS_API size_t ivs_operation_count(void);
+
+/* The API name of operation i ("BatchGetChannel"...), in the model's sorted order; NULL when
+ * i is out of range. */
+IVS_API const char *ivs_operation_name(size_t i);
+
+/* ---------------------------------------------------------------------------------------
+ * SigV4 for callers who build their own requests
+ * ------------------------------------------------------------------------------------- */
+
+struct ivs_header {
+    const char *name;
+    const char *value;
+};
+
+struct ivs_credentials {
+    const char *access_key_id;
+    const char *secret_access_key;
+    const char *session_token; /* NULL for long-term keys */
+};
+
+/*
+ * A request to sign.
+ *  url      absolute URL as it will be sent: scheme://host[:port]/path?query, with the path
+ *           and query already percent-encoded for the wire
+ *  headers  the headers that will be sent unchanged (Host is derived from the URL when
+ *           absent); only these are signed
+ *  region   signing region; service defaults to "ivs"
+ *  time     signing time in seconds since the epoch; 0 = now
+ */
+struct ivs_sign_request {
+    const char *method;
+    const char *url;
+    const struct ivs_header *headers;
+    size_t header_count;
+    const void *body;
+    size_t body_len;
+    const char *region;
+    const char *service;
+    int64_t time;
+};
+
+/*
+ * What signing produced. Send the request with the headers X-Amz-Date: amz_date,
+ * Authorization: authorization and, when security_token is not NULL,
+ * X-Amz-Security-Token: security_token. The canonical request and string to sign are kept
+ * for debugging signature mismatches. Release with ivs_signature_clear().
+ */
+struct ivs_signature {
+    char amz_date[17];  /* YYYYMMDDTHHMMSSZ */
+    char signature[65]; /* lowercase hex */
+    char *authorization;
+    char *security_token;
+    char *signed_headers;
+    char *canonical_request;
+    char *string_to_sign;
+};
+
+/* Signs a request for the Authorization header (SigV4, path normalised and encoded as for
+ * every non-S3 service). */
+IVS_API enum ivs_status ivs_sign(const struct ivs_sign_request *req, const struct ivs_credentials *creds,
+                                 struct ivs_signature *out, struct ivs_error *err);
+
+/* Releases the strings of a signature and zeroes it; NULL is accepted. */
+IVS_API void ivs_signature_clear(struct ivs_signature *sig);
+
+/*
+ * Presigns a URL (SigV4 query signing): the result is the request's URL with X-Amz-Algorithm,
+ * X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders, X-Amz-Security-Token
+ * (when a token is set) and X-Amz-Signature added to its query. expires_s is 1..604800.
+ * Only host is signed. *url_out is freed with ivs_free().
+ */
+IVS_API enum ivs_status ivs_presign_url(const struct ivs_sign_request *req, const struct ivs_credentials *creds,
+                                        long expires_s, char **url_out, struct ivs_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IVS_H */

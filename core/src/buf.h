@@ -1,0 +1,41 @@
+/* buf.h: a growable byte buffer, the one string builder of the core.
+ * Allocation failures are sticky: after one, every append is a no-op and buf_failed() is
+ * true, so callers check once at the end instead of after every append. */
+#ifndef IVS_BUF_H
+#define IVS_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct buf {
+    char *data; /* always NUL-terminated when non-NULL */
+    size_t len;
+    size_t cap;
+    int failed;
+};
+
+#define BUF_INIT {NULL, 0, 0, 0}
+
+/* Ensures room for `extra` more bytes plus the terminating NUL; returns 0 or -1. */
+int buf_reserve(struct buf *b, size_t extra);
+void buf_append(struct buf *b, const void *data, size_t len);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/* Appends the lowercase hex form of `len` bytes. */
+void buf_put_hex(struct buf *b, const unsigned char *bytes, size_t len);
+void buf_reset(struct buf *b);
+void buf_free(struct buf *b);
+/* Hands the data to the caller (never NULL unless allocation failed: an empty buffer gives
+ * ""), leaving the buffer empty. Returns NULL if any earlier append failed. */
+char *buf_steal(struct buf *b);
+static inline int buf_failed(const struct buf *b) { return b->failed; }
+/* The contents as a C string ("" when empty). */
+static inline const char *buf_str(const struct buf *b) { return b->data ? b->data : ""; }
+
+/* strdup that accepts NULL (returns NULL). */
+char *ivs_strdup(const char *s);
+char *ivs_strndup(const char *s, size_t n);
+
+#endif
