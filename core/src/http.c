@@ -23,13 +23,16 @@ struct http_conn {
     char curl_error[CURL_ERROR_SIZE];
 };
 
-enum ivs_status http_conn_new(const struct http_options *opts, struct http_conn **out, struct ivs_error *err)
+enum ivs_status http_conn_new(const struct http_options *opts, struct http_conn **out,
+                              struct ivs_error *err)
 {
     if (!out)
-        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "http_conn_new needs an output pointer");
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "http_conn_new needs an output pointer");
     *out = NULL;
     if (ivs_global_init() < 0)
-        return ivs_error_set(err, IVS_ERR_INTERNAL, "CurlInitFailed", "libcurl could not be initialised");
+        return ivs_error_set(err, IVS_ERR_INTERNAL, "CurlInitFailed",
+                             "libcurl could not be initialised");
     struct http_conn *c = calloc(1, sizeof *c);
     if (!c)
         return ivs_error_nomem(err);
@@ -37,7 +40,8 @@ enum ivs_status http_conn_new(const struct http_options *opts, struct http_conn 
     if (!opts)
         opts = &defaults;
     c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
-    c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+    c->connect_timeout_ms =
+        opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
     /* A connect timeout beyond the total one would never fire; keep the reported cause right. */
     if (c->connect_timeout_ms > c->timeout_ms)
         c->connect_timeout_ms = c->timeout_ms;
@@ -179,23 +183,26 @@ static void url_host(const char *url, char *out, size_t n)
     out[len] = '\0';
 }
 
-static enum ivs_status map_curl_error(struct http_conn *c, CURLcode rc, const char *url, struct ivs_error *err)
+static enum ivs_status map_curl_error(struct http_conn *c, CURLcode rc, const char *url,
+                                      struct ivs_error *err)
 {
     char host[256];
     url_host(url, host, sizeof host);
     const char *detail = c->curl_error[0] ? c->curl_error : curl_easy_strerror(rc);
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
-        return ivs_error_set(err, IVS_ERR_TIMEOUT, "Timeout", "request to %s timed out: %s", host, detail);
+        return ivs_error_set(err, IVS_ERR_TIMEOUT, "Timeout", "request to %s timed out: %s", host,
+                             detail);
     case CURLE_OUT_OF_MEMORY:
         return ivs_error_nomem(err);
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
-        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint", "cannot send a request to %s: %s", host,
-                             detail);
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint",
+                             "cannot send a request to %s: %s", host, detail);
     default:
         /* Resolve, connect, send, receive, TLS and anything else on the wire. */
-        return ivs_error_set(err, IVS_ERR_NETWORK, "ConnectionError", "could not talk to %s: %s", host, detail);
+        return ivs_error_set(err, IVS_ERR_NETWORK, "ConnectionError", "could not talk to %s: %s",
+                             host, detail);
     }
 }
 
@@ -207,7 +214,8 @@ static int has_header(const struct ivs_header *headers, size_t count, const char
     return 0;
 }
 
-static struct curl_slist *build_header_list(const struct ivs_header *headers, size_t count, int *failed)
+static struct curl_slist *build_header_list(const struct ivs_header *headers, size_t count,
+                                            int *failed)
 {
     struct curl_slist *list = NULL;
     struct buf line = BUF_INIT;
@@ -252,14 +260,17 @@ static struct curl_slist *build_header_list(const struct ivs_header *headers, si
 }
 
 enum ivs_status http_perform(struct http_conn *c, const char *method, const char *url,
-                             const struct ivs_header *headers, size_t header_count, const void *body,
-                             size_t body_len, struct http_response *resp, struct ivs_error *err)
+                             const struct ivs_header *headers, size_t header_count,
+                             const void *body, size_t body_len, struct http_response *resp,
+                             struct ivs_error *err)
 {
     if (!resp)
-        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "http_perform needs a response");
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "http_perform needs a response");
     http_response_cleanup(resp);
     if (!c || !method || !url)
-        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "http_perform needs a connection, method and URL");
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "http_perform needs a connection, method and URL");
     if (has_header(headers, header_count, "Content-Length"))
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "http_perform computes Content-Length itself; do not pass it");
@@ -313,7 +324,8 @@ enum ivs_status http_perform(struct http_conn *c, const char *method, const char
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    } else if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) {
+    } else if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+               strcmp(method, "PATCH") == 0) {
         /* POSTFIELDS with an explicit size sends the bytes as they are (binary-safe) with a
          * computed Content-Length; CUSTOMREQUEST only renames the method. */
         curl_easy_setopt(e, CURLOPT_POST, 1L);

@@ -10,9 +10,10 @@
 #define MAX_DEPTH 128
 
 static const char *const k_secret_members[] = {
-    "value",          "passphrase",        "metadata",     "privateKey",
-    "SecretAccessKey", "aws_secret_access_key", "SessionToken", "aws_session_token",
-    "Token",          "password",
+    "value",        "passphrase",        "metadata",
+    "privateKey",   "SecretAccessKey",   "aws_secret_access_key",
+    "SessionToken", "aws_session_token", "Token",
+    "password",
 };
 
 static const char *const k_secret_headers[] = {
@@ -40,7 +41,8 @@ int redact_header_is_secret(const char *name)
 
 static int is_key_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
 }
 
 /* Appends s[0..len) with every "sk_<run>" that starts a word replaced by MASK. */
@@ -48,7 +50,8 @@ static void append_masking_stream_keys(struct buf *out, const char *s, size_t le
 {
     size_t i = 0, copied = 0;
     while (i + 3 <= len) {
-        if (s[i] == 's' && s[i + 1] == 'k' && s[i + 2] == '_' && (i == 0 || !is_key_char(s[i - 1]))) {
+        if (s[i] == 's' && s[i + 1] == 'k' && s[i + 2] == '_' &&
+            (i == 0 || !is_key_char(s[i - 1]))) {
             buf_append(out, s + copied, i - copied);
             buf_puts(out, MASK);
             i += 3;
@@ -96,11 +99,21 @@ static void decode_string(const char *tok, const char *tok_end, char *dst, size_
         if (c == '\\' && p < end) {
             char e = *p++;
             switch (e) {
-            case 'n': c = '\n'; break;
-            case 't': c = '\t'; break;
-            case 'r': c = '\r'; break;
-            case 'b': c = '\b'; break;
-            case 'f': c = '\f'; break;
+            case 'n':
+                c = '\n';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
             case 'u': {
                 unsigned v = 0;
                 for (int i = 0; i < 4 && p < end; i++, p++) {
@@ -110,7 +123,9 @@ static void decode_string(const char *tok, const char *tok_end, char *dst, size_
                 c = v > 0 && v < 0x80 ? (char)v : '?';
                 break;
             }
-            default: c = e; break; /* \" \\ \/ */
+            default:
+                c = e;
+                break; /* \" \\ \/ */
             }
         }
         dst[k++] = c;

@@ -50,7 +50,8 @@ enum ivs_status retry_policy_init(struct retry_policy *p, const char *mode, int 
                                   int new_retries_2026, struct ivs_error *err)
 {
     if (!p)
-        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "retry_policy_init needs a policy");
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "retry_policy_init needs a policy");
     memset(p, 0, sizeof *p);
     int legacy;
     if (!mode || strcmp(mode, "standard") == 0)
@@ -58,8 +59,9 @@ enum ivs_status retry_policy_init(struct retry_policy *p, const char *mode, int 
     else if (strcmp(mode, "legacy") == 0)
         legacy = 1;
     else
-        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
-                             "retry mode \"%.40s\" is not supported; use \"standard\" or \"legacy\"", mode);
+        return ivs_error_set(
+            err, IVS_ERR_CONFIG, "InvalidConfig",
+            "retry mode \"%.40s\" is not supported; use \"standard\" or \"legacy\"", mode);
     if (max_attempts < 0)
         return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
                              "max_attempts must be at least 1 (got %d)", max_attempts);
@@ -184,7 +186,9 @@ int retry_quota_acquire(struct retry_quota *q, const struct retry_policy *p, enu
 {
     if (!q || !p || !p->use_quota || c == RETRY_NONE)
         return 0;
-    int cost = c == RETRY_THROTTLE ? p->cost_throttle : c == RETRY_TIMEOUT ? p->cost_timeout : p->cost_retry;
+    int cost = c == RETRY_THROTTLE  ? p->cost_throttle
+               : c == RETRY_TIMEOUT ? p->cost_timeout
+                                    : p->cost_retry;
     if (q->tokens < cost)
         return -1;
     q->tokens -= cost;

@@ -16,16 +16,17 @@
 
 /* {"channel":{"name":"gzipped","latencyMode":"LOW"}} compressed with gzip (mtime 0). */
 static const unsigned char k_gzip_body[] = {
-    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0xab, 0x56, 0x4a, 0xce, 0x48, 0xcc, 0xcb,
-    0x4b, 0xcd, 0x51, 0xb2, 0xaa, 0x56, 0xca, 0x4b, 0xcc, 0x4d, 0x55, 0xb2, 0x52, 0x4a, 0xaf, 0xca, 0x2c,
-    0x28, 0x48, 0x4d, 0x51, 0xd2, 0x51, 0xca, 0x49, 0x2c, 0x49, 0xcd, 0x4b, 0xae, 0xf4, 0xcd, 0x4f, 0x01,
-    0x89, 0xfb, 0xf8, 0x87, 0x2b, 0xd5, 0xd6, 0x02, 0x00, 0x4b, 0x9b, 0x46, 0xa2, 0x32, 0x00, 0x00, 0x00};
+    0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0xab, 0x56, 0x4a, 0xce,
+    0x48, 0xcc, 0xcb, 0x4b, 0xcd, 0x51, 0xb2, 0xaa, 0x56, 0xca, 0x4b, 0xcc, 0x4d, 0x55,
+    0xb2, 0x52, 0x4a, 0xaf, 0xca, 0x2c, 0x28, 0x48, 0x4d, 0x51, 0xd2, 0x51, 0xca, 0x49,
+    0x2c, 0x49, 0xcd, 0x4b, 0xae, 0xf4, 0xcd, 0x4f, 0x01, 0x89, 0xfb, 0xf8, 0x87, 0x2b,
+    0xd5, 0xd6, 0x02, 0x00, 0x4b, 0x9b, 0x46, 0xa2, 0x32, 0x00, 0x00, 0x00};
 /* The same text with zlib (Content-Encoding: deflate). */
 static const unsigned char k_deflate_body[] = {
-    0x78, 0x9c, 0xab, 0x56, 0x4a, 0xce, 0x48, 0xcc, 0xcb, 0x4b, 0xcd, 0x51, 0xb2, 0xaa, 0x56, 0xca,
-    0x4b, 0xcc, 0x4d, 0x55, 0xb2, 0x52, 0x4a, 0xaf, 0xca, 0x2c, 0x28, 0x48, 0x4d, 0x51, 0xd2, 0x51,
-    0xca, 0x49, 0x2c, 0x49, 0xcd, 0x4b, 0xae, 0xf4, 0xcd, 0x4f, 0x01, 0x89, 0xfb, 0xf8, 0x87, 0x2b,
-    0xd5, 0xd6, 0x02, 0x00, 0xb5, 0xc1, 0x10, 0xf3};
+    0x78, 0x9c, 0xab, 0x56, 0x4a, 0xce, 0x48, 0xcc, 0xcb, 0x4b, 0xcd, 0x51, 0xb2, 0xaa,
+    0x56, 0xca, 0x4b, 0xcc, 0x4d, 0x55, 0xb2, 0x52, 0x4a, 0xaf, 0xca, 0x2c, 0x28, 0x48,
+    0x4d, 0x51, 0xd2, 0x51, 0xca, 0x49, 0x2c, 0x49, 0xcd, 0x4b, 0xae, 0xf4, 0xcd, 0x4f,
+    0x01, 0x89, 0xfb, 0xf8, 0x87, 0x2b, 0xd5, 0xd6, 0x02, 0x00, 0xb5, 0xc1, 0x10, 0xf3};
 static const char k_plain_body[] = "{\"channel\":{\"name\":\"gzipped\",\"latencyMode\":\"LOW\"}}";
 
 static int64_t now_ms(void)
@@ -50,8 +51,8 @@ static int count_header_lines(const struct fakesrv_request *r, const char *name)
 }
 
 /* Starts a server and a connection; returns 0 (after recording a failure) when either fails. */
-static int setup(struct fakesrv **srv, struct http_conn **conn, const struct http_options *opts, char *url,
-                 size_t url_len)
+static int setup(struct fakesrv **srv, struct http_conn **conn, const struct http_options *opts,
+                 char *url, size_t url_len)
 {
     struct ivs_error err = {0};
     *srv = fakesrv_start();
@@ -80,7 +81,8 @@ static void test_keep_alive_reuses_one_connection(void)
     struct http_response resp = {0};
     struct ivs_error err = {0};
     for (int i = 0; i < 3; i++) {
-        fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = i == 1 ? "second" : "other"});
+        fakesrv_push(
+            srv, &(struct fakesrv_response){.status = 200, .body = i == 1 ? "second" : "other"});
         snprintf(url, sizeof url, "%s/channels/%d?x=y%%20z", base, i);
         CHECK_INT_EQ(IVS_OK, http_perform(conn, "GET", url, NULL, 0, NULL, 0, &resp, &err));
         CHECK_INT_EQ(200, resp.status);
@@ -239,11 +241,14 @@ static void test_response_headers_captured_in_order(void)
                           .status = 302,
                           .headers = "Location: http://127.0.0.1:1/elsewhere\r\nX-First: one\r\n",
                           .body = "moved"});
-    fakesrv_push(srv, &(struct fakesrv_response){
-                          .status = 400,
-                          .headers = "x-amzn-RequestId: 11111111-2222\r\nX-Amzn-ErrorType:  ValidationException \r\n"
-                                     "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n",
-                          .body = "{\"message\":\"bad\"}"});
+    fakesrv_push(
+        srv,
+        &(struct fakesrv_response){
+            .status = 400,
+            .headers =
+                "x-amzn-RequestId: 11111111-2222\r\nX-Amzn-ErrorType:  ValidationException \r\n"
+                "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n",
+            .body = "{\"message\":\"bad\"}"});
     struct http_response resp = {0};
     struct ivs_error err = {0};
     /* A redirect is returned as it is, not followed. */
@@ -283,10 +288,12 @@ static void test_compressed_responses_are_decoded(void)
     struct http_options opts = {.accept_encoding = 1, .user_agent = "lua-ivs/9 test"};
     if (!setup(&srv, &conn, &opts, base, sizeof base))
         return;
-    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .headers = "Content-Encoding: gzip\r\n",
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200,
+                                                 .headers = "Content-Encoding: gzip\r\n",
                                                  .body = (const char *)k_gzip_body,
                                                  .body_len = sizeof k_gzip_body});
-    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .headers = "Content-Encoding: deflate\r\n",
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200,
+                                                 .headers = "Content-Encoding: deflate\r\n",
                                                  .body = (const char *)k_deflate_body,
                                                  .body_len = sizeof k_deflate_body});
     struct http_response resp = {0};
@@ -351,7 +358,8 @@ static void test_connection_refused_is_network_error(void)
 
     struct http_conn *conn = NULL;
     struct ivs_error err = {0};
-    CHECK_INT_EQ(IVS_OK, http_conn_new(&(struct http_options){.connect_timeout_ms = 2000}, &conn, &err));
+    CHECK_INT_EQ(IVS_OK,
+                 http_conn_new(&(struct http_options){.connect_timeout_ms = 2000}, &conn, &err));
     char url[64], expect[32];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
     snprintf(expect, sizeof expect, "127.0.0.1:%d", port);
@@ -397,9 +405,11 @@ static void test_rejects_caller_content_length_and_bad_urls(void)
     struct http_response resp = {0};
     CHECK_INT_EQ(IVS_OK, http_conn_new(NULL, &conn, &err));
     const struct ivs_header h[] = {{"content-length", "2"}};
-    CHECK_INT_EQ(IVS_ERR_USAGE, http_perform(conn, "POST", "http://127.0.0.1:1/", h, 1, "{}", 2, &resp, &err));
+    CHECK_INT_EQ(IVS_ERR_USAGE,
+                 http_perform(conn, "POST", "http://127.0.0.1:1/", h, 1, "{}", 2, &resp, &err));
     ivs_error_clear(&err);
-    CHECK_INT_EQ(IVS_ERR_CONFIG, http_perform(conn, "GET", "ftp://127.0.0.1:1/x", NULL, 0, NULL, 0, &resp, &err));
+    CHECK_INT_EQ(IVS_ERR_CONFIG,
+                 http_perform(conn, "GET", "ftp://127.0.0.1:1/x", NULL, 0, NULL, 0, &resp, &err));
     CHECK_STR_EQ("InvalidEndpoint", err.code);
     ivs_error_clear(&err);
     http_response_cleanup(&resp);

@@ -60,9 +60,12 @@ static void test_create_channel_output(void)
         "\"authorized\":false,\"ingestEndpoint\":\"a1b2c3d4e5f6.global-contribute.live-video.net\","
         "\"insecureIngest\":false,\"latencyMode\":\"LOW\",\"name\":\"lobby\",\"playbackUrl\":"
         "\"https://a1b2c3d4e5f6.us-west-2.playback.live-video.net/api/video/v1/x.m3u8\","
-        "\"preset\":\"\",\"recordingConfigurationArn\":\"\",\"tags\":{\"team\":\"games\",\"value\":\"tagged\"},"
-        "\"type\":\"STANDARD\"},\"streamKey\":{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:stream-key/"
-        "Zyx987\",\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/AbCdEfGh1234\",\"tags\":{},"
+        "\"preset\":\"\",\"recordingConfigurationArn\":\"\",\"tags\":{\"team\":\"games\",\"value\":"
+        "\"tagged\"},"
+        "\"type\":\"STANDARD\"},\"streamKey\":{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:stream-"
+        "key/"
+        "Zyx987\",\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/"
+        "AbCdEfGh1234\",\"tags\":{},"
         "\"value\":\"" STREAM_KEY "\"}}";
     char *out = redacted(in);
     const char *secrets[] = {STREAM_KEY, "AbCdEf012345", "tagged"};
@@ -71,10 +74,12 @@ static void test_create_channel_output(void)
     CHECK_STR_EQ("***", path_string(j, "streamKey", "value"));
     CHECK_STR_EQ("lobby", path_string(j, "channel", "name"));
     CHECK_STR_EQ("LOW", path_string(j, "channel", "latencyMode"));
-    CHECK_STR_EQ("arn:aws:ivs:us-west-2:123456789012:stream-key/Zyx987", path_string(j, "streamKey", "arn"));
+    CHECK_STR_EQ("arn:aws:ivs:us-west-2:123456789012:stream-key/Zyx987",
+                 path_string(j, "streamKey", "arn"));
     CHECK_STR_EQ("https://a1b2c3d4e5f6.us-west-2.playback.live-video.net/api/video/v1/x.m3u8",
                  path_string(j, "channel", "playbackUrl"));
-    CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "channel"), "authorized")));
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "channel"), "authorized")));
     cJSON_Delete(j);
     /* Everything but the secrets is byte for byte the same (the tag named "value" is masked
      * too: member names are matched at any depth). */
@@ -88,26 +93,34 @@ static void test_create_channel_output(void)
 
 static void test_get_and_batch_stream_keys(void)
 {
-    const char *in = "{\n  \"streamKeys\": [\n    {\"arn\": \"arn:aws:ivs:us-west-2:1:stream-key/a\", \"value\": \"" STREAM_KEY
-                     "\"},\n    {\"arn\": \"arn:aws:ivs:us-west-2:1:stream-key/b\", \"value\" : \"sk_eu-west-1_ZZZZZZZZ\"}\n  ],"
-                     "\n  \"errors\": []\n}\n";
+    const char *in =
+        "{\n  \"streamKeys\": [\n    {\"arn\": \"arn:aws:ivs:us-west-2:1:stream-key/a\", "
+        "\"value\": \"" STREAM_KEY "\"},\n    {\"arn\": \"arn:aws:ivs:us-west-2:1:stream-key/b\", "
+        "\"value\" : \"sk_eu-west-1_ZZZZZZZZ\"}\n  ],"
+        "\n  \"errors\": []\n}\n";
     char *out = redacted(in);
     const char *secrets[] = {STREAM_KEY, "ZZZZZZZZ"};
     check_clean_json(out, secrets, 2);
-    CHECK(out && strstr(out, "\"arn\": \"arn:aws:ivs:us-west-2:1:stream-key/b\", \"value\" : \"***\"}") != NULL);
+    CHECK(out &&
+          strstr(out, "\"arn\": \"arn:aws:ivs:us-west-2:1:stream-key/b\", \"value\" : \"***\"}") !=
+              NULL);
     CHECK(out && strstr(out, "\n  \"errors\": []\n}\n") != NULL);
     free(out);
 }
 
 static void test_credential_outputs(void)
 {
-    const char *process = "{\"Version\": 1, \"AccessKeyId\": \"AKIAIOSFODNN7EXAMPLE\", \"SecretAccessKey\": \"" SECRET_KEY
-                          "\", \"SessionToken\": \"" SESSION_TOKEN "\", \"Expiration\": \"2026-11-20T12:00:00Z\"}";
-    const char *imds = "{\"Code\":\"Success\",\"LastUpdated\":\"2026-11-20T11:00:00Z\",\"Type\":\"AWS-HMAC\","
-                       "\"AccessKeyId\":\"ASIAEXAMPLEIMDS\",\"SecretAccessKey\":\"" SECRET_KEY "\",\"Token\":\"" SESSION_TOKEN
-                       "\",\"Expiration\":\"2026-11-20T17:00:00Z\"}";
-    const char *sts = "{\"Credentials\":{\"accessKeyId\":\"ASIASTS\",\"secretAccessKey\":\"" SECRET_KEY
-                      "\",\"sessionToken\":\"" SESSION_TOKEN "\",\"expiration\":1795000000000}}";
+    const char *process =
+        "{\"Version\": 1, \"AccessKeyId\": \"AKIAIOSFODNN7EXAMPLE\", \"SecretAccessKey\": "
+        "\"" SECRET_KEY "\", \"SessionToken\": \"" SESSION_TOKEN
+        "\", \"Expiration\": \"2026-11-20T12:00:00Z\"}";
+    const char *imds =
+        "{\"Code\":\"Success\",\"LastUpdated\":\"2026-11-20T11:00:00Z\",\"Type\":\"AWS-HMAC\","
+        "\"AccessKeyId\":\"ASIAEXAMPLEIMDS\",\"SecretAccessKey\":\"" SECRET_KEY
+        "\",\"Token\":\"" SESSION_TOKEN "\",\"Expiration\":\"2026-11-20T17:00:00Z\"}";
+    const char *sts =
+        "{\"Credentials\":{\"accessKeyId\":\"ASIASTS\",\"secretAccessKey\":\"" SECRET_KEY
+        "\",\"sessionToken\":\"" SESSION_TOKEN "\",\"expiration\":1795000000000}}";
     const char *ini = "{\"aws_access_key_id\":\"AKIDINI\",\"aws_secret_access_key\":\"" SECRET_KEY
                       "\",\"aws_session_token\":\"" SESSION_TOKEN "\"}";
     const char *inputs[] = {process, imds, sts, ini};
@@ -127,10 +140,11 @@ static void test_credential_outputs(void)
 
 static void test_other_secret_members(void)
 {
-    const char *in = "{\"channelArn\":\"arn:aws:ivs:us-west-2:1:channel/x\",\"metadata\":\"{\\\"score\\\":42}\","
-                     "\"passphrase\":\"open sesame\",\"privateKey\":{\"pem\":\"-----BEGIN PRIVATE KEY-----\"},"
-                     "\"token\":[\"eyJhbGciOi\"],\"password\":12345,\"\\u0076alue\":\"escaped-name\","
-                     "\"publicKeyMaterial\":\"-----BEGIN PUBLIC KEY-----\",\"Token\":null,\"count\":-1.5e3}";
+    const char *in =
+        "{\"channelArn\":\"arn:aws:ivs:us-west-2:1:channel/x\",\"metadata\":\"{\\\"score\\\":42}\","
+        "\"passphrase\":\"open sesame\",\"privateKey\":{\"pem\":\"-----BEGIN PRIVATE KEY-----\"},"
+        "\"token\":[\"eyJhbGciOi\"],\"password\":12345,\"\\u0076alue\":\"escaped-name\","
+        "\"publicKeyMaterial\":\"-----BEGIN PUBLIC KEY-----\",\"Token\":null,\"count\":-1.5e3}";
     char *out = redacted(in);
     const char *secrets[] = {"score", "sesame", "PRIVATE", "eyJhbGciOi", "12345", "escaped-name"};
     check_clean_json(out, secrets, 6);
@@ -143,8 +157,9 @@ static void test_other_secret_members(void)
 
 static void test_stream_keys_anywhere(void)
 {
-    const char *in = "[\"" STREAM_KEY "\", {\"note\": \"ingest with rtmps://host:443/app/" STREAM_KEY " now\"},"
-                     " \"ask_me\", \"desk_lamp\", \"\\u0073k_escaped_key\"]";
+    const char *in =
+        "[\"" STREAM_KEY "\", {\"note\": \"ingest with rtmps://host:443/app/" STREAM_KEY " now\"},"
+        " \"ask_me\", \"desk_lamp\", \"\\u0073k_escaped_key\"]";
     char *out = redacted(in);
     const char *secrets[] = {"AbCdEf012345", "escaped_key"};
     check_clean_json(out, secrets, 2);
@@ -168,7 +183,8 @@ static void test_non_json_text(void)
         CHECK(out != NULL);
         if (!out)
             continue;
-        CHECK_MSG(!strstr(out, "AbCdEf012345") && !strstr(out, "EXAMPLEKEY") && !strstr(out, "SESSIONTOKEN"),
+        CHECK_MSG(!strstr(out, "AbCdEf012345") && !strstr(out, "EXAMPLEKEY") &&
+                      !strstr(out, "SESSIONTOKEN"),
                   "secret survived in %s", out);
         free(out);
     }
@@ -204,12 +220,14 @@ static void test_deep_nesting_is_bounded(void)
 
 static void test_header_secrecy(void)
 {
-    const char *secret[] = {"Authorization", "authorization", "X-Amz-Security-Token", "x-amz-security-token",
-                            "Cookie", "Set-Cookie", "Proxy-Authorization", "X-aws-ec2-metadata-token"};
+    const char *secret[] = {
+        "Authorization", "authorization", "X-Amz-Security-Token", "x-amz-security-token",
+        "Cookie",        "Set-Cookie",    "Proxy-Authorization",  "X-aws-ec2-metadata-token"};
     for (size_t i = 0; i < sizeof secret / sizeof secret[0]; i++)
         CHECK_MSG(redact_header_is_secret(secret[i]) == 1, "%s", secret[i]);
-    const char *fine[] = {"X-Amz-Content-Sha256", "X-Amz-Date", "Content-Type", "Host", "User-Agent",
-                          "x-amzn-RequestId", "Content-Length", "Authorization-Info", ""};
+    const char *fine[] = {
+        "X-Amz-Content-Sha256", "X-Amz-Date",     "Content-Type",       "Host", "User-Agent",
+        "x-amzn-RequestId",     "Content-Length", "Authorization-Info", ""};
     for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++)
         CHECK_MSG(redact_header_is_secret(fine[i]) == 0, "%s", fine[i]);
     CHECK_INT_EQ(0, redact_header_is_secret(NULL));
@@ -218,11 +236,13 @@ static void test_header_secrecy(void)
 static void test_header_lines(void)
 {
     struct buf b = BUF_INIT;
-    redact_header_line(&b, "Authorization",
-                       "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261120/us-west-2/ivs/aws4_request, "
-                       "SignedHeaders=content-type;host;x-amz-date, "
-                       "Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7");
-    CHECK_STR_EQ("Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261120/us-west-2/ivs/aws4_request, "
+    redact_header_line(
+        &b, "Authorization",
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261120/us-west-2/ivs/aws4_request, "
+        "SignedHeaders=content-type;host;x-amz-date, "
+        "Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7");
+    CHECK_STR_EQ("Authorization: AWS4-HMAC-SHA256 "
+                 "Credential=AKIDEXAMPLE/20261120/us-west-2/ivs/aws4_request, "
                  "SignedHeaders=content-type;host;x-amz-date, Signature=***",
                  buf_str(&b));
     buf_reset(&b);
@@ -232,11 +252,15 @@ static void test_header_lines(void)
     redact_header_line(&b, "Authorization", "Bearer abcdef");
     CHECK_STR_EQ("Authorization: ***", buf_str(&b));
     buf_reset(&b);
-    redact_header_line(&b, "Authorization", "AWS4-HMAC-SHA256 Credential=AKID/x/y/ivs/aws4_request");
+    redact_header_line(&b, "Authorization",
+                       "AWS4-HMAC-SHA256 Credential=AKID/x/y/ivs/aws4_request");
     CHECK_STR_EQ("Authorization: ***", buf_str(&b));
     buf_reset(&b);
-    redact_header_line(&b, "X-Amz-Content-Sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    CHECK_STR_EQ("X-Amz-Content-Sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", buf_str(&b));
+    redact_header_line(&b, "X-Amz-Content-Sha256",
+                       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK_STR_EQ(
+        "X-Amz-Content-Sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        buf_str(&b));
     buf_reset(&b);
     redact_header_line(&b, "X-Debug", "key=" STREAM_KEY);
     CHECK_STR_EQ("X-Debug: key=***", buf_str(&b));

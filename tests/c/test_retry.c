@@ -149,8 +149,8 @@ static void test_retry_after_clamping(void)
     /* Invalid values are ignored. */
     const char *invalid[] = {"", "abc", "-3000", "3000ms", "1.5", "3 000", "+3000", "0x10"};
     for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
-        CHECK_MSG(retry_backoff_ms(&p, RETRY_THROTTLE, 1, 0.5, invalid[i]) == 500, "value \"%s\" was not ignored",
-                  invalid[i]);
+        CHECK_MSG(retry_backoff_ms(&p, RETRY_THROTTLE, 1, 0.5, invalid[i]) == 500,
+                  "value \"%s\" was not ignored", invalid[i]);
     /* The header does not turn a non-retryable failure into a wait. */
     CHECK_INT_EQ(0, retry_backoff_ms(&p, RETRY_NONE, 1, 0.5, "3000"));
 }
@@ -223,10 +223,11 @@ static void test_classification_by_status(void)
         long status;
         enum retry_class expected;
     } table[] = {
-        {200, RETRY_NONE}, {301, RETRY_NONE}, {400, RETRY_NONE}, {401, RETRY_NONE}, {402, RETRY_NONE},
-        {403, RETRY_NONE}, {404, RETRY_NONE}, {405, RETRY_NONE}, {408, RETRY_NONE}, {409, RETRY_NONE},
-        {413, RETRY_NONE}, {429, RETRY_THROTTLE}, {500, RETRY_TRANSIENT}, {501, RETRY_NONE},
-        {502, RETRY_TRANSIENT}, {503, RETRY_TRANSIENT}, {504, RETRY_TRANSIENT}, {505, RETRY_NONE},
+        {200, RETRY_NONE},      {301, RETRY_NONE}, {400, RETRY_NONE},      {401, RETRY_NONE},
+        {402, RETRY_NONE},      {403, RETRY_NONE}, {404, RETRY_NONE},      {405, RETRY_NONE},
+        {408, RETRY_NONE},      {409, RETRY_NONE}, {413, RETRY_NONE},      {429, RETRY_THROTTLE},
+        {500, RETRY_TRANSIENT}, {501, RETRY_NONE}, {502, RETRY_TRANSIENT}, {503, RETRY_TRANSIENT},
+        {504, RETRY_TRANSIENT}, {505, RETRY_NONE},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         enum retry_class got = classify(IVS_ERR_SERVICE, table[i].status, "SomeUnknownException");
@@ -250,14 +251,25 @@ static void test_classification_by_code(void)
     CHECK_INT_EQ(RETRY_NONE, classify(IVS_ERR_SERVICE, 409, "ConflictException"));
     CHECK_INT_EQ(RETRY_NONE, classify(IVS_ERR_SERVICE, 402, "ServiceQuotaExceededException"));
     /* Throttling codes win whatever the status. */
-    const char *throttling[] = {"ThrottlingException", "Throttling", "ThrottledException",
-                                "RequestThrottledException", "TooManyRequestsException",
-                                "ProvisionedThroughputExceededException", "TransactionInProgressException",
-                                "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException",
-                                "RequestThrottled", "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException"};
+    const char *throttling[] = {"ThrottlingException",
+                                "Throttling",
+                                "ThrottledException",
+                                "RequestThrottledException",
+                                "TooManyRequestsException",
+                                "ProvisionedThroughputExceededException",
+                                "TransactionInProgressException",
+                                "RequestLimitExceeded",
+                                "BandwidthLimitExceeded",
+                                "LimitExceededException",
+                                "RequestThrottled",
+                                "SlowDown",
+                                "PriorRequestNotComplete",
+                                "EC2ThrottledException"};
     for (size_t i = 0; i < sizeof throttling / sizeof throttling[0]; i++) {
-        CHECK_MSG(classify(IVS_ERR_SERVICE, 400, throttling[i]) == RETRY_THROTTLE, "%s", throttling[i]);
-        CHECK_MSG(classify(IVS_ERR_SERVICE, 409, throttling[i]) == RETRY_THROTTLE, "%s", throttling[i]);
+        CHECK_MSG(classify(IVS_ERR_SERVICE, 400, throttling[i]) == RETRY_THROTTLE, "%s",
+                  throttling[i]);
+        CHECK_MSG(classify(IVS_ERR_SERVICE, 409, throttling[i]) == RETRY_THROTTLE, "%s",
+                  throttling[i]);
     }
     CHECK_INT_EQ(RETRY_TRANSIENT, classify(IVS_ERR_SERVICE, 400, "RequestTimeout"));
     CHECK_INT_EQ(RETRY_TRANSIENT, classify(IVS_ERR_SERVICE, 408, "RequestTimeoutException"));
@@ -271,10 +283,12 @@ static void test_classification_by_kind(void)
     CHECK_INT_EQ(RETRY_TRANSIENT, classify(IVS_ERR_NETWORK, 0, "ConnectionError"));
     CHECK_INT_EQ(RETRY_TIMEOUT, classify(IVS_ERR_TIMEOUT, 0, "Timeout"));
     /* Local failures are never retried, even with a status or code that would be. */
-    const enum ivs_status never[] = {IVS_OK,          IVS_ERR_VALIDATION, IVS_ERR_CONFIG, IVS_ERR_CREDENTIALS,
-                                     IVS_ERR_USAGE,   IVS_ERR_NOMEM,      IVS_ERR_INTERNAL};
+    const enum ivs_status never[] = {
+        IVS_OK,        IVS_ERR_VALIDATION, IVS_ERR_CONFIG,  IVS_ERR_CREDENTIALS,
+        IVS_ERR_USAGE, IVS_ERR_NOMEM,      IVS_ERR_INTERNAL};
     for (size_t i = 0; i < sizeof never / sizeof never[0]; i++) {
-        CHECK_MSG(classify(never[i], 503, "ThrottlingException") == RETRY_NONE, "kind %d", (int)never[i]);
+        CHECK_MSG(classify(never[i], 503, "ThrottlingException") == RETRY_NONE, "kind %d",
+                  (int)never[i]);
         CHECK_MSG(classify(never[i], 0, NULL) == RETRY_NONE, "kind %d", (int)never[i]);
     }
     CHECK_INT_EQ(RETRY_NONE, retry_classify(NULL));

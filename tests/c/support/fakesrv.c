@@ -180,7 +180,8 @@ static const char *find_header_in(const char *lines, const char *name, size_t *v
     return NULL;
 }
 
-const char *fakesrv_request_header(const struct fakesrv_request *r, const char *name, char *buf, size_t n)
+const char *fakesrv_request_header(const struct fakesrv_request *r, const char *name, char *buf,
+                                   size_t n)
 {
     if (!r || !r->headers || !buf || n == 0)
         return NULL;
@@ -280,25 +281,44 @@ static struct fakesrv_request *read_request(struct fakesrv *s, int fd, struct in
 static const char *reason_phrase(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 402:
+        return "Payment Required";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Status";
     }
 }
 
@@ -474,7 +494,8 @@ struct fakesrv *fakesrv_start(void)
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = 0;
     socklen_t alen = sizeof addr;
-    if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(s->listen_fd, 64) != 0 ||
+    if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
+        listen(s->listen_fd, 64) != 0 ||
         getsockname(s->listen_fd, (struct sockaddr *)&addr, &alen) != 0) {
         close(s->listen_fd);
         free(s);

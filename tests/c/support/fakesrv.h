@@ -28,19 +28,20 @@ struct fakesrv_request {
 };
 
 struct fakesrv_response {
-    int status;          /* 0 = 200 */
-    const char *headers; /* extra "Name: value\r\n" lines, or NULL */
-    const char *body;    /* NULL = empty */
-    size_t body_len;     /* 0 = strlen(body); set it for binary bodies */
-    int delay_ms;        /* wait this long before answering */
-    int drop;            /* close the connection without answering */
-    int close_after;     /* answer with "Connection: close", then close */
+    int status;            /* 0 = 200 */
+    const char *headers;   /* extra "Name: value\r\n" lines, or NULL */
+    const char *body;      /* NULL = empty */
+    size_t body_len;       /* 0 = strlen(body); set it for binary bodies */
+    int delay_ms;          /* wait this long before answering */
+    int drop;              /* close the connection without answering */
+    int close_after;       /* answer with "Connection: close", then close */
     int no_content_length; /* omit Content-Length (then the connection closes after the body) */
 };
 
 /* Called for a request when the FIFO is empty. Calls are serialised, and the strings put in
  * resp must stay valid until the next call. */
-typedef void (*fakesrv_handler)(void *ud, const struct fakesrv_request *req, struct fakesrv_response *resp);
+typedef void (*fakesrv_handler)(void *ud, const struct fakesrv_request *req,
+                                struct fakesrv_response *resp);
 
 /* Starts the server on 127.0.0.1 and a free port; NULL on failure. */
 struct fakesrv *fakesrv_start(void);
@@ -65,7 +66,8 @@ const struct fakesrv_request *fakesrv_request(struct fakesrv *s, size_t i);
 
 /* The value of the first header of r with this name (case-insensitive, surrounding spaces
  * trimmed), copied into buf; NULL when absent (or r is NULL). */
-const char *fakesrv_request_header(const struct fakesrv_request *r, const char *name, char *buf, size_t n);
+const char *fakesrv_request_header(const struct fakesrv_request *r, const char *name, char *buf,
+                                   size_t n);
 
 /* How many TCP connections were accepted so far. */
 size_t fakesrv_connection_count(struct fakesrv *s);
