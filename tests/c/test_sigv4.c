@@ -1028,8 +1028,11 @@ static int s_botocore = -1; /* unknown, 0 absent, 1 present */
 static int botocore_available(void)
 {
     if (s_botocore < 0) {
+        char script[2048];
+        struct stat sb;
+        snprintf(script, sizeof script, "%s/tests/oracle/botocore_sign.py", harness_root());
         int rc = system("python3 -c 'import botocore.auth' >/dev/null 2>&1");
-        s_botocore = rc == 0;
+        s_botocore = rc == 0 && stat(script, &sb) == 0;
     }
     return s_botocore;
 }
