@@ -520,8 +520,51 @@ static void test_fakesrv_answers_expect_continue(void)
     fakesrv_stop(srv);
 }
 
+static void test_proxy_environment_is_honoured(void)
+{
+    /* The fake server plays the proxy: libcurl must send it the absolute URL of a host that
+     * is never resolved or contacted. */
+    struct fakesrv *srv;
+    struct http_conn *conn;
+    char base[64], hv[128];
+    if (!setup(&srv, &conn, NULL, base, sizeof base))
+        return;
+    setenv("http_proxy", base, 1);
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "via proxy"});
+    struct http_response resp = {0};
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_OK, http_perform(conn, "GET", "http://ivs.example.invalid/channels?x=1", NULL,
+                                      0, NULL, 0, &resp, &err));
+    CHECK_STR_EQ("via proxy", buf_str(&resp.body));
+    const struct fakesrv_request *r = fakesrv_request(srv, 0);
+    CHECK(r && strcmp(r->target, "http://ivs.example.invalid/channels?x=1") == 0);
+    CHECK_STR_EQ("ivs.example.invalid", fakesrv_request_header(r, "Host", hv, sizeof hv));
+    /* no_proxy wins for the hosts it names. */
+    setenv("no_proxy", "127.0.0.1", 1);
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "direct"});
+    char url[128];
+    snprintf(url, sizeof url, "%s/direct", base);
+    CHECK_INT_EQ(IVS_OK, http_perform(conn, "GET", url, NULL, 0, NULL, 0, &resp, &err));
+    r = fakesrv_request(srv, 1);
+    CHECK(r && strcmp(r->target, "/direct") == 0);
+    unsetenv("http_proxy");
+    setenv("no_proxy", "*", 1);
+    ivs_error_clear(&err);
+    http_response_cleanup(&resp);
+    http_conn_free(conn);
+    fakesrv_stop(srv);
+}
+
 int main(void)
 {
+    /* These tests talk to 127.0.0.1 directly: a developer's proxy settings must not apply. */
+    unsetenv("http_proxy");
+    unsetenv("HTTP_PROXY");
+    unsetenv("all_proxy");
+    unsetenv("ALL_PROXY");
+    setenv("no_proxy", "*", 1);
     RUN(test_keep_alive_reuses_one_connection);
     RUN(test_close_connection_opens_one_per_request);
     RUN(test_post_sends_exact_body_and_headers);
@@ -535,5 +578,6 @@ int main(void)
     RUN(test_rejects_caller_content_length_and_bad_urls);
     RUN(test_several_connections_on_several_threads);
     RUN(test_fakesrv_answers_expect_continue);
+    RUN(test_proxy_environment_is_honoured);
     return harness_finish();
 }
