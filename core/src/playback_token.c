@@ -97,12 +97,13 @@ static long utf8_length(const char *s)
     return count;
 }
 
-static int span_of(const char *s, size_t len, const char *allowed_extra, int allow_upper)
+/* Whether s[0..len) is all [a-z0-9-] (and [A-Z] when allow_upper). */
+static int all_arn_chars(const char *s, size_t len, int allow_upper)
 {
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 (allow_upper && c >= 'A' && c <= 'Z') || (c && strchr(allowed_extra, c));
+        int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                 (allow_upper && c >= 'A' && c <= 'Z');
         if (!ok)
             return 0;
     }
@@ -120,7 +121,7 @@ static int is_channel_arn(const char *arn)
     const char *region = arn + sizeof prefix - 1;
     const char *region_end = strchr(region, ':');
     if (!region_end || region_end == region ||
-        !span_of(region, (size_t)(region_end - region), "-", 0))
+        !all_arn_chars(region, (size_t)(region_end - region), 0))
         return 0;
     const char *account = region_end + 1;
     const char *account_end = strchr(account, ':');
@@ -132,7 +133,7 @@ static int is_channel_arn(const char *arn)
     if (strncmp(resource, type, sizeof type - 1) != 0)
         return 0;
     const char *id = resource + sizeof type - 1;
-    return *id && span_of(id, strlen(id), "-", 1);
+    return *id && all_arn_chars(id, strlen(id), 1);
 }
 
 /* Counts the comma-separated origins; -1 when one of them is empty. */
