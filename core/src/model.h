@@ -82,6 +82,9 @@ extern const struct model_shape ivs_model_shapes[];
 extern const size_t ivs_model_shape_count;
 extern const struct model_operation ivs_model_operations[]; /* sorted by name */
 extern const size_t ivs_model_operation_count;
+/* Indexes into ivs_model_operations sorted by snake_name (whose order differs from the API
+ * names': "list_stream_sessions" < "list_streams"), for binary search by either name. */
+extern const int ivs_model_operations_by_snake_name[];
 extern const char ivs_model_api_version[];   /* "2020-07-14" */
 extern const char ivs_model_signing_name[];  /* "ivs" */
 extern const char ivs_model_endpoint_prefix[]; /* "ivs" */
