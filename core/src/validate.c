@@ -144,6 +144,18 @@ static void unknown_member(struct vctx *v, const struct model_shape *shape, cons
     size_t limit = strlen(name) * 2 / 3;
     if (limit < 4)
         limit = 4;
+    /* ...or a prefix of a member name ("bucket" for "bucketName"). */
+    size_t nlen = strlen(name);
+    for (size_t i = 0; !(best && best_d <= limit) && nlen >= 3 && i < shape->member_count; i++) {
+        const char *cand = shape->members[i].name;
+        size_t k = 0;
+        while (k < nlen && cand[k] && lower_ascii(name[k]) == lower_ascii(cand[k]))
+            k++;
+        if (k == nlen) {
+            best = cand;
+            best_d = 0;
+        }
+    }
     if (best && best_d <= limit) {
         problem(v, "unknown parameter, did you mean '%s'?", best);
         return;
