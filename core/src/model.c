@@ -25,7 +25,8 @@ const struct model_operation *model_find_operation(const char *name)
     lo = 0, hi = ivs_model_operation_count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const struct model_operation *op = &ivs_model_operations[ivs_model_operations_by_snake_name[mid]];
+        const struct model_operation *op =
+            &ivs_model_operations[ivs_model_operations_by_snake_name[mid]];
         int c = strcmp(name, op->snake_name);
         if (c == 0)
             return op;

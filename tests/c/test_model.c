@@ -187,14 +187,18 @@ static void test_patterns_compile(void)
     CHECK(enforced >= 20);
 }
 
-static int search(const char *pattern, const char *s) { return pattern_search(pattern, s, strlen(s)); }
+static int search(const char *pattern, const char *s)
+{
+    return pattern_search(pattern, s, strlen(s));
+}
 
 static void test_pattern_unicode_tags(void)
 {
     const char *tag = "([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+)";
     const char *anchored = "^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+$";
     static const char *const good[] = {
-        "env", "café", "é", "日本語", "Ελληνικά", "a\xC2\xA0" "b" /* U+00A0 no-break space */,
+        "env", "café", "é", "日本語", "Ελληνικά",
+        "a\xC2\xA0" "b" /* U+00A0 no-break space */,
         "\xD9\xA0\xD9\xA1\xD9\xA2" /* Arabic-Indic digits 0 1 2 */, "key:with/=+-@._", "a b",
         "\xE2\x80\x83" /* U+2003 em space (Zs) */, "\xE2\x85\xA0" /* U+2160 roman numeral (Nl) */,
         "\xF0\x9D\x90\x80" /* U+1D400 mathematical bold A (L, 4 bytes) */,
@@ -394,6 +398,17 @@ static void check_shape(const char *name, const cJSON *js)
     }
 }
 
+static const char *json_shape_name(const cJSON *ref)
+{
+    return cJSON_GetObjectItemCaseSensitive(ref, "shape")->valuestring;
+}
+
+static int has_json_member(const cJSON *shape, const char *name)
+{
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(shape, "members"),
+                                            name) != NULL;
+}
+
 static void test_conformance_with_model_file(void)
 {
     cJSON *model = load_shared_model();
@@ -429,17 +444,12 @@ static void test_conformance_with_model_file(void)
         CHECK(op->readonly_ == cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(jo, "readonly")));
         CHECK(op->idempotent == cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(jo, "idempotent")));
         /* Pagination recomputed from the JSON shapes. */
-        const cJSON *ins = in ? cJSON_GetObjectItemCaseSensitive(
-                                    shapes, cJSON_GetObjectItemCaseSensitive(in, "shape")->valuestring)
-                              : NULL;
-        const cJSON *outs = out ? cJSON_GetObjectItemCaseSensitive(
-                                      shapes, cJSON_GetObjectItemCaseSensitive(out, "shape")->valuestring)
-                                : NULL;
-        int pag = ins && outs &&
-                  cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ins, "members"),
-                                                   "nextToken") &&
-                  cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(outs, "members"),
-                                                   "nextToken");
+        const cJSON *ins =
+            in ? cJSON_GetObjectItemCaseSensitive(shapes, json_shape_name(in)) : NULL;
+        const cJSON *outs =
+            out ? cJSON_GetObjectItemCaseSensitive(shapes, json_shape_name(out)) : NULL;
+        int pag = ins && outs && has_json_member(ins, "nextToken") &&
+                  has_json_member(outs, "nextToken");
         CHECK_MSG(op->paginated == pag, "%s paginated", op->name);
     }
     cJSON_Delete(model);

@@ -80,7 +80,8 @@ static void test_unknown_parameter_suggests_closest(void)
 
 static void test_missing_required(void)
 {
-    EXPECT_FAIL("create_stream_key", "{}", "create_stream_key: channelArn: missing required parameter");
+    EXPECT_FAIL("create_stream_key", "{}",
+                "create_stream_key: channelArn: missing required parameter");
     /* destinationConfiguration.s3 is optional in the model; postRollConfiguration's are not */
     EXPECT_FAIL("create_ad_configuration",
                 "{\"mediaTailorPlaybackConfigurations\":[{\"arn\":\"arn:aws:mediatailor:us-west-2:"
@@ -95,7 +96,8 @@ static void test_missing_required(void)
 
 static void test_wrong_types(void)
 {
-    EXPECT_FAIL("create_channel", "{\"name\":5}", "create_channel: name: expected a string, got a number");
+    EXPECT_FAIL("create_channel", "{\"name\":5}",
+                "create_channel: name: expected a string, got a number");
     EXPECT_FAIL("create_channel", "{\"authorized\":\"false\"}",
                 "create_channel: authorized: expected a boolean, got a string");
     EXPECT_FAIL("list_channels", "{\"maxResults\":\"10\"}",
@@ -142,7 +144,8 @@ static void test_string_length_in_code_points(void)
     EXPECT_FAIL("create_channel", json, "key is 129 characters, more than the maximum 128");
     EXPECT_FAIL("create_channel", "{\"tags\":{\"\":\"v\"}}",
                 "create_channel: tags[\"\"]: key is 0 characters, less than the minimum 1");
-    EXPECT_FAIL("get_channel", "{\"arn\":\"\"}", "get_channel: arn: is 0 characters, less than the minimum 1");
+    EXPECT_FAIL("get_channel", "{\"arn\":\"\"}",
+                "get_channel: arn: is 0 characters, less than the minimum 1");
     EXPECT_FAIL("put_metadata", "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/a\","
                                 "\"metadata\":\"\"}",
                 "put_metadata: metadata: is 0 characters, less than the minimum 1");
@@ -159,7 +162,8 @@ static void test_number_ranges(void)
     snprintf(json, sizeof json, "{\"channelArn\":\"%s\",\"maxResults\":50}", CHANNEL_ARN);
     EXPECT_OK("list_stream_keys", json);
     snprintf(json, sizeof json, "{\"channelArn\":\"%s\",\"maxResults\":51}", CHANNEL_ARN);
-    EXPECT_FAIL("list_stream_keys", json, "list_stream_keys: maxResults: 51 is more than the maximum 50");
+    EXPECT_FAIL("list_stream_keys", json,
+                "list_stream_keys: maxResults: 51 is more than the maximum 50");
     snprintf(json, sizeof json, "{\"channelArn\":\"%s\",\"durationSeconds\":301}", CHANNEL_ARN);
     EXPECT_FAIL("insert_ad_break", json, "301 is more than the maximum 300");
 }
@@ -249,7 +253,8 @@ static void test_trap_real_arns_for_tag_operations(void)
     snprintf(json, sizeof json, "{\"resourceArn\":\"%s\",\"tags\":{\"a\":\"b\"}}", CHANNEL_ARN);
     EXPECT_OK("tag_resource", json);
     EXPECT_OK("untag_resource", "{\"resourceArn\":\"arn:aws:ivs:us-west-2:123456789012:"
-                                "playback-restriction-policy/AbCd1234\",\"tagKeys\":[\"a\",\"b c\"]}");
+                                "playback-restriction-policy/AbCd1234\","
+                                "\"tagKeys\":[\"a\",\"b c\"]}");
     EXPECT_OK("untag_resource", "{\"resourceArn\":\"arn:aws:ivs:us-west-2:123456789012:"
                                 "stream-key/AbCd1234\",\"tagKeys\":{}}");
     /* Length is still enforced on ResourceArn. */
@@ -260,7 +265,8 @@ static void test_trap_real_arns_for_tag_operations(void)
 static void test_trap_empty_string_arns(void)
 {
     EXPECT_OK("create_channel", "{\"recordingConfigurationArn\":\"\","
-                                "\"playbackRestrictionPolicyArn\":\"\",\"adConfigurationArn\":\"\"}");
+                                "\"playbackRestrictionPolicyArn\":\"\","
+                                "\"adConfigurationArn\":\"\"}");
     char json[512];
     snprintf(json, sizeof json, "{\"arn\":\"%s\",\"recordingConfigurationArn\":\"\"}", CHANNEL_ARN);
     EXPECT_OK("update_channel", json);
@@ -280,7 +286,8 @@ static void test_trap_non_ascii_tags(void)
     char json[256];
     snprintf(json, sizeof json, "{\"resourceArn\":\"%s\",\"tags\":{\"é\":\"ü\"}}", CHANNEL_ARN);
     EXPECT_OK("tag_resource", json);
-    snprintf(json, sizeof json, "{\"resourceArn\":\"%s\",\"tagKeys\":[\"日本語\"]}", CHANNEL_ARN);
+    snprintf(json, sizeof json, "{\"resourceArn\":\"%s\",\"tagKeys\":[\"日本語\"]}",
+             CHANNEL_ARN);
     EXPECT_OK("untag_resource", json);
 }
 
@@ -296,15 +303,16 @@ static void test_trap_booleans_and_next_token(void)
     strcpy(big, "{\"nextToken\":\"");
     memset(big + strlen(big), 'a', 1025);
     strcat(big, "\"}");
-    EXPECT_FAIL("list_channels", big, "list_channels: nextToken: is 1025 characters, more than the maximum 1024");
+    EXPECT_FAIL("list_channels", big,
+                "list_channels: nextToken: is 1025 characters, more than the maximum 1024");
 }
 
 static void test_all_problems_in_one_error(void)
 {
     EXPECT_FAIL("create_channel",
                 "{\"latencyMode\":\"FAST\",\"typo\":1,\"name\":\"" /* 129 chars */
-                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
                 "create_channel: latencyMode: \"FAST\" is not one of NORMAL, LOW; create_channel: "
                 "typo: unknown parameter, did you mean 'type'?; create_channel: name: is 129 "
                 "characters, more than the maximum 128");
