@@ -354,15 +354,18 @@ static int drain(int fd, struct buf *b, size_t max, int *too_large)
 }
 
 /* Runs `/bin/sh -c command` in its own process group with stdin from /dev/null, collecting
- * stdout and stderr, killing the group after timeout_ms. Returns -1 when it could not start. */
+ * stdout and stderr, killing the group after timeout_ms. Returns -1 (errno set) when it could
+ * not start. posix_spawn rather than fork: safe in a multi-threaded host. */
 static int run_process(const char *command, long timeout_ms, struct process_result *r)
 {
     int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
     if (pipe2(out_pipe, O_CLOEXEC) != 0)
         return -1;
     if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+        int saved = errno;
         close(out_pipe[0]);
         close(out_pipe[1]);
+        errno = saved;
         return -1;
     }
     posix_spawn_file_actions_t actions;
@@ -388,6 +391,7 @@ static int run_process(const char *command, long timeout_ms, struct process_resu
     if (rc != 0) {
         close(out_pipe[0]);
         close(err_pipe[0]);
+        errno = rc; /* posix_spawn reports its error as the return value */
         return -1;
     }
     fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);

@@ -410,7 +410,7 @@ static void test_endpoint_validation(void)
 
 static void test_retry_settings(void)
 {
-    files("[default]\nregion = us-east-1\nmax_attempts = 7\nretry_mode = adaptive\n"
+    files("[default]\nregion = us-east-1\nmax_attempts = 7\nretry_mode = legacy\n"
           "[profile bad]\nregion = us-east-1\nmax_attempts = lots\n"
           "[profile badmode]\nregion = us-east-1\nretry_mode = hopeful\n",
           NULL);
@@ -420,7 +420,7 @@ static void test_retry_settings(void)
     struct env none = {{NULL}};
     CHECK_INT_EQ(IVS_OK, resolve(&none, &o, &cfg, &err));
     CHECK_INT_EQ(7, cfg.max_attempts);
-    CHECK_STR_EQ("adaptive", cfg.retry_mode);
+    CHECK_STR_EQ("legacy", cfg.retry_mode);
     CHECK_INT_EQ(1, cfg.new_retries_2026);
     config_cleanup(&cfg);
 
@@ -460,6 +460,9 @@ static void test_retry_settings(void)
     CHECK(err.message && strstr(err.message, "retry_mode"));
     struct env em = {{"AWS_RETRY_MODE", "Standard", NULL}};
     CHECK_INT_EQ(IVS_ERR_CONFIG, resolve(&em, &o, &cfg, &err));
+    struct env adaptive = {{"AWS_RETRY_MODE", "adaptive", NULL}};
+    CHECK_INT_EQ(IVS_ERR_CONFIG, resolve(&adaptive, &o, &cfg, &err));
+    CHECK(err.message && strstr(err.message, "AWS_RETRY_MODE") && strstr(err.message, "adaptive"));
     setup(&o, &none);
     o.max_attempts = -3;
     CHECK_INT_EQ(IVS_ERR_CONFIG, config_resolve(&o, &cfg, &err));
