@@ -27,18 +27,8 @@
 #include <cJSON.h>
 
 #include "ivs.h"
-#include "model.h"
-#if defined(__has_include)
-#if __has_include("client.h")
 #include "client.h"
-#define IVS_LUA_HAVE_CLIENT_H 1
-#endif
-#endif
-#ifndef IVS_LUA_HAVE_CLIENT_H
-/* client.h is being written by the coordinator; this is the declaration it will carry. */
-enum ivs_status client_call_json(struct ivs_client *c, const struct model_operation *op,
-                                 const cJSON *input, cJSON **output, struct ivs_error *err);
-#endif
+#include "model.h"
 
 #define CLIENT_MT "ivs.Client"
 #define ERROR_MT "ivs.Error"
