@@ -276,7 +276,9 @@ struct to_json {
  * call frame, so nothing leaks. */
 static int s_misuse(struct to_json *tj, const char *what)
 {
-    return luaL_error(tj->L, "%s: %s: %s", tj->op, tj->path[0] ? tj->path : "params", what);
+    /* No "file:line:" prefix: the position would be inside ivs.lua, not the caller's code. */
+    lua_pushfstring(tj->L, "%s: %s: %s", tj->op, tj->path[0] ? tj->path : "params", what);
+    return lua_error(tj->L);
 }
 
 /* Appends a path element; returns the old length so the caller can restore it. */
@@ -521,8 +523,10 @@ static struct lclient *s_check_client(lua_State *L, int idx)
 static struct lclient *s_check_open_client(lua_State *L, int idx)
 {
     struct lclient *lc = s_check_client(L, idx);
-    if (!lc->client)
-        luaL_error(L, "attempt to use a closed " CLIENT_MT);
+    if (!lc->client) {
+        lua_pushliteral(L, "attempt to use a closed " CLIENT_MT);
+        lua_error(L);
+    }
     return lc;
 }
 
