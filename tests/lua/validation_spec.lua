@@ -52,12 +52,11 @@ describe("validation", function()
     assert.matches("arns", invalid("batch_get_channel", { arns = many }))
     assert.matches("maxResults", invalid("list_channels", { maxResults = 0 }))
     assert.matches("durationSeconds", invalid("insert_ad_break", { channelArn = F.CHANNEL_ARN, durationSeconds = 2.5 }))
-    assert.matches("tags", invalid("create_channel", { tags = { "a", "b" } }))
   end)
 
   it("reports every problem at once, each with its path", function()
     local long_key = string.rep("k", 129)
-    local msg = invalid("create_channel", { name = "bad name!", latencyMode = "ULTRA", tags = { [long_key] = "v" },
+    local msg = invalid("create_channel", { name = string.rep("n", 129), latencyMode = "ULTRA", tags = { [long_key] = "v" },
       bogus = true })
     assert.is_truthy(msg:find("create_channel", 1, true), msg)
     assert.is_truthy(msg:find("name", 1, true), msg)
