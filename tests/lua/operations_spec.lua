@@ -129,6 +129,23 @@ local function api_name(snake)
   return (snake:gsub("^%l", string.upper):gsub("_(%l)", string.upper))
 end
 
+local captured = {} -- op -> the request it sent, for the signature oracle below
+
+-- "20260301T170233Z" -> seconds since the epoch (UTC).
+local function amz_epoch(d)
+  local y, mo, da, h, mi, s = d:match("^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
+  local days_from_civil = function(yy, m, dd)
+    yy = m <= 2 and yy - 1 or yy
+    local era = yy // 400
+    local yoe = yy - era * 400
+    local doy = (153 * (m + (m > 2 and -3 or 9)) + 2) // 5 + dd - 1
+    local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+  end
+  return days_from_civil(tonumber(y), tonumber(mo), tonumber(da)) * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60
+    + tonumber(s)
+end
+
 describe("operations", function()
   after_each(capture.finish_all)
 
@@ -157,6 +174,8 @@ describe("operations", function()
       assert.is_nil(err and tostring(err))
       assert.equal(1, #reqs)
       local r = reqs[1]
+      r.port = srv.port
+      captured[case.op] = r
 
       assert.equal(case.method or "POST", r.method)
       assert.equal(case.path or ("/" .. api_name(case.op)), r.path)
@@ -202,4 +221,45 @@ describe("operations", function()
       assert.is_true(ok, where)
     end)
   end
+
+  it("signs exactly as botocore does (independent oracle)", function()
+    local oracle = (os.getenv("IVS_ROOT") or ".") .. "/tests/oracle/botocore_sign.py"
+    local probe = io.open(oracle, "r")
+    if not probe or not os.execute("python3 -c 'import botocore' >/dev/null 2>&1") then
+      if probe then probe:close() end
+      pending("botocore or tests/oracle/botocore_sign.py not available")
+      return
+    end
+    probe:close()
+    local checked = 0
+    for _, op in ipairs({ "create_channel", "list_tags_for_resource", "untag_resource", "tag_resource",
+      "put_metadata", "import_playback_key_pair" }) do
+      local r = captured[op]
+      assert.is_truthy(r, "no request captured for " .. op)
+      local signed = r.header("authorization"):match("SignedHeaders=([^,]+)")
+      local headers = {}
+      for name in signed:gmatch("[^;]+") do
+        if name ~= "host" and name ~= "x-amz-date" and name ~= "x-amz-security-token" then
+          headers[#headers + 1] = { name, r.header(name) }
+        end
+      end
+      local spec = cjson.encode({
+        method = r.method, url = "http://127.0.0.1:" .. r.port .. r.path .. (r.query ~= "" and ("?" .. r.query) or ""),
+        headers = headers, body = r.body, region = F.REGION, service = "ivs", time = amz_epoch(r.header("x-amz-date")),
+        access_key_id = F.AKID, secret_access_key = F.SECRET, session_token = F.TOKEN,
+      })
+      local tmp = os.tmpname()
+      local f = assert(io.open(tmp, "wb"))
+      f:write(spec)
+      f:close()
+      local p = assert(io.popen("python3 " .. oracle .. " < " .. tmp))
+      local out = p:read("a")
+      p:close()
+      os.remove(tmp)
+      local expected = cjson.decode(out)
+      assert.equal(expected.authorization, r.header("authorization"), op .. "\n" .. expected.canonical_request)
+      checked = checked + 1
+    end
+    assert.equal(6, checked)
+  end)
 end)
