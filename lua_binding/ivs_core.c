@@ -325,8 +325,8 @@ static struct key_census s_census(lua_State *L, int idx)
     return kc;
 }
 
-static void s_to_json(struct to_json *tj, int idx, int shape_index, cJSON *parent,
-                      const char *key, int depth);
+static void s_to_json(struct to_json *tj, int idx, int shape_index, cJSON *parent, const char *key,
+                      int depth);
 
 /* Converts the table at idx into an object attached to parent under key (or appended). */
 static void s_attach(cJSON *parent, const char *key, cJSON *item)
@@ -406,18 +406,15 @@ static void s_table_to_json(struct to_json *tj, int idx, const struct model_shap
 
 /* Converts the Lua value at idx to JSON and attaches it to parent. nil is skipped (an absent
  * member); values that JSON cannot carry raise. */
-static void s_to_json(struct to_json *tj, int idx, int shape_index, cJSON *parent,
-                      const char *key, int depth)
+static void s_to_json(struct to_json *tj, int idx, int shape_index, cJSON *parent, const char *key,
+                      int depth)
 {
     lua_State *L = tj->L;
     const struct model_shape *shape = s_shape_or_null(shape_index);
     cJSON *item = NULL;
     switch (lua_type(L, idx)) {
-    case LUA_TNIL:
-        return;
-    case LUA_TBOOLEAN:
-        item = cJSON_CreateBool(lua_toboolean(L, idx));
-        break;
+    case LUA_TNIL: return;
+    case LUA_TBOOLEAN: item = cJSON_CreateBool(lua_toboolean(L, idx)); break;
     case LUA_TNUMBER: {
         double d = lua_isinteger(L, idx) ? (double)lua_tointeger(L, idx) : lua_tonumber(L, idx);
         if (!isfinite(d))
@@ -433,13 +430,13 @@ static void s_to_json(struct to_json *tj, int idx, int shape_index, cJSON *paren
         item = cJSON_CreateString(s);
         break;
     }
-    case LUA_TTABLE:
-        s_table_to_json(tj, idx, shape, parent, key, depth);
-        return;
+    case LUA_TTABLE: s_table_to_json(tj, idx, shape, parent, key, depth); return;
     default: {
         char what[96];
-        snprintf(what, sizeof what, "cannot send a %s (JSON takes strings, numbers, booleans "
-                 "and tables)", luaL_typename(L, idx));
+        snprintf(what, sizeof what,
+                 "cannot send a %s (JSON takes strings, numbers, booleans "
+                 "and tables)",
+                 luaL_typename(L, idx));
         s_misuse(tj, what);
         return;
     }
@@ -644,7 +641,8 @@ static int l_new_client(lua_State *L)
             return luaL_error(L, "option 'max_attempts' must be an integer from 1 to 100");
         o.max_attempts = (int)lua_tointeger(L, -1);
     } else if (ty != LUA_TNIL) {
-        return luaL_error(L, "option 'max_attempts' must be an integer, got %s", luaL_typename(L, -1));
+        return luaL_error(L, "option 'max_attempts' must be an integer, got %s",
+                          luaL_typename(L, -1));
     }
     lua_pop(L, 1);
     ty = lua_getfield(L, 1, "log"); /* stays at index 2 */
@@ -689,8 +687,8 @@ static int l_client_call(lua_State *L)
         return luaL_argerror(L, 2, lua_tostring(L, -1));
     }
     if (!lua_isnoneornil(L, 3) && !lua_istable(L, 3))
-        return luaL_argerror(L, 3, lua_pushfstring(L, "table of parameters expected, got %s",
-                                                   luaL_typename(L, 3)));
+        return luaL_argerror(
+            L, 3, lua_pushfstring(L, "table of parameters expected, got %s", luaL_typename(L, 3)));
     lua_settop(L, 3);
 
     struct call_frame *f = s_new_frame(L); /* index 4 */
@@ -897,12 +895,8 @@ static int l_describe(lua_State *L)
  * ------------------------------------------------------------------------------------- */
 
 static const luaL_Reg s_client_methods[] = {
-    {"call", l_client_call},
-    {"close", l_client_close},
-    {"is_closed", l_client_is_closed},
-    {"region", l_client_region},
-    {"endpoint", l_client_endpoint},
-    {NULL, NULL},
+    {"call", l_client_call},     {"close", l_client_close},       {"is_closed", l_client_is_closed},
+    {"region", l_client_region}, {"endpoint", l_client_endpoint}, {NULL, NULL},
 };
 
 static const luaL_Reg s_client_meta[] = {
