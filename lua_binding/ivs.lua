@@ -85,9 +85,9 @@ for _, op in ipairs(core.operations) do
   op_by_name[op.snake_name] = op
 end
 
----------------------------------------------------------------------------------------------
+-- ========================================================================================
 -- Option handling
----------------------------------------------------------------------------------------------
+-- ========================================================================================
 
 local function distance(a, b)
   local la, lb = #a, #b
@@ -235,9 +235,9 @@ local function normalize_options(opts)
   return flat
 end
 
----------------------------------------------------------------------------------------------
+-- ========================================================================================
 -- Clients
----------------------------------------------------------------------------------------------
+-- ========================================================================================
 
 --- Creates a client.
 --
@@ -271,9 +271,116 @@ function ivs.new(opts)
 end
 
 setmetatable(ivs, {
-  --- `ivs(opts)` is `ivs.new(opts)`.
+  -- `ivs(opts)` is `ivs.new(opts)`.
   __call = function(_, opts) return core.new_client(normalize_options(opts)) end,
 })
+
+local function check_params(params, name, level)
+  if params ~= nil and type(params) ~= "table" then
+    error(string_format("bad argument #1 to '%s' (table of parameters expected, got %s)", name,
+      type(params)), level)
+  end
+end
+
+-- ========================================================================================
+-- Module-level operations on a default client
+-- ========================================================================================
+
+local default_client
+
+local function get_default()
+  if default_client and not default_client:is_closed() then return default_client end
+  local c, err = core.new_client({})
+  if not c then return nil, err end
+  default_client = c
+  return c
+end
+
+--- The default client behind the module-level functions, created on first use from the
+-- environment and shared config files (region, credentials, endpoint...).
+-- @treturn ivs.Client|nil the client
+-- @treturn ivs.Error|nil why it could not be created (it is tried again next time)
+function ivs.default_client()
+  return get_default()
+end
+
+--- Closes and forgets the default client; the next module-level call builds a new one
+-- (useful after changing the environment).
+function ivs.reset_default()
+  if default_client then default_client:close() end
+  default_client = nil
+end
+
+for _, op in ipairs(core.operations) do
+  local api_name, snake = op.name, op.snake_name
+  -- Module-level form of each operation: `ivs.create_channel{...}` on the default client.
+  -- Returns nil, err when the default client cannot be built (no region...).
+  ivs[snake] = function(params)
+    check_params(params, snake, 3)
+    local c, err = get_default()
+    if not c then return nil, err end
+    return c:call(api_name, params)
+  end
+end
+
+--- Calls an operation on the default client by name.
+-- @tparam string operation API or snake_case name
+-- @tparam[opt] table params
+-- @treturn table|nil the result
+-- @treturn ivs.Error|nil the error
+function ivs.call(operation, params)
+  local c, err = get_default()
+  if not c then return nil, err end
+  return c:call(operation, params)
+end
+
+-- ========================================================================================
+-- Introspection
+-- ========================================================================================
+
+--- The snake_case names of every operation, sorted.
+-- @treturn {string,...} e.g. `{"batch_get_channel", ..., "update_playback_restriction_policy"}`
+function ivs.operations()
+  local out = {}
+  for _, op in ipairs(core.operations) do out[#out + 1] = op.snake_name end
+  sort(out)
+  return out
+end
+
+--- Describes an operation from the model.
+--
+-- The result has `name`, `snake_name`, `method`, `uri`, `success_status`, `readonly`,
+-- `idempotent`, `paginated`, `result_key`, and `params` / `output`: sequences of member
+-- descriptions. A member description has `name`, `type` (`"string"`, `"integer"`, `"long"`,
+-- `"float"`, `"double"`, `"boolean"`, `"timestamp"`, `"blob"`, `"structure"`, `"list"`,
+-- `"map"`), `required`, `location` (`"body"`, `"uri"`, `"querystring"`, `"header"`),
+-- `location_name` (the wire name for non-body members), `shape` (the model's shape name),
+-- and when the model says so `min`, `max` (length, size or range), `enum` (sequence of
+-- strings), `pattern`, `sensitive`; structures have `members`, lists an `element`, maps a
+-- `key` and a `value` description.
+-- @tparam string operation snake_case or API name
+-- @treturn table the description (a fresh table each call)
+-- @usage for _, p in ipairs(ivs.describe("create_channel").params) do print(p.name, p.type) end
+function ivs.describe(operation)
+  if type(operation) ~= "string" then
+    error(string_format("bad argument #1 to 'describe' (operation name expected, got %s)", type(operation)), 2)
+  end
+  return core.describe(operation)
+end
+
+--- Whether a value is an error returned by this module.
+-- @param v any value
+-- @treturn boolean
+function ivs.is_error(v)
+  return type(v) == "table" and getmetatable(v) == ivs.Error
+end
+
+--- Whether a value is a client.
+-- @param v any value
+-- @treturn boolean
+function ivs.is_client(v)
+  return core.is_client(v)
+end
 
 --- Methods of a client (`ivs.Client`).
 --
@@ -314,12 +421,6 @@ local function check_self(self, name)
   end
 end
 
-local function check_params(params, name, level)
-  if params ~= nil and type(params) ~= "table" then
-    error(string_format("bad argument #1 to '%s' (table of parameters expected, got %s)", name,
-      type(params)), level)
-  end
-end
 
 for _, op in ipairs(core.operations) do
   local api_name, snake = op.name, op.snake_name
@@ -398,8 +499,9 @@ end
 -- @tparam[opt] table params the input members (`maxResults` is the page size)
 -- @tparam[opt] table opts `max_pages` (integer): stop after that many pages
 -- @return an iterator yielding each page (the operation's result table)
+-- @function Client:pages
 -- @usage for page in client:pages("list_channels", { maxResults = 50 }) do print(#page.channels) end
-function methods.pages(self, operation, params, opts)
+function methods:pages(operation, params, opts)
   check_self(self, "pages")
   local op = find_paginated(operation, "pages")
   check_params(params, "pages", 3)
@@ -417,8 +519,9 @@ end
 -- @tparam[opt] table opts `max_items` (integer): stop after that many items;
 --   `max_pages` as for `pages`
 -- @return an iterator yielding each item
+-- @function Client:items
 -- @usage for ch in client:items("list_channels") do print(ch.arn, ch.name) end
-function methods.items(self, operation, params, opts)
+function methods:items(operation, params, opts)
   check_self(self, "items")
   local op = find_paginated(operation, "items")
   check_params(params, "items", 3)
@@ -443,106 +546,6 @@ function methods.items(self, operation, params, opts)
       list, i = page[key] or {}, 0
     end
   end
-end
-
----------------------------------------------------------------------------------------------
--- Module-level operations on a default client
----------------------------------------------------------------------------------------------
-
-local default_client
-
-local function get_default()
-  if default_client and not default_client:is_closed() then return default_client end
-  local c, err = core.new_client({})
-  if not c then return nil, err end
-  default_client = c
-  return c
-end
-
---- The default client behind the module-level functions, created on first use from the
--- environment and shared config files (region, credentials, endpoint...).
--- @treturn ivs.Client|nil the client
--- @treturn ivs.Error|nil why it could not be created (it is tried again next time)
-function ivs.default_client()
-  return get_default()
-end
-
---- Closes and forgets the default client; the next module-level call builds a new one
--- (useful after changing the environment).
-function ivs.reset_default()
-  if default_client then default_client:close() end
-  default_client = nil
-end
-
-for _, op in ipairs(core.operations) do
-  local api_name, snake = op.name, op.snake_name
-  -- Module-level form of each operation: `ivs.create_channel{...}` on the default client.
-  -- Returns nil, err when the default client cannot be built (no region...).
-  ivs[snake] = function(params)
-    check_params(params, snake, 3)
-    local c, err = get_default()
-    if not c then return nil, err end
-    return c:call(api_name, params)
-  end
-end
-
---- Calls an operation on the default client by name.
--- @tparam string operation API or snake_case name
--- @tparam[opt] table params
--- @treturn table|nil the result
--- @treturn ivs.Error|nil the error
-function ivs.call(operation, params)
-  local c, err = get_default()
-  if not c then return nil, err end
-  return c:call(operation, params)
-end
-
----------------------------------------------------------------------------------------------
--- Introspection
----------------------------------------------------------------------------------------------
-
---- The snake_case names of every operation, sorted.
--- @treturn {string,...} e.g. `{"batch_get_channel", ..., "update_playback_restriction_policy"}`
-function ivs.operations()
-  local out = {}
-  for _, op in ipairs(core.operations) do out[#out + 1] = op.snake_name end
-  sort(out)
-  return out
-end
-
---- Describes an operation from the model.
---
--- The result has `name`, `snake_name`, `method`, `uri`, `success_status`, `readonly`,
--- `idempotent`, `paginated`, `result_key`, and `params` / `output`: sequences of member
--- descriptions. A member description has `name`, `type` (`"string"`, `"integer"`, `"long"`,
--- `"float"`, `"double"`, `"boolean"`, `"timestamp"`, `"blob"`, `"structure"`, `"list"`,
--- `"map"`), `required`, `location` (`"body"`, `"uri"`, `"querystring"`, `"header"`),
--- `location_name` (the wire name for non-body members), `shape` (the model's shape name),
--- and when the model says so `min`, `max` (length, size or range), `enum` (sequence of
--- strings), `pattern`, `sensitive`; structures have `members`, lists an `element`, maps a
--- `key` and a `value` description.
--- @tparam string operation snake_case or API name
--- @treturn table the description (a fresh table each call)
--- @usage for _, p in ipairs(ivs.describe("create_channel").params) do print(p.name, p.type) end
-function ivs.describe(operation)
-  if type(operation) ~= "string" then
-    error(string_format("bad argument #1 to 'describe' (operation name expected, got %s)", type(operation)), 2)
-  end
-  return core.describe(operation)
-end
-
---- Whether a value is an error returned by this module.
--- @param v any value
--- @treturn boolean
-function ivs.is_error(v)
-  return type(v) == "table" and getmetatable(v) == ivs.Error
-end
-
---- Whether a value is a client.
--- @param v any value
--- @treturn boolean
-function ivs.is_client(v)
-  return core.is_client(v)
 end
 
 return ivs
