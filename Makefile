@@ -67,7 +67,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 .PHONY: all deps lib lua emulator tools tests test check asan valgrind install uninstall clean \
         env model demo bench docs lint format-check help
 
-all: deps lib lua emulator
+all: deps lib lua $(if $(EMU_SRCS),emulator)
 
 help:
 	@echo "make            build libivs, the Lua module and ivs-emulator"
