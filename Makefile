@@ -175,13 +175,32 @@ install: all
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/ivs.pc
 	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_CMODDIR)/ivs/core.so
 	install -m 644 lua_binding/ivs.lua $(DESTDIR)$(LUA_LMODDIR)/ivs.lua
-	install -m 755 $(EMULATOR) $(DESTDIR)$(BINDIR)/ivs-emulator
+	$(if $(EMU_SRCS),install -m 755 $(EMULATOR) $(DESTDIR)$(BINDIR)/ivs-emulator)
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libivs.a $(DESTDIR)$(LIBDIR)/libivs.so $(DESTDIR)$(LIBDIR)/libivs.so.$(IVS_SOVERSION) \
 	  $(DESTDIR)$(INCLUDEDIR)/ivs.h $(DESTDIR)$(PKGCONFIGDIR)/ivs.pc $(DESTDIR)$(LUA_CMODDIR)/ivs/core.so \
 	  $(DESTDIR)$(LUA_LMODDIR)/ivs.lua $(DESTDIR)$(BINDIR)/ivs-emulator
 	rmdir $(DESTDIR)$(LUA_CMODDIR)/ivs 2>/dev/null || true
+
+# The Lua API reference (LDoc) in docs/api/: the module page from lua_binding/ivs.lua and an
+# operations page that scripts/gen-ops-doc.lua writes from the built module's ivs.describe().
+DOCS_GEN := build/docs/operations.lua
+
+docs: lua
+	@command -v ldoc >/dev/null 2>&1 || { echo "make docs: ldoc not found (Debian package lua-ldoc)" >&2; exit 1; }
+	LUA_PATH='$(CURDIR)/lua_binding/?.lua;;' LUA_CPATH='$(CURDIR)/$(BUILD)/lua/?.so;;' \
+	  $(LUA) scripts/gen-ops-doc.lua $(DOCS_GEN)
+	rm -rf docs/api
+	ldoc .
+	@test -f docs/api/index.html || { echo "make docs: ldoc wrote no docs/api/index.html" >&2; exit 1; }
+
+# clang-format --dry-run over the C sources (scripts/check-format lists the files to fix).
+format-check:
+	scripts/check-format
+
+lint: format-check
+	@if [ -f .luacheckrc ]; then luacheck -q lua_binding scripts tests/lua; fi
 
 clean:
 	rm -rf build build-asan

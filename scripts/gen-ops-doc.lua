@@ -126,8 +126,12 @@ local function emit_member(lines, m, depth, with_required)
   if where then head[#head + 1] = where end
   local parts = constraints(m)
   local members, label, extra = nested(m)
-  for _, c in ipairs(extra or {}) do
-    parts[#parts + 1] = (label and label ~= "each value" and label .. ": " or "") .. c
+  if extra and #extra > 0 then
+    if label == "each element" then
+      parts[#parts + 1] = "each element " .. concat(extra, ", ")
+    else
+      for _, c in ipairs(extra) do parts[#parts + 1] = c end
+    end
   end
   local line = format("%s* %s (%s)", indent, code(m.name), concat(head, ", "))
   if #parts > 0 then line = line .. ": " .. concat(parts, "; ") end
