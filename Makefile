@@ -189,7 +189,7 @@ DOCS_GEN := build/docs/operations.lua
 
 docs: lua
 	@command -v ldoc >/dev/null 2>&1 || { echo "make docs: ldoc not found (Debian package lua-ldoc)" >&2; exit 1; }
-	LUA_PATH='$(CURDIR)/lua_binding/?.lua;;' LUA_CPATH='$(CURDIR)/$(BUILD)/lua/?.so;;' \
+	LUA_PATH='$(CURDIR)/lua_binding/?.lua;;' LUA_CPATH='$(abspath $(BUILD))/lua/?.so;;' \
 	  $(LUA) scripts/gen-ops-doc.lua $(DOCS_GEN)
 	rm -rf docs/api
 	ldoc .

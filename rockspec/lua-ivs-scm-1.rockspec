@@ -32,7 +32,10 @@ dependencies = {
 }
 
 external_dependencies = {
-  CURL = { header = "curl/curl.h", library = "curl" },
+  -- Only the library is looked up for libcurl: Debian and Ubuntu keep curl/curl.h in the
+  -- multiarch directory (/usr/include/<triplet>), where LuaRocks does not look but the
+  -- compiler does, so a header check would fail on a machine that builds fine.
+  CURL = { library = "curl" },
   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
   CJSON = { header = "cjson/cJSON.h", library = "cjson" },
 }
