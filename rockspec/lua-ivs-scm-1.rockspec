@@ -50,6 +50,7 @@ build = {
       -- (gnu17 for GCC 12), and _GNU_SOURCE is what the Makefile defines as well.
       sources = {
         "core/src/buf.c",
+        "core/src/client.c",
         "core/src/config.c",
         "core/src/credentials.c",
         "core/src/error.c",

@@ -67,10 +67,14 @@ static int in_ranges(const struct pattern_range *r, size_t n, uint32_t cp)
 int pattern_unicode_is(char category, uint32_t cp)
 {
     switch (category) {
-    case 'L': return in_ranges(pattern_unicode_L, pattern_unicode_L_count, cp);
-    case 'N': return in_ranges(pattern_unicode_N, pattern_unicode_N_count, cp);
-    case 'Z': return in_ranges(pattern_unicode_Z, pattern_unicode_Z_count, cp);
-    default: return 0;
+    case 'L':
+        return in_ranges(pattern_unicode_L, pattern_unicode_L_count, cp);
+    case 'N':
+        return in_ranges(pattern_unicode_N, pattern_unicode_N_count, cp);
+    case 'Z':
+        return in_ranges(pattern_unicode_Z, pattern_unicode_Z_count, cp);
+    default:
+        return 0;
     }
 }
 
@@ -80,10 +84,10 @@ enum node_type { N_EMPTY, N_CHAR, N_ANY, N_CLASS, N_BOL, N_EOL, N_CAT, N_ALT, N_
 
 struct node {
     enum node_type type;
-    int a, b;      /* children (CAT, ALT: a and b; REPEAT: a) */
-    int min, max;  /* REPEAT; max -1 = unbounded */
-    uint32_t cp;   /* CHAR */
-    int cls;       /* CLASS: index into classes */
+    int a, b;     /* children (CAT, ALT: a and b; REPEAT: a) */
+    int min, max; /* REPEAT; max -1 = unbounded */
+    uint32_t cp;  /* CHAR */
+    int cls;      /* CLASS: index into classes */
 };
 
 /* One member of a character class: a code point range, or a Unicode category. */
@@ -217,11 +221,16 @@ static int hex_value(char c)
 static int32_t simple_escape(struct parser *ps, char e)
 {
     switch (e) {
-    case 'n': return '\n';
-    case 't': return '\t';
-    case 'r': return '\r';
-    case 'f': return '\f';
-    case 'v': return '\v';
+    case 'n':
+        return '\n';
+    case 't':
+        return '\t';
+    case 'r':
+        return '\r';
+    case 'f':
+        return '\f';
+    case 'v':
+        return '\v';
     case 'u': {
         if (ps->end - ps->p < 4)
             break;
@@ -237,8 +246,8 @@ static int32_t simple_escape(struct parser *ps, char e)
     }
     default:
         /* Escaped punctuation stands for itself ("\-", "\.", "\/", "\\"). */
-        if ((unsigned char)e < 0x80 && !((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
-                                         (e >= '0' && e <= '9')))
+        if ((unsigned char)e < 0x80 &&
+            !((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9')))
             return (unsigned char)e;
     }
     return fail(ps, "unsupported escape");
@@ -248,7 +257,8 @@ static int32_t simple_escape(struct parser *ps, char e)
 static int add_class_escape(struct parser *ps, char e)
 {
     switch (e) {
-    case 'd': return add_item(ps, '0', '9', 0, 0);
+    case 'd':
+        return add_item(ps, '0', '9', 0, 0);
     case 'w':
         if (add_item(ps, 'a', 'z', 0, 0) || add_item(ps, 'A', 'Z', 0, 0) ||
             add_item(ps, '0', '9', 0, 0))
@@ -258,7 +268,8 @@ static int add_class_escape(struct parser *ps, char e)
         if (add_item(ps, ' ', ' ', 0, 0))
             return -1;
         return add_item(ps, '\t', '\r', 0, 0); /* \t \n \v \f \r */
-    default: return fail(ps, "unsupported class escape");
+    default:
+        return fail(ps, "unsupported class escape");
     }
 }
 
@@ -575,20 +586,24 @@ static int compile_node(struct program *pg, const struct node *nodes, int idx)
     const struct node *n = &nodes[idx];
     int pc;
     switch (n->type) {
-    case N_EMPTY: return 0;
+    case N_EMPTY:
+        return 0;
     case N_CHAR:
         if ((pc = emit(pg, OP_CHAR)) < 0)
             return -1;
         pg->code[pc].cp = n->cp;
         return 0;
-    case N_ANY: return emit(pg, OP_ANY) < 0 ? -1 : 0;
+    case N_ANY:
+        return emit(pg, OP_ANY) < 0 ? -1 : 0;
     case N_CLASS:
         if ((pc = emit(pg, OP_CLASS)) < 0)
             return -1;
         pg->code[pc].cls = n->cls;
         return 0;
-    case N_BOL: return emit(pg, OP_BOL) < 0 ? -1 : 0;
-    case N_EOL: return emit(pg, OP_EOL) < 0 ? -1 : 0;
+    case N_BOL:
+        return emit(pg, OP_BOL) < 0 ? -1 : 0;
+    case N_EOL:
+        return emit(pg, OP_EOL) < 0 ? -1 : 0;
     case N_CAT:
         if (compile_node(pg, nodes, n->a))
             return -1;
@@ -702,7 +717,7 @@ int pattern_check(const char *pattern, const char **why)
 
 struct vm {
     const struct compiled *c;
-    int *seen;  /* generation stamp per pc */
+    int *seen; /* generation stamp per pc */
     int *stack;
     int gen;
     size_t len;
@@ -735,7 +750,9 @@ static void add_thread(struct vm *vm, int *list, int *count, int pc0, size_t pos
             continue;
         vm->seen[pc] = vm->gen;
         switch (code[pc].op) {
-        case OP_JMP: vm->stack[sp++] = code[pc].x; break;
+        case OP_JMP:
+            vm->stack[sp++] = code[pc].x;
+            break;
         case OP_SPLIT:
             vm->stack[sp++] = code[pc].y;
             vm->stack[sp++] = code[pc].x;
@@ -748,8 +765,12 @@ static void add_thread(struct vm *vm, int *list, int *count, int pc0, size_t pos
             if (pos == vm->len)
                 vm->stack[sp++] = pc + 1;
             break;
-        case OP_MATCH: vm->matched = 1; break;
-        default: list[(*count)++] = pc; break;
+        case OP_MATCH:
+            vm->matched = 1;
+            break;
+        default:
+            list[(*count)++] = pc;
+            break;
         }
     }
 }
@@ -790,10 +811,17 @@ int pattern_search(const char *pattern, const char *s, size_t len)
             const struct instr *in = &c.pg.code[clist[i]];
             int ok = 0;
             switch (in->op) {
-            case OP_CHAR: ok = (uint32_t)cp == in->cp; break;
-            case OP_ANY: ok = cp != '\n'; break;
-            case OP_CLASS: ok = class_matches(&c, in->cls, (uint32_t)cp); break;
-            default: break;
+            case OP_CHAR:
+                ok = (uint32_t)cp == in->cp;
+                break;
+            case OP_ANY:
+                ok = cp != '\n';
+                break;
+            case OP_CLASS:
+                ok = class_matches(&c, in->cls, (uint32_t)cp);
+                break;
+            default:
+                break;
             }
             if (ok)
                 add_thread(&vm, nlist, &ncount, clist[i] + 1, next);
