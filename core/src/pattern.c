@@ -67,14 +67,10 @@ static int in_ranges(const struct pattern_range *r, size_t n, uint32_t cp)
 int pattern_unicode_is(char category, uint32_t cp)
 {
     switch (category) {
-    case 'L':
-        return in_ranges(pattern_unicode_L, pattern_unicode_L_count, cp);
-    case 'N':
-        return in_ranges(pattern_unicode_N, pattern_unicode_N_count, cp);
-    case 'Z':
-        return in_ranges(pattern_unicode_Z, pattern_unicode_Z_count, cp);
-    default:
-        return 0;
+    case 'L': return in_ranges(pattern_unicode_L, pattern_unicode_L_count, cp);
+    case 'N': return in_ranges(pattern_unicode_N, pattern_unicode_N_count, cp);
+    case 'Z': return in_ranges(pattern_unicode_Z, pattern_unicode_Z_count, cp);
+    default: return 0;
     }
 }
 
@@ -221,16 +217,11 @@ static int hex_value(char c)
 static int32_t simple_escape(struct parser *ps, char e)
 {
     switch (e) {
-    case 'n':
-        return '\n';
-    case 't':
-        return '\t';
-    case 'r':
-        return '\r';
-    case 'f':
-        return '\f';
-    case 'v':
-        return '\v';
+    case 'n': return '\n';
+    case 't': return '\t';
+    case 'r': return '\r';
+    case 'f': return '\f';
+    case 'v': return '\v';
     case 'u': {
         if (ps->end - ps->p < 4)
             break;
@@ -257,8 +248,7 @@ static int32_t simple_escape(struct parser *ps, char e)
 static int add_class_escape(struct parser *ps, char e)
 {
     switch (e) {
-    case 'd':
-        return add_item(ps, '0', '9', 0, 0);
+    case 'd': return add_item(ps, '0', '9', 0, 0);
     case 'w':
         if (add_item(ps, 'a', 'z', 0, 0) || add_item(ps, 'A', 'Z', 0, 0) ||
             add_item(ps, '0', '9', 0, 0))
@@ -268,8 +258,7 @@ static int add_class_escape(struct parser *ps, char e)
         if (add_item(ps, ' ', ' ', 0, 0))
             return -1;
         return add_item(ps, '\t', '\r', 0, 0); /* \t \n \v \f \r */
-    default:
-        return fail(ps, "unsupported class escape");
+    default: return fail(ps, "unsupported class escape");
     }
 }
 
@@ -586,24 +575,20 @@ static int compile_node(struct program *pg, const struct node *nodes, int idx)
     const struct node *n = &nodes[idx];
     int pc;
     switch (n->type) {
-    case N_EMPTY:
-        return 0;
+    case N_EMPTY: return 0;
     case N_CHAR:
         if ((pc = emit(pg, OP_CHAR)) < 0)
             return -1;
         pg->code[pc].cp = n->cp;
         return 0;
-    case N_ANY:
-        return emit(pg, OP_ANY) < 0 ? -1 : 0;
+    case N_ANY: return emit(pg, OP_ANY) < 0 ? -1 : 0;
     case N_CLASS:
         if ((pc = emit(pg, OP_CLASS)) < 0)
             return -1;
         pg->code[pc].cls = n->cls;
         return 0;
-    case N_BOL:
-        return emit(pg, OP_BOL) < 0 ? -1 : 0;
-    case N_EOL:
-        return emit(pg, OP_EOL) < 0 ? -1 : 0;
+    case N_BOL: return emit(pg, OP_BOL) < 0 ? -1 : 0;
+    case N_EOL: return emit(pg, OP_EOL) < 0 ? -1 : 0;
     case N_CAT:
         if (compile_node(pg, nodes, n->a))
             return -1;
@@ -750,9 +735,7 @@ static void add_thread(struct vm *vm, int *list, int *count, int pc0, size_t pos
             continue;
         vm->seen[pc] = vm->gen;
         switch (code[pc].op) {
-        case OP_JMP:
-            vm->stack[sp++] = code[pc].x;
-            break;
+        case OP_JMP: vm->stack[sp++] = code[pc].x; break;
         case OP_SPLIT:
             vm->stack[sp++] = code[pc].y;
             vm->stack[sp++] = code[pc].x;
@@ -765,12 +748,8 @@ static void add_thread(struct vm *vm, int *list, int *count, int pc0, size_t pos
             if (pos == vm->len)
                 vm->stack[sp++] = pc + 1;
             break;
-        case OP_MATCH:
-            vm->matched = 1;
-            break;
-        default:
-            list[(*count)++] = pc;
-            break;
+        case OP_MATCH: vm->matched = 1; break;
+        default: list[(*count)++] = pc; break;
         }
     }
 }
@@ -811,17 +790,10 @@ int pattern_search(const char *pattern, const char *s, size_t len)
             const struct instr *in = &c.pg.code[clist[i]];
             int ok = 0;
             switch (in->op) {
-            case OP_CHAR:
-                ok = (uint32_t)cp == in->cp;
-                break;
-            case OP_ANY:
-                ok = cp != '\n';
-                break;
-            case OP_CLASS:
-                ok = class_matches(&c, in->cls, (uint32_t)cp);
-                break;
-            default:
-                break;
+            case OP_CHAR: ok = (uint32_t)cp == in->cp; break;
+            case OP_ANY: ok = cp != '\n'; break;
+            case OP_CLASS: ok = class_matches(&c, in->cls, (uint32_t)cp); break;
+            default: break;
             }
             if (ok)
                 add_thread(&vm, nlist, &ncount, clist[i] + 1, next);

@@ -107,8 +107,7 @@ static cJSON *to_json(int shape_index, const cJSON *j)
 {
     const struct model_shape *shape = model_shape(shape_index);
     switch (shape->type) {
-    case MT_STRUCTURE:
-        return structure_to_json(shape, j, 0);
+    case MT_STRUCTURE: return structure_to_json(shape, j, 0);
     case MT_LIST: {
         /* An empty object stands for an empty list (the Lua binding cannot tell them apart). */
         cJSON *arr = cJSON_CreateArray();
@@ -164,8 +163,7 @@ static cJSON *to_json(int shape_index, const cJSON *j)
     case MT_DOUBLE:
     case MT_BOOLEAN:
     case MT_STRING:
-    case MT_BLOB:
-        return cJSON_Duplicate(j, 1);
+    case MT_BLOB: return cJSON_Duplicate(j, 1);
     }
     return NULL;
 }
@@ -552,8 +550,7 @@ static cJSON *text_to_json(const struct model_shape *shape, const char *s)
         if (strcmp(s, "false") == 0)
             return cJSON_CreateFalse();
         return NULL;
-    default:
-        return cJSON_CreateString(s);
+    default: return cJSON_CreateString(s);
     }
 }
 
