@@ -153,8 +153,11 @@ static int count_origins(const char *list)
     }
 }
 
-__attribute__((format(printf, 2, 3))) static void problem(struct buf *problems,
-                                                          const char *fmt, ...)
+static void problem(struct buf *problems, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Adds one problem to the "; "-separated list. */
+static void problem(struct buf *problems, const char *fmt, ...)
 {
     if (problems->len)
         buf_puts(problems, "; ");
@@ -223,8 +226,7 @@ static void validate_claims(const struct ivs_playback_token_claims *c, int64_t n
     if (c->viewer_session_version < 0)
         problem(problems, "%s is negative", "aws:viewer-session-version");
     else if (c->viewer_session_version && !c->viewer_id)
-        problem(problems, "%s is only meaningful with aws:viewer-id",
-                "aws:viewer-session-version");
+        problem(problems, "%s is only meaningful with aws:viewer-id", "aws:viewer-session-version");
 
     if (c->maximum_resolution && strcmp(c->maximum_resolution, "SD") != 0 &&
         strcmp(c->maximum_resolution, "HD") != 0 && strcmp(c->maximum_resolution, "FULL_HD") != 0)
@@ -390,11 +392,12 @@ enum ivs_status ivs_playback_token(const char *private_key_pem, size_t pem_len,
     struct buf problems = BUF_INIT;
     validate_claims(claims, now, &problems);
     if (problems.len || buf_failed(&problems)) {
-        enum ivs_status rc = buf_failed(&problems)
-                                 ? ivs_error_nomem(err)
-                                 : ivs_error_set(err, IVS_ERR_VALIDATION, CLAIMS_ERROR,
-                                                 "invalid playback token claims: %s",
-                                                 buf_str(&problems));
+        enum ivs_status rc;
+        if (buf_failed(&problems))
+            rc = ivs_error_nomem(err);
+        else
+            rc = ivs_error_set(err, IVS_ERR_VALIDATION, CLAIMS_ERROR,
+                               "invalid playback token claims: %s", buf_str(&problems));
         buf_free(&problems);
         return rc;
     }
@@ -414,8 +417,8 @@ enum ivs_status ivs_playback_token(const char *private_key_pem, size_t pem_len,
 
 static int is_unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '~';
 }
 
 /* Whether the query parameter starting at p (up to end) is named "token". */

@@ -56,10 +56,10 @@ static char *private_pem(EVP_PKEY *pkey)
 static char *private_pem_sec1(EVP_PKEY *pkey)
 {
     BIO *bio = BIO_new(BIO_s_mem());
-    OSSL_ENCODER_CTX *ctx = OSSL_ENCODER_CTX_new_for_pkey(pkey, EVP_PKEY_KEYPAIR, "PEM",
-                                                          "type-specific", NULL);
-    int ok = bio && ctx && OSSL_ENCODER_CTX_get_num_encoders(ctx) > 0 &&
-             OSSL_ENCODER_to_bio(ctx, bio);
+    OSSL_ENCODER_CTX *ctx =
+        OSSL_ENCODER_CTX_new_for_pkey(pkey, EVP_PKEY_KEYPAIR, "PEM", "type-specific", NULL);
+    int ok =
+        bio && ctx && OSSL_ENCODER_CTX_get_num_encoders(ctx) > 0 && OSSL_ENCODER_to_bio(ctx, bio);
     OSSL_ENCODER_CTX_free(ctx);
     if (!ok) {
         BIO_free(bio);
@@ -166,8 +166,8 @@ static unsigned char *b64url_decode(const char *s, size_t len, size_t *out_len)
 }
 
 struct jwt {
-    char *header;    /* decoded JSON text */
-    char *payload;   /* decoded JSON text */
+    char *header;  /* decoded JSON text */
+    char *payload; /* decoded JSON text */
     unsigned char *sig;
     size_t sig_len;
     size_t signing_input_len; /* header64.payload64 */
@@ -736,8 +736,8 @@ static void check_url(const char *base, const char *token, const char *expected,
     struct ivs_error err = {0};
     enum ivs_status rc = ivs_playback_url(base, token, &url, &err);
     if (rc != IVS_OK || !url || strcmp(url, expected) != 0)
-        harness_fail(__FILE__, line, "ivs_playback_url(%s): expected %s, got %s", base,
-                     expected, url ? url : "(null)");
+        harness_fail(__FILE__, line, "ivs_playback_url(%s): expected %s, got %s", base, expected,
+                     url ? url : "(null)");
     ivs_free(url);
     ivs_error_clear(&err);
 }
@@ -806,8 +806,7 @@ static cJSON *oracle_verify(const char *pub_pem, const char *token, int *exit_st
     int tfd = mkstemp(token_path);
     cJSON *result = NULL;
     *exit_status = -1;
-    if (kfd >= 0 && tfd >= 0 &&
-        write(kfd, pub_pem, strlen(pub_pem)) == (ssize_t)strlen(pub_pem) &&
+    if (kfd >= 0 && tfd >= 0 && write(kfd, pub_pem, strlen(pub_pem)) == (ssize_t)strlen(pub_pem) &&
         write(tfd, token, strlen(token)) == (ssize_t)strlen(token)) {
         char cmd[8192];
         snprintf(cmd, sizeof cmd, "python3 '%s/tests/oracle/verify_playback_token.py' '%s' < '%s'",
