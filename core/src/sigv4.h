@@ -25,13 +25,13 @@ struct sigv4_params {
     int64_t time; /* signing time, seconds since the epoch (UTC) */
     const char *access_key_id;
     const char *secret_access_key;
-    const char *session_token;  /* NULL or "" for none */
-    int normalize_path;         /* remove ".", ".." and empty segments (every non-S3 service) */
-    int double_encode;          /* encode the wire path once more (every non-S3 service) */
-    int add_content_sha256;     /* header mode: add and sign x-amz-content-sha256 */
-    int omit_session_token;     /* token added to the request but not signed */
-    int presign;                /* query mode */
-    long expires_s;             /* query mode: X-Amz-Expires */
+    const char *session_token; /* NULL or "" for none */
+    int normalize_path;        /* remove ".", ".." and empty segments (every non-S3 service) */
+    int double_encode;         /* encode the wire path once more (every non-S3 service) */
+    int add_content_sha256;    /* header mode: add and sign x-amz-content-sha256 */
+    int omit_session_token;    /* token added to the request but not signed */
+    int presign;               /* query mode */
+    long expires_s;            /* query mode: X-Amz-Expires */
 };
 
 struct sigv4_key_cache; /* signing keys keyed by (secret, date, region, service) */
@@ -54,8 +54,17 @@ enum ivs_status sigv4_sign(const struct sigv4_params *p, struct sigv4_key_cache 
                            struct sigv4_result *out, struct ivs_error *err);
 void sigv4_result_cleanup(struct sigv4_result *r);
 
+/* A small per-owner cache (a client holds one; it is not shared between threads). It keys each
+ * entry on a SHA-256 of the secret, never the secret itself, so new credentials or a new UTC
+ * day simply miss. free wipes the keys and accepts NULL. */
 struct sigv4_key_cache *sigv4_key_cache_new(void);
 void sigv4_key_cache_free(struct sigv4_key_cache *c);
+
+/* Derives the SigV4 signing key for (secret, date8 = "YYYYMMDD", region, service) into key,
+ * through cache when not NULL. Returns 1 when the key came from the cache, 0 when it was
+ * derived, -1 on failure. Exposed so tests and the emulator can reach the cache directly. */
+int sigv4_signing_key(struct sigv4_key_cache *cache, const char *secret, const char *date8,
+                      const char *region, const char *service, unsigned char key[32]);
 
 /* Helpers shared with the serializer, the emulator and tests. */
 
@@ -65,6 +74,9 @@ struct buf;
 void sigv4_uri_encode(struct buf *out, const char *s, size_t len, int keep_slash);
 /* Decodes %XX in place semantics into out; '+' is kept as '+'. */
 void sigv4_uri_decode(struct buf *out, const char *s, size_t len);
+/* Appends the path with ".", ".." and empty segments removed: always a leading '/', a trailing
+ * '/' only when the path had one and something is left. Idempotent. */
+void sigv4_normalize_path(struct buf *out, const char *path, size_t len);
 /* Lowercase hex SHA-256 of data into hex[65]. */
 void sigv4_sha256_hex(const void *data, size_t len, char hex[65]);
 /* Formats t as YYYYMMDDTHHMMSSZ into out[17]. */

@@ -1,0 +1,31 @@
+/* client.h: the generic call path behind ivs_client_call(), shared with the Lua binding so
+ * that Lua tables go straight to cJSON without a detour through JSON text. */
+#ifndef IVS_CLIENT_H
+#define IVS_CLIENT_H
+
+#include <cJSON.h>
+
+#include "ivs.h"
+#include "model.h"
+
+/*
+ * Validates, serialises, signs and sends one operation, retrying per the client's policy.
+ * input may be NULL (= {}); it is not modified. On success *output is a new cJSON object the
+ * caller deletes (an empty object for operations that return nothing). On failure *output is
+ * NULL and err says why (err->attempts counts the attempts made; 0 when nothing was sent).
+ */
+enum ivs_status client_call_json(struct ivs_client *c, const struct model_operation *op, const cJSON *input,
+                                 cJSON **output, struct ivs_error *err);
+
+/*
+ * Parses a service error response into err: kind IVS_ERR_SERVICE; code from x-amzn-ErrorType
+ * (text before the first ':' and after the last '#'), else the body's code/Code/__type, else
+ * one derived from the status; message from exceptionMessage, message, Message, then the
+ * x-amzn-ErrorMessage header, then the status. header_lookup returns a response header's
+ * value (case-insensitive name) or NULL. Exposed for tests.
+ */
+void client_parse_service_error(long status, const char *body, size_t body_len,
+                                const char *(*header_lookup)(const void *ctx, const char *name),
+                                const void *ctx, struct ivs_error *err);
+
+#endif

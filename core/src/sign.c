@@ -1,0 +1,269 @@
+/* sign.c: the public SigV4 entry points (ivs_sign, ivs_presign_url) over sigv4_sign. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "buf.h"
+#include "errors.h"
+#include "ivs.h"
+#include "sigv4.h"
+
+#define DEFAULT_SERVICE "ivs"
+
+struct parsed_url {
+    size_t base_len;  /* scheme://authority/path: everything before '?' or '#' */
+    char *host;       /* the Host header value: lowercased host, ":port" only when not default */
+    char *path;       /* "/" when the URL has none */
+    char *query;      /* without '?', "" when none */
+    int path_missing; /* the URL had no path at all ("https://host") */
+};
+
+static void parsed_url_free(struct parsed_url *u)
+{
+    free(u->host);
+    free(u->path);
+    free(u->query);
+}
+
+static enum ivs_status bad_url(struct ivs_error *err, const char *why)
+{
+    return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "the URL to sign %s", why);
+}
+
+static enum ivs_status parse_url(const char *url, struct parsed_url *u, struct ivs_error *err)
+{
+    memset(u, 0, sizeof *u);
+    if (!url || !*url)
+        return bad_url(err, "is missing");
+    const char *sep = strstr(url, "://");
+    if (!sep || sep == url)
+        return bad_url(err, "has no scheme (expected scheme://host/path)");
+    for (const char *c = url; c < sep; c++)
+        if (!isalnum((unsigned char)*c) && *c != '+' && *c != '-' && *c != '.')
+            return bad_url(err, "has an invalid scheme");
+    size_t scheme_len = (size_t)(sep - url);
+    long default_port = 0;
+    if (scheme_len == 4 && strncasecmp(url, "http", 4) == 0)
+        default_port = 80;
+    else if (scheme_len == 5 && strncasecmp(url, "https", 5) == 0)
+        default_port = 443;
+
+    const char *auth = sep + 3;
+    size_t auth_len = strcspn(auth, "/?#");
+    const char *rest = auth + auth_len;
+    /* Userinfo is never sent in Host; its last '@' ends it. */
+    const char *host = auth;
+    for (const char *c = auth; c < rest; c++)
+        if (*c == '@')
+            host = c + 1;
+    const char *host_end = rest;
+    const char *port = NULL;
+    if (host < rest && *host == '[') {
+        const char *close = memchr(host, ']', (size_t)(rest - host));
+        if (!close)
+            return bad_url(err, "has an unterminated IPv6 address");
+        host_end = close + 1;
+        if (host_end < rest) {
+            if (*host_end != ':')
+                return bad_url(err, "has junk after its IPv6 address");
+            port = host_end + 1;
+        }
+    } else {
+        const char *colon = memchr(host, ':', (size_t)(rest - host));
+        if (colon) {
+            host_end = colon;
+            port = colon + 1;
+        }
+    }
+    if (host_end == host)
+        return bad_url(err, "has no host");
+    long port_num = 0;
+    if (port && port < rest) {
+        for (const char *c = port; c < rest; c++) {
+            if (*c < '0' || *c > '9')
+                return bad_url(err, "has an invalid port");
+            port_num = port_num * 10 + (*c - '0');
+            if (port_num > 65535)
+                return bad_url(err, "has an invalid port");
+        }
+    }
+
+    struct buf b = BUF_INIT;
+    for (const char *c = host; c < host_end; c++)
+        buf_putc(&b, (char)tolower((unsigned char)*c));
+    if (port_num && port_num != default_port)
+        buf_printf(&b, ":%ld", port_num);
+    u->host = buf_steal(&b);
+
+    size_t path_len = strcspn(rest, "?#");
+    u->path_missing = path_len == 0;
+    u->path = path_len ? ivs_strndup(rest, path_len) : ivs_strdup("/");
+    const char *q = rest + path_len;
+    if (*q == '?') {
+        q++;
+        u->query = ivs_strndup(q, strcspn(q, "#"));
+    } else {
+        u->query = ivs_strdup("");
+    }
+    u->base_len = (size_t)(rest + path_len - url);
+    if (!u->host || !u->path || !u->query) {
+        parsed_url_free(u);
+        return ivs_error_nomem(err);
+    }
+    return IVS_OK;
+}
+
+static int has_host(const struct ivs_sign_request *req)
+{
+    for (size_t i = 0; i < req->header_count; i++)
+        if (req->headers[i].name && strcasecmp(req->headers[i].name, "Host") == 0)
+            return 1;
+    return 0;
+}
+
+/* Fills the parts common to both modes; headers are left to the caller. */
+static enum ivs_status prepare(const struct ivs_sign_request *req,
+                               const struct ivs_credentials *creds, struct parsed_url *u,
+                               struct sigv4_params *p, struct ivs_error *err)
+{
+    if (!req)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "no request to sign");
+    if (!creds || !creds->access_key_id || !*creds->access_key_id || !creds->secret_access_key ||
+        !*creds->secret_access_key)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "signing needs an access key id and a secret access key");
+    if (req->header_count && !req->headers)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "header_count without headers");
+    if (req->time < 0)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "signing time is negative");
+    enum ivs_status rc = parse_url(req->url, u, err);
+    if (rc != IVS_OK)
+        return rc;
+    memset(p, 0, sizeof *p);
+    p->method = req->method;
+    p->path = u->path;
+    p->query = u->query;
+    p->body = req->body;
+    p->body_len = req->body_len;
+    p->region = req->region;
+    p->service = req->service && *req->service ? req->service : DEFAULT_SERVICE;
+    p->time = req->time ? req->time : (int64_t)time(NULL);
+    p->access_key_id = creds->access_key_id;
+    p->secret_access_key = creds->secret_access_key;
+    p->session_token = creds->session_token;
+    p->normalize_path = 1;
+    p->double_encode = 1;
+    return IVS_OK;
+}
+
+enum ivs_status ivs_sign(const struct ivs_sign_request *req, const struct ivs_credentials *creds,
+                         struct ivs_signature *out, struct ivs_error *err)
+{
+    if (!out)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "ivs_sign needs an output");
+    memset(out, 0, sizeof *out);
+    struct parsed_url u;
+    struct sigv4_params p;
+    enum ivs_status rc = prepare(req, creds, &u, &p, err);
+    if (rc != IVS_OK)
+        return rc;
+
+    size_t count = req->header_count;
+    struct ivs_header *headers = calloc(count + 1, sizeof *headers);
+    if (!headers) {
+        parsed_url_free(&u);
+        return ivs_error_nomem(err);
+    }
+    if (count)
+        memcpy(headers, req->headers, count * sizeof *headers);
+    if (!has_host(req)) {
+        headers[count].name = "Host";
+        headers[count].value = u.host;
+        count++;
+    }
+    p.headers = headers;
+    p.header_count = count;
+
+    struct sigv4_result r;
+    rc = sigv4_sign(&p, NULL, &r, err);
+    free(headers);
+    parsed_url_free(&u);
+    if (rc != IVS_OK)
+        return rc;
+    memcpy(out->amz_date, r.amz_date, sizeof out->amz_date);
+    memcpy(out->signature, r.signature, sizeof out->signature);
+    out->authorization = r.authorization;
+    out->signed_headers = r.signed_headers;
+    out->canonical_request = r.canonical_request;
+    out->string_to_sign = r.string_to_sign;
+    r.authorization = r.signed_headers = r.canonical_request = r.string_to_sign = NULL;
+    sigv4_result_cleanup(&r);
+    if (creds->session_token && *creds->session_token) {
+        out->security_token = ivs_strdup(creds->session_token);
+        if (!out->security_token) {
+            ivs_signature_clear(out);
+            return ivs_error_nomem(err);
+        }
+    }
+    return IVS_OK;
+}
+
+void ivs_signature_clear(struct ivs_signature *sig)
+{
+    if (!sig)
+        return;
+    free(sig->authorization);
+    free(sig->security_token);
+    free(sig->signed_headers);
+    free(sig->canonical_request);
+    free(sig->string_to_sign);
+    memset(sig, 0, sizeof *sig);
+}
+
+enum ivs_status ivs_presign_url(const struct ivs_sign_request *req,
+                                const struct ivs_credentials *creds, long expires_s, char **url_out,
+                                struct ivs_error *err)
+{
+    if (!url_out)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "ivs_presign_url needs an output");
+    *url_out = NULL;
+    if (expires_s < 1 || expires_s > 604800)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "presign expiry must be 1 to 604800 seconds, not %ld", expires_s);
+    struct parsed_url u;
+    struct sigv4_params p;
+    enum ivs_status rc = prepare(req, creds, &u, &p, err);
+    if (rc != IVS_OK)
+        return rc;
+
+    /* Only Host is signed: whoever follows the URL sends no other header we could predict. */
+    struct ivs_header host = {"Host", u.host};
+    for (size_t i = 0; i < req->header_count; i++)
+        if (req->headers[i].name && strcasecmp(req->headers[i].name, "Host") == 0 &&
+            req->headers[i].value)
+            host.value = req->headers[i].value;
+    p.headers = &host;
+    p.header_count = 1;
+    p.presign = 1;
+    p.expires_s = expires_s;
+
+    struct sigv4_result r;
+    rc = sigv4_sign(&p, NULL, &r, err);
+    if (rc == IVS_OK) {
+        struct buf b = BUF_INIT;
+        buf_append(&b, req->url, u.base_len);
+        if (u.path_missing)
+            buf_putc(&b, '/'); /* "https://host?x": the signed path was "/" */
+        buf_putc(&b, '?');
+        buf_puts(&b, r.query);
+        *url_out = buf_steal(&b);
+        sigv4_result_cleanup(&r);
+        if (!*url_out)
+            rc = ivs_error_nomem(err);
+    }
+    parsed_url_free(&u);
+    return rc;
+}
