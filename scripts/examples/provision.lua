@@ -17,6 +17,8 @@
 --   AWS_PROFILE=dev AWS_REGION=us-west-2 lua5.4 scripts/examples/provision.lua   # real AWS
 local ivs = require("ivs")
 
+io.stdout:setvbuf("line") -- keep stdout and stderr lines in order when both go to a terminal
+
 local function say(label, text)
   io.write(string.format("%-22s %s\n", label, text))
 end
@@ -204,7 +206,12 @@ local function run()
 end
 
 local ok, failure = pcall(run)
-if not ok then io.stderr:write("provision.lua: ", tostring(failure), "\n") end
+if not ok then
+  -- Ctrl-C raises "interrupted!" in the running Lua code; cleaning up is exactly what we want.
+  local text = tostring(failure)
+  if text:match("interrupted!$") then text = "interrupted, cleaning up" end
+  io.stderr:write("provision.lua: ", text, "\n")
+end
 
 -- Cleanup, newest first; a failure here is reported and makes the exit status non-zero.
 local undone = {}
