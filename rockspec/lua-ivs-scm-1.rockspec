@@ -58,6 +58,7 @@ build = {
         "core/src/model.c",
         "core/src/model_gen.c",
         "core/src/pattern.c",
+        "core/src/playback_token.c",
         "core/src/profile.c",
         "core/src/redact.c",
         "core/src/retry.c",
@@ -67,6 +68,7 @@ build = {
         "core/src/validate.c",
         "core/src/version.c",
         "lua_binding/ivs_core.c",
+        "lua_binding/playback_token.c",
       },
       defines = { "_GNU_SOURCE" },
       incdirs = {
