@@ -61,7 +61,9 @@ Emulator.__index = Emulator
 function M.start(opts)
   opts = opts or {}
   local binary = opts.binary or (BUILD .. "/ivs-emulator")
-  if not io.open(binary, "rb") then error("ivs-emulator not built: " .. binary .. " (run make)", 2) end
+  local probe = io.open(binary, "rb")
+  if not probe then error("ivs-emulator not built: " .. binary .. " (run make)", 2) end
+  probe:close()
   local dir_pipe = assert(io.popen("mktemp -d 2>/dev/null"))
   local dir = dir_pipe:read("l")
   dir_pipe:close()
@@ -76,12 +78,14 @@ owner=$PPID
 %s --host 127.0.0.1 --port 0 %s >%s 2>%s </dev/null &
 emu=$!
 (
+  running() { [ -e /proc/$emu ] && ! grep -q '^[0-9]* (.*) [ZX]' /proc/$emu/stat 2>/dev/null; }
   left=%d
-  while [ "$left" -gt 0 ] && kill -0 "$owner" 2>/dev/null && [ -e /proc/$emu ] \
-        && ! grep -q '^[0-9]* (.*) [ZX]' /proc/$emu/stat 2>/dev/null; do
+  while [ "$left" -gt 0 ] && kill -0 "$owner" 2>/dev/null && running; do
     sleep 1; left=$((left - 1))
   done
-  kill -TERM "$emu" 2>/dev/null; sleep 2; kill -KILL "$emu" 2>/dev/null
+  if running; then
+    kill -TERM "$emu" 2>/dev/null; sleep 2; running && kill -KILL "$emu" 2>/dev/null
+  fi
 ) >/dev/null 2>&1 </dev/null &
 echo "$emu"
 ]], shell_quote(binary), table.concat(args, " "), shell_quote(dir .. "/out"), shell_quote(dir .. "/err"),
