@@ -87,7 +87,11 @@ end
 
 -- ---------------------------------------------------------------------------------------
 
-local client <close> = check("client", ivs.new{ app_id = "lua-ivs-demo" })
+local client <close>, client_err = ivs.new{ app_id = "lua-ivs-demo" }
+if not client then
+  io.stderr:write("provision.lua: ", tostring(client_err), "\n")
+  os.exit(1)
+end
 local endpoint = client:endpoint()
 local on_emulator = emulator.detect(endpoint)
 local suffix = string.format("%x%04x", os.time(), math.random(0, 0xffff))

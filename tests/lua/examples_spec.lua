@@ -24,14 +24,19 @@ end
 
 local emu, client, tmp
 
--- Runs an example against the emulator; returns the exit status, stdout and stderr.
-local function run(script, ...)
+-- Runs an example with the given environment prefix; returns the exit status, stdout and stderr.
+local function run_with(env, script, ...)
   local args = {}
   for i, a in ipairs({ ... }) do args[i] = q(a) end
-  local cmd = string.format("%s timeout 60 %s %s %s >%s 2>%s </dev/null", emu:env(), LUA,
+  local cmd = string.format("%s timeout 60 %s %s %s >%s 2>%s </dev/null", env, LUA,
     q(ROOT .. "/scripts/examples/" .. script), table.concat(args, " "), q(tmp .. "/out"), q(tmp .. "/err"))
   local _, _, code = os.execute(cmd)
   return code, read_file(tmp .. "/out"), read_file(tmp .. "/err")
+end
+
+-- Runs an example against the emulator.
+local function run(script, ...)
+  return run_with(emu:env(), script, ...)
 end
 
 local function admin(method, path, body)
@@ -116,6 +121,19 @@ describe("provision.lua", function()
     local code, _, err = run("provision.lua")
     assert.equal(1, code)
     assert.matches("provision.lua: create_channel: ConnectionError: could not talk to 127.0.0.1", err)
+  end)
+end)
+
+describe("every example", function()
+  it("says what is missing, without a traceback, when no region is configured", function()
+    -- scripts/run-tests clears AWS_REGION and points the shared files at nonexistent paths.
+    for _, script in ipairs({ "provision.lua", "provision_channels.lua", "list_all.lua" }) do
+      local code, _, err = run_with("env -u AWS_REGION -u AWS_DEFAULT_REGION AWS_EC2_METADATA_DISABLED=true",
+        script)
+      assert.equal(1, code, script)
+      assert.matches("NoRegion: no region is configured", err, 1, false, script)
+      assert.is_nil(err:find("traceback", 1, true), script)
+    end
   end)
 end)
 
