@@ -149,6 +149,11 @@ asan:
 valgrind: tests
 	IVS_TEST_VALGRIND=1 scripts/run-tests --lua-only
 
+# A newcomer's first run: scripts/examples/provision.lua against a throwaway ivs-emulator on a
+# free loopback port (scripts/demo always stops it, also on failure or Ctrl-C).
+demo: all emulator
+	@scripts/demo
+
 model:
 	$(LUA) scripts/gen-model.lua $(MODEL) > core/src/model_gen.c.tmp && mv core/src/model_gen.c.tmp core/src/model_gen.c
 
