@@ -9,7 +9,7 @@
 
 static const char *const s_status_names[] = {
     "ok", "validation", "config", "credentials", "network",
-    "timeout", "service", "usage", "nomem", "internal",
+    "timeout", "service", "usage", "nomem", "internal", "cancelled",
 };
 
 const char *ivs_status_name(enum ivs_status status)
