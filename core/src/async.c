@@ -99,9 +99,10 @@ static void s_launch(struct ivs_call *call)
     struct call_state *cs = &call->cs;
     enum ivs_status st = call_prepare_attempt(c, cs);
     if (st == IVS_OK) {
-        st = http_multi_start(c->multi, cs->req.method, buf_str(&cs->url), cs->headers, cs->header_count,
-                              cs->req.body, cs->req.body ? cs->req.body_len : 0, &cs->resp, s_on_transfer_done, call,
-                              &call->transfer, &cs->attempt_err);
+        st = http_multi_start(c->multi, cs->req.method, buf_str(&cs->url), cs->headers,
+                              cs->header_count, cs->req.body, cs->req.body ? cs->req.body_len : 0,
+                              &cs->resp, s_on_transfer_done, call, &call->transfer,
+                              &cs->attempt_err);
         if (st == IVS_OK)
             return;
     }
@@ -221,9 +222,9 @@ static void s_cancel_active(struct ivs_client *c)
     }
 }
 
-static enum ivs_status s_start(struct ivs_client *c, const struct model_operation *op, const cJSON *input,
-                               ivs_call_done_fn done, client_done_json_fn done_json, void *ud,
-                               struct ivs_error *err)
+static enum ivs_status s_start(struct ivs_client *c, const struct model_operation *op,
+                               const cJSON *input, ivs_call_done_fn done,
+                               client_done_json_fn done_json, void *ud, struct ivs_error *err)
 {
     if (c->free_pending)
         return ivs_error_set(err, IVS_ERR_USAGE, "ClientClosing",
@@ -256,8 +257,9 @@ static enum ivs_status s_start(struct ivs_client *c, const struct model_operatio
     return IVS_OK;
 }
 
-enum ivs_status client_start_json(struct ivs_client *c, const struct model_operation *op, const cJSON *input,
-                                  client_done_json_fn done, void *ud, struct ivs_error *err)
+enum ivs_status client_start_json(struct ivs_client *c, const struct model_operation *op,
+                                  const cJSON *input, client_done_json_fn done, void *ud,
+                                  struct ivs_error *err)
 {
     if (!c || c->magic != CLIENT_MAGIC || !op || !done)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
@@ -265,15 +267,17 @@ enum ivs_status client_start_json(struct ivs_client *c, const struct model_opera
     return s_start(c, op, input, NULL, done, ud, err);
 }
 
-enum ivs_status ivs_client_start(struct ivs_client *c, const char *operation, const char *request_json,
-                                 size_t request_len, ivs_call_done_fn done, void *ud, struct ivs_error *err)
+enum ivs_status ivs_client_start(struct ivs_client *c, const char *operation,
+                                 const char *request_json, size_t request_len,
+                                 ivs_call_done_fn done, void *ud, struct ivs_error *err)
 {
     if (!c || c->magic != CLIENT_MAGIC || !operation || !done)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "ivs_client_start: client, operation and done are required");
     const struct model_operation *op;
     cJSON *input;
-    enum ivs_status st = client_parse_request(operation, request_json, request_len, &op, &input, err);
+    enum ivs_status st =
+        client_parse_request(operation, request_json, request_len, &op, &input, err);
     if (st != IVS_OK)
         return st;
     st = s_start(c, op, input, done, NULL, ud, err);

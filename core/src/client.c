@@ -103,7 +103,8 @@ static enum ivs_status s_split_endpoint(struct ivs_client *c, struct ivs_error *
     const char *url = c->cfg.endpoint;
     const char *sep = strstr(url, "://");
     if (!sep)
-        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint", "endpoint '%s' has no scheme", url);
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint", "endpoint '%s' has no scheme",
+                             url);
     size_t scheme_len = (size_t)(sep - url);
     int https = scheme_len == 5 && strncasecmp(url, "https", 5) == 0;
     const char *authority = sep + 3;
@@ -111,7 +112,8 @@ static enum ivs_status s_split_endpoint(struct ivs_client *c, struct ivs_error *
     const char *at = memchr(authority, '@', (size_t)(path - authority));
     const char *host_start = at ? at + 1 : authority;
     if (host_start == path)
-        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint", "endpoint '%s' has no host", url);
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint", "endpoint '%s' has no host",
+                             url);
 
     size_t host_len = (size_t)(path - host_start);
     const char *port = NULL;
@@ -167,12 +169,14 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
 {
     static const struct ivs_client_options no_options;
     if (!out)
-        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "ivs_client_new: out must not be NULL");
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "ivs_client_new: out must not be NULL");
     *out = NULL;
     if (!opts)
         opts = &no_options;
     if (ivs_global_init() < 0)
-        return ivs_error_set(err, IVS_ERR_INTERNAL, "InitFailed", "libcurl global initialisation failed");
+        return ivs_error_set(err, IVS_ERR_INTERNAL, "InitFailed",
+                             "libcurl global initialisation failed");
 
     struct ivs_client *c = calloc(1, sizeof *c);
     if (!c)
@@ -186,12 +190,14 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
     if (c->rng == 0)
         c->rng = 0x853C49E6748FEA9BULL;
 
-    c->max_connections = opts->max_connections > 0 ? opts->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
+    c->max_connections =
+        opts->max_connections > 0 ? opts->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
     c->log = opts->log;
     c->log_ud = opts->log_ud;
     c->log_level = IVS_LOG_DEBUG;
     if (!c->log) {
-        /* IVS_LOG=1 / info logs a line per attempt, IVS_LOG=debug adds redacted headers and bodies. */
+        /* IVS_LOG=1 / info logs a line per attempt, IVS_LOG=debug adds redacted headers and bodies.
+         */
         const char *env = config_getenv(opts, "IVS_LOG");
         if (env && *env && strcmp(env, "0") != 0) {
             c->log = s_stderr_log;
@@ -201,7 +207,8 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
 
     enum ivs_status st = config_resolve(opts, &c->cfg, err);
     if (st == IVS_OK)
-        st = retry_policy_init(&c->retry, c->cfg.retry_mode, c->cfg.max_attempts, c->cfg.new_retries_2026, err);
+        st = retry_policy_init(&c->retry, c->cfg.retry_mode, c->cfg.max_attempts,
+                               c->cfg.new_retries_2026, err);
     if (st == IVS_OK) {
         retry_quota_init(&c->quota, &c->retry);
         st = s_split_endpoint(c, err);
@@ -223,8 +230,9 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
         ivs_client_free(c);
         return st;
     }
-    client_log(c, IVS_LOG_DEBUG, "client: region %s, endpoint %s (%s), max attempts %d", c->cfg.region,
-          c->cfg.endpoint, c->cfg.endpoint_source ? c->cfg.endpoint_source : "resolved", c->retry.max_attempts);
+    client_log(c, IVS_LOG_DEBUG, "client: region %s, endpoint %s (%s), max attempts %d",
+               c->cfg.region, c->cfg.endpoint,
+               c->cfg.endpoint_source ? c->cfg.endpoint_source : "resolved", c->retry.max_attempts);
     *out = c;
     return IVS_OK;
 }
@@ -364,8 +372,8 @@ static const char *s_response_header(const void *ctx, const char *name)
  * The call
  * ------------------------------------------------------------------------------------- */
 
-enum ivs_status call_begin(struct ivs_client *c, const struct model_operation *op, const cJSON *input,
-                           struct call_state *cs, struct ivs_error *err)
+enum ivs_status call_begin(struct ivs_client *c, const struct model_operation *op,
+                           const cJSON *input, struct call_state *cs, struct ivs_error *err)
 {
     memset(cs, 0, sizeof *cs);
     cs->op = op;
@@ -481,7 +489,8 @@ static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state 
     }
 
     if (resp->status < 200 || resp->status > 299) {
-        client_parse_service_error(resp->status, resp->body.data, resp->body.len, s_response_header, resp, err);
+        client_parse_service_error(resp->status, resp->body.data, resp->body.len, s_response_header,
+                                   resp, err);
         return IVS_ERR_SERVICE;
     }
 
@@ -493,8 +502,8 @@ static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state 
         if (!result || !cJSON_IsObject(result)) {
             cJSON_Delete(result);
             ivs_error_set(err, IVS_ERR_INTERNAL, "InvalidResponse",
-                          "%s: the service answered HTTP %ld with a body that is not a JSON object", op->name,
-                          resp->status);
+                          "%s: the service answered HTTP %ld with a body that is not a JSON object",
+                          op->name, resp->status);
             err->status = resp->status;
             err->request_id = ivs_strdup(rid);
             return IVS_ERR_INTERNAL;
@@ -517,8 +526,9 @@ enum call_next call_finish_attempt(struct ivs_client *c, struct call_state *cs, 
         if (st == IVS_OK) {
             st = s_parse_response(c, cs, output);
         } else {
-            client_log(c, IVS_LOG_INFO, "%s: %s (%s) after %lld ms", op->name, err->code ? err->code : "failed",
-                       err->message ? err->message : "", (long long)(s_monotonic_ms() - cs->sent_at_ms));
+            client_log(c, IVS_LOG_INFO, "%s: %s (%s) after %lld ms", op->name,
+                       err->code ? err->code : "failed", err->message ? err->message : "",
+                       (long long)(s_monotonic_ms() - cs->sent_at_ms));
         }
     }
     cs->status = st;
@@ -533,14 +543,16 @@ enum call_next call_finish_attempt(struct ivs_client *c, struct call_state *cs, 
     int cost = retry_quota_acquire(&c->quota, &c->retry, cls);
     if (cost < 0) {
         /* The bucket is empty: failing fast protects a struggling service (standard mode). */
-        client_log(c, IVS_LOG_WARN, "%s: not retrying, the client's retry quota is exhausted", op->name);
+        client_log(c, IVS_LOG_WARN, "%s: not retrying, the client's retry quota is exhausted",
+                   op->name);
         return CALL_DONE;
     }
     cs->last_cost = cost;
-    const char *retry_after = st == IVS_ERR_SERVICE ? http_response_header(&cs->resp, "x-amz-retry-after") : NULL;
+    const char *retry_after =
+        st == IVS_ERR_SERVICE ? http_response_header(&cs->resp, "x-amz-retry-after") : NULL;
     int64_t delay = retry_backoff_ms(&c->retry, cls, cs->attempt, s_random(c), retry_after);
-    client_log(c, IVS_LOG_INFO, "%s: attempt %d failed (%s), retrying in %lld ms", op->name, cs->attempt,
-               err->code ? err->code : "error", (long long)delay);
+    client_log(c, IVS_LOG_INFO, "%s: attempt %d failed (%s), retrying in %lld ms", op->name,
+               cs->attempt, err->code ? err->code : "error", (long long)delay);
     *delay_ms = delay;
     return CALL_RETRY;
 }
@@ -550,7 +562,8 @@ enum ivs_status call_end(struct call_state *cs, struct ivs_error *err)
     enum ivs_status st = cs->status;
     if (st != IVS_OK) {
         /* A credentials failure happens before anything is sent on that attempt. */
-        cs->attempt_err.attempts = cs->attempt_err.kind == IVS_ERR_CREDENTIALS ? cs->attempt - 1 : cs->attempt;
+        cs->attempt_err.attempts =
+            cs->attempt_err.kind == IVS_ERR_CREDENTIALS ? cs->attempt - 1 : cs->attempt;
         ivs_error_move(err, &cs->attempt_err);
     }
     ivs_error_clear(&cs->attempt_err);
@@ -562,8 +575,8 @@ enum ivs_status call_end(struct call_state *cs, struct ivs_error *err)
     return st;
 }
 
-enum ivs_status client_call_json(struct ivs_client *c, const struct model_operation *op, const cJSON *input,
-                                 cJSON **output, struct ivs_error *err)
+enum ivs_status client_call_json(struct ivs_client *c, const struct model_operation *op,
+                                 const cJSON *input, cJSON **output, struct ivs_error *err)
 {
     if (output)
         *output = NULL;
@@ -578,8 +591,9 @@ enum ivs_status client_call_json(struct ivs_client *c, const struct model_operat
     for (;;) {
         st = call_prepare_attempt(c, &cs);
         if (st == IVS_OK)
-            st = http_perform(c->http, cs.req.method, buf_str(&cs.url), cs.headers, cs.header_count, cs.req.body,
-                              cs.req.body ? cs.req.body_len : 0, &cs.resp, &cs.attempt_err);
+            st = http_perform(c->http, cs.req.method, buf_str(&cs.url), cs.headers, cs.header_count,
+                              cs.req.body, cs.req.body ? cs.req.body_len : 0, &cs.resp,
+                              &cs.attempt_err);
         int64_t delay;
         if (call_finish_attempt(c, &cs, st, output, &delay) == CALL_DONE)
             break;
@@ -588,15 +602,16 @@ enum ivs_status client_call_json(struct ivs_client *c, const struct model_operat
     return call_end(&cs, err);
 }
 
-enum ivs_status client_parse_request(const char *operation, const char *request_json, size_t request_len,
-                                     const struct model_operation **op_out, cJSON **input_out,
-                                     struct ivs_error *err)
+enum ivs_status client_parse_request(const char *operation, const char *request_json,
+                                     size_t request_len, const struct model_operation **op_out,
+                                     cJSON **input_out, struct ivs_error *err)
 {
     *op_out = NULL;
     *input_out = NULL;
     const struct model_operation *op = model_find_operation(operation);
     if (!op)
-        return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation", "'%s' is not an IVS operation", operation);
+        return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation", "'%s' is not an IVS operation",
+                             operation);
     cJSON *input = NULL;
     if (request_json && request_len) {
         input = cJSON_ParseWithLength(request_json, request_len);
@@ -611,9 +626,9 @@ enum ivs_status client_parse_request(const char *operation, const char *request_
     return IVS_OK;
 }
 
-enum ivs_status ivs_client_call(struct ivs_client *c, const char *operation, const char *request_json,
-                                size_t request_len, char **response_json, size_t *response_len,
-                                struct ivs_error *err)
+enum ivs_status ivs_client_call(struct ivs_client *c, const char *operation,
+                                const char *request_json, size_t request_len, char **response_json,
+                                size_t *response_len, struct ivs_error *err)
 {
     if (response_json)
         *response_json = NULL;
@@ -624,7 +639,8 @@ enum ivs_status ivs_client_call(struct ivs_client *c, const char *operation, con
                              "ivs_client_call: client, operation and response_json are required");
     const struct model_operation *op;
     cJSON *input;
-    enum ivs_status st = client_parse_request(operation, request_json, request_len, &op, &input, err);
+    enum ivs_status st =
+        client_parse_request(operation, request_json, request_len, &op, &input, err);
     if (st != IVS_OK)
         return st;
     cJSON *output = NULL;

@@ -48,12 +48,12 @@ struct ivs_client {
 
     /* Non-blocking calls (async.c). */
     int max_connections;
-    struct http_multi *multi;          /* created by the first ivs_client_start() */
-    struct ivs_call *active;           /* sending or waiting for a retry; doubly linked */
+    struct http_multi *multi;               /* created by the first ivs_client_start() */
+    struct ivs_call *active;                /* sending or waiting for a retry; doubly linked */
     struct ivs_call *done_head, *done_tail; /* completed, callback not yet fired */
-    int in_flight;                     /* active + completed-undelivered */
-    int delivering;                    /* depth of nested callback delivery */
-    int free_pending;                  /* ivs_client_free() was called from a callback */
+    int in_flight;                          /* active + completed-undelivered */
+    int delivering;                         /* depth of nested callback delivery */
+    int free_pending;                       /* ivs_client_free() was called from a callback */
 };
 
 /* One call from start to end, whichever path drives it. */
@@ -77,8 +77,8 @@ enum call_next { CALL_DONE, CALL_RETRY };
 
 /* Validates and serialises input for op and builds the URL. On failure cs needs no cleanup
  * and err says why (validation, nomem). */
-enum ivs_status call_begin(struct ivs_client *c, const struct model_operation *op, const cJSON *input,
-                           struct call_state *cs, struct ivs_error *err);
+enum ivs_status call_begin(struct ivs_client *c, const struct model_operation *op,
+                           const cJSON *input, struct call_state *cs, struct ivs_error *err);
 
 /* Starts the next attempt: credentials, headers and signature into cs->headers. Returns
  * IVS_OK when the attempt is ready to send (cs->method/url/body from cs->req and cs->url);
@@ -102,9 +102,9 @@ enum ivs_status call_end(struct call_state *cs, struct ivs_error *err);
 /* Finds the operation (API or snake_case name) and parses the request text (NULL or empty =
  * no input, *input_out NULL); IVS_ERR_USAGE "UnknownOperation" or IVS_ERR_VALIDATION when
  * the text is not a JSON object. The caller deletes *input_out. */
-enum ivs_status client_parse_request(const char *operation, const char *request_json, size_t request_len,
-                                     const struct model_operation **op_out, cJSON **input_out,
-                                     struct ivs_error *err);
+enum ivs_status client_parse_request(const char *operation, const char *request_json,
+                                     size_t request_len, const struct model_operation **op_out,
+                                     cJSON **input_out, struct ivs_error *err);
 
 /* The transport settings of the client (blocking connection and multi alike). */
 void client_http_options(const struct ivs_client *c, struct http_options *out);

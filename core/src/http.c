@@ -220,8 +220,7 @@ static enum ivs_status map_curl_error(const struct transfer *t, CURLcode rc, con
     case CURLE_OPERATION_TIMEDOUT:
         return ivs_error_set(err, IVS_ERR_TIMEOUT, "Timeout", "request to %s timed out: %s", host,
                              detail);
-    case CURLE_OUT_OF_MEMORY:
-        return ivs_error_nomem(err);
+    case CURLE_OUT_OF_MEMORY: return ivs_error_nomem(err);
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
         return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint",
@@ -294,8 +293,8 @@ static struct curl_slist *build_header_list(const struct ivs_header *headers, si
 static enum ivs_status transfer_setup(const struct http_settings *s, struct transfer *t, CURL *e,
                                       const char *method, const char *url,
                                       const struct ivs_header *headers, size_t header_count,
-                                      const void *body, size_t body_len,
-                                      struct http_response *resp, struct ivs_error *err)
+                                      const void *body, size_t body_len, struct http_response *resp,
+                                      struct ivs_error *err)
 {
     if (!resp)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",

@@ -23,9 +23,9 @@ struct http_options {
     long connect_timeout_ms; /* 0 = 10000 */
     long timeout_ms;         /* whole request; 0 = 60000 */
     int close_connection;
-    const char *ca_bundle;   /* NULL = system store */
-    const char *user_agent;  /* NULL = libivs/<version> */
-    int accept_encoding;     /* nonzero: send Accept-Encoding: gzip, deflate and decode */
+    const char *ca_bundle;  /* NULL = system store */
+    const char *user_agent; /* NULL = libivs/<version> */
+    int accept_encoding;    /* nonzero: send Accept-Encoding: gzip, deflate and decode */
 };
 
 struct http_response {
@@ -35,7 +35,7 @@ struct http_response {
     struct http_header_line {
         char *name;
         char *value;
-    } *headers;
+    } * headers;
     size_t header_count;
     size_t header_cap;
 };
@@ -43,7 +43,8 @@ struct http_response {
 struct http_conn;
 
 /* Creates a blocking connection (opts may be NULL: defaults). */
-enum ivs_status http_conn_new(const struct http_options *opts, struct http_conn **out, struct ivs_error *err);
+enum ivs_status http_conn_new(const struct http_options *opts, struct http_conn **out,
+                              struct ivs_error *err);
 /* Closes the connection and releases the handle; NULL is accepted. */
 void http_conn_free(struct http_conn *c);
 
@@ -54,8 +55,9 @@ void http_conn_free(struct http_conn *c);
  * body may be NULL (no body). resp is reset first; release it with http_response_cleanup().
  */
 enum ivs_status http_perform(struct http_conn *c, const char *method, const char *url,
-                             const struct ivs_header *headers, size_t header_count, const void *body,
-                             size_t body_len, struct http_response *resp, struct ivs_error *err);
+                             const struct ivs_header *headers, size_t header_count,
+                             const void *body, size_t body_len, struct http_response *resp,
+                             struct ivs_error *err);
 
 /* Releases what a response holds and zeroes it; NULL is accepted. */
 void http_response_cleanup(struct http_response *r);

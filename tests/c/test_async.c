@@ -100,7 +100,8 @@ struct outcome {
     long http_status;
 };
 
-static void s_record(void *ud, enum ivs_status status, const char *json, size_t len, const struct ivs_error *err)
+static void s_record(void *ud, enum ivs_status status, const char *json, size_t len,
+                     const struct ivs_error *err)
 {
     struct outcome *o = ud;
     o->fired++;
@@ -124,7 +125,8 @@ struct echo {
     int delay_ms;
 };
 
-static void s_echo_channel(void *ud, const struct fakesrv_request *req, struct fakesrv_response *resp)
+static void s_echo_channel(void *ud, const struct fakesrv_request *req,
+                           struct fakesrv_response *resp)
 {
     struct echo *e = ud;
     const char *id = req->body ? strstr(req->body, ARN_PREFIX) : NULL;
@@ -137,13 +139,15 @@ static void s_echo_channel(void *ud, const struct fakesrv_request *req, struct f
         memcpy(name, id, n);
         name[n] = '\0';
     }
-    snprintf(e->body, sizeof e->body, "{\"channel\":{\"arn\":\"%s%s\",\"name\":\"n-%s\"}}", ARN_PREFIX, name, name);
+    snprintf(e->body, sizeof e->body, "{\"channel\":{\"arn\":\"%s%s\",\"name\":\"n-%s\"}}",
+             ARN_PREFIX, name, name);
     resp->status = 200;
     resp->body = e->body;
     resp->delay_ms = e->delay_ms;
 }
 
-static enum ivs_status s_start_get_channel(struct ivs_client *c, int i, struct outcome *o, struct ivs_error *err)
+static enum ivs_status s_start_get_channel(struct ivs_client *c, int i, struct outcome *o,
+                                           struct ivs_error *err)
 {
     char in[128];
     int n = snprintf(in, sizeof in, "{\"arn\":\"" ARN_PREFIX "ch%04d\"}", i);
@@ -166,7 +170,8 @@ static void s_run_batch(struct ivs_client *c, int count)
         char want[64];
         snprintf(want, sizeof want, "\"name\":\"n-ch%04d\"", i);
         CHECK_MSG(out[i].fired == 1, "call %d: callback fired %d times", i, out[i].fired);
-        CHECK_MSG(out[i].status == IVS_OK, "call %d: status %d (%s)", i, out[i].status, out[i].code);
+        CHECK_MSG(out[i].status == IVS_OK, "call %d: status %d (%s)", i, out[i].status,
+                  out[i].code);
         CHECK_MSG(out[i].response && strstr(out[i].response, want), "call %d: wrong output %s", i,
                   out[i].response ? out[i].response : "(null)");
         free(out[i].response);
@@ -197,7 +202,8 @@ static void test_hundred_calls_with_32_in_flight(void)
     size_t conns = fakesrv_connection_count(srv);
     CHECK_MSG(conns > 1 && conns <= 32, "%zu connections for 100 calls capped at 32", conns);
     /* One at a time would take 100 x 40 ms; 32 at once take about four rounds. */
-    CHECK_MSG(elapsed < 2500, "100 calls of 40 ms took %lld ms: not concurrent", (long long)elapsed);
+    CHECK_MSG(elapsed < 2500, "100 calls of 40 ms took %lld ms: not concurrent",
+              (long long)elapsed);
 
     /* A second burst reuses the kept-alive connections instead of opening new ones. */
     s_run_batch(c, 100);
@@ -289,7 +295,8 @@ static void test_retries_use_real_time_without_a_clock_hook(void)
     struct outcome out = {0};
     struct ivs_error err = {0};
     const char *in = "{\"channelArn\":\"" ARN_PREFIX "abc\"}";
-    CHECK_INT_EQ(IVS_OK, ivs_client_start(c, "ListStreamKeys", in, strlen(in), s_record, &out, &err));
+    CHECK_INT_EQ(IVS_OK,
+                 ivs_client_start(c, "ListStreamKeys", in, strlen(in), s_record, &out, &err));
     CHECK_INT_EQ(0, s_drain(c, 5000)); /* backoffs are at most 50 + 100 ms */
     CHECK_INT_EQ(3, fakesrv_request_count(srv));
     CHECK_INT_EQ(IVS_OK, out.status);
@@ -306,11 +313,13 @@ static void test_client_errors_are_not_retried(void)
         SKIP("no fake server");
     char url[64];
     fakesrv_url(srv, url, sizeof url);
-    fakesrv_push(srv, &(struct fakesrv_response){
-                          .status = 404,
-                          .headers = "x-amzn-ErrorType: ResourceNotFoundException\r\nx-amzn-RequestId: rid-404\r\n",
-                          .body = "{\"exceptionMessage\":\"no such channel\"}",
-                      });
+    fakesrv_push(
+        srv, &(struct fakesrv_response){
+                 .status = 404,
+                 .headers =
+                     "x-amzn-ErrorType: ResourceNotFoundException\r\nx-amzn-RequestId: rid-404\r\n",
+                 .body = "{\"exceptionMessage\":\"no such channel\"}",
+             });
     struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.0};
     struct ivs_client_options o;
     s_options(&o, url, &t);
@@ -367,18 +376,21 @@ static void test_invalid_requests_fail_at_once(void)
     struct ivs_client *c = s_client(&o);
     struct outcome out = {0};
     struct ivs_error err = {0};
-    CHECK_INT_EQ(IVS_ERR_VALIDATION, ivs_client_start(c, "GetChannel", "{}", 2, s_record, &out, &err));
+    CHECK_INT_EQ(IVS_ERR_VALIDATION,
+                 ivs_client_start(c, "GetChannel", "{}", 2, s_record, &out, &err));
     CHECK_STR_EQ("ParamValidationError", err.code);
     CHECK(err.message && strstr(err.message, "arn"));
     ivs_error_clear(&err);
-    CHECK_INT_EQ(IVS_ERR_VALIDATION, ivs_client_start(c, "GetChannel", "[1]", 3, s_record, &out, &err));
+    CHECK_INT_EQ(IVS_ERR_VALIDATION,
+                 ivs_client_start(c, "GetChannel", "[1]", 3, s_record, &out, &err));
     ivs_error_clear(&err);
     CHECK_INT_EQ(IVS_ERR_USAGE, ivs_client_start(c, "NoSuchThing", "{}", 2, s_record, &out, &err));
     CHECK_STR_EQ("UnknownOperation", err.code);
     ivs_error_clear(&err);
     CHECK_INT_EQ(IVS_ERR_USAGE, ivs_client_start(c, "GetChannel", "{}", 2, NULL, &out, &err));
     ivs_error_clear(&err);
-    CHECK_INT_EQ(IVS_ERR_USAGE, ivs_client_start(NULL, "GetChannel", "{}", 2, s_record, &out, &err));
+    CHECK_INT_EQ(IVS_ERR_USAGE,
+                 ivs_client_start(NULL, "GetChannel", "{}", 2, s_record, &out, &err));
     ivs_error_clear(&err);
     CHECK_INT_EQ(0, ivs_client_in_flight(c));
     CHECK_INT_EQ(0, ivs_client_poll(c, 0));
@@ -483,7 +495,8 @@ static void s_pages(void *ud, const struct fakesrv_request *req, struct fakesrv_
     if (tok)
         page = atoi(tok + strlen("\"nextToken\":\"p"));
     if (page < 5)
-        snprintf(p->body, sizeof p->body, "{\"channels\":[{\"name\":\"c%d\"}],\"nextToken\":\"p%d\"}", page, page + 1);
+        snprintf(p->body, sizeof p->body,
+                 "{\"channels\":[{\"name\":\"c%d\"}],\"nextToken\":\"p%d\"}", page, page + 1);
     else
         snprintf(p->body, sizeof p->body, "{\"channels\":[{\"name\":\"c%d\"}]}", page);
     resp->status = 200;
@@ -498,7 +511,8 @@ struct walk {
     char names[64];
 };
 
-static void s_next_page(void *ud, enum ivs_status status, const char *json, size_t len, const struct ivs_error *err)
+static void s_next_page(void *ud, enum ivs_status status, const char *json, size_t len,
+                        const struct ivs_error *err)
 {
     (void)len;
     (void)err;
@@ -524,7 +538,8 @@ static void s_next_page(void *ud, enum ivs_status status, const char *json, size
     if (w->pages == 2) {
         /* A blocking call from inside a callback works too (its own connection). */
         char *out = NULL;
-        if (ivs_client_call(w->client, "ListChannels", "{\"nextToken\":\"p5\"}", 18, &out, NULL, &e) == IVS_OK &&
+        if (ivs_client_call(w->client, "ListChannels", "{\"nextToken\":\"p5\"}", 18, &out, NULL,
+                            &e) == IVS_OK &&
             strstr(out, "c5"))
             w->blocking_ok = 1;
         ivs_free(out);
@@ -576,14 +591,16 @@ static void s_free_from_callback(void *ud, enum ivs_status status, const char *j
         f->cancelled++;
         /* Starting on a client being freed is refused, not queued. */
         struct ivs_error e = {0};
-        f->late_start = ivs_client_start(f->client, "ListChannels", "{}", 2, s_free_from_callback, f, &e);
+        f->late_start =
+            ivs_client_start(f->client, "ListChannels", "{}", 2, s_free_from_callback, f, &e);
         ivs_error_clear(&e);
         return;
     }
     ivs_client_free(f->client);
 }
 
-static void s_fast_or_slow(void *ud, const struct fakesrv_request *req, struct fakesrv_response *resp)
+static void s_fast_or_slow(void *ud, const struct fakesrv_request *req,
+                           struct fakesrv_response *resp)
 {
     (void)ud;
     resp->status = 200;
@@ -604,8 +621,10 @@ static void test_free_from_a_callback_is_deferred(void)
     struct ivs_client *c = s_client(&o);
     struct freeing f = {.client = c};
     struct ivs_error err = {0};
-    CHECK_INT_EQ(IVS_OK, ivs_client_start(c, "ListChannels", "{\"maxResults\":5}", 16, s_free_from_callback, &f, &err));
-    CHECK_INT_EQ(IVS_OK, ivs_client_start(c, "ListChannels", "{}", 2, s_free_from_callback, &f, &err));
+    CHECK_INT_EQ(IVS_OK, ivs_client_start(c, "ListChannels", "{\"maxResults\":5}", 16,
+                                          s_free_from_callback, &f, &err));
+    CHECK_INT_EQ(IVS_OK,
+                 ivs_client_start(c, "ListChannels", "{}", 2, s_free_from_callback, &f, &err));
     int64_t end = s_mono_ms() + 5000;
     int n = 2;
     while (n > 0 && s_mono_ms() < end)
@@ -624,7 +643,8 @@ static void test_poll_zero_never_waits(void)
         SKIP("no fake server");
     char url[64];
     fakesrv_url(srv, url, sizeof url);
-    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"channels\":[]}", .delay_ms = 500});
+    fakesrv_push(srv, &(struct fakesrv_response){
+                          .status = 200, .body = "{\"channels\":[]}", .delay_ms = 500});
     struct ivs_client_options o;
     s_options(&o, url, NULL);
     struct ivs_client *c = s_client(&o);
@@ -655,7 +675,8 @@ static void test_poll_zero_never_waits(void)
     }
     /* A loaded machine may deschedule us once or twice; a poll that waits would show up on
      * every sample. */
-    CHECK_MSG(slow <= count / 50, "%d of %d polls took over 3 ms (worst %.0f us)", slow, count, worst);
+    CHECK_MSG(slow <= count / 50, "%d of %d polls took over 3 ms (worst %.0f us)", slow, count,
+              worst);
     CHECK_MSG(worst < 50000, "a poll(0) took %.0f us", worst);
 
     /* A positive timeout bounds the wait when nothing completes. */
@@ -722,9 +743,12 @@ static void test_json_variant_hands_over_the_output(void)
         SKIP("no fake server");
     char url[64];
     fakesrv_url(srv, url, sizeof url);
-    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"channels\":[{\"name\":\"a\"}]}"});
-    fakesrv_push(srv, &(struct fakesrv_response){.status = 409, .headers = "x-amzn-ErrorType: ConflictException\r\n",
-                                                 .body = "{}"});
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200,
+                                                 .body = "{\"channels\":[{\"name\":\"a\"}]}"});
+    fakesrv_push(srv,
+                 &(struct fakesrv_response){.status = 409,
+                                            .headers = "x-amzn-ErrorType: ConflictException\r\n",
+                                            .body = "{}"});
     struct ivs_client_options o;
     s_options(&o, url, NULL);
     struct ivs_client *c = s_client(&o);
@@ -744,8 +768,8 @@ static void test_json_variant_hands_over_the_output(void)
     CHECK_INT_EQ(1, bad.fired);
     CHECK(bad.output == NULL);
     CHECK_STR_EQ("ConflictException", bad.code);
-    CHECK_INT_EQ(IVS_ERR_VALIDATION, client_start_json(c, model_find_operation("GetChannel"), NULL, s_json_done,
-                                                       &ok, &err));
+    CHECK_INT_EQ(IVS_ERR_VALIDATION, client_start_json(c, model_find_operation("GetChannel"), NULL,
+                                                       s_json_done, &ok, &err));
     ivs_error_clear(&err);
     ivs_client_free(c);
     fakesrv_stop(srv);
