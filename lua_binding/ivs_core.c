@@ -648,6 +648,16 @@ static int l_new_client(lua_State *L)
                           luaL_typename(L, -1));
     }
     lua_pop(L, 1);
+    ty = lua_getfield(L, 1, "max_connections");
+    if (ty == LUA_TNUMBER) {
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 10000)
+            return luaL_error(L, "option 'max_connections' must be an integer from 1 to 10000");
+        o.max_connections = (int)lua_tointeger(L, -1);
+    } else if (ty != LUA_TNIL) {
+        return luaL_error(L, "option 'max_connections' must be an integer, got %s",
+                          luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
     ty = lua_getfield(L, 1, "log"); /* stays at index 2 */
     if (ty != LUA_TNIL && ty != LUA_TFUNCTION)
         return luaL_error(L, "option 'log' must be a function, got %s", luaL_typename(L, -1));
