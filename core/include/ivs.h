@@ -234,9 +234,10 @@ IVS_API enum ivs_status ivs_client_call(struct ivs_client *client, const char *o
  *    ivs_client_call() made once at start-up warms the cache.
  *  - Callbacks run on the thread that calls ivs_client_poll(), ivs_client_cancel_all() or
  *    ivs_client_free(), never inside ivs_client_start() and never from inside libcurl. A
- *    callback may start new calls on the same client (they are driven by the same or the
- *    next poll), make blocking calls, poll, or cancel; it must not free the client (doing so
- *    is deferred until the outermost poll or cancel returns, and cancels the rest).
+ *    callback may start new calls on the same client (they are driven by the next poll),
+ *    make blocking calls, poll, cancel, or even free the client: freeing from a callback
+ *    cancels the other calls (their callbacks fire) and the client is released when the
+ *    outermost ivs_client_poll() or ivs_client_cancel_all() returns (poll then returns 0).
  * ------------------------------------------------------------------------------------- */
 
 /*
