@@ -181,8 +181,8 @@ struct ivs_client;
  * needs them and cached until shortly before they expire.
  * opts may be NULL (everything from the environment). *out is set on success only.
  */
-IVS_API enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs_client **out,
-                                       struct ivs_error *err);
+IVS_API enum ivs_status ivs_client_new(const struct ivs_client_options *opts,
+                                       struct ivs_client **out, struct ivs_error *err);
 
 /* Closes the client's connections and releases everything it holds; non-blocking calls still
  * in flight are cancelled first (their callbacks fire with IVS_ERR_CANCELLED). NULL is
@@ -349,8 +349,9 @@ struct ivs_signature {
 
 /* Signs a request for the Authorization header (SigV4, path normalised and encoded as for
  * every non-S3 service). */
-IVS_API enum ivs_status ivs_sign(const struct ivs_sign_request *req, const struct ivs_credentials *creds,
-                                 struct ivs_signature *out, struct ivs_error *err);
+IVS_API enum ivs_status ivs_sign(const struct ivs_sign_request *req,
+                                 const struct ivs_credentials *creds, struct ivs_signature *out,
+                                 struct ivs_error *err);
 
 /* Releases the strings of a signature and zeroes it; NULL is accepted. */
 IVS_API void ivs_signature_clear(struct ivs_signature *sig);
@@ -361,8 +362,9 @@ IVS_API void ivs_signature_clear(struct ivs_signature *sig);
  * (when a token is set) and X-Amz-Signature added to its query. expires_s is 1..604800.
  * Only host is signed. *url_out is freed with ivs_free().
  */
-IVS_API enum ivs_status ivs_presign_url(const struct ivs_sign_request *req, const struct ivs_credentials *creds,
-                                        long expires_s, char **url_out, struct ivs_error *err);
+IVS_API enum ivs_status ivs_presign_url(const struct ivs_sign_request *req,
+                                        const struct ivs_credentials *creds, long expires_s,
+                                        char **url_out, struct ivs_error *err);
 
 /* ---------------------------------------------------------------------------------------
  * Playback tokens
