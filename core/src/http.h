@@ -1,5 +1,11 @@
 /* http.h: HTTP over libcurl. One connection (a CURL easy handle) per http_conn, reused across
- * requests (keep-alive) unless close_connection is set. */
+ * requests (keep-alive) unless close_connection is set.
+ *
+ * Proxies: libcurl's own environment handling applies (http_proxy, https_proxy/HTTPS_PROXY,
+ * all_proxy, no_proxy); nothing here overrides it. TLS peer and host verification are always
+ * on. Redirects are never followed. libcurl never adds "Expect: 100-continue" nor a default
+ * Content-Type: only the caller's headers (plus Host, User-Agent, Content-Length and, with
+ * accept_encoding, Accept-Encoding) go out. An http_conn is used by one thread at a time. */
 #ifndef IVS_HTTP_H
 #define IVS_HTTP_H
 

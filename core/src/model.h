@@ -82,6 +82,9 @@ extern const struct model_shape ivs_model_shapes[];
 extern const size_t ivs_model_shape_count;
 extern const struct model_operation ivs_model_operations[]; /* sorted by name */
 extern const size_t ivs_model_operation_count;
+/* Indexes into ivs_model_operations sorted by snake_name (whose order differs from the API
+ * names': "list_stream_sessions" < "list_streams"), for binary search by either name. */
+extern const int ivs_model_operations_by_snake_name[];
 extern const char ivs_model_api_version[];   /* "2020-07-14" */
 extern const char ivs_model_signing_name[];  /* "ivs" */
 extern const char ivs_model_endpoint_prefix[]; /* "ivs" */
@@ -107,14 +110,35 @@ enum ivs_status model_validate(const struct model_operation *op, const cJSON *in
 /* Does a UTF-8 string match a shape's pattern as the generator decided (MP_*)? 1 yes, 0 no. */
 int model_pattern_match(const struct model_shape *shape, const char *s, size_t len);
 
+/*
+ * Parses an ISO 8601 / RFC 3339 date and time ("2024-05-01T12:00:00Z", "...T12:00:00.250Z",
+ * "...T14:00:00+02:00", or a bare date "2024-05-01" meaning midnight UTC) into seconds since
+ * the Unix epoch. Returns 0, or -1 when s is not such a timestamp.
+ */
+int model_parse_iso8601(const char *s, double *seconds_out);
+
+/* Formats seconds since the Unix epoch as ISO 8601 UTC: "2024-05-01T12:00:00Z", with six
+ * fractional digits only when the value has a fraction (as botocore sends them). out needs
+ * at least 40 bytes. */
+void model_format_iso8601(double seconds, char *out, size_t out_size);
+
 /* An HTTP request as the serializer builds it; strings are owned and freed by
  * model_request_cleanup(). */
+/* A header-bound input member, as the serializer renders it. */
+struct model_header {
+    char *name;
+    char *value;
+};
+
 struct model_request {
     const char *method;  /* static */
     char *path;          /* wire path, labels percent-encoded: "/tags/arn%3Aaws%3A..." */
     char *query;         /* wire query without '?', NULL when none: "tagKeys=a%20b&tagKeys=c" */
     char *body;          /* JSON body; NULL when the operation sends none (GET/DELETE) */
     size_t body_len;
+    /* Header-bound members (none of the IVS inputs has any; kept for model fidelity). */
+    struct model_header *headers;
+    size_t header_count;
 };
 
 /* Builds the HTTP request for a (validated) input. */

@@ -1,0 +1,600 @@
+/* client.c: the client handle and the one generic call path for every operation:
+ * validate → serialise → (credentials → sign → send → parse) with standard retries. */
+#include "client.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "config.h"
+#include "credentials.h"
+#include "errors.h"
+#include "http.h"
+#include "redact.h"
+#include "retry.h"
+#include "sigv4.h"
+
+#define CLIENT_MAGIC 0x49565343u /* "IVSC": catches use of a freed or foreign pointer */
+
+struct ivs_client {
+    unsigned magic;
+    struct ivs_config cfg;
+    struct cred_chain *creds;
+    struct http_conn *http;
+    struct sigv4_key_cache *keys;
+    struct retry_policy retry;
+    struct retry_quota quota;
+    char *url_base;  /* scheme://host[:port] */
+    char *base_path; /* path prefix of the endpoint, "" when none */
+    char *host;      /* Host header value: host[:port] with the default port left out */
+    char *user_agent;
+    ivs_log_fn log;
+    void *log_ud;
+    int log_level; /* highest level passed to log */
+    ivs_clock_fn clock;
+    ivs_sleep_fn sleep;
+    ivs_random_fn random;
+    void *hooks_ud;
+    uint64_t rng; /* xorshift state when no random hook is given */
+};
+
+/* ---------------------------------------------------------------------------------------
+ * Hooks and their defaults
+ * ------------------------------------------------------------------------------------- */
+
+static int64_t s_now_ms(const struct ivs_client *c)
+{
+    if (c->clock)
+        return c->clock(c->hooks_ud);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t s_monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void s_sleep_ms(struct ivs_client *c, int64_t ms)
+{
+    if (ms <= 0)
+        return;
+    if (c->sleep) {
+        c->sleep(c->hooks_ud, ms);
+        return;
+    }
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+static double s_random(struct ivs_client *c)
+{
+    if (c->random)
+        return c->random(c->hooks_ud);
+    /* xorshift64*: jitter needs spread, not cryptographic quality, and must not touch the
+     * process-wide rand() state. */
+    uint64_t x = c->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    c->rng = x;
+    return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+}
+
+static void s_stderr_log(void *ud, enum ivs_log_level level, const char *line)
+{
+    (void)ud;
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    fprintf(stderr, "ivs %s: %s\n", names[level], line);
+}
+
+static void s_log(const struct ivs_client *c, enum ivs_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void s_log(const struct ivs_client *c, enum ivs_log_level level, const char *fmt, ...)
+{
+    if (!c->log || (int)level > c->log_level)
+        return;
+    struct buf line = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&line, fmt, ap);
+    va_end(ap);
+    if (!buf_failed(&line))
+        c->log(c->log_ud, level, buf_str(&line));
+    buf_free(&line);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Construction
+ * ------------------------------------------------------------------------------------- */
+
+/* Splits the resolved endpoint into what the request line and the signature need. */
+static enum ivs_status s_split_endpoint(struct ivs_client *c, struct ivs_error *err)
+{
+    const char *url = c->cfg.endpoint;
+    const char *sep = strstr(url, "://");
+    if (!sep)
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint", "endpoint '%s' has no scheme", url);
+    size_t scheme_len = (size_t)(sep - url);
+    int https = scheme_len == 5 && strncasecmp(url, "https", 5) == 0;
+    const char *authority = sep + 3;
+    const char *path = authority + strcspn(authority, "/?#");
+    const char *at = memchr(authority, '@', (size_t)(path - authority));
+    const char *host_start = at ? at + 1 : authority;
+    if (host_start == path)
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint", "endpoint '%s' has no host", url);
+
+    size_t host_len = (size_t)(path - host_start);
+    const char *port = NULL;
+    const char *close_bracket = memchr(host_start, ']', host_len);
+    const char *colon = memchr(close_bracket ? close_bracket : host_start, ':',
+                               (size_t)(path - (close_bracket ? close_bracket : host_start)));
+    if (colon)
+        port = colon + 1;
+    /* SigV4 signs Host without the scheme's default port, as the HTTP stack would send it. */
+    if (port && ((https && (size_t)(path - port) == 3 && strncmp(port, "443", 3) == 0) ||
+                 (!https && (size_t)(path - port) == 2 && strncmp(port, "80", 2) == 0)))
+        host_len = (size_t)(colon - host_start);
+
+    struct buf base = BUF_INIT;
+    buf_append(&base, url, scheme_len + 3);
+    buf_append(&base, host_start, (size_t)(path - host_start));
+    c->url_base = buf_steal(&base);
+    c->host = ivs_strndup(host_start, host_len);
+    size_t path_len = strcspn(path, "?#");
+    while (path_len > 0 && path[path_len - 1] == '/')
+        path_len--;
+    c->base_path = ivs_strndup(path, path_len);
+    if (!c->url_base || !c->host || !c->base_path)
+        return ivs_error_nomem(err);
+    return IVS_OK;
+}
+
+static char *s_user_agent(const struct ivs_config *cfg)
+{
+    struct buf ua = BUF_INIT;
+    curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+    buf_printf(&ua, "libivs/%s api/ivs#%s md/curl#%s os/linux", IVS_VERSION, ivs_model_api_version,
+               cv && cv->version ? cv->version : "unknown");
+    if (cfg->app_id && *cfg->app_id)
+        buf_printf(&ua, " app/%s", cfg->app_id);
+    return buf_steal(&ua);
+}
+
+enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs_client **out,
+                               struct ivs_error *err)
+{
+    static const struct ivs_client_options no_options;
+    if (!out)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "ivs_client_new: out must not be NULL");
+    *out = NULL;
+    if (!opts)
+        opts = &no_options;
+    if (ivs_global_init() < 0)
+        return ivs_error_set(err, IVS_ERR_INTERNAL, "InitFailed", "libcurl global initialisation failed");
+
+    struct ivs_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return ivs_error_nomem(err);
+    c->magic = CLIENT_MAGIC;
+    c->clock = opts->clock;
+    c->sleep = opts->sleep;
+    c->random = opts->random;
+    c->hooks_ud = opts->hooks_ud;
+    c->rng = (uint64_t)s_monotonic_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)c;
+    if (c->rng == 0)
+        c->rng = 0x853C49E6748FEA9BULL;
+
+    c->log = opts->log;
+    c->log_ud = opts->log_ud;
+    c->log_level = IVS_LOG_DEBUG;
+    if (!c->log) {
+        /* IVS_LOG=1 / info logs a line per attempt, IVS_LOG=debug adds redacted headers and bodies. */
+        const char *env = config_getenv(opts, "IVS_LOG");
+        if (env && *env && strcmp(env, "0") != 0) {
+            c->log = s_stderr_log;
+            c->log_level = strcasecmp(env, "debug") == 0 ? IVS_LOG_DEBUG : IVS_LOG_INFO;
+        }
+    }
+
+    enum ivs_status st = config_resolve(opts, &c->cfg, err);
+    if (st == IVS_OK)
+        st = retry_policy_init(&c->retry, c->cfg.retry_mode, c->cfg.max_attempts, c->cfg.new_retries_2026, err);
+    if (st == IVS_OK) {
+        retry_quota_init(&c->quota, &c->retry);
+        st = s_split_endpoint(c, err);
+    }
+    if (st == IVS_OK)
+        st = cred_chain_new(opts, &c->cfg, &c->creds, err);
+    if (st == IVS_OK) {
+        c->user_agent = s_user_agent(&c->cfg);
+        c->keys = sigv4_key_cache_new();
+        if (!c->user_agent || !c->keys)
+            st = ivs_error_nomem(err);
+    }
+    if (st == IVS_OK) {
+        struct http_options ho = {
+            .connect_timeout_ms = c->cfg.connect_timeout_ms,
+            .timeout_ms = c->cfg.timeout_ms,
+            .close_connection = c->cfg.close_connection,
+            .ca_bundle = c->cfg.ca_bundle,
+            .user_agent = c->user_agent,
+            .accept_encoding = 1,
+        };
+        st = http_conn_new(&ho, &c->http, err);
+    }
+    if (st != IVS_OK) {
+        ivs_client_free(c);
+        return st;
+    }
+    s_log(c, IVS_LOG_DEBUG, "client: region %s, endpoint %s (%s), max attempts %d", c->cfg.region,
+          c->cfg.endpoint, c->cfg.endpoint_source ? c->cfg.endpoint_source : "resolved", c->retry.max_attempts);
+    *out = c;
+    return IVS_OK;
+}
+
+void ivs_client_free(struct ivs_client *c)
+{
+    if (!c)
+        return;
+    http_conn_free(c->http);
+    cred_chain_free(c->creds);
+    sigv4_key_cache_free(c->keys);
+    config_cleanup(&c->cfg);
+    free(c->url_base);
+    free(c->base_path);
+    free(c->host);
+    free(c->user_agent);
+    c->magic = 0;
+    free(c);
+}
+
+const char *ivs_client_region(const struct ivs_client *c) { return c ? c->cfg.region : NULL; }
+
+const char *ivs_client_endpoint(const struct ivs_client *c) { return c ? c->cfg.endpoint : NULL; }
+
+size_t ivs_operation_count(void) { return ivs_model_operation_count; }
+
+const char *ivs_operation_name(size_t i)
+{
+    return i < ivs_model_operation_count ? ivs_model_operations[i].name : NULL;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Service errors
+ * ------------------------------------------------------------------------------------- */
+
+static const char *s_json_string(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+/* Reduces "ns#Name:http://..." to "Name" (restJson1's rule for error types). */
+static char *s_clean_error_type(const char *raw)
+{
+    size_t len = strcspn(raw, ":");
+    const char *start = raw;
+    for (size_t i = 0; i < len; i++)
+        if (raw[i] == '#')
+            start = raw + i + 1;
+    len -= (size_t)(start - raw);
+    while (len > 0 && isspace((unsigned char)start[0])) {
+        start++;
+        len--;
+    }
+    while (len > 0 && isspace((unsigned char)start[len - 1]))
+        len--;
+    return len ? ivs_strndup(start, len) : NULL;
+}
+
+static const char *s_status_code_name(long status)
+{
+    switch (status) {
+    case 400: return "BadRequest";
+    case 401: return "Unauthorized";
+    case 402: return "PaymentRequired";
+    case 403: return "Forbidden";
+    case 404: return "NotFound";
+    case 409: return "Conflict";
+    case 413: return "RequestEntityTooLarge";
+    case 429: return "TooManyRequests";
+    case 500: return "InternalServerError";
+    case 502: return "BadGateway";
+    case 503: return "ServiceUnavailable";
+    case 504: return "GatewayTimeout";
+    default: return status >= 500 ? "ServerError" : "ClientError";
+    }
+}
+
+void client_parse_service_error(long status, const char *body, size_t body_len,
+                                const char *(*header_lookup)(const void *ctx, const char *name),
+                                const void *ctx, struct ivs_error *err)
+{
+    cJSON *json = body && body_len ? cJSON_ParseWithLength(body, body_len) : NULL;
+    if (json && !cJSON_IsObject(json)) {
+        cJSON_Delete(json);
+        json = NULL;
+    }
+    char *code = NULL;
+    const char *type_header = header_lookup ? header_lookup(ctx, "x-amzn-ErrorType") : NULL;
+    if (type_header)
+        code = s_clean_error_type(type_header);
+    static const char *const code_keys[] = {"code", "Code", "__type"};
+    for (size_t i = 0; !code && json && i < sizeof code_keys / sizeof code_keys[0]; i++) {
+        const char *v = s_json_string(json, code_keys[i]);
+        if (v)
+            code = s_clean_error_type(v);
+    }
+
+    const char *message = NULL;
+    static const char *const message_keys[] = {"exceptionMessage", "message", "Message"};
+    for (size_t i = 0; !message && json && i < sizeof message_keys / sizeof message_keys[0]; i++)
+        message = s_json_string(json, message_keys[i]);
+    if (!message && header_lookup)
+        message = header_lookup(ctx, "x-amzn-ErrorMessage");
+
+    const char *code_text = code ? code : s_status_code_name(status);
+    if (message)
+        ivs_error_set(err, IVS_ERR_SERVICE, code_text, "%s", message);
+    else
+        ivs_error_set(err, IVS_ERR_SERVICE, code_text, "the service answered HTTP %ld", status);
+    if (err) {
+        err->status = status;
+        const char *rid = header_lookup ? header_lookup(ctx, "x-amzn-RequestId") : NULL;
+        if (!rid && header_lookup)
+            rid = header_lookup(ctx, "x-amz-request-id");
+        free(err->request_id);
+        err->request_id = ivs_strdup(rid);
+    }
+    free(code);
+    cJSON_Delete(json);
+}
+
+static const char *s_response_header(const void *ctx, const char *name)
+{
+    return http_response_header(ctx, name);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The call
+ * ------------------------------------------------------------------------------------- */
+
+/* Builds, signs and sends one attempt. Returns IVS_OK only for a successful response, whose
+ * parsed body is stored in *output. */
+static enum ivs_status s_attempt(struct ivs_client *c, const struct model_operation *op,
+                                 const struct model_request *req, const char *url, const char *wire_path,
+                                 struct http_response *resp, cJSON **output, struct ivs_error *err)
+{
+    const struct credentials *cr = NULL;
+    int64_t now_ms = s_now_ms(c);
+    enum ivs_status st = cred_chain_get(c->creds, now_ms, &cr, err);
+    if (st != IVS_OK)
+        return st;
+
+    struct ivs_header headers[8];
+    size_t n = 0;
+    headers[n++] = (struct ivs_header){"Host", c->host};
+    if (req->body)
+        headers[n++] = (struct ivs_header){"Content-Type", "application/json"};
+    size_t signed_count = n;
+
+    struct sigv4_result sig;
+    memset(&sig, 0, sizeof sig);
+    if (cr) {
+        struct sigv4_params p = {
+            .method = req->method,
+            .path = wire_path,
+            .query = req->query,
+            .headers = headers,
+            .header_count = signed_count,
+            .body = req->body,
+            .body_len = req->body_len,
+            .region = c->cfg.region,
+            .service = ivs_model_signing_name,
+            .time = now_ms / 1000,
+            .access_key_id = cr->access_key_id,
+            .secret_access_key = cr->secret_access_key,
+            .session_token = cr->session_token,
+            .normalize_path = 1,
+            .double_encode = 1,
+        };
+        st = sigv4_sign(&p, c->keys, &sig, err);
+        if (st != IVS_OK)
+            return st;
+        headers[n++] = (struct ivs_header){"X-Amz-Date", sig.amz_date};
+        if (cr->session_token && *cr->session_token)
+            headers[n++] = (struct ivs_header){"X-Amz-Security-Token", cr->session_token};
+        headers[n++] = (struct ivs_header){"Authorization", sig.authorization};
+    }
+
+    if (c->log && c->log_level >= IVS_LOG_DEBUG) {
+        struct buf line = BUF_INIT;
+        buf_printf(&line, "request %s %s", req->method, url);
+        for (size_t i = 0; i < n; i++) {
+            buf_puts(&line, "\n  ");
+            redact_header_line(&line, headers[i].name, headers[i].value);
+        }
+        if (req->body) {
+            buf_puts(&line, "\n  body: ");
+            redact_json(&line, req->body, req->body_len);
+        }
+        s_log(c, IVS_LOG_DEBUG, "%s", buf_str(&line));
+        buf_free(&line);
+    }
+
+    int64_t started = s_monotonic_ms();
+    st = http_perform(c->http, req->method, url, headers, n, req->body, req->body ? req->body_len : 0, resp, err);
+    sigv4_result_cleanup(&sig);
+    int64_t elapsed = s_monotonic_ms() - started;
+    if (st != IVS_OK) {
+        s_log(c, IVS_LOG_INFO, "%s: %s (%s) after %lld ms", op->name, err ? err->code : "failed",
+              err && err->message ? err->message : "", (long long)elapsed);
+        return st;
+    }
+
+    const char *rid = http_response_header(resp, "x-amzn-RequestId");
+    s_log(c, IVS_LOG_INFO, "%s: HTTP %ld in %lld ms (request id %s)", op->name, resp->status,
+          (long long)elapsed, rid ? rid : "none");
+    if (c->log && c->log_level >= IVS_LOG_DEBUG && resp->body.len) {
+        struct buf line = BUF_INIT;
+        buf_puts(&line, "response body: ");
+        redact_json(&line, resp->body.data, resp->body.len);
+        s_log(c, IVS_LOG_DEBUG, "%s", buf_str(&line));
+        buf_free(&line);
+    }
+
+    if (resp->status < 200 || resp->status > 299) {
+        client_parse_service_error(resp->status, resp->body.data, resp->body.len, s_response_header, resp, err);
+        return IVS_ERR_SERVICE;
+    }
+
+    cJSON *result;
+    if (resp->body.len == 0) {
+        result = cJSON_CreateObject();
+    } else {
+        result = cJSON_ParseWithLength(resp->body.data, resp->body.len);
+        if (!result || !cJSON_IsObject(result)) {
+            cJSON_Delete(result);
+            ivs_error_set(err, IVS_ERR_INTERNAL, "InvalidResponse",
+                          "%s: the service answered HTTP %ld with a body that is not a JSON object", op->name,
+                          resp->status);
+            if (err) {
+                err->status = resp->status;
+                err->request_id = ivs_strdup(rid);
+            }
+            return IVS_ERR_INTERNAL;
+        }
+    }
+    if (!result)
+        return ivs_error_nomem(err);
+    *output = result;
+    return IVS_OK;
+}
+
+enum ivs_status client_call_json(struct ivs_client *c, const struct model_operation *op, const cJSON *input,
+                                 cJSON **output, struct ivs_error *err)
+{
+    if (output)
+        *output = NULL;
+    if (!c || c->magic != CLIENT_MAGIC || !op || !output)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "client_call_json: client, operation and output are required");
+
+    enum ivs_status st = model_validate(op, input, err);
+    if (st != IVS_OK)
+        return st;
+
+    struct model_request req;
+    memset(&req, 0, sizeof req);
+    st = model_serialize(op, input, &req, err);
+    if (st != IVS_OK)
+        return st;
+
+    struct buf wire_path = BUF_INIT, url = BUF_INIT;
+    buf_puts(&wire_path, c->base_path);
+    buf_puts(&wire_path, req.path);
+    buf_puts(&url, c->url_base);
+    buf_puts(&url, buf_str(&wire_path));
+    if (req.query && *req.query) {
+        buf_putc(&url, '?');
+        buf_puts(&url, req.query);
+    }
+    if (buf_failed(&wire_path) || buf_failed(&url)) {
+        buf_free(&wire_path);
+        buf_free(&url);
+        model_request_cleanup(&req);
+        return ivs_error_nomem(err);
+    }
+
+    struct http_response resp;
+    memset(&resp, 0, sizeof resp);
+    int attempt = 0, last_cost = 0;
+    struct ivs_error attempt_err = {0};
+    for (;;) {
+        attempt++;
+        ivs_error_clear(&attempt_err);
+        st = s_attempt(c, op, &req, buf_str(&url), buf_str(&wire_path), &resp, output, &attempt_err);
+        if (st == IVS_OK) {
+            retry_quota_on_success(&c->quota, &c->retry, last_cost);
+            break;
+        }
+        enum retry_class cls = retry_classify(&attempt_err);
+        attempt_err.retryable = cls != RETRY_NONE;
+        if (cls == RETRY_NONE || attempt >= c->retry.max_attempts)
+            break;
+        int cost = retry_quota_acquire(&c->quota, &c->retry, cls);
+        if (cost < 0) {
+            /* The bucket is empty: failing fast protects a struggling service (standard mode). */
+            s_log(c, IVS_LOG_WARN, "%s: not retrying, the client's retry quota is exhausted", op->name);
+            break;
+        }
+        last_cost = cost;
+        const char *retry_after = st == IVS_ERR_SERVICE ? http_response_header(&resp, "x-amz-retry-after") : NULL;
+        int64_t delay = retry_backoff_ms(&c->retry, cls, attempt, s_random(c), retry_after);
+        s_log(c, IVS_LOG_INFO, "%s: attempt %d failed (%s), retrying in %lld ms", op->name, attempt,
+              attempt_err.code ? attempt_err.code : "error", (long long)delay);
+        s_sleep_ms(c, delay);
+    }
+    if (st != IVS_OK) {
+        /* A credentials failure happens before anything is sent on that attempt. */
+        attempt_err.attempts = attempt_err.kind == IVS_ERR_CREDENTIALS ? attempt - 1 : attempt;
+        ivs_error_move(err, &attempt_err);
+    }
+    ivs_error_clear(&attempt_err);
+    http_response_cleanup(&resp);
+    buf_free(&wire_path);
+    buf_free(&url);
+    model_request_cleanup(&req);
+    return st;
+}
+
+enum ivs_status ivs_client_call(struct ivs_client *c, const char *operation, const char *request_json,
+                                size_t request_len, char **response_json, size_t *response_len,
+                                struct ivs_error *err)
+{
+    if (response_json)
+        *response_json = NULL;
+    if (response_len)
+        *response_len = 0;
+    if (!c || c->magic != CLIENT_MAGIC || !operation || !response_json)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "ivs_client_call: client, operation and response_json are required");
+    const struct model_operation *op = model_find_operation(operation);
+    if (!op)
+        return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation", "'%s' is not an IVS operation", operation);
+
+    cJSON *input = NULL;
+    if (request_json && request_len) {
+        input = cJSON_ParseWithLength(request_json, request_len);
+        if (!input || !cJSON_IsObject(input)) {
+            cJSON_Delete(input);
+            return ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
+                                 "%s: the request must be a JSON object", op->snake_name);
+        }
+    }
+    cJSON *output = NULL;
+    enum ivs_status st = client_call_json(c, op, input, &output, err);
+    cJSON_Delete(input);
+    if (st != IVS_OK)
+        return st;
+    char *text = cJSON_PrintUnformatted(output);
+    cJSON_Delete(output);
+    if (!text)
+        return ivs_error_nomem(err);
+    *response_json = text;
+    if (response_len)
+        *response_len = strlen(text);
+    return IVS_OK;
+}

@@ -1,0 +1,71 @@
+/* credentials.h: the AWS credential chain, cached and refreshed before expiry.
+ *
+ * Order: explicit keys from the options; anonymous; environment (AWS_ACCESS_KEY_ID...,
+ * skipped when the options named a profile, as botocore does); the profile in the shared
+ * credentials file; static keys of the profile in the config file; the profile's
+ * credential_process; the container provider (ECS / EKS Pod Identity); EC2 instance metadata
+ * (IMDSv2, then v1 only where allowed). Assume-role, web identity and SSO profiles are
+ * recognised but not yet usable; when nothing else yields credentials the error says so.
+ * Secrets are overwritten before their memory is released and never appear in messages. */
+#ifndef IVS_CREDENTIALS_H
+#define IVS_CREDENTIALS_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "ivs.h"
+
+struct credentials {
+    char *access_key_id, *secret_access_key, *session_token; /* token NULL for long-term keys */
+    int64_t expires_ms;   /* Unix epoch ms; 0 = never */
+    const char *provider; /* static name: "explicit", "environment", "shared-credentials-file",
+                             "config-file", "process", "container", "imds" */
+};
+
+struct cred_chain;
+
+/* Credentials are refreshed when they expire within this margin. */
+#define CRED_REFRESH_MARGIN_MS (5 * 60 * 1000)
+
+/*
+ * Creates a chain. cfg must outlive the chain (the client owns both); the explicit keys of
+ * opts are copied. A lone access_key_id or secret_access_key, or a session_token without
+ * them, is IVS_ERR_CONFIG "InvalidConfig". Nothing is resolved yet.
+ */
+enum ivs_status cred_chain_new(const struct ivs_client_options *opts, const struct ivs_config *cfg,
+                               struct cred_chain **out, struct ivs_error *err);
+
+/* Releases the chain and wipes the cached secrets. NULL is accepted. */
+void cred_chain_free(struct cred_chain *c);
+
+/*
+ * The credentials to sign with at now_ms (Unix epoch ms), resolved on first use and cached;
+ * refreshed when within CRED_REFRESH_MARGIN_MS of expiry (credentials still valid are kept
+ * if a refresh fails). *out is owned by the chain and valid until the next call. Anonymous
+ * clients get IVS_OK with *out == NULL. Errors are IVS_ERR_CREDENTIALS with the codes
+ * "NoCredentials" (the message lists every provider and why it gave nothing),
+ * "PartialCredentials", "CredentialProcessError", "ContainerCredentialsError",
+ * "ExpiredCredentials".
+ */
+enum ivs_status cred_chain_get(struct cred_chain *c, int64_t now_ms, const struct credentials **out,
+                               struct ivs_error *err);
+
+/* Bounds how long a credential_process may run before it is killed (default 60 s); for hosts
+ * with tighter deadlines, and for tests. */
+void cred_chain_set_process_timeout(struct cred_chain *c, long timeout_ms);
+
+/*
+ * The container provider's URL: "http://169.254.170.2" + relative_uri when relative_uri is
+ * set (it wins), else full_uri if its host is allowed (any host over https; over http only
+ * loopback addresses, localhost, 169.254.170.2, 169.254.170.23 and fd00:ec2::23). *url is
+ * NULL (and IVS_OK returned) when neither is set; the caller frees it. A disallowed or
+ * malformed full_uri is IVS_ERR_CREDENTIALS "ContainerCredentialsError".
+ */
+enum ivs_status cred_container_url(const char *relative_uri, const char *full_uri, char **url,
+                                   struct ivs_error *err);
+
+/* Parses an ISO 8601 / RFC 3339 time ("2024-05-01T12:00:00Z", fractions and ±hh:mm offsets
+ * allowed; no zone means UTC) into Unix epoch ms. Returns 0 on success, -1 when malformed. */
+int cred_parse_time(const char *text, int64_t *ms_out);
+
+#endif

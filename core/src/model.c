@@ -1,0 +1,197 @@
+#include "model.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pattern.h"
+
+const struct model_operation *model_find_operation(const char *name)
+{
+    if (!name)
+        return NULL;
+    size_t lo = 0, hi = ivs_model_operation_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(name, ivs_model_operations[mid].name);
+        if (c == 0)
+            return &ivs_model_operations[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    lo = 0, hi = ivs_model_operation_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct model_operation *op =
+            &ivs_model_operations[ivs_model_operations_by_snake_name[mid]];
+        int c = strcmp(name, op->snake_name);
+        if (c == 0)
+            return op;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+const struct model_shape *model_shape(int index)
+{
+    assert(index >= 0 && (size_t)index < ivs_model_shape_count);
+    return &ivs_model_shapes[index];
+}
+
+const struct model_member *model_find_member(const struct model_shape *shape, const char *name)
+{
+    if (!shape || !name)
+        return NULL;
+    for (size_t i = 0; i < shape->member_count; i++)
+        if (strcmp(shape->members[i].name, name) == 0)
+            return &shape->members[i];
+    return NULL;
+}
+
+int model_pattern_match(const struct model_shape *shape, const char *s, size_t len)
+{
+    if (!shape || !shape->pattern || shape->pattern_mode == MP_NONE)
+        return 1;
+    int r = pattern_search(shape->pattern, s, len);
+    /* A pattern this matcher cannot compile must not reject input the service may accept;
+     * test_model checks that every enforced pattern of the model compiles. */
+    return r != 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+/* Reads exactly n digits; returns -1 when they are not all digits. */
+static int read_digits(const char **p, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (c - '0');
+    }
+    *p += n;
+    return v;
+}
+
+int model_parse_iso8601(const char *s, double *seconds_out)
+{
+    if (!s)
+        return -1;
+    const char *p = s;
+    int year = read_digits(&p, 4);
+    if (year < 0 || *p++ != '-')
+        return -1;
+    int month = read_digits(&p, 2);
+    if (month < 1 || month > 12 || *p++ != '-')
+        return -1;
+    int day = read_digits(&p, 2);
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (day < 1 || day > mdays[month - 1])
+        return -1;
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (month == 2 && day == 29 && !leap)
+        return -1;
+    double secs = (double)days_from_civil(year, month, day) * 86400.0;
+    if (*p == '\0') {
+        if (seconds_out)
+            *seconds_out = secs;
+        return 0;
+    }
+    if (*p != 'T' && *p != 't' && *p != ' ')
+        return -1;
+    p++;
+    int hour = read_digits(&p, 2);
+    if (hour < 0 || hour > 23 || *p++ != ':')
+        return -1;
+    int minute = read_digits(&p, 2);
+    if (minute < 0 || minute > 59 || *p++ != ':')
+        return -1;
+    int second = read_digits(&p, 2);
+    if (second < 0 || second > 60) /* 60: a leap second */
+        return -1;
+    double frac = 0, scale = 0.1;
+    if (*p == '.' || *p == ',') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return -1;
+        while (*p >= '0' && *p <= '9') {
+            frac += (*p++ - '0') * scale;
+            scale /= 10;
+        }
+    }
+    int offset = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p++ == '-' ? -1 : 1;
+        int oh = read_digits(&p, 2);
+        if (oh < 0 || oh > 23)
+            return -1;
+        if (*p == ':')
+            p++;
+        int om = read_digits(&p, 2);
+        if (om < 0 || om > 59)
+            return -1;
+        offset = sign * (oh * 3600 + om * 60);
+    } else {
+        return -1; /* a time without a zone is ambiguous */
+    }
+    if (*p != '\0')
+        return -1;
+    secs += hour * 3600.0 + minute * 60.0 + second + frac - offset;
+    if (seconds_out)
+        *seconds_out = secs;
+    return 0;
+}
+
+void model_format_iso8601(double seconds, char *out, size_t out_size)
+{
+    double whole = floor(seconds);
+    int64_t t = (int64_t)whole;
+    long micros = lround((seconds - whole) * 1e6);
+    if (micros >= 1000000) {
+        t++;
+        micros -= 1000000;
+    }
+    int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+    int64_t rem = t - days * 86400;
+    int64_t y;
+    int m, d;
+    civil_from_days(days, &y, &m, &d);
+    int hh = (int)(rem / 3600), mm = (int)(rem % 3600 / 60), ss = (int)(rem % 60);
+    if (micros)
+        snprintf(out, out_size, "%04lld-%02d-%02dT%02d:%02d:%02d.%06ldZ", (long long)y, m, d, hh,
+                 mm, ss, micros);
+    else
+        snprintf(out, out_size, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d, hh, mm,
+                 ss);
+}

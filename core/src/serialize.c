@@ -1,0 +1,797 @@
+/* serialize.c: the rest-json wire form of an operation's input (model_serialize) and its
+ * reverse for the emulator (model_deserialize_request). Everything is driven by the model
+ * tables: the URI template, each member's location, and each shape's type. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "errors.h"
+#include "model.h"
+
+/* Every byte outside the RFC 3986 unreserved set is encoded; `keep_slash` leaves '/' as is
+ * (greedy URI labels). */
+static void put_encoded(struct buf *b, const char *s, size_t len, int keep_slash)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+            buf_putc(b, (char)c);
+        } else {
+            buf_putc(b, '%');
+            buf_putc(b, hex[c >> 4]);
+            buf_putc(b, hex[c & 15]);
+        }
+    }
+}
+
+static int is_integer_type(enum model_type t) { return t == MT_INTEGER || t == MT_LONG; }
+
+/* The text form of a scalar for a URI label, a query value or a header. */
+static int scalar_text(const struct model_shape *shape, const cJSON *j, struct buf *out,
+                       int for_header)
+{
+    if (cJSON_IsString(j)) {
+        buf_puts(out, j->valuestring);
+    } else if (cJSON_IsBool(j)) {
+        buf_puts(out, cJSON_IsTrue(j) ? "true" : "false");
+    } else if (cJSON_IsNumber(j)) {
+        double d = j->valuedouble;
+        if (shape->type == MT_TIMESTAMP) {
+            char ts[48];
+            if (for_header && !shape->timestamp_format) {
+                /* restJson1 headers default to the HTTP date form; the names are spelled
+                 * out because strftime's %a/%b follow the process locale. */
+                static const char *const days[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+                static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+                char iso[48];
+                int y, mo, dd, hh, mi, ss;
+                double whole = floor(d);
+                model_format_iso8601(whole, iso, sizeof iso);
+                if (sscanf(iso, "%d-%d-%dT%d:%d:%d", &y, &mo, &dd, &hh, &mi, &ss) != 6)
+                    return -1;
+                long long day_number = (long long)floor(whole / 86400.0);
+                int wd = (int)(((day_number % 7) + 7) % 7);
+                snprintf(ts, sizeof ts, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[wd], dd,
+                         months[mo - 1], y, hh, mi, ss);
+            } else {
+                model_format_iso8601(d, ts, sizeof ts);
+            }
+            buf_puts(out, ts);
+        } else if (is_integer_type(shape->type) || d == floor(d)) {
+            if (!isfinite(d))
+                return -1;
+            buf_printf(out, "%lld", (long long)d);
+        } else {
+            buf_printf(out, "%.17g", d);
+        }
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- JSON body --------------------------------------------------------------------------- */
+
+static cJSON *to_json(int shape_index, const cJSON *j);
+
+static cJSON *structure_to_json(const struct model_shape *shape, const cJSON *j, int body_only)
+{
+    cJSON *obj = cJSON_CreateObject();
+    if (!obj)
+        return NULL;
+    /* Model order, so the same input always gives the same bytes whatever the caller's key
+     * order (a Lua table has none). */
+    for (size_t i = 0; i < shape->member_count; i++) {
+        const struct model_member *m = &shape->members[i];
+        if (body_only && m->location != ML_BODY)
+            continue;
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, m->name);
+        if (!v || cJSON_IsNull(v))
+            continue;
+        cJSON *c = to_json(m->shape, v);
+        if (!c) {
+            cJSON_Delete(obj);
+            return NULL;
+        }
+        cJSON_AddItemToObject(obj, m->name, c);
+    }
+    return obj;
+}
+
+static cJSON *to_json(int shape_index, const cJSON *j)
+{
+    const struct model_shape *shape = model_shape(shape_index);
+    switch (shape->type) {
+    case MT_STRUCTURE: return structure_to_json(shape, j, 0);
+    case MT_LIST: {
+        /* An empty object stands for an empty list (the Lua binding cannot tell them apart). */
+        cJSON *arr = cJSON_CreateArray();
+        const cJSON *item;
+        if (!arr)
+            return NULL;
+        cJSON_ArrayForEach(item, j)
+        {
+            cJSON *c = to_json(shape->member_shape, item);
+            if (!c) {
+                cJSON_Delete(arr);
+                return NULL;
+            }
+            cJSON_AddItemToArray(arr, c);
+        }
+        return arr;
+    }
+    case MT_MAP: {
+        cJSON *obj = cJSON_CreateObject();
+        const cJSON *item;
+        if (!obj)
+            return NULL;
+        cJSON_ArrayForEach(item, j)
+        {
+            if (!item->string)
+                continue; /* an empty array standing for an empty map */
+            cJSON *c = to_json(shape->member_shape, item);
+            if (!c) {
+                cJSON_Delete(obj);
+                return NULL;
+            }
+            cJSON_AddItemToObject(obj, item->string, c);
+        }
+        return obj;
+    }
+    case MT_INTEGER:
+    case MT_LONG: {
+        /* Raw digits: cJSON would print large integral doubles as "1e+15". */
+        char num[32];
+        if (!cJSON_IsNumber(j) || !isfinite(j->valuedouble))
+            return cJSON_Duplicate(j, 1);
+        snprintf(num, sizeof num, "%lld", (long long)j->valuedouble);
+        return cJSON_CreateRaw(num);
+    }
+    case MT_TIMESTAMP:
+        if (cJSON_IsNumber(j)) {
+            char ts[48];
+            model_format_iso8601(j->valuedouble, ts, sizeof ts);
+            return cJSON_CreateString(ts);
+        }
+        return cJSON_Duplicate(j, 1);
+    case MT_FLOAT:
+    case MT_DOUBLE:
+    case MT_BOOLEAN:
+    case MT_STRING:
+    case MT_BLOB: return cJSON_Duplicate(j, 1);
+    }
+    return NULL;
+}
+
+/* ---- Serialize --------------------------------------------------------------------------- */
+
+static const struct model_member *uri_member(const struct model_shape *in, const char *label,
+                                             size_t label_len)
+{
+    for (size_t i = 0; in && i < in->member_count; i++) {
+        const struct model_member *m = &in->members[i];
+        if (m->location == ML_URI && m->location_name && strlen(m->location_name) == label_len &&
+            memcmp(m->location_name, label, label_len) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+static void put_query_pair(struct buf *q, const char *name, size_t name_len, const char *value)
+{
+    if (q->len)
+        buf_putc(q, '&');
+    put_encoded(q, name, name_len, 0);
+    buf_putc(q, '=');
+    put_encoded(q, value, strlen(value), 0);
+}
+
+/* Appends name=value pairs for one querystring member (lists repeat the name). */
+static int put_query_member(struct buf *q, const struct model_member *m, const cJSON *v)
+{
+    const struct model_shape *shape = model_shape(m->shape);
+    struct buf text = BUF_INIT;
+    int rc = 0;
+    const cJSON *item;
+    if (shape->type == MT_LIST) {
+        const struct model_shape *es = model_shape(shape->member_shape);
+        cJSON_ArrayForEach(item, v)
+        {
+            buf_reset(&text);
+            if ((rc = scalar_text(es, item, &text, 0)) != 0)
+                break;
+            put_query_pair(q, m->location_name, strlen(m->location_name), buf_str(&text));
+        }
+    } else if (shape->type == MT_MAP) {
+        /* A querystring map spreads its entries as parameters of their own. */
+        const struct model_shape *vs = model_shape(shape->member_shape);
+        cJSON_ArrayForEach(item, v)
+        {
+            if (!item->string)
+                continue;
+            if (vs->type == MT_LIST) {
+                const cJSON *e;
+                const struct model_shape *es = model_shape(vs->member_shape);
+                cJSON_ArrayForEach(e, item)
+                {
+                    buf_reset(&text);
+                    if ((rc = scalar_text(es, e, &text, 0)) != 0)
+                        break;
+                    put_query_pair(q, item->string, strlen(item->string), buf_str(&text));
+                }
+            } else {
+                buf_reset(&text);
+                if ((rc = scalar_text(vs, item, &text, 0)) != 0)
+                    break;
+                put_query_pair(q, item->string, strlen(item->string), buf_str(&text));
+            }
+            if (rc)
+                break;
+        }
+    } else {
+        rc = scalar_text(shape, v, &text, 0);
+        if (rc == 0)
+            put_query_pair(q, m->location_name, strlen(m->location_name), buf_str(&text));
+    }
+    buf_free(&text);
+    return rc;
+}
+
+static int add_header(struct model_request *out, const char *name, const char *value)
+{
+    struct model_header *h =
+        realloc(out->headers, (out->header_count + 1) * sizeof *out->headers);
+    if (!h)
+        return -1;
+    out->headers = h;
+    h[out->header_count].name = ivs_strdup(name);
+    h[out->header_count].value = ivs_strdup(value);
+    out->header_count++;
+    if (!h[out->header_count - 1].name || !h[out->header_count - 1].value)
+        return -1;
+    return 0;
+}
+
+/* Header-bound member: scalars as text, lists comma-joined, maps as prefix+key headers. */
+static int put_header_member(struct model_request *out, const struct model_member *m,
+                             const cJSON *v)
+{
+    const struct model_shape *shape = model_shape(m->shape);
+    struct buf text = BUF_INIT;
+    int rc = 0;
+    const cJSON *item;
+    if (shape->type == MT_MAP) {
+        struct buf name = BUF_INIT;
+        cJSON_ArrayForEach(item, v)
+        {
+            if (!item->string)
+                continue;
+            buf_reset(&text);
+            buf_reset(&name);
+            buf_printf(&name, "%s%s", m->location_name, item->string);
+            if ((rc = scalar_text(model_shape(shape->member_shape), item, &text, 1)) != 0 ||
+                (rc = add_header(out, buf_str(&name), buf_str(&text))) != 0)
+                break;
+        }
+        buf_free(&name);
+    } else if (shape->type == MT_LIST) {
+        int first = 1;
+        cJSON_ArrayForEach(item, v)
+        {
+            if (!first)
+                buf_puts(&text, ",");
+            first = 0;
+            if ((rc = scalar_text(model_shape(shape->member_shape), item, &text, 1)) != 0)
+                break;
+        }
+        if (rc == 0)
+            rc = add_header(out, m->location_name, buf_str(&text));
+    } else {
+        rc = scalar_text(shape, v, &text, 1);
+        if (rc == 0)
+            rc = add_header(out, m->location_name, buf_str(&text));
+    }
+    rc = rc || buf_failed(&text) ? -1 : 0;
+    buf_free(&text);
+    return rc;
+}
+
+static int method_has_no_body(const char *method)
+{
+    return strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0 ||
+           strcmp(method, "HEAD") == 0;
+}
+
+void model_request_cleanup(struct model_request *r)
+{
+    if (!r)
+        return;
+    free(r->path);
+    free(r->query);
+    free(r->body);
+    for (size_t i = 0; i < r->header_count; i++) {
+        free(r->headers[i].name);
+        free(r->headers[i].value);
+    }
+    free(r->headers);
+    memset(r, 0, sizeof *r);
+}
+
+enum ivs_status model_serialize(const struct model_operation *op, const cJSON *input,
+                                struct model_request *out, struct ivs_error *err)
+{
+    if (!op || !out)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "model_serialize needs an operation and an output request");
+    memset(out, 0, sizeof *out);
+    out->method = op->method;
+    const struct model_shape *in = op->input >= 0 ? model_shape(op->input) : NULL;
+    if (input && !cJSON_IsObject(input) && !(cJSON_IsArray(input) && !input->child))
+        return ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
+                             "%s: input: expected an object of parameters", op->snake_name);
+
+    struct buf path = BUF_INIT, query = BUF_INIT, text = BUF_INIT;
+    enum ivs_status st = IVS_OK;
+
+    /* Path, with labels filled in; a literal query in the template is kept. */
+    const char *t = op->uri;
+    while (*t && *t != '?') {
+        if (*t != '{') {
+            buf_putc(&path, *t++);
+            continue;
+        }
+        const char *close = strchr(t, '}');
+        if (!close) {
+            st = ivs_error_set(err, IVS_ERR_INTERNAL, "BadModel", "%s: malformed URI template",
+                               op->snake_name);
+            goto done;
+        }
+        const char *label = t + 1;
+        size_t label_len = (size_t)(close - label);
+        int greedy = label_len > 0 && label[label_len - 1] == '+';
+        if (greedy)
+            label_len--;
+        const struct model_member *m = uri_member(in, label, label_len);
+        const cJSON *v = m ? cJSON_GetObjectItemCaseSensitive(input, m->name) : NULL;
+        buf_reset(&text);
+        if (!m || !v || cJSON_IsNull(v) || scalar_text(model_shape(m->shape), v, &text, 0) ||
+            text.len == 0) {
+            st = ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
+                               "%s: %.*s: missing required URI parameter (a non-empty value is "
+                               "needed to build the path)",
+                               op->snake_name, (int)label_len, label);
+            goto done;
+        }
+        put_encoded(&path, text.data, text.len, greedy);
+        t = close + 1;
+    }
+    if (*t == '?')
+        buf_puts(&query, t + 1);
+
+    for (size_t i = 0; in && i < in->member_count; i++) {
+        const struct model_member *m = &in->members[i];
+        if (m->location != ML_QUERY && m->location != ML_HEADER)
+            continue;
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(input, m->name);
+        if (!v || cJSON_IsNull(v))
+            continue;
+        int rc = m->location == ML_QUERY ? put_query_member(&query, m, v)
+                                         : put_header_member(out, m, v);
+        if (rc) {
+            st = ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
+                               "%s: %s: value cannot be sent in the %s", op->snake_name, m->name,
+                               m->location == ML_QUERY ? "query string" : "headers");
+            goto done;
+        }
+    }
+
+    /* Body: the body members as JSON. Every POST sends an object, even an empty one (the
+     * IVS convention); GET and DELETE send nothing unless a body member is given. */
+    int body_given = 0;
+    for (size_t i = 0; in && input && i < in->member_count; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(input, in->members[i].name);
+        if (in->members[i].location == ML_BODY && v && !cJSON_IsNull(v))
+            body_given = 1;
+    }
+    if (body_given || !method_has_no_body(op->method)) {
+        cJSON *body = in && input ? structure_to_json(in, input, 1) : cJSON_CreateObject();
+        char *text_body = body ? cJSON_PrintUnformatted(body) : NULL;
+        cJSON_Delete(body);
+        if (!text_body) {
+            st = ivs_error_nomem(err);
+            goto done;
+        }
+        out->body = text_body;
+        out->body_len = strlen(text_body);
+    }
+
+    if (buf_failed(&path) || buf_failed(&query)) {
+        st = ivs_error_nomem(err);
+        goto done;
+    }
+    out->path = buf_steal(&path);
+    out->query = query.len ? buf_steal(&query) : NULL;
+    if (!out->path || (query.len && !out->query)) {
+        st = ivs_error_nomem(err);
+        goto done;
+    }
+
+done:
+    buf_free(&path);
+    buf_free(&query);
+    buf_free(&text);
+    if (st != IVS_OK) {
+        model_request_cleanup(out);
+        out->method = op->method;
+    }
+    return st;
+}
+
+/* ---- Deserialize (the emulator's side) --------------------------------------------------- */
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes s[0..len); '+' becomes a space when plus_is_space (query strings, as
+ * HTML forms and most servers read them). A malformed escape is kept as it is. */
+static char *decode(const char *s, size_t len, int plus_is_space)
+{
+    char *out = malloc(len + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        int hi, lo;
+        if (s[i] == '%' && i + 2 < len &&
+            (hi = hex_digit(s[i + 1])) >= 0 && (lo = hex_digit(s[i + 2])) >= 0) {
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (plus_is_space && s[i] == '+') {
+            out[o++] = ' ';
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+struct label_capture {
+    const char *label;
+    size_t label_len;
+    const char *value;
+    size_t value_len;
+};
+
+#define MAX_LABELS 8
+
+/* Matches a wire path against a URI template (its path part); fills the raw label values. */
+static int match_template(const char *tmpl, const char *path, size_t path_len,
+                          struct label_capture *caps, int *ncaps)
+{
+    size_t p = 0;
+    *ncaps = 0;
+    while (*tmpl && *tmpl != '?') {
+        if (*tmpl != '{') {
+            if (p >= path_len || path[p] != *tmpl)
+                return 0;
+            p++;
+            tmpl++;
+            continue;
+        }
+        const char *close = strchr(tmpl, '}');
+        if (!close || *ncaps >= MAX_LABELS)
+            return 0;
+        struct label_capture *c = &caps[(*ncaps)++];
+        c->label = tmpl + 1;
+        c->label_len = (size_t)(close - tmpl - 1);
+        int greedy = c->label_len > 0 && c->label[c->label_len - 1] == '+';
+        if (greedy)
+            c->label_len--;
+        tmpl = close + 1;
+        size_t start = p;
+        if (greedy) {
+            /* The rest of the template must be literal: it has to end the path. */
+            size_t rest = 0;
+            while (tmpl[rest] && tmpl[rest] != '?') {
+                if (tmpl[rest] == '{')
+                    return 0;
+                rest++;
+            }
+            if (path_len - p < rest || memcmp(path + path_len - rest, tmpl, rest) != 0)
+                return 0;
+            p = path_len - rest;
+        } else {
+            while (p < path_len && path[p] != '/')
+                p++;
+        }
+        if (p == start)
+            return 0; /* labels are never empty */
+        c->value = path + start;
+        c->value_len = p - start;
+    }
+    return p == path_len;
+}
+
+/* Converts a text value from a label, query or header into JSON of the shape's type. */
+static cJSON *text_to_json(const struct model_shape *shape, const char *s)
+{
+    char *end;
+    switch (shape->type) {
+    case MT_INTEGER:
+    case MT_LONG: {
+        long long n = strtoll(s, &end, 10);
+        if (!*s || *end)
+            return NULL;
+        return cJSON_CreateNumber((double)n);
+    }
+    case MT_FLOAT:
+    case MT_DOUBLE: {
+        double d = strtod(s, &end);
+        if (!*s || *end)
+            return NULL;
+        return cJSON_CreateNumber(d);
+    }
+    case MT_BOOLEAN:
+        if (strcmp(s, "true") == 0)
+            return cJSON_CreateTrue();
+        if (strcmp(s, "false") == 0)
+            return cJSON_CreateFalse();
+        return NULL;
+    default: return cJSON_CreateString(s);
+    }
+}
+
+static void set_member(cJSON *obj, const char *name, cJSON *value)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
+    cJSON_AddItemToObject(obj, name, value);
+}
+
+struct query_param {
+    char *name;
+    char *value;
+};
+
+static void free_params(struct query_param *qp, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(qp[i].name);
+        free(qp[i].value);
+    }
+    free(qp);
+}
+
+static int parse_query(const char *q, struct query_param **out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    if (!q || !*q)
+        return 0;
+    size_t cap = 1;
+    for (const char *s = q; *s; s++)
+        cap += *s == '&';
+    struct query_param *qp = calloc(cap, sizeof *qp);
+    if (!qp)
+        return -1;
+    size_t n = 0;
+    const char *s = q;
+    while (*s) {
+        const char *amp = strchr(s, '&');
+        size_t len = amp ? (size_t)(amp - s) : strlen(s);
+        if (len) {
+            const char *eq = memchr(s, '=', len);
+            size_t nlen = eq ? (size_t)(eq - s) : len;
+            qp[n].name = decode(s, nlen, 1);
+            qp[n].value = eq ? decode(eq + 1, len - nlen - 1, 1) : ivs_strdup("");
+            if (!qp[n].name || !qp[n].value) {
+                free_params(qp, n + 1);
+                return -1;
+            }
+            n++;
+        }
+        s += len;
+        if (*s == '&')
+            s++;
+    }
+    *out = qp;
+    *count = n;
+    return 0;
+}
+
+/* Adds the querystring members of `in` to obj. Returns 0, -1 out of memory, or 1 when a
+ * value does not fit its member's type (*bad names the member). */
+static int apply_query(const struct model_shape *in, const struct query_param *qp, size_t nq,
+                       cJSON *obj, const char **bad)
+{
+    for (size_t i = 0; i < in->member_count; i++) {
+        const struct model_member *m = &in->members[i];
+        if (m->location != ML_QUERY)
+            continue;
+        const struct model_shape *shape = model_shape(m->shape);
+        *bad = m->name;
+        if (shape->type == MT_LIST || shape->type == MT_MAP) {
+            cJSON *coll = shape->type == MT_LIST ? cJSON_CreateArray() : cJSON_CreateObject();
+            if (!coll)
+                return -1;
+            int any = 0;
+            for (size_t k = 0; k < nq; k++) {
+                int claimed = 0;
+                for (size_t o = 0; o < in->member_count && !claimed; o++)
+                    claimed = in->members[o].location == ML_QUERY &&
+                              model_shape(in->members[o].shape)->type != MT_MAP &&
+                              strcmp(in->members[o].location_name, qp[k].name) == 0;
+                if (shape->type == MT_LIST ? strcmp(qp[k].name, m->location_name) != 0
+                                           : claimed)
+                    continue;
+                const struct model_shape *es = model_shape(shape->member_shape);
+                if (shape->type == MT_MAP && es->type == MT_LIST) {
+                    cJSON *list = cJSON_GetObjectItemCaseSensitive(coll, qp[k].name);
+                    if (!list) {
+                        list = cJSON_AddArrayToObject(coll, qp[k].name);
+                        if (!list) {
+                            cJSON_Delete(coll);
+                            return -1;
+                        }
+                    }
+                    cJSON *e = text_to_json(model_shape(es->member_shape), qp[k].value);
+                    if (!e) {
+                        cJSON_Delete(coll);
+                        return 1;
+                    }
+                    cJSON_AddItemToArray(list, e);
+                    any = 1;
+                    continue;
+                }
+                cJSON *e = text_to_json(es, qp[k].value);
+                if (!e) {
+                    cJSON_Delete(coll);
+                    return 1;
+                }
+                if (shape->type == MT_LIST)
+                    cJSON_AddItemToArray(coll, e);
+                else
+                    set_member(coll, qp[k].name, e);
+                any = 1;
+            }
+            if (any)
+                set_member(obj, m->name, coll);
+            else
+                cJSON_Delete(coll);
+            continue;
+        }
+        for (size_t k = 0; k < nq; k++) {
+            if (strcmp(qp[k].name, m->location_name) != 0)
+                continue;
+            cJSON *e = text_to_json(shape, qp[k].value);
+            if (!e)
+                return 1;
+            set_member(obj, m->name, e);
+            break;
+        }
+    }
+    return 0;
+}
+
+enum ivs_status model_deserialize_request(const char *method, const char *path, const char *query,
+                                          const char *body, size_t body_len,
+                                          const struct model_operation **op_out, cJSON **input_out,
+                                          struct ivs_error *err)
+{
+    if (op_out)
+        *op_out = NULL;
+    if (input_out)
+        *input_out = NULL;
+    if (!method || !path || !op_out || !input_out)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "model_deserialize_request needs a method, a path and outputs");
+    size_t path_len = strcspn(path, "?");
+    if (!query && path[path_len] == '?')
+        query = path + path_len + 1;
+
+    const struct model_operation *op = NULL;
+    struct label_capture caps[MAX_LABELS];
+    int ncaps = 0;
+    for (size_t i = 0; i < ivs_model_operation_count && !op; i++) {
+        const struct model_operation *cand = &ivs_model_operations[i];
+        if (strcmp(cand->method, method) == 0 &&
+            match_template(cand->uri, path, path_len, caps, &ncaps))
+            op = cand;
+    }
+    if (!op)
+        return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation",
+                             "no IVS operation matches %s %.*s", method, (int)path_len, path);
+
+    cJSON *input = NULL;
+    const char *p = body;
+    size_t left = body ? body_len : 0;
+    while (left && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+        p++;
+        left--;
+    }
+    if (left) {
+        const char *end = NULL;
+        input = cJSON_ParseWithLengthOpts(p, left, &end, 0);
+        if (input && end) {
+            size_t used = (size_t)(end - p);
+            while (used < left && (p[used] == ' ' || p[used] == '\t' || p[used] == '\r' ||
+                                   p[used] == '\n'))
+                used++;
+            if (used != left) {
+                cJSON_Delete(input);
+                input = NULL;
+            }
+        }
+        if (!input)
+            return ivs_error_set(err, IVS_ERR_VALIDATION, "SerializationException",
+                                 "%s: the request body is not valid JSON", op->snake_name);
+        if (!cJSON_IsObject(input)) {
+            cJSON_Delete(input);
+            return ivs_error_set(err, IVS_ERR_VALIDATION, "SerializationException",
+                                 "%s: the request body must be a JSON object", op->snake_name);
+        }
+    } else {
+        input = cJSON_CreateObject();
+        if (!input)
+            return ivs_error_nomem(err);
+    }
+
+    const struct model_shape *in = op->input >= 0 ? model_shape(op->input) : NULL;
+    enum ivs_status st = IVS_OK;
+    for (int i = 0; i < ncaps && in; i++) {
+        const struct model_member *m = uri_member(in, caps[i].label, caps[i].label_len);
+        if (!m)
+            continue;
+        char *text = decode(caps[i].value, caps[i].value_len, 0);
+        cJSON *v = text ? text_to_json(model_shape(m->shape), text) : NULL;
+        free(text);
+        if (!v) {
+            st = text ? ivs_error_set(err, IVS_ERR_VALIDATION, "SerializationException",
+                                      "%s: %s: the path value does not fit the parameter's type",
+                                      op->snake_name, m->name)
+                      : ivs_error_nomem(err);
+            goto fail;
+        }
+        set_member(input, m->name, v);
+    }
+    if (in) {
+        struct query_param *qp;
+        size_t nq;
+        if (parse_query(query, &qp, &nq)) {
+            st = ivs_error_nomem(err);
+            goto fail;
+        }
+        const char *bad = NULL;
+        int rc = apply_query(in, qp, nq, input, &bad);
+        free_params(qp, nq);
+        if (rc < 0) {
+            st = ivs_error_nomem(err);
+            goto fail;
+        }
+        if (rc > 0) {
+            st = ivs_error_set(err, IVS_ERR_VALIDATION, "SerializationException",
+                               "%s: %s: the query value does not fit the parameter's type",
+                               op->snake_name, bad);
+            goto fail;
+        }
+    }
+    *op_out = op;
+    *input_out = input;
+    return IVS_OK;
+fail:
+    cJSON_Delete(input);
+    return st;
+}

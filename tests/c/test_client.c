@@ -1,0 +1,671 @@
+/* The generic call path end to end against a loopback fake server: signing, serialisation,
+ * response and error parsing, retries (driven by fake clock, sleep and random hooks, so no
+ * test waits), logging without secrets, keep-alive and several clients on several threads. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "errors.h"
+#include "support/fakesrv.h"
+#include "harness.h"
+#include "ivs.h"
+
+#define TEST_AKID "AKIDCLIENTTEST000001"
+#define TEST_SECRET "cLiEnTsEcReTkEy/ABCDEFGHIJKLMNOPQRSTUVWX"
+#define TEST_TOKEN "SESSIONTOKEN+abc/def=="
+#define CHANNEL_ARN "arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234"
+#define STREAM_KEY_VALUE "sk_us-west-2_secretstreamkeyvalue0123456789"
+
+/* A fake environment: a NULL-terminated list of NAME=value strings. */
+struct fake_env {
+    const char *const *vars;
+};
+
+static const char *s_env(void *ud, const char *name)
+{
+    const struct fake_env *env = ud;
+    size_t n = strlen(name);
+    for (const char *const *v = env ? env->vars : NULL; v && *v; v++)
+        if (strncmp(*v, name, n) == 0 && (*v)[n] == '=')
+            return *v + n + 1;
+    return NULL;
+}
+
+struct fake_time {
+    int64_t now_ms;
+    int64_t slept[16];
+    int sleeps;
+    double rnd;
+};
+
+static int64_t s_clock(void *ud) { return ((struct fake_time *)ud)->now_ms; }
+
+static void s_sleep(void *ud, int64_t ms)
+{
+    struct fake_time *t = ud;
+    if (t->sleeps < 16)
+        t->slept[t->sleeps] = ms;
+    t->sleeps++;
+    t->now_ms += ms;
+}
+
+static double s_rnd(void *ud) { return ((struct fake_time *)ud)->rnd; }
+
+static const char *const s_empty_env_vars[] = {"AWS_EC2_METADATA_DISABLED=true", NULL};
+static struct fake_env s_empty_env = {s_empty_env_vars};
+
+/* Options for a client pointed at the fake server with explicit keys and fake time. */
+static void s_options(struct ivs_client_options *o, const char *url, struct fake_time *t)
+{
+    memset(o, 0, sizeof *o);
+    o->region = "us-west-2";
+    o->endpoint = url;
+    o->access_key_id = TEST_AKID;
+    o->secret_access_key = TEST_SECRET;
+    o->getenv = s_env;
+    o->getenv_ud = &s_empty_env;
+    if (t) {
+        o->clock = s_clock;
+        o->sleep = s_sleep;
+        o->random = s_rnd;
+        o->hooks_ud = t;
+    }
+}
+
+static struct ivs_client *s_client(const struct ivs_client_options *o)
+{
+    struct ivs_client *c = NULL;
+    struct ivs_error err = {0};
+    enum ivs_status st = ivs_client_new(o, &c, &err);
+    CHECK_MSG(st == IVS_OK, "ivs_client_new: %s", err.message ? err.message : "?");
+    ivs_error_clear(&err);
+    return c;
+}
+
+static void test_no_region_is_a_config_error(void)
+{
+    struct ivs_client_options o = {0};
+    o.getenv = s_env;
+    o.getenv_ud = &s_empty_env;
+    struct ivs_client *c = NULL;
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_ERR_CONFIG, ivs_client_new(&o, &c, &err));
+    CHECK(c == NULL);
+    CHECK_STR_EQ("NoRegion", err.code);
+    CHECK(err.message && strstr(err.message, "AWS_REGION"));
+    ivs_error_clear(&err);
+    ivs_client_free(NULL); /* destroy accepts NULL */
+}
+
+static void test_call_signs_serialises_and_parses(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    CHECK(srv != NULL);
+    if (!srv)
+        return;
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    fakesrv_push(srv, &(struct fakesrv_response){
+                          .status = 200,
+                          .headers = "x-amzn-RequestId: rid-1\r\nContent-Type: application/json\r\n",
+                          .body = "{\"channel\":{\"arn\":\"" CHANNEL_ARN "\",\"name\":\"lobby\",\"authorized\":false,"
+                                  "\"latencyMode\":\"LOW\"}}",
+                      });
+    struct fake_time t = {.now_ms = 1440938160000LL, .rnd = 0.5}; /* 2015-08-30T12:36:00Z */
+    struct ivs_client_options o;
+    s_options(&o, url, &t);
+    struct ivs_client *c = s_client(&o);
+    char *out = NULL;
+    struct ivs_error err = {0};
+    const char *in = "{\"arn\":\"" CHANNEL_ARN "\"}";
+    enum ivs_status st = ivs_client_call(c, "GetChannel", in, strlen(in), &out, NULL, &err);
+    CHECK_MSG(st == IVS_OK, "call failed: %s", err.message ? err.message : "?");
+    CHECK(out && strstr(out, "\"name\":\"lobby\""));
+    CHECK(out && strstr(out, "\"authorized\":false"));
+    CHECK_INT_EQ(1, fakesrv_request_count(srv));
+    const struct fakesrv_request *r = fakesrv_request(srv, 0);
+    char hb[512];
+    CHECK_STR_EQ("POST", r->method);
+    CHECK_STR_EQ("/GetChannel", r->target);
+    CHECK_STR_EQ("application/json", fakesrv_request_header(r, "content-type", hb, sizeof hb));
+    CHECK_STR_EQ("20150830T123600Z", fakesrv_request_header(r, "x-amz-date", hb, sizeof hb));
+    const char *auth = fakesrv_request_header(r, "authorization", hb, sizeof hb);
+    CHECK(auth && strncmp(auth,
+                          "AWS4-HMAC-SHA256 Credential=" TEST_AKID "/20150830/us-west-2/ivs/aws4_request, "
+                          "SignedHeaders=content-type;host;x-amz-date, Signature=",
+                          strlen("AWS4-HMAC-SHA256 Credential=" TEST_AKID "/20150830/us-west-2/ivs/aws4_request, "
+                                 "SignedHeaders=content-type;host;x-amz-date, Signature=")) == 0);
+    CHECK(fakesrv_request_header(r, "x-amz-security-token", hb, sizeof hb) == NULL);
+    const char *ua = fakesrv_request_header(r, "user-agent", hb, sizeof hb);
+    CHECK(ua && strncmp(ua, "libivs/" IVS_VERSION, strlen("libivs/" IVS_VERSION)) == 0);
+    CHECK_STR_EQ("{\"arn\":\"" CHANNEL_ARN "\"}", r->body);
+    ivs_free(out);
+    ivs_error_clear(&err);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
+static void test_session_token_is_sent_and_signed(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"channels\":[]}"});
+    struct ivs_client_options o;
+    s_options(&o, url, NULL);
+    o.session_token = TEST_TOKEN;
+    struct ivs_client *c = s_client(&o);
+    char *out = NULL;
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "list_channels", NULL, 0, &out, NULL, &err));
+    const struct fakesrv_request *r = fakesrv_request(srv, 0);
+    char hb[512];
+    CHECK_STR_EQ(TEST_TOKEN, fakesrv_request_header(r, "x-amz-security-token", hb, sizeof hb));
+    const char *auth = fakesrv_request_header(r, "authorization", hb, sizeof hb);
+    CHECK(auth && strstr(auth, "SignedHeaders=content-type;host;x-amz-date;x-amz-security-token,"));
+    CHECK_STR_EQ("{}", r->body);
+    ivs_free(out);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
+static void test_tag_operations_use_path_and_query(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"tags\":{\"team\":\"a b\"}}"});
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{}"});
+    struct ivs_client_options o;
+    s_options(&o, url, NULL);
+    struct ivs_client *c = s_client(&o);
+    char *out = NULL;
+    struct ivs_error err = {0};
+    const char *in = "{\"resourceArn\":\"" CHANNEL_ARN "\"}";
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "ListTagsForResource", in, strlen(in), &out, NULL, &err));
+    CHECK(out && strstr(out, "\"team\":\"a b\""));
+    ivs_free(out);
+    const char *untag = "{\"resourceArn\":\"" CHANNEL_ARN "\",\"tagKeys\":[\"a b\",\"x+y\"]}";
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "untag_resource", untag, strlen(untag), &out, NULL, &err));
+    ivs_free(out);
+    CHECK_INT_EQ(2, fakesrv_request_count(srv));
+    char hb[256];
+    const struct fakesrv_request *r = fakesrv_request(srv, 0);
+    CHECK_STR_EQ("GET", r->method);
+    CHECK_STR_EQ("/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2FabcdABCD1234", r->target);
+    CHECK(fakesrv_request_header(r, "content-type", hb, sizeof hb) == NULL);
+    CHECK_INT_EQ(0, r->body_len);
+    r = fakesrv_request(srv, 1);
+    CHECK_STR_EQ("DELETE", r->method);
+    CHECK_STR_EQ("/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2FabcdABCD1234"
+                 "?tagKeys=a%20b&tagKeys=x%2By",
+                 r->target);
+    ivs_error_clear(&err);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
+static void test_no_content_response_gives_empty_object(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 204});
+    struct ivs_client_options o;
+    s_options(&o, url, NULL);
+    struct ivs_client *c = s_client(&o);
+    char *out = NULL;
+    size_t len = 99;
+    struct ivs_error err = {0};
+    const char *in = "{\"arn\":\"" CHANNEL_ARN "\"}";
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "DeleteChannel", in, strlen(in), &out, &len, &err));
+    CHECK_STR_EQ("{}", out);
+    CHECK_INT_EQ(2, len);
+    ivs_free(out);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
+static void test_transient_errors_are_retried_with_backoff(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    struct fakesrv_response busy = {
+        .status = 503,
+        .headers = "x-amzn-ErrorType: ServiceUnavailable\r\nx-amzn-RequestId: rid-503\r\n",
+        .body = "{\"exceptionMessage\":\"try later\"}",
+    };
+    fakesrv_push(srv, &busy);
+    fakesrv_push(srv, &busy);
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"channels\":[]}"});
+    struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.5};
+    struct ivs_client_options o;
+    s_options(&o, url, &t);
+    struct ivs_client *c = s_client(&o);
+    char *out = NULL;
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "ListChannels", "{}", 2, &out, NULL, &err));
+    CHECK_INT_EQ(3, fakesrv_request_count(srv));
+    CHECK_INT_EQ(2, t.sleeps);
+    /* 2026 standard parameters: full jitter over 50 ms * 2^(attempt-1). */
+    CHECK_INT_EQ(25, t.slept[0]);
+    CHECK_INT_EQ(50, t.slept[1]);
+    /* Each attempt is signed afresh with the clock at that moment. */
+    char a[64], b[64];
+    fakesrv_request_header(fakesrv_request(srv, 0), "x-amz-date", a, sizeof a);
+    fakesrv_request_header(fakesrv_request(srv, 2), "x-amz-date", b, sizeof b);
+    CHECK_STR_EQ("20231114T221320Z", a);
+    CHECK_STR_EQ("20231114T221320Z", b); /* 75 ms later: same second */
+    ivs_free(out);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
+static void test_throttling_uses_the_throttling_base(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    fakesrv_push(srv, &(struct fakesrv_response){
+                          .status = 429,
+                          .headers = "x-amzn-ErrorType: ThrottlingException:http://internal.amazon.com/coral/\r\n",
+                          .body = "{\"exceptionMessage\":\"slow down\"}",
+                      });
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{}"});
+    struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.5};
+    struct ivs_client_options o;
+    s_options(&o, url, &t);
+    struct ivs_client *c = s_client(&o);
+    char *out = NULL;
+    struct ivs_error err = {0};
+    const char *in = "{\"channelArn\":\"" CHANNEL_ARN "\"}";
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "StopStream", in, strlen(in), &out, NULL, &err));
+    CHECK_INT_EQ(1, t.sleeps);
+    CHECK_INT_EQ(500, t.slept[0]);
+    ivs_free(out);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
+static void test_client_errors_are_not_retried(void)
+{
+    static const struct {
+        int status;
+        const char *type;
+    } cases[] = {
+        {400, "ValidationException"},           {402, "ServiceQuotaExceededException"},
+        {403, "AccessDeniedException"},         {404, "ResourceNotFoundException"},
+        {404, "ChannelNotBroadcasting"},        {409, "ConflictException"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct fakesrv *srv = fakesrv_start();
+        if (!srv)
+            SKIP("no fake server");
+        char url[64], headers[128];
+        fakesrv_url(srv, url, sizeof url);
+        snprintf(headers, sizeof headers, "x-amzn-ErrorType: %s\r\nx-amzn-RequestId: rid-%d\r\n", cases[i].type,
+                 cases[i].status);
+        fakesrv_push(srv, &(struct fakesrv_response){.status = cases[i].status, .headers = headers,
+                                                     .body = "{\"exceptionMessage\":\"no such thing\"}"});
+        struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.5};
+        struct ivs_client_options o;
+        s_options(&o, url, &t);
+        struct ivs_client *c = s_client(&o);
+        char *out = NULL;
+        struct ivs_error err = {0};
+        const char *in = "{\"arn\":\"" CHANNEL_ARN "\"}";
+        CHECK_INT_EQ(IVS_ERR_SERVICE, ivs_client_call(c, "GetChannel", in, strlen(in), &out, NULL, &err));
+        CHECK(out == NULL);
+        CHECK_STR_EQ(cases[i].type, err.code);
+        CHECK_STR_EQ("no such thing", err.message);
+        CHECK_INT_EQ(cases[i].status, err.status);
+        CHECK_INT_EQ(0, err.retryable);
+        CHECK_INT_EQ(1, err.attempts);
+        CHECK_INT_EQ(0, t.sleeps);
+        CHECK_INT_EQ(1, fakesrv_request_count(srv));
+        char rid[16];
+        snprintf(rid, sizeof rid, "rid-%d", cases[i].status);
+        CHECK_STR_EQ(rid, err.request_id);
+        ivs_error_clear(&err);
+        ivs_client_free(c);
+        fakesrv_stop(srv);
+    }
+}
+
+static void test_retries_stop_at_max_attempts(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    for (int i = 0; i < 5; i++)
+        fakesrv_push(srv, &(struct fakesrv_response){
+                              .status = 500,
+                              .headers = "x-amzn-ErrorType: InternalServerException\r\nx-amzn-RequestId: rid-500\r\n",
+                              .body = "{\"exceptionMessage\":\"boom\"}"});
+    struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.999};
+    struct ivs_client_options o;
+    s_options(&o, url, &t);
+    o.max_attempts = 4;
+    struct ivs_client *c = s_client(&o);
+    char *out = NULL;
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_ERR_SERVICE, ivs_client_call(c, "ListStreams", "{}", 2, &out, NULL, &err));
+    CHECK_INT_EQ(4, fakesrv_request_count(srv));
+    CHECK_INT_EQ(4, err.attempts);
+    CHECK_INT_EQ(1, err.retryable);
+    CHECK_STR_EQ("InternalServerException", err.code);
+    CHECK_STR_EQ("rid-500", err.request_id);
+    CHECK_INT_EQ(3, t.sleeps);
+    ivs_error_clear(&err);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
+static void test_connection_failures_are_retried(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    fakesrv_stop(srv); /* nothing listens there any more */
+    struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.5};
+    struct ivs_client_options o;
+    s_options(&o, url, &t);
+    struct ivs_client *c = s_client(&o);
+    char *out = NULL;
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_ERR_NETWORK, ivs_client_call(c, "ListChannels", "{}", 2, &out, NULL, &err));
+    CHECK_STR_EQ("ConnectionError", err.code);
+    CHECK_INT_EQ(3, err.attempts);
+    CHECK_INT_EQ(1, err.retryable);
+    CHECK_INT_EQ(0, err.status);
+    CHECK_INT_EQ(2, t.sleeps);
+    ivs_error_clear(&err);
+    ivs_client_free(c);
+}
+
+static void test_validation_failure_sends_nothing(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    struct ivs_client_options o;
+    s_options(&o, url, NULL);
+    struct ivs_client *c = s_client(&o);
+    char *out = NULL;
+    struct ivs_error err = {0};
+    const char *in = "{\"nmae\":\"x\",\"latencyMode\":\"FAST\"}";
+    CHECK_INT_EQ(IVS_ERR_VALIDATION, ivs_client_call(c, "CreateChannel", in, strlen(in), &out, NULL, &err));
+    CHECK_STR_EQ("ParamValidationError", err.code);
+    CHECK(err.message && strstr(err.message, "nmae") && strstr(err.message, "latencyMode"));
+    CHECK_INT_EQ(0, err.attempts);
+    CHECK_INT_EQ(0, fakesrv_request_count(srv));
+    ivs_error_clear(&err);
+    CHECK_INT_EQ(IVS_ERR_VALIDATION, ivs_client_call(c, "CreateChannel", "[1]", 3, &out, NULL, &err));
+    ivs_error_clear(&err);
+    CHECK_INT_EQ(IVS_ERR_USAGE, ivs_client_call(c, "CreateChanel", "{}", 2, &out, NULL, &err));
+    CHECK_STR_EQ("UnknownOperation", err.code);
+    ivs_error_clear(&err);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
+static const char *s_lookup(const void *ctx, const char *name)
+{
+    const char *const *pairs = ctx;
+    for (; *pairs; pairs += 2)
+        if (strcasecmp(pairs[0], name) == 0)
+            return pairs[1];
+    return NULL;
+}
+
+static void test_service_error_parsing(void)
+{
+    struct ivs_error err = {0};
+    const char *h1[] = {"X-Amzn-ErrorType", "ValidationException:http://internal.amazon.com/coral/com.amazon/",
+                        "X-Amzn-RequestId", "r1", NULL};
+    client_parse_service_error(400, "{\"exceptionMessage\":\"bad\",\"message\":\"other\"}", 45, s_lookup, h1, &err);
+    CHECK_STR_EQ("ValidationException", err.code);
+    CHECK_STR_EQ("bad", err.message);
+    CHECK_STR_EQ("r1", err.request_id);
+    CHECK_INT_EQ(IVS_ERR_SERVICE, err.kind);
+    ivs_error_clear(&err);
+
+    const char *none[] = {NULL};
+    const char *body = "{\"__type\":\"com.amazonaws.ivs#ConflictException\",\"Message\":\"busy\"}";
+    client_parse_service_error(409, body, strlen(body), s_lookup, none, &err);
+    CHECK_STR_EQ("ConflictException", err.code);
+    CHECK_STR_EQ("busy", err.message);
+    CHECK(err.request_id == NULL);
+    ivs_error_clear(&err);
+
+    const char *h2[] = {"x-amzn-ErrorMessage", "from header", NULL};
+    client_parse_service_error(403, "not json", 8, s_lookup, h2, &err);
+    CHECK_STR_EQ("Forbidden", err.code);
+    CHECK_STR_EQ("from header", err.message);
+    ivs_error_clear(&err);
+
+    client_parse_service_error(502, NULL, 0, s_lookup, none, &err);
+    CHECK_STR_EQ("BadGateway", err.code);
+    CHECK(err.message && strstr(err.message, "502"));
+    CHECK_INT_EQ(502, err.status);
+    ivs_error_clear(&err);
+}
+
+struct log_capture {
+    char text[65536];
+    size_t len;
+    int lines;
+};
+
+static void s_capture_log(void *ud, enum ivs_log_level level, const char *line)
+{
+    struct log_capture *cap = ud;
+    (void)level;
+    size_t n = strlen(line);
+    if (cap->len + n + 2 < sizeof cap->text) {
+        memcpy(cap->text + cap->len, line, n);
+        cap->len += n;
+        cap->text[cap->len++] = '\n';
+        cap->text[cap->len] = '\0';
+    }
+    cap->lines++;
+}
+
+static void test_logs_never_show_secrets(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    fakesrv_push(srv, &(struct fakesrv_response){
+                          .status = 200,
+                          .headers = "x-amzn-RequestId: rid-log\r\n",
+                          .body = "{\"channel\":{\"arn\":\"" CHANNEL_ARN "\"},\"streamKey\":{\"arn\":\"arn:aws:ivs:"
+                                  "us-west-2:123456789012:stream-key/k1\",\"value\":\"" STREAM_KEY_VALUE "\"}}"});
+    struct log_capture cap = {.len = 0};
+    struct ivs_client_options o;
+    s_options(&o, url, NULL);
+    o.session_token = TEST_TOKEN;
+    o.log = s_capture_log;
+    o.log_ud = &cap;
+    struct ivs_client *c = s_client(&o);
+    char *out = NULL;
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "CreateChannel", "{\"name\":\"lobby\"}", 16, &out, NULL, &err));
+    CHECK(out && strstr(out, STREAM_KEY_VALUE)); /* the caller gets it; the log must not */
+    CHECK(cap.lines >= 2);
+    CHECK(strstr(cap.text, "CreateChannel") != NULL);
+    CHECK(strstr(cap.text, "rid-log") != NULL);
+    CHECK(strstr(cap.text, TEST_AKID) != NULL); /* the key id is not a secret and helps debugging */
+    CHECK(strstr(cap.text, TEST_SECRET) == NULL);
+    CHECK(strstr(cap.text, TEST_TOKEN) == NULL);
+    CHECK(strstr(cap.text, STREAM_KEY_VALUE) == NULL);
+    CHECK(strstr(cap.text, "Signature=") == NULL || strstr(cap.text, "Signature=***") != NULL);
+    ivs_free(out);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
+static void test_connection_is_reused_unless_closed(void)
+{
+    for (int close_it = 0; close_it <= 1; close_it++) {
+        struct fakesrv *srv = fakesrv_start();
+        if (!srv)
+            SKIP("no fake server");
+        char url[64];
+        fakesrv_url(srv, url, sizeof url);
+        for (int i = 0; i < 4; i++)
+            fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"channels\":[]}"});
+        struct ivs_client_options o;
+        s_options(&o, url, NULL);
+        o.close_connection = close_it;
+        struct ivs_client *c = s_client(&o);
+        for (int i = 0; i < 4; i++) {
+            char *out = NULL;
+            struct ivs_error err = {0};
+            CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "ListChannels", "{}", 2, &out, NULL, &err));
+            ivs_free(out);
+            ivs_error_clear(&err);
+        }
+        CHECK_INT_EQ(close_it ? 4 : 1, fakesrv_connection_count(srv));
+        ivs_client_free(c);
+        fakesrv_stop(srv);
+    }
+}
+
+static void s_always_ok(void *ud, const struct fakesrv_request *req, struct fakesrv_response *resp)
+{
+    (void)ud;
+    (void)req;
+    resp->status = 200;
+    resp->body = "{\"channels\":[],\"nextToken\":\"\"}";
+}
+
+struct thread_job {
+    const char *url;
+    int ok;
+};
+
+static void *s_thread_main(void *arg)
+{
+    struct thread_job *job = arg;
+    struct ivs_client_options o;
+    s_options(&o, job->url, NULL);
+    struct ivs_client *c = NULL;
+    struct ivs_error err = {0};
+    if (ivs_client_new(&o, &c, &err) != IVS_OK)
+        return NULL;
+    for (int i = 0; i < 25; i++) {
+        char *out = NULL;
+        if (ivs_client_call(c, "ListChannels", "{\"maxResults\":5}", 16, &out, NULL, &err) == IVS_OK &&
+            strstr(out, "channels"))
+            job->ok++;
+        ivs_free(out);
+        ivs_error_clear(&err);
+    }
+    ivs_client_free(c);
+    return NULL;
+}
+
+static void test_clients_on_several_threads(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    fakesrv_set_handler(srv, s_always_ok, NULL);
+    enum { THREADS = 4 };
+    pthread_t tids[THREADS];
+    struct thread_job jobs[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i] = (struct thread_job){.url = url, .ok = 0};
+        pthread_create(&tids[i], NULL, s_thread_main, &jobs[i]);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(tids[i], NULL);
+        CHECK_INT_EQ(25, jobs[i].ok);
+    }
+    CHECK_INT_EQ(THREADS * 25, fakesrv_request_count(srv));
+    fakesrv_stop(srv);
+}
+
+static void test_anonymous_requests_are_unsigned(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"streams\":[]}"});
+    struct ivs_client_options o;
+    s_options(&o, url, NULL);
+    o.access_key_id = o.secret_access_key = NULL;
+    o.anonymous = 1;
+    struct ivs_client *c = s_client(&o);
+    char *out = NULL;
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "ListStreams", NULL, 0, &out, NULL, &err));
+    char hb[256];
+    const struct fakesrv_request *r = fakesrv_request(srv, 0);
+    CHECK(fakesrv_request_header(r, "authorization", hb, sizeof hb) == NULL);
+    CHECK(fakesrv_request_header(r, "x-amz-date", hb, sizeof hb) == NULL);
+    ivs_free(out);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
+static void test_endpoint_with_default_port_and_path(void)
+{
+    struct ivs_client_options o;
+    s_options(&o, "https://ivs.example.test:443/", NULL);
+    struct ivs_client *c = s_client(&o);
+    CHECK_STR_EQ("https://ivs.example.test:443", ivs_client_endpoint(c));
+    CHECK_STR_EQ("us-west-2", ivs_client_region(c));
+    ivs_client_free(c);
+    CHECK_INT_EQ(41, ivs_operation_count());
+    CHECK_STR_EQ("BatchGetChannel", ivs_operation_name(0));
+    CHECK(ivs_operation_name(41) == NULL);
+}
+
+int main(void)
+{
+    RUN(test_no_region_is_a_config_error);
+    RUN(test_call_signs_serialises_and_parses);
+    RUN(test_session_token_is_sent_and_signed);
+    RUN(test_tag_operations_use_path_and_query);
+    RUN(test_no_content_response_gives_empty_object);
+    RUN(test_transient_errors_are_retried_with_backoff);
+    RUN(test_throttling_uses_the_throttling_base);
+    RUN(test_client_errors_are_not_retried);
+    RUN(test_retries_stop_at_max_attempts);
+    RUN(test_connection_failures_are_retried);
+    RUN(test_validation_failure_sends_nothing);
+    RUN(test_service_error_parsing);
+    RUN(test_logs_never_show_secrets);
+    RUN(test_connection_is_reused_unless_closed);
+    RUN(test_clients_on_several_threads);
+    RUN(test_anonymous_requests_are_unsigned);
+    RUN(test_endpoint_with_default_port_and_path);
+    return harness_finish();
+}
