@@ -383,12 +383,12 @@ local function bench_cold()
   r.ours = field(spawn(C.cold_runs, lua .. " " .. quote(paths.cold) .. " " .. quote(endpoint) .. " " .. quote(arn)),
     "wall_s")
   if python then
-    r.boto3 = field(spawn(C.cold_runs, quote(python) .. " " .. quote(paths.cold_boto3) .. " " .. quote(endpoint) .. " " ..
-      quote(arn)), "wall_s")
+    r.boto3 = field(spawn(C.cold_runs, quote(python) .. " " .. quote(paths.cold_boto3) .. " " ..
+      quote(endpoint) .. " " .. quote(arn)), "wall_s")
   end
   if aws_cli then
-    r.aws_cli = field(spawn(C.cold_runs, quote(aws_cli) .. " ivs get-channel --no-cli-pager --output json --region us-west-2"
-      .. " --endpoint-url " .. quote(endpoint) .. " --arn " .. quote(arn)), "wall_s")
+    r.aws_cli = field(spawn(C.cold_runs, quote(aws_cli) .. " ivs get-channel --no-cli-pager --output json"
+      .. " --region us-west-2 --endpoint-url " .. quote(endpoint) .. " --arn " .. quote(arn)), "wall_s")
   end
   return r
 end
@@ -563,9 +563,11 @@ local function main()
   local sign, serr = phase("sign", bench_sign)
   if sign then
     ours_any = true
-    for _, req in ipairs{ { "create_channel", "POST /CreateChannel (JSON body)" }, { "list_tags", "GET /tags/{arn}" } } do
+    local requests = { { "create_channel", "POST /CreateChannel (JSON body)" }, { "list_tags", "GET /tags/{arn}" } }
+    local variants = { { "sigv4_sign+cache", "C sigv4_sign + key cache" }, { "ivs_sign", "C ivs_sign (public)" } }
+    for _, req in ipairs(requests) do
       local peer = median(sign.peer[req[1]] or {})
-      for _, variant in ipairs{ { "sigv4_sign+cache", "C sigv4_sign + key cache" }, { "ivs_sign", "C ivs_sign (public)" } } do
+      for _, variant in ipairs(variants) do
         local ours = median(sign.ours[variant[1] .. " " .. req[1]] or {})
         local ratio = ours and peer and ours / peer
         row{ what = "Sign " .. req[2] .. ": " .. variant[2] .. " vs botocore add_auth", ours_text = fmt_rate(ours),
