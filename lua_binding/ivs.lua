@@ -1,0 +1,551 @@
+--- Amazon Interactive Video Service (IVS) from Lua.
+--
+-- A thin layer over the C module `ivs.core`, which signs, sends, retries, validates and
+-- converts. This file normalises options, generates one method per operation from the
+-- operation table that `ivs.core` exports, and adds pagination and introspection.
+--
+-- **Conventions**
+--
+-- * Parameters and results use the API's member names (`latencyMode`, `channel.arn`,
+--   `streamKey.value`), exactly as in the IVS API reference.
+-- * Results are plain tables. JSON objects become tables with string keys, arrays become
+--   sequences, `null` becomes `nil` (an absent field; a null list element is dropped),
+--   integral numbers become Lua integers (float fields of the model stay floats), booleans
+--   stay booleans, timestamps stay ISO 8601 strings. An operation without output (HTTP 204)
+--   returns an empty table. An empty JSON array and an empty JSON object both become `{}`;
+--   `ivs.describe` says which one a field is.
+-- * Parameters: the model decides how a table is sent, so an empty table is `[]` for a
+--   list and `{}` for a structure or map; Lua integers are sent as JSON integers.
+-- * **Expected failures return `nil, err`**: the request broke a model rule (nothing is
+--   sent), no region, no credentials, a network failure, a timeout, an error from the
+--   service. `err` is a table whose metatable is `ivs.Error`:
+--   `kind` (`"validation"`, `"config"`, `"credentials"`, `"network"`, `"timeout"`,
+--   `"service"`, `"usage"`, `"nomem"`, `"internal"`), `code` (the service's error type
+--   such as `"ResourceNotFoundException"`, or the library's own such as
+--   `"ParamValidationError"`, `"NoRegion"`), `message`, `status` (HTTP status, 0 when no
+--   response), `request_id` (or nil), `retryable` (boolean), `attempts` (0 when nothing
+--   was sent) and `operation` (snake_case name, nil for client creation).
+--   `tostring(err)` gives one line such as
+--   `ResourceNotFoundException: Channel not found (status 404, request 4f3c-..., 1 attempt)`.
+-- * **Misuse raises**: a non-table where a table belongs, an unknown operation name, an
+--   unknown option or an option of the wrong type, a table that cannot become JSON (mixed
+--   keys, a function value), a method called on a closed client.
+-- * No secret (secret key, session token, stream key value) ever appears in `tostring` of a
+--   client or an error, or in a log line.
+--
+-- **Module state**: the module sets no globals. Its only mutable state is the default
+-- client behind the module-level operation functions (`ivs.create_channel{...}`), created
+-- from the environment and shared config files on first use and kept for the life of the
+-- module (`ivs.reset_default()` closes it).
+--
+-- @module ivs
+-- @usage
+-- local ivs = require("ivs")
+-- local client <close> = ivs{ region = "us-west-2" }
+-- local out, err = client:create_channel{ name = "lobby", latencyMode = "LOW" }
+-- if not out then error(tostring(err)) end
+-- print(out.channel.arn, out.channel.playbackUrl)
+
+local core = require("ivs.core")
+
+local error = error
+local getmetatable = getmetatable
+local ipairs = ipairs
+local math_type = math.type
+local pairs = pairs
+local rawequal = rawequal
+local setmetatable = setmetatable
+local sort = table.sort
+local string_format = string.format
+local type = type
+local io_stderr = io.stderr
+
+local ivs = {}
+
+--- The library version, e.g. `"0.1.0"`.
+ivs.VERSION = core.VERSION
+--- `"ivs <version>"`, in the style of Lua's own `_VERSION`.
+ivs._VERSION = "ivs " .. core.VERSION
+--- The IVS API version the operation tables were generated from (`"2020-07-14"`).
+ivs.API_VERSION = core.API_VERSION
+--- The metatable of every error table, so `getmetatable(err) == ivs.Error` tells an ivs
+-- error from any other value. Its `__tostring` gives the one-line form.
+ivs.Error = core.Error
+--- The metatable of clients (`ivs.Client.__name == "ivs.Client"`).
+ivs.Client = core.Client
+--- The error kinds, in status order (`"ok"`, `"validation"`, ...).
+ivs.kinds = core.kinds
+
+local methods = core.client_methods
+
+-- Operation summaries by API name and by snake name.
+local op_by_name = {}
+for _, op in ipairs(core.operations) do
+  op_by_name[op.name] = op
+  op_by_name[op.snake_name] = op
+end
+
+-- ========================================================================================
+-- Option handling
+-- ========================================================================================
+
+local function distance(a, b)
+  local la, lb = #a, #b
+  local prev = {}
+  for j = 0, lb do prev[j] = j end
+  for i = 1, la do
+    local cur = { [0] = i }
+    for j = 1, lb do
+      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+      local best = prev[j] + 1
+      if cur[j - 1] + 1 < best then best = cur[j - 1] + 1 end
+      if prev[j - 1] + cost < best then best = prev[j - 1] + cost end
+      cur[j] = best
+    end
+    prev = cur
+  end
+  return prev[lb]
+end
+
+local function closest(name, candidates)
+  local best, best_d
+  for _, c in ipairs(candidates) do
+    local d = distance(name, c)
+    if not best_d or d < best_d then best, best_d = c, d end
+  end
+  return best
+end
+
+-- Option name -> expected Lua type ("number+" = positive number, "integer+" = integer >= 1).
+local OPTION_TYPES = {
+  credentials = "table", endpoint = "string", region = "string", profile = "string",
+  close_connection = "boolean", timeout = "number+", connect_timeout = "number+",
+  s3_force_path_style = "boolean", max_attempts = "integer+", retry_mode = "string",
+  log = "log", ca_bundle = "string", app_id = "string", use_fips_endpoint = "boolean",
+  use_dualstack_endpoint = "boolean", anonymous = "boolean",
+}
+local CREDENTIALS_TYPES = { creds = "table", profile = "string", anonymous = "boolean" }
+local CREDS_TYPES = { access_key_id = "string", secret_access_key = "string", session_token = "string" }
+
+local function sorted_keys(t, extra)
+  local out = {}
+  for k in pairs(t) do out[#out + 1] = k end
+  if extra then out[#out + 1] = extra end
+  sort(out)
+  return out
+end
+
+local function check_value(where, value, want)
+  local ok
+  if want == "number+" then
+    ok = type(value) == "number" and value > 0 and value < math.huge
+    want = "a positive number"
+  elseif want == "integer+" then
+    ok = math_type(value) == "integer" and value >= 1
+    want = "an integer >= 1"
+  elseif want == "log" then
+    ok = type(value) == "function" or type(value) == "boolean"
+    want = "a function or a boolean"
+  else
+    ok = type(value) == want
+    want = "a " .. want
+  end
+  if not ok then
+    error(string_format("ivs: option '%s' must be %s, got %s", where, want, type(value)), 5)
+  end
+end
+
+-- Checks every key of t against the allowed table; raises naming the closest valid name.
+local function check_table(prefix, t, allowed, extra)
+  for k, v in pairs(t) do
+    if type(k) ~= "string" then
+      error(string_format("ivs: option names must be strings, got %s in %s", type(k), prefix ~= "" and prefix
+        or "options"), 4)
+    end
+    local want = allowed[k]
+    if not want and k ~= extra then
+      error(string_format("ivs: unknown option '%s%s' (did you mean '%s%s'?)", prefix, k, prefix,
+        closest(k, sorted_keys(allowed, extra))), 4)
+    end
+    if want then check_value(prefix .. k, v, want) end
+  end
+end
+
+-- Turns the R-SDK style options (config = {...} or the same keys at the top level) into the
+-- flat table ivs.core.new_client reads.
+local function normalize_options(opts)
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then
+    error(string_format("bad argument #1 to 'new' (table of options expected, got %s)", type(opts)), 3)
+  end
+  check_table("", opts, OPTION_TYPES, "config")
+  local config = opts.config
+  if config ~= nil then
+    if type(config) ~= "table" then
+      error(string_format("ivs: option 'config' must be a table, got %s", type(config)), 3)
+    end
+    check_table("config.", config, OPTION_TYPES)
+  end
+  local merged = {}
+  for k, v in pairs(config or {}) do merged[k] = v end
+  for k, v in pairs(opts) do
+    if k ~= "config" then
+      if merged[k] ~= nil and not rawequal(merged[k], v) then
+        error(string_format("ivs: option '%s' is given both at the top level and in config", k), 3)
+      end
+      merged[k] = v
+    end
+  end
+
+  local flat = {}
+  for _, k in ipairs({ "endpoint", "region", "profile", "close_connection", "timeout", "connect_timeout",
+    "max_attempts", "retry_mode", "ca_bundle", "app_id", "use_fips_endpoint", "use_dualstack_endpoint",
+    "anonymous" }) do
+    flat[k] = merged[k]
+  end
+  -- s3_force_path_style: accepted for the R SDK's config shape; IVS has no buckets, so it has
+  -- no effect.
+  local creds_cfg = merged.credentials
+  if creds_cfg ~= nil then
+    check_table("credentials.", creds_cfg, CREDENTIALS_TYPES)
+    if creds_cfg.profile ~= nil then
+      if flat.profile ~= nil and flat.profile ~= creds_cfg.profile then
+        error("ivs: option 'profile' is given twice with different values", 3)
+      end
+      flat.profile = creds_cfg.profile
+    end
+    if creds_cfg.anonymous ~= nil then flat.anonymous = creds_cfg.anonymous end
+    local creds = creds_cfg.creds
+    if creds ~= nil then
+      check_table("credentials.creds.", creds, CREDS_TYPES)
+      if (creds.access_key_id == nil) ~= (creds.secret_access_key == nil) then
+        error("ivs: option 'credentials.creds' needs both access_key_id and secret_access_key", 3)
+      end
+      flat.access_key_id = creds.access_key_id
+      flat.secret_access_key = creds.secret_access_key
+      flat.session_token = creds.session_token
+    end
+  end
+  local log = merged.log
+  if log == true then
+    flat.log = function(line) io_stderr:write(line, "\n") end
+  elseif type(log) == "function" then
+    flat.log = log
+  end
+  return flat
+end
+
+-- ========================================================================================
+-- Clients
+-- ========================================================================================
+
+--- Creates a client.
+--
+-- Options mirror the R SDK's `paws::ivs(config, credentials, endpoint, region)`: the keys
+-- may sit inside `config = {...}` or at the top level (not both for the same key).
+--
+-- * `region` (string), `endpoint` (full URL; wins over everything), `profile` (string)
+-- * `credentials = { creds = { access_key_id, secret_access_key, session_token },
+--   profile = "name", anonymous = true }`
+-- * `timeout` (seconds per attempt), `connect_timeout` (seconds), `close_connection`
+--   (boolean: no connection reuse)
+-- * `max_attempts` (integer >= 1, total attempts), `retry_mode` (`"standard"` or `"legacy"`)
+-- * `log`: a function receiving `(line, level)` for each redacted log line (level is
+--   `"error"`, `"warn"`, `"info"` or `"debug"`), or `true` for stderr
+-- * `ca_bundle`, `app_id` (added to the User-Agent), `use_fips_endpoint`,
+--   `use_dualstack_endpoint` (booleans)
+-- * `s3_force_path_style`: accepted for compatibility with the R SDK's config; it has no
+--   effect on IVS.
+--
+-- Anything unset is resolved the standard AWS way (environment, then shared config files).
+-- An unknown option name or a value of the wrong type raises (naming the option and, for
+-- unknown names, the closest valid one). A configuration the core rejects (no region, a bad
+-- endpoint...) returns `nil, err`.
+-- @tparam[opt] table opts options as above
+-- @treturn ivs.Client|nil the client
+-- @treturn ivs.Error|nil the error when the client could not be created
+-- @usage local c, err = ivs.new{ region = "us-west-2", credentials = { profile = "media" } }
+-- @usage local c = ivs{ config = { region = "eu-west-1", timeout = 10 } }
+function ivs.new(opts)
+  return core.new_client(normalize_options(opts))
+end
+
+setmetatable(ivs, {
+  -- `ivs(opts)` is `ivs.new(opts)`.
+  __call = function(_, opts) return core.new_client(normalize_options(opts)) end,
+})
+
+local function check_params(params, name, level)
+  if params ~= nil and type(params) ~= "table" then
+    error(string_format("bad argument #1 to '%s' (table of parameters expected, got %s)", name,
+      type(params)), level)
+  end
+end
+
+-- ========================================================================================
+-- Module-level operations on a default client
+-- ========================================================================================
+
+local default_client
+
+local function get_default()
+  if default_client and not default_client:is_closed() then return default_client end
+  local c, err = core.new_client({})
+  if not c then return nil, err end
+  default_client = c
+  return c
+end
+
+--- The default client behind the module-level functions, created on first use from the
+-- environment and shared config files (region, credentials, endpoint...).
+-- @treturn ivs.Client|nil the client
+-- @treturn ivs.Error|nil why it could not be created (it is tried again next time)
+function ivs.default_client()
+  return get_default()
+end
+
+--- Closes and forgets the default client; the next module-level call builds a new one
+-- (useful after changing the environment).
+function ivs.reset_default()
+  if default_client then default_client:close() end
+  default_client = nil
+end
+
+for _, op in ipairs(core.operations) do
+  local api_name, snake = op.name, op.snake_name
+  -- Module-level form of each operation: `ivs.create_channel{...}` on the default client.
+  -- Returns nil, err when the default client cannot be built (no region...).
+  ivs[snake] = function(params)
+    check_params(params, snake, 3)
+    local c, err = get_default()
+    if not c then return nil, err end
+    return c:call(api_name, params)
+  end
+end
+
+--- Calls an operation on the default client by name.
+-- @tparam string operation API or snake_case name
+-- @tparam[opt] table params
+-- @treturn table|nil the result
+-- @treturn ivs.Error|nil the error
+function ivs.call(operation, params)
+  local c, err = get_default()
+  if not c then return nil, err end
+  return c:call(operation, params)
+end
+
+-- ========================================================================================
+-- Introspection
+-- ========================================================================================
+
+--- The snake_case names of every operation, sorted.
+-- @treturn {string,...} e.g. `{"batch_get_channel", ..., "update_playback_restriction_policy"}`
+function ivs.operations()
+  local out = {}
+  for _, op in ipairs(core.operations) do out[#out + 1] = op.snake_name end
+  sort(out)
+  return out
+end
+
+--- Describes an operation from the model.
+--
+-- The result has `name`, `snake_name`, `method`, `uri`, `success_status`, `readonly`,
+-- `idempotent`, `paginated`, `result_key`, and `params` / `output`: sequences of member
+-- descriptions. A member description has `name`, `type` (`"string"`, `"integer"`, `"long"`,
+-- `"float"`, `"double"`, `"boolean"`, `"timestamp"`, `"blob"`, `"structure"`, `"list"`,
+-- `"map"`), `required`, `location` (`"body"`, `"uri"`, `"querystring"`, `"header"`),
+-- `location_name` (the wire name for non-body members), `shape` (the model's shape name),
+-- and when the model says so `min`, `max` (length, size or range), `enum` (sequence of
+-- strings), `pattern`, `sensitive`; structures have `members`, lists an `element`, maps a
+-- `key` and a `value` description.
+-- @tparam string operation snake_case or API name
+-- @treturn table the description (a fresh table each call)
+-- @usage for _, p in ipairs(ivs.describe("create_channel").params) do print(p.name, p.type) end
+function ivs.describe(operation)
+  if type(operation) ~= "string" then
+    error(string_format("bad argument #1 to 'describe' (operation name expected, got %s)", type(operation)), 2)
+  end
+  return core.describe(operation)
+end
+
+--- Whether a value is an error returned by this module.
+-- @param v any value
+-- @treturn boolean
+function ivs.is_error(v)
+  return type(v) == "table" and getmetatable(v) == ivs.Error
+end
+
+--- Whether a value is a client.
+-- @param v any value
+-- @treturn boolean
+function ivs.is_client(v)
+  return core.is_client(v)
+end
+
+--- Methods of a client (`ivs.Client`).
+--
+-- Besides the methods below, a client has one method per IVS operation, named in
+-- snake_case (`client:create_channel{...}`, `client:list_tags_for_resource{...}`): each
+-- takes one table of parameters (or nothing) and returns the result table, or `nil, err`.
+-- The implemented-in-C methods are `call`, `close`, `is_closed`, `region` and `endpoint`.
+-- Release a client with `client:close()` or `local c <close> = ivs.new{...}`; garbage
+-- collection closes it too, but only eventually.
+-- @type Client
+
+--- Calls an operation by its API or snake_case name.
+-- @function Client:call
+-- @tparam string operation `"CreateChannel"` or `"create_channel"`
+-- @tparam[opt] table params the input members
+-- @treturn table|nil the result
+-- @treturn ivs.Error|nil the error
+
+--- Closes the client (idempotent); later method calls raise.
+-- @function Client:close
+
+--- Whether the client has been closed.
+-- @function Client:is_closed
+-- @treturn boolean
+
+--- The resolved region.
+-- @function Client:region
+-- @treturn string
+
+--- The resolved endpoint URL.
+-- @function Client:endpoint
+-- @treturn string
+
+local function check_self(self, name)
+  if not core.is_client(self) then
+    error(string_format("bad argument #1 to '%s' (ivs.Client expected, got %s; use client:%s{...})",
+      name, type(self), name), 3)
+  end
+end
+
+
+for _, op in ipairs(core.operations) do
+  local api_name, snake = op.name, op.snake_name
+  methods[snake] = function(self, params)
+    check_self(self, snake)
+    check_params(params, snake, 3)
+    return self:call(api_name, params)
+  end
+end
+
+local function find_paginated(name, fname)
+  if type(name) ~= "string" then
+    error(string_format("bad argument #1 to '%s' (operation name expected, got %s)", fname, type(name)), 3)
+  end
+  local op = op_by_name[name]
+  if not op then
+    local names = {}
+    for _, o in ipairs(core.operations) do names[#names + 1] = o.snake_name end
+    error(string_format("bad argument #1 to '%s' (unknown operation '%s'; did you mean '%s'?)", fname, name,
+      closest(name, names)), 3)
+  end
+  if not op.paginated then
+    error(string_format("bad argument #1 to '%s' (%s is not paginated)", fname, op.snake_name), 3)
+  end
+  return op
+end
+
+local function check_limit(opts, key, fname)
+  local v = opts[key]
+  if v ~= nil and (math_type(v) ~= "integer" or v < 1) then
+    error(string_format("bad argument #3 to '%s' (%s must be an integer >= 1)", fname, key), 3)
+  end
+  return v
+end
+
+local function page_iterator(self, op, params, max_pages)
+  local base = {}
+  for k, v in pairs(params or {}) do base[k] = v end
+  local token = base.nextToken
+  local seen = {}
+  local done = false
+  local count = 0
+  return function()
+    if done then return nil end
+    if max_pages and count >= max_pages then
+      done = true
+      return nil
+    end
+    base.nextToken = token
+    local page, err = self:call(op.name, base)
+    if not page then
+      done = true
+      error(err, 0)
+    end
+    count = count + 1
+    local next_token = page.nextToken
+    if next_token == nil or next_token == "" or seen[next_token] then
+      -- The last page, or the service handed back a token it already gave (it would loop).
+      done = true
+    else
+      seen[next_token] = true
+      token = next_token
+    end
+    return page
+  end
+end
+
+--- Iterates over the pages of a paginated operation.
+--
+-- Sends the request with `params` (not modified), then again with each `nextToken` the
+-- service returns, and stops when a page has no (or an empty) `nextToken`, or repeats a
+-- token already seen. A failing page raises its `ivs.Error` table from the iterator (catch it
+-- with `pcall`). Every operation with a `nextToken` works, including `list_stream_sessions`
+-- and `list_playback_restriction_policies`.
+-- @tparam string operation snake_case or API name of a paginated operation
+-- @tparam[opt] table params the input members (`maxResults` is the page size)
+-- @tparam[opt] table opts `max_pages` (integer): stop after that many pages
+-- @return an iterator yielding each page (the operation's result table)
+-- @function Client:pages
+-- @usage for page in client:pages("list_channels", { maxResults = 50 }) do print(#page.channels) end
+function methods:pages(operation, params, opts)
+  check_self(self, "pages")
+  local op = find_paginated(operation, "pages")
+  check_params(params, "pages", 3)
+  opts = opts or {}
+  return page_iterator(self, op, params, check_limit(opts, "max_pages", "pages"))
+end
+
+--- Iterates over the items of a paginated operation, across pages.
+--
+-- Yields each element of the operation's result list (`channels` for list_channels,
+-- `streamSessions` for list_stream_sessions, ...), fetching pages as `pages` does; a failing
+-- page raises its `ivs.Error`.
+-- @tparam string operation snake_case or API name of a paginated operation
+-- @tparam[opt] table params the input members
+-- @tparam[opt] table opts `max_items` (integer): stop after that many items;
+--   `max_pages` as for `pages`
+-- @return an iterator yielding each item
+-- @function Client:items
+-- @usage for ch in client:items("list_channels") do print(ch.arn, ch.name) end
+function methods:items(operation, params, opts)
+  check_self(self, "items")
+  local op = find_paginated(operation, "items")
+  check_params(params, "items", 3)
+  opts = opts or {}
+  local max_items = check_limit(opts, "max_items", "items")
+  local key = op.result_key
+  if not key then
+    error(string_format("bad argument #1 to 'items' (%s has no result list)", op.snake_name), 2)
+  end
+  local next_page = page_iterator(self, op, params, check_limit(opts, "max_pages", "items"))
+  local list, i, count = nil, 0, 0
+  return function()
+    if max_items and count >= max_items then return nil end
+    while true do
+      if list and i < #list then
+        i = i + 1
+        count = count + 1
+        return list[i]
+      end
+      local page = next_page()
+      if not page then return nil end
+      list, i = page[key] or {}, 0
+    end
+  end
+end
+
+return ivs

@@ -1,0 +1,959 @@
+/*
+ * ivs_core.c: the C half of the Lua module, `ivs.core`.
+ *
+ * It owns three things: the client userdata ("ivs.Client") around a struct ivs_client, the
+ * conversion between Lua tables and cJSON trees (guided by the model's shapes, so an empty
+ * table becomes `[]` where the model wants a list and `{}` elsewhere), and read-only views of
+ * the operation and shape tables for the Lua layer (lua_binding/ivs.lua) to build methods,
+ * paginators and `ivs.describe` from.
+ *
+ * Error convention: misuse (wrong argument types, unknown operation, a closed client, a table
+ * that cannot be JSON) raises; everything the core reports (validation, config, network,
+ * service errors) comes back as `nil, err` with err an ivs.Error table.
+ *
+ * Memory: every malloc'd thing that lives across a Lua API call (cJSON trees, struct
+ * ivs_error strings) sits in a "call frame" userdata whose __gc frees it, so a Lua error
+ * (including a memory error) raised half-way through a conversion never leaks. No C statics
+ * hold state: metatables live in the registry under their names.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include <cJSON.h>
+
+#include "ivs.h"
+#include "client.h"
+#include "model.h"
+
+#define CLIENT_MT "ivs.Client"
+#define ERROR_MT "ivs.Error"
+#define FRAME_MT "ivs.CallFrame"
+
+/* Nesting deeper than this is certainly a cycle or a mistake (IVS shapes nest 4 deep). */
+#define MAX_DEPTH 64
+
+LUAMOD_API __attribute__((visibility("default"))) int luaopen_ivs_core(lua_State *L);
+
+/* The client userdata. `L` is the state of the call in progress, so the log hook can reach
+ * the Lua log function; it is NULL between calls. */
+struct lclient {
+    struct ivs_client *client;
+    lua_State *L;
+    int log_ref;
+};
+
+/* Everything a call allocates outside Lua, owned by a userdata so a raise cannot leak it. */
+struct call_frame {
+    cJSON *input;
+    cJSON *output;
+    struct ivs_error err;
+};
+
+/* ---------------------------------------------------------------------------------------
+ * Small helpers
+ * ------------------------------------------------------------------------------------- */
+
+static size_t s_min3(size_t a, size_t b, size_t c)
+{
+    size_t m = a < b ? a : b;
+    return m < c ? m : c;
+}
+
+/* Levenshtein distance, for "did you mean" suggestions; long names are clipped. */
+static size_t s_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63)
+        la = 63;
+    if (lb > 63)
+        lb = 63;
+    size_t prev[64], cur[64];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            cur[j] = s_min3(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof prev[0]);
+    }
+    return prev[lb];
+}
+
+/* The operation name closest to `name` (snake or API spelling, whichever is closer). */
+static const char *s_closest_operation(const char *name)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    for (size_t i = 0; i < ivs_model_operation_count; i++) {
+        const struct model_operation *op = &ivs_model_operations[i];
+        size_t d1 = s_distance(name, op->snake_name), d2 = s_distance(name, op->name);
+        if (d1 < best_d) {
+            best_d = d1;
+            best = op->snake_name;
+        }
+        if (d2 < best_d) {
+            best_d = d2;
+            best = op->name;
+        }
+    }
+    return best;
+}
+
+static const char *s_type_name(enum model_type t)
+{
+    switch (t) {
+    case MT_STRUCTURE: return "structure";
+    case MT_LIST: return "list";
+    case MT_MAP: return "map";
+    case MT_STRING: return "string";
+    case MT_INTEGER: return "integer";
+    case MT_LONG: return "long";
+    case MT_FLOAT: return "float";
+    case MT_DOUBLE: return "double";
+    case MT_BOOLEAN: return "boolean";
+    case MT_TIMESTAMP: return "timestamp";
+    case MT_BLOB: return "blob";
+    }
+    return "unknown";
+}
+
+static const char *s_location_name(enum model_location l)
+{
+    switch (l) {
+    case ML_BODY: return "body";
+    case ML_URI: return "uri";
+    case ML_QUERY: return "querystring";
+    case ML_HEADER: return "header";
+    }
+    return "body";
+}
+
+static const char *s_log_level_name(enum ivs_log_level level)
+{
+    switch (level) {
+    case IVS_LOG_ERROR: return "error";
+    case IVS_LOG_WARN: return "warn";
+    case IVS_LOG_INFO: return "info";
+    case IVS_LOG_DEBUG: return "debug";
+    }
+    return "info";
+}
+
+static const struct model_shape *s_shape_or_null(int index)
+{
+    if (index < 0 || (size_t)index >= ivs_model_shape_count)
+        return NULL;
+    return &ivs_model_shapes[index];
+}
+
+static void s_set_string(lua_State *L, const char *key, const char *value)
+{
+    if (value) {
+        lua_pushstring(L, value);
+        lua_setfield(L, -2, key);
+    }
+}
+
+static void s_set_integer(lua_State *L, const char *key, lua_Integer value)
+{
+    lua_pushinteger(L, value);
+    lua_setfield(L, -2, key);
+}
+
+static void s_set_boolean(lua_State *L, const char *key, int value)
+{
+    lua_pushboolean(L, value);
+    lua_setfield(L, -2, key);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------------------- */
+
+/* Pushes an ivs.Error table built from err (the strings are copied; err is not cleared). */
+static void s_push_error(lua_State *L, const struct ivs_error *err, const char *operation)
+{
+    lua_createtable(L, 0, 9);
+    s_set_string(L, "kind", ivs_status_name(err->kind));
+    s_set_string(L, "code", err->code ? err->code : "Unknown");
+    s_set_string(L, "message", err->message ? err->message : "");
+    s_set_integer(L, "status", (lua_Integer)err->status);
+    s_set_string(L, "request_id", err->request_id);
+    s_set_boolean(L, "retryable", err->retryable != 0);
+    s_set_integer(L, "attempts", err->attempts);
+    s_set_string(L, "operation", operation);
+    luaL_setmetatable(L, ERROR_MT);
+}
+
+/* __tostring of ivs.Error: one line, `Code: message (status 404, request id, 1 attempt)`.
+ * Built only from the table's public fields, none of which ever holds a secret. */
+static int l_error_tostring(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_Buffer b;
+    lua_getfield(L, 1, "code");
+    lua_getfield(L, 1, "message");
+    lua_getfield(L, 1, "status");
+    lua_getfield(L, 1, "request_id");
+    lua_getfield(L, 1, "attempts");
+    luaL_buffinit(L, &b);
+    const char *code = lua_tostring(L, 2);
+    luaL_addstring(&b, code ? code : "Error");
+    size_t mlen = 0;
+    const char *msg = lua_tolstring(L, 3, &mlen);
+    if (msg && mlen) {
+        luaL_addstring(&b, ": ");
+        /* Keep it one line whatever the service put in its message. */
+        for (size_t i = 0; i < mlen; i++)
+            luaL_addchar(&b, (msg[i] == '\n' || msg[i] == '\r') ? ' ' : msg[i]);
+    }
+    lua_Integer status = lua_tointeger(L, 4);
+    const char *rid = lua_tostring(L, 5);
+    lua_Integer attempts = lua_tointeger(L, 6);
+    int parts = 0;
+    char tmp[64];
+    if (status > 0) {
+        snprintf(tmp, sizeof tmp, "status %lld", (long long)status);
+        luaL_addstring(&b, " (");
+        luaL_addstring(&b, tmp);
+        parts++;
+    }
+    if (rid && *rid) {
+        luaL_addstring(&b, parts++ ? ", request " : " (request ");
+        luaL_addstring(&b, rid);
+    }
+    if (attempts > 0) {
+        snprintf(tmp, sizeof tmp, "%lld attempt%s", (long long)attempts, attempts == 1 ? "" : "s");
+        luaL_addstring(&b, parts++ ? ", " : " (");
+        luaL_addstring(&b, tmp);
+    }
+    if (parts)
+        luaL_addchar(&b, ')');
+    luaL_pushresult(&b);
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Call frames
+ * ------------------------------------------------------------------------------------- */
+
+static int l_frame_gc(lua_State *L)
+{
+    struct call_frame *f = luaL_checkudata(L, 1, FRAME_MT);
+    cJSON_Delete(f->input);
+    cJSON_Delete(f->output);
+    f->input = f->output = NULL;
+    ivs_error_clear(&f->err);
+    return 0;
+}
+
+static struct call_frame *s_new_frame(lua_State *L)
+{
+    struct call_frame *f = lua_newuserdatauv(L, sizeof *f, 0);
+    memset(f, 0, sizeof *f);
+    luaL_setmetatable(L, FRAME_MT);
+    return f;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Lua -> cJSON, guided by the model
+ * ------------------------------------------------------------------------------------- */
+
+struct to_json {
+    lua_State *L;
+    const char *op; /* snake name, for messages */
+    char path[512];
+};
+
+/* Raises a misuse error naming the parameter path. The tree built so far belongs to the
+ * call frame, so nothing leaks. */
+static int s_misuse(struct to_json *tj, const char *what)
+{
+    /* No "file:line:" prefix: the position would be inside ivs.lua, not the caller's code. */
+    lua_pushfstring(tj->L, "%s: %s: %s", tj->op, tj->path[0] ? tj->path : "params", what);
+    return lua_error(tj->L);
+}
+
+/* Appends a path element; returns the old length so the caller can restore it. */
+static size_t s_path_push_key(struct to_json *tj, const char *key, int as_map)
+{
+    size_t old = strlen(tj->path);
+    size_t room = sizeof tj->path - old;
+    if (as_map)
+        snprintf(tj->path + old, room, "[\"%s\"]", key);
+    else
+        snprintf(tj->path + old, room, old ? ".%s" : "%s", key);
+    return old;
+}
+
+static size_t s_path_push_index(struct to_json *tj, lua_Integer i)
+{
+    size_t old = strlen(tj->path);
+    snprintf(tj->path + old, sizeof tj->path - old, "[%lld]", (long long)i);
+    return old;
+}
+
+/* What the keys of the table at idx look like. */
+struct key_census {
+    size_t strings, integers, others;
+    lua_Integer max_int;
+};
+
+static struct key_census s_census(lua_State *L, int idx)
+{
+    struct key_census kc = {0, 0, 0, 0};
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            kc.strings++;
+        } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1) {
+            kc.integers++;
+            if (lua_tointeger(L, -1) > kc.max_int)
+                kc.max_int = lua_tointeger(L, -1);
+        } else {
+            kc.others++;
+        }
+    }
+    return kc;
+}
+
+static void s_to_json(struct to_json *tj, int idx, int shape_index, cJSON *parent, const char *key,
+                      int depth);
+
+/* Converts the table at idx into an object attached to parent under key (or appended). */
+static void s_attach(cJSON *parent, const char *key, cJSON *item)
+{
+    if (cJSON_IsArray(parent))
+        cJSON_AddItemToArray(parent, item);
+    else
+        cJSON_AddItemToObject(parent, key, item);
+}
+
+static void s_table_to_json(struct to_json *tj, int idx, const struct model_shape *shape,
+                            cJSON *parent, const char *key, int depth)
+{
+    lua_State *L = tj->L;
+    luaL_checkstack(L, 6, "nested too deeply");
+    if (depth > MAX_DEPTH)
+        s_misuse(tj, "nested too deeply (a table that contains itself?)");
+    struct key_census kc = s_census(L, idx);
+    enum model_type want = shape ? shape->type : MT_STRUCTURE;
+    int is_array;
+    if (kc.strings == 0 && kc.integers == 0 && kc.others == 0) {
+        is_array = shape && shape->type == MT_LIST;
+    } else if (shape && (want == MT_STRUCTURE || want == MT_MAP)) {
+        if (kc.integers || kc.others)
+            s_misuse(tj, want == MT_MAP ? "map keys must be strings"
+                                        : "structure keys must be member names (strings)");
+        is_array = 0;
+    } else if (shape && want == MT_LIST) {
+        if (kc.strings || kc.others || (size_t)kc.max_int != kc.integers)
+            s_misuse(tj, "a list must be a sequence (keys 1..n, no holes)");
+        is_array = 1;
+    } else if (kc.strings && !kc.integers && !kc.others) {
+        is_array = 0;
+    } else if (!kc.strings && !kc.others && (size_t)kc.max_int == kc.integers) {
+        is_array = 1;
+    } else {
+        s_misuse(tj, "a table must be either a sequence or have only string keys");
+        return;
+    }
+
+    cJSON *node = is_array ? cJSON_CreateArray() : cJSON_CreateObject();
+    if (!node)
+        luaL_error(L, "not enough memory");
+    s_attach(parent, key, node);
+
+    if (is_array) {
+        int elem = shape && shape->type == MT_LIST ? shape->member_shape : -1;
+        for (lua_Integer i = 1; i <= kc.max_int; i++) {
+            size_t old = s_path_push_index(tj, i);
+            lua_geti(L, idx, i);
+            s_to_json(tj, lua_gettop(L), elem, node, NULL, depth + 1);
+            lua_pop(L, 1);
+            tj->path[old] = '\0';
+        }
+        return;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        const char *k = lua_tostring(L, -2); /* a string key: no in-place conversion */
+        size_t klen = 0;
+        lua_tolstring(L, -2, &klen);
+        int member_shape = -1;
+        if (shape && shape->type == MT_STRUCTURE) {
+            const struct model_member *m = model_find_member(shape, k);
+            member_shape = m ? m->shape : -1;
+        } else if (shape && shape->type == MT_MAP) {
+            member_shape = shape->member_shape;
+        }
+        size_t old = s_path_push_key(tj, k, shape && shape->type == MT_MAP);
+        if (strlen(k) != klen)
+            s_misuse(tj, "keys must not contain NUL bytes");
+        s_to_json(tj, lua_gettop(L), member_shape, node, k, depth + 1);
+        tj->path[old] = '\0';
+        lua_pop(L, 1);
+    }
+}
+
+/* Converts the Lua value at idx to JSON and attaches it to parent. nil is skipped (an absent
+ * member); values that JSON cannot carry raise. */
+static void s_to_json(struct to_json *tj, int idx, int shape_index, cJSON *parent, const char *key,
+                      int depth)
+{
+    lua_State *L = tj->L;
+    const struct model_shape *shape = s_shape_or_null(shape_index);
+    cJSON *item = NULL;
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL: return;
+    case LUA_TBOOLEAN: item = cJSON_CreateBool(lua_toboolean(L, idx)); break;
+    case LUA_TNUMBER: {
+        double d = lua_isinteger(L, idx) ? (double)lua_tointeger(L, idx) : lua_tonumber(L, idx);
+        if (!isfinite(d))
+            s_misuse(tj, "numbers must be finite (JSON has no NaN or infinity)");
+        item = cJSON_CreateNumber(d);
+        break;
+    }
+    case LUA_TSTRING: {
+        size_t len = 0;
+        const char *s = lua_tolstring(L, idx, &len);
+        if (strlen(s) != len)
+            s_misuse(tj, "strings must not contain NUL bytes");
+        item = cJSON_CreateString(s);
+        break;
+    }
+    case LUA_TTABLE: s_table_to_json(tj, idx, shape, parent, key, depth); return;
+    default: {
+        char what[96];
+        snprintf(what, sizeof what,
+                 "cannot send a %s (JSON takes strings, numbers, booleans "
+                 "and tables)",
+                 luaL_typename(L, idx));
+        s_misuse(tj, what);
+        return;
+    }
+    }
+    if (!item)
+        luaL_error(L, "not enough memory");
+    s_attach(parent, key, item);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * cJSON -> Lua, guided by the model
+ * ------------------------------------------------------------------------------------- */
+
+static void s_push_number(lua_State *L, double d, const struct model_shape *shape)
+{
+    int want_float = shape && (shape->type == MT_FLOAT || shape->type == MT_DOUBLE);
+    /* 2^63 as a double; integral values inside (-2^63, 2^63) fit a lua_Integer. */
+    if (!want_float && d == floor(d) && d > -9223372036854775808.0 && d < 9223372036854775808.0)
+        lua_pushinteger(L, (lua_Integer)d);
+    else
+        lua_pushnumber(L, d);
+}
+
+/* Pushes the Lua form of a JSON value. JSON null becomes nil (so a null member is absent and
+ * a null list element is dropped). */
+static void s_push_json(lua_State *L, const cJSON *j, int shape_index, int depth)
+{
+    const struct model_shape *shape = s_shape_or_null(shape_index);
+    luaL_checkstack(L, 4, "response nested too deeply");
+    if (depth > MAX_DEPTH)
+        luaL_error(L, "response nested too deeply");
+    if (cJSON_IsObject(j)) {
+        lua_createtable(L, 0, cJSON_GetArraySize(j));
+        const cJSON *child;
+        cJSON_ArrayForEach(child, j)
+        {
+            if (cJSON_IsNull(child) || !child->string)
+                continue;
+            int member_shape = -1;
+            if (shape && shape->type == MT_STRUCTURE) {
+                const struct model_member *m = model_find_member(shape, child->string);
+                member_shape = m ? m->shape : -1;
+            } else if (shape && shape->type == MT_MAP) {
+                member_shape = shape->member_shape;
+            }
+            s_push_json(L, child, member_shape, depth + 1);
+            lua_setfield(L, -2, child->string);
+        }
+    } else if (cJSON_IsArray(j)) {
+        lua_createtable(L, cJSON_GetArraySize(j), 0);
+        int elem = shape && shape->type == MT_LIST ? shape->member_shape : -1;
+        lua_Integer n = 0;
+        const cJSON *child;
+        cJSON_ArrayForEach(child, j)
+        {
+            if (cJSON_IsNull(child))
+                continue;
+            s_push_json(L, child, elem, depth + 1);
+            lua_seti(L, -2, ++n);
+        }
+    } else if (cJSON_IsString(j)) {
+        lua_pushstring(L, j->valuestring);
+    } else if (cJSON_IsNumber(j)) {
+        s_push_number(L, j->valuedouble, shape);
+    } else if (cJSON_IsBool(j)) {
+        lua_pushboolean(L, cJSON_IsTrue(j));
+    } else {
+        lua_pushnil(L);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------
+ * The client
+ * ------------------------------------------------------------------------------------- */
+
+static struct lclient *s_check_client(lua_State *L, int idx)
+{
+    return luaL_checkudata(L, idx, CLIENT_MT);
+}
+
+static struct lclient *s_check_open_client(lua_State *L, int idx)
+{
+    struct lclient *lc = s_check_client(L, idx);
+    if (!lc->client) {
+        lua_pushliteral(L, "attempt to use a closed " CLIENT_MT);
+        lua_error(L);
+    }
+    return lc;
+}
+
+/* Runs inside lua_pcall so that nothing the log function does (or a memory error while
+ * pushing the line) can longjmp through the core. */
+static int l_log_trampoline(lua_State *L)
+{
+    const struct lclient *lc = lua_touserdata(L, 1);
+    const char *line = lua_touserdata(L, 2);
+    enum ivs_log_level level = (enum ivs_log_level)lua_tointeger(L, 3);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lc->log_ref);
+    lua_pushstring(L, line);
+    lua_pushstring(L, s_log_level_name(level));
+    lua_call(L, 2, 0);
+    return 0;
+}
+
+static void s_log_hook(void *ud, enum ivs_log_level level, const char *line)
+{
+    struct lclient *lc = ud;
+    lua_State *L = lc->L;
+    if (!L || lc->log_ref == LUA_NOREF || !lua_checkstack(L, 6))
+        return;
+    lua_pushcfunction(L, l_log_trampoline);
+    lua_pushlightuserdata(L, lc);
+    lua_pushlightuserdata(L, (void *)line);
+    lua_pushinteger(L, level);
+    if (lua_pcall(L, 3, 0, 0) != LUA_OK)
+        lua_pop(L, 1); /* a failing log function must not fail the request */
+}
+
+/* The one destroy behind close(), __close and __gc: idempotent. */
+static void s_destroy(lua_State *L, struct lclient *lc)
+{
+    if (lc->client) {
+        ivs_client_free(lc->client);
+        lc->client = NULL;
+    }
+    if (lc->log_ref != LUA_NOREF) {
+        luaL_unref(L, LUA_REGISTRYINDEX, lc->log_ref);
+        lc->log_ref = LUA_NOREF;
+    }
+    lc->L = NULL;
+}
+
+static const char *s_opt_string(lua_State *L, int t, const char *name)
+{
+    int ty = lua_getfield(L, t, name);
+    const char *s = NULL;
+    if (ty == LUA_TSTRING)
+        s = lua_tostring(L, -1);
+    else if (ty != LUA_TNIL)
+        luaL_error(L, "option '%s' must be a string, got %s", name, luaL_typename(L, -1));
+    lua_pop(L, 1); /* the string stays alive in the options table */
+    return s;
+}
+
+static double s_opt_number(lua_State *L, int t, const char *name)
+{
+    int ty = lua_getfield(L, t, name);
+    double d = 0;
+    if (ty == LUA_TNUMBER) {
+        d = lua_tonumber(L, -1);
+        if (!(d > 0) || !isfinite(d))
+            luaL_error(L, "option '%s' must be a positive number of seconds", name);
+    } else if (ty != LUA_TNIL) {
+        luaL_error(L, "option '%s' must be a number, got %s", name, luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
+    return d;
+}
+
+/* Booleans as the core's tri-state: nil = 0 (resolve), true = 1, false = -1. */
+static int s_opt_tristate(lua_State *L, int t, const char *name)
+{
+    int ty = lua_getfield(L, t, name);
+    int v = 0;
+    if (ty == LUA_TBOOLEAN)
+        v = lua_toboolean(L, -1) ? 1 : -1;
+    else if (ty != LUA_TNIL)
+        luaL_error(L, "option '%s' must be a boolean, got %s", name, luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return v;
+}
+
+/* core.new_client(opts): opts is the flat table ivs.lua builds (see ivs.new for the names).
+ * Wrong option types raise; failures of the core (no region...) return nil, err. */
+static int l_new_client(lua_State *L)
+{
+    if (lua_isnoneornil(L, 1))
+        lua_newtable(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+
+    struct ivs_client_options o;
+    ivs_client_options_init(&o);
+    o.region = s_opt_string(L, 1, "region");
+    o.endpoint = s_opt_string(L, 1, "endpoint");
+    o.profile = s_opt_string(L, 1, "profile");
+    o.access_key_id = s_opt_string(L, 1, "access_key_id");
+    o.secret_access_key = s_opt_string(L, 1, "secret_access_key");
+    o.session_token = s_opt_string(L, 1, "session_token");
+    o.anonymous = s_opt_tristate(L, 1, "anonymous") > 0;
+    o.timeout = s_opt_number(L, 1, "timeout");
+    o.connect_timeout = s_opt_number(L, 1, "connect_timeout");
+    o.close_connection = s_opt_tristate(L, 1, "close_connection") > 0;
+    o.retry_mode = s_opt_string(L, 1, "retry_mode");
+    o.ca_bundle = s_opt_string(L, 1, "ca_bundle");
+    o.app_id = s_opt_string(L, 1, "app_id");
+    o.use_fips_endpoint = s_opt_tristate(L, 1, "use_fips_endpoint");
+    o.use_dualstack_endpoint = s_opt_tristate(L, 1, "use_dualstack_endpoint");
+    int ty = lua_getfield(L, 1, "max_attempts");
+    if (ty == LUA_TNUMBER) {
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 100)
+            return luaL_error(L, "option 'max_attempts' must be an integer from 1 to 100");
+        o.max_attempts = (int)lua_tointeger(L, -1);
+    } else if (ty != LUA_TNIL) {
+        return luaL_error(L, "option 'max_attempts' must be an integer, got %s",
+                          luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
+    ty = lua_getfield(L, 1, "log"); /* stays at index 2 */
+    if (ty != LUA_TNIL && ty != LUA_TFUNCTION)
+        return luaL_error(L, "option 'log' must be a function, got %s", luaL_typename(L, -1));
+
+    struct lclient *lc = lua_newuserdatauv(L, sizeof *lc, 0);
+    lc->client = NULL;
+    lc->L = NULL;
+    lc->log_ref = LUA_NOREF;
+    luaL_setmetatable(L, CLIENT_MT);
+    if (ty == LUA_TFUNCTION) {
+        lua_pushvalue(L, 2);
+        lc->log_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        o.log = s_log_hook;
+        o.log_ud = lc;
+    }
+
+    struct call_frame *f = s_new_frame(L);
+    lc->L = L;
+    enum ivs_status st = ivs_client_new(&o, &lc->client, &f->err);
+    lc->L = NULL;
+    if (st != IVS_OK) {
+        s_destroy(L, lc);
+        lua_pushnil(L);
+        s_push_error(L, &f->err, NULL);
+        return 2;
+    }
+    lua_pop(L, 1); /* the frame */
+    return 1;
+}
+
+/* client:call(operation, params) -> result | nil, err */
+static int l_client_call(lua_State *L)
+{
+    struct lclient *lc = s_check_open_client(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    const struct model_operation *op = model_find_operation(name);
+    if (!op) {
+        lua_pushfstring(L, "unknown operation '%s' (did you mean '%s'?)", name,
+                        s_closest_operation(name));
+        return luaL_argerror(L, 2, lua_tostring(L, -1));
+    }
+    if (!lua_isnoneornil(L, 3) && !lua_istable(L, 3))
+        return luaL_argerror(
+            L, 3, lua_pushfstring(L, "table of parameters expected, got %s", luaL_typename(L, 3)));
+    lua_settop(L, 3);
+
+    struct call_frame *f = s_new_frame(L); /* index 4 */
+    /* The root object belongs to the frame before anything is added to it. */
+    f->input = cJSON_CreateObject();
+    if (!f->input)
+        return luaL_error(L, "not enough memory");
+    if (lua_istable(L, 3)) {
+        struct to_json tj;
+        tj.L = L;
+        tj.op = op->snake_name;
+        tj.path[0] = '\0';
+        cJSON *tmp = f->input;
+        f->input = cJSON_CreateArray(); /* a holder so the root attaches like any child */
+        if (!f->input) {
+            f->input = tmp;
+            return luaL_error(L, "not enough memory");
+        }
+        cJSON_Delete(tmp);
+        s_table_to_json(&tj, 3, s_shape_or_null(op->input), f->input, NULL, 0);
+        cJSON *root = cJSON_DetachItemFromArray(f->input, 0);
+        cJSON_Delete(f->input);
+        f->input = root;
+        if (!cJSON_IsObject(f->input))
+            return luaL_argerror(L, 3, "parameters must be a table with string keys");
+    }
+
+    lc->L = L;
+    enum ivs_status st = client_call_json(lc->client, op, f->input, &f->output, &f->err);
+    lc->L = NULL;
+    cJSON_Delete(f->input);
+    f->input = NULL;
+    if (st != IVS_OK) {
+        lua_pushnil(L);
+        s_push_error(L, &f->err, op->snake_name);
+        ivs_error_clear(&f->err);
+        return 2;
+    }
+    if (f->output)
+        s_push_json(L, f->output, op->output, 0);
+    else
+        lua_newtable(L);
+    if (!lua_istable(L, -1)) { /* a non-object body is the core's to reject, but be safe */
+        lua_pop(L, 1);
+        lua_newtable(L);
+    }
+    cJSON_Delete(f->output);
+    f->output = NULL;
+    return 1;
+}
+
+static int l_client_close(lua_State *L)
+{
+    s_destroy(L, s_check_client(L, 1));
+    return 0;
+}
+
+static int l_client_is_closed(lua_State *L)
+{
+    lua_pushboolean(L, s_check_client(L, 1)->client == NULL);
+    return 1;
+}
+
+static int l_client_region(lua_State *L)
+{
+    lua_pushstring(L, ivs_client_region(s_check_open_client(L, 1)->client));
+    return 1;
+}
+
+static int l_client_endpoint(lua_State *L)
+{
+    lua_pushstring(L, ivs_client_endpoint(s_check_open_client(L, 1)->client));
+    return 1;
+}
+
+/* Shows the type and the address only: a client holds credentials, and none of them may
+ * ever end up in a log through tostring(). */
+static int l_client_tostring(lua_State *L)
+{
+    struct lclient *lc = s_check_client(L, 1);
+    lua_pushfstring(L, CLIENT_MT " (%p)%s", (void *)lc, lc->client ? "" : " closed");
+    return 1;
+}
+
+static int l_is_client(lua_State *L)
+{
+    lua_pushboolean(L, luaL_testudata(L, 1, CLIENT_MT) != NULL);
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Introspection
+ * ------------------------------------------------------------------------------------- */
+
+static void s_push_shape(lua_State *L, int shape_index, int depth);
+
+static void s_push_member(lua_State *L, const struct model_member *m, int depth)
+{
+    s_push_shape(L, m->shape, depth);
+    s_set_string(L, "name", m->name);
+    s_set_boolean(L, "required", m->required);
+    s_set_string(L, "location", s_location_name(m->location));
+    s_set_string(L, "location_name", m->location_name);
+}
+
+/* Pushes a description of a shape: type, constraints, and nested members/element/key/value. */
+static void s_push_shape(lua_State *L, int shape_index, int depth)
+{
+    const struct model_shape *s = s_shape_or_null(shape_index);
+    luaL_checkstack(L, 6, "model nested too deeply");
+    lua_createtable(L, 0, 8);
+    if (!s)
+        return;
+    s_set_string(L, "shape", s->name);
+    s_set_string(L, "type", s_type_name(s->type));
+    if (s->has_min)
+        s_set_integer(L, "min", (lua_Integer)s->min);
+    if (s->has_max)
+        s_set_integer(L, "max", (lua_Integer)s->max);
+    if (s->pattern)
+        s_set_string(L, "pattern", s->pattern);
+    if (s->sensitive)
+        s_set_boolean(L, "sensitive", 1);
+    if (s->timestamp_format)
+        s_set_string(L, "timestamp_format", s->timestamp_format);
+    if (s->enum_count) {
+        lua_createtable(L, (int)s->enum_count, 0);
+        for (size_t i = 0; i < s->enum_count; i++) {
+            lua_pushstring(L, s->enum_values[i]);
+            lua_seti(L, -2, (lua_Integer)i + 1);
+        }
+        lua_setfield(L, -2, "enum");
+    }
+    if (depth > MAX_DEPTH)
+        return; /* shapes that refer to themselves stop here */
+    if (s->type == MT_STRUCTURE) {
+        lua_createtable(L, (int)s->member_count, 0);
+        for (size_t i = 0; i < s->member_count; i++) {
+            s_push_member(L, &s->members[i], depth + 1);
+            lua_seti(L, -2, (lua_Integer)i + 1);
+        }
+        lua_setfield(L, -2, "members");
+    } else if (s->type == MT_LIST) {
+        s_push_shape(L, s->member_shape, depth + 1);
+        lua_setfield(L, -2, "element");
+    } else if (s->type == MT_MAP) {
+        s_push_shape(L, s->key_shape, depth + 1);
+        lua_setfield(L, -2, "key");
+        s_push_shape(L, s->member_shape, depth + 1);
+        lua_setfield(L, -2, "value");
+    }
+}
+
+/* The summary of one operation that core.operations lists. */
+static void s_push_operation(lua_State *L, const struct model_operation *op)
+{
+    lua_createtable(L, 0, 12);
+    s_set_string(L, "name", op->name);
+    s_set_string(L, "snake_name", op->snake_name);
+    s_set_string(L, "method", op->method);
+    s_set_string(L, "uri", op->uri);
+    s_set_integer(L, "success_status", op->success_status);
+    s_set_boolean(L, "readonly", op->readonly_);
+    s_set_boolean(L, "idempotent", op->idempotent);
+    s_set_boolean(L, "paginated", op->paginated);
+    s_set_string(L, "result_key", op->result_key);
+    const struct model_shape *in = s_shape_or_null(op->input);
+    const struct model_shape *out = s_shape_or_null(op->output);
+    s_set_string(L, "input_shape", in ? in->name : NULL);
+    s_set_string(L, "output_shape", out ? out->name : NULL);
+}
+
+/* core.describe(name) -> the operation summary plus `params` (input members) and `output`
+ * (output members), or raises for an unknown name. */
+static int l_describe(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    const struct model_operation *op = model_find_operation(name);
+    if (!op) {
+        lua_pushfstring(L, "unknown operation '%s' (did you mean '%s'?)", name,
+                        s_closest_operation(name));
+        return luaL_argerror(L, 1, lua_tostring(L, -1));
+    }
+    s_push_operation(L, op);
+    const struct model_shape *in = s_shape_or_null(op->input);
+    const struct model_shape *out = s_shape_or_null(op->output);
+    lua_createtable(L, in ? (int)in->member_count : 0, 0);
+    for (size_t i = 0; in && i < in->member_count; i++) {
+        s_push_member(L, &in->members[i], 1);
+        lua_seti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "params");
+    lua_createtable(L, out ? (int)out->member_count : 0, 0);
+    for (size_t i = 0; out && i < out->member_count; i++) {
+        s_push_member(L, &out->members[i], 1);
+        lua_seti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "output");
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Registration
+ * ------------------------------------------------------------------------------------- */
+
+static const luaL_Reg s_client_methods[] = {
+    {"call", l_client_call},     {"close", l_client_close},       {"is_closed", l_client_is_closed},
+    {"region", l_client_region}, {"endpoint", l_client_endpoint}, {NULL, NULL},
+};
+
+static const luaL_Reg s_client_meta[] = {
+    {"__gc", l_client_close},
+    {"__close", l_client_close},
+    {"__tostring", l_client_tostring},
+    {NULL, NULL},
+};
+
+static const luaL_Reg s_functions[] = {
+    {"new_client", l_new_client},
+    {"is_client", l_is_client},
+    {"describe", l_describe},
+    {NULL, NULL},
+};
+
+int luaopen_ivs_core(lua_State *L)
+{
+    luaL_newlib(L, s_functions);
+
+    luaL_newmetatable(L, FRAME_MT);
+    lua_pushcfunction(L, l_frame_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+
+    luaL_newmetatable(L, ERROR_MT);
+    lua_pushcfunction(L, l_error_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_setfield(L, -2, "Error");
+
+    luaL_newmetatable(L, CLIENT_MT);
+    luaL_setfuncs(L, s_client_meta, 0);
+    luaL_newlib(L, s_client_methods);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "__index");
+    lua_setfield(L, -3, "client_methods"); /* ivs.lua adds the generated methods here */
+    lua_setfield(L, -2, "Client");
+
+    lua_createtable(L, (int)ivs_model_operation_count, 0);
+    for (size_t i = 0; i < ivs_model_operation_count; i++) {
+        s_push_operation(L, &ivs_model_operations[i]);
+        lua_seti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "operations");
+
+    lua_createtable(L, 10, 0);
+    for (int k = IVS_OK; k <= IVS_ERR_INTERNAL; k++) {
+        lua_pushstring(L, ivs_status_name((enum ivs_status)k));
+        lua_seti(L, -2, k + 1);
+    }
+    lua_setfield(L, -2, "kinds");
+
+    lua_pushstring(L, ivs_version());
+    lua_setfield(L, -2, "VERSION");
+    lua_pushstring(L, ivs_model_api_version);
+    lua_setfield(L, -2, "API_VERSION");
+    lua_pushfstring(L, "ivs.core %s", ivs_version());
+    lua_setfield(L, -2, "_VERSION");
+    return 1;
+}

@@ -1,0 +1,244 @@
+-- The module surface: options (R-SDK shapes), client lifetime, tostring, introspection.
+local capture = require("helpers.capture")
+local F = require("helpers.fixtures")
+local ivs = require("ivs")
+
+local CREDS = { creds = { access_key_id = F.AKID, secret_access_key = F.SECRET, session_token = F.TOKEN } }
+
+describe("module", function()
+  it("returns a table, sets no globals and carries its version", function()
+    assert.is_table(ivs)
+    assert.is_nil(rawget(_G, "ivs"))
+    assert.matches("^%d+%.%d+%.%d+$", ivs.VERSION)
+    assert.equal("ivs " .. ivs.VERSION, ivs._VERSION)
+    assert.equal("2020-07-14", ivs.API_VERSION)
+    assert.same(ivs, package.loaded.ivs)
+  end)
+
+  it("lists the 41 operations sorted, snake_case, unique", function()
+    local ops = ivs.operations()
+    assert.equal(41, #ops)
+    for i, name in ipairs(ops) do
+      assert.matches("^[a-z][a-z_]*[a-z]$", name)
+      if i > 1 then assert.is_true(ops[i - 1] < name) end
+    end
+    assert.equal("batch_get_channel", ops[1])
+    assert.equal("update_playback_restriction_policy", ops[41])
+  end)
+
+  it("generates one client method and one module function per operation", function()
+    for _, name in ipairs(ivs.operations()) do
+      assert.is_function(ivs.Client.__index[name], name)
+      assert.is_function(ivs[name], name)
+    end
+  end)
+
+  it("describes an operation from the model", function()
+    local d = ivs.describe("create_channel")
+    assert.equal("CreateChannel", d.name)
+    assert.equal("POST", d.method)
+    assert.equal("/CreateChannel", d.uri)
+    local byname = {}
+    for _, p in ipairs(d.params) do byname[p.name] = p end
+    assert.same({ "NORMAL", "LOW" }, byname.latencyMode.enum)
+    assert.equal("string", byname.name.type)
+    assert.equal(0, byname.name.min)
+    assert.equal(128, byname.name.max)
+    assert.equal("[a-zA-Z0-9-_]*", byname.name.pattern)
+    assert.is_false(byname.name.required)
+    assert.equal("body", byname.name.location)
+    assert.equal("map", byname.tags.type)
+    assert.equal("string", byname.tags.key.type)
+    assert.equal(128, byname.tags.key.max)
+    assert.equal(256, byname.tags.value.max)
+    assert.equal(50, byname.tags.max)
+    assert.equal("boolean", byname.authorized.type)
+    local mt = byname.multitrackInputConfiguration
+    assert.equal("structure", mt.type)
+    assert.equal("enabled", mt.members[1].name)
+
+    local u = ivs.describe("UntagResource")
+    assert.equal("DELETE", u.method)
+    local arn, keys = u.params[1], u.params[2]
+    assert.equal("resourceArn", arn.name)
+    assert.equal("uri", arn.location)
+    assert.is_true(arn.required)
+    assert.equal("tagKeys", keys.name)
+    assert.equal("querystring", keys.location)
+    assert.equal("list", keys.type)
+    assert.equal("string", keys.element.type)
+
+    local l = ivs.describe("list_stream_sessions")
+    assert.is_true(l.paginated)
+    assert.equal("streamSessions", l.result_key)
+    local out = {}
+    for _, m in ipairs(l.output) do out[m.name] = m end
+    assert.equal("list", out.streamSessions.type)
+    assert.equal("timestamp", out.streamSessions.element.members[2].type)
+  end)
+
+  it("raises on an unknown operation in describe, with a suggestion", function()
+    assert.has_error(function() ivs.describe("create_chanel") end,
+      "bad argument #1 to 'describe' (unknown operation 'create_chanel' (did you mean 'create_channel'?))")
+    assert.has_error(function() ivs.describe(42) end)
+  end)
+end)
+
+describe("client options", function()
+  after_each(capture.finish_all)
+
+  local function roundtrip(make)
+    local srv = capture.start({ { body = { channel = F.channel } } })
+    local c = assert(make(srv.url))
+    local out = assert(c:get_channel{ arn = F.CHANNEL_ARN })
+    c:close()
+    local reqs = srv:finish()
+    assert.equal(F.CHANNEL_ARN, out.channel.arn)
+    return reqs[1]
+  end
+
+  it("accepts the R SDK's config table", function()
+    local r = roundtrip(function(url)
+      return ivs.new{ config = { credentials = CREDS, endpoint = url, region = "us-west-2", close_connection = true,
+        timeout = 5, s3_force_path_style = false } }
+    end)
+    assert.matches("/us%-west%-2/ivs/aws4_request", r.header("authorization"))
+  end)
+
+  it("accepts the top-level shorthand and the module call form", function()
+    local r = roundtrip(function(url)
+      return ivs{ region = "eu-west-1", endpoint = url, credentials = CREDS, max_attempts = 2, retry_mode = "standard",
+        connect_timeout = 2, app_id = "lobby-tool" }
+    end)
+    assert.matches("/eu%-west%-1/ivs/aws4_request", r.header("authorization"))
+    assert.matches("lobby%-tool", r.header("user-agent"))
+  end)
+
+  it("omits the security token header without a session token", function()
+    local r = roundtrip(function(url)
+      return ivs.new{ region = "us-west-2", endpoint = url,
+        credentials = { creds = { access_key_id = F.AKID, secret_access_key = F.SECRET } } }
+    end)
+    assert.is_nil(r.header("x-amz-security-token"))
+    assert.is_nil(r.header("authorization"):find("x-amz-security-token", 1, true))
+  end)
+
+  it("sends unsigned requests for anonymous credentials", function()
+    local r = roundtrip(function(url)
+      return ivs.new{ region = "us-west-2", endpoint = url, credentials = { anonymous = true } }
+    end)
+    assert.is_nil(r.header("authorization"))
+  end)
+
+  it("reports the resolved region and endpoint", function()
+    local c = assert(ivs.new{ region = "ap-northeast-2", credentials = CREDS })
+    assert.equal("ap-northeast-2", c:region())
+    assert.equal("https://ivs.ap-northeast-2.amazonaws.com", c:endpoint())
+    c:close()
+  end)
+
+  it("raises on an unknown option, naming the closest valid one", function()
+    assert.has_error(function() ivs.new{ regoin = "us-west-2" } end,
+      "ivs: unknown option 'regoin' (did you mean 'region'?)")
+    assert.has_error(function() ivs.new{ config = { endpont = "http://x" } } end,
+      "ivs: unknown option 'config.endpont' (did you mean 'config.endpoint'?)")
+    assert.has_error(function() ivs{ credentials = { cred = {} } } end,
+      "ivs: unknown option 'credentials.cred' (did you mean 'credentials.creds'?)")
+    assert.has_error(function() ivs{ credentials = { creds = { secret_key = "x" } } } end,
+      "ivs: unknown option 'credentials.creds.secret_key' (did you mean 'credentials.creds.secret_access_key'?)")
+  end)
+
+  it("raises on options of the wrong type, naming the option", function()
+    local cases = {
+      { { region = 5 }, "option 'region' must be a string, got number" },
+      { { timeout = "10" }, "option 'timeout' must be a positive number, got string" },
+      { { timeout = -1 }, "option 'timeout' must be a positive number" },
+      { { max_attempts = 2.5 }, "option 'max_attempts' must be an integer >= 1" },
+      { { close_connection = "yes" }, "option 'close_connection' must be a boolean" },
+      { { log = "stderr" }, "option 'log' must be a function or a boolean" },
+      { { config = "us-west-2" }, "option 'config' must be a table" },
+      { { credentials = "AKID" }, "option 'credentials' must be a table" },
+      { { config = { use_fips_endpoint = 1 } }, "option 'config.use_fips_endpoint' must be a boolean" },
+    }
+    for _, c in ipairs(cases) do
+      local ok, msg = pcall(ivs.new, c[1])
+      assert.is_false(ok)
+      assert.is_truthy(tostring(msg):find(c[2], 1, true), tostring(msg))
+    end
+    assert.has_error(function() ivs.new("us-west-2") end,
+      "bad argument #1 to 'new' (table of options expected, got string)")
+    assert.has_error(function() ivs.new{ region = "us-west-2", config = { region = "eu-west-1" } } end)
+    assert.has_error(function() ivs.new{ credentials = { creds = { access_key_id = F.AKID } } } end)
+  end)
+
+  it("returns nil, err with code NoRegion when no region is found", function()
+    local c, err = ivs.new{ credentials = CREDS }
+    assert.is_nil(c)
+    assert.equal(ivs.Error, getmetatable(err))
+    assert.equal("config", err.kind)
+    assert.equal("NoRegion", err.code)
+    assert.equal(0, err.attempts)
+    assert.is_true(ivs.is_error(err))
+    assert.is_false(ivs.is_error({ code = "NoRegion" }))
+  end)
+end)
+
+describe("client lifetime", function()
+  it("closes idempotently and raises when used after close", function()
+    local c = assert(ivs.new{ region = "us-west-2", credentials = CREDS })
+    assert.is_false(c:is_closed())
+    c:close()
+    c:close()
+    assert.is_true(c:is_closed())
+    assert.has_error(function() c:get_channel{ arn = F.CHANNEL_ARN } end, "attempt to use a closed ivs.Client")
+    assert.has_error(function() c:call("GetChannel", {}) end, "attempt to use a closed ivs.Client")
+    assert.has_error(function() c:region() end, "attempt to use a closed ivs.Client")
+  end)
+
+  it("closes at the end of a <close> scope", function()
+    local outer
+    do
+      local c <close> = assert(ivs.new{ region = "us-west-2", credentials = CREDS })
+      outer = c
+      assert.is_false(c:is_closed())
+    end
+    assert.is_true(outer:is_closed())
+  end)
+
+  it("is collected without being closed", function()
+    for _ = 1, 20 do assert(ivs.new{ region = "us-west-2", credentials = CREDS }) end
+    collectgarbage()
+    collectgarbage()
+  end)
+
+  it("never shows a secret in tostring", function()
+    local c = assert(ivs.new{ region = "us-west-2", credentials = CREDS })
+    local s = tostring(c)
+    assert.matches("^ivs%.Client %(0x%x+%)$", s)
+    assert.is_nil(s:find(F.SECRET, 1, true))
+    assert.is_nil(s:find(F.TOKEN, 1, true))
+    assert.is_nil(s:find(F.AKID, 1, true))
+    c:close()
+    assert.matches("^ivs%.Client %(0x%x+%) closed$", tostring(c))
+    assert.is_true(ivs.is_client(c))
+    assert.is_false(ivs.is_client({}))
+  end)
+
+  it("raises on misuse of methods, naming the argument", function()
+    local c <close> = assert(ivs.new{ region = "us-west-2", credentials = CREDS })
+    assert.has_error(function() c:create_channel("lobby") end,
+      "bad argument #1 to 'create_channel' (table of parameters expected, got string)")
+    assert.has_error(function() c.create_channel{ name = "x" } end,
+      "bad argument #1 to 'create_channel' (ivs.Client expected, got table; use client:create_channel{...})")
+    assert.has_error(function() c:call("CreateChanel", {}) end,
+      "bad argument #1 to 'call' (unknown operation 'CreateChanel' (did you mean 'CreateChannel'?))")
+    assert.has_error(function() c:call("create_channel", 5) end,
+      "bad argument #2 to 'call' (table of parameters expected, got number)")
+    assert.has_error(function() ivs.create_channel(5) end,
+      "bad argument #1 to 'create_channel' (table of parameters expected, got number)")
+    assert.has_error(function() c:pages("get_channel") end,
+      "bad argument #1 to 'pages' (get_channel is not paginated)")
+    assert.has_error(function() c:items("list_chanels") end,
+      "bad argument #1 to 'items' (unknown operation 'list_chanels'; did you mean 'list_channels'?)")
+  end)
+end)
