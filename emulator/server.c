@@ -1,0 +1,383 @@
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "buf.h"
+#include "model.h"
+#include "sigv4.h"
+#include "util.h"
+
+/* The seven regions that offer IVS low-latency streaming. */
+static const char *const s_ivs_regions[] = {"us-east-1", "us-west-2", "ap-south-1", "ap-northeast-1",
+                                            "ap-northeast-2", "eu-central-1", "eu-west-1"};
+
+/* Request headers larger than this in total get 431, like the AWS front door's limit. */
+enum { MAX_HEADER_BYTES = 16 * 1024, CONNECTION_MEMORY = 128 * 1024 };
+
+struct emu_server {
+    struct MHD_Daemon *daemon;
+    struct emu_server_config cfg;
+    struct emu_auth auth;
+    const char *regions[sizeof s_ivs_regions / sizeof s_ivs_regions[0] + 2];
+    pthread_key_t cache_key; /* one signing-key cache per worker thread */
+    unsigned port;
+};
+
+struct request_ctx {
+    struct buf body;
+    int too_large;
+};
+
+/* Keeps the URL and the query exactly as sent: SigV4 signs the wire form. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
+struct header_list {
+    struct ivs_header *items;
+    size_t n, cap;
+    size_t bytes;
+    int failed;
+};
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct header_list *l = cls;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 16;
+        struct ivs_header *ni = realloc(l->items, ncap * sizeof *ni);
+        if (!ni) {
+            l->failed = 1;
+            return MHD_NO;
+        }
+        l->items = ni;
+        l->cap = ncap;
+    }
+    l->items[l->n].name = key;
+    l->items[l->n].value = value ? value : "";
+    l->n++;
+    l->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct buf *q = cls;
+    if (q->len)
+        buf_putc(q, '&');
+    /* MHD turned '+' into ' ' before our (identity) unescape ran; the wire had '+'. */
+    for (const char *p = key; *p; p++)
+        buf_putc(q, *p == ' ' ? '+' : *p);
+    buf_putc(q, '=');
+    for (const char *p = value ? value : ""; *p; p++)
+        buf_putc(q, *p == ' ' ? '+' : *p);
+    return MHD_YES;
+}
+
+static enum MHD_Result collect_query_json(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct buf dk = BUF_INIT, dv = BUF_INIT;
+    sigv4_uri_decode(&dk, key, strlen(key));
+    if (value)
+        sigv4_uri_decode(&dv, value, strlen(value));
+    cJSON_AddStringToObject(cls, buf_str(&dk), buf_str(&dv));
+    buf_free(&dk);
+    buf_free(&dv);
+    return MHD_YES;
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, const struct emu_reply *r, const char *request_id)
+{
+    char *text = NULL;
+    if (r->error_type) {
+        cJSON *o = cJSON_CreateObject();
+        if (!r->front_door)
+            cJSON_AddStringToObject(o, "exceptionMessage", r->message ? r->message : "");
+        cJSON_AddStringToObject(o, "message", r->message ? r->message : "");
+        text = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+    } else if (r->body && r->status != 204) {
+        text = ivs_strdup(r->body);
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(text ? strlen(text) : 0, text ? text : (void *)"", text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "x-amzn-RequestId", request_id);
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+    MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+                            "x-amzn-errortype,x-amzn-requestid,x-amzn-errormessage,x-amzn-trace-id,x-amz-apigw-id,date");
+    if (r->error_type)
+        MHD_add_response_header(resp, "x-amzn-ErrorType", r->error_type);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static int json_content_type(const char *ct)
+{
+    if (!ct || !*ct)
+        return 1;
+    return !strncasecmp(ct, "application/json", 16) || !strncasecmp(ct, "application/x-amz-json", 22) ||
+           strstr(ct, "+json") != NULL;
+}
+
+static struct sigv4_key_cache *thread_cache(struct emu_server *srv)
+{
+    struct sigv4_key_cache *c = pthread_getspecific(srv->cache_key);
+    if (!c) {
+        c = sigv4_key_cache_new();
+        if (c)
+            pthread_setspecific(srv->cache_key, c);
+    }
+    return c;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&t, &t) != 0)
+        ;
+}
+
+/* Handles an IVS API request; returns 0, or -1 when the connection must be dropped. */
+static int handle_api(struct emu_server *srv, struct MHD_Connection *c, const struct emu_request_view *req,
+                      struct emu_reply *out)
+{
+    const struct model_operation *op = NULL;
+    cJSON *input = NULL;
+    struct ivs_error err = {0};
+    enum ivs_status st = model_deserialize_request(req->method, req->raw_path, req->raw_query, req->body,
+                                                   req->body_len, &op, &input, &err);
+    if (st == IVS_ERR_USAGE || (st != IVS_OK && !op && st != IVS_ERR_VALIDATION)) {
+        /* The front door answers an unknown route as it does a missing signature. */
+        ivs_error_clear(&err);
+        cJSON_Delete(input);
+        emu_reply_error(out, 403, "MissingAuthenticationTokenException", "Missing Authentication Token");
+        out->front_door = 1;
+        return 0;
+    }
+    const char *account = srv->cfg.account;
+    char region[64];
+    snprintf(region, sizeof region, "%s", srv->cfg.region);
+    if (!srv->cfg.no_auth) {
+        if (auth_verify(&srv->auth, req, (long long)time(NULL), thread_cache(srv), &account, region, sizeof region,
+                        out) != 0) {
+            ivs_error_clear(&err);
+            cJSON_Delete(input);
+            return 0;
+        }
+    } else {
+        char scoped[64];
+        if (auth_scope_region(emu_header(req, "authorization"), scoped, sizeof scoped) == 0)
+            snprintf(region, sizeof region, "%s", scoped);
+    }
+    (void)c;
+    if (req->body_len && !json_content_type(emu_header(req, "content-type"))) {
+        emu_reply_error(out, 415, "UnsupportedMediaTypeException", "Unsupported Media Type");
+        out->front_door = 1;
+    } else if (st != IVS_OK) {
+        emu_reply_error(out, 400, "ValidationException", "%s", err.message ? err.message : "Malformed request.");
+    } else if (model_validate(op, input, &err) != IVS_OK) {
+        emu_reply_error(out, 400, "ValidationException", "%s", err.message ? err.message : "Invalid request.");
+    } else {
+        struct emu_fault_action fault;
+        int dropped = 0;
+        if (store_take_fault(srv->cfg.store, op->name, &fault)) {
+            if (fault.latency_ms > 0)
+                sleep_ms(fault.latency_ms);
+            if (fault.drop_connection)
+                dropped = 1;
+            else if (fault.status)
+                emu_reply_error(out, fault.status, fault.error_type, "%s", fault.message);
+        }
+        if (dropped) {
+            ivs_error_clear(&err);
+            cJSON_Delete(input);
+            return -1;
+        }
+        if (!out->status)
+            store_call(srv->cfg.store, account, region, op, input, out);
+    }
+    ivs_error_clear(&err);
+    cJSON_Delete(input);
+    return 0;
+}
+
+static void handle_admin(struct emu_server *srv, struct MHD_Connection *c, const char *method, const char *path,
+                         const struct emu_request_view *req, struct emu_reply *out)
+{
+    cJSON *query = cJSON_CreateObject();
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query_json, query);
+    cJSON *body = NULL;
+    if (req->body_len) {
+        body = cJSON_ParseWithLength(req->body, req->body_len);
+        if (!cJSON_IsObject(body)) {
+            emu_reply_error(out, 400, "ValidationException", "The admin request body must be a JSON object.");
+            cJSON_Delete(body);
+            cJSON_Delete(query);
+            return;
+        }
+    }
+    store_admin(srv->cfg.store, method, path, query, body, out);
+    cJSON_Delete(body);
+    cJSON_Delete(query);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_size,
+                                  void **con_cls)
+{
+    (void)version;
+    struct emu_server *srv = cls;
+    struct request_ctx *ctx = *con_cls;
+    if (!ctx) {
+        ctx = calloc(1, sizeof *ctx);
+        if (!ctx)
+            return MHD_NO;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > srv->cfg.max_body)
+            ctx->too_large = 1;
+        *con_cls = ctx;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!ctx->too_large) {
+            if (ctx->body.len + *upload_size > srv->cfg.max_body)
+                ctx->too_large = 1;
+            else
+                buf_append(&ctx->body, upload_data, *upload_size);
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+
+    char request_id[37];
+    emu_uuid(request_id);
+    struct emu_reply out;
+    memset(&out, 0, sizeof out);
+    struct header_list headers = {0};
+    struct buf query = BUF_INIT;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &headers);
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, &query);
+    struct emu_request_view req = {method, url, buf_str(&query), headers.items, headers.n,
+                                   ctx->body.data ? ctx->body.data : "", ctx->body.len};
+    int drop = 0;
+    if (headers.failed || buf_failed(&ctx->body) || buf_failed(&query)) {
+        emu_reply_error(&out, 500, "InternalServerException", "Out of memory.");
+    } else if (headers.bytes > MAX_HEADER_BYTES) {
+        emu_reply_error(&out, 431, "RequestHeaderFieldsTooLargeException", "Request Header Fields Too Large");
+        out.front_door = 1;
+    } else if (ctx->too_large) {
+        emu_reply_error(&out, 413, "RequestTooLargeException", "Request Too Long");
+        out.front_door = 1;
+    } else if (!strcmp(method, "OPTIONS")) {
+        out.status = 200;
+    } else if (!strncmp(url, "/_emulator/", 11)) {
+        handle_admin(srv, c, method, url + 10, &req, &out);
+    } else {
+        drop = handle_api(srv, c, &req, &out) != 0;
+    }
+    enum MHD_Result ret = drop ? MHD_NO : send_reply(c, &out, request_id);
+    emu_reply_cleanup(&out);
+    free(headers.items);
+    buf_free(&query);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    struct request_ctx *ctx = *con_cls;
+    if (ctx) {
+        buf_free(&ctx->body);
+        free(ctx);
+        *con_cls = NULL;
+    }
+}
+
+static void free_cache(void *p) { sigv4_key_cache_free(p); }
+
+struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *errbuf, size_t errlen)
+{
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)cfg->port);
+    if (inet_pton(AF_INET, cfg->host, &addr.sin_addr) != 1) {
+        snprintf(errbuf, errlen, "--host must be a numeric IPv4 address, not %s", cfg->host);
+        return NULL;
+    }
+    struct emu_server *srv = calloc(1, sizeof *srv);
+    if (!srv) {
+        snprintf(errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    srv->cfg = *cfg;
+    if (!srv->cfg.threads)
+        srv->cfg.threads = 4;
+    if (!srv->cfg.max_body)
+        srv->cfg.max_body = 10 * 1024 * 1024;
+    size_t nr = 0;
+    for (size_t i = 0; i < sizeof s_ivs_regions / sizeof s_ivs_regions[0]; i++)
+        srv->regions[nr++] = s_ivs_regions[i];
+    srv->regions[nr++] = cfg->region;
+    srv->regions[nr] = NULL;
+    srv->auth.credentials = cfg->credentials;
+    srv->auth.credential_count = cfg->credential_count;
+    srv->auth.regions = srv->regions;
+    srv->auth.max_skew_s = 300;
+    if (pthread_key_create(&srv->cache_key, free_cache) != 0) {
+        free(srv);
+        snprintf(errbuf, errlen, "cannot create thread key");
+        return NULL;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    srv->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads, MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)CONNECTION_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)1024, MHD_OPTION_END);
+    if (!srv->daemon) {
+        pthread_key_delete(srv->cache_key);
+        free(srv);
+        snprintf(errbuf, errlen, "cannot listen on %s:%u", cfg->host, cfg->port);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : cfg->port;
+    return srv;
+}
+
+unsigned emu_server_port(const struct emu_server *s) { return s->port; }
+
+void emu_server_stop(struct emu_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->daemon);
+    pthread_key_delete(s->cache_key);
+    free(s);
+}
