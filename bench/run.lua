@@ -172,7 +172,7 @@ local function start_emulator()
   stop_emulator()
   local logfile = tmpdir .. "/emulator.log"
   local pid = capture(table.concat({
-    env, quote(paths.emulator), "--port 0",
+    env, quote(paths.emulator), "--host 127.0.0.1 --port 0",
     "--credentials", quote(ACCESS_KEY_ID .. ":" .. SECRET_KEY),
     ">", quote(logfile), "2>&1 & echo $!",
   }, " ")):gsub("%s+$", "")
@@ -235,7 +235,7 @@ local function spawn(n, cmdline, outfile)
   local v = json_one(out, "spawn")
   if not ok then
     local statuses = {}
-    for _, r in ipairs(v.runs) do statuses[#statuses + 1] = tostring(r.status) end
+    for _, r in ipairs(v.runs) do statuses[#statuses + 1] = string.format("%d", r.status) end
     error("a run failed (exit statuses " .. table.concat(statuses, ",") .. "): " .. cmdline, 0)
   end
   return v.runs
@@ -387,7 +387,7 @@ local function bench_cold()
       quote(endpoint) .. " " .. quote(arn)), "wall_s")
   end
   if aws_cli then
-    r.aws_cli = field(spawn(C.cold_runs, quote(aws_cli) .. " ivs get-channel --no-cli-pager --output json"
+    r.aws_cli = field(spawn(C.cold_runs, quote(aws_cli) .. " ivs get-channel --output json"
       .. " --region us-west-2 --endpoint-url " .. quote(endpoint) .. " --arn " .. quote(arn)), "wall_s")
   end
   return r
@@ -507,7 +507,9 @@ local function render(markdown)
 end
 
 local function failed_row(what, err)
-  row{ what = what, ours_text = "failed: " .. tostring(err), peer_text = "" }
+  local msg = tostring(err)
+  if #msg > 70 then msg = msg:sub(1, 67) .. "..." end
+  row{ what = what, ours_text = "failed: " .. msg, peer_text = "" }
 end
 
 ---------------------------------------------------------------------------------------------
@@ -714,6 +716,7 @@ local function main()
 
   local date = os.date("!%Y-%m-%d %H:%M UTC")
   local text = render(false)
+  io.stderr:flush()
   io.write("\n", text)
   io.write(string.format("\n%s; %s; %s mode, medians of %d runs (cold start: %d runs); total %.0f s\n", date,
     machine(), quick and "quick" or "full", runs, C.cold_runs, gettime() - started))
