@@ -8,8 +8,8 @@
 -- "absent" and no ratio. The emulator is started on 127.0.0.1 with port 0 and stopped here.
 --
 -- Environment: BUILD (default "build"), BENCH_QUICK=1 (small counts, for a fast check),
--- BENCH_RUNS (runs per figure, default 3; cold start uses at least 5), BENCH_PYTHON (the
--- interpreter for the peers; default: the real interpreter behind `python3`).
+-- BENCH_RUNS (runs per figure, at least 3; default 5, quick 3; cold start at least 7, quick 5),
+-- BENCH_PYTHON (the interpreter for the peers; default: the real one behind `python3`).
 -- Exits 1 when it could not run at all (no emulator, no build), 0 otherwise: a goal that is
 -- not met is a finding, not a failure.
 
@@ -92,7 +92,7 @@ local root = capture("cd " .. quote((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/.
 local build = os.getenv("BUILD") or "build"
 if build:sub(1, 1) ~= "/" then build = root .. "/" .. build end
 local quick = os.getenv("BENCH_QUICK") == "1"
-local runs = math.max(3, math.tointeger(tonumber(os.getenv("BENCH_RUNS") or "")) or 3)
+local runs = math.max(3, math.tointeger(tonumber(os.getenv("BENCH_RUNS") or "")) or (quick and 3 or 5))
 local results_dir = root .. "/bench/results"
 
 local C = quick and {
@@ -460,6 +460,17 @@ local function row(t)
   rows[#rows + 1] = t
 end
 
+-- Whether a goal is met: nil (blank) when the figure is missing, else true or false.
+local function at_least(x, goal)
+  if x == nil then return nil end
+  return x >= goal
+end
+
+local function at_most(x, goal)
+  if x == nil then return nil end
+  return x <= goal
+end
+
 local function ratio_text(x)
   if not x then return "" end
   if x >= 10 then return string.format("%.0f×", x) end
@@ -572,9 +583,10 @@ local function main()
       for _, variant in ipairs(variants) do
         local ours = median(sign.ours[variant[1] .. " " .. req[1]] or {})
         local ratio = ours and peer and ours / peer
-        row{ what = "Sign " .. req[2] .. ": " .. variant[2] .. " vs botocore add_auth", ours_text = fmt_rate(ours),
+        row{ what = "Sign " .. req[2] .. ": " .. variant[2] .. " vs botocore add_auth",
+          ours = ours, ours_text = fmt_rate(ours),
           peer = peer, peer_text = fmt_rate(peer), ratio = ratio, goal = "≥ 30×",
-          met = ratio and ratio >= 30 or nil }
+          met = at_least(ratio, 30) }
       end
     end
     local lua_sign = sign.lua_signer
@@ -600,10 +612,11 @@ local function main()
     end
     local ours, peer = rate(calls.ours), python and rate(calls.peer)
     local ratio = ours and peer and ours / peer
-    row{ what = "GetChannel calls/s, sequential, keep-alive: Lua client vs boto3", ours_text = fmt_rate(ours),
-      peer = peer, peer_text = fmt_rate(peer), ratio = ratio, goal = "≥ 10×", met = ratio and ratio >= 10 or nil }
+    row{ what = "GetChannel calls/s, sequential, keep-alive: Lua client vs boto3",
+      ours = ours, ours_text = fmt_rate(ours),
+      peer = peer, peer_text = fmt_rate(peer), ratio = ratio, goal = "≥ 10×", met = at_least(ratio, 10) }
     local ocpu, pcpu = cpu(calls.ours), python and cpu(calls.peer)
-    row{ what = "Client CPU per GetChannel (client process only)", ours_text = fmt_us(ocpu), peer = pcpu,
+    row{ what = "Client CPU per GetChannel (client process only)", ours = ocpu, ours_text = fmt_us(ocpu), peer = pcpu,
       peer_text = fmt_us(pcpu), ratio = ocpu and pcpu and pcpu / ocpu }
   else
     failed_row("GetChannel calls", cerr)
@@ -618,7 +631,8 @@ local function main()
     local threads = median(conc.threads)
     if threads then
       row{ what = string.format("%s CreateChannel, %d in flight: C, %d threads × own client vs boto3 pool(%d)", n,
-        C.threads, C.threads, C.threads), ours_text = fmt_s(threads), peer = peer, peer_text = fmt_s(peer),
+        C.threads, C.threads, C.threads), ours = threads, ours_text = fmt_s(threads),
+        peer = peer, peer_text = fmt_s(peer),
         ratio = peer and peer / threads }
     else
       row{ what = string.format("%s CreateChannel, %d in flight: C threads", n, C.threads),
@@ -626,7 +640,7 @@ local function main()
     end
     local procs = median(conc.processes)
     row{ what = string.format("%s CreateChannel, %d in flight: %d Lua processes vs boto3 pool(%d)", n, C.threads,
-      C.threads, C.threads), ours_text = fmt_s(procs), peer = peer, peer_text = fmt_s(peer),
+      C.threads, C.threads), ours = procs, ours_text = fmt_s(procs), peer = peer, peer_text = fmt_s(peer),
       ratio = peer and procs and peer / procs }
   else
     failed_row("Concurrent CreateChannel", ccerr)
@@ -637,12 +651,14 @@ local function main()
   if cold then
     ours_any = true
     local ours, boto, cli = median(cold.ours), cold.boto3 and median(cold.boto3), cold.aws_cli and median(cold.aws_cli)
-    row{ what = "Cold start + 1 GetChannel: lua5.4 script vs boto3 script", ours_text = fmt_ms(ours), peer = boto,
+    row{ what = "Cold start + 1 GetChannel: lua5.4 script vs boto3 script",
+      ours = ours, ours_text = fmt_ms(ours), peer = boto,
       peer_text = fmt_ms(boto), ratio = boto and boto / ours }
     local ratio = cli and cli / ours
-    row{ what = "Cold start + 1 GetChannel: lua5.4 script vs `aws ivs get-channel`", ours_text = fmt_ms(ours),
+    row{ what = "Cold start + 1 GetChannel: lua5.4 script vs `aws ivs get-channel`",
+      ours = ours, ours_text = fmt_ms(ours),
       peer = cli, peer_text = fmt_ms(cli), ratio = ratio, goal = "≥ 20× (< 1/20 of the CLI)",
-      met = ratio and ratio >= 20 or nil }
+      met = at_least(ratio, 20) }
   else
     failed_row("Cold start", colderr)
   end
@@ -654,7 +670,7 @@ local function main()
     local function med(list, key) return median(field(list, key)) end
     local ours, peer = med(mem.ours, "maxrss_kb"), python and med(mem.peer, "maxrss_kb")
     row{ what = string.format("Peak RSS, %s GetChannel calls in one process", commas(C.memory_calls)),
-      ours_text = fmt_mb(ours), peer = peer, peer_text = fmt_mb(peer), ratio = peer and peer / ours }
+      ours = ours, ours_text = fmt_mb(ours), peer = peer, peer_text = fmt_mb(peer), ratio = peer and peer / ours }
     local function growth(list)
       local a, b = med(list, "rss_kb_checkpoint"), med(list, "rss_kb_end")
       return a, b, b - a
@@ -666,7 +682,7 @@ local function main()
       commas(C.memory_calls)),
       ours_text = string.format("%s → %s (%+d kB)", fmt_mb(a), fmt_mb(b), d), peer = pa,
       peer_text = pa and string.format("%s → %s (%+d kB)", fmt_mb(pa), fmt_mb(pb), pd),
-      goal = "< 1 MB growth", met = d < 1024 }
+      goal = "< 1 MB growth", met = at_most(d, 1023) }
   else
     failed_row("Memory", merr)
   end
@@ -688,7 +704,7 @@ local function main()
         local o, p = per.ours[kind][n], per.peer[kind][n]
         row{ what = string.format("%s, N = %s: time per channel (%s)", kind == "create" and "Create N channels" or
           "List N channels", commas(n), kind == "create" and "create_channel" or "items() vs paginator, 100/page"),
-          ours_text = fmt_us(o), peer = p, peer_text = fmt_us(p), ratio = p and p / o }
+          ours = o, ours_text = fmt_us(o), peer = p, peer_text = fmt_us(p), ratio = p and p / o }
       end
     end
     local first, last = C.scale[1], C.scale[#C.scale]
@@ -698,7 +714,7 @@ local function main()
       local pg = p[last] and p[first] and p[last] / p[first]
       row{ what = string.format("%s: µs/channel at N = %s ÷ at N = %s (1.0 = flat)", kind == "create" and "Create" or
         "List", commas(last), commas(first)), ours_text = og and string.format("%.2f", og), peer = pg,
-        peer_text = pg and string.format("%.2f", pg), goal = "≤ 2 (no quadratic growth)", met = og and og <= 2 }
+        peer_text = pg and string.format("%.2f", pg), goal = "≤ 2 (no quadratic growth)", met = at_most(og, 2) }
     end
     if #scale.limits > 0 then
       log("scaling limits hit: %s", table.concat(scale.limits, "; "))
