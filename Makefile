@@ -169,6 +169,11 @@ env:
 	@echo 'export LUA_CPATH="$(CURDIR)/$(BUILD)/lua/?.so;$${LUA_CPATH:-;}"'
 	@echo 'export PATH="$(CURDIR)/$(BUILD):$(CURDIR)/scripts:$$PATH"'
 
+# ivs.pc names libdir and includedir relative to ${prefix} when they lie under PREFIX, so that
+# `pkg-config --define-variable=prefix=...` relocates a staged (DESTDIR) or moved install.
+PC_LIBDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
+PC_INCLUDEDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
+
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 	  $(DESTDIR)$(LUA_CMODDIR)/ivs $(DESTDIR)$(LUA_LMODDIR)
@@ -176,18 +181,38 @@ install: all
 	install -m 755 $(LIB_SHARED) $(DESTDIR)$(LIBDIR)/libivs.so.$(IVS_SOVERSION)
 	ln -sf libivs.so.$(IVS_SOVERSION) $(DESTDIR)$(LIBDIR)/libivs.so
 	install -m 644 core/include/ivs.h $(DESTDIR)$(INCLUDEDIR)/ivs.h
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(PC_LIBDIR)|g' -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|g' \
 	  -e 's|@VERSION@|$(shell sed -n 's/^#define IVS_VERSION "\(.*\)"/\1/p' core/include/ivs.h)|g' \
 	  core/ivs.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/ivs.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/ivs.pc
 	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_CMODDIR)/ivs/core.so
 	install -m 644 lua_binding/ivs.lua $(DESTDIR)$(LUA_LMODDIR)/ivs.lua
-	install -m 755 $(EMULATOR) $(DESTDIR)$(BINDIR)/ivs-emulator
+	$(if $(EMU_SRCS),install -m 755 $(EMULATOR) $(DESTDIR)$(BINDIR)/ivs-emulator)
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libivs.a $(DESTDIR)$(LIBDIR)/libivs.so $(DESTDIR)$(LIBDIR)/libivs.so.$(IVS_SOVERSION) \
 	  $(DESTDIR)$(INCLUDEDIR)/ivs.h $(DESTDIR)$(PKGCONFIGDIR)/ivs.pc $(DESTDIR)$(LUA_CMODDIR)/ivs/core.so \
 	  $(DESTDIR)$(LUA_LMODDIR)/ivs.lua $(DESTDIR)$(BINDIR)/ivs-emulator
-	-rmdir $(DESTDIR)$(LUA_CMODDIR)/ivs 2>/dev/null
+	rmdir $(DESTDIR)$(LUA_CMODDIR)/ivs 2>/dev/null || true
+
+# The Lua API reference (LDoc) in docs/api/: the module page from lua_binding/ivs.lua and an
+# operations page that scripts/gen-ops-doc.lua writes from the built module's ivs.describe().
+DOCS_GEN := build/docs/operations.lua
+
+docs: lua
+	@command -v ldoc >/dev/null 2>&1 || { echo "make docs: ldoc not found (Debian package lua-ldoc)" >&2; exit 1; }
+	LUA_PATH='$(CURDIR)/lua_binding/?.lua;;' LUA_CPATH='$(abspath $(BUILD))/lua/?.so;;' \
+	  $(LUA) scripts/gen-ops-doc.lua $(DOCS_GEN)
+	rm -rf docs/api
+	ldoc .
+	@test -f docs/api/index.html || { echo "make docs: ldoc wrote no docs/api/index.html" >&2; exit 1; }
+
+# clang-format --dry-run over the C sources (scripts/check-format lists the files to fix).
+format-check:
+	scripts/check-format
+
+lint: format-check
+	@if [ -f .luacheckrc ]; then luacheck -q lua_binding scripts tests/lua; fi
 
 clean:
 	rm -rf build build-asan

@@ -548,4 +548,105 @@ function methods:items(operation, params, opts)
   end
 end
 
+-- ========================================================================================
+-- Playback tokens (private channels)
+-- ========================================================================================
+
+-- Option name -> Lua type for ivs.playback_token.
+local TOKEN_OPTION_TYPES = {
+  private_key = "string", channel_arn = "string", expires_in = "integer", expires_at = "integer",
+  now = "integer", access_control_allow_origin = "string", strict_origin_enforcement = "boolean",
+  single_use_uuid = "string", viewer_id = "string", viewer_session_version = "integer",
+  maximum_resolution = "string",
+}
+
+--- Makes a playback authorization token for a private channel (`authorized = true`).
+--
+-- The token is a JWT signed ES384 with the private half of a playback key pair whose public
+-- half was given to `import_playback_key_pair`. Signing happens locally; nothing is sent and
+-- no client is needed. Give the token to the player with `ivs.playback_url`.
+--
+-- Options (IVS claim in brackets):
+--
+-- * `private_key` (required): PEM text of an EC P-384 private key, as made by
+--   `openssl ecparam -name secp384r1 -genkey -noout` (SEC1 or unencrypted PKCS#8).
+-- * `channel_arn` (required) [`aws:channel-arn`].
+-- * `expires_in` seconds from now, or `expires_at` Unix time in seconds (one of them
+--   required) [`exp`]. At most 600 s ahead when `single_use_uuid` or `viewer_id` is set.
+-- * `access_control_allow_origin` [`aws:access-control-allow-origin`]: comma-separated
+--   origins.
+-- * `strict_origin_enforcement` (boolean) [`aws:strict-origin-enforcement`]: then at most
+--   5 origins.
+-- * `single_use_uuid` [`aws:single-use-uuid`].
+-- * `viewer_id` (1 to 40 characters, not PII) [`aws:viewer-id`], so the session can be
+--   revoked with `start_viewer_session_revocation`.
+-- * `viewer_session_version` (integer >= 0, needs `viewer_id`) [`aws:viewer-session-version`].
+-- * `maximum_resolution`: `"SD"`, `"HD"` or `"FULL_HD"` [`aws:maximum-resolution`].
+-- * `now`: the current Unix time to check against (default `os.time()`), for tests.
+--
+-- Invalid claims give `nil, err` with `err.code == "InvalidPlaybackTokenClaims"` (the message
+-- names every claim at fault); a key that is not a P-384 private key gives
+-- `"InvalidPrivateKey"` (the message never quotes the key). Unknown options and options of
+-- the wrong type raise.
+-- @tparam table opts
+-- @treturn string|nil the token
+-- @treturn ivs.Error|nil the error
+-- @usage
+-- local token = assert(ivs.playback_token{ private_key = pem, channel_arn = channel.arn,
+--   expires_in = 300, viewer_id = "player-7" })
+-- local url = ivs.playback_url(channel.playbackUrl, token)
+function ivs.playback_token(opts)
+  if type(opts) ~= "table" then
+    error(string_format("bad argument #1 to 'playback_token' (table of options expected, got %s)", type(opts)), 2)
+  end
+  for k, v in pairs(opts) do
+    local want = type(k) == "string" and TOKEN_OPTION_TYPES[k]
+    if not want then
+      error(string_format("ivs: unknown playback_token option '%s' (did you mean '%s'?)", tostring(k),
+        closest(tostring(k), sorted_keys(TOKEN_OPTION_TYPES))), 2)
+    end
+    local ok = want == "integer" and math_type(v) == "integer" or want ~= "integer" and type(v) == want
+    if not ok then
+      error(string_format("ivs: playback_token option '%s' must be a%s %s, got %s", k,
+        want == "integer" and "n" or "", want, math_type(v) == "float" and "a float" or type(v)), 2)
+    end
+  end
+  if opts.private_key == nil then
+    error("ivs: playback_token needs 'private_key' (PEM text of the P-384 private key)", 2)
+  end
+  if opts.expires_in ~= nil and opts.expires_at ~= nil then
+    error("ivs: playback_token takes 'expires_in' or 'expires_at', not both", 2)
+  end
+  local now = opts.now or os.time()
+  return core.playback_token(opts.private_key, {
+    channel_arn = opts.channel_arn,
+    expires_at = opts.expires_at or (opts.expires_in and now + opts.expires_in),
+    now = now,
+    access_control_allow_origin = opts.access_control_allow_origin,
+    strict_origin_enforcement = opts.strict_origin_enforcement,
+    single_use_uuid = opts.single_use_uuid,
+    viewer_id = opts.viewer_id,
+    viewer_session_version = opts.viewer_session_version,
+    maximum_resolution = opts.maximum_resolution,
+  })
+end
+
+--- Adds a playback token to a channel's `playbackUrl`, as its `token` query parameter.
+--
+-- Uses `?token=` or `&token=` as the URL requires, keeps any fragment last, and replaces a
+-- `token` parameter already present (so a URL can be refreshed with a new token).
+-- @tparam string playback_url the channel's `playbackUrl`
+-- @tparam string token from `ivs.playback_token`
+-- @treturn string|nil the URL to give the player
+-- @treturn ivs.Error|nil the error (only when out of memory)
+function ivs.playback_url(playback_url, token)
+  if type(playback_url) ~= "string" or playback_url == "" then
+    error(string_format("bad argument #1 to 'playback_url' (URL expected, got %s)", type(playback_url)), 2)
+  end
+  if type(token) ~= "string" or token == "" then
+    error(string_format("bad argument #2 to 'playback_url' (token expected, got %s)", type(token)), 2)
+  end
+  return core.playback_url(playback_url, token)
+end
+
 return ivs

@@ -29,6 +29,7 @@
 #include "ivs.h"
 #include "client.h"
 #include "model.h"
+#include "playback_token.h"
 
 #define CLIENT_MT "ivs.Client"
 #define ERROR_MT "ivs.Error"
@@ -910,6 +911,8 @@ static const luaL_Reg s_functions[] = {
     {"new_client", l_new_client},
     {"is_client", l_is_client},
     {"describe", l_describe},
+    {"playback_token", ivs_lua_playback_token},
+    {"playback_url", ivs_lua_playback_url},
     {NULL, NULL},
 };
 

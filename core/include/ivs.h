@@ -285,6 +285,75 @@ IVS_API void ivs_signature_clear(struct ivs_signature *sig);
 IVS_API enum ivs_status ivs_presign_url(const struct ivs_sign_request *req, const struct ivs_credentials *creds,
                                         long expires_s, char **url_out, struct ivs_error *err);
 
+/* ---------------------------------------------------------------------------------------
+ * Playback tokens
+ *
+ * A private channel (`authorized: true`) plays only with a playback authorization token:
+ * a JWT signed ES384 (ECDSA P-384, SHA-384) with the private half of a playback key pair
+ * whose public half was given to ImportPlaybackKeyPair. Signing happens entirely here; AWS
+ * never sees the private key, and no request is sent.
+ * ------------------------------------------------------------------------------------- */
+
+/*
+ * The claims of one token. Zero-initialise and set what you need; NULL strings and zero
+ * numbers are left out of the token.
+ *  channel_arn                  required (aws:channel-arn), an IVS channel ARN
+ *  expires_at                   required (exp), Unix time in seconds; must be in the future,
+ *                               and at most 600 s ahead when single_use_uuid or viewer_id
+ *                               is set (the service's rule)
+ *  access_control_allow_origin  aws:access-control-allow-origin: one origin or several,
+ *                               comma-separated; a host may start with a wildcard
+ *  strict_origin_enforcement    nonzero sends aws:strict-origin-enforcement = true; then at
+ *                               most 5 origins may be listed
+ *  single_use_uuid              aws:single-use-uuid: the token works for one playback start
+ *  viewer_id                    aws:viewer-id, 1 to 40 characters (not PII); lets
+ *                               StartViewerSessionRevocation target this viewer later
+ *  viewer_session_version       aws:viewer-session-version, >= 0; sent when nonzero, and
+ *                               only allowed together with viewer_id (0 is the service's
+ *                               default, so leaving it out means the same)
+ *  maximum_resolution           aws:maximum-resolution: "SD", "HD" or "FULL_HD"
+ * Every string must be valid UTF-8.
+ */
+struct ivs_playback_token_claims {
+    const char *channel_arn;
+    int64_t expires_at;
+    const char *access_control_allow_origin;
+    int strict_origin_enforcement;
+    const char *single_use_uuid;
+    const char *viewer_id;
+    int64_t viewer_session_version;
+    const char *maximum_resolution;
+};
+
+/*
+ * Makes a signed playback token.
+ *  private_key_pem  an EC P-384 private key in PEM ("BEGIN EC PRIVATE KEY" or unencrypted
+ *                   PKCS#8 "BEGIN PRIVATE KEY"), as made by
+ *                   `openssl ecparam -name secp384r1 -genkey -noout`
+ *  pem_len          its length in bytes; 0 means it is NUL-terminated
+ *  claims           what the token grants
+ *  now              the current Unix time in seconds, against which expires_at is checked;
+ *                   0 = the real clock
+ *  token_out        on success, the token (header.payload.signature, base64url); free with
+ *                   ivs_free()
+ * Errors: IVS_ERR_VALIDATION with code "InvalidPlaybackTokenClaims" (the message names every
+ * claim at fault) or "InvalidPrivateKey" (not a PEM private key, encrypted, or not on P-384;
+ * the message never quotes the key); IVS_ERR_USAGE for NULL arguments.
+ */
+IVS_API enum ivs_status ivs_playback_token(const char *private_key_pem, size_t pem_len,
+                                           const struct ivs_playback_token_claims *claims,
+                                           int64_t now, char **token_out, struct ivs_error *err);
+
+/*
+ * Adds a token to a channel's playbackUrl as its `token` query parameter (`?token=` or
+ * `&token=`, before any fragment), replacing a `token` parameter already present, so a URL
+ * can be refreshed with a new token. Characters outside the URL-unreserved set are
+ * percent-encoded (a token from ivs_playback_token() has none). *url_out is freed with
+ * ivs_free().
+ */
+IVS_API enum ivs_status ivs_playback_url(const char *playback_url, const char *token,
+                                         char **url_out, struct ivs_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -107,10 +107,7 @@ char *buf_steal(struct buf *b)
     return p;
 }
 
-char *ivs_strdup(const char *s)
-{
-    return s ? ivs_strndup(s, strlen(s)) : NULL;
-}
+char *ivs_strdup(const char *s) { return s ? ivs_strndup(s, strlen(s)) : NULL; }
 
 char *ivs_strndup(const char *s, size_t n)
 {

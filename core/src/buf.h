@@ -14,7 +14,10 @@ struct buf {
     int failed;
 };
 
-#define BUF_INIT {NULL, 0, 0, 0}
+#define BUF_INIT                                                                                   \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
 
 /* Ensures room for `extra` more bytes plus the terminating NUL; returns 0 or -1. */
 int buf_reserve(struct buf *b, size_t extra);

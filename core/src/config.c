@@ -50,7 +50,8 @@ static int region_is_valid(const char *r)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = r[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-'))
             return 0;
     }
     return 1;
@@ -85,9 +86,10 @@ enum ivs_status config_default_endpoint(const char *region, int fips, int dualst
     const char *suffix = p->dns_suffix;
     if (dualstack) {
         if (!p->dualstack_dns_suffix)
-            return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
-                                 "dual-stack endpoints are not available in partition %s (region %s)",
-                                 p->name, region);
+            return ivs_error_set(
+                err, IVS_ERR_CONFIG, "InvalidConfig",
+                "dual-stack endpoints are not available in partition %s (region %s)", p->name,
+                region);
         suffix = p->dualstack_dns_suffix;
     }
     struct buf b = BUF_INIT;
@@ -110,9 +112,9 @@ enum ivs_status config_check_endpoint_url(const char *url, const char *what, cha
                              "the endpoint URL from %s must start with http:// or https://", what);
     for (const char *p = url; *p; p++) {
         if ((unsigned char)*p <= ' ' || *p == 0x7f)
-            return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint",
-                                 "the endpoint URL from %s contains whitespace or control characters",
-                                 what);
+            return ivs_error_set(
+                err, IVS_ERR_CONFIG, "InvalidEndpoint",
+                "the endpoint URL from %s contains whitespace or control characters", what);
     }
     const char *host = url + scheme_len;
     size_t authority_len = strcspn(host, "/?#");
@@ -179,8 +181,9 @@ static char *shared_file_path(const struct ivs_client_options *opts, const char 
 }
 
 /* A setting from the environment, else the profile. *source receives where it came from. */
-static const char *env_or_profile(const struct ivs_client_options *opts, const struct ivs_config *cfg,
-                                  const char *env_name, const char *profile_key, const char **source)
+static const char *env_or_profile(const struct ivs_client_options *opts,
+                                  const struct ivs_config *cfg, const char *env_name,
+                                  const char *profile_key, const char **source)
 {
     const char *v = config_getenv(opts, env_name);
     if (v) {
@@ -194,8 +197,8 @@ static const char *env_or_profile(const struct ivs_client_options *opts, const s
 
 /* Tri-state booleans: explicit (> 0 on, < 0 off), environment, profile, off. */
 static enum ivs_status resolve_flag(const struct ivs_client_options *opts, struct ivs_config *cfg,
-                                    int explicit_value, const char *env_name, const char *profile_key,
-                                    int *out, struct ivs_error *err)
+                                    int explicit_value, const char *env_name,
+                                    const char *profile_key, int *out, struct ivs_error *err)
 {
     if (explicit_value) {
         *out = explicit_value > 0;
@@ -217,8 +220,8 @@ static enum ivs_status resolve_flag(const struct ivs_client_options *opts, struc
     return IVS_OK;
 }
 
-static enum ivs_status resolve_profile(const struct ivs_client_options *opts, struct ivs_config *cfg,
-                                       struct ivs_error *err)
+static enum ivs_status resolve_profile(const struct ivs_client_options *opts,
+                                       struct ivs_config *cfg, struct ivs_error *err)
 {
     const char *name = opts ? opts->profile : NULL;
     const char *source = "the options";
@@ -247,7 +250,8 @@ static enum ivs_status resolve_profile(const struct ivs_client_options *opts, st
         return ivs_error_set(err, IVS_ERR_CONFIG, "ProfileNotFound",
                              "the profile '%s' (from %s) is in neither the config file (%s) nor "
                              "the credentials file (%s)",
-                             name, source, cfg->config_path ? cfg->config_path : "no path: HOME unset",
+                             name, source,
+                             cfg->config_path ? cfg->config_path : "no path: HOME unset",
                              cfg->credentials_path ? cfg->credentials_path : "no path: HOME unset");
     return IVS_OK;
 }
@@ -281,8 +285,8 @@ static enum ivs_status resolve_region(const struct ivs_client_options *opts, str
     return cfg->region ? IVS_OK : ivs_error_nomem(err);
 }
 
-static enum ivs_status resolve_endpoint(const struct ivs_client_options *opts, struct ivs_config *cfg,
-                                        struct ivs_error *err)
+static enum ivs_status resolve_endpoint(const struct ivs_client_options *opts,
+                                        struct ivs_config *cfg, struct ivs_error *err)
 {
     const char *url = NULL, *source = NULL, *label = NULL;
     if (opts && opts->endpoint && *opts->endpoint) {
@@ -317,8 +321,8 @@ static enum ivs_status resolve_endpoint(const struct ivs_client_options *opts, s
     }
     if (!url) {
         cfg->endpoint_source = "default";
-        return config_default_endpoint(cfg->region, cfg->use_fips, cfg->use_dualstack, &cfg->endpoint,
-                                       err);
+        return config_default_endpoint(cfg->region, cfg->use_fips, cfg->use_dualstack,
+                                       &cfg->endpoint, err);
     }
     if (cfg->use_fips || cfg->use_dualstack)
         return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
@@ -348,8 +352,8 @@ static enum ivs_status resolve_retry(const struct ivs_client_options *opts, stru
                 end++;
             if (errno || end == v || *end || n < 1 || n > 1000000)
                 return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
-                                     "%s must be a whole number of at least 1, not \"%.40s\"", source,
-                                     v);
+                                     "%s must be a whole number of at least 1, not \"%.40s\"",
+                                     source, v);
             cfg->max_attempts = (int)n;
         }
     }
@@ -388,7 +392,8 @@ static enum ivs_status seconds_to_ms(double seconds, long fallback_ms, const cha
     return IVS_OK;
 }
 
-static enum ivs_status dup_setting(const char *explicit_value, const struct ivs_client_options *opts,
+static enum ivs_status dup_setting(const char *explicit_value,
+                                   const struct ivs_client_options *opts,
                                    const struct ivs_config *cfg, const char *env_name,
                                    const char *profile_key, char **out, struct ivs_error *err)
 {
@@ -415,8 +420,8 @@ enum ivs_status config_resolve(const struct ivs_client_options *opts, struct ivs
                           "use_fips_endpoint", &cfg.use_fips, err);
     if (st == IVS_OK)
         st = resolve_flag(opts, &cfg, opts ? opts->use_dualstack_endpoint : 0,
-                          "AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint", &cfg.use_dualstack,
-                          err);
+                          "AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint",
+                          &cfg.use_dualstack, err);
     if (st == IVS_OK)
         st = resolve_region(opts, &cfg, err);
     if (st == IVS_OK)
@@ -427,8 +432,8 @@ enum ivs_status config_resolve(const struct ivs_client_options *opts, struct ivs
         st = dup_setting(opts ? opts->ca_bundle : NULL, opts, &cfg, "AWS_CA_BUNDLE", "ca_bundle",
                          &cfg.ca_bundle, err);
     if (st == IVS_OK)
-        st = dup_setting(opts ? opts->app_id : NULL, opts, &cfg, "AWS_SDK_UA_APP_ID", "sdk_ua_app_id",
-                         &cfg.app_id, err);
+        st = dup_setting(opts ? opts->app_id : NULL, opts, &cfg, "AWS_SDK_UA_APP_ID",
+                         "sdk_ua_app_id", &cfg.app_id, err);
     if (st == IVS_OK)
         st = seconds_to_ms(opts ? opts->timeout : 0, DEFAULT_TIMEOUT_MS, "timeout", &cfg.timeout_ms,
                            err);

@@ -86,9 +86,9 @@ static void json_wipe_delete(cJSON *j)
     cJSON_Delete(j);
 }
 
-static enum ivs_status credentials_set(struct credentials *out, const char *key_id, const char *secret,
-                                       const char *token, int64_t expires_ms, const char *provider,
-                                       struct ivs_error *err)
+static enum ivs_status credentials_set(struct credentials *out, const char *key_id,
+                                       const char *secret, const char *token, int64_t expires_ms,
+                                       const char *provider, struct ivs_error *err)
 {
     memset(out, 0, sizeof *out);
     out->access_key_id = ivs_strdup(key_id);
@@ -96,7 +96,8 @@ static enum ivs_status credentials_set(struct credentials *out, const char *key_
     out->session_token = token && *token ? ivs_strdup(token) : NULL;
     out->expires_ms = expires_ms;
     out->provider = provider;
-    if (!out->access_key_id || !out->secret_access_key || (token && *token && !out->session_token)) {
+    if (!out->access_key_id || !out->secret_access_key ||
+        (token && *token && !out->session_token)) {
         credentials_clear(out);
         return ivs_error_nomem(err);
     }
@@ -218,8 +219,8 @@ static int json_credentials(const cJSON *doc, const char *token_field, const cha
             return -1;
         }
     }
-    *status = credentials_set(out, key_id, secret, json_string(doc, token_field), expires, provider,
-                              err);
+    *status =
+        credentials_set(out, key_id, secret, json_string(doc, token_field), expires, provider, err);
     return *status == IVS_OK ? 0 : -1;
 }
 
@@ -229,10 +230,13 @@ static int json_credentials(const cJSON *doc, const char *token_field, const cha
  * is configured but broken, as botocore treats them).
  * ---------------------------------------------------------------------------------------- */
 
-typedef enum ivs_status (*provider_fn)(struct cred_chain *c, struct credentials *out, struct buf *why,
-                                       struct ivs_error *err);
+typedef enum ivs_status (*provider_fn)(struct cred_chain *c, struct credentials *out,
+                                       struct buf *why, struct ivs_error *err);
 
-static const char *env(const struct cred_chain *c, const char *name) { return config_env(c->cfg, name); }
+static const char *env(const struct cred_chain *c, const char *name)
+{
+    return config_env(c->cfg, name);
+}
 
 static enum ivs_status provider_environment(struct cred_chain *c, struct credentials *out,
                                             struct buf *why, struct ivs_error *err)
@@ -265,7 +269,8 @@ static enum ivs_status provider_environment(struct cred_chain *c, struct credent
 
 static enum ivs_status static_keys_from(const struct cred_chain *c, const struct profile_file *f,
                                         const char *path, const char *provider,
-                                        struct credentials *out, struct buf *why, struct ivs_error *err)
+                                        struct credentials *out, struct buf *why,
+                                        struct ivs_error *err)
 {
     const char *profile = c->cfg->profile;
     if (!path) {
@@ -311,15 +316,16 @@ static enum ivs_status provider_credentials_file(struct cred_chain *c, struct cr
 static enum ivs_status provider_config_file(struct cred_chain *c, struct credentials *out,
                                             struct buf *why, struct ivs_error *err)
 {
-    return static_keys_from(c, c->cfg->config_file, c->cfg->config_path, "config-file", out, why, err);
+    return static_keys_from(c, c->cfg->config_file, c->cfg->config_path, "config-file", out, why,
+                            err);
 }
 
 /* ---- credential_process ---- */
 
 struct process_result {
     struct buf out, errout;
-    int exit_code;   /* when exited */
-    int signal;      /* when killed by a signal */
+    int exit_code; /* when exited */
+    int signal;    /* when killed by a signal */
     int timed_out;
     int too_large;
 };
@@ -472,8 +478,8 @@ static enum ivs_status process_error(struct ivs_error *err, const char *profile,
     return st;
 }
 
-static enum ivs_status provider_process(struct cred_chain *c, struct credentials *out, struct buf *why,
-                                        struct ivs_error *err)
+static enum ivs_status provider_process(struct cred_chain *c, struct credentials *out,
+                                        struct buf *why, struct ivs_error *err)
 {
     const char *profile = c->cfg->profile;
     const char *command = config_profile_value(c->cfg, "credential_process");
@@ -555,21 +561,24 @@ static enum ivs_status provider_unsupported(struct cred_chain *c, struct credent
         }
     }
     if (env(c, "AWS_WEB_IDENTITY_TOKEN_FILE")) {
-        buf_printf(why, "%sAWS_WEB_IDENTITY_TOKEN_FILE is set, but web identity credentials are not "
-                        "supported by this version of libivs",
+        buf_printf(why,
+                   "%sAWS_WEB_IDENTITY_TOKEN_FILE is set, but web identity credentials are not "
+                   "supported by this version of libivs",
                    sep);
         sep = "; ";
     }
     if (!*sep)
-        buf_printf(why, "profile '%s' sets no role_arn, web_identity_token_file or sso_session", profile);
+        buf_printf(why, "profile '%s' sets no role_arn, web_identity_token_file or sso_session",
+                   profile);
     return IVS_OK;
 }
 
 /* ---- HTTP helpers for the container and IMDS providers ---- */
 
-static enum ivs_status http_once(const char *method, const char *url, const struct ivs_header *headers,
-                                 size_t header_count, long timeout_ms, const char *ca_bundle,
-                                 struct http_response *resp, struct ivs_error *err)
+static enum ivs_status http_once(const char *method, const char *url,
+                                 const struct ivs_header *headers, size_t header_count,
+                                 long timeout_ms, const char *ca_bundle, struct http_response *resp,
+                                 struct ivs_error *err)
 {
     struct http_options ho = {0};
     ho.timeout_ms = timeout_ms;
@@ -595,8 +604,8 @@ static void response_wipe(struct http_response *resp)
 
 static int host_is_loopback_or_container(const char *host, size_t len)
 {
-    static const char *const allowed[] = {"localhost", "169.254.170.2", "169.254.170.23",
-                                          "[::1]", "[fd00:ec2::23]"};
+    static const char *const allowed[] = {"localhost", "169.254.170.2", "169.254.170.23", "[::1]",
+                                          "[fd00:ec2::23]"};
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
         if (strlen(allowed[i]) == len && strncasecmp(host, allowed[i], len) == 0)
             return 1;
@@ -637,8 +646,8 @@ enum ivs_status cred_container_url(const char *relative_uri, const char *full_ur
     char *normalized = NULL;
     if (config_check_endpoint_url(full_uri, "AWS_CONTAINER_CREDENTIALS_FULL_URI", &normalized,
                                   &inner) != IVS_OK) {
-        enum ivs_status st = ivs_error_set(err, IVS_ERR_CREDENTIALS, "ContainerCredentialsError", "%s",
-                                           inner.message ? inner.message : "invalid URL");
+        enum ivs_status st = ivs_error_set(err, IVS_ERR_CREDENTIALS, "ContainerCredentialsError",
+                                           "%s", inner.message ? inner.message : "invalid URL");
         ivs_error_clear(&inner);
         return st;
     }
@@ -666,8 +675,8 @@ static enum ivs_status container_token(struct cred_chain *c, char **token, struc
         FILE *fp = fopen(path, "rb");
         if (!fp)
             return ivs_error_set(err, IVS_ERR_CREDENTIALS, "ContainerCredentialsError",
-                                 "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s cannot be read: %s", path,
-                                 strerror(errno));
+                                 "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s cannot be read: %s",
+                                 path, strerror(errno));
         char chunk[16384];
         size_t n = fread(chunk, 1, sizeof chunk - 1, fp);
         fclose(fp);
@@ -699,13 +708,15 @@ static enum ivs_status provider_container(struct cred_chain *c, struct credentia
                                           struct buf *why, struct ivs_error *err)
 {
     char *url = NULL;
-    enum ivs_status st = cred_container_url(env(c, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"),
-                                            env(c, "AWS_CONTAINER_CREDENTIALS_FULL_URI"), &url, err);
+    enum ivs_status st =
+        cred_container_url(env(c, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"),
+                           env(c, "AWS_CONTAINER_CREDENTIALS_FULL_URI"), &url, err);
     if (st != IVS_OK)
         return st;
     if (!url) {
-        buf_puts(why, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI "
-                      "not set");
+        buf_puts(why,
+                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI "
+                 "not set");
         return IVS_OK;
     }
     char *token = NULL;
@@ -735,7 +746,8 @@ static enum ivs_status provider_container(struct cred_chain *c, struct credentia
     } else {
         cJSON *doc = cJSON_ParseWithLength(buf_str(&resp.body), resp.body.len);
         struct buf problem = BUF_INIT;
-        if (json_credentials(doc, "Token", "container", out, &problem, err, &st) != 0 && st == IVS_OK)
+        if (json_credentials(doc, "Token", "container", out, &problem, err, &st) != 0 &&
+            st == IVS_OK)
             st = ivs_error_set(err, IVS_ERR_CREDENTIALS, "ContainerCredentialsError",
                                "the container credential endpoint's answer is unusable: %s",
                                buf_str(&problem));
@@ -776,7 +788,8 @@ static int imds_settings(const struct cred_chain *c, struct imds_settings *s, st
 {
     memset(s, 0, sizeof *s);
     const char *source;
-    const char *v = env_or_profile(c, "AWS_METADATA_SERVICE_TIMEOUT", "metadata_service_timeout", &source);
+    const char *v =
+        env_or_profile(c, "AWS_METADATA_SERVICE_TIMEOUT", "metadata_service_timeout", &source);
     s->timeout_ms = IMDS_DEFAULT_TIMEOUT_MS;
     if (v) {
         char *end;
@@ -789,7 +802,8 @@ static int imds_settings(const struct cred_chain *c, struct imds_settings *s, st
         if (s->timeout_ms < 1)
             s->timeout_ms = 1;
     }
-    v = env_or_profile(c, "AWS_METADATA_SERVICE_NUM_ATTEMPTS", "metadata_service_num_attempts", &source);
+    v = env_or_profile(c, "AWS_METADATA_SERVICE_NUM_ATTEMPTS", "metadata_service_num_attempts",
+                       &source);
     s->attempts = 1;
     if (v) {
         char *end;
@@ -803,7 +817,8 @@ static int imds_settings(const struct cred_chain *c, struct imds_settings *s, st
     v = env_or_profile(c, "AWS_EC2_METADATA_V1_DISABLED", "ec2_metadata_v1_disabled", &source);
     if (config_is_true(v))
         s->v1_disabled_by = source;
-    v = env_or_profile(c, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "ec2_metadata_service_endpoint", &source);
+    v = env_or_profile(c, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "ec2_metadata_service_endpoint",
+                       &source);
     if (v) {
         struct ivs_error e = {0};
         if (config_check_endpoint_url(v, source, &s->base, &e) != IVS_OK) {
@@ -813,8 +828,8 @@ static int imds_settings(const struct cred_chain *c, struct imds_settings *s, st
         }
         return 0;
     }
-    v = env_or_profile(c, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "ec2_metadata_service_endpoint_mode",
-                       &source);
+    v = env_or_profile(c, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+                       "ec2_metadata_service_endpoint_mode", &source);
     const char *base = IMDS_IPV4;
     if (v && strcasecmp(v, "IPv6") == 0) {
         base = IMDS_IPV6;
@@ -842,8 +857,8 @@ static int imds_request(const struct imds_settings *s, const char *method, const
     struct ivs_error e = {0};
     for (int attempt = 0; attempt < s->attempts; attempt++) {
         response_wipe(resp);
-        if (http_once(method, buf_str(&url), headers, header_count, s->timeout_ms, NULL, resp, &e) ==
-            IVS_OK) {
+        if (http_once(method, buf_str(&url), headers, header_count, s->timeout_ms, NULL, resp,
+                      &e) == IVS_OK) {
             result = 0;
             if (resp->status < 500)
                 break;
@@ -899,8 +914,9 @@ static enum ivs_status provider_imds(struct cred_chain *c, struct credentials *o
         }
     } else if (resp.status == 403 || resp.status == 404 || resp.status == 405) {
         if (s.v1_disabled_by) {
-            buf_printf(why, "the IMDSv2 token request was refused (HTTP %ld) and the IMDSv1 fallback "
-                            "is disabled by %s",
+            buf_printf(why,
+                       "the IMDSv2 token request was refused (HTTP %ld) and the IMDSv1 fallback "
+                       "is disabled by %s",
                        resp.status, s.v1_disabled_by);
             goto done;
         }
@@ -985,10 +1001,13 @@ enum ivs_status cred_chain_new(const struct ivs_client_options *opts, const stru
                                struct cred_chain **out, struct ivs_error *err)
 {
     *out = NULL;
-    const char *key_id = opts && opts->access_key_id && *opts->access_key_id ? opts->access_key_id : NULL;
-    const char *secret =
-        opts && opts->secret_access_key && *opts->secret_access_key ? opts->secret_access_key : NULL;
-    const char *token = opts && opts->session_token && *opts->session_token ? opts->session_token : NULL;
+    const char *key_id =
+        opts && opts->access_key_id && *opts->access_key_id ? opts->access_key_id : NULL;
+    const char *secret = opts && opts->secret_access_key && *opts->secret_access_key
+                             ? opts->secret_access_key
+                             : NULL;
+    const char *token =
+        opts && opts->session_token && *opts->session_token ? opts->session_token : NULL;
     if ((key_id != NULL) != (secret != NULL))
         return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
                              "the options set %s without %s; give both or neither",
@@ -1051,7 +1070,8 @@ static enum ivs_status run_providers(struct cred_chain *c, size_t first, size_t 
         memset(found, 0, sizeof *found);
         enum ivs_status st = s_providers[i].fetch(c, found, &why, err);
         if (st == IVS_OK && !found->access_key_id) {
-            buf_printf(report, "; %s: %s", s_providers[i].label, why.len ? buf_str(&why) : "nothing found");
+            buf_printf(report, "; %s: %s", s_providers[i].label,
+                       why.len ? buf_str(&why) : "nothing found");
             buf_free(&why);
             continue;
         }

@@ -17,7 +17,7 @@
 
 struct credentials {
     char *access_key_id, *secret_access_key, *session_token; /* token NULL for long-term keys */
-    int64_t expires_ms;   /* Unix epoch ms; 0 = never */
+    int64_t expires_ms;                                      /* Unix epoch ms; 0 = never */
     const char *provider; /* static name: "explicit", "environment", "shared-credentials-file",
                              "config-file", "process", "container", "imds" */
 };

@@ -192,6 +192,5 @@ void model_format_iso8601(double seconds, char *out, size_t out_size)
         snprintf(out, out_size, "%04lld-%02d-%02dT%02d:%02d:%02d.%06ldZ", (long long)y, m, d, hh,
                  mm, ss, micros);
     else
-        snprintf(out, out_size, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d, hh, mm,
-                 ss);
+        snprintf(out, out_size, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d, hh, mm, ss);
 }

@@ -80,10 +80,10 @@ enum node_type { N_EMPTY, N_CHAR, N_ANY, N_CLASS, N_BOL, N_EOL, N_CAT, N_ALT, N_
 
 struct node {
     enum node_type type;
-    int a, b;      /* children (CAT, ALT: a and b; REPEAT: a) */
-    int min, max;  /* REPEAT; max -1 = unbounded */
-    uint32_t cp;   /* CHAR */
-    int cls;       /* CLASS: index into classes */
+    int a, b;     /* children (CAT, ALT: a and b; REPEAT: a) */
+    int min, max; /* REPEAT; max -1 = unbounded */
+    uint32_t cp;  /* CHAR */
+    int cls;      /* CLASS: index into classes */
 };
 
 /* One member of a character class: a code point range, or a Unicode category. */
@@ -237,8 +237,8 @@ static int32_t simple_escape(struct parser *ps, char e)
     }
     default:
         /* Escaped punctuation stands for itself ("\-", "\.", "\/", "\\"). */
-        if ((unsigned char)e < 0x80 && !((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
-                                         (e >= '0' && e <= '9')))
+        if ((unsigned char)e < 0x80 &&
+            !((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9')))
             return (unsigned char)e;
     }
     return fail(ps, "unsupported escape");
@@ -702,7 +702,7 @@ int pattern_check(const char *pattern, const char **why)
 
 struct vm {
     const struct compiled *c;
-    int *seen;  /* generation stamp per pc */
+    int *seen; /* generation stamp per pc */
     int *stack;
     int gen;
     size_t len;

@@ -99,21 +99,11 @@ static void decode_string(const char *tok, const char *tok_end, char *dst, size_
         if (c == '\\' && p < end) {
             char e = *p++;
             switch (e) {
-            case 'n':
-                c = '\n';
-                break;
-            case 't':
-                c = '\t';
-                break;
-            case 'r':
-                c = '\r';
-                break;
-            case 'b':
-                c = '\b';
-                break;
-            case 'f':
-                c = '\f';
-                break;
+            case 'n': c = '\n'; break;
+            case 't': c = '\t'; break;
+            case 'r': c = '\r'; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
             case 'u': {
                 unsigned v = 0;
                 for (int i = 0; i < 4 && p < end; i++, p++) {
@@ -123,9 +113,7 @@ static void decode_string(const char *tok, const char *tok_end, char *dst, size_
                 c = v > 0 && v < 0x80 ? (char)v : '?';
                 break;
             }
-            default:
-                c = e;
-                break; /* \" \\ \/ */
+            default: c = e; break; /* \" \\ \/ */
             }
         }
         dst[k++] = c;

@@ -109,14 +109,10 @@ enum retry_class retry_classify(const struct ivs_error *err)
     if (!err)
         return RETRY_NONE;
     switch (err->kind) {
-    case IVS_ERR_TIMEOUT:
-        return RETRY_TIMEOUT;
-    case IVS_ERR_NETWORK:
-        return RETRY_TRANSIENT;
-    case IVS_ERR_SERVICE:
-        break;
-    default:
-        return RETRY_NONE;
+    case IVS_ERR_TIMEOUT: return RETRY_TIMEOUT;
+    case IVS_ERR_NETWORK: return RETRY_TRANSIENT;
+    case IVS_ERR_SERVICE: break;
+    default: return RETRY_NONE;
     }
     if (err->status == 429 || code_in(err->code, k_throttling_codes, COUNT_OF(k_throttling_codes)))
         return RETRY_THROTTLE;
@@ -126,10 +122,8 @@ enum retry_class retry_classify(const struct ivs_error *err)
     case 500:
     case 502:
     case 503:
-    case 504:
-        return RETRY_TRANSIENT;
-    default:
-        return RETRY_NONE;
+    case 504: return RETRY_TRANSIENT;
+    default: return RETRY_NONE;
     }
 }
 

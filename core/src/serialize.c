@@ -244,8 +244,7 @@ static int put_query_member(struct buf *q, const struct model_member *m, const c
 
 static int add_header(struct model_request *out, const char *name, const char *value)
 {
-    struct model_header *h =
-        realloc(out->headers, (out->header_count + 1) * sizeof *out->headers);
+    struct model_header *h = realloc(out->headers, (out->header_count + 1) * sizeof *out->headers);
     if (!h)
         return -1;
     out->headers = h;
@@ -380,8 +379,8 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(input, m->name);
         if (!v || cJSON_IsNull(v))
             continue;
-        int rc = m->location == ML_QUERY ? put_query_member(&query, m, v)
-                                         : put_header_member(out, m, v);
+        int rc =
+            m->location == ML_QUERY ? put_query_member(&query, m, v) : put_header_member(out, m, v);
         if (rc) {
             st = ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
                                "%s: %s: value cannot be sent in the %s", op->snake_name, m->name,
@@ -455,8 +454,8 @@ static char *decode(const char *s, size_t len, int plus_is_space)
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         int hi, lo;
-        if (s[i] == '%' && i + 2 < len &&
-            (hi = hex_digit(s[i + 1])) >= 0 && (lo = hex_digit(s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < len && (hi = hex_digit(s[i + 1])) >= 0 &&
+            (lo = hex_digit(s[i + 2])) >= 0) {
             out[o++] = (char)(hi * 16 + lo);
             i += 2;
         } else if (plus_is_space && s[i] == '+') {
@@ -634,8 +633,7 @@ static int apply_query(const struct model_shape *in, const struct query_param *q
                     claimed = in->members[o].location == ML_QUERY &&
                               model_shape(in->members[o].shape)->type != MT_MAP &&
                               strcmp(in->members[o].location_name, qp[k].name) == 0;
-                if (shape->type == MT_LIST ? strcmp(qp[k].name, m->location_name) != 0
-                                           : claimed)
+                if (shape->type == MT_LIST ? strcmp(qp[k].name, m->location_name) != 0 : claimed)
                     continue;
                 const struct model_shape *es = model_shape(shape->member_shape);
                 if (shape->type == MT_MAP && es->type == MT_LIST) {
@@ -727,8 +725,8 @@ enum ivs_status model_deserialize_request(const char *method, const char *path, 
         input = cJSON_ParseWithLengthOpts(p, left, &end, 0);
         if (input && end) {
             size_t used = (size_t)(end - p);
-            while (used < left && (p[used] == ' ' || p[used] == '\t' || p[used] == '\r' ||
-                                   p[used] == '\n'))
+            while (used < left &&
+                   (p[used] == ' ' || p[used] == '\t' || p[used] == '\r' || p[used] == '\n'))
                 used++;
             if (used != left) {
                 cJSON_Delete(input);

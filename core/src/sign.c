@@ -13,10 +13,10 @@
 #define DEFAULT_SERVICE "ivs"
 
 struct parsed_url {
-    size_t base_len; /* scheme://authority/path: everything before '?' or '#' */
-    char *host;      /* the Host header value: lowercased host, ":port" only when not default */
-    char *path;      /* "/" when the URL has none */
-    char *query;     /* without '?', "" when none */
+    size_t base_len;  /* scheme://authority/path: everything before '?' or '#' */
+    char *host;       /* the Host header value: lowercased host, ":port" only when not default */
+    char *path;       /* "/" when the URL has none */
+    char *query;      /* without '?', "" when none */
     int path_missing; /* the URL had no path at all ("https://host") */
 };
 
@@ -124,8 +124,9 @@ static int has_host(const struct ivs_sign_request *req)
 }
 
 /* Fills the parts common to both modes; headers are left to the caller. */
-static enum ivs_status prepare(const struct ivs_sign_request *req, const struct ivs_credentials *creds,
-                               struct parsed_url *u, struct sigv4_params *p, struct ivs_error *err)
+static enum ivs_status prepare(const struct ivs_sign_request *req,
+                               const struct ivs_credentials *creds, struct parsed_url *u,
+                               struct sigv4_params *p, struct ivs_error *err)
 {
     if (!req)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "no request to sign");
@@ -221,11 +222,13 @@ void ivs_signature_clear(struct ivs_signature *sig)
     memset(sig, 0, sizeof *sig);
 }
 
-enum ivs_status ivs_presign_url(const struct ivs_sign_request *req, const struct ivs_credentials *creds,
-                                long expires_s, char **url_out, struct ivs_error *err)
+enum ivs_status ivs_presign_url(const struct ivs_sign_request *req,
+                                const struct ivs_credentials *creds, long expires_s, char **url_out,
+                                struct ivs_error *err)
 {
     if (!url_out)
-        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "ivs_presign_url needs an output");
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "ivs_presign_url needs an output");
     *url_out = NULL;
     if (expires_s < 1 || expires_s > 604800)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",

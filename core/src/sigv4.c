@@ -68,7 +68,10 @@ static int hex_value(unsigned char c)
     return -1;
 }
 
-static int is_header_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+static int is_header_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 static int empty(const char *s) { return !s || !*s; }
 
@@ -150,7 +153,8 @@ void sigv4_format_amz_date(int64_t t, char out[17])
     if (y < 0 || y > 9999) {
         y = y < 0 ? 0 : 9999;
     }
-    unsigned hh = (unsigned)(secs / 3600), mm = (unsigned)(secs / 60 % 60), ss = (unsigned)(secs % 60);
+    unsigned hh = (unsigned)(secs / 3600), mm = (unsigned)(secs / 60 % 60),
+             ss = (unsigned)(secs % 60);
     char tmp[32];
     snprintf(tmp, sizeof tmp, "%04u%02u%02uT%02u%02u%02uZ", (unsigned)y, m, d, hh, mm, ss);
     memcpy(out, tmp, 16);
@@ -242,7 +246,10 @@ static int derive_signing_key(const char *secret, const char *date8, const char 
     return rc;
 }
 
-struct sigv4_key_cache *sigv4_key_cache_new(void) { return calloc(1, sizeof(struct sigv4_key_cache)); }
+struct sigv4_key_cache *sigv4_key_cache_new(void)
+{
+    return calloc(1, sizeof(struct sigv4_key_cache));
+}
 
 void sigv4_key_cache_free(struct sigv4_key_cache *c)
 {
@@ -331,7 +338,8 @@ void sigv4_normalize_path(struct buf *out, const char *path, size_t len)
     free(seg);
 }
 
-static void append_canonical_uri(struct buf *out, const char *path, int normalize, int double_encode)
+static void append_canonical_uri(struct buf *out, const char *path, int normalize,
+                                 int double_encode)
 {
     if (empty(path))
         path = "/";
@@ -422,8 +430,8 @@ static int ieq(const char *a, const char *b) { return strcasecmp(a, b) == 0; }
 
 /* Parameters whose presence means the request was already presigned. */
 static const char *const s_auth_params[] = {
-    "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date",           "X-Amz-Expires",
-    "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token",
+    "X-Amz-Algorithm",     "X-Amz-Credential", "X-Amz-Date",           "X-Amz-Expires",
+    "X-Amz-SignedHeaders", "X-Amz-Signature",  "X-Amz-Security-Token",
 };
 
 struct sign_state {
@@ -528,7 +536,8 @@ static enum ivs_status validate(const struct sigv4_params *p, struct ivs_error *
             ieq(name, "X-Amz-Security-Token") ||
             (p->add_content_sha256 && !p->presign && ieq(name, "X-Amz-Content-SHA256")))
             return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
-                                 "the request already carries a %s header; the signer sets it", name);
+                                 "the request already carries a %s header; the signer sets it",
+                                 name);
     }
     return IVS_OK;
 }
@@ -658,7 +667,8 @@ enum ivs_status sigv4_sign(const struct sigv4_params *p, struct sigv4_key_cache 
     buf_printf(&scope, "%s/%s/%s/aws4_request", date8, p->region, p->service);
 
     for (size_t i = 0; i < p->header_count; i++)
-        if (push_header(&st, lower_trimmed(p->headers[i].name), collapse_value(p->headers[i].value)))
+        if (push_header(&st, lower_trimmed(p->headers[i].name),
+                        collapse_value(p->headers[i].value)))
             goto done;
     if (!p->presign) {
         if (push_header(&st, ivs_strdup("x-amz-date"), ivs_strdup(out->amz_date)))

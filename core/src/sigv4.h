@@ -25,13 +25,13 @@ struct sigv4_params {
     int64_t time; /* signing time, seconds since the epoch (UTC) */
     const char *access_key_id;
     const char *secret_access_key;
-    const char *session_token;  /* NULL or "" for none */
-    int normalize_path;         /* remove ".", ".." and empty segments (every non-S3 service) */
-    int double_encode;          /* encode the wire path once more (every non-S3 service) */
-    int add_content_sha256;     /* header mode: add and sign x-amz-content-sha256 */
-    int omit_session_token;     /* token added to the request but not signed */
-    int presign;                /* query mode */
-    long expires_s;             /* query mode: X-Amz-Expires */
+    const char *session_token; /* NULL or "" for none */
+    int normalize_path;        /* remove ".", ".." and empty segments (every non-S3 service) */
+    int double_encode;         /* encode the wire path once more (every non-S3 service) */
+    int add_content_sha256;    /* header mode: add and sign x-amz-content-sha256 */
+    int omit_session_token;    /* token added to the request but not signed */
+    int presign;               /* query mode */
+    long expires_s;            /* query mode: X-Amz-Expires */
 };
 
 struct sigv4_key_cache; /* signing keys keyed by (secret, date, region, service) */

@@ -114,9 +114,9 @@ static size_t edit_distance2(const char *a, const char *b)
         row[0] = 2 * i;
         for (size_t j = 1; j <= lb; j++) {
             size_t up = row[j];
-            size_t sub = a[i - 1] == b[j - 1]                                 ? 0
+            size_t sub = a[i - 1] == b[j - 1]                             ? 0
                          : lower_ascii(a[i - 1]) == lower_ascii(b[j - 1]) ? 1
-                                                                           : 2;
+                                                                          : 2;
             size_t best = diag + sub;
             if (up + 2 < best)
                 best = up + 2;
@@ -249,8 +249,7 @@ static void check_number(struct vctx *v, const struct model_shape *shape, double
         problem(v, "%.17g is more than the maximum %lld", d, (long long)shape->max);
 }
 
-static void check_size(struct vctx *v, const struct model_shape *shape, int64_t n,
-                       const char *unit)
+static void check_size(struct vctx *v, const struct model_shape *shape, int64_t n, const char *unit)
 {
     if (shape->has_min && n < shape->min)
         problem(v, "has %lld %s, fewer than the minimum %lld", (long long)n, unit,
@@ -407,8 +406,8 @@ enum ivs_status model_validate(const struct model_operation *op, const cJSON *in
         if (op->input >= 0) {
             validate_structure(&v, model_shape(op->input), input);
         } else {
-            static const struct model_shape no_members = {.name = "", .member_shape = -1,
-                                                          .key_shape = -1};
+            static const struct model_shape no_members = {
+                .name = "", .member_shape = -1, .key_shape = -1};
             validate_structure(&v, &no_members, input);
         }
     } else if (op->input >= 0) {

@@ -12,7 +12,8 @@
 #include <stdint.h>
 #include <string.h>
 
-void harness_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void harness_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void harness_skip(const char *reason);
 void harness_run(const char *name, void (*fn)(void));
 int harness_finish(void);
@@ -25,38 +26,37 @@ char *harness_read_file(const char *path, size_t *len_out);
 
 #define RUN(fn) harness_run(#fn, fn)
 
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond))                                                             \
-            harness_fail(__FILE__, __LINE__, "check failed: %s", #cond);         \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            harness_fail(__FILE__, __LINE__, "check failed: %s", #cond);                           \
     } while (0)
 
-#define CHECK_MSG(cond, ...)                                                     \
-    do {                                                                         \
-        if (!(cond))                                                             \
-            harness_fail(__FILE__, __LINE__, __VA_ARGS__);                       \
+#define CHECK_MSG(cond, ...)                                                                       \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            harness_fail(__FILE__, __LINE__, __VA_ARGS__);                                         \
     } while (0)
 
-#define CHECK_STR_EQ(expected, actual)                                           \
-    do {                                                                         \
-        const char *e_ = (expected), *a_ = (actual);                            \
-        if (!e_ || !a_ || strcmp(e_, a_) != 0)                                   \
-            harness_fail(__FILE__, __LINE__, "expected \"%s\", got \"%s\"",       \
-                         e_ ? e_ : "(null)", a_ ? a_ : "(null)");                \
+#define CHECK_STR_EQ(expected, actual)                                                             \
+    do {                                                                                           \
+        const char *e_ = (expected), *a_ = (actual);                                               \
+        if (!e_ || !a_ || strcmp(e_, a_) != 0)                                                     \
+            harness_fail(__FILE__, __LINE__, "expected \"%s\", got \"%s\"", e_ ? e_ : "(null)",    \
+                         a_ ? a_ : "(null)");                                                      \
     } while (0)
 
-#define CHECK_INT_EQ(expected, actual)                                           \
-    do {                                                                         \
-        long long e_ = (long long)(expected), a_ = (long long)(actual);          \
-        if (e_ != a_)                                                            \
-            harness_fail(__FILE__, __LINE__, "%s: expected %lld, got %lld",       \
-                         #actual, e_, a_);                                       \
+#define CHECK_INT_EQ(expected, actual)                                                             \
+    do {                                                                                           \
+        long long e_ = (long long)(expected), a_ = (long long)(actual);                            \
+        if (e_ != a_)                                                                              \
+            harness_fail(__FILE__, __LINE__, "%s: expected %lld, got %lld", #actual, e_, a_);      \
     } while (0)
 
-#define SKIP(reason)                                                             \
-    do {                                                                         \
-        harness_skip(reason);                                                    \
-        return;                                                                  \
+#define SKIP(reason)                                                                               \
+    do {                                                                                           \
+        harness_skip(reason);                                                                      \
+        return;                                                                                    \
     } while (0)
 
 #endif

@@ -213,8 +213,7 @@ static void test_profile_not_found(void)
 
 static void test_credentials_file_wins_over_config(void)
 {
-    files("[profile p]\nregion = eu-west-1\nretry_mode = legacy\n",
-          "[p]\nregion = us-west-2\n");
+    files("[profile p]\nregion = eu-west-1\nretry_mode = legacy\n", "[p]\nregion = us-west-2\n");
     struct env e = {{"AWS_PROFILE", "p", NULL}};
     struct ivs_client_options o;
     struct ivs_config cfg;
@@ -274,11 +273,12 @@ static const char *endpoint_for(struct env *e, const char *explicit_endpoint, in
 
 static void test_endpoint_precedence(void)
 {
-    files("[default]\nregion = us-west-2\nservices = local\nendpoint_url = http://profile.example/\n"
-          "[profile plain]\nregion = us-west-2\nendpoint_url = http://plain.example\n"
-          "[services local]\nivs =\n  endpoint_url = http://services.example:8080/\n"
-          "s3 =\n  endpoint_url = http://s3.example\n",
-          NULL);
+    files(
+        "[default]\nregion = us-west-2\nservices = local\nendpoint_url = http://profile.example/\n"
+        "[profile plain]\nregion = us-west-2\nendpoint_url = http://plain.example\n"
+        "[services local]\nivs =\n  endpoint_url = http://services.example:8080/\n"
+        "s3 =\n  endpoint_url = http://s3.example\n",
+        NULL);
     struct ivs_error err = {0};
     const char *src = NULL;
     struct env all = {{"AWS_ENDPOINT_URL_IVS", "http://ivs-env.example", "AWS_ENDPOINT_URL",
@@ -301,17 +301,21 @@ static void test_endpoint_precedence(void)
     /* The ignore flag drops env and file endpoints, never the explicit one. */
     struct env ignore = {{"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "TRUE", "AWS_ENDPOINT_URL_IVS",
                           "http://ivs-env.example", NULL}};
-    CHECK_STR_EQ("https://ivs.us-west-2.amazonaws.com", endpoint_for(&ignore, NULL, 0, 0, &src, &err));
+    CHECK_STR_EQ("https://ivs.us-west-2.amazonaws.com",
+                 endpoint_for(&ignore, NULL, 0, 0, &src, &err));
     CHECK_STR_EQ("default", src);
-    CHECK_STR_EQ("http://explicit.example", endpoint_for(&ignore, "http://explicit.example", 0, 0, &src, &err));
+    CHECK_STR_EQ("http://explicit.example",
+                 endpoint_for(&ignore, "http://explicit.example", 0, 0, &src, &err));
     struct env not_ignored = {{"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "false", NULL}};
-    CHECK_STR_EQ("http://services.example:8080", endpoint_for(&not_ignored, NULL, 0, 0, &src, &err));
+    CHECK_STR_EQ("http://services.example:8080",
+                 endpoint_for(&not_ignored, NULL, 0, 0, &src, &err));
     remove_files();
 
     files("[default]\nregion = us-west-2\nendpoint_url = http://profile.example\n"
           "ignore_configured_endpoint_urls = true\n",
           NULL);
-    CHECK_STR_EQ("https://ivs.us-west-2.amazonaws.com", endpoint_for(&none, NULL, 0, 0, &src, &err));
+    CHECK_STR_EQ("https://ivs.us-west-2.amazonaws.com",
+                 endpoint_for(&none, NULL, 0, 0, &src, &err));
     CHECK_STR_EQ("https://ivs.us-west-2.amazonaws.com", endpoint_for(&all, NULL, 0, 0, &src, &err));
     /* The environment's false beats the profile's true. */
     CHECK_STR_EQ("http://profile.example", endpoint_for(&not_ignored, NULL, 0, 0, &src, &err));
@@ -325,26 +329,33 @@ static void test_endpoint_variants(void)
     struct ivs_error err = {0};
     struct env us = {{"AWS_REGION", "us-east-1", NULL}};
     CHECK_STR_EQ("https://ivs.us-east-1.amazonaws.com", endpoint_for(&us, NULL, 0, 0, NULL, &err));
-    CHECK_STR_EQ("https://ivs-fips.us-east-1.amazonaws.com", endpoint_for(&us, NULL, 1, 0, NULL, &err));
+    CHECK_STR_EQ("https://ivs-fips.us-east-1.amazonaws.com",
+                 endpoint_for(&us, NULL, 1, 0, NULL, &err));
     CHECK_STR_EQ("https://ivs.us-east-1.api.aws", endpoint_for(&us, NULL, 0, 1, NULL, &err));
     CHECK_STR_EQ("https://ivs-fips.us-east-1.api.aws", endpoint_for(&us, NULL, 1, 1, NULL, &err));
-    CHECK_STR_EQ("https://ivs.us-east-1.amazonaws.com", endpoint_for(&us, NULL, -1, -1, NULL, &err));
+    CHECK_STR_EQ("https://ivs.us-east-1.amazonaws.com",
+                 endpoint_for(&us, NULL, -1, -1, NULL, &err));
     struct env cn = {{"AWS_REGION", "cn-north-1", NULL}};
-    CHECK_STR_EQ("https://ivs.cn-north-1.amazonaws.com.cn", endpoint_for(&cn, NULL, 0, 0, NULL, &err));
-    CHECK_STR_EQ("https://ivs-fips.cn-north-1.amazonaws.com.cn", endpoint_for(&cn, NULL, 1, 0, NULL, &err));
+    CHECK_STR_EQ("https://ivs.cn-north-1.amazonaws.com.cn",
+                 endpoint_for(&cn, NULL, 0, 0, NULL, &err));
+    CHECK_STR_EQ("https://ivs-fips.cn-north-1.amazonaws.com.cn",
+                 endpoint_for(&cn, NULL, 1, 0, NULL, &err));
     CHECK_STR_EQ("https://ivs.cn-north-1.api.amazonwebservices.com.cn",
                  endpoint_for(&cn, NULL, 0, 1, NULL, &err));
     CHECK_STR_EQ("https://ivs-fips.cn-north-1.api.amazonwebservices.com.cn",
                  endpoint_for(&cn, NULL, 1, 1, NULL, &err));
     struct env gov = {{"AWS_REGION", "us-gov-west-1", NULL}};
-    CHECK_STR_EQ("https://ivs-fips.us-gov-west-1.amazonaws.com", endpoint_for(&gov, NULL, 1, 0, NULL, &err));
+    CHECK_STR_EQ("https://ivs-fips.us-gov-west-1.amazonaws.com",
+                 endpoint_for(&gov, NULL, 1, 0, NULL, &err));
 
     /* Environment and profile flags. */
     struct env env_flags = {{"AWS_REGION", "us-east-1", "AWS_USE_FIPS_ENDPOINT", "true",
                              "AWS_USE_DUALSTACK_ENDPOINT", "True", NULL}};
-    CHECK_STR_EQ("https://ivs-fips.us-east-1.api.aws", endpoint_for(&env_flags, NULL, 0, 0, NULL, &err));
+    CHECK_STR_EQ("https://ivs-fips.us-east-1.api.aws",
+                 endpoint_for(&env_flags, NULL, 0, 0, NULL, &err));
     /* Explicit off beats the environment. */
-    CHECK_STR_EQ("https://ivs.us-east-1.amazonaws.com", endpoint_for(&env_flags, NULL, -1, -1, NULL, &err));
+    CHECK_STR_EQ("https://ivs.us-east-1.amazonaws.com",
+                 endpoint_for(&env_flags, NULL, -1, -1, NULL, &err));
     struct env bad_flag = {{"AWS_REGION", "us-east-1", "AWS_USE_FIPS_ENDPOINT", "yes", NULL}};
     CHECK(endpoint_for(&bad_flag, NULL, 0, 0, NULL, &err) == NULL);
     CHECK_STR_EQ("InvalidConfig", err.code);
@@ -362,12 +373,15 @@ static void test_endpoint_variants(void)
     CHECK(err.message && strstr(err.message, "AWS_ENDPOINT_URL"));
     remove_files();
 
-    files("[default]\nregion = eu-central-1\nuse_fips_endpoint = true\nuse_dualstack_endpoint = false\n",
+    files("[default]\nregion = eu-central-1\nuse_fips_endpoint = true\nuse_dualstack_endpoint = "
+          "false\n",
           NULL);
     struct env none = {{NULL}};
-    CHECK_STR_EQ("https://ivs-fips.eu-central-1.amazonaws.com", endpoint_for(&none, NULL, 0, 0, NULL, &err));
+    CHECK_STR_EQ("https://ivs-fips.eu-central-1.amazonaws.com",
+                 endpoint_for(&none, NULL, 0, 0, NULL, &err));
     struct env env_off = {{"AWS_USE_FIPS_ENDPOINT", "false", NULL}};
-    CHECK_STR_EQ("https://ivs.eu-central-1.amazonaws.com", endpoint_for(&env_off, NULL, 0, 0, NULL, &err));
+    CHECK_STR_EQ("https://ivs.eu-central-1.amazonaws.com",
+                 endpoint_for(&env_off, NULL, 0, 0, NULL, &err));
     remove_files();
     ivs_error_clear(&err);
 }
@@ -389,11 +403,13 @@ static void test_endpoint_validation(void)
         free(out);
     }
     static const char *const bad[] = {
-        "ftp://h", "127.0.0.1:4566", "http://", "http:///path", "http://h:", "http://h:12x",
-        "http://h st", "http://user:pw@h", "http://[::1", "", "http://h\n",
+        "ftp://h",      "127.0.0.1:4566", "http://",          "http:///path", "http://h:",
+        "http://h:12x", "http://h st",    "http://user:pw@h", "http://[::1",  "",
+        "http://h\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        CHECK_MSG(config_check_endpoint_url(bad[i], "AWS_ENDPOINT_URL", &out, &err) == IVS_ERR_CONFIG,
+        CHECK_MSG(config_check_endpoint_url(bad[i], "AWS_ENDPOINT_URL", &out, &err) ==
+                      IVS_ERR_CONFIG,
                   "accepted %s", bad[i]);
         CHECK(out == NULL);
         CHECK_STR_EQ("InvalidEndpoint", err.code);
@@ -445,7 +461,8 @@ static void test_retry_settings(void)
     CHECK_INT_EQ(1, cfg.new_retries_2026);
     config_cleanup(&cfg);
 
-    static const char *const bad_numbers[] = {"0", "-1", "3x", "abc", "99999999999999999999", "1.5"};
+    static const char *const bad_numbers[] = {"0",  "-1", "3x", "abc", "99999999999999999999",
+                                              "1.5"};
     for (size_t i = 0; i < sizeof bad_numbers / sizeof bad_numbers[0]; i++) {
         struct env b = {{"AWS_MAX_ATTEMPTS", bad_numbers[i], NULL}};
         CHECK_MSG(resolve(&b, &o, &cfg, &err) == IVS_ERR_CONFIG, "accepted %s", bad_numbers[i]);
@@ -472,8 +489,9 @@ static void test_retry_settings(void)
 
 static void test_misc_settings(void)
 {
-    files("[default]\nregion = us-east-1\nca_bundle = /profile/ca.pem\nsdk_ua_app_id = profile-app\n",
-          NULL);
+    files(
+        "[default]\nregion = us-east-1\nca_bundle = /profile/ca.pem\nsdk_ua_app_id = profile-app\n",
+        NULL);
     struct ivs_client_options o;
     struct ivs_config cfg;
     struct ivs_error err = {0};
@@ -523,14 +541,16 @@ static void test_botocore_oracle(void)
           "  endpoint_url = http://127.0.0.1:9999\n",
           NULL);
     char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "env -u AWS_REGION -u AWS_DEFAULT_REGION -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_IVS "
-             "-u AWS_IGNORE_CONFIGURED_ENDPOINT_URLS -u AWS_USE_FIPS_ENDPOINT "
-             "-u AWS_USE_DUALSTACK_ENDPOINT AWS_CONFIG_FILE=%s AWS_SHARED_CREDENTIALS_FILE=%s AWS_PROFILE=o "
-             "AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b python3 -c 'import botocore.session as s; "
-             "c = s.get_session().create_client(\"ivs\"); print(c.meta.endpoint_url + \" \" + "
-             "c.meta.region_name)' 2>/dev/null",
-             s_config_path, s_credentials_path);
+    snprintf(
+        cmd, sizeof cmd,
+        "env -u AWS_REGION -u AWS_DEFAULT_REGION -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_IVS "
+        "-u AWS_IGNORE_CONFIGURED_ENDPOINT_URLS -u AWS_USE_FIPS_ENDPOINT "
+        "-u AWS_USE_DUALSTACK_ENDPOINT AWS_CONFIG_FILE=%s AWS_SHARED_CREDENTIALS_FILE=%s "
+        "AWS_PROFILE=o "
+        "AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b python3 -c 'import botocore.session as s; "
+        "c = s.get_session().create_client(\"ivs\"); print(c.meta.endpoint_url + \" \" + "
+        "c.meta.region_name)' 2>/dev/null",
+        s_config_path, s_credentials_path);
     FILE *p = popen(cmd, "r");
     char line[256] = "";
     if (p) {

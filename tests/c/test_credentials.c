@@ -85,7 +85,8 @@ static enum ivs_status fixture_init(struct fixture *fx, struct ivs_error *err)
         env_add(e, "AWS_CONFIG_FILE", "/nonexistent/ivs-config");
     if (!env_get(e, "AWS_SHARED_CREDENTIALS_FILE"))
         env_add(e, "AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/ivs-credentials");
-    if (!env_get(e, "AWS_EC2_METADATA_SERVICE_ENDPOINT") && !env_get(e, "AWS_EC2_METADATA_DISABLED"))
+    if (!env_get(e, "AWS_EC2_METADATA_SERVICE_ENDPOINT") &&
+        !env_get(e, "AWS_EC2_METADATA_DISABLED"))
         env_add(e, "AWS_EC2_METADATA_DISABLED", "true");
     if (!env_get(e, "AWS_REGION"))
         env_add(e, "AWS_REGION", "us-east-1");
@@ -109,7 +110,8 @@ static void fixture_free(struct fixture *fx)
 }
 
 /* Resolves once and returns the key id (a static copy) or NULL on error. */
-static const char *key_for(struct fixture *fx, int64_t now, const char **provider, struct ivs_error *err)
+static const char *key_for(struct fixture *fx, int64_t now, const char **provider,
+                           struct ivs_error *err)
 {
     static char key[128];
     const struct credentials *cr = NULL;
@@ -140,9 +142,15 @@ static void test_parse_time(void)
     CHECK_INT_EQ(0, ms);
     CHECK_INT_EQ(0, cred_parse_time("2024-02-29T12:00:00.123456Z", &ms));
     CHECK_INT_EQ(1709208000123LL, ms);
-    static const char *const bad[] = {"", "2030-01-01", "2030-13-01T00:00:00Z", "2030-01-32T00:00:00Z",
-                                      "2030-01-01T24:00:00Z", "2030-01-01T00:00:00Zjunk",
-                                      "2030-01-01T00:00:00.Z", "20300101T000000Z", "soon"};
+    static const char *const bad[] = {"",
+                                      "2030-01-01",
+                                      "2030-13-01T00:00:00Z",
+                                      "2030-01-32T00:00:00Z",
+                                      "2030-01-01T24:00:00Z",
+                                      "2030-01-01T00:00:00Zjunk",
+                                      "2030-01-01T00:00:00.Z",
+                                      "20300101T000000Z",
+                                      "soon"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK_MSG(cred_parse_time(bad[i], &ms) == -1, "accepted %s", bad[i]);
 }
@@ -150,7 +158,8 @@ static void test_parse_time(void)
 static void test_explicit_and_anonymous(void)
 {
     struct ivs_error err = {0};
-    struct fixture fx = {.env = {{"AWS_ACCESS_KEY_ID", "AKIDENV", "AWS_SECRET_ACCESS_KEY", "env-secret", NULL}}};
+    struct fixture fx = {
+        .env = {{"AWS_ACCESS_KEY_ID", "AKIDENV", "AWS_SECRET_ACCESS_KEY", "env-secret", NULL}}};
     fx.opts.access_key_id = "AKIDEXPLICIT";
     fx.opts.secret_access_key = "explicit-secret";
     fx.opts.session_token = "explicit-token";
@@ -181,7 +190,8 @@ static void test_explicit_and_anonymous(void)
     lone_token.opts.session_token = "only-token";
     CHECK_INT_EQ(IVS_ERR_CONFIG, fixture_init(&lone_token, &err));
 
-    struct fixture anon = {.env = {{"AWS_ACCESS_KEY_ID", "AKIDENV", "AWS_SECRET_ACCESS_KEY", "s", NULL}}};
+    struct fixture anon = {
+        .env = {{"AWS_ACCESS_KEY_ID", "AKIDENV", "AWS_SECRET_ACCESS_KEY", "s", NULL}}};
     anon.opts.anonymous = 1;
     CHECK(fixture_init(&anon, &err) == IVS_OK);
     cr = (const struct credentials *)&err; /* must be reset */
@@ -195,8 +205,8 @@ static void test_environment(void)
 {
     struct ivs_error err = {0};
     const char *provider = NULL;
-    struct fixture fx = {.env = {{"AWS_ACCESS_KEY_ID", "AKIDENV", "AWS_SECRET_ACCESS_KEY", "env-secret",
-                                  "AWS_SESSION_TOKEN", "env-token", NULL}}};
+    struct fixture fx = {.env = {{"AWS_ACCESS_KEY_ID", "AKIDENV", "AWS_SECRET_ACCESS_KEY",
+                                  "env-secret", "AWS_SESSION_TOKEN", "env-token", NULL}}};
     CHECK(fixture_init(&fx, &err) == IVS_OK);
     const struct credentials *cr = NULL;
     CHECK_INT_EQ(IVS_OK, cred_chain_get(fx.chain, 0, &cr, &err));
@@ -222,15 +232,17 @@ static void test_environment(void)
     CHECK(err.message && strstr(err.message, "AWS_SECRET_ACCESS_KEY"));
 
     /* A profile named in the options skips the environment, as botocore does... */
-    const char *creds = temp_file("[named]\naws_access_key_id = AKIDFILE\naws_secret_access_key = fs\n", 0600);
+    const char *creds =
+        temp_file("[named]\naws_access_key_id = AKIDFILE\naws_secret_access_key = fs\n", 0600);
     struct fixture named = {.env = {{"AWS_ACCESS_KEY_ID", "AKIDENV", "AWS_SECRET_ACCESS_KEY", "s",
                                      "AWS_SHARED_CREDENTIALS_FILE", creds, NULL}}};
     named.opts.profile = "named";
     CHECK_STR_EQ("AKIDFILE", key_for(&named, 0, &provider, &err));
     CHECK_STR_EQ("shared-credentials-file", provider);
     /* ...but AWS_PROFILE does not. */
-    struct fixture via_env = {.env = {{"AWS_ACCESS_KEY_ID", "AKIDENV", "AWS_SECRET_ACCESS_KEY", "s",
-                                       "AWS_SHARED_CREDENTIALS_FILE", creds, "AWS_PROFILE", "named", NULL}}};
+    struct fixture via_env = {
+        .env = {{"AWS_ACCESS_KEY_ID", "AKIDENV", "AWS_SECRET_ACCESS_KEY", "s",
+                 "AWS_SHARED_CREDENTIALS_FILE", creds, "AWS_PROFILE", "named", NULL}}};
     CHECK_STR_EQ("AKIDENV", key_for(&via_env, 0, &provider, &err));
     CHECK_STR_EQ("environment", provider);
     cleanup_files();
@@ -241,32 +253,36 @@ static void test_shared_files(void)
 {
     struct ivs_error err = {0};
     const char *provider = NULL;
-    const char *creds = temp_file("[default]\naws_access_key_id = AKIDCREDS\naws_secret_access_key = cs\n"
-                                  "aws_session_token = ct\n"
-                                  "[partial]\naws_access_key_id = AKIDPARTIAL\n",
-                                  0600);
-    const char *config = temp_file("[default]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = xs\n"
-                                   "[profile cfgonly]\naws_access_key_id = AKIDCFGONLY\n"
-                                   "aws_secret_access_key = ys\n"
-                                   "[profile partial]\n",
-                                   0600);
-    struct fixture both = {.env = {{"AWS_SHARED_CREDENTIALS_FILE", creds, "AWS_CONFIG_FILE", config, NULL}}};
+    const char *creds =
+        temp_file("[default]\naws_access_key_id = AKIDCREDS\naws_secret_access_key = cs\n"
+                  "aws_session_token = ct\n"
+                  "[partial]\naws_access_key_id = AKIDPARTIAL\n",
+                  0600);
+    const char *config =
+        temp_file("[default]\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = xs\n"
+                  "[profile cfgonly]\naws_access_key_id = AKIDCFGONLY\n"
+                  "aws_secret_access_key = ys\n"
+                  "[profile partial]\n",
+                  0600);
+    struct fixture both = {
+        .env = {{"AWS_SHARED_CREDENTIALS_FILE", creds, "AWS_CONFIG_FILE", config, NULL}}};
     CHECK_STR_EQ("AKIDCREDS", key_for(&both, 0, &provider, &err));
     CHECK_STR_EQ("shared-credentials-file", provider);
-    struct fixture cfg_only = {.env = {{"AWS_SHARED_CREDENTIALS_FILE", creds, "AWS_CONFIG_FILE", config,
-                                        "AWS_PROFILE", "cfgonly", NULL}}};
+    struct fixture cfg_only = {.env = {{"AWS_SHARED_CREDENTIALS_FILE", creds, "AWS_CONFIG_FILE",
+                                        config, "AWS_PROFILE", "cfgonly", NULL}}};
     CHECK_STR_EQ("AKIDCFGONLY", key_for(&cfg_only, 0, &provider, &err));
     CHECK_STR_EQ("config-file", provider);
     struct fixture no_creds_file = {.env = {{"AWS_CONFIG_FILE", config, NULL}}};
     CHECK_STR_EQ("AKIDCONFIG", key_for(&no_creds_file, 0, &provider, &err));
-    struct fixture env_first = {.env = {{"AWS_SHARED_CREDENTIALS_FILE", creds, "AWS_ACCESS_KEY_ID", "AKIDENV",
-                                         "AWS_SECRET_ACCESS_KEY", "s", NULL}}};
+    struct fixture env_first = {.env = {{"AWS_SHARED_CREDENTIALS_FILE", creds, "AWS_ACCESS_KEY_ID",
+                                         "AKIDENV", "AWS_SECRET_ACCESS_KEY", "s", NULL}}};
     CHECK_STR_EQ("AKIDENV", key_for(&env_first, 0, &provider, &err));
-    struct fixture partial = {.env = {{"AWS_SHARED_CREDENTIALS_FILE", creds, "AWS_CONFIG_FILE", config,
-                                       "AWS_PROFILE", "partial", NULL}}};
+    struct fixture partial = {.env = {{"AWS_SHARED_CREDENTIALS_FILE", creds, "AWS_CONFIG_FILE",
+                                       config, "AWS_PROFILE", "partial", NULL}}};
     CHECK(key_for(&partial, 0, NULL, &err) == NULL);
     CHECK_STR_EQ("PartialCredentials", err.code);
-    CHECK(err.message && strstr(err.message, "aws_secret_access_key") && strstr(err.message, creds));
+    CHECK(err.message && strstr(err.message, "aws_secret_access_key") &&
+          strstr(err.message, creds));
     cleanup_files();
     ivs_error_clear(&err);
 }
@@ -297,11 +313,12 @@ static void test_process_success_and_refresh(void)
         return;
     close(fd);
     char body[1024];
-    snprintf(body, sizeof body,
-             "n=$(cat %s); n=$((n+1)); echo $n > %s\n"
-             "printf '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC%%s\", \"SecretAccessKey\": \"ps\", "
-             "\"SessionToken\": \"pt\", \"Expiration\": \"2030-01-01T00:00:00Z\"}' $n",
-             counter, counter);
+    snprintf(
+        body, sizeof body,
+        "n=$(cat %s); n=$((n+1)); echo $n > %s\n"
+        "printf '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC%%s\", \"SecretAccessKey\": \"ps\", "
+        "\"SessionToken\": \"pt\", \"Expiration\": \"2030-01-01T00:00:00Z\"}' $n",
+        counter, counter);
     const char *cmd = script(body);
     struct fixture fx = {.env = {{"AWS_CONFIG_FILE", config_with_process(cmd), NULL}}};
     CHECK(fixture_init(&fx, &err) == IVS_OK);
@@ -419,7 +436,8 @@ static void test_process_failures(void)
     CHECK(key_for(&killed, 0, NULL, &err) == NULL);
     CHECK(err.message && strstr(err.message, "signal 9"));
 
-    struct fixture missing = {.env = {{"AWS_CONFIG_FILE", config_with_process("/nonexistent/ivs-helper"), NULL}}};
+    struct fixture missing = {
+        .env = {{"AWS_CONFIG_FILE", config_with_process("/nonexistent/ivs-helper"), NULL}}};
     CHECK(key_for(&missing, 0, NULL, &err) == NULL);
     CHECK_STR_EQ("CredentialProcessError", err.code);
     CHECK(err.message && strstr(err.message, "status 127"));
@@ -438,8 +456,8 @@ static void test_process_is_killed_after_timeout(void)
 {
     struct ivs_error err = {0};
     /* A grandchild holding the pipes must not keep us waiting either. */
-    struct fixture fx = {.env = {{"AWS_CONFIG_FILE", config_with_process(script("sleep 30 & sleep 30")),
-                                  NULL}}};
+    struct fixture fx = {
+        .env = {{"AWS_CONFIG_FILE", config_with_process(script("sleep 30 & sleep 30")), NULL}}};
     CHECK(fixture_init(&fx, &err) == IVS_OK);
     cred_chain_set_process_timeout(fx.chain, 300);
     const struct credentials *cr = NULL;
@@ -468,7 +486,8 @@ static void test_unsupported_profiles_are_named(void)
     struct fixture sso = {.env = {{"AWS_CONFIG_FILE", config, "AWS_PROFILE", "sso", NULL}}};
     CHECK(key_for(&sso, 0, NULL, &err) == NULL);
     CHECK(err.message && strstr(err.message, "sso_session"));
-    struct fixture web = {.env = {{"AWS_WEB_IDENTITY_TOKEN_FILE", "/var/token", "AWS_ROLE_ARN", "arn:x", NULL}}};
+    struct fixture web = {
+        .env = {{"AWS_WEB_IDENTITY_TOKEN_FILE", "/var/token", "AWS_ROLE_ARN", "arn:x", NULL}}};
     CHECK(key_for(&web, 0, NULL, &err) == NULL);
     CHECK(err.message && strstr(err.message, "AWS_WEB_IDENTITY_TOKEN_FILE"));
     cleanup_files();
@@ -493,7 +512,8 @@ static void test_no_credentials_lists_every_provider(void)
         "has no profile 'default'",
         "credential_process: not set in profile 'default'",
         "assume role / web identity / SSO:",
-        "container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI not set",
+        "container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI "
+        "not set",
         "EC2 instance metadata: disabled by AWS_EC2_METADATA_DISABLED",
     };
     for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++)
@@ -503,7 +523,8 @@ static void test_no_credentials_lists_every_provider(void)
     struct fixture named = {.env = {{"AWS_CONFIG_FILE", config, NULL}}};
     named.opts.profile = "other";
     CHECK(key_for(&named, 0, NULL, &err) == NULL);
-    CHECK(err.message && strstr(err.message, "environment: skipped because the options name profile 'other'"));
+    CHECK(err.message &&
+          strstr(err.message, "environment: skipped because the options name profile 'other'"));
     CHECK(err.message && strstr(err.message, "profile 'other' in"));
     cleanup_files();
     ivs_error_clear(&err);
@@ -513,7 +534,8 @@ static void test_container_url(void)
 {
     struct ivs_error err = {0};
     char *url = NULL;
-    CHECK_INT_EQ(IVS_OK, cred_container_url("/v2/credentials/abc", "https://ignored.example", &url, &err));
+    CHECK_INT_EQ(IVS_OK,
+                 cred_container_url("/v2/credentials/abc", "https://ignored.example", &url, &err));
     CHECK_STR_EQ("http://169.254.170.2/v2/credentials/abc", url);
     free(url);
     CHECK_INT_EQ(IVS_OK, cred_container_url("v2/x", NULL, &url, &err));
@@ -524,24 +546,40 @@ static void test_container_url(void)
     CHECK_INT_EQ(IVS_OK, cred_container_url("", "", &url, &err));
     CHECK(url == NULL);
     static const char *const allowed[] = {
-        "https://creds.example.com/path", "https://203.0.113.9:8443/x", "http://127.0.0.1:8080/creds",
-        "http://127.1.2.3/x", "http://localhost:1234/", "http://LOCALHOST/x", "http://[::1]:99/x",
-        "http://169.254.170.2/v1", "http://169.254.170.23/v1/credentials", "http://[fd00:ec2::23]/x",
+        "https://creds.example.com/path",
+        "https://203.0.113.9:8443/x",
+        "http://127.0.0.1:8080/creds",
+        "http://127.1.2.3/x",
+        "http://localhost:1234/",
+        "http://LOCALHOST/x",
+        "http://[::1]:99/x",
+        "http://169.254.170.2/v1",
+        "http://169.254.170.23/v1/credentials",
+        "http://[fd00:ec2::23]/x",
     };
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
-        CHECK_MSG(cred_container_url(NULL, allowed[i], &url, &err) == IVS_OK, "refused %s", allowed[i]);
+        CHECK_MSG(cred_container_url(NULL, allowed[i], &url, &err) == IVS_OK, "refused %s",
+                  allowed[i]);
         CHECK_STR_EQ(allowed[i], url);
         free(url);
         url = NULL;
     }
     static const char *const refused[] = {
-        "http://example.com/creds", "http://169.254.169.254/latest", "http://128.0.0.1/",
-        "http://127.0.0.1.evil.example/", "http://127.0.0/", "http://[::2]/", "http://localhost.evil/",
-        "ftp://127.0.0.1/", "http:///x", "http://10.0.0.1:80/", "http://127.0.0.256/",
+        "http://example.com/creds",
+        "http://169.254.169.254/latest",
+        "http://128.0.0.1/",
+        "http://127.0.0.1.evil.example/",
+        "http://127.0.0/",
+        "http://[::2]/",
+        "http://localhost.evil/",
+        "ftp://127.0.0.1/",
+        "http:///x",
+        "http://10.0.0.1:80/",
+        "http://127.0.0.256/",
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
-        CHECK_MSG(cred_container_url(NULL, refused[i], &url, &err) == IVS_ERR_CREDENTIALS, "allowed %s",
-                  refused[i]);
+        CHECK_MSG(cred_container_url(NULL, refused[i], &url, &err) == IVS_ERR_CREDENTIALS,
+                  "allowed %s", refused[i]);
         CHECK(url == NULL);
         CHECK_STR_EQ("ContainerCredentialsError", err.code);
     }
@@ -565,9 +603,9 @@ static void test_container_full_uri(void)
     const char *token_file = temp_file("token-from-file\n", 0600);
 
     fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = s_container_body});
-    struct fixture fx = {.env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", full,
-                                  "AWS_CONTAINER_AUTHORIZATION_TOKEN", "token-from-env",
-                                  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", token_file, NULL}}};
+    struct fixture fx = {
+        .env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", full, "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                 "token-from-env", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", token_file, NULL}}};
     CHECK(fixture_init(&fx, &err) == IVS_OK);
     const struct credentials *cr = NULL;
     CHECK_INT_EQ(IVS_OK, cred_chain_get(fx.chain, T2030 - 60 * MINUTE, &cr, &err));
@@ -583,7 +621,8 @@ static void test_container_full_uri(void)
     if (req) {
         CHECK_STR_EQ("GET", req->method);
         CHECK_STR_EQ("/v1/credentials", req->target);
-        CHECK_STR_EQ("token-from-file", fakesrv_request_header(req, "Authorization", value, sizeof value));
+        CHECK_STR_EQ("token-from-file",
+                     fakesrv_request_header(req, "Authorization", value, sizeof value));
     }
     /* Refreshed near expiry. */
     fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = s_container_body});
@@ -593,12 +632,14 @@ static void test_container_full_uri(void)
 
     /* Without the file, the variable is sent. */
     fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = s_container_body});
-    struct fixture env_token = {.env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", full,
-                                         "AWS_CONTAINER_AUTHORIZATION_TOKEN", "token-from-env", NULL}}};
+    struct fixture env_token = {
+        .env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", full, "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                 "token-from-env", NULL}}};
     CHECK_STR_EQ("AKIDCONTAINER", key_for(&env_token, 0, NULL, &err));
     req = fakesrv_request(srv, 2);
-    CHECK(req && strcmp(fakesrv_request_header(req, "Authorization", value, sizeof value) ? value : "",
-                        "token-from-env") == 0);
+    CHECK(req &&
+          strcmp(fakesrv_request_header(req, "Authorization", value, sizeof value) ? value : "",
+                 "token-from-env") == 0);
 
     /* No token at all: no Authorization header. */
     fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = s_container_body});
@@ -608,7 +649,8 @@ static void test_container_full_uri(void)
     CHECK(req && fakesrv_request_header(req, "Authorization", value, sizeof value) == NULL);
 
     /* Errors: an error status, server errors until attempts run out, unusable JSON. */
-    fakesrv_push(srv, &(struct fakesrv_response){.status = 403, .body = "{\"message\":\"STDOUT-SECRET\"}"});
+    fakesrv_push(
+        srv, &(struct fakesrv_response){.status = 403, .body = "{\"message\":\"STDOUT-SECRET\"}"});
     struct fixture denied = {.env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", full, NULL}}};
     CHECK(key_for(&denied, 0, NULL, &err) == NULL);
     CHECK_STR_EQ("ContainerCredentialsError", err.code);
@@ -620,21 +662,24 @@ static void test_container_full_uri(void)
     CHECK(key_for(&failing, 0, NULL, &err) == NULL);
     CHECK(err.message && strstr(err.message, "500"));
     CHECK_INT_EQ(before + 3, fakesrv_request_count(srv));
-    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"AccessKeyId\": \"A\"}"});
+    fakesrv_push(srv,
+                 &(struct fakesrv_response){.status = 200, .body = "{\"AccessKeyId\": \"A\"}"});
     struct fixture bad_json = {.env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", full, NULL}}};
     CHECK(key_for(&bad_json, 0, NULL, &err) == NULL);
     CHECK(err.message && strstr(err.message, "SecretAccessKey is missing"));
 
     /* A disallowed host is refused before anything is sent. */
-    struct fixture refused = {.env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://192.0.2.1/creds", NULL}}};
+    struct fixture refused = {
+        .env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://192.0.2.1/creds", NULL}}};
     before = fakesrv_request_count(srv);
     CHECK(key_for(&refused, 0, NULL, &err) == NULL);
     CHECK_STR_EQ("ContainerCredentialsError", err.code);
     CHECK_INT_EQ(before, fakesrv_request_count(srv));
 
     /* Environment credentials come before the container. */
-    struct fixture env_first = {.env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", full, "AWS_ACCESS_KEY_ID", "AKIDENV",
-                                         "AWS_SECRET_ACCESS_KEY", "s", NULL}}};
+    struct fixture env_first = {
+        .env = {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", full, "AWS_ACCESS_KEY_ID", "AKIDENV",
+                 "AWS_SECRET_ACCESS_KEY", "s", NULL}}};
     CHECK_STR_EQ("AKIDENV", key_for(&env_first, 0, NULL, &err));
     CHECK_INT_EQ(before, fakesrv_request_count(srv));
     fakesrv_stop(srv);
@@ -648,9 +693,10 @@ struct imds {
     const char *creds_body;
 };
 
-static const char s_imds_creds[] = "{\"Code\": \"Success\", \"Type\": \"AWS-HMAC\", \"AccessKeyId\": "
-                                   "\"AKIDIMDS\", \"SecretAccessKey\": \"is\", \"Token\": \"it\", "
-                                   "\"Expiration\": \"2030-01-01T00:00:00Z\"}";
+static const char s_imds_creds[] =
+    "{\"Code\": \"Success\", \"Type\": \"AWS-HMAC\", \"AccessKeyId\": "
+    "\"AKIDIMDS\", \"SecretAccessKey\": \"is\", \"Token\": \"it\", "
+    "\"Expiration\": \"2030-01-01T00:00:00Z\"}";
 
 static void imds_handler(void *ud, const struct fakesrv_request *req, struct fakesrv_response *resp)
 {
@@ -703,9 +749,11 @@ static void test_imds_v2(void)
     CHECK_INT_EQ(3, fakesrv_request_count(srv));
     const struct fakesrv_request *put = fakesrv_request(srv, 0);
     CHECK(put && strcmp(put->method, "PUT") == 0);
-    CHECK_STR_EQ("21600", fakesrv_request_header(put, "X-aws-ec2-metadata-token-ttl-seconds", value, sizeof value));
+    CHECK_STR_EQ("21600", fakesrv_request_header(put, "X-aws-ec2-metadata-token-ttl-seconds", value,
+                                                 sizeof value));
     const struct fakesrv_request *role = fakesrv_request(srv, 2);
-    CHECK_STR_EQ("imds-token", fakesrv_request_header(role, "X-aws-ec2-metadata-token", value, sizeof value));
+    CHECK_STR_EQ("imds-token",
+                 fakesrv_request_header(role, "X-aws-ec2-metadata-token", value, sizeof value));
     /* Cached, then refreshed within five minutes of expiry. */
     CHECK_INT_EQ(IVS_OK, cred_chain_get(fx.chain, T2030 - 10 * MINUTE, &cr, &err));
     CHECK_INT_EQ(3, fakesrv_request_count(srv));
@@ -716,7 +764,8 @@ static void test_imds_v2(void)
 
     /* The endpoint can come from the profile too. */
     char profile_text[256];
-    snprintf(profile_text, sizeof profile_text, "[default]\nec2_metadata_service_endpoint = %s/\n", base);
+    snprintf(profile_text, sizeof profile_text, "[default]\nec2_metadata_service_endpoint = %s/\n",
+             base);
     struct fixture from_profile = {.env = {{"AWS_CONFIG_FILE", temp_file(profile_text, 0600),
                                             "AWS_EC2_METADATA_DISABLED", "false", NULL}}};
     CHECK_STR_EQ("AKIDIMDS", key_for(&from_profile, 0, NULL, &err));
@@ -757,8 +806,8 @@ static void test_imds_v1_fallback(void)
         struct fixture fx = {.env = {{"AWS_EC2_METADATA_SERVICE_ENDPOINT", base, NULL}}};
         CHECK_STR_EQ("AKIDIMDS", key_for(&fx, 0, NULL, &err));
         CHECK_INT_EQ(seen + 3, fakesrv_request_count(srv));
-        CHECK(fakesrv_request_header(fakesrv_request(srv, seen + 1), "X-aws-ec2-metadata-token", value,
-                                     sizeof value) == NULL);
+        CHECK(fakesrv_request_header(fakesrv_request(srv, seen + 1), "X-aws-ec2-metadata-token",
+                                     value, sizeof value) == NULL);
         seen += 3;
     }
     /* No fallback on other statuses. */
@@ -773,15 +822,16 @@ static void test_imds_v1_fallback(void)
     /* v1 disabled, by the environment or the profile. */
     struct imds m403 = {403, s_imds_creds};
     fakesrv_set_handler(srv, imds_handler, &m403);
-    struct fixture off = {.env = {{"AWS_EC2_METADATA_SERVICE_ENDPOINT", base, "AWS_EC2_METADATA_V1_DISABLED",
-                                   "true", NULL}}};
+    struct fixture off = {.env = {{"AWS_EC2_METADATA_SERVICE_ENDPOINT", base,
+                                   "AWS_EC2_METADATA_V1_DISABLED", "true", NULL}}};
     CHECK(key_for(&off, 0, NULL, &err) == NULL);
     CHECK_STR_EQ("NoCredentials", err.code);
-    CHECK(err.message && strstr(err.message, "IMDSv1 fallback is disabled by AWS_EC2_METADATA_V1_DISABLED"));
+    CHECK(err.message &&
+          strstr(err.message, "IMDSv1 fallback is disabled by AWS_EC2_METADATA_V1_DISABLED"));
     CHECK_INT_EQ(seen + 1, fakesrv_request_count(srv));
-    struct fixture off_profile = {.env = {{"AWS_EC2_METADATA_SERVICE_ENDPOINT", base, "AWS_CONFIG_FILE",
-                                           temp_file("[default]\nec2_metadata_v1_disabled = true\n", 0600),
-                                           NULL}}};
+    struct fixture off_profile = {
+        .env = {{"AWS_EC2_METADATA_SERVICE_ENDPOINT", base, "AWS_CONFIG_FILE",
+                 temp_file("[default]\nec2_metadata_v1_disabled = true\n", 0600), NULL}}};
     CHECK(key_for(&off_profile, 0, NULL, &err) == NULL);
     CHECK(err.message && strstr(err.message, "disabled by ec2_metadata_v1_disabled"));
     fakesrv_stop(srv);
@@ -810,8 +860,9 @@ static void test_imds_timeout_is_bounded(void)
     /* Attempts and timeout come from the environment. */
     fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "late", .delay_ms = 5000});
     fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "late", .delay_ms = 5000});
-    struct fixture two = {.env = {{"AWS_EC2_METADATA_SERVICE_ENDPOINT", base, "AWS_METADATA_SERVICE_TIMEOUT",
-                                   "0.2", "AWS_METADATA_SERVICE_NUM_ATTEMPTS", "2", NULL}}};
+    struct fixture two = {
+        .env = {{"AWS_EC2_METADATA_SERVICE_ENDPOINT", base, "AWS_METADATA_SERVICE_TIMEOUT", "0.2",
+                 "AWS_METADATA_SERVICE_NUM_ATTEMPTS", "2", NULL}}};
     start = now_monotonic_ms();
     CHECK(key_for(&two, 0, NULL, &err) == NULL);
     took = now_monotonic_ms() - start;
@@ -819,8 +870,8 @@ static void test_imds_timeout_is_bounded(void)
     CHECK(fakesrv_wait_requests(srv, 3, 2000));
     CHECK(err.message && strstr(err.message, "within 200 ms"));
 
-    struct fixture bad = {.env = {{"AWS_EC2_METADATA_SERVICE_ENDPOINT", base, "AWS_METADATA_SERVICE_TIMEOUT",
-                                   "soon", NULL}}};
+    struct fixture bad = {.env = {{"AWS_EC2_METADATA_SERVICE_ENDPOINT", base,
+                                   "AWS_METADATA_SERVICE_TIMEOUT", "soon", NULL}}};
     CHECK(key_for(&bad, 0, NULL, &err) == NULL);
     CHECK(err.message && strstr(err.message, "AWS_METADATA_SERVICE_TIMEOUT is not a number"));
     struct fixture bad_mode = {.env = {{"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv5",
@@ -845,14 +896,16 @@ static void test_chain_order(void)
     fakesrv_url(srv, base, sizeof base);
     snprintf(full, sizeof full, "%s/container", base);
     const char *provider = NULL;
-    const char *proc = script("echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", \"SecretAccessKey\": \"s\"}'");
+    const char *proc = script(
+        "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", \"SecretAccessKey\": \"s\"}'");
     char config_text[512];
     snprintf(config_text, sizeof config_text,
              "[default]\ncredential_process = %s\n[profile keys]\naws_access_key_id = AKIDCFG\n"
              "aws_secret_access_key = s\ncredential_process = %s\n",
              proc, proc);
     const char *config = temp_file(config_text, 0600);
-    const char *creds = temp_file("[keys]\naws_access_key_id = AKIDCREDS\naws_secret_access_key = s\n", 0600);
+    const char *creds =
+        temp_file("[keys]\naws_access_key_id = AKIDCREDS\naws_secret_access_key = s\n", 0600);
 
     struct fixture a = {.env = {{"AWS_CONFIG_FILE", config, "AWS_SHARED_CREDENTIALS_FILE", creds,
                                  "AWS_PROFILE", "keys", "AWS_CONTAINER_CREDENTIALS_FULL_URI", full,
@@ -862,8 +915,8 @@ static void test_chain_order(void)
                                  "AWS_CONTAINER_CREDENTIALS_FULL_URI", full,
                                  "AWS_EC2_METADATA_SERVICE_ENDPOINT", base, NULL}}};
     CHECK_STR_EQ("AKIDCFG", key_for(&b, 0, &provider, &err));
-    struct fixture c = {.env = {{"AWS_CONFIG_FILE", config, "AWS_CONTAINER_CREDENTIALS_FULL_URI", full,
-                                 "AWS_EC2_METADATA_SERVICE_ENDPOINT", base, NULL}}};
+    struct fixture c = {.env = {{"AWS_CONFIG_FILE", config, "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                                 full, "AWS_EC2_METADATA_SERVICE_ENDPOINT", base, NULL}}};
     CHECK_STR_EQ("AKIDPROC", key_for(&c, 0, &provider, &err));
     CHECK_STR_EQ("process", provider);
     CHECK_INT_EQ(0, fakesrv_request_count(srv));

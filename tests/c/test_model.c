@@ -197,10 +197,18 @@ static void test_pattern_unicode_tags(void)
     const char *tag = "([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+)";
     const char *anchored = "^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+$";
     static const char *const good[] = {
-        "env", "café", "é", "日本語", "Ελληνικά",
-        "a\xC2\xA0" "b" /* U+00A0 no-break space */,
-        "\xD9\xA0\xD9\xA1\xD9\xA2" /* Arabic-Indic digits 0 1 2 */, "key:with/=+-@._", "a b",
-        "\xE2\x80\x83" /* U+2003 em space (Zs) */, "\xE2\x85\xA0" /* U+2160 roman numeral (Nl) */,
+        "env",
+        "café",
+        "é",
+        "日本語",
+        "Ελληνικά",
+        "a\xC2\xA0"
+        "b" /* U+00A0 no-break space */,
+        "\xD9\xA0\xD9\xA1\xD9\xA2" /* Arabic-Indic digits 0 1 2 */,
+        "key:with/=+-@._",
+        "a b",
+        "\xE2\x80\x83" /* U+2003 em space (Zs) */,
+        "\xE2\x85\xA0" /* U+2160 roman numeral (Nl) */,
         "\xF0\x9D\x90\x80" /* U+1D400 mathematical bold A (L, 4 bytes) */,
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -269,7 +277,7 @@ static void test_pattern_constructs(void)
     }
     /* Invalid UTF-8 never matches. */
     CHECK_INT_EQ(0, search("[a-z]+", "ab\xC3"));
-    CHECK_INT_EQ(0, search(".*", "\xC0\xAF")); /* overlong '/' */
+    CHECK_INT_EQ(0, search(".*", "\xC0\xAF"));     /* overlong '/' */
     CHECK_INT_EQ(0, search(".*", "\xED\xA0\x80")); /* a surrogate */
     /* Unsupported constructs are reported, not guessed at. */
     const char *why = NULL;
@@ -332,9 +340,9 @@ static void check_shape(const char *name, const cJSON *js)
         return;
     const struct model_shape *s = &ivs_model_shapes[idx];
     const char *type = cJSON_GetObjectItemCaseSensitive(js, "type")->valuestring;
-    static const char *const type_names[] = {"structure", "list", "map", "string", "integer",
-                                             "long", "float", "double", "boolean", "timestamp",
-                                             "blob"};
+    static const char *const type_names[] = {"structure", "list",      "map",   "string",
+                                             "integer",   "long",      "float", "double",
+                                             "boolean",   "timestamp", "blob"};
     CHECK_MSG(strcmp(type_names[s->type], type) == 0, "%s: type %s", name, type);
     long long v;
     CHECK_MSG(s->has_min == json_int(js, "min", &v) && (!s->has_min || s->min == v), "%s min",
@@ -448,8 +456,8 @@ static void test_conformance_with_model_file(void)
             in ? cJSON_GetObjectItemCaseSensitive(shapes, json_shape_name(in)) : NULL;
         const cJSON *outs =
             out ? cJSON_GetObjectItemCaseSensitive(shapes, json_shape_name(out)) : NULL;
-        int pag = ins && outs && has_json_member(ins, "nextToken") &&
-                  has_json_member(outs, "nextToken");
+        int pag =
+            ins && outs && has_json_member(ins, "nextToken") && has_json_member(outs, "nextToken");
         CHECK_MSG(op->paginated == pag, "%s paginated", op->name);
     }
     cJSON_Delete(model);

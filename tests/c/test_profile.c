@@ -168,8 +168,8 @@ static void test_invalid_lines_are_skipped(void)
 
 static void test_default_forms(void)
 {
-    struct profile_file *f = parse("[profile default]\nregion = a\n[default]\noutput = b\n",
-                                   PROFILE_FILE_CONFIG);
+    struct profile_file *f =
+        parse("[profile default]\nregion = a\n[default]\noutput = b\n", PROFILE_FILE_CONFIG);
     CHECK(f != NULL);
     CHECK_STR_EQ("a", profile_get(f, "default", "region"));
     CHECK_STR_EQ("b", profile_get(f, "default", "output"));
@@ -234,7 +234,8 @@ static void test_random_input_never_crashes(void)
             uint32_t r = next_random(&state);
             text[j] = structured ? alphabet[r % (sizeof alphabet - 1)] : (char)(r & 0xff);
         }
-        struct profile_file *f = profile_file_parse(text, len, (enum profile_file_kind)(i % 3 == 0));
+        struct profile_file *f =
+            profile_file_parse(text, len, (enum profile_file_kind)(i % 3 == 0));
         CHECK(f != NULL);
         (void)profile_get(f, "default", "a");
         (void)profile_get_sub(f, PROFILE_SECTION_SERVICES, "x", "ivs", "endpoint_url");

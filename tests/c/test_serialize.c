@@ -24,22 +24,17 @@ struct wire_case {
 /* One representative input per operation, every member set (booleans false, enums, lists,
  * maps, nested structures), in the model's member order. */
 static const struct wire_case every_operation[] = {
-    {"BatchGetChannel",
-     "{\"arns\":[\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"]}",
-     "POST", "/BatchGetChannel",
-     NULL,
+    {"BatchGetChannel", "{\"arns\":[\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"]}",
+     "POST", "/BatchGetChannel", NULL,
      "{\"arns\":[\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"]}"},
-    {"BatchGetStreamKey",
-     "{\"arns\":[\"arn:aws:ivs:us-west-2:123456789012:stream-key/Sk1\"]}",
-     "POST", "/BatchGetStreamKey",
-     NULL,
+    {"BatchGetStreamKey", "{\"arns\":[\"arn:aws:ivs:us-west-2:123456789012:stream-key/Sk1\"]}",
+     "POST", "/BatchGetStreamKey", NULL,
      "{\"arns\":[\"arn:aws:ivs:us-west-2:123456789012:stream-key/Sk1\"]}"},
     {"BatchStartViewerSessionRevocation",
      "{\"viewerSessions\":[{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channe"
      "l/abcdABCD1234\",\"viewerId\":\"viewer-1\",\"viewerSessionVersionsLessThanOrEqua"
      "lTo\":5}]}",
-     "POST", "/BatchStartViewerSessionRevocation",
-     NULL,
+     "POST", "/BatchStartViewerSessionRevocation", NULL,
      "{\"viewerSessions\":[{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channe"
      "l/abcdABCD1234\",\"viewerId\":\"viewer-1\",\"viewerSessionVersionsLessThanOrEqua"
      "lTo\":5}]}"},
@@ -48,8 +43,7 @@ static const struct wire_case every_operation[] = {
      "ionArn\":\"arn:aws:mediatailor:us-west-2:123456789012:playbackConfiguration/Mt1\""
      "}],\"postRollConfiguration\":{\"durationSeconds\":1,\"enabled\":false},\"tags\":"
      "{\"env\":\"prod\"}}",
-     "POST", "/CreateAdConfiguration",
-     NULL,
+     "POST", "/CreateAdConfiguration", NULL,
      "{\"name\":\"ads-1\",\"mediaTailorPlaybackConfigurations\":[{\"playbackConfigurat"
      "ionArn\":\"arn:aws:mediatailor:us-west-2:123456789012:playbackConfiguration/Mt1\""
      "}],\"postRollConfiguration\":{\"durationSeconds\":1,\"enabled\":false},\"tags\":"
@@ -63,8 +57,7 @@ static const struct wire_case every_operation[] = {
      "ltitrackInputConfiguration\":{\"enabled\":false,\"policy\":\"REQUIRE\",\"maximum"
      "Resolution\":\"FULL_HD\"},\"containerFormat\":\"FRAGMENTED_MP4\",\"adConfigurati"
      "onArn\":\"\"}",
-     "POST", "/CreateChannel",
-     NULL,
+     "POST", "/CreateChannel", NULL,
      "{\"name\":\"my-channel\",\"latencyMode\":\"LOW\",\"type\":\"ADVANCED_HD\",\"auth"
      "orized\":false,\"recordingConfigurationArn\":\"arn:aws:ivs:us-west-2:12345678901"
      "2:recording-configuration/Rc1\",\"tags\":{\"env\":\"prod\"},\"insecureIngest\":f"
@@ -77,8 +70,7 @@ static const struct wire_case every_operation[] = {
      "{\"allowedCountries\":[\"US\"],\"allowedOrigins\":[\"https://example.com\"],\"en"
      "ableStrictOriginEnforcement\":false,\"name\":\"prp-1\",\"tags\":{\"env\":\"prod\""
      "}}",
-     "POST", "/CreatePlaybackRestrictionPolicy",
-     NULL,
+     "POST", "/CreatePlaybackRestrictionPolicy", NULL,
      "{\"allowedCountries\":[\"US\"],\"allowedOrigins\":[\"https://example.com\"],\"en"
      "ableStrictOriginEnforcement\":false,\"name\":\"prp-1\",\"tags\":{\"env\":\"prod\""
      "}}"},
@@ -89,8 +81,7 @@ static const struct wire_case every_operation[] = {
      ",\"storage\":[\"LATEST\"]},\"recordingReconnectWindowSeconds\":5,\"renditionConf"
      "iguration\":{\"renditionSelection\":\"CUSTOM\",\"renditions\":[\"LOWEST_RESOLUTI"
      "ON\"]}}",
-     "POST", "/CreateRecordingConfiguration",
-     NULL,
+     "POST", "/CreateRecordingConfiguration", NULL,
      "{\"name\":\"rec-1\",\"destinationConfiguration\":{\"s3\":{\"bucketName\":\"my-bu"
      "cket\"}},\"tags\":{\"env\":\"prod\"},\"thumbnailConfiguration\":{\"recordingMode"
      "\":\"INTERVAL\",\"targetIntervalSeconds\":1,\"resolution\":\"LOWEST_RESOLUTION\""
@@ -100,191 +91,139 @@ static const struct wire_case every_operation[] = {
     {"CreateStreamKey",
      "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\",\"ta"
      "gs\":{\"env\":\"prod\"}}",
-     "POST", "/CreateStreamKey",
-     NULL,
+     "POST", "/CreateStreamKey", NULL,
      "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\",\"ta"
      "gs\":{\"env\":\"prod\"}}"},
     {"DeleteAdConfiguration",
-     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:ad-configuration/AdCfg1\"}",
-     "POST", "/DeleteAdConfiguration",
-     NULL,
+     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:ad-configuration/AdCfg1\"}", "POST",
+     "/DeleteAdConfiguration", NULL,
      "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:ad-configuration/AdCfg1\"}"},
-    {"DeleteChannel",
-     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"}",
-     "POST", "/DeleteChannel",
-     NULL,
+    {"DeleteChannel", "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"}",
+     "POST", "/DeleteChannel", NULL,
      "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"}"},
-    {"DeletePlaybackKeyPair",
-     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:playback-key/Pk1\"}",
-     "POST", "/DeletePlaybackKeyPair",
-     NULL,
+    {"DeletePlaybackKeyPair", "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:playback-key/Pk1\"}",
+     "POST", "/DeletePlaybackKeyPair", NULL,
      "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:playback-key/Pk1\"}"},
     {"DeletePlaybackRestrictionPolicy",
-     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:playback-restriction-policy/Prp1\"}",
-     "POST", "/DeletePlaybackRestrictionPolicy",
-     NULL,
+     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:playback-restriction-policy/Prp1\"}", "POST",
+     "/DeletePlaybackRestrictionPolicy", NULL,
      "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:playback-restriction-policy/Prp1\"}"},
     {"DeleteRecordingConfiguration",
-     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:recording-configuration/Rc1\"}",
-     "POST", "/DeleteRecordingConfiguration",
-     NULL,
+     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:recording-configuration/Rc1\"}", "POST",
+     "/DeleteRecordingConfiguration", NULL,
      "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:recording-configuration/Rc1\"}"},
-    {"DeleteStreamKey",
-     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:stream-key/Sk1\"}",
-     "POST", "/DeleteStreamKey",
-     NULL,
-     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:stream-key/Sk1\"}"},
+    {"DeleteStreamKey", "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:stream-key/Sk1\"}", "POST",
+     "/DeleteStreamKey", NULL, "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:stream-key/Sk1\"}"},
     {"GetAdConfiguration",
-     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:ad-configuration/AdCfg1\"}",
-     "POST", "/GetAdConfiguration",
-     NULL,
+     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:ad-configuration/AdCfg1\"}", "POST",
+     "/GetAdConfiguration", NULL,
      "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:ad-configuration/AdCfg1\"}"},
-    {"GetChannel",
-     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"}",
-     "POST", "/GetChannel",
-     NULL,
-     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"}"},
-    {"GetPlaybackKeyPair",
-     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:playback-key/Pk1\"}",
-     "POST", "/GetPlaybackKeyPair",
-     NULL,
+    {"GetChannel", "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"}", "POST",
+     "/GetChannel", NULL, "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"}"},
+    {"GetPlaybackKeyPair", "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:playback-key/Pk1\"}",
+     "POST", "/GetPlaybackKeyPair", NULL,
      "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:playback-key/Pk1\"}"},
     {"GetPlaybackRestrictionPolicy",
-     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:playback-restriction-policy/Prp1\"}",
-     "POST", "/GetPlaybackRestrictionPolicy",
-     NULL,
+     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:playback-restriction-policy/Prp1\"}", "POST",
+     "/GetPlaybackRestrictionPolicy", NULL,
      "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:playback-restriction-policy/Prp1\"}"},
     {"GetRecordingConfiguration",
-     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:recording-configuration/Rc1\"}",
-     "POST", "/GetRecordingConfiguration",
-     NULL,
+     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:recording-configuration/Rc1\"}", "POST",
+     "/GetRecordingConfiguration", NULL,
      "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:recording-configuration/Rc1\"}"},
-    {"GetStream",
-     "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"}",
-     "POST", "/GetStream",
-     NULL,
+    {"GetStream", "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"}",
+     "POST", "/GetStream", NULL,
      "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"}"},
-    {"GetStreamKey",
-     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:stream-key/Sk1\"}",
-     "POST", "/GetStreamKey",
-     NULL,
-     "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:stream-key/Sk1\"}"},
+    {"GetStreamKey", "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:stream-key/Sk1\"}", "POST",
+     "/GetStreamKey", NULL, "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:stream-key/Sk1\"}"},
     {"GetStreamSession",
      "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\",\"st"
      "reamId\":\"st-1A2b3C4d5E6f7G8h9I0jKlM\"}",
-     "POST", "/GetStreamSession",
-     NULL,
+     "POST", "/GetStreamSession", NULL,
      "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\",\"st"
      "reamId\":\"st-1A2b3C4d5E6f7G8h9I0jKlM\"}"},
     {"ImportPlaybackKeyPair",
      "{\"publicKeyMaterial\":\"-----BEGIN PUBLIC KEY-----\\nMHYw\\n-----END PUBLIC KEY"
      "-----\\n\",\"name\":\"key-1\",\"tags\":{\"env\":\"prod\"}}",
-     "POST", "/ImportPlaybackKeyPair",
-     NULL,
+     "POST", "/ImportPlaybackKeyPair", NULL,
      "{\"publicKeyMaterial\":\"-----BEGIN PUBLIC KEY-----\\nMHYw\\n-----END PUBLIC KEY"
      "-----\\n\",\"name\":\"key-1\",\"tags\":{\"env\":\"prod\"}}"},
     {"InsertAdBreak",
      "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\",\"du"
      "rationSeconds\":1}",
-     "POST", "/InsertAdBreak",
-     NULL,
+     "POST", "/InsertAdBreak", NULL,
      "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\",\"du"
      "rationSeconds\":1}"},
-    {"ListAdConfigurations",
-     "{\"nextToken\":\"tok+/=\",\"maxResults\":1}",
-     "POST", "/ListAdConfigurations",
-     NULL,
-     "{\"nextToken\":\"tok+/=\",\"maxResults\":1}"},
+    {"ListAdConfigurations", "{\"nextToken\":\"tok+/=\",\"maxResults\":1}", "POST",
+     "/ListAdConfigurations", NULL, "{\"nextToken\":\"tok+/=\",\"maxResults\":1}"},
     {"ListChannels",
      "{\"filterByName\":\"my-channel\",\"filterByRecordingConfigurationArn\":\"arn:aws"
      ":ivs:us-west-2:123456789012:recording-configuration/Rc1\",\"filterByPlaybackRest"
      "rictionPolicyArn\":\"arn:aws:ivs:us-west-2:123456789012:playback-restriction-pol"
      "icy/Prp1\",\"filterByAdConfigurationArn\":\"\",\"nextToken\":\"tok+/=\",\"maxRes"
      "ults\":1}",
-     "POST", "/ListChannels",
-     NULL,
+     "POST", "/ListChannels", NULL,
      "{\"filterByName\":\"my-channel\",\"filterByRecordingConfigurationArn\":\"arn:aws"
      ":ivs:us-west-2:123456789012:recording-configuration/Rc1\",\"filterByPlaybackRest"
      "rictionPolicyArn\":\"arn:aws:ivs:us-west-2:123456789012:playback-restriction-pol"
      "icy/Prp1\",\"filterByAdConfigurationArn\":\"\",\"nextToken\":\"tok+/=\",\"maxRes"
      "ults\":1}"},
-    {"ListPlaybackKeyPairs",
-     "{\"nextToken\":\"tok+/=\",\"maxResults\":1}",
-     "POST", "/ListPlaybackKeyPairs",
-     NULL,
-     "{\"nextToken\":\"tok+/=\",\"maxResults\":1}"},
-    {"ListPlaybackRestrictionPolicies",
-     "{\"nextToken\":\"tok+/=\",\"maxResults\":1}",
-     "POST", "/ListPlaybackRestrictionPolicies",
-     NULL,
-     "{\"nextToken\":\"tok+/=\",\"maxResults\":1}"},
-    {"ListRecordingConfigurations",
-     "{\"nextToken\":\"tok+/=\",\"maxResults\":1}",
-     "POST", "/ListRecordingConfigurations",
-     NULL,
-     "{\"nextToken\":\"tok+/=\",\"maxResults\":1}"},
+    {"ListPlaybackKeyPairs", "{\"nextToken\":\"tok+/=\",\"maxResults\":1}", "POST",
+     "/ListPlaybackKeyPairs", NULL, "{\"nextToken\":\"tok+/=\",\"maxResults\":1}"},
+    {"ListPlaybackRestrictionPolicies", "{\"nextToken\":\"tok+/=\",\"maxResults\":1}", "POST",
+     "/ListPlaybackRestrictionPolicies", NULL, "{\"nextToken\":\"tok+/=\",\"maxResults\":1}"},
+    {"ListRecordingConfigurations", "{\"nextToken\":\"tok+/=\",\"maxResults\":1}", "POST",
+     "/ListRecordingConfigurations", NULL, "{\"nextToken\":\"tok+/=\",\"maxResults\":1}"},
     {"ListStreamKeys",
      "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\",\"ne"
      "xtToken\":\"tok+/=\",\"maxResults\":1}",
-     "POST", "/ListStreamKeys",
-     NULL,
+     "POST", "/ListStreamKeys", NULL,
      "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\",\"ne"
      "xtToken\":\"tok+/=\",\"maxResults\":1}"},
     {"ListStreamSessions",
      "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\",\"ne"
      "xtToken\":\"tok+/=\",\"maxResults\":1}",
-     "POST", "/ListStreamSessions",
-     NULL,
+     "POST", "/ListStreamSessions", NULL,
      "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\",\"ne"
      "xtToken\":\"tok+/=\",\"maxResults\":1}"},
     {"ListStreams",
-     "{\"filterBy\":{\"health\":\"UNKNOWN\"},\"nextToken\":\"tok+/=\",\"maxResults\":1}",
-     "POST", "/ListStreams",
-     NULL,
+     "{\"filterBy\":{\"health\":\"UNKNOWN\"},\"nextToken\":\"tok+/=\",\"maxResults\":1}", "POST",
+     "/ListStreams", NULL,
      "{\"filterBy\":{\"health\":\"UNKNOWN\"},\"nextToken\":\"tok+/=\",\"maxResults\":1}"},
     {"ListTagsForResource",
-     "{\"resourceArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"}",
-     "GET", "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2FabcdABCD1234",
-     NULL,
-     NULL},
+     "{\"resourceArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"}", "GET",
+     "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2FabcdABCD1234", NULL, NULL},
     {"PutMetadata",
      "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\",\"me"
      "tadata\":\"{\\\"score\\\":1}\"}",
-     "POST", "/PutMetadata",
-     NULL,
+     "POST", "/PutMetadata", NULL,
      "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\",\"me"
      "tadata\":\"{\\\"score\\\":1}\"}"},
     {"StartViewerSessionRevocation",
      "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\",\"vi"
      "ewerId\":\"viewer-1\",\"viewerSessionVersionsLessThanOrEqualTo\":5}",
-     "POST", "/StartViewerSessionRevocation",
-     NULL,
+     "POST", "/StartViewerSessionRevocation", NULL,
      "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\",\"vi"
      "ewerId\":\"viewer-1\",\"viewerSessionVersionsLessThanOrEqualTo\":5}"},
-    {"StopStream",
-     "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"}",
-     "POST", "/StopStream",
-     NULL,
+    {"StopStream", "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"}",
+     "POST", "/StopStream", NULL,
      "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\"}"},
     {"TagResource",
      "{\"resourceArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\",\"t"
      "ags\":{\"env\":\"prod\"}}",
-     "POST", "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2FabcdABCD1234",
-     NULL,
+     "POST", "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2FabcdABCD1234", NULL,
      "{\"tags\":{\"env\":\"prod\"}}"},
     {"UntagResource",
      "{\"resourceArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\",\"t"
      "agKeys\":[\"env\"]}",
      "DELETE", "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2FabcdABCD1234",
-     "tagKeys=env",
-     NULL},
+     "tagKeys=env", NULL},
     {"UpdateAdConfiguration",
      "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:ad-configuration/AdCfg1\",\"name\""
      ":\"ads-1\",\"mediaTailorPlaybackConfigurations\":[{\"playbackConfigurationArn\":"
      "\"arn:aws:mediatailor:us-west-2:123456789012:playbackConfiguration/Mt1\"}],\"pos"
      "tRollConfiguration\":{\"durationSeconds\":1,\"enabled\":false}}",
-     "POST", "/UpdateAdConfiguration",
-     NULL,
+     "POST", "/UpdateAdConfiguration", NULL,
      "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:ad-configuration/AdCfg1\",\"name\""
      ":\"ads-1\",\"mediaTailorPlaybackConfigurations\":[{\"playbackConfigurationArn\":"
      "\"arn:aws:mediatailor:us-west-2:123456789012:playbackConfiguration/Mt1\"}],\"pos"
@@ -298,8 +237,7 @@ static const struct wire_case every_operation[] = {
      ":playback-restriction-policy/Prp1\",\"multitrackInputConfiguration\":{\"enabled\""
      ":false,\"policy\":\"REQUIRE\",\"maximumResolution\":\"FULL_HD\"},\"containerForm"
      "at\":\"FRAGMENTED_MP4\",\"adConfigurationArn\":\"\"}",
-     "POST", "/UpdateChannel",
-     NULL,
+     "POST", "/UpdateChannel", NULL,
      "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234\",\"name\":\""
      "my-channel\",\"latencyMode\":\"LOW\",\"type\":\"ADVANCED_HD\",\"authorized\":fal"
      "se,\"recordingConfigurationArn\":\"arn:aws:ivs:us-west-2:123456789012:recording-"
@@ -312,8 +250,7 @@ static const struct wire_case every_operation[] = {
      "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:playback-restriction-policy/Prp1\""
      ",\"allowedCountries\":[\"US\"],\"allowedOrigins\":[\"https://example.com\"],\"en"
      "ableStrictOriginEnforcement\":false,\"name\":\"prp-1\"}",
-     "POST", "/UpdatePlaybackRestrictionPolicy",
-     NULL,
+     "POST", "/UpdatePlaybackRestrictionPolicy", NULL,
      "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:playback-restriction-policy/Prp1\""
      ",\"allowedCountries\":[\"US\"],\"allowedOrigins\":[\"https://example.com\"],\"en"
      "ableStrictOriginEnforcement\":false,\"name\":\"prp-1\"}"},
@@ -502,8 +439,12 @@ static void test_header_members(void)
     CHECK(shape >= 0);
     if (shape < 0)
         return;
-    struct model_operation op = {.name = "Fake", .snake_name = "fake", .method = "GET",
-                                 .uri = "/fake?x-id=Fake", .input = shape, .output = -1,
+    struct model_operation op = {.name = "Fake",
+                                 .snake_name = "fake",
+                                 .method = "GET",
+                                 .uri = "/fake?x-id=Fake",
+                                 .input = shape,
+                                 .output = -1,
                                  .success_status = 200};
     cJSON *input = cJSON_Parse("{\"xAmznErrorType\":\"ValidationException\","
                                "\"exceptionMessage\":\"hi\"}");
@@ -526,8 +467,8 @@ static void test_deserialize_errors(void)
     const struct model_operation *op = (const void *)1;
     cJSON *input = (cJSON *)1;
     struct ivs_error err = {0};
-    CHECK(model_deserialize_request("POST", "/NoSuchOperation", NULL, "{}", 2, &op, &input,
-                                    &err) == IVS_ERR_USAGE);
+    CHECK(model_deserialize_request("POST", "/NoSuchOperation", NULL, "{}", 2, &op, &input, &err) ==
+          IVS_ERR_USAGE);
     CHECK_STR_EQ("UnknownOperation", err.code);
     CHECK(op == NULL && input == NULL);
     ivs_error_clear(&err);
@@ -634,7 +575,10 @@ static void compare_with_botocore(cJSON *cases, const char *model_path)
              model_path, in_path);
     FILE *p = popen(cmd, "r");
     free(cmd);
-    struct { char *d; size_t n, cap; } out = {NULL, 0, 0};
+    struct {
+        char *d;
+        size_t n, cap;
+    } out = {NULL, 0, 0};
     char chunk[4096];
     size_t got;
     while (p && (got = fread(chunk, 1, sizeof chunk, p)) > 0) {

@@ -218,16 +218,19 @@ static void run_c_auth_case(void)
     struct sigv4_params p;
     params_from_request(&p, &r);
     const cJSON *creds = cJSON_GetObjectItemCaseSensitive(ctx, "credentials");
-    p.access_key_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(creds, "access_key_id"));
+    p.access_key_id =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(creds, "access_key_id"));
     p.secret_access_key =
         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(creds, "secret_access_key"));
     p.session_token = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(creds, "token"));
     p.region = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ctx, "region"));
     p.service = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ctx, "service"));
     p.normalize_path = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ctx, "normalize"));
-    p.omit_session_token = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ctx, "omit_session_token"));
+    p.omit_session_token =
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ctx, "omit_session_token"));
     int sign_body = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ctx, "sign_body"));
-    const char *fixed = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ctx, "signed_body_value"));
+    const char *fixed =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ctx, "signed_body_value"));
     if (fixed)
         p.payload_hash = fixed;
     else if (!sign_body)
@@ -680,8 +683,8 @@ static void test_host_port_via_public_api(void)
     }
     /* A Host the caller set wins, and is not duplicated. */
     struct ivs_header h[] = {{"host", "override.example"}};
-    struct ivs_sign_request req = {"GET", "https://h.example/", h, 1, NULL, 0, "us-east-1", NULL,
-                                   T_20150830_123600};
+    struct ivs_sign_request req = {"GET", "https://h.example/", h, 1, NULL, 0, "us-east-1",
+                                   NULL,  T_20150830_123600};
     struct ivs_signature sig;
     CHECK_INT_EQ(IVS_OK, ivs_sign(&req, &creds, &sig, NULL));
     CHECK(strstr(sig.canonical_request, "\nhost:override.example\nx-amz-date") != NULL);
@@ -707,8 +710,8 @@ static void expect_usage(const struct sigv4_params *p, const char *what)
 
 static void test_rejects_bad_input(void)
 {
-    static const char *const forbidden_headers[] = {"X-Amz-Date", "authorization",
-                                                    "X-AMZ-SECURITY-TOKEN", " Host", "a:b", ""};
+    static const char *const forbidden_headers[] = {
+        "X-Amz-Date", "authorization", "X-AMZ-SECURITY-TOKEN", " Host", "a:b", ""};
     for (size_t i = 0; i < sizeof forbidden_headers / sizeof forbidden_headers[0]; i++) {
         struct ivs_header h[] = {{"Host", "example.amazonaws.com"}, {forbidden_headers[i], "x"}};
         struct sigv4_params p;
@@ -716,8 +719,9 @@ static void test_rejects_bad_input(void)
         expect_usage(&p, forbidden_headers[i]);
     }
     static const char *const forbidden_queries[] = {
-        "X-Amz-Signature=abc", "a=1&X-Amz-Date=20150830T123600Z", "x-amz-credential=a",
-        "X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-SignedHeaders=host", "X-Amz-%53ignature=1"};
+        "X-Amz-Signature=abc",      "a=1&X-Amz-Date=20150830T123600Z",
+        "x-amz-credential=a",       "X-Amz-Algorithm=AWS4-HMAC-SHA256",
+        "X-Amz-SignedHeaders=host", "X-Amz-%53ignature=1"};
     for (size_t i = 0; i < sizeof forbidden_queries / sizeof forbidden_queries[0]; i++) {
         struct ivs_header h[] = {{"Host", "example.amazonaws.com"}};
         struct sigv4_params p;
@@ -755,10 +759,11 @@ static void test_rejects_bad_input(void)
     /* The public wrappers. */
     struct ivs_credentials creds = {EXAMPLE_AKID, EXAMPLE_SECRET, NULL};
     struct ivs_credentials nocreds = {EXAMPLE_AKID, NULL, NULL};
-    struct ivs_sign_request req = {"GET", "https://h.example/", NULL, 0, NULL, 0, "us-east-1",
-                                   NULL, 0};
-    static const char *const bad_urls[] = {"h.example/x", "://h/", "https:///x", "http://h:99999/",
-                                           "http://h:8a/", "http://[::1/", NULL};
+    struct ivs_sign_request req = {"GET", "https://h.example/", NULL, 0, NULL,
+                                   0,     "us-east-1",          NULL, 0};
+    static const char *const bad_urls[] = {
+        "h.example/x",  "://h/",        "https:///x", "http://h:99999/",
+        "http://h:8a/", "http://[::1/", NULL};
     struct ivs_signature sig;
     struct ivs_error err = {0};
     for (size_t i = 0; i < sizeof bad_urls / sizeof bad_urls[0]; i++) {
@@ -787,8 +792,10 @@ static void test_rejects_bad_input(void)
 
 static void test_signing_key_and_cache(void)
 {
-    static const char *const k0830 = "938127b5336810ddb6a5d6af445fcac9e371f9ed418ed386b022aed82901be75";
-    static const char *const k_iam = "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d";
+    static const char *const k0830 =
+        "938127b5336810ddb6a5d6af445fcac9e371f9ed418ed386b022aed82901be75";
+    static const char *const k_iam =
+        "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d";
     struct sigv4_key_cache *c = sigv4_key_cache_new();
     CHECK(c != NULL);
     unsigned char key[32], again[32], next[32], other[32];
@@ -797,10 +804,12 @@ static void test_signing_key_and_cache(void)
     CHECK_INT_EQ(0, sigv4_signing_key(c, EXAMPLE_SECRET, "20150830", "us-east-1", "service", key));
     buf_put_hex(&hex, key, 32);
     CHECK_STR_EQ(k0830, buf_str(&hex));
-    CHECK_INT_EQ(1, sigv4_signing_key(c, EXAMPLE_SECRET, "20150830", "us-east-1", "service", again));
+    CHECK_INT_EQ(1,
+                 sigv4_signing_key(c, EXAMPLE_SECRET, "20150830", "us-east-1", "service", again));
     CHECK(memcmp(key, again, 32) == 0);
     /* Without a cache the same key comes out, derived every time. */
-    CHECK_INT_EQ(0, sigv4_signing_key(NULL, EXAMPLE_SECRET, "20150830", "us-east-1", "service", again));
+    CHECK_INT_EQ(
+        0, sigv4_signing_key(NULL, EXAMPLE_SECRET, "20150830", "us-east-1", "service", again));
     CHECK(memcmp(key, again, 32) == 0);
     CHECK_INT_EQ(0, sigv4_signing_key(c, EXAMPLE_SECRET, "20120215", "us-east-1", "iam", again));
     buf_reset(&hex);
@@ -810,13 +819,17 @@ static void test_signing_key_and_cache(void)
     /* Rollover: the next UTC day misses and gives another key. */
     CHECK_INT_EQ(0, sigv4_signing_key(c, EXAMPLE_SECRET, "20150831", "us-east-1", "service", next));
     CHECK(memcmp(key, next, 32) != 0);
-    CHECK_INT_EQ(1, sigv4_signing_key(c, EXAMPLE_SECRET, "20150831", "us-east-1", "service", again));
+    CHECK_INT_EQ(1,
+                 sigv4_signing_key(c, EXAMPLE_SECRET, "20150831", "us-east-1", "service", again));
     /* Another secret never hits, whatever the rest. */
-    CHECK_INT_EQ(0, sigv4_signing_key(c, "another-secret", "20150830", "us-east-1", "service", other));
+    CHECK_INT_EQ(0,
+                 sigv4_signing_key(c, "another-secret", "20150830", "us-east-1", "service", other));
     CHECK(memcmp(key, other, 32) != 0);
-    CHECK_INT_EQ(0, sigv4_signing_key(c, EXAMPLE_SECRET "x", "20150830", "us-east-1", "service", other));
+    CHECK_INT_EQ(
+        0, sigv4_signing_key(c, EXAMPLE_SECRET "x", "20150830", "us-east-1", "service", other));
     /* Region and service are part of the key too. */
-    CHECK_INT_EQ(0, sigv4_signing_key(c, EXAMPLE_SECRET, "20150830", "us-west-2", "service", other));
+    CHECK_INT_EQ(0,
+                 sigv4_signing_key(c, EXAMPLE_SECRET, "20150830", "us-west-2", "service", other));
     CHECK_INT_EQ(0, sigv4_signing_key(c, EXAMPLE_SECRET, "20150830", "us-east-1", "ivs", other));
     /* Eviction keeps the cache bounded and still correct. */
     for (int i = 0; i < 40; i++) {
@@ -824,9 +837,11 @@ static void test_signing_key_and_cache(void)
         snprintf(region, sizeof region, "region-%d", i);
         CHECK_INT_EQ(0, sigv4_signing_key(c, EXAMPLE_SECRET, "20150830", region, "service", other));
     }
-    CHECK_INT_EQ(0, sigv4_signing_key(c, EXAMPLE_SECRET, "20150830", "us-east-1", "service", again));
+    CHECK_INT_EQ(0,
+                 sigv4_signing_key(c, EXAMPLE_SECRET, "20150830", "us-east-1", "service", again));
     CHECK(memcmp(key, again, 32) == 0);
-    CHECK_INT_EQ(-1, sigv4_signing_key(c, EXAMPLE_SECRET, "2015083", "us-east-1", "service", again));
+    CHECK_INT_EQ(-1,
+                 sigv4_signing_key(c, EXAMPLE_SECRET, "2015083", "us-east-1", "service", again));
 
     /* Through sigv4_sign across UTC midnight: the scope follows the clock and the cached
      * signatures equal uncached ones. */
@@ -844,7 +859,8 @@ static void test_signing_key_and_cache(void)
         CHECK_STR_EQ(times[i] < midnight ? "20150830/us-east-1/service/aws4_request"
                                          : "20150831/us-east-1/service/aws4_request",
                      cached.credential_scope);
-        CHECK_STR_EQ(times[i] < midnight ? "20150830T235959Z" : "20150831T000000Z", cached.amz_date);
+        CHECK_STR_EQ(times[i] < midnight ? "20150830T235959Z" : "20150831T000000Z",
+                     cached.amz_date);
         sigv4_result_cleanup(&cached);
         sigv4_result_cleanup(&plain);
     }
@@ -948,8 +964,8 @@ static void test_canonical_uri_cases(void)
  * uppercase %XX, over a few thousand pseudo-random paths. */
 static void test_property_normalise_encode(void)
 {
-    static const char alphabet[] = {'/', '/', '/', '.', '.', 'a', 'b', '%', '2', 'f', 'F', ' ',
-                                    '~', '-', '+', '\xe1', '\x88', '?', ':', '@'};
+    static const char alphabet[] = {'/', '/', '/', '.', '.', 'a',    'b',    '%', '2', 'f',
+                                    'F', ' ', '~', '-', '+', '\xe1', '\x88', '?', ':', '@'};
     uint64_t state = 0x9e3779b97f4a7c15ULL;
     for (int iter = 0; iter < 4000 && !harness_current_failed(); iter++) {
         char path[48];
@@ -963,8 +979,9 @@ static void test_property_normalise_encode(void)
         struct buf once = BUF_INIT, twice = BUF_INIT, enc = BUF_INIT;
         sigv4_normalize_path(&once, path, len);
         sigv4_normalize_path(&twice, buf_str(&once), once.len);
-        CHECK_MSG(strcmp(buf_str(&once), buf_str(&twice)) == 0, "not idempotent: \"%s\" -> \"%s\" -> \"%s\"",
-                  path, buf_str(&once), buf_str(&twice));
+        CHECK_MSG(strcmp(buf_str(&once), buf_str(&twice)) == 0,
+                  "not idempotent: \"%s\" -> \"%s\" -> \"%s\"", path, buf_str(&once),
+                  buf_str(&twice));
         const char *n = buf_str(&once);
         CHECK_MSG(n[0] == '/' && !strstr(n, "//") && !strstr(n, "/./") && !strstr(n, "/../"),
                   "not normal: \"%s\" -> \"%s\"", path, n);
@@ -978,9 +995,10 @@ static void test_property_normalise_encode(void)
                 CHECK_MSG(ok, "bad escape in \"%s\"", e);
                 i += 2;
             } else {
-                CHECK_MSG(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~/",
-                                 c) != NULL,
-                          "raw byte 0x%02x in \"%s\"", c, e);
+                CHECK_MSG(
+                    strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~/",
+                           c) != NULL,
+                    "raw byte 0x%02x in \"%s\"", c, e);
             }
             if (harness_current_failed())
                 break;
@@ -1008,14 +1026,17 @@ static void test_presign_shape(void)
     struct sigv4_result res;
     CHECK_INT_EQ(IVS_OK, sigv4_sign(&p, NULL, &res, NULL));
     char want[512];
-    snprintf(want, sizeof want,
-             "b=1&a=%%20x&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%%2F20150830"
-             "%%2Fus-east-1%%2Fservice%%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-Expires=900"
-             "&X-Amz-SignedHeaders=host&X-Amz-Security-Token=tok%%2F%%2B%%3D&X-Amz-Signature=%s",
-             res.signature);
+    snprintf(
+        want, sizeof want,
+        "b=1&a=%%20x&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%%2F20150830"
+        "%%2Fus-east-1%%2Fservice%%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-Expires=900"
+        "&X-Amz-SignedHeaders=host&X-Amz-Security-Token=tok%%2F%%2B%%3D&X-Amz-Signature=%s",
+        res.signature);
     CHECK_STR_EQ(want, res.query);
     CHECK(strstr(res.canonical_request, "\na=%20x&b=1&X-Amz-Algorithm=") == NULL);
-    CHECK(strstr(res.canonical_request, "X-Amz-Security-Token=tok%2F%2B%3D&X-Amz-SignedHeaders=host&a=%20x&b=1\n") != NULL);
+    CHECK(strstr(res.canonical_request,
+                 "X-Amz-Security-Token=tok%2F%2B%3D&X-Amz-SignedHeaders=host&a=%20x&b=1\n") !=
+          NULL);
     sigv4_result_cleanup(&res);
 }
 
@@ -1052,8 +1073,8 @@ static cJSON *botocore_sign(const cJSON *spec)
     cJSON *out = NULL;
     if (ok) {
         char cmd[PATH_MAX * 2 + 64];
-        snprintf(cmd, sizeof cmd, "python3 '%s/tests/oracle/botocore_sign.py' < '%s'", harness_root(),
-                 in_path);
+        snprintf(cmd, sizeof cmd, "python3 '%s/tests/oracle/botocore_sign.py' < '%s'",
+                 harness_root(), in_path);
         FILE *f = popen(cmd, "r");
         if (f) {
             struct buf b = BUF_INIT;
@@ -1114,9 +1135,15 @@ static void check_against_botocore(const struct ivs_vector *v)
     cJSON *want = botocore_sign(spec);
     CHECK_MSG(want != NULL, "botocore gave no answer for %s %s", v->method, v->url);
     struct ivs_header h[] = {{"Content-Type", v->content_type}};
-    struct ivs_sign_request req = {v->method, v->url, v->content_type ? h : NULL,
-                                   v->content_type ? 1 : 0, v->body, v->body ? strlen(v->body) : 0,
-                                   "us-west-2", NULL, v->time};
+    struct ivs_sign_request req = {v->method,
+                                   v->url,
+                                   v->content_type ? h : NULL,
+                                   v->content_type ? 1 : 0,
+                                   v->body,
+                                   v->body ? strlen(v->body) : 0,
+                                   "us-west-2",
+                                   NULL,
+                                   v->time};
     struct ivs_credentials creds = {EXAMPLE_AKID, EXAMPLE_SECRET, v->token};
     struct ivs_signature sig;
     struct ivs_error err = {0};
@@ -1141,8 +1168,10 @@ static void check_against_botocore(const struct ivs_vector *v)
 static char *untag_url(void)
 {
     /* Tag keys as UntagResource sends them: each key encoded once, repeated tagKeys. */
-    static const char *const keys[] = {"team name", "a+b", "x=y", "path/seg", "k:v", "me@host",
-                                       "cl\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", "aa", "Zed"};
+    static const char *const keys[] = {
+        "team name", "a+b",     "x=y",        "path/seg",
+        "k:v",       "me@host", "cl\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac",
+        "aa",        "Zed"};
     struct buf b = BUF_INIT;
     buf_puts(&b, IVS_ENDPOINT "/tags/" CHANNEL_ARN_WIRE "?");
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -1167,7 +1196,8 @@ static void test_botocore_ivs_requests(void)
              "application/json", tok, 1700000000},
             {"GET", IVS_ENDPOINT "/tags/" CHANNEL_ARN_WIRE, NULL, NULL, tok, 1700000000},
             {"DELETE", untag, NULL, NULL, tok, 1700086399},
-            {"POST", "http://127.0.0.1:4566/ListChannels", "{}", "application/json", tok, 1700086400},
+            {"POST", "http://127.0.0.1:4566/ListChannels", "{}", "application/json", tok,
+             1700086400},
         };
         for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++)
             check_against_botocore(&vectors[i]);
@@ -1189,8 +1219,8 @@ static void test_botocore_presign(void)
         cJSON *spec = oracle_spec(v, "us-west-2", 1, 900);
         cJSON *want = botocore_sign(spec);
         CHECK(want != NULL);
-        struct ivs_sign_request req = {v->method, v->url, NULL, 0, NULL, 0, "us-west-2", "ivs",
-                                       v->time};
+        struct ivs_sign_request req = {v->method, v->url,      NULL,  0,      NULL,
+                                       0,         "us-west-2", "ivs", v->time};
         struct ivs_credentials creds = {EXAMPLE_AKID, EXAMPLE_SECRET, v->token};
         char *url = NULL;
         struct ivs_error err = {0};

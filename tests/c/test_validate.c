@@ -26,20 +26,20 @@ static enum ivs_status run(const char *op_name, const char *json)
 static const char *msg(void) { return g_err.message ? g_err.message : ""; }
 static const char *show(const char *json) { return json ? json : "(no input)"; }
 
-#define EXPECT_OK(op, json)                                                                      \
-    do {                                                                                         \
-        enum ivs_status st_ = run(op, json);                                                     \
-        CHECK_MSG(st_ == IVS_OK, "%s %s: unexpected failure: %s", op, show(json), msg());       \
+#define EXPECT_OK(op, json)                                                                        \
+    do {                                                                                           \
+        enum ivs_status st_ = run(op, json);                                                       \
+        CHECK_MSG(st_ == IVS_OK, "%s %s: unexpected failure: %s", op, show(json), msg());          \
     } while (0)
 
-#define EXPECT_FAIL(op, json, fragment)                                                          \
-    do {                                                                                         \
-        enum ivs_status st_ = run(op, json);                                                     \
-        CHECK_MSG(st_ == IVS_ERR_VALIDATION, "%s %s: accepted", op, show(json));                 \
-        CHECK_MSG(strstr(msg(), fragment) != NULL, "message \"%s\" lacks \"%s\"", msg(),         \
-                  fragment);                                                                     \
-        if (st_ == IVS_ERR_VALIDATION)                                                           \
-            CHECK_STR_EQ("ParamValidationError", g_err.code);                                    \
+#define EXPECT_FAIL(op, json, fragment)                                                            \
+    do {                                                                                           \
+        enum ivs_status st_ = run(op, json);                                                       \
+        CHECK_MSG(st_ == IVS_ERR_VALIDATION, "%s %s: accepted", op, show(json));                   \
+        CHECK_MSG(strstr(msg(), fragment) != NULL, "message \"%s\" lacks \"%s\"", msg(),           \
+                  fragment);                                                                       \
+        if (st_ == IVS_ERR_VALIDATION)                                                             \
+            CHECK_STR_EQ("ParamValidationError", g_err.code);                                      \
     } while (0)
 
 static const char *const CHANNEL_ARN = "arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234";
@@ -146,8 +146,9 @@ static void test_string_length_in_code_points(void)
                 "create_channel: tags[\"\"]: key is 0 characters, less than the minimum 1");
     EXPECT_FAIL("get_channel", "{\"arn\":\"\"}",
                 "get_channel: arn: is 0 characters, less than the minimum 1");
-    EXPECT_FAIL("put_metadata", "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/a\","
-                                "\"metadata\":\"\"}",
+    EXPECT_FAIL("put_metadata",
+                "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/a\","
+                "\"metadata\":\"\"}",
                 "put_metadata: metadata: is 0 characters, less than the minimum 1");
 }
 
@@ -280,14 +281,13 @@ static void test_trap_empty_string_arns(void)
 
 static void test_trap_non_ascii_tags(void)
 {
-    EXPECT_OK("create_channel",
-              "{\"tags\":{\"café\":\"日本語\",\"Ελληνικά\":\"a\xC2\xA0" "b\","
-              "\"\xD9\xA1\xD9\xA2\":\"x/y=z+w@v-u.t:s_r\"}}");
+    EXPECT_OK("create_channel", "{\"tags\":{\"café\":\"日本語\",\"Ελληνικά\":\"a\xC2\xA0"
+                                "b\","
+                                "\"\xD9\xA1\xD9\xA2\":\"x/y=z+w@v-u.t:s_r\"}}");
     char json[256];
     snprintf(json, sizeof json, "{\"resourceArn\":\"%s\",\"tags\":{\"é\":\"ü\"}}", CHANNEL_ARN);
     EXPECT_OK("tag_resource", json);
-    snprintf(json, sizeof json, "{\"resourceArn\":\"%s\",\"tagKeys\":[\"日本語\"]}",
-             CHANNEL_ARN);
+    snprintf(json, sizeof json, "{\"resourceArn\":\"%s\",\"tagKeys\":[\"日本語\"]}", CHANNEL_ARN);
     EXPECT_OK("untag_resource", json);
 }
 

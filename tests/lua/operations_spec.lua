@@ -66,7 +66,7 @@ local cases = {
     response = { recordingConfiguration = F.recording } },
   { op = "get_stream", params = { channelArn = C }, response = { stream = F.stream } },
   { op = "get_stream_key", params = { arn = F.STREAM_KEY_ARN }, response = { streamKey = F.stream_key } },
-  { op = "get_stream_session", params = { channelArn = C, streamId = "st-1A2b3C4d5E6f7G8h9I0jKlMn" },
+  { op = "get_stream_session", params = { channelArn = C, streamId = "st-1A2b3C4d5E6f7G8h9I0jKlM" },
     response = { streamSession = F.stream_session } },
   { op = "import_playback_key_pair",
     params = { name = "player-keys", publicKeyMaterial = "-----BEGIN PUBLIC KEY-----\nMHYwEAYHKoZIzj0CAQYFK4EEACID"
@@ -91,7 +91,7 @@ local cases = {
   { op = "list_stream_keys", params = { channelArn = C, maxResults = 1 },
     response = { streamKeys = { F.stream_key_summary } } },
   { op = "list_stream_sessions", params = { channelArn = C },
-    response = { streamSessions = { { streamId = "st-1A2b3C4d5E6f7G8h9I0jKlMn", startTime = "2026-03-01T17:02:33Z",
+    response = { streamSessions = { { streamId = "st-1A2b3C4d5E6f7G8h9I0jKlM", startTime = "2026-03-01T17:02:33Z",
       endTime = "2026-03-01T18:10:05Z", hasErrorEvent = false } }, nextToken = "c2Vzc2lvbnMtcGFnZS0y" } },
   { op = "list_streams", params = { filterBy = { health = "HEALTHY" }, maxResults = 20 },
     response = { streams = { { channelArn = C, streamId = F.stream.streamId, state = "LIVE", health = "HEALTHY",

@@ -53,11 +53,11 @@ M.ad_configuration = {
   postRollConfiguration = { durationSeconds = 30, enabled = true },
 }
 M.stream = {
-  channelArn = M.CHANNEL_ARN, streamId = "st-1A2b3C4d5E6f7G8h9I0jKlMn", playbackUrl = M.channel.playbackUrl,
+  channelArn = M.CHANNEL_ARN, streamId = "st-1A2b3C4d5E6f7G8h9I0jKlM", playbackUrl = M.channel.playbackUrl,
   startTime = "2026-03-01T17:02:33Z", state = "LIVE", health = "HEALTHY", viewerCount = 4321,
 }
 M.stream_session = {
-  streamId = "st-1A2b3C4d5E6f7G8h9I0jKlMn", startTime = "2026-03-01T17:02:33Z", endTime = "2026-03-01T18:10:05Z",
+  streamId = "st-1A2b3C4d5E6f7G8h9I0jKlM", startTime = "2026-03-01T17:02:33Z", endTime = "2026-03-01T18:10:05Z",
   channel = M.channel, recordingConfiguration = M.recording,
   ingestConfiguration = {
     video = { avcProfile = "Main", avcLevel = "4.1", codec = "avc1.4D4029",

@@ -1,0 +1,86 @@
+-- LuaRocks package for the Lua module: `ivs` (Lua layer) and `ivs.core` (C, with libivs built in).
+--
+--   luarocks --lua-version 5.4 make rockspec/lua-ivs-scm-1.rockspec     (from the checkout)
+--
+-- The build needs only the system C libraries below and Lua 5.4: nothing is downloaded.
+-- ivs-emulator is not part of the rock: it is a C program linked with libmicrohttpd, which the
+-- builtin backend cannot build; `make install` installs it (and libivs, ivs.h, ivs.pc).
+--
+-- build.modules["ivs.core"].sources must list every core/src/*.c and lua_binding/*.c file:
+-- tests/lua/rockspec_spec.lua fails when one is missing or stale.
+rockspec_format = "3.0"
+package = "lua-ivs"
+version = "scm-1"
+
+source = {
+  url = "git+https://github.com/lua-ivs/lua-ivs.git",
+}
+
+description = {
+  summary = "Amazon Interactive Video Service (IVS) client for Lua",
+  detailed = [[
+Every operation of the IVS API (2020-07-14), validated against the service model before
+anything is sent; SigV4 signing, the standard AWS configuration and credential chain,
+standard retries and pagination. The work is done by a small C core (libcurl, OpenSSL,
+cJSON) compiled into the module.]],
+  homepage = "https://github.com/lua-ivs/lua-ivs",
+  labels = { "aws", "ivs", "video", "streaming" },
+}
+
+dependencies = {
+  "lua >= 5.4",
+}
+
+external_dependencies = {
+  -- Only the library is looked up for libcurl: Debian and Ubuntu keep curl/curl.h in the
+  -- multiarch directory (/usr/include/<triplet>), where LuaRocks does not look but the
+  -- compiler does, so a header check would fail on a machine that builds fine.
+  CURL = { library = "curl" },
+  OPENSSL = { header = "openssl/evp.h", library = "crypto" },
+  CJSON = { header = "cjson/cJSON.h", library = "cjson" },
+}
+
+build = {
+  type = "builtin",
+  modules = {
+    ivs = "lua_binding/ivs.lua",
+    ["ivs.core"] = {
+      -- The builtin backend takes CFLAGS from the LuaRocks configuration, so -std=c11 cannot
+      -- be added here; the sources are plain C11 and build with the compiler's default
+      -- (gnu17 for GCC 12), and _GNU_SOURCE is what the Makefile defines as well.
+      sources = {
+        "core/src/buf.c",
+        "core/src/client.c",
+        "core/src/config.c",
+        "core/src/credentials.c",
+        "core/src/error.c",
+        "core/src/http.c",
+        "core/src/model.c",
+        "core/src/model_gen.c",
+        "core/src/pattern.c",
+        "core/src/playback_token.c",
+        "core/src/profile.c",
+        "core/src/redact.c",
+        "core/src/retry.c",
+        "core/src/serialize.c",
+        "core/src/sign.c",
+        "core/src/sigv4.c",
+        "core/src/validate.c",
+        "core/src/version.c",
+        "lua_binding/ivs_core.c",
+        "lua_binding/playback_token.c",
+      },
+      defines = { "_GNU_SOURCE" },
+      incdirs = {
+        "core/include",
+        "core/src",
+        "$(CURL_INCDIR)",
+        "$(OPENSSL_INCDIR)",
+        -- the core includes <cJSON.h>, as pkg-config's libcjson cflags expect
+        "$(CJSON_INCDIR)/cjson",
+      },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CJSON_LIBDIR)" },
+      libraries = { "curl", "crypto", "cjson", "pthread", "m" },
+    },
+  },
+}
