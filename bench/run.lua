@@ -734,6 +734,7 @@ local function main()
   local text = render(false)
   io.stderr:flush()
   io.write("\n", text)
+  io.write("Ratio: how many times better ours is (peer ÷ ours for times and sizes, ours ÷ peer for rates).\n")
   io.write(string.format("\n%s; %s; %s mode, medians of %d runs (cold start: %d runs); total %.0f s\n", date,
     machine(), quick and "quick" or "full", runs, C.cold_runs, gettime() - started))
 
