@@ -102,26 +102,38 @@ static int parse_http_date(const char *s, long long *t)
     return 0;
 }
 
-/* Signs the request as its sender must have, over the headers it named. */
+/* Signs the request as its sender must have, over the headers it named. The signer sets
+ * X-Amz-Date, X-Amz-Security-Token and X-Amz-Content-SHA256 itself, so those are handed over
+ * as parameters rather than as headers. */
 static int recompute(const struct emu_request_view *req, const struct auth_parts *p, const char *region,
-                     const char *secret, const char *akid, long long when, int skip_date_header,
-                     struct sigv4_key_cache *cache, struct sigv4_result *res)
+                     const char *secret, const char *akid, long long when, struct sigv4_key_cache *cache,
+                     struct sigv4_result *res)
 {
     struct ivs_header *hs = calloc(req->header_count + 1, sizeof *hs);
     if (!hs)
         return -1;
     size_t n = 0;
+    int token_signed = 0, content_sha_signed = 0;
     /* Each name from SignedHeaders, with every value the request carries for it. */
     const char *names = p->signed_headers;
     while (*names) {
         const char *semi = strchr(names, ';');
         size_t len = semi ? (size_t)(semi - names) : strlen(names);
         for (size_t i = 0; i < req->header_count; i++) {
-            if (strlen(req->headers[i].name) == len && !strncasecmp(req->headers[i].name, names, len)) {
-                if (skip_date_header && !strcasecmp(req->headers[i].name, "x-amz-date"))
-                    continue;
-                hs[n++] = req->headers[i];
+            const char *hn = req->headers[i].name;
+            if (strlen(hn) != len || strncasecmp(hn, names, len) != 0)
+                continue;
+            if (!strcasecmp(hn, "x-amz-date"))
+                continue;
+            if (!strcasecmp(hn, "x-amz-security-token")) {
+                token_signed = 1;
+                continue;
             }
+            if (!strcasecmp(hn, "x-amz-content-sha256")) {
+                content_sha_signed = 1;
+                continue;
+            }
+            hs[n++] = req->headers[i];
         }
         names += len;
         if (*names == ';')
@@ -141,6 +153,9 @@ static int recompute(const struct emu_request_view *req, const struct auth_parts
     sp.time = when;
     sp.access_key_id = akid;
     sp.secret_access_key = secret;
+    sp.session_token = emu_header(req, "x-amz-security-token");
+    sp.omit_session_token = sp.session_token && !token_signed;
+    sp.add_content_sha256 = content_sha_signed;
     sp.normalize_path = 1;
     sp.double_encode = 1;
     struct ivs_error err = {0};
@@ -251,17 +266,10 @@ int auth_verify(const struct emu_auth *a, const struct emu_request_view *req, lo
                     "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
     struct sigv4_result res;
     int good = 0;
-    if (recompute(req, &p, sregion, cred->secret_access_key, akid, when, 0, cache, &res) == 0) {
-        /* A signer that adds X-Amz-Date itself lists it twice when it is also passed in; then
-         * the second attempt, without it, is the faithful one. */
-        int same_list = res.signed_headers && !strcasecmp(res.signed_headers, p.signed_headers);
-        if (same_list)
-            good = sigv4_equal_ct(res.signature, p.signature);
+    if (recompute(req, &p, sregion, cred->secret_access_key, akid, when, cache, &res) == 0) {
+        good = res.signed_headers && !strcasecmp(res.signed_headers, p.signed_headers) &&
+               sigv4_equal_ct(res.signature, p.signature);
         sigv4_result_cleanup(&res);
-        if (!same_list && recompute(req, &p, sregion, cred->secret_access_key, akid, when, 1, cache, &res) == 0) {
-            good = sigv4_equal_ct(res.signature, p.signature);
-            sigv4_result_cleanup(&res);
-        }
     }
     if (!good)
         return deny(out, "InvalidSignatureException",

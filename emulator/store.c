@@ -124,7 +124,9 @@ void emu_reply_error(struct emu_reply *r, int status, const char *type, const ch
     free(r->body);
     r->body = NULL;
     r->status = status;
-    r->error_type = type;
+    /* Copied: fault types come from request-scoped buffers. */
+    snprintf(r->type_buf, sizeof r->type_buf, "%s", type);
+    r->error_type = r->type_buf;
     struct buf b = BUF_INIT;
     va_list ap;
     va_start(ap, fmt);

@@ -11,7 +11,8 @@
 /* What the HTTP layer sends back for one request. */
 struct emu_reply {
     int status;
-    const char *error_type; /* static string; NULL on success */
+    const char *error_type; /* points at type_buf on error; NULL on success */
+    char type_buf[64];
     char *message;          /* error detail (malloc'd); NULL on success */
     int front_door;         /* the error comes from the front door: body {"message": ...} only */
     char *body;             /* success body as JSON text (malloc'd); NULL means empty */
