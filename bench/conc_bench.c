@@ -58,7 +58,8 @@ static void *worker(void *arg)
         char body[64];
         int len = snprintf(body, sizeof body, "{\"name\":\"conc-%ld\"}", i);
         char *out = NULL;
-        if (ivs_client_call(client, "CreateChannel", body, (size_t)len, &out, NULL, &err) != IVS_OK) {
+        if (ivs_client_call(client, "CreateChannel", body, (size_t)len, &out, NULL, &err) !=
+            IVS_OK) {
             fprintf(stderr, "conc_bench: CreateChannel: %s: %s\n", err.code ? err.code : "?",
                     err.message ? err.message : "?");
             ivs_error_clear(&err);
@@ -111,7 +112,8 @@ int main(int argc, char **argv)
         pthread_join(ids[t], NULL);
     double wall = now_s() - start;
     long errors = atomic_load(&sh.errors);
-    printf("{\"calls\":%ld,\"threads\":%d,\"errors\":%ld,\"wall_s\":%.6f}\n", sh.total, threads, errors, wall);
+    printf("{\"calls\":%ld,\"threads\":%d,\"errors\":%ld,\"wall_s\":%.6f}\n", sh.total, threads,
+           errors, wall);
     pthread_barrier_destroy(&sh.start);
     free(ids);
     return errors ? 1 : 0;

@@ -111,7 +111,8 @@ static int sign_public(const struct request *rq)
 }
 
 /* Signs for about `seconds`, checking the clock only every 256 signatures. */
-static int run(const char *what, const struct request *rq, struct sigv4_key_cache *cache, double seconds)
+static int run(const char *what, const struct request *rq, struct sigv4_key_cache *cache,
+               double seconds)
 {
     long n = 0;
     double start = now_s(), elapsed = 0;
@@ -121,8 +122,9 @@ static int run(const char *what, const struct request *rq, struct sigv4_key_cach
                 return -1;
         elapsed = now_s() - start;
     } while (elapsed < seconds);
-    printf("{\"what\":\"%s\",\"request\":\"%s\",\"signs\":%ld,\"seconds\":%.6f,\"per_second\":%.1f}\n",
-           what, rq->name, n, elapsed, (double)n / elapsed);
+    printf(
+        "{\"what\":\"%s\",\"request\":\"%s\",\"signs\":%ld,\"seconds\":%.6f,\"per_second\":%.1f}\n",
+        what, rq->name, n, elapsed, (double)n / elapsed);
     fflush(stdout);
     return 0;
 }
@@ -143,7 +145,8 @@ int main(int argc, char **argv)
     int rc = 0;
     for (size_t r = 0; r < sizeof requests / sizeof requests[0] && rc == 0; r++) {
         /* Warm-up: fills the key cache and the instruction cache before anything is timed. */
-        if (run("warmup", &requests[r], cache, seconds / 10) != 0 || run("warmup", &requests[r], NULL, seconds / 10) != 0) {
+        if (run("warmup", &requests[r], cache, seconds / 10) != 0 ||
+            run("warmup", &requests[r], NULL, seconds / 10) != 0) {
             rc = 1;
             break;
         }

@@ -29,10 +29,7 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static double tv_s(struct timeval tv)
-{
-    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-}
+static double tv_s(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec / 1e6; }
 
 static void usage(void)
 {
@@ -116,8 +113,8 @@ int main(int argc, char **argv)
             sigtimedwait(&chld, NULL, &wait_for);
         }
         double wall = now_s() - start;
-        int code = timed_out ? -1
-                   : WIFEXITED(status) ? WEXITSTATUS(status)
+        int code = timed_out             ? -1
+                   : WIFEXITED(status)   ? WEXITSTATUS(status)
                    : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                          : -1;
         if (code != 0)
