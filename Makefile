@@ -161,6 +161,11 @@ $(BUILD)/bench/%: bench/%.c $(LIB_STATIC)
 bench: all $(BENCH_TOOLS)
 	BUILD=$(BUILD) $(LUA) bench/run.lua
 
+# A newcomer's first run: scripts/examples/provision.lua against a throwaway ivs-emulator on a
+# free loopback port (scripts/demo always stops it, also on failure or Ctrl-C).
+demo: all emulator
+	@scripts/demo
+
 model:
 	$(LUA) scripts/gen-model.lua $(MODEL) > core/src/model_gen.c.tmp && mv core/src/model_gen.c.tmp core/src/model_gen.c
 

@@ -18,7 +18,8 @@ const char *emu_header(const struct emu_request_view *req, const char *name)
     return NULL;
 }
 
-static int deny(struct emu_reply *out, const char *type, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int deny(struct emu_reply *out, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int deny(struct emu_reply *out, const char *type, const char *fmt, ...)
 {
@@ -46,7 +47,8 @@ static int split_authorization(const char *h, struct auth_parts *p)
 {
     memset(p, 0, sizeof *p);
     static const char algo[] = "AWS4-HMAC-SHA256";
-    if (strncmp(h, algo, sizeof algo - 1) != 0 || (h[sizeof algo - 1] != ' ' && h[sizeof algo - 1] != '\0'))
+    if (strncmp(h, algo, sizeof algo - 1) != 0 ||
+        (h[sizeof algo - 1] != ' ' && h[sizeof algo - 1] != '\0'))
         return -1;
     const char *s = h + sizeof algo - 1;
     while (*s) {
@@ -62,7 +64,8 @@ static int split_authorization(const char *h, struct auth_parts *p)
             size_t cap;
             int *flag;
         } fields[] = {{"Credential=", p->credential, sizeof p->credential, &p->have_credential},
-                      {"SignedHeaders=", p->signed_headers, sizeof p->signed_headers, &p->have_signed_headers},
+                      {"SignedHeaders=", p->signed_headers, sizeof p->signed_headers,
+                       &p->have_signed_headers},
                       {"Signature=", p->signature, sizeof p->signature, &p->have_signature}};
         for (size_t i = 0; i < 3; i++) {
             size_t kl = strlen(fields[i].key);
@@ -85,7 +88,8 @@ int auth_scope_region(const char *authorization, char *region, size_t region_len
     if (!authorization || split_authorization(authorization, &p) != 0 || !p.have_credential)
         return -1;
     char akid[128], date[16], reg[64], svc[64], term[64];
-    if (sscanf(p.credential, "%127[^/]/%15[^/]/%63[^/]/%63[^/]/%63s", akid, date, reg, svc, term) != 5)
+    if (sscanf(p.credential, "%127[^/]/%15[^/]/%63[^/]/%63[^/]/%63s", akid, date, reg, svc, term) !=
+        5)
         return -1;
     snprintf(region, region_len, "%s", reg);
     return 0;
@@ -105,9 +109,9 @@ static int parse_http_date(const char *s, long long *t)
 /* Signs the request as its sender must have, over the headers it named. The signer sets
  * X-Amz-Date, X-Amz-Security-Token and X-Amz-Content-SHA256 itself, so those are handed over
  * as parameters rather than as headers. */
-static int recompute(const struct emu_request_view *req, const struct auth_parts *p, const char *region,
-                     const char *secret, const char *akid, long long when, struct sigv4_key_cache *cache,
-                     struct sigv4_result *res)
+static int recompute(const struct emu_request_view *req, const struct auth_parts *p,
+                     const char *region, const char *secret, const char *akid, long long when,
+                     struct sigv4_key_cache *cache, struct sigv4_result *res)
 {
     struct ivs_header *hs = calloc(req->header_count + 1, sizeof *hs);
     if (!hs)
@@ -166,20 +170,21 @@ static int recompute(const struct emu_request_view *req, const struct auth_parts
 }
 
 int auth_verify(const struct emu_auth *a, const struct emu_request_view *req, long long now,
-                struct sigv4_key_cache *cache, const char **account, char *region, size_t region_len,
-                struct emu_reply *out)
+                struct sigv4_key_cache *cache, const char **account, char *region,
+                size_t region_len, struct emu_reply *out)
 {
     const char *authz = emu_header(req, "authorization");
     if (!authz || !*authz) {
-        emu_reply_error(out, 403, "MissingAuthenticationTokenException", "Missing Authentication Token");
+        emu_reply_error(out, 403, "MissingAuthenticationTokenException",
+                        "Missing Authentication Token");
         out->front_door = 1;
         return -1;
     }
     struct auth_parts p;
     const char *amz_date = emu_header(req, "x-amz-date");
     const char *http_date = emu_header(req, "date");
-    if (split_authorization(authz, &p) != 0 || !p.have_credential || !p.have_signed_headers || !p.have_signature ||
-        (!amz_date && !http_date)) {
+    if (split_authorization(authz, &p) != 0 || !p.have_credential || !p.have_signed_headers ||
+        !p.have_signature || (!amz_date && !http_date)) {
         struct buf m = BUF_INIT;
         if (!p.have_credential)
             buf_puts(&m, "Authorization header requires 'Credential' parameter. ");
@@ -188,7 +193,8 @@ int auth_verify(const struct emu_auth *a, const struct emu_request_view *req, lo
         if (!p.have_signed_headers)
             buf_puts(&m, "Authorization header requires 'SignedHeaders' parameter. ");
         if (!amz_date && !http_date)
-            buf_puts(&m, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ");
+            buf_puts(&m, "Authorization header requires existence of either a 'X-Amz-Date' or a "
+                         "'Date' header. ");
         if (m.len)
             m.len--;
         if (m.data)
@@ -198,21 +204,24 @@ int auth_verify(const struct emu_auth *a, const struct emu_request_view *req, lo
         return rc;
     }
     char akid[128], sdate[16], sregion[64], svc[64], term[64];
-    if (sscanf(p.credential, "%127[^/]/%15[^/]/%63[^/]/%63[^/]/%63s", akid, sdate, sregion, svc, term) != 5)
-        return deny(out, "IncompleteSignatureException",
-                    "Credential must have the form <access key>/<date>/<region>/<service>/aws4_request.");
+    if (sscanf(p.credential, "%127[^/]/%15[^/]/%63[^/]/%63[^/]/%63s", akid, sdate, sregion, svc,
+               term) != 5)
+        return deny(
+            out, "IncompleteSignatureException",
+            "Credential must have the form <access key>/<date>/<region>/<service>/aws4_request.");
     long long when = 0;
     char date_text[17];
     if (amz_date) {
         int64_t t;
         if (sigv4_parse_amz_date(amz_date, &t) != 0)
             return deny(out, "IncompleteSignatureException",
-                        "Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601",
+                        "Date must be in ISO-8601 'basic format'. Got '%s'. See "
+                        "http://en.wikipedia.org/wiki/ISO_8601",
                         amz_date);
         when = t;
     } else if (parse_http_date(http_date, &when) != 0) {
-        return deny(out, "IncompleteSignatureException", "Date must be in RFC 1123 format. Got '%s'.",
-                    http_date);
+        return deny(out, "IncompleteSignatureException",
+                    "Date must be in RFC 1123 format. Got '%s'.", http_date);
     }
     sigv4_format_amz_date(when, date_text);
     if (strlen(sdate) != 8 || strncmp(sdate, date_text, 8) != 0) {
@@ -220,7 +229,8 @@ int auth_verify(const struct emu_auth *a, const struct emu_request_view *req, lo
         memcpy(d8, date_text, 8);
         d8[8] = '\0';
         return deny(out, "InvalidSignatureException",
-                    "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+                    "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of "
+                    "date from HTTP: "
                     "'%s' != '%s', from '%s'.",
                     sdate, d8, date_text);
     }
@@ -229,30 +239,37 @@ int auth_verify(const struct emu_auth *a, const struct emu_request_view *req, lo
         if (!strcmp(*r, sregion))
             region_ok = 1;
     if (!region_ok)
-        return deny(out, "InvalidSignatureException", "Credential should be scoped to a valid region. ");
-    if (strcmp(svc, "ivs") != 0)
-        return deny(out, "InvalidSignatureException", "Credential should be scoped to correct service: 'ivs'. ");
-    if (strcmp(term, "aws4_request") != 0)
         return deny(out, "InvalidSignatureException",
-                    "Credential should be scoped with a valid terminator: 'aws4_request', not '%s'. ", term);
+                    "Credential should be scoped to a valid region. ");
+    if (strcmp(svc, "ivs") != 0)
+        return deny(out, "InvalidSignatureException",
+                    "Credential should be scoped to correct service: 'ivs'. ");
+    if (strcmp(term, "aws4_request") != 0)
+        return deny(
+            out, "InvalidSignatureException",
+            "Credential should be scoped with a valid terminator: 'aws4_request', not '%s'. ",
+            term);
     if (when < now - a->max_skew_s || when > now + a->max_skew_s) {
         char now_text[17], edge[17];
         sigv4_format_amz_date(now, now_text);
         if (when < now) {
             sigv4_format_amz_date(now - a->max_skew_s, edge);
-            return deny(out, "InvalidSignatureException", "Signature expired: %s is now earlier than %s (%s - 5 min.)",
-                        date_text, edge, now_text);
+            return deny(out, "InvalidSignatureException",
+                        "Signature expired: %s is now earlier than %s (%s - 5 min.)", date_text,
+                        edge, now_text);
         }
         sigv4_format_amz_date(now + a->max_skew_s, edge);
         return deny(out, "InvalidSignatureException",
-                    "Signature not yet current: %s is still later than %s (%s + 5 min.)", date_text, edge, now_text);
+                    "Signature not yet current: %s is still later than %s (%s + 5 min.)", date_text,
+                    edge, now_text);
     }
     const struct emu_credential *cred = NULL;
     for (size_t i = 0; i < a->credential_count; i++)
         if (!strcmp(a->credentials[i].access_key_id, akid))
             cred = &a->credentials[i];
     if (!cred)
-        return deny(out, "UnrecognizedClientException", "The security token included in the request is invalid.");
+        return deny(out, "UnrecognizedClientException",
+                    "The security token included in the request is invalid.");
     int host_signed = 0;
     for (const char *h = p.signed_headers; h;) {
         if (!strncasecmp(h, "host", 4) && (h[4] == ';' || h[4] == '\0'))
@@ -272,9 +289,11 @@ int auth_verify(const struct emu_auth *a, const struct emu_request_view *req, lo
         sigv4_result_cleanup(&res);
     }
     if (!good)
-        return deny(out, "InvalidSignatureException",
-                    "The request signature we calculated does not match the signature you provided. Check your AWS "
-                    "Secret Access Key and signing method. Consult the service documentation for details.");
+        return deny(
+            out, "InvalidSignatureException",
+            "The request signature we calculated does not match the signature you provided. Check "
+            "your AWS "
+            "Secret Access Key and signing method. Consult the service documentation for details.");
     *account = cred->account;
     snprintf(region, region_len, "%s", sregion);
     return 0;

@@ -23,8 +23,8 @@ struct emu_auth {
 
 struct emu_request_view {
     const char *method;
-    const char *raw_path;  /* as sent on the wire */
-    const char *raw_query; /* as sent, without '?'; "" for none */
+    const char *raw_path;             /* as sent on the wire */
+    const char *raw_query;            /* as sent, without '?'; "" for none */
     const struct ivs_header *headers; /* every request header, in arrival order */
     size_t header_count;
     const void *body;
@@ -40,8 +40,8 @@ struct sigv4_key_cache;
  * cache (may be NULL) keeps derived signing keys between calls on one thread.
  */
 int auth_verify(const struct emu_auth *a, const struct emu_request_view *req, long long now,
-                struct sigv4_key_cache *cache, const char **account, char *region, size_t region_len,
-                struct emu_reply *out);
+                struct sigv4_key_cache *cache, const char **account, char *region,
+                size_t region_len, struct emu_reply *out);
 
 /* The credential scope region of an Authorization header, if one can be read; used with
  * --no-auth to pick the partition. Returns 0 and fills region, or -1. */

@@ -14,9 +14,10 @@ static const char s_default_secret[] = "ivsEmulatorTestSecretAccessKey0000000000
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: ivs-emulator [--host 127.0.0.1] [--port N] [--region us-west-2]\n"
-               "                    [--account 123456789012] [--credentials ID:SECRET[:ACCOUNT]]...\n"
-               "                    [--no-auth] [--state FILE] [--threads N]\n");
+    fprintf(f,
+            "usage: ivs-emulator [--host 127.0.0.1] [--port N] [--region us-west-2]\n"
+            "                    [--account 123456789012] [--credentials ID:SECRET[:ACCOUNT]]...\n"
+            "                    [--no-auth] [--state FILE] [--threads N]\n");
 }
 
 static int valid_account(const char *s)
@@ -84,7 +85,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--credentials")) {
             const char *colon = strchr(v, ':');
             if (!colon || colon == v || !colon[1]) {
-                fprintf(stderr, "ivs-emulator: --credentials takes ACCESS_KEY_ID:SECRET[:ACCOUNT]\n");
+                fprintf(stderr,
+                        "ivs-emulator: --credentials takes ACCESS_KEY_ID:SECRET[:ACCOUNT]\n");
                 goto out;
             }
             struct emu_credential *c = &creds[ncreds++];
@@ -126,8 +128,8 @@ int main(int argc, char **argv)
         store_free(store);
         goto out;
     }
-    struct emu_server_config cfg = {host, (unsigned)port, region, account, creds, ncreds, no_auth,
-                                    (unsigned)threads, 0, store};
+    struct emu_server_config cfg = {host,    (unsigned)port,    region, account, creds, ncreds,
+                                    no_auth, (unsigned)threads, 0,      store};
     struct emu_server *srv = emu_server_start(&cfg, err, sizeof err);
     if (!srv || store_start_saver(store) != 0) {
         fprintf(stderr, "ivs-emulator: %s\n", err[0] ? err : "cannot start the state saver");

@@ -18,8 +18,9 @@
 #include "util.h"
 
 /* The seven regions that offer IVS low-latency streaming. */
-static const char *const s_ivs_regions[] = {"us-east-1", "us-west-2", "ap-south-1", "ap-northeast-1",
-                                            "ap-northeast-2", "eu-central-1", "eu-west-1"};
+static const char *const s_ivs_regions[] = {"us-east-1",      "us-west-2",      "ap-south-1",
+                                            "ap-northeast-1", "ap-northeast-2", "eu-central-1",
+                                            "eu-west-1"};
 
 /* Request headers larger than this in total get 431, like the AWS front door's limit. */
 enum { MAX_HEADER_BYTES = 16 * 1024, CONNECTION_MEMORY = 128 * 1024 };
@@ -53,7 +54,8 @@ struct header_list {
     int failed;
 };
 
-static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
 {
     (void)kind;
     struct header_list *l = cls;
@@ -74,7 +76,8 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
-static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
 {
     (void)kind;
     struct buf *q = cls;
@@ -89,7 +92,8 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-static enum MHD_Result collect_query_json(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result collect_query_json(void *cls, enum MHD_ValueKind kind, const char *key,
+                                          const char *value)
 {
     (void)kind;
     struct buf dk = BUF_INIT, dv = BUF_INIT;
@@ -102,7 +106,8 @@ static enum MHD_Result collect_query_json(void *cls, enum MHD_ValueKind kind, co
     return MHD_YES;
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, const struct emu_reply *r, const char *request_id)
+static enum MHD_Result send_reply(struct MHD_Connection *c, const struct emu_reply *r,
+                                  const char *request_id)
 {
     char *text = NULL;
     if (r->error_type) {
@@ -116,7 +121,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, const struct emu_rep
         text = ivs_strdup(r->body);
     }
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(text ? strlen(text) : 0, text ? text : (void *)"", text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+        MHD_create_response_from_buffer(text ? strlen(text) : 0, text ? text : (void *)"",
+                                        text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!resp) {
         free(text);
         return MHD_NO;
@@ -125,7 +131,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, const struct emu_rep
     MHD_add_response_header(resp, "Content-Type", "application/json");
     MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
     MHD_add_response_header(resp, "Access-Control-Expose-Headers",
-                            "x-amzn-errortype,x-amzn-requestid,x-amzn-errormessage,x-amzn-trace-id,x-amz-apigw-id,date");
+                            "x-amzn-errortype,x-amzn-requestid,x-amzn-errormessage,x-amzn-trace-id,"
+                            "x-amz-apigw-id,date");
     if (r->error_type)
         MHD_add_response_header(resp, "x-amzn-ErrorType", r->error_type);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
@@ -137,8 +144,8 @@ static int json_content_type(const char *ct)
 {
     if (!ct || !*ct)
         return 1;
-    return !strncasecmp(ct, "application/json", 16) || !strncasecmp(ct, "application/x-amz-json", 22) ||
-           strstr(ct, "+json") != NULL;
+    return !strncasecmp(ct, "application/json", 16) ||
+           !strncasecmp(ct, "application/x-amz-json", 22) || strstr(ct, "+json") != NULL;
 }
 
 static struct sigv4_key_cache *thread_cache(struct emu_server *srv)
@@ -160,19 +167,20 @@ static void sleep_ms(long ms)
 }
 
 /* Handles an IVS API request; returns 0, or -1 when the connection must be dropped. */
-static int handle_api(struct emu_server *srv, struct MHD_Connection *c, const struct emu_request_view *req,
-                      struct emu_reply *out)
+static int handle_api(struct emu_server *srv, struct MHD_Connection *c,
+                      const struct emu_request_view *req, struct emu_reply *out)
 {
     const struct model_operation *op = NULL;
     cJSON *input = NULL;
     struct ivs_error err = {0};
-    enum ivs_status st = model_deserialize_request(req->method, req->raw_path, req->raw_query, req->body,
-                                                   req->body_len, &op, &input, &err);
+    enum ivs_status st = model_deserialize_request(req->method, req->raw_path, req->raw_query,
+                                                   req->body, req->body_len, &op, &input, &err);
     if (st == IVS_ERR_USAGE || (st != IVS_OK && !op && st != IVS_ERR_VALIDATION)) {
         /* The front door answers an unknown route as it does a missing signature. */
         ivs_error_clear(&err);
         cJSON_Delete(input);
-        emu_reply_error(out, 403, "MissingAuthenticationTokenException", "Missing Authentication Token");
+        emu_reply_error(out, 403, "MissingAuthenticationTokenException",
+                        "Missing Authentication Token");
         out->front_door = 1;
         return 0;
     }
@@ -180,8 +188,8 @@ static int handle_api(struct emu_server *srv, struct MHD_Connection *c, const st
     char region[64];
     snprintf(region, sizeof region, "%s", srv->cfg.region);
     if (!srv->cfg.no_auth) {
-        if (auth_verify(&srv->auth, req, (long long)time(NULL), thread_cache(srv), &account, region, sizeof region,
-                        out) != 0) {
+        if (auth_verify(&srv->auth, req, (long long)time(NULL), thread_cache(srv), &account, region,
+                        sizeof region, out) != 0) {
             ivs_error_clear(&err);
             cJSON_Delete(input);
             return 0;
@@ -196,9 +204,11 @@ static int handle_api(struct emu_server *srv, struct MHD_Connection *c, const st
         emu_reply_error(out, 415, "UnsupportedMediaTypeException", "Unsupported Media Type");
         out->front_door = 1;
     } else if (st != IVS_OK) {
-        emu_reply_error(out, 400, "ValidationException", "%s", err.message ? err.message : "Malformed request.");
+        emu_reply_error(out, 400, "ValidationException", "%s",
+                        err.message ? err.message : "Malformed request.");
     } else if (model_validate(op, input, &err) != IVS_OK) {
-        emu_reply_error(out, 400, "ValidationException", "%s", err.message ? err.message : "Invalid request.");
+        emu_reply_error(out, 400, "ValidationException", "%s",
+                        err.message ? err.message : "Invalid request.");
     } else {
         struct emu_fault_action fault;
         int dropped = 0;
@@ -223,8 +233,9 @@ static int handle_api(struct emu_server *srv, struct MHD_Connection *c, const st
     return 0;
 }
 
-static void handle_admin(struct emu_server *srv, struct MHD_Connection *c, const char *method, const char *path,
-                         const struct emu_request_view *req, struct emu_reply *out)
+static void handle_admin(struct emu_server *srv, struct MHD_Connection *c, const char *method,
+                         const char *path, const struct emu_request_view *req,
+                         struct emu_reply *out)
 {
     cJSON *query = cJSON_CreateObject();
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query_json, query);
@@ -232,7 +243,8 @@ static void handle_admin(struct emu_server *srv, struct MHD_Connection *c, const
     if (req->body_len) {
         body = cJSON_ParseWithLength(req->body, req->body_len);
         if (!cJSON_IsObject(body)) {
-            emu_reply_error(out, 400, "ValidationException", "The admin request body must be a JSON object.");
+            emu_reply_error(out, 400, "ValidationException",
+                            "The admin request body must be a JSON object.");
             cJSON_Delete(body);
             cJSON_Delete(query);
             return;
@@ -243,9 +255,9 @@ static void handle_admin(struct emu_server *srv, struct MHD_Connection *c, const
     cJSON_Delete(query);
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                  const char *version, const char *upload_data, size_t *upload_size,
-                                  void **con_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
     (void)version;
     struct emu_server *srv = cls;
@@ -279,13 +291,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     struct buf query = BUF_INIT;
     MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &headers);
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, &query);
-    struct emu_request_view req = {method, url, buf_str(&query), headers.items, headers.n,
-                                   ctx->body.data ? ctx->body.data : "", ctx->body.len};
+    struct emu_request_view req = {method,        url,       buf_str(&query),
+                                   headers.items, headers.n, ctx->body.data ? ctx->body.data : "",
+                                   ctx->body.len};
     int drop = 0;
     if (headers.failed || buf_failed(&ctx->body) || buf_failed(&query)) {
         emu_reply_error(&out, 500, "InternalServerException", "Out of memory.");
     } else if (headers.bytes > MAX_HEADER_BYTES) {
-        emu_reply_error(&out, 431, "RequestHeaderFieldsTooLargeException", "Request Header Fields Too Large");
+        emu_reply_error(&out, 431, "RequestHeaderFieldsTooLargeException",
+                        "Request Header Fields Too Large");
         out.front_door = 1;
     } else if (ctx->too_large) {
         emu_reply_error(&out, 413, "RequestTooLargeException", "Request Too Long");
@@ -304,7 +318,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return ret;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
     (void)c;
@@ -319,7 +334,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 
 static void free_cache(void *p) { sigv4_key_cache_free(p); }
 
-struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *errbuf, size_t errlen)
+struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *errbuf,
+                                    size_t errlen)
 {
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
@@ -355,10 +371,11 @@ struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *e
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
     srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads, MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads,
+        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_LISTEN_BACKLOG_SIZE,
         (unsigned)1024, MHD_OPTION_END);
     if (!srv->daemon) {
         pthread_key_delete(srv->cache_key);

@@ -9,22 +9,23 @@
 #include "store.h"
 
 struct emu_server_config {
-    const char *host;       /* numeric IPv4 address to bind */
-    unsigned port;          /* 0 picks a free port */
-    const char *region;     /* default region (admin API, --no-auth without a scope) */
-    const char *account;    /* default account */
+    const char *host;    /* numeric IPv4 address to bind */
+    unsigned port;       /* 0 picks a free port */
+    const char *region;  /* default region (admin API, --no-auth without a scope) */
+    const char *account; /* default account */
     const struct emu_credential *credentials;
     size_t credential_count;
     int no_auth;
-    unsigned threads;       /* worker threads; 0 = 4 */
-    size_t max_body;        /* bytes; 0 = 10 MiB */
-    struct store *store;    /* not owned */
+    unsigned threads;    /* worker threads; 0 = 4 */
+    size_t max_body;     /* bytes; 0 = 10 MiB */
+    struct store *store; /* not owned */
 };
 
 struct emu_server;
 
 /* Binds and starts serving. Returns NULL with a message in errbuf on failure. */
-struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *errbuf, size_t errlen);
+struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *errbuf,
+                                    size_t errlen);
 /* The port actually bound. */
 unsigned emu_server_port(const struct emu_server *s);
 /* Stops accepting, finishes the worker threads and releases the server. NULL is accepted. */

@@ -41,8 +41,12 @@ enum {
 enum rtype { RT_CHANNEL, RT_STREAM_KEY, RT_PLAYBACK_KEY, RT_RECORDING, RT_PRP, RT_AD, RT_COUNT };
 
 static const char *const s_type_names[RT_COUNT] = {
-    "channel", "stream-key", "playback-key", "recording-configuration",
-    "playback-restriction-policy", "ad-configuration",
+    "channel",
+    "stream-key",
+    "playback-key",
+    "recording-configuration",
+    "playback-restriction-policy",
+    "ad-configuration",
 };
 
 struct partition;
@@ -53,7 +57,7 @@ struct res {
     char *arn;
     cJSON *obj; /* the full representation as the API returns it, tags included */
     struct partition *part;
-    int refs;   /* channels pointing at this recording configuration, policy or ad config */
+    int refs; /* channels pointing at this recording configuration, policy or ad config */
     /* Channels only. */
     struct res *stream_key;
     cJSON *stream;   /* the Stream while live, NULL when offline */
@@ -151,7 +155,8 @@ static void reply_wrap(struct emu_reply *r, const char *key, cJSON *item)
     reply_json(r, 200, o);
 }
 
-#define NOT_FOUND(r, arn) emu_reply_error(r, 404, "ResourceNotFoundException", "Resource %s not found.", arn)
+#define NOT_FOUND(r, arn)                                                                          \
+    emu_reply_error(r, 404, "ResourceNotFoundException", "Resource %s not found.", arn)
 
 /* ------------------------------------------------------------------------------------ */
 /* Small JSON helpers */
@@ -175,7 +180,10 @@ static void jset(cJSON *o, const char *key, cJSON *v)
         cJSON_AddItemToObject(o, key, v);
 }
 
-static void jset_str(cJSON *o, const char *key, const char *v) { jset(o, key, cJSON_CreateString(v)); }
+static void jset_str(cJSON *o, const char *key, const char *v)
+{
+    jset(o, key, cJSON_CreateString(v));
+}
 
 static cJSON *jdup(const cJSON *v) { return cJSON_Duplicate(v, 1); }
 
@@ -234,13 +242,15 @@ static int arn_parse(const char *arn, char *region, size_t rlen, char *account, 
         return -1;
     int type = -1;
     for (int t = 0; t < RT_COUNT; t++)
-        if (strlen(s_type_names[t]) == (size_t)(slash - p) && !strncmp(p, s_type_names[t], (size_t)(slash - p)))
+        if (strlen(s_type_names[t]) == (size_t)(slash - p) &&
+            !strncmp(p, s_type_names[t], (size_t)(slash - p)))
             type = t;
     q = slash + 1;
     if (!*q)
         return -1;
     for (; *q; q++)
-        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '-'))
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+              *q == '-'))
             return -1;
     return type;
 }
@@ -354,8 +364,8 @@ static struct partition *partition_get(struct store *s, const char *account, con
     return p;
 }
 
-static struct res *res_add(struct store *s, struct partition *p, enum rtype type, const char *arn, cJSON *obj,
-                           uint64_t seq)
+static struct res *res_add(struct store *s, struct partition *p, enum rtype type, const char *arn,
+                           cJSON *obj, uint64_t seq)
 {
     struct res *r = calloc(1, sizeof *r);
     if (!r)
@@ -397,7 +407,8 @@ static struct res *res_find(struct partition *p, const char *arn, enum rtype typ
     return r && r->type == type ? r : NULL;
 }
 
-static void make_arn(char *out, size_t n, const struct partition *p, enum rtype type, char id_out[13])
+static void make_arn(char *out, size_t n, const struct partition *p, enum rtype type,
+                     char id_out[13])
 {
     emu_random_alnum(id_out, 12);
     snprintf(out, n, "arn:aws:ivs:%s:%s:%s/%s", p->region, p->account, s_type_names[type], id_out);
@@ -410,7 +421,8 @@ static void touch(struct store *s)
 }
 
 /* Looks up an ARN argument of a given type: 400 when malformed, 404 when unknown. */
-static struct res *need(struct partition *p, const char *arn, enum rtype type, struct emu_reply *out)
+static struct res *need(struct partition *p, const char *arn, enum rtype type,
+                        struct emu_reply *out)
 {
     char region[64], account[32];
     if (!arn) {
@@ -418,7 +430,8 @@ static struct res *need(struct partition *p, const char *arn, enum rtype type, s
         return NULL;
     }
     if (arn_parse(arn, region, sizeof region, account, sizeof account) != (int)type) {
-        emu_reply_error(out, 400, "ValidationException", "Invalid %s ARN: %s", s_type_names[type], arn);
+        emu_reply_error(out, 400, "ValidationException", "Invalid %s ARN: %s", s_type_names[type],
+                        arn);
         return NULL;
     }
     struct res *r = res_find(p, arn, type);
@@ -442,21 +455,20 @@ static int tags_valid(const cJSON *tags, struct emu_reply *out)
     for (const cJSON *t = tags->child; t; t = t->next, n++) {
         if (!cJSON_IsString(t) || !t->string || !*t->string || strlen(t->string) > 128 ||
             strlen(t->valuestring) > 256) {
-            emu_reply_error(out, 400, "ValidationException", "Invalid tag: %s", t->string ? t->string : "");
+            emu_reply_error(out, 400, "ValidationException", "Invalid tag: %s",
+                            t->string ? t->string : "");
             return 0;
         }
     }
     if (n > QUOTA_TAGS) {
-        emu_reply_error(out, 400, "ValidationException", "A resource can have at most %d tags.", QUOTA_TAGS);
+        emu_reply_error(out, 400, "ValidationException", "A resource can have at most %d tags.",
+                        QUOTA_TAGS);
         return 0;
     }
     return 1;
 }
 
-static cJSON *tags_copy(const cJSON *tags)
-{
-    return tags ? jdup(tags) : cJSON_CreateObject();
-}
+static cJSON *tags_copy(const cJSON *tags) { return tags ? jdup(tags) : cJSON_CreateObject(); }
 
 /* ------------------------------------------------------------------------------------ */
 /* Pagination */
@@ -468,8 +480,8 @@ struct page {
     const char *op;
 };
 
-static int page_begin(const cJSON *in, const char *op, const char *filter, long def, long limit, struct page *pg,
-                      struct emu_reply *out)
+static int page_begin(const cJSON *in, const char *op, const char *filter, long def, long limit,
+                      struct page *pg, struct emu_reply *out)
 {
     pg->op = op;
     pg->cursor = 0;
@@ -481,7 +493,8 @@ static int page_begin(const cJSON *in, const char *op, const char *filter, long 
     pg->max = def;
     if (m) {
         if (!cJSON_IsNumber(m) || m->valuedouble < 1 || m->valuedouble > (double)limit) {
-            emu_reply_error(out, 400, "ValidationException", "maxResults must be between 1 and %ld.", limit);
+            emu_reply_error(out, 400, "ValidationException",
+                            "maxResults must be between 1 and %ld.", limit);
             return -1;
         }
         pg->max = (long)m->valuedouble;
@@ -493,11 +506,12 @@ static int page_begin(const cJSON *in, const char *op, const char *filter, long 
         char opname[64];
         unsigned long long fpv = 0, cur = 0;
         int ok = raw && strlen(raw) == len &&
-                 sscanf(raw, "v1|%63[A-Za-z]|%llx|%llu", opname, &fpv, &cur) == 3 && !strcmp(opname, op) &&
-                 fpv == pg->fingerprint;
+                 sscanf(raw, "v1|%63[A-Za-z]|%llx|%llu", opname, &fpv, &cur) == 3 &&
+                 !strcmp(opname, op) && fpv == pg->fingerprint;
         free(raw);
         if (!ok) {
-            emu_reply_error(out, 400, "ValidationException", "The nextToken is not valid for this request.");
+            emu_reply_error(out, 400, "ValidationException",
+                            "The nextToken is not valid for this request.");
             return -1;
         }
         pg->cursor = cur;
@@ -520,8 +534,8 @@ typedef int (*res_pred)(const struct res *r, const void *arg);
 typedef cJSON *(*res_view)(const struct res *r);
 
 /* Lists a vector in creation order, filtered and paged; adds `key` and nextToken to o. */
-static void page_list(cJSON *o, const char *key, const struct resvec *v, const struct page *pg, res_pred pred,
-                      const void *arg, res_view view)
+static void page_list(cJSON *o, const char *key, const struct resvec *v, const struct page *pg,
+                      res_pred pred, const void *arg, res_view view)
 {
     cJSON *arr = cJSON_AddArrayToObject(o, key);
     long taken = 0;
@@ -542,26 +556,44 @@ static void page_list(cJSON *o, const char *key, const struct resvec *v, const s
 /* Views */
 
 static const char *const k_channel_summary[] = {
-    "arn", "name", "latencyMode", "authorized", "recordingConfigurationArn", "tags", "insecureIngest",
-    "type", "preset", "playbackRestrictionPolicyArn", "adConfigurationArn", NULL,
+    "arn",
+    "name",
+    "latencyMode",
+    "authorized",
+    "recordingConfigurationArn",
+    "tags",
+    "insecureIngest",
+    "type",
+    "preset",
+    "playbackRestrictionPolicyArn",
+    "adConfigurationArn",
+    NULL,
 };
 static const char *const k_key_summary[] = {"arn", "channelArn", "tags", NULL};
 static const char *const k_keypair_summary[] = {"arn", "name", "tags", NULL};
-static const char *const k_recording_summary[] = {"arn", "name", "destinationConfiguration", "state", "tags", NULL};
-static const char *const k_stream_summary[] = {"channelArn", "streamId", "state", "health", "viewerCount",
-                                               "startTime", NULL};
+static const char *const k_recording_summary[] = {"arn",   "name", "destinationConfiguration",
+                                                  "state", "tags", NULL};
+static const char *const k_stream_summary[] = {"channelArn",  "streamId",  "state", "health",
+                                               "viewerCount", "startTime", NULL};
 
 static cJSON *view_channel_summary(const struct res *r) { return jpick(r->obj, k_channel_summary); }
 static cJSON *view_key_summary(const struct res *r) { return jpick(r->obj, k_key_summary); }
 static cJSON *view_keypair_summary(const struct res *r) { return jpick(r->obj, k_keypair_summary); }
-static cJSON *view_recording_summary(const struct res *r) { return jpick(r->obj, k_recording_summary); }
+static cJSON *view_recording_summary(const struct res *r)
+{
+    return jpick(r->obj, k_recording_summary);
+}
 static cJSON *view_full(const struct res *r) { return jdup(r->obj); }
-static cJSON *view_stream_summary(const struct res *r) { return jpick(r->stream, k_stream_summary); }
+static cJSON *view_stream_summary(const struct res *r)
+{
+    return jpick(r->stream, k_stream_summary);
+}
 
 /* ------------------------------------------------------------------------------------ */
 /* Events */
 
-static void emit_event(struct partition *p, const char *detail_type, const char *channel_arn, cJSON *detail)
+static void emit_event(struct partition *p, const char *detail_type, const char *channel_arn,
+                       cJSON *detail)
 {
     char id[37], when[21];
     emu_uuid(id);
@@ -585,7 +617,8 @@ static void emit_event(struct partition *p, const char *detail_type, const char 
 
 /* Records a stream event in the session (newest first) and emits the matching EventBridge
  * event of the "IVS Stream State Change" family. */
-static void stream_event(cJSON *session, const char *detail_type, const char *name, const char *code)
+static void stream_event(cJSON *session, const char *detail_type, const char *name,
+                         const char *code)
 {
     char when[21];
     emu_iso_time(emu_now(), when);
@@ -601,8 +634,8 @@ static void stream_event(cJSON *session, const char *detail_type, const char *na
         cJSON_DeleteItemFromArray(events, 500);
 }
 
-static void emit_stream_state(struct res *ch, cJSON *session, const char *detail_type, const char *name,
-                              const char *code)
+static void emit_stream_state(struct res *ch, cJSON *session, const char *detail_type,
+                              const char *name, const char *code)
 {
     stream_event(session, detail_type, name, code);
     cJSON *d = cJSON_CreateObject();
@@ -626,7 +659,8 @@ static void emit_recording(struct res *ch, cJSON *session, const char *status, d
     cJSON_AddStringToObject(d, "recording_status", status);
     cJSON_AddStringToObject(d, "recording_status_reason", "");
     const cJSON *s3 = jget(jget(rec, "destinationConfiguration"), "s3");
-    cJSON_AddStringToObject(d, "recording_s3_bucket_name", jstr(s3, "bucketName") ? jstr(s3, "bucketName") : "");
+    cJSON_AddStringToObject(d, "recording_s3_bucket_name",
+                            jstr(s3, "bucketName") ? jstr(s3, "bucketName") : "");
     cJSON_AddStringToObject(d, "recording_s3_key_prefix", jstr(session, "_recordingPrefix"));
     cJSON_AddNumberToObject(d, "recording_duration_ms", duration_ms);
     cJSON_AddStringToObject(d, "recording_session_id", jstr(session, "_recordingSessionId"));
@@ -643,7 +677,8 @@ static void emit_recording(struct res *ch, cJSON *session, const char *status, d
 static int is_advanced(const char *type) { return type && !strncmp(type, "ADVANCED_", 9); }
 
 /* Resolves and checks a reference from a channel to another resource; "" detaches. */
-static int check_ref(struct partition *p, const cJSON *in, const char *key, enum rtype type, struct emu_reply *out)
+static int check_ref(struct partition *p, const cJSON *in, const char *key, enum rtype type,
+                     struct emu_reply *out)
 {
     const char *arn = jstr(in, key);
     if (!arn || !*arn)
@@ -651,7 +686,8 @@ static int check_ref(struct partition *p, const cJSON *in, const char *key, enum
     return need(p, arn, type, out) != NULL;
 }
 
-static void set_ref(struct partition *p, cJSON *obj, const char *key, const char *arn, enum rtype type)
+static void set_ref(struct partition *p, cJSON *obj, const char *key, const char *arn,
+                    enum rtype type)
 {
     struct res *old = res_find(p, jstr(obj, key), type);
     if (old)
@@ -668,18 +704,21 @@ static int channel_rules(const cJSON *ch, struct emu_reply *out)
     const char *type = jstr(ch, "type");
     const char *preset = jstr(ch, "preset");
     if (preset && *preset && !is_advanced(type)) {
-        emu_reply_error(out, 400, "ValidationException", "preset can only be set on ADVANCED_SD and ADVANCED_HD channels.");
+        emu_reply_error(out, 400, "ValidationException",
+                        "preset can only be set on ADVANCED_SD and ADVANCED_HD channels.");
         return 0;
     }
     const cJSON *mt = jget(ch, "multitrackInputConfiguration");
     if (cJSON_IsTrue(jget(mt, "enabled"))) {
         if (!type || strcmp(type, "STANDARD") != 0) {
-            emu_reply_error(out, 400, "ValidationException", "Multitrack input is only supported on STANDARD channels.");
+            emu_reply_error(out, 400, "ValidationException",
+                            "Multitrack input is only supported on STANDARD channels.");
             return 0;
         }
         const char *cf = jstr(ch, "containerFormat");
         if (!cf || strcmp(cf, "FRAGMENTED_MP4") != 0) {
-            emu_reply_error(out, 400, "ValidationException", "Multitrack input requires containerFormat FRAGMENTED_MP4.");
+            emu_reply_error(out, 400, "ValidationException",
+                            "Multitrack input requires containerFormat FRAGMENTED_MP4.");
             return 0;
         }
     }
@@ -688,7 +727,8 @@ static int channel_rules(const cJSON *ch, struct emu_reply *out)
 
 static void apply_channel_fields(struct partition *p, cJSON *ch, const cJSON *in, int creating)
 {
-    static const char *const scalar_keys[] = {"name", "latencyMode", "type", "containerFormat", NULL};
+    static const char *const scalar_keys[] = {"name", "latencyMode", "type", "containerFormat",
+                                              NULL};
     for (const char *const *k = scalar_keys; *k; k++)
         if (jstr(in, *k))
             jset_str(ch, *k, jstr(in, *k));
@@ -715,10 +755,12 @@ static void apply_channel_fields(struct partition *p, cJSON *ch, const cJSON *in
                 {"adConfigurationArn", RT_AD}};
     for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
         if (jstr(in, refs[i].key) || creating)
-            set_ref(p, ch, refs[i].key, jstr(in, refs[i].key) ? jstr(in, refs[i].key) : "", refs[i].type);
+            set_ref(p, ch, refs[i].key, jstr(in, refs[i].key) ? jstr(in, refs[i].key) : "",
+                    refs[i].type);
 }
 
-static struct res *new_stream_key(struct store *s, struct partition *p, struct res *ch, const cJSON *tags)
+static struct res *new_stream_key(struct store *s, struct partition *p, struct res *ch,
+                                  const cJSON *tags)
 {
     char arn[160], id[13], tail[31];
     make_arn(arn, sizeof arn, p, RT_STREAM_KEY, id);
@@ -741,14 +783,17 @@ static struct res *new_stream_key(struct store *s, struct partition *p, struct r
     return k;
 }
 
-static void op_create_channel(struct store *s, struct partition *p, const cJSON *in, struct emu_reply *out)
+static void op_create_channel(struct store *s, struct partition *p, const cJSON *in,
+                              struct emu_reply *out)
 {
-    if (!tags_valid(jget(in, "tags"), out) || !check_ref(p, in, "recordingConfigurationArn", RT_RECORDING, out) ||
+    if (!tags_valid(jget(in, "tags"), out) ||
+        !check_ref(p, in, "recordingConfigurationArn", RT_RECORDING, out) ||
         !check_ref(p, in, "playbackRestrictionPolicyArn", RT_PRP, out) ||
         !check_ref(p, in, "adConfigurationArn", RT_AD, out))
         return;
     if (p->lists[RT_CHANNEL].n >= QUOTA_CHANNELS) {
-        emu_reply_error(out, 402, "ServiceQuotaExceededException", "Channel quota of %d exceeded.", QUOTA_CHANNELS);
+        emu_reply_error(out, 402, "ServiceQuotaExceededException", "Channel quota of %d exceeded.",
+                        QUOTA_CHANNELS);
         return;
     }
     char arn[160], id[13], pass[80];
@@ -764,8 +809,8 @@ static void op_create_channel(struct store *s, struct partition *p, const cJSON 
     buf_printf(&b, "%s.global-contribute.live-video.net", p->prefix);
     cJSON_AddStringToObject(ch, "ingestEndpoint", buf_str(&b));
     buf_reset(&b);
-    buf_printf(&b, "https://%s.%s.playback.live-video.net/api/video/v1/%s.%s.channel.%s.m3u8", p->prefix, p->region,
-               p->region, p->account, id);
+    buf_printf(&b, "https://%s.%s.playback.live-video.net/api/video/v1/%s.%s.channel.%s.m3u8",
+               p->prefix, p->region, p->region, p->account, id);
     cJSON_AddStringToObject(ch, "playbackUrl", buf_str(&b));
     cJSON_AddBoolToObject(ch, "authorized", 0);
     cJSON_AddItemToObject(ch, "tags", tags_copy(jget(in, "tags")));
@@ -788,7 +833,8 @@ static void op_create_channel(struct store *s, struct partition *p, const cJSON 
         jset_str(ch, "preset", "HIGHER_BANDWIDTH_DELIVERY");
     /* Check the rules on a scratch copy so a refusal leaves no references behind. */
     cJSON *probe = jdup(ch);
-    static const char *const plain[] = {"name", "latencyMode", "type", "containerFormat", "preset", NULL};
+    static const char *const plain[] = {"name",   "latencyMode", "type", "containerFormat",
+                                        "preset", NULL};
     for (const char *const *k = plain; *k; k++)
         if (jstr(in, *k))
             jset_str(probe, *k, jstr(in, *k));
@@ -823,7 +869,8 @@ static void op_get_channel(struct partition *p, const cJSON *in, struct emu_repl
         reply_wrap(out, "channel", jdup(r->obj));
 }
 
-static void op_update_channel(struct store *s, struct partition *p, const cJSON *in, struct emu_reply *out)
+static void op_update_channel(struct store *s, struct partition *p, const cJSON *in,
+                              struct emu_reply *out)
 {
     struct res *r = need(p, jstr(in, "arn"), RT_CHANNEL, out);
     if (!r || !check_ref(p, in, "recordingConfigurationArn", RT_RECORDING, out) ||
@@ -835,7 +882,8 @@ static void op_update_channel(struct store *s, struct partition *p, const cJSON 
         return;
     }
     cJSON *probe = jdup(r->obj);
-    static const char *const plain[] = {"name", "latencyMode", "type", "containerFormat", "preset", NULL};
+    static const char *const plain[] = {"name",   "latencyMode", "type", "containerFormat",
+                                        "preset", NULL};
     for (const char *const *k = plain; *k; k++)
         if (jstr(in, *k))
             jset_str(probe, *k, jstr(in, *k));
@@ -844,7 +892,8 @@ static void op_update_channel(struct store *s, struct partition *p, const cJSON 
     const cJSON *mt = jget(in, "multitrackInputConfiguration");
     if (cJSON_IsObject(mt))
         for (const cJSON *m = mt->child; m; m = m->next)
-            jset(cJSON_GetObjectItemCaseSensitive(probe, "multitrackInputConfiguration"), m->string, jdup(m));
+            jset(cJSON_GetObjectItemCaseSensitive(probe, "multitrackInputConfiguration"), m->string,
+                 jdup(m));
     int ok = channel_rules(probe, out);
     cJSON_Delete(probe);
     if (!ok)
@@ -854,13 +903,15 @@ static void op_update_channel(struct store *s, struct partition *p, const cJSON 
     reply_wrap(out, "channel", jdup(r->obj));
 }
 
-static void op_delete_channel(struct store *s, struct partition *p, const cJSON *in, struct emu_reply *out)
+static void op_delete_channel(struct store *s, struct partition *p, const cJSON *in,
+                              struct emu_reply *out)
 {
     struct res *r = need(p, jstr(in, "arn"), RT_CHANNEL, out);
     if (!r)
         return;
     if (r->stream) {
-        emu_reply_error(out, 409, "ConflictException", "Cannot delete a live channel; stop the stream first.");
+        emu_reply_error(out, 409, "ConflictException",
+                        "Cannot delete a live channel; stop the stream first.");
         return;
     }
     set_ref(p, r->obj, "recordingConfigurationArn", "", RT_RECORDING);
@@ -958,15 +1009,17 @@ static void op_list_channels(struct partition *p, const cJSON *in, struct emu_re
 /* ------------------------------------------------------------------------------------ */
 /* Stream keys */
 
-static void op_create_stream_key(struct store *s, struct partition *p, const cJSON *in, struct emu_reply *out)
+static void op_create_stream_key(struct store *s, struct partition *p, const cJSON *in,
+                                 struct emu_reply *out)
 {
     struct res *ch = need(p, jstr(in, "channelArn"), RT_CHANNEL, out);
     if (!ch || !tags_valid(jget(in, "tags"), out))
         return;
     if (ch->stream_key) {
-        emu_reply_error(out, 402, "ServiceQuotaExceededException",
-                        "A channel can have at most %d stream key; delete it before creating another.",
-                        QUOTA_STREAM_KEYS_PER_CHANNEL);
+        emu_reply_error(
+            out, 402, "ServiceQuotaExceededException",
+            "A channel can have at most %d stream key; delete it before creating another.",
+            QUOTA_STREAM_KEYS_PER_CHANNEL);
         return;
     }
     struct res *k = new_stream_key(s, p, ch, jget(in, "tags"));
@@ -985,7 +1038,8 @@ static void op_get_stream_key(struct partition *p, const cJSON *in, struct emu_r
         reply_wrap(out, "streamKey", jdup(r->obj));
 }
 
-static void op_delete_stream_key(struct store *s, struct partition *p, const cJSON *in, struct emu_reply *out)
+static void op_delete_stream_key(struct store *s, struct partition *p, const cJSON *in,
+                                 struct emu_reply *out)
 {
     struct res *r = need(p, jstr(in, "arn"), RT_STREAM_KEY, out);
     if (!r)
@@ -1014,24 +1068,28 @@ static void op_list_stream_keys(struct partition *p, const cJSON *in, struct emu
 /* ------------------------------------------------------------------------------------ */
 /* Recording configurations */
 
-static void op_create_recording(struct store *s, struct partition *p, const cJSON *in, struct emu_reply *out)
+static void op_create_recording(struct store *s, struct partition *p, const cJSON *in,
+                                struct emu_reply *out)
 {
     const cJSON *dest = jget(in, "destinationConfiguration");
     const char *bucket = jstr(jget(dest, "s3"), "bucketName");
     if (!bucket) {
-        emu_reply_error(out, 400, "ValidationException", "destinationConfiguration.s3.bucketName is required.");
+        emu_reply_error(out, 400, "ValidationException",
+                        "destinationConfiguration.s3.bucketName is required.");
         return;
     }
     const cJSON *rend = jget(in, "renditionConfiguration");
     const char *sel = jstr(rend, "renditionSelection");
     if (sel && !strcmp(sel, "CUSTOM") && cJSON_GetArraySize(jget(rend, "renditions")) == 0) {
-        emu_reply_error(out, 400, "ValidationException", "renditions is required when renditionSelection is CUSTOM.");
+        emu_reply_error(out, 400, "ValidationException",
+                        "renditions is required when renditionSelection is CUSTOM.");
         return;
     }
     if (!tags_valid(jget(in, "tags"), out))
         return;
     if (p->lists[RT_RECORDING].n >= QUOTA_RECORDING_CONFIGURATIONS) {
-        emu_reply_error(out, 402, "ServiceQuotaExceededException", "Recording configuration quota of %d exceeded.",
+        emu_reply_error(out, 402, "ServiceQuotaExceededException",
+                        "Recording configuration quota of %d exceeded.",
                         QUOTA_RECORDING_CONFIGURATIONS);
         return;
     }
@@ -1054,7 +1112,8 @@ static void op_create_recording(struct store *s, struct partition *p, const cJSO
         for (const cJSON *m = tin->child; m; m = m->next)
             jset(th, m->string, jdup(m));
     const cJSON *window = jget(in, "recordingReconnectWindowSeconds");
-    cJSON_AddNumberToObject(o, "recordingReconnectWindowSeconds", cJSON_IsNumber(window) ? window->valuedouble : 0);
+    cJSON_AddNumberToObject(o, "recordingReconnectWindowSeconds",
+                            cJSON_IsNumber(window) ? window->valuedouble : 0);
     cJSON *rc = cJSON_AddObjectToObject(o, "renditionConfiguration");
     cJSON_AddStringToObject(rc, "renditionSelection", "ALL");
     cJSON_AddArrayToObject(rc, "renditions");
@@ -1080,14 +1139,15 @@ static void op_get_simple(struct partition *p, const cJSON *in, enum rtype type,
         reply_wrap(out, key, jdup(r->obj));
 }
 
-static void op_delete_simple(struct store *s, struct partition *p, const cJSON *in, enum rtype type, int status,
-                             struct emu_reply *out)
+static void op_delete_simple(struct store *s, struct partition *p, const cJSON *in, enum rtype type,
+                             int status, struct emu_reply *out)
 {
     struct res *r = need(p, jstr(in, "arn"), type, out);
     if (!r)
         return;
     if (r->refs > 0) {
-        emu_reply_error(out, 409, "ConflictException", "Resource %s is in use by %d channel(s).", r->arn, r->refs);
+        emu_reply_error(out, 409, "ConflictException", "Resource %s is in use by %d channel(s).",
+                        r->arn, r->refs);
         return;
     }
     res_remove(s, r);
@@ -1095,8 +1155,8 @@ static void op_delete_simple(struct store *s, struct partition *p, const cJSON *
     reply_json(out, status, status == 204 ? NULL : cJSON_CreateObject());
 }
 
-static void op_list_simple(struct partition *p, const cJSON *in, enum rtype type, const char *op, const char *key,
-                           long def, res_view view, struct emu_reply *out)
+static void op_list_simple(struct partition *p, const cJSON *in, enum rtype type, const char *op,
+                           const char *key, long def, res_view view, struct emu_reply *out)
 {
     struct page pg;
     if (page_begin(in, op, "", def, 100, &pg, out) != 0)
@@ -1117,17 +1177,20 @@ static int parse_playback_key(const char *pem, char fingerprint[48], struct emu_
     EVP_PKEY *key = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
     BIO_free(bio);
     if (!key) {
-        emu_reply_error(out, 400, "ValidationException", "publicKeyMaterial is not a PEM-encoded public key.");
+        emu_reply_error(out, 400, "ValidationException",
+                        "publicKeyMaterial is not a PEM-encoded public key.");
         return 0;
     }
     char group[64] = "";
     size_t glen = 0;
     int ok = EVP_PKEY_get_base_id(key) == EVP_PKEY_EC &&
-             EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &glen) == 1 &&
+             EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                            &glen) == 1 &&
              !strcmp(group, "secp384r1");
     if (!ok) {
         EVP_PKEY_free(key);
-        emu_reply_error(out, 400, "ValidationException", "publicKeyMaterial must be an ECDSA P-384 (secp384r1) public key.");
+        emu_reply_error(out, 400, "ValidationException",
+                        "publicKeyMaterial must be an ECDSA P-384 (secp384r1) public key.");
         return 0;
     }
     unsigned char *der = NULL;
@@ -1146,7 +1209,8 @@ static int parse_playback_key(const char *pem, char fingerprint[48], struct emu_
     return 1;
 }
 
-static void op_import_playback_key(struct store *s, struct partition *p, const cJSON *in, struct emu_reply *out)
+static void op_import_playback_key(struct store *s, struct partition *p, const cJSON *in,
+                                   struct emu_reply *out)
 {
     const char *pem = jstr(in, "publicKeyMaterial");
     char fp[48];
@@ -1159,14 +1223,14 @@ static void op_import_playback_key(struct store *s, struct partition *p, const c
     const struct resvec *v = &p->lists[RT_PLAYBACK_KEY];
     for (size_t i = 0; i < v->n; i++) {
         if (!strcmp(jstr(v->items[i]->obj, "fingerprint"), fp)) {
-            emu_reply_error(out, 409, "ConflictException", "This public key is already imported as %s.",
-                            v->items[i]->arn);
+            emu_reply_error(out, 409, "ConflictException",
+                            "This public key is already imported as %s.", v->items[i]->arn);
             return;
         }
     }
     if (v->n >= QUOTA_PLAYBACK_KEYS) {
-        emu_reply_error(out, 402, "ServiceQuotaExceededException", "Playback key pair quota of %d exceeded.",
-                        QUOTA_PLAYBACK_KEYS);
+        emu_reply_error(out, 402, "ServiceQuotaExceededException",
+                        "Playback key pair quota of %d exceeded.", QUOTA_PLAYBACK_KEYS);
         return;
     }
     char arn[160], id[13];
@@ -1196,16 +1260,19 @@ static void copy_members(cJSON *o, const cJSON *in, const char *const *keys)
             jset(o, *keys, jdup(jget(in, *keys)));
 }
 
-static const char *const k_prp_fields[] = {"allowedCountries", "allowedOrigins", "enableStrictOriginEnforcement",
-                                           "name", NULL};
-static const char *const k_ad_fields[] = {"name", "mediaTailorPlaybackConfigurations", "postRollConfiguration", NULL};
+static const char *const k_prp_fields[] = {"allowedCountries", "allowedOrigins",
+                                           "enableStrictOriginEnforcement", "name", NULL};
+static const char *const k_ad_fields[] = {"name", "mediaTailorPlaybackConfigurations",
+                                          "postRollConfiguration", NULL};
 
-static void op_create_prp(struct store *s, struct partition *p, const cJSON *in, struct emu_reply *out)
+static void op_create_prp(struct store *s, struct partition *p, const cJSON *in,
+                          struct emu_reply *out)
 {
     if (!tags_valid(jget(in, "tags"), out))
         return;
     if (p->lists[RT_PRP].n >= QUOTA_PLAYBACK_RESTRICTION_POLICIES) {
-        emu_reply_error(out, 402, "ServiceQuotaExceededException", "Playback restriction policy quota of %d exceeded.",
+        emu_reply_error(out, 402, "ServiceQuotaExceededException",
+                        "Playback restriction policy quota of %d exceeded.",
                         QUOTA_PLAYBACK_RESTRICTION_POLICIES);
         return;
     }
@@ -1235,24 +1302,27 @@ static int ad_rules(const cJSON *in, struct emu_reply *out)
     if (list) {
         int n = cJSON_GetArraySize(list);
         if (!cJSON_IsArray(list) || n < 1 || n > 3) {
-            emu_reply_error(out, 400, "ValidationException", "mediaTailorPlaybackConfigurations must hold 1 to 3 items.");
+            emu_reply_error(out, 400, "ValidationException",
+                            "mediaTailorPlaybackConfigurations must hold 1 to 3 items.");
             return 0;
         }
     }
     return 1;
 }
 
-static void op_create_ad(struct store *s, struct partition *p, const cJSON *in, struct emu_reply *out)
+static void op_create_ad(struct store *s, struct partition *p, const cJSON *in,
+                         struct emu_reply *out)
 {
     if (!jget(in, "mediaTailorPlaybackConfigurations")) {
-        emu_reply_error(out, 400, "ValidationException", "mediaTailorPlaybackConfigurations is required.");
+        emu_reply_error(out, 400, "ValidationException",
+                        "mediaTailorPlaybackConfigurations is required.");
         return;
     }
     if (!ad_rules(in, out) || !tags_valid(jget(in, "tags"), out))
         return;
     if (p->lists[RT_AD].n >= QUOTA_AD_CONFIGURATIONS) {
-        emu_reply_error(out, 402, "ServiceQuotaExceededException", "Ad configuration quota of %d exceeded.",
-                        QUOTA_AD_CONFIGURATIONS);
+        emu_reply_error(out, 402, "ServiceQuotaExceededException",
+                        "Ad configuration quota of %d exceeded.", QUOTA_AD_CONFIGURATIONS);
         return;
     }
     char arn[160], id[13];
@@ -1275,8 +1345,8 @@ static void op_create_ad(struct store *s, struct partition *p, const cJSON *in, 
     reply_wrap(out, "adConfiguration", jdup(r->obj));
 }
 
-static void op_update_simple(struct store *s, struct partition *p, const cJSON *in, enum rtype type, const char *key,
-                             struct emu_reply *out)
+static void op_update_simple(struct store *s, struct partition *p, const cJSON *in, enum rtype type,
+                             const char *key, struct emu_reply *out)
 {
     struct res *r = need(p, jstr(in, "arn"), type, out);
     if (!r || (type == RT_AD && !ad_rules(in, out)))
@@ -1293,7 +1363,8 @@ static struct res *need_any(struct partition *p, const char *arn, struct emu_rep
 {
     char region[64], account[32];
     if (!arn || arn_parse(arn, region, sizeof region, account, sizeof account) < 0) {
-        emu_reply_error(out, 400, "ValidationException", "Invalid resource ARN: %s", arn ? arn : "");
+        emu_reply_error(out, 400, "ValidationException", "Invalid resource ARN: %s",
+                        arn ? arn : "");
         return NULL;
     }
     struct res *r = strmap_get(&p->by_arn, arn);
@@ -1359,7 +1430,8 @@ static struct res *need_live(struct partition *p, const cJSON *in, struct emu_re
 {
     struct res *ch = need(p, jstr(in, "channelArn"), RT_CHANNEL, out);
     if (ch && !ch->stream) {
-        emu_reply_error(out, 404, "ChannelNotBroadcasting", "Channel %s is not broadcasting.", ch->arn);
+        emu_reply_error(out, 404, "ChannelNotBroadcasting", "Channel %s is not broadcasting.",
+                        ch->arn);
         return NULL;
     }
     return ch;
@@ -1385,7 +1457,8 @@ static void stream_end(struct store *s, struct res *ch, const char *code)
         emit_stream_state(ch, session, "IVS Stream State Change", "Session Ended", code);
         emit_stream_state(ch, session, "IVS Stream State Change", "Stream End", NULL);
         const cJSON *start = jget(session, "_startEpoch");
-        emit_recording(ch, session, "Recording End", cJSON_IsNumber(start) ? (now - start->valuedouble) * 1000.0 : 0);
+        emit_recording(ch, session, "Recording End",
+                       cJSON_IsNumber(start) ? (now - start->valuedouble) * 1000.0 : 0);
     }
     cJSON_Delete(ch->stream);
     ch->stream = NULL;
@@ -1393,7 +1466,8 @@ static void stream_end(struct store *s, struct res *ch, const char *code)
     touch(s);
 }
 
-static void op_stop_stream(struct store *s, struct partition *p, const cJSON *in, struct emu_reply *out)
+static void op_stop_stream(struct store *s, struct partition *p, const cJSON *in,
+                           struct emu_reply *out)
 {
     struct res *ch = need_live(p, in, out);
     if (!ch)
@@ -1444,8 +1518,8 @@ static void op_get_stream_session(struct partition *p, const cJSON *in, struct e
         }
     }
     if (!found) {
-        emu_reply_error(out, 404, "ResourceNotFoundException", "No stream session %s for channel %s.",
-                        id ? id : "(latest)", ch->arn);
+        emu_reply_error(out, 404, "ResourceNotFoundException",
+                        "No stream session %s for channel %s.", id ? id : "(latest)", ch->arn);
         return;
     }
     reply_wrap(out, "streamSession", jpublic(found));
@@ -1499,8 +1573,8 @@ static void op_put_metadata(struct partition *p, const cJSON *in, struct emu_rep
 {
     const char *md = jstr(in, "metadata");
     if (!md || !*md || strlen(md) > METADATA_MAX_BYTES) {
-        emu_reply_error(out, 400, "ValidationException", "metadata must be between 1 byte and %d bytes.",
-                        METADATA_MAX_BYTES);
+        emu_reply_error(out, 400, "ValidationException",
+                        "metadata must be between 1 byte and %d bytes.", METADATA_MAX_BYTES);
         return;
     }
     struct res *ch = need_live(p, in, out);
@@ -1509,7 +1583,8 @@ static void op_put_metadata(struct partition *p, const cJSON *in, struct emu_rep
     double now = emu_now();
     if (!rate_ok(ch->meta_times, METADATA_PER_CHANNEL_PER_SECOND, &ch->meta_pos, now) ||
         !rate_ok(p->meta_times, METADATA_PER_ACCOUNT_PER_SECOND, &p->meta_pos, now)) {
-        emu_reply_error(out, 429, "ThrottlingException", "PutMetadata rate exceeded for channel %s.", ch->arn);
+        emu_reply_error(out, 429, "ThrottlingException",
+                        "PutMetadata rate exceeded for channel %s.", ch->arn);
         return;
     }
     reply_json(out, 204, NULL);
@@ -1519,7 +1594,8 @@ static void op_insert_ad_break(struct partition *p, const cJSON *in, struct emu_
 {
     const cJSON *d = jget(in, "durationSeconds");
     if (!cJSON_IsNumber(d) || d->valuedouble < 1 || d->valuedouble > 300) {
-        emu_reply_error(out, 400, "ValidationException", "durationSeconds must be between 1 and 300.");
+        emu_reply_error(out, 400, "ValidationException",
+                        "durationSeconds must be between 1 and 300.");
         return;
     }
     struct res *ch = need_live(p, in, out);
@@ -1527,7 +1603,8 @@ static void op_insert_ad_break(struct partition *p, const cJSON *in, struct emu_
         return;
     const char *ad = jstr(ch->obj, "adConfigurationArn");
     if (!ad || !*ad) {
-        emu_reply_error(out, 409, "ConflictException", "Channel %s has no ad configuration.", ch->arn);
+        emu_reply_error(out, 409, "ConflictException", "Channel %s has no ad configuration.",
+                        ch->arn);
         return;
     }
     char id[13];
@@ -1581,7 +1658,8 @@ static void op_batch_revoke(struct partition *p, const cJSON *in, struct emu_rep
     const cJSON *list = jget(in, "viewerSessions");
     int n = cJSON_GetArraySize(list);
     if (!cJSON_IsArray(list) || n < 1 || n > 20) {
-        emu_reply_error(out, 400, "ValidationException", "viewerSessions must hold between 1 and 20 items.");
+        emu_reply_error(out, 400, "ValidationException",
+                        "viewerSessions must hold between 1 and 20 items.");
         return;
     }
     cJSON *o = cJSON_CreateObject();
@@ -1593,8 +1671,10 @@ static void op_batch_revoke(struct partition *p, const cJSON *in, struct emu_rep
         if (revoke_one(p, item, &code, &msg))
             continue;
         cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "channelArn", jstr(item, "channelArn") ? jstr(item, "channelArn") : "");
-        cJSON_AddStringToObject(e, "viewerId", jstr(item, "viewerId") ? jstr(item, "viewerId") : "");
+        cJSON_AddStringToObject(e, "channelArn",
+                                jstr(item, "channelArn") ? jstr(item, "channelArn") : "");
+        cJSON_AddStringToObject(e, "viewerId",
+                                jstr(item, "viewerId") ? jstr(item, "viewerId") : "");
         cJSON_AddStringToObject(e, "code", code);
         cJSON_AddStringToObject(e, "message", msg);
         cJSON_AddItemToArray(errors, e);
@@ -1605,8 +1685,8 @@ static void op_batch_revoke(struct partition *p, const cJSON *in, struct emu_rep
 /* ------------------------------------------------------------------------------------ */
 /* Dispatch */
 
-void store_call(struct store *s, const char *account, const char *region, const struct model_operation *op,
-                const cJSON *in, struct emu_reply *out)
+void store_call(struct store *s, const char *account, const char *region,
+                const struct model_operation *op, const cJSON *in, struct emu_reply *out)
 {
     pthread_mutex_lock(&s->lock);
     struct partition *p = partition_get(s, account, region);
@@ -1642,8 +1722,8 @@ void store_call(struct store *s, const char *account, const char *region, const 
     else if (!strcmp(n, "DeleteRecordingConfiguration"))
         op_delete_simple(s, p, in, RT_RECORDING, 204, out);
     else if (!strcmp(n, "ListRecordingConfigurations"))
-        op_list_simple(p, in, RT_RECORDING, n, "recordingConfigurations", QUOTA_RECORDING_CONFIGURATIONS,
-                       view_recording_summary, out);
+        op_list_simple(p, in, RT_RECORDING, n, "recordingConfigurations",
+                       QUOTA_RECORDING_CONFIGURATIONS, view_recording_summary, out);
     else if (!strcmp(n, "ImportPlaybackKeyPair"))
         op_import_playback_key(s, p, in, out);
     else if (!strcmp(n, "GetPlaybackKeyPair"))
@@ -1651,7 +1731,8 @@ void store_call(struct store *s, const char *account, const char *region, const 
     else if (!strcmp(n, "DeletePlaybackKeyPair"))
         op_delete_simple(s, p, in, RT_PLAYBACK_KEY, 200, out);
     else if (!strcmp(n, "ListPlaybackKeyPairs"))
-        op_list_simple(p, in, RT_PLAYBACK_KEY, n, "keyPairs", QUOTA_PLAYBACK_KEYS, view_keypair_summary, out);
+        op_list_simple(p, in, RT_PLAYBACK_KEY, n, "keyPairs", QUOTA_PLAYBACK_KEYS,
+                       view_keypair_summary, out);
     else if (!strcmp(n, "CreatePlaybackRestrictionPolicy"))
         op_create_prp(s, p, in, out);
     else if (!strcmp(n, "GetPlaybackRestrictionPolicy"))
@@ -1671,7 +1752,8 @@ void store_call(struct store *s, const char *account, const char *region, const 
     else if (!strcmp(n, "DeleteAdConfiguration"))
         op_delete_simple(s, p, in, RT_AD, 204, out);
     else if (!strcmp(n, "ListAdConfigurations"))
-        op_list_simple(p, in, RT_AD, n, "adConfigurations", QUOTA_AD_CONFIGURATIONS, view_full, out);
+        op_list_simple(p, in, RT_AD, n, "adConfigurations", QUOTA_AD_CONFIGURATIONS, view_full,
+                       out);
     else if (!strcmp(n, "TagResource"))
         op_tag(s, p, in, out);
     else if (!strcmp(n, "UntagResource"))
@@ -1712,14 +1794,16 @@ static struct res *admin_channel(struct store *s, const cJSON *body, struct emu_
     if (!arn && key) {
         struct res *k = strmap_get(&s->key_values, key);
         if (!k) {
-            emu_reply_error(out, 404, "ResourceNotFoundException", "No channel has this stream key.");
+            emu_reply_error(out, 404, "ResourceNotFoundException",
+                            "No channel has this stream key.");
             return NULL;
         }
         arn = jstr(k->obj, "channelArn");
     }
     char region[64], account[32];
     if (!arn || arn_parse(arn, region, sizeof region, account, sizeof account) != RT_CHANNEL) {
-        emu_reply_error(out, 400, "ValidationException", "Give a channel ARN (channelArn) or a stream key value (streamKey).");
+        emu_reply_error(out, 400, "ValidationException",
+                        "Give a channel ARN (channelArn) or a stream key value (streamKey).");
         return NULL;
     }
     struct partition *p = partition_get(s, account, region);
@@ -1781,7 +1865,8 @@ static void admin_start(struct store *s, const cJSON *body, struct emu_reply *ou
     }
     const char *health = jstr(body, "health");
     if (health && !valid_health(health)) {
-        emu_reply_error(out, 400, "ValidationException", "health must be HEALTHY, STARVING or UNKNOWN.");
+        emu_reply_error(out, 400, "ValidationException",
+                        "health must be HEALTHY, STARVING or UNKNOWN.");
         return;
     }
     const cJSON *viewers = jget(body, "viewerCount");
@@ -1826,8 +1911,8 @@ static void admin_start(struct store *s, const cJSON *body, struct emu_reply *ou
     struct buf prefix = BUF_INIT;
     char rec_key[13];
     emu_random_alnum(rec_key, 12);
-    buf_printf(&prefix, "ivs/v1/%s/%s/%d/%d/%d/%d/%d/%s", p->account, arn_id(ch->arn), tm.tm_year + 1900,
-               tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, rec_key);
+    buf_printf(&prefix, "ivs/v1/%s/%s/%d/%d/%d/%d/%d/%s", p->account, arn_id(ch->arn),
+               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, rec_key);
     cJSON_AddStringToObject(ss, "_recordingPrefix", buf_str(&prefix));
     buf_free(&prefix);
 
@@ -1852,7 +1937,8 @@ static void admin_stop(struct store *s, const cJSON *body, struct emu_reply *out
     if (!ch)
         return;
     if (!ch->stream) {
-        emu_reply_error(out, 404, "ChannelNotBroadcasting", "Channel %s is not broadcasting.", ch->arn);
+        emu_reply_error(out, 404, "ChannelNotBroadcasting", "Channel %s is not broadcasting.",
+                        ch->arn);
         return;
     }
     stream_end(s, ch, jstr(body, "code"));
@@ -1865,12 +1951,14 @@ static void admin_health(struct store *s, const cJSON *body, struct emu_reply *o
     if (!ch)
         return;
     if (!ch->stream) {
-        emu_reply_error(out, 404, "ChannelNotBroadcasting", "Channel %s is not broadcasting.", ch->arn);
+        emu_reply_error(out, 404, "ChannelNotBroadcasting", "Channel %s is not broadcasting.",
+                        ch->arn);
         return;
     }
     const char *health = jstr(body, "health");
     if (health && !valid_health(health)) {
-        emu_reply_error(out, 400, "ValidationException", "health must be HEALTHY, STARVING or UNKNOWN.");
+        emu_reply_error(out, 400, "ValidationException",
+                        "health must be HEALTHY, STARVING or UNKNOWN.");
         return;
     }
     if (health) {
@@ -1941,17 +2029,23 @@ static cJSON *fault_json(const struct fault *f)
 static void admin_add_fault(struct store *s, const cJSON *body, struct emu_reply *out)
 {
     const char *op = jstr(body, "operation");
-    const cJSON *status = jget(body, "status"), *count = jget(body, "count"), *lat = jget(body, "latencyMs");
+    const cJSON *status = jget(body, "status"), *count = jget(body, "count"),
+                *lat = jget(body, "latencyMs");
     if (!op || !*op || strlen(op) >= 64 || (strcmp(op, "*") != 0 && !model_find_operation(op))) {
-        emu_reply_error(out, 400, "ValidationException", "operation must name an IVS operation or be \"*\".");
+        emu_reply_error(out, 400, "ValidationException",
+                        "operation must name an IVS operation or be \"*\".");
         return;
     }
-    if (status && (!cJSON_IsNumber(status) || (status->valueint != 0 && (status->valueint < 400 || status->valueint > 599)))) {
-        emu_reply_error(out, 400, "ValidationException", "status must be 0 or an HTTP error status (400-599).");
+    if (status && (!cJSON_IsNumber(status) ||
+                   (status->valueint != 0 && (status->valueint < 400 || status->valueint > 599)))) {
+        emu_reply_error(out, 400, "ValidationException",
+                        "status must be 0 or an HTTP error status (400-599).");
         return;
     }
-    if ((count && !cJSON_IsNumber(count)) || (lat && (!cJSON_IsNumber(lat) || lat->valuedouble < 0 || lat->valuedouble > 60000))) {
-        emu_reply_error(out, 400, "ValidationException", "count must be a number; latencyMs between 0 and 60000.");
+    if ((count && !cJSON_IsNumber(count)) ||
+        (lat && (!cJSON_IsNumber(lat) || lat->valuedouble < 0 || lat->valuedouble > 60000))) {
+        emu_reply_error(out, 400, "ValidationException",
+                        "count must be a number; latencyMs between 0 and 60000.");
         return;
     }
     struct fault f;
@@ -1966,7 +2060,8 @@ static void admin_add_fault(struct store *s, const cJSON *body, struct emu_reply
     snprintf(f.action.error_type, sizeof f.action.error_type, "%s",
              code ? code : default_error_for(f.action.status));
     const char *msg = jstr(body, "message");
-    snprintf(f.action.message, sizeof f.action.message, "%s", msg ? msg : "Injected by the emulator.");
+    snprintf(f.action.message, sizeof f.action.message, "%s",
+             msg ? msg : "Injected by the emulator.");
     f.remaining = count ? (long)count->valuedouble : 1;
     if (f.remaining == 0)
         f.remaining = -1;
@@ -2001,11 +2096,12 @@ static void clear_all(struct store *s)
     s->fault_count = 0;
 }
 
-void store_admin(struct store *s, const char *method, const char *path, const cJSON *query, const cJSON *body,
-                 struct emu_reply *out)
+void store_admin(struct store *s, const char *method, const char *path, const cJSON *query,
+                 const cJSON *body, struct emu_reply *out)
 {
     pthread_mutex_lock(&s->lock);
-    int get = !strcmp(method, "GET"), post = !strcmp(method, "POST"), del = !strcmp(method, "DELETE");
+    int get = !strcmp(method, "GET"), post = !strcmp(method, "POST"),
+        del = !strcmp(method, "DELETE");
     if (!strcmp(path, "/health") && get) {
         cJSON *o = cJSON_CreateObject();
         size_t channels = 0;
@@ -2046,8 +2142,8 @@ void store_admin(struct store *s, const char *method, const char *path, const cJ
         s->fault_count = 0;
         reply_json(out, 200, cJSON_CreateObject());
     } else {
-        emu_reply_error(out, 404, "UnknownAdminEndpoint", "No admin endpoint %s %s (see emulator/README.md).",
-                        method, path);
+        emu_reply_error(out, 404, "UnknownAdminEndpoint",
+                        "No admin endpoint %s %s (see emulator/README.md).", method, path);
     }
     pthread_mutex_unlock(&s->lock);
 }
@@ -2158,7 +2254,8 @@ static void save_now(struct store *s)
     char *text = snapshot_locked(s);
     pthread_mutex_unlock(&s->lock);
     if (text && write_atomically(s->state_path, text) != 0)
-        fprintf(stderr, "ivs-emulator: could not save state to %s: %s\n", s->state_path, strerror(errno));
+        fprintf(stderr, "ivs-emulator: could not save state to %s: %s\n", s->state_path,
+                strerror(errno));
     free(text);
     pthread_mutex_unlock(&s->save_lock);
 }
@@ -2301,7 +2398,8 @@ int store_load(struct store *s, char *errbuf, size_t errlen)
     return rc;
 }
 
-struct store *store_new(const char *default_region, const char *default_account, const char *state_path)
+struct store *store_new(const char *default_region, const char *default_account,
+                        const char *state_path)
 {
     struct store *s = calloc(1, sizeof *s);
     if (!s)

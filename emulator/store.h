@@ -13,9 +13,9 @@ struct emu_reply {
     int status;
     const char *error_type; /* points at type_buf on error; NULL on success */
     char type_buf[64];
-    char *message;          /* error detail (malloc'd); NULL on success */
-    int front_door;         /* the error comes from the front door: body {"message": ...} only */
-    char *body;             /* success body as JSON text (malloc'd); NULL means empty */
+    char *message;  /* error detail (malloc'd); NULL on success */
+    int front_door; /* the error comes from the front door: body {"message": ...} only */
+    char *body;     /* success body as JSON text (malloc'd); NULL means empty */
 };
 
 void emu_reply_cleanup(struct emu_reply *r);
@@ -27,7 +27,8 @@ struct store;
 
 /* default_region/default_account name the partition the admin API uses when a request does
  * not say; state_path (may be NULL) is where the state is loaded from and saved to. */
-struct store *store_new(const char *default_region, const char *default_account, const char *state_path);
+struct store *store_new(const char *default_region, const char *default_account,
+                        const char *state_path);
 /* Saves a last time (when a state path is set) and releases everything. NULL is accepted. */
 void store_free(struct store *s);
 
@@ -50,7 +51,7 @@ void store_admin(struct store *s, const char *method, const char *path, const cJ
 
 /* An injected fault, consumed by the request that triggers it. */
 struct emu_fault_action {
-    int status;           /* 0: no error, only the latency (if any) */
+    int status; /* 0: no error, only the latency (if any) */
     char error_type[64];
     char message[256];
     long latency_ms;

@@ -31,7 +31,7 @@ struct strmap {
         const char *key; /* NULL: empty; STRMAP_TOMBSTONE: removed */
         void *value;
         uint64_t hash;
-    } *slots;
+    } * slots;
     size_t cap;   /* power of two, 0 when unallocated */
     size_t count; /* live entries */
     size_t used;  /* live entries + tombstones */

@@ -20,7 +20,7 @@
 --   sent), no region, no credentials, a network failure, a timeout, an error from the
 --   service. `err` is a table whose metatable is `ivs.Error`:
 --   `kind` (`"validation"`, `"config"`, `"credentials"`, `"network"`, `"timeout"`,
---   `"service"`, `"usage"`, `"nomem"`, `"internal"`), `code` (the service's error type
+--   `"service"`, `"usage"`, `"nomem"`, `"internal"`, `"cancelled"`), `code` (the service's error type
 --   such as `"ResourceNotFoundException"`, or the library's own such as
 --   `"ParamValidationError"`, `"NoRegion"`), `message`, `status` (HTTP status, 0 when no
 --   response), `request_id` (or nil), `retryable` (boolean), `attempts` (0 when nothing
@@ -73,6 +73,8 @@ ivs.API_VERSION = core.API_VERSION
 ivs.Error = core.Error
 --- The metatable of clients (`ivs.Client.__name == "ivs.Client"`).
 ivs.Client = core.Client
+--- The metatable of the handles `Client:start` returns (`ivs.Call.__name == "ivs.Call"`).
+ivs.Call = core.Call
 --- The error kinds, in status order (`"ok"`, `"validation"`, ...).
 ivs.kinds = core.kinds
 
@@ -120,7 +122,7 @@ end
 local OPTION_TYPES = {
   credentials = "table", endpoint = "string", region = "string", profile = "string",
   close_connection = "boolean", timeout = "number+", connect_timeout = "number+",
-  s3_force_path_style = "boolean", max_attempts = "integer+", retry_mode = "string",
+  s3_force_path_style = "boolean", max_attempts = "integer+", retry_mode = "string", max_connections = "integer+",
   log = "log", ca_bundle = "string", app_id = "string", use_fips_endpoint = "boolean",
   use_dualstack_endpoint = "boolean", anonymous = "boolean",
 }
@@ -200,6 +202,7 @@ local function normalize_options(opts)
   local flat = {}
   for _, k in ipairs({ "endpoint", "region", "profile", "close_connection", "timeout", "connect_timeout",
     "max_attempts", "retry_mode", "ca_bundle", "app_id", "use_fips_endpoint", "use_dualstack_endpoint",
+    "max_connections",
     "anonymous" }) do
     flat[k] = merged[k]
   end
@@ -250,6 +253,8 @@ end
 -- * `timeout` (seconds per attempt), `connect_timeout` (seconds), `close_connection`
 --   (boolean: no connection reuse)
 -- * `max_attempts` (integer >= 1, total attempts), `retry_mode` (`"standard"` or `"legacy"`)
+-- * `max_connections` (integer >= 1, default 32): connections open at once for calls made
+--   with `Client:start` and `Client:run_all`
 -- * `log`: a function receiving `(line, level)` for each redacted log line (level is
 --   `"error"`, `"warn"`, `"info"` or `"debug"`), or `true` for stderr
 -- * `ca_bundle`, `app_id` (added to the User-Agent), `use_fips_endpoint`,
@@ -387,7 +392,8 @@ end
 -- Besides the methods below, a client has one method per IVS operation, named in
 -- snake_case (`client:create_channel{...}`, `client:list_tags_for_resource{...}`): each
 -- takes one table of parameters (or nothing) and returns the result table, or `nil, err`.
--- The implemented-in-C methods are `call`, `close`, `is_closed`, `region` and `endpoint`.
+-- The implemented-in-C methods are `call`, `close`, `is_closed`, `region`, `endpoint`,
+-- `start`, `poll`, `in_flight` and `cancel_all`.
 -- Release a client with `client:close()` or `local c <close> = ivs.new{...}`; garbage
 -- collection closes it too, but only eventually.
 -- @type Client
@@ -546,6 +552,141 @@ function methods:items(operation, params, opts)
       list, i = page[key] or {}, 0
     end
   end
+end
+
+-- ========================================================================================
+-- Non-blocking calls
+-- ========================================================================================
+
+--- Starts a call without waiting for it (for game loops, UIs and other event loops).
+--
+-- The call goes through the same steps as `Client:call` (validation, signing, retries with
+-- backoff, error parsing); `Client:poll` moves it forward. Many calls may be in flight on one
+-- client; connections are kept alive and shared, at most `max_connections` at once (client
+-- option, default 32; further calls queue). Backoffs between retries are timers checked by
+-- `poll`, so nothing ever sleeps. The first attempt of a client resolves its credentials,
+-- which may block once for a credential process or instance metadata.
+--
+-- A request that breaks a model rule returns `nil, err` at once (nothing is sent or queued);
+-- misuse raises as for `call`. Every later failure is reported by the handle's `result`.
+-- Closing the client cancels its calls in flight (their `result` is `nil, err` with
+-- `err.kind == "cancelled"`). The handle keeps its client alive.
+-- @function Client:start
+-- @tparam string operation `"get_channel"` or `"GetChannel"`
+-- @tparam[opt] table params the input members
+-- @treturn ivs.Call|nil the call in flight
+-- @treturn ivs.Error|nil the validation error
+-- @usage
+-- local call = client:start("get_channel", { arn = arn })
+-- -- once per frame:
+-- client:poll(0)
+-- if call:done() then local out, err = call:result() end
+
+--- Moves the client's calls forward: sends, receives, runs retries whose backoff is over.
+-- Returns as soon as at least one call completed, when none is in flight, or after
+-- `timeout_ms` milliseconds (default 0: never waits; a negative value waits until a call
+-- completes).
+-- @function Client:poll
+-- @tparam[opt] integer timeout_ms
+-- @treturn integer how many calls are still in flight
+
+--- How many calls started with `start` have not completed.
+-- @function Client:in_flight
+-- @treturn integer
+
+--- Cancels every call in flight; each completes at once with `kind == "cancelled"`
+-- (a request already sent may still take effect on the service).
+-- @function Client:cancel_all
+
+--- Whether the call has completed (successfully or not).
+-- @function Call:done
+-- @treturn boolean
+
+--- The outcome of a completed call, as `Client:call` returns it: the result table, or
+-- `nil, err`. Raises while the call is still in flight.
+-- @function Call:result
+-- @treturn table|nil the result
+-- @treturn ivs.Error|nil the error
+
+--- The call's operation, in snake_case.
+-- @function Call:operation
+-- @treturn string
+
+--- Runs many calls concurrently and waits for all of them.
+--
+-- Starts up to `concurrency` calls at once on this client and polls until every one has
+-- completed. Each entry of `calls` is `{ operation, params }`. The result has one entry per
+-- call, in the same order: `{ result = table }` on success or `{ err = ivs.Error }`
+-- (validation errors included: a bad entry does not stop the others). An unknown operation
+-- or a non-table entry raises before anything starts.
+-- @function Client:run_all
+-- @tparam table calls a sequence of `{ operation, params }`
+-- @tparam[opt] table opts `concurrency` (integer >= 1, default 32)
+-- @treturn table a sequence of `{ result = ..., err = ... }`
+-- @usage
+-- local out = client:run_all({ { "get_channel", { arn = a } }, { "get_channel", { arn = b } } })
+-- for i, r in ipairs(out) do print(i, r.result and r.result.channel.name or tostring(r.err)) end
+function methods:run_all(calls, opts)
+  check_self(self, "run_all")
+  if type(calls) ~= "table" then
+    error(string_format("bad argument #1 to 'run_all' (table of calls expected, got %s)", type(calls)), 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error(string_format("bad argument #2 to 'run_all' (table of options expected, got %s)", type(opts)), 2)
+  end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if k ~= "concurrency" then
+      error(string_format("bad argument #2 to 'run_all' (unknown option '%s'; did you mean 'concurrency'?)",
+        tostring(k)), 2)
+    end
+  end
+  local concurrency = opts.concurrency or 32
+  if math_type(concurrency) ~= "integer" or concurrency < 1 then
+    error("bad argument #2 to 'run_all' (concurrency must be an integer >= 1)", 2)
+  end
+  local n = #calls
+  for i = 1, n do
+    local entry = calls[i]
+    if type(entry) ~= "table" or type(entry[1]) ~= "string" or not op_by_name[entry[1]] then
+      error(string_format("bad argument #1 to 'run_all' (entry %d must be { operation, params } with a known "
+        .. "operation)", i), 2)
+    end
+    if entry[2] ~= nil and type(entry[2]) ~= "table" then
+      error(string_format("bad argument #1 to 'run_all' (entry %d: params must be a table, got %s)", i,
+        type(entry[2])), 2)
+    end
+  end
+
+  local results, running = {}, {}
+  local next_i, finished = 1, 0
+  while finished < n do
+    while #running < concurrency and next_i <= n do
+      local call, err = self:start(calls[next_i][1], calls[next_i][2])
+      if call then
+        running[#running + 1] = { call = call, index = next_i }
+      else
+        results[next_i] = { err = err }
+        finished = finished + 1
+      end
+      next_i = next_i + 1
+    end
+    if #running > 0 then
+      self:poll(-1)
+      local still = {}
+      for _, r in ipairs(running) do
+        if r.call:done() then
+          local out, err = r.call:result()
+          results[r.index] = out and { result = out } or { err = err }
+          finished = finished + 1
+        else
+          still[#still + 1] = r
+        end
+      end
+      running = still
+    end
+  end
+  return results
 end
 
 -- ========================================================================================

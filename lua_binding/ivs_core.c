@@ -28,12 +28,14 @@
 
 #include "ivs.h"
 #include "client.h"
+#include "errors.h"
 #include "model.h"
 #include "playback_token.h"
 
 #define CLIENT_MT "ivs.Client"
 #define ERROR_MT "ivs.Error"
 #define FRAME_MT "ivs.CallFrame"
+#define CALL_MT "ivs.Call"
 
 /* Nesting deeper than this is certainly a cycle or a mistake (IVS shapes nest 4 deep). */
 #define MAX_DEPTH 64
@@ -646,6 +648,16 @@ static int l_new_client(lua_State *L)
                           luaL_typename(L, -1));
     }
     lua_pop(L, 1);
+    ty = lua_getfield(L, 1, "max_connections");
+    if (ty == LUA_TNUMBER) {
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 10000)
+            return luaL_error(L, "option 'max_connections' must be an integer from 1 to 10000");
+        o.max_connections = (int)lua_tointeger(L, -1);
+    } else if (ty != LUA_TNIL) {
+        return luaL_error(L, "option 'max_connections' must be an integer, got %s",
+                          luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
     ty = lua_getfield(L, 1, "log"); /* stays at index 2 */
     if (ty != LUA_TNIL && ty != LUA_TFUNCTION)
         return luaL_error(L, "option 'log' must be a function, got %s", luaL_typename(L, -1));
@@ -676,27 +688,29 @@ static int l_new_client(lua_State *L)
     return 1;
 }
 
-/* client:call(operation, params) -> result | nil, err */
-static int l_client_call(lua_State *L)
+/* The operation named by argument 2 and the parameters of argument 3 (a table or nil), for
+ * call and start; raises on misuse. Leaves the stack as client, name, params, frame and
+ * returns the frame, whose input holds the converted parameters. */
+static struct call_frame *s_operation_input(lua_State *L, const struct model_operation **op_out)
 {
-    struct lclient *lc = s_check_open_client(L, 1);
     const char *name = luaL_checkstring(L, 2);
     const struct model_operation *op = model_find_operation(name);
     if (!op) {
         lua_pushfstring(L, "unknown operation '%s' (did you mean '%s'?)", name,
                         s_closest_operation(name));
-        return luaL_argerror(L, 2, lua_tostring(L, -1));
+        luaL_argerror(L, 2, lua_tostring(L, -1));
     }
     if (!lua_isnoneornil(L, 3) && !lua_istable(L, 3))
-        return luaL_argerror(
+        luaL_argerror(
             L, 3, lua_pushfstring(L, "table of parameters expected, got %s", luaL_typename(L, 3)));
     lua_settop(L, 3);
 
     struct call_frame *f = s_new_frame(L); /* index 4 */
+    *op_out = op;
     /* The root object belongs to the frame before anything is added to it. */
     f->input = cJSON_CreateObject();
     if (!f->input)
-        return luaL_error(L, "not enough memory");
+        luaL_error(L, "not enough memory");
     if (lua_istable(L, 3)) {
         struct to_json tj;
         tj.L = L;
@@ -706,7 +720,7 @@ static int l_client_call(lua_State *L)
         f->input = cJSON_CreateArray(); /* a holder so the root attaches like any child */
         if (!f->input) {
             f->input = tmp;
-            return luaL_error(L, "not enough memory");
+            luaL_error(L, "not enough memory");
         }
         cJSON_Delete(tmp);
         s_table_to_json(&tj, 3, s_shape_or_null(op->input), f->input, NULL, 0);
@@ -714,8 +728,17 @@ static int l_client_call(lua_State *L)
         cJSON_Delete(f->input);
         f->input = root;
         if (!cJSON_IsObject(f->input))
-            return luaL_argerror(L, 3, "parameters must be a table with string keys");
+            luaL_argerror(L, 3, "parameters must be a table with string keys");
     }
+    return f;
+}
+
+/* client:call(operation, params) -> result | nil, err */
+static int l_client_call(lua_State *L)
+{
+    struct lclient *lc = s_check_open_client(L, 1);
+    const struct model_operation *op;
+    struct call_frame *f = s_operation_input(L, &op);
 
     lc->L = L;
     enum ivs_status st = client_call_json(lc->client, op, f->input, &f->output, &f->err);
@@ -741,9 +764,207 @@ static int l_client_call(lua_State *L)
     return 1;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Non-blocking calls
+ *
+ * The core fires a call's completion from inside ivs_client_poll(); that C callback only
+ * files the outcome into the call's slot (plain C, no Lua), so no Lua error can unwind
+ * through the core or libcurl. Lua reads the slot afterwards through the ivs.Call handle.
+ * ------------------------------------------------------------------------------------- */
+
+/* The outcome of one non-blocking call. It lives apart from the handle so that a handle
+ * collected while its call is in flight leaves the callback something valid to write to
+ * (the callback then frees it). */
+struct async_slot {
+    int done;
+    int orphaned; /* the handle was collected first */
+    enum ivs_status status;
+    cJSON *output;
+    struct ivs_error err;
+    const struct model_operation *op;
+};
+
+/* The ivs.Call userdata. Its user value holds the client, which thus outlives the handle. */
+struct lcall {
+    struct async_slot *slot;
+};
+
+static void s_slot_free(struct async_slot *s)
+{
+    cJSON_Delete(s->output);
+    ivs_error_clear(&s->err);
+    free(s);
+}
+
+static void s_call_done(void *ud, enum ivs_status status, cJSON *output, struct ivs_error *err)
+{
+    struct async_slot *s = ud;
+    if (s->orphaned) {
+        cJSON_Delete(output);
+        free(s);
+        return;
+    }
+    s->done = 1;
+    s->status = status;
+    s->output = output;
+    if (err)
+        ivs_error_move(&s->err, err);
+}
+
+/* client:start(operation, params) -> call | nil, err */
+static int l_client_start(lua_State *L)
+{
+    struct lclient *lc = s_check_open_client(L, 1);
+    const struct model_operation *op;
+    struct call_frame *f = s_operation_input(L, &op);
+    /* The handle exists before the call starts, so a memory error cannot strand the slot. */
+    struct lcall *call = lua_newuserdatauv(L, sizeof *call, 1); /* index 5 */
+    call->slot = NULL;
+    luaL_setmetatable(L, CALL_MT);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, 5, 1);
+    struct async_slot *slot = calloc(1, sizeof *slot);
+    if (!slot)
+        return luaL_error(L, "not enough memory");
+    slot->op = op;
+
+    lc->L = L;
+    enum ivs_status st = client_start_json(lc->client, op, f->input, s_call_done, slot, &f->err);
+    lc->L = NULL;
+    cJSON_Delete(f->input);
+    f->input = NULL;
+    if (st != IVS_OK) {
+        free(slot);
+        lua_pushnil(L);
+        s_push_error(L, &f->err, op->snake_name);
+        ivs_error_clear(&f->err);
+        return 2;
+    }
+    call->slot = slot;
+    lua_settop(L, 5);
+    return 1;
+}
+
+/* client:poll([timeout_ms]) -> number of calls in flight */
+static int l_client_poll(lua_State *L)
+{
+    struct lclient *lc = s_check_open_client(L, 1);
+    lua_Integer timeout = luaL_optinteger(L, 2, 0);
+    if (timeout > 24 * 3600 * 1000)
+        timeout = 24 * 3600 * 1000;
+    if (timeout < 0)
+        timeout = -1;
+    lc->L = L;
+    int n = ivs_client_poll(lc->client, (int)timeout);
+    lc->L = NULL;
+    lua_pushinteger(L, n);
+    return 1;
+}
+
+static int l_client_in_flight(lua_State *L)
+{
+    lua_pushinteger(L, ivs_client_in_flight(s_check_open_client(L, 1)->client));
+    return 1;
+}
+
+static int l_client_cancel_all(lua_State *L)
+{
+    struct lclient *lc = s_check_open_client(L, 1);
+    lc->L = L;
+    ivs_client_cancel_all(lc->client);
+    lc->L = NULL;
+    return 0;
+}
+
+static struct async_slot *s_check_call(lua_State *L)
+{
+    struct lcall *call = luaL_checkudata(L, 1, CALL_MT);
+    if (!call->slot)
+        luaL_error(L, "attempt to use a released " CALL_MT);
+    return call->slot;
+}
+
+static int l_call_done(lua_State *L)
+{
+    lua_pushboolean(L, s_check_call(L)->done);
+    return 1;
+}
+
+/* call:result() -> result | nil, err; raises while the call is in flight. */
+static int l_call_result(lua_State *L)
+{
+    struct async_slot *s = s_check_call(L);
+    if (!s->done)
+        return luaL_error(L, "call:result() on a call still in flight (poll the client until "
+                             "call:done())");
+    if (s->status != IVS_OK) {
+        lua_pushnil(L);
+        s_push_error(L, &s->err, s->op->snake_name);
+        return 2;
+    }
+    if (s->output)
+        s_push_json(L, s->output, s->op->output, 0);
+    else
+        lua_newtable(L);
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+    }
+    return 1;
+}
+
+static int l_call_operation(lua_State *L)
+{
+    lua_pushstring(L, s_check_call(L)->op->snake_name);
+    return 1;
+}
+
+static int l_call_gc(lua_State *L)
+{
+    struct lcall *call = luaL_checkudata(L, 1, CALL_MT);
+    struct async_slot *s = call->slot;
+    call->slot = NULL;
+    if (!s)
+        return 0;
+    if (s->done)
+        s_slot_free(s);
+    else
+        s->orphaned = 1; /* the completion (at the latest when the client is freed) frees it */
+    return 0;
+}
+
+static int l_call_tostring(lua_State *L)
+{
+    struct lcall *call = luaL_checkudata(L, 1, CALL_MT);
+    const struct async_slot *s = call->slot;
+    lua_pushfstring(L, CALL_MT " (%s, %s)", s ? s->op->snake_name : "?",
+                    !s        ? "released"
+                    : s->done ? ivs_status_name(s->status)
+                              : "in flight");
+    return 1;
+}
+
+static const luaL_Reg s_call_methods[] = {
+    {"done", l_call_done},
+    {"result", l_call_result},
+    {"operation", l_call_operation},
+    {NULL, NULL},
+};
+
+static const luaL_Reg s_call_meta[] = {
+    {"__gc", l_call_gc},
+    {"__tostring", l_call_tostring},
+    {NULL, NULL},
+};
+
 static int l_client_close(lua_State *L)
 {
-    s_destroy(L, s_check_client(L, 1));
+    struct lclient *lc = s_check_client(L, 1);
+    /* The core is mid-call (this runs from the client's own log function): freeing the
+     * client under it would pull the ground from under its feet. */
+    if (lc->L)
+        return luaL_error(L, "a client cannot be closed from inside its own log function");
+    s_destroy(L, lc);
     return 0;
 }
 
@@ -896,8 +1117,16 @@ static int l_describe(lua_State *L)
  * ------------------------------------------------------------------------------------- */
 
 static const luaL_Reg s_client_methods[] = {
-    {"call", l_client_call},     {"close", l_client_close},       {"is_closed", l_client_is_closed},
-    {"region", l_client_region}, {"endpoint", l_client_endpoint}, {NULL, NULL},
+    {"call", l_client_call},
+    {"close", l_client_close},
+    {"is_closed", l_client_is_closed},
+    {"region", l_client_region},
+    {"endpoint", l_client_endpoint},
+    {"start", l_client_start},
+    {"poll", l_client_poll},
+    {"in_flight", l_client_in_flight},
+    {"cancel_all", l_client_cancel_all},
+    {NULL, NULL},
 };
 
 static const luaL_Reg s_client_meta[] = {
@@ -938,6 +1167,12 @@ int luaopen_ivs_core(lua_State *L)
     lua_setfield(L, -3, "client_methods"); /* ivs.lua adds the generated methods here */
     lua_setfield(L, -2, "Client");
 
+    luaL_newmetatable(L, CALL_MT);
+    luaL_setfuncs(L, s_call_meta, 0);
+    luaL_newlib(L, s_call_methods);
+    lua_setfield(L, -2, "__index");
+    lua_setfield(L, -2, "Call");
+
     lua_createtable(L, (int)ivs_model_operation_count, 0);
     for (size_t i = 0; i < ivs_model_operation_count; i++) {
         s_push_operation(L, &ivs_model_operations[i]);
@@ -945,8 +1180,8 @@ int luaopen_ivs_core(lua_State *L)
     }
     lua_setfield(L, -2, "operations");
 
-    lua_createtable(L, 10, 0);
-    for (int k = IVS_OK; k <= IVS_ERR_INTERNAL; k++) {
+    lua_createtable(L, IVS_ERR_CANCELLED + 1, 0);
+    for (int k = IVS_OK; k <= IVS_ERR_CANCELLED; k++) {
         lua_pushstring(L, ivs_status_name((enum ivs_status)k));
         lua_seti(L, -2, k + 1);
     }

@@ -49,6 +49,7 @@ build = {
       -- be added here; the sources are plain C11 and build with the compiler's default
       -- (gnu17 for GCC 12), and _GNU_SOURCE is what the Makefile defines as well.
       sources = {
+        "core/src/async.c",
         "core/src/buf.c",
         "core/src/client.c",
         "core/src/config.c",

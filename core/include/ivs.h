@@ -54,7 +54,8 @@ enum ivs_status {
     IVS_ERR_SERVICE = 6,     /* the service answered with an error status */
     IVS_ERR_USAGE = 7,       /* misuse of the library: NULL argument, unknown operation */
     IVS_ERR_NOMEM = 8,       /* out of memory */
-    IVS_ERR_INTERNAL = 9     /* unexpected response shape or library bug */
+    IVS_ERR_INTERNAL = 9,    /* unexpected response shape or library bug */
+    IVS_ERR_CANCELLED = 10   /* a non-blocking call was cancelled before it completed */
 };
 
 /* The library version string, e.g. "0.1.0". */
@@ -69,7 +70,7 @@ IVS_API const char *ivs_version(void);
 IVS_API int ivs_global_init(void);
 
 /* A stable lowercase name for a status: "ok", "validation", "config", "credentials",
- * "network", "timeout", "service", "usage", "nomem", "internal". */
+ * "network", "timeout", "service", "usage", "nomem", "internal", "cancelled". */
 IVS_API const char *ivs_status_name(enum ivs_status status);
 
 /*
@@ -164,6 +165,9 @@ struct ivs_client_options {
     ivs_sleep_fn sleep;   /* NULL = nanosleep */
     ivs_random_fn random; /* NULL = a per-client generator */
     void *hooks_ud;       /* passed to clock, sleep and random */
+
+    /* Added in 0.1 for non-blocking calls (fields are only ever appended). */
+    int max_connections; /* connections open at once for non-blocking calls; 0 = 32 */
 };
 
 /* Zeroes the options (the same as `= {0}`); kept for symmetry with other C libraries. */
@@ -177,10 +181,12 @@ struct ivs_client;
  * needs them and cached until shortly before they expire.
  * opts may be NULL (everything from the environment). *out is set on success only.
  */
-IVS_API enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs_client **out,
-                                       struct ivs_error *err);
+IVS_API enum ivs_status ivs_client_new(const struct ivs_client_options *opts,
+                                       struct ivs_client **out, struct ivs_error *err);
 
-/* Closes the client's connection and releases everything it holds. NULL is accepted. */
+/* Closes the client's connections and releases everything it holds; non-blocking calls still
+ * in flight are cancelled first (their callbacks fire with IVS_ERR_CANCELLED). NULL is
+ * accepted. */
 IVS_API void ivs_client_free(struct ivs_client *client);
 
 /* The resolved region and endpoint of a client (owned by the client). */
@@ -204,6 +210,79 @@ IVS_API enum ivs_status ivs_client_call(struct ivs_client *client, const char *o
                                         const char *request_json, size_t request_len,
                                         char **response_json, size_t *response_len,
                                         struct ivs_error *err);
+
+/* ---------------------------------------------------------------------------------------
+ * Non-blocking calls
+ *
+ * For hosts that run their own loop (games, UIs, event-driven servers) and must not stall in
+ * a request: start any number of calls, then call ivs_client_poll() every frame or tick. A
+ * call goes through exactly the same steps as ivs_client_call() (validation, credentials,
+ * signing, retries per the client's policy, the same error parsing), only nothing waits.
+ *  - Concurrency: many calls may be in flight on one client. Connections are kept alive and
+ *    shared between them; at most `max_connections` (option, default 32) are open at once,
+ *    further calls queue until one is free. These connections are separate from the one
+ *    ivs_client_call() uses. The client's `timeout` counts from the moment a call's attempt
+ *    is queued, so it includes time spent waiting for a free connection.
+ *  - Retries: the backoff between attempts is a timer that ivs_client_poll() checks; nothing
+ *    sleeps and the `sleep` hook is never used. Timers read the `clock` hook when one is set
+ *    (a test can step time), else the monotonic clock. The retry quota is the client's, shared
+ *    with blocking calls.
+ *  - Credentials are resolved when an attempt is prepared. The first attempt of a client
+ *    (and a refresh near expiry) may therefore block inside ivs_client_start() or
+ *    ivs_client_poll() while a provider answers (credential_process, container or instance
+ *    metadata); explicit keys, environment and profile keys never block. A blocking
+ *    ivs_client_call() made once at start-up warms the cache.
+ *  - Callbacks run on the thread that calls ivs_client_poll(), ivs_client_cancel_all() or
+ *    ivs_client_free(), never inside ivs_client_start() and never from inside libcurl. A
+ *    callback may start new calls on the same client (they are driven by the next poll),
+ *    make blocking calls, poll, cancel, or even free the client: freeing from a callback
+ *    cancels the other calls (their callbacks fire) and the client is released when the
+ *    outermost ivs_client_poll() or ivs_client_cancel_all() returns (poll then returns 0).
+ * ------------------------------------------------------------------------------------- */
+
+/*
+ * Receives the outcome of one non-blocking call, exactly once.
+ *  status        IVS_OK, or the error kind (IVS_ERR_CANCELLED when the call was cancelled)
+ *  response_json on success the output as a JSON object (as ivs_client_call() returns it),
+ *                NUL-terminated, owned by the library and valid until the callback returns
+ *                (copy what you keep); NULL on failure
+ *  err           on failure the error (err->attempts counts the attempts made), owned by the
+ *                library and valid until the callback returns; NULL on success
+ */
+typedef void (*ivs_call_done_fn)(void *ud, enum ivs_status status, const char *response_json,
+                                 size_t response_len, const struct ivs_error *err);
+
+/*
+ * Starts one call and returns at once; done(ud, ...) fires later from ivs_client_poll().
+ * operation, request_json and request_len are as for ivs_client_call() (the request is
+ * copied). Misuse (IVS_ERR_USAGE) and a request that breaks the model (IVS_ERR_VALIDATION)
+ * are returned here and nothing is queued (done never fires); so are IVS_ERR_NOMEM and
+ * IVS_ERR_CONFIG when the client's transfer machinery cannot be set up. Every failure after
+ * IVS_OK (credentials, network, service errors, cancellation) reaches done instead.
+ */
+IVS_API enum ivs_status ivs_client_start(struct ivs_client *client, const char *operation,
+                                         const char *request_json, size_t request_len,
+                                         ivs_call_done_fn done, void *ud, struct ivs_error *err);
+
+/*
+ * Drives the client's calls: moves transfers forward, sends retries whose backoff has
+ * elapsed and fires the callbacks of the calls that completed. It returns as soon as at
+ * least one callback fired, when no call is in flight, or after timeout_ms milliseconds;
+ * timeout_ms 0 never waits (one pass over what is ready now), a negative value waits until
+ * a callback fires. Returns how many calls are in flight afterwards (callbacks not yet
+ * fired, including calls started by the callbacks), or -1 when client is NULL or invalid.
+ */
+IVS_API int ivs_client_poll(struct ivs_client *client, int timeout_ms);
+
+/* How many calls are in flight (started, callback not yet fired); 0 for NULL. */
+IVS_API int ivs_client_in_flight(const struct ivs_client *client);
+
+/*
+ * Cancels every call in flight: transfers are stopped (a request already sent may still
+ * take effect on the service) and each callback fires before this returns, with status
+ * IVS_ERR_CANCELLED, code "Cancelled". ivs_client_free() does this for the calls it finds.
+ */
+IVS_API void ivs_client_cancel_all(struct ivs_client *client);
 
 /* ---------------------------------------------------------------------------------------
  * Operations (introspection)
@@ -270,8 +349,9 @@ struct ivs_signature {
 
 /* Signs a request for the Authorization header (SigV4, path normalised and encoded as for
  * every non-S3 service). */
-IVS_API enum ivs_status ivs_sign(const struct ivs_sign_request *req, const struct ivs_credentials *creds,
-                                 struct ivs_signature *out, struct ivs_error *err);
+IVS_API enum ivs_status ivs_sign(const struct ivs_sign_request *req,
+                                 const struct ivs_credentials *creds, struct ivs_signature *out,
+                                 struct ivs_error *err);
 
 /* Releases the strings of a signature and zeroes it; NULL is accepted. */
 IVS_API void ivs_signature_clear(struct ivs_signature *sig);
@@ -282,8 +362,9 @@ IVS_API void ivs_signature_clear(struct ivs_signature *sig);
  * (when a token is set) and X-Amz-Signature added to its query. expires_s is 1..604800.
  * Only host is signed. *url_out is freed with ivs_free().
  */
-IVS_API enum ivs_status ivs_presign_url(const struct ivs_sign_request *req, const struct ivs_credentials *creds,
-                                        long expires_s, char **url_out, struct ivs_error *err);
+IVS_API enum ivs_status ivs_presign_url(const struct ivs_sign_request *req,
+                                        const struct ivs_credentials *creds, long expires_s,
+                                        char **url_out, struct ivs_error *err);
 
 /* ---------------------------------------------------------------------------------------
  * Playback tokens

@@ -1,6 +1,6 @@
 /* client.c: the client handle and the one generic call path for every operation:
  * validate → serialise → (credentials → sign → send → parse) with standard retries. */
-#include "client.h"
+#include "client_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,30 +20,6 @@
 #include "retry.h"
 #include "sigv4.h"
 
-#define CLIENT_MAGIC 0x49565343u /* "IVSC": catches use of a freed or foreign pointer */
-
-struct ivs_client {
-    unsigned magic;
-    struct ivs_config cfg;
-    struct cred_chain *creds;
-    struct http_conn *http;
-    struct sigv4_key_cache *keys;
-    struct retry_policy retry;
-    struct retry_quota quota;
-    char *url_base;  /* scheme://host[:port] */
-    char *base_path; /* path prefix of the endpoint, "" when none */
-    char *host;      /* Host header value: host[:port] with the default port left out */
-    char *user_agent;
-    ivs_log_fn log;
-    void *log_ud;
-    int log_level; /* highest level passed to log */
-    ivs_clock_fn clock;
-    ivs_sleep_fn sleep;
-    ivs_random_fn random;
-    void *hooks_ud;
-    uint64_t rng; /* xorshift state when no random hook is given */
-};
-
 /* ---------------------------------------------------------------------------------------
  * Hooks and their defaults
  * ------------------------------------------------------------------------------------- */
@@ -62,6 +38,11 @@ static int64_t s_monotonic_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t client_timer_now_ms(const struct ivs_client *c)
+{
+    return c->clock ? c->clock(c->hooks_ud) : s_monotonic_ms();
 }
 
 static void s_sleep_ms(struct ivs_client *c, int64_t ms)
@@ -98,10 +79,7 @@ static void s_stderr_log(void *ud, enum ivs_log_level level, const char *line)
     fprintf(stderr, "ivs %s: %s\n", names[level], line);
 }
 
-static void s_log(const struct ivs_client *c, enum ivs_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void s_log(const struct ivs_client *c, enum ivs_log_level level, const char *fmt, ...)
+void client_log(const struct ivs_client *c, enum ivs_log_level level, const char *fmt, ...)
 {
     if (!c->log || (int)level > c->log_level)
         return;
@@ -125,7 +103,8 @@ static enum ivs_status s_split_endpoint(struct ivs_client *c, struct ivs_error *
     const char *url = c->cfg.endpoint;
     const char *sep = strstr(url, "://");
     if (!sep)
-        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint", "endpoint '%s' has no scheme", url);
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint", "endpoint '%s' has no scheme",
+                             url);
     size_t scheme_len = (size_t)(sep - url);
     int https = scheme_len == 5 && strncasecmp(url, "https", 5) == 0;
     const char *authority = sep + 3;
@@ -133,7 +112,8 @@ static enum ivs_status s_split_endpoint(struct ivs_client *c, struct ivs_error *
     const char *at = memchr(authority, '@', (size_t)(path - authority));
     const char *host_start = at ? at + 1 : authority;
     if (host_start == path)
-        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint", "endpoint '%s' has no host", url);
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint", "endpoint '%s' has no host",
+                             url);
 
     size_t host_len = (size_t)(path - host_start);
     const char *port = NULL;
@@ -172,17 +152,31 @@ static char *s_user_agent(const struct ivs_config *cfg)
     return buf_steal(&ua);
 }
 
+void client_http_options(const struct ivs_client *c, struct http_options *out)
+{
+    *out = (struct http_options){
+        .connect_timeout_ms = c->cfg.connect_timeout_ms,
+        .timeout_ms = c->cfg.timeout_ms,
+        .close_connection = c->cfg.close_connection,
+        .ca_bundle = c->cfg.ca_bundle,
+        .user_agent = c->user_agent,
+        .accept_encoding = 1,
+    };
+}
+
 enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs_client **out,
                                struct ivs_error *err)
 {
     static const struct ivs_client_options no_options;
     if (!out)
-        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "ivs_client_new: out must not be NULL");
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "ivs_client_new: out must not be NULL");
     *out = NULL;
     if (!opts)
         opts = &no_options;
     if (ivs_global_init() < 0)
-        return ivs_error_set(err, IVS_ERR_INTERNAL, "InitFailed", "libcurl global initialisation failed");
+        return ivs_error_set(err, IVS_ERR_INTERNAL, "InitFailed",
+                             "libcurl global initialisation failed");
 
     struct ivs_client *c = calloc(1, sizeof *c);
     if (!c)
@@ -196,11 +190,14 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
     if (c->rng == 0)
         c->rng = 0x853C49E6748FEA9BULL;
 
+    c->max_connections =
+        opts->max_connections > 0 ? opts->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
     c->log = opts->log;
     c->log_ud = opts->log_ud;
     c->log_level = IVS_LOG_DEBUG;
     if (!c->log) {
-        /* IVS_LOG=1 / info logs a line per attempt, IVS_LOG=debug adds redacted headers and bodies. */
+        /* IVS_LOG=1 / info logs a line per attempt, IVS_LOG=debug adds redacted headers and bodies.
+         */
         const char *env = config_getenv(opts, "IVS_LOG");
         if (env && *env && strcmp(env, "0") != 0) {
             c->log = s_stderr_log;
@@ -210,7 +207,8 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
 
     enum ivs_status st = config_resolve(opts, &c->cfg, err);
     if (st == IVS_OK)
-        st = retry_policy_init(&c->retry, c->cfg.retry_mode, c->cfg.max_attempts, c->cfg.new_retries_2026, err);
+        st = retry_policy_init(&c->retry, c->cfg.retry_mode, c->cfg.max_attempts,
+                               c->cfg.new_retries_2026, err);
     if (st == IVS_OK) {
         retry_quota_init(&c->quota, &c->retry);
         st = s_split_endpoint(c, err);
@@ -224,30 +222,32 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
             st = ivs_error_nomem(err);
     }
     if (st == IVS_OK) {
-        struct http_options ho = {
-            .connect_timeout_ms = c->cfg.connect_timeout_ms,
-            .timeout_ms = c->cfg.timeout_ms,
-            .close_connection = c->cfg.close_connection,
-            .ca_bundle = c->cfg.ca_bundle,
-            .user_agent = c->user_agent,
-            .accept_encoding = 1,
-        };
+        struct http_options ho;
+        client_http_options(c, &ho);
         st = http_conn_new(&ho, &c->http, err);
     }
     if (st != IVS_OK) {
         ivs_client_free(c);
         return st;
     }
-    s_log(c, IVS_LOG_DEBUG, "client: region %s, endpoint %s (%s), max attempts %d", c->cfg.region,
-          c->cfg.endpoint, c->cfg.endpoint_source ? c->cfg.endpoint_source : "resolved", c->retry.max_attempts);
+    client_log(c, IVS_LOG_DEBUG, "client: region %s, endpoint %s (%s), max attempts %d",
+               c->cfg.region, c->cfg.endpoint,
+               c->cfg.endpoint_source ? c->cfg.endpoint_source : "resolved", c->retry.max_attempts);
     *out = c;
     return IVS_OK;
 }
 
 void ivs_client_free(struct ivs_client *c)
 {
-    if (!c)
+    if (!c || c->magic != CLIENT_MAGIC)
         return;
+    if (async_client_shutdown(c))
+        return;
+    client_destroy(c);
+}
+
+void client_destroy(struct ivs_client *c)
+{
     http_conn_free(c->http);
     cred_chain_free(c->creds);
     sigv4_key_cache_free(c->keys);
@@ -256,6 +256,7 @@ void ivs_client_free(struct ivs_client *c)
     free(c->base_path);
     free(c->host);
     free(c->user_agent);
+    http_multi_free(c->multi);
     c->magic = 0;
     free(c);
 }
@@ -371,31 +372,61 @@ static const char *s_response_header(const void *ctx, const char *name)
  * The call
  * ------------------------------------------------------------------------------------- */
 
-/* Builds, signs and sends one attempt. Returns IVS_OK only for a successful response, whose
- * parsed body is stored in *output. */
-static enum ivs_status s_attempt(struct ivs_client *c, const struct model_operation *op,
-                                 const struct model_request *req, const char *url, const char *wire_path,
-                                 struct http_response *resp, cJSON **output, struct ivs_error *err)
+enum ivs_status call_begin(struct ivs_client *c, const struct model_operation *op,
+                           const cJSON *input, struct call_state *cs, struct ivs_error *err)
 {
+    memset(cs, 0, sizeof *cs);
+    cs->op = op;
+    enum ivs_status st = model_validate(op, input, err);
+    if (st != IVS_OK)
+        return st;
+    st = model_serialize(op, input, &cs->req, err);
+    if (st != IVS_OK)
+        return st;
+
+    buf_puts(&cs->wire_path, c->base_path);
+    buf_puts(&cs->wire_path, cs->req.path);
+    buf_puts(&cs->url, c->url_base);
+    buf_puts(&cs->url, buf_str(&cs->wire_path));
+    if (cs->req.query && *cs->req.query) {
+        buf_putc(&cs->url, '?');
+        buf_puts(&cs->url, cs->req.query);
+    }
+    if (buf_failed(&cs->wire_path) || buf_failed(&cs->url)) {
+        buf_free(&cs->wire_path);
+        buf_free(&cs->url);
+        model_request_cleanup(&cs->req);
+        return ivs_error_nomem(err);
+    }
+    return IVS_OK;
+}
+
+enum ivs_status call_prepare_attempt(struct ivs_client *c, struct call_state *cs)
+{
+    const struct model_request *req = &cs->req;
+    struct ivs_error *err = &cs->attempt_err;
+    cs->attempt++;
+    cs->sent = 0;
+    ivs_error_clear(err);
+    sigv4_result_cleanup(&cs->sig);
+
     const struct credentials *cr = NULL;
     int64_t now_ms = s_now_ms(c);
     enum ivs_status st = cred_chain_get(c->creds, now_ms, &cr, err);
     if (st != IVS_OK)
         return st;
 
-    struct ivs_header headers[8];
+    struct ivs_header *headers = cs->headers;
     size_t n = 0;
     headers[n++] = (struct ivs_header){"Host", c->host};
     if (req->body)
         headers[n++] = (struct ivs_header){"Content-Type", "application/json"};
     size_t signed_count = n;
 
-    struct sigv4_result sig;
-    memset(&sig, 0, sizeof sig);
     if (cr) {
         struct sigv4_params p = {
             .method = req->method,
-            .path = wire_path,
+            .path = buf_str(&cs->wire_path),
             .query = req->query,
             .headers = headers,
             .header_count = signed_count,
@@ -410,18 +441,19 @@ static enum ivs_status s_attempt(struct ivs_client *c, const struct model_operat
             .normalize_path = 1,
             .double_encode = 1,
         };
-        st = sigv4_sign(&p, c->keys, &sig, err);
+        st = sigv4_sign(&p, c->keys, &cs->sig, err);
         if (st != IVS_OK)
             return st;
-        headers[n++] = (struct ivs_header){"X-Amz-Date", sig.amz_date};
+        headers[n++] = (struct ivs_header){"X-Amz-Date", cs->sig.amz_date};
         if (cr->session_token && *cr->session_token)
             headers[n++] = (struct ivs_header){"X-Amz-Security-Token", cr->session_token};
-        headers[n++] = (struct ivs_header){"Authorization", sig.authorization};
+        headers[n++] = (struct ivs_header){"Authorization", cs->sig.authorization};
     }
+    cs->header_count = n;
 
     if (c->log && c->log_level >= IVS_LOG_DEBUG) {
         struct buf line = BUF_INIT;
-        buf_printf(&line, "request %s %s", req->method, url);
+        buf_printf(&line, "request %s %s", req->method, buf_str(&cs->url));
         for (size_t i = 0; i < n; i++) {
             buf_puts(&line, "\n  ");
             redact_header_line(&line, headers[i].name, headers[i].value);
@@ -430,33 +462,35 @@ static enum ivs_status s_attempt(struct ivs_client *c, const struct model_operat
             buf_puts(&line, "\n  body: ");
             redact_json(&line, req->body, req->body_len);
         }
-        s_log(c, IVS_LOG_DEBUG, "%s", buf_str(&line));
+        client_log(c, IVS_LOG_DEBUG, "%s", buf_str(&line));
         buf_free(&line);
     }
+    cs->sent = 1;
+    cs->sent_at_ms = s_monotonic_ms();
+    return IVS_OK;
+}
 
-    int64_t started = s_monotonic_ms();
-    st = http_perform(c->http, req->method, url, headers, n, req->body, req->body ? req->body_len : 0, resp, err);
-    sigv4_result_cleanup(&sig);
-    int64_t elapsed = s_monotonic_ms() - started;
-    if (st != IVS_OK) {
-        s_log(c, IVS_LOG_INFO, "%s: %s (%s) after %lld ms", op->name, err ? err->code : "failed",
-              err && err->message ? err->message : "", (long long)elapsed);
-        return st;
-    }
-
+/* Turns the response of an attempt into its output or its error. */
+static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state *cs, cJSON **output)
+{
+    const struct model_operation *op = cs->op;
+    struct http_response *resp = &cs->resp;
+    struct ivs_error *err = &cs->attempt_err;
+    int64_t elapsed = s_monotonic_ms() - cs->sent_at_ms;
     const char *rid = http_response_header(resp, "x-amzn-RequestId");
-    s_log(c, IVS_LOG_INFO, "%s: HTTP %ld in %lld ms (request id %s)", op->name, resp->status,
-          (long long)elapsed, rid ? rid : "none");
+    client_log(c, IVS_LOG_INFO, "%s: HTTP %ld in %lld ms (request id %s)", op->name, resp->status,
+               (long long)elapsed, rid ? rid : "none");
     if (c->log && c->log_level >= IVS_LOG_DEBUG && resp->body.len) {
         struct buf line = BUF_INIT;
         buf_puts(&line, "response body: ");
         redact_json(&line, resp->body.data, resp->body.len);
-        s_log(c, IVS_LOG_DEBUG, "%s", buf_str(&line));
+        client_log(c, IVS_LOG_DEBUG, "%s", buf_str(&line));
         buf_free(&line);
     }
 
     if (resp->status < 200 || resp->status > 299) {
-        client_parse_service_error(resp->status, resp->body.data, resp->body.len, s_response_header, resp, err);
+        client_parse_service_error(resp->status, resp->body.data, resp->body.len, s_response_header,
+                                   resp, err);
         return IVS_ERR_SERVICE;
     }
 
@@ -468,12 +502,10 @@ static enum ivs_status s_attempt(struct ivs_client *c, const struct model_operat
         if (!result || !cJSON_IsObject(result)) {
             cJSON_Delete(result);
             ivs_error_set(err, IVS_ERR_INTERNAL, "InvalidResponse",
-                          "%s: the service answered HTTP %ld with a body that is not a JSON object", op->name,
-                          resp->status);
-            if (err) {
-                err->status = resp->status;
-                err->request_id = ivs_strdup(rid);
-            }
+                          "%s: the service answered HTTP %ld with a body that is not a JSON object",
+                          op->name, resp->status);
+            err->status = resp->status;
+            err->request_id = ivs_strdup(rid);
             return IVS_ERR_INTERNAL;
         }
     }
@@ -483,8 +515,68 @@ static enum ivs_status s_attempt(struct ivs_client *c, const struct model_operat
     return IVS_OK;
 }
 
-enum ivs_status client_call_json(struct ivs_client *c, const struct model_operation *op, const cJSON *input,
-                                 cJSON **output, struct ivs_error *err)
+enum call_next call_finish_attempt(struct ivs_client *c, struct call_state *cs, enum ivs_status st,
+                                   cJSON **output, int64_t *delay_ms)
+{
+    const struct model_operation *op = cs->op;
+    struct ivs_error *err = &cs->attempt_err;
+    *delay_ms = 0;
+    sigv4_result_cleanup(&cs->sig);
+    if (cs->sent) {
+        if (st == IVS_OK) {
+            st = s_parse_response(c, cs, output);
+        } else {
+            client_log(c, IVS_LOG_INFO, "%s: %s (%s) after %lld ms", op->name,
+                       err->code ? err->code : "failed", err->message ? err->message : "",
+                       (long long)(s_monotonic_ms() - cs->sent_at_ms));
+        }
+    }
+    cs->status = st;
+    if (st == IVS_OK) {
+        retry_quota_on_success(&c->quota, &c->retry, cs->last_cost);
+        return CALL_DONE;
+    }
+    enum retry_class cls = retry_classify(err);
+    err->retryable = cls != RETRY_NONE;
+    if (cls == RETRY_NONE || cs->attempt >= c->retry.max_attempts)
+        return CALL_DONE;
+    int cost = retry_quota_acquire(&c->quota, &c->retry, cls);
+    if (cost < 0) {
+        /* The bucket is empty: failing fast protects a struggling service (standard mode). */
+        client_log(c, IVS_LOG_WARN, "%s: not retrying, the client's retry quota is exhausted",
+                   op->name);
+        return CALL_DONE;
+    }
+    cs->last_cost = cost;
+    const char *retry_after =
+        st == IVS_ERR_SERVICE ? http_response_header(&cs->resp, "x-amz-retry-after") : NULL;
+    int64_t delay = retry_backoff_ms(&c->retry, cls, cs->attempt, s_random(c), retry_after);
+    client_log(c, IVS_LOG_INFO, "%s: attempt %d failed (%s), retrying in %lld ms", op->name,
+               cs->attempt, err->code ? err->code : "error", (long long)delay);
+    *delay_ms = delay;
+    return CALL_RETRY;
+}
+
+enum ivs_status call_end(struct call_state *cs, struct ivs_error *err)
+{
+    enum ivs_status st = cs->status;
+    if (st != IVS_OK) {
+        /* A credentials failure happens before anything is sent on that attempt. */
+        cs->attempt_err.attempts =
+            cs->attempt_err.kind == IVS_ERR_CREDENTIALS ? cs->attempt - 1 : cs->attempt;
+        ivs_error_move(err, &cs->attempt_err);
+    }
+    ivs_error_clear(&cs->attempt_err);
+    sigv4_result_cleanup(&cs->sig);
+    http_response_cleanup(&cs->resp);
+    buf_free(&cs->wire_path);
+    buf_free(&cs->url);
+    model_request_cleanup(&cs->req);
+    return st;
+}
+
+enum ivs_status client_call_json(struct ivs_client *c, const struct model_operation *op,
+                                 const cJSON *input, cJSON **output, struct ivs_error *err)
 {
     if (output)
         *output = NULL;
@@ -492,89 +584,34 @@ enum ivs_status client_call_json(struct ivs_client *c, const struct model_operat
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "client_call_json: client, operation and output are required");
 
-    enum ivs_status st = model_validate(op, input, err);
+    struct call_state cs;
+    enum ivs_status st = call_begin(c, op, input, &cs, err);
     if (st != IVS_OK)
         return st;
-
-    struct model_request req;
-    memset(&req, 0, sizeof req);
-    st = model_serialize(op, input, &req, err);
-    if (st != IVS_OK)
-        return st;
-
-    struct buf wire_path = BUF_INIT, url = BUF_INIT;
-    buf_puts(&wire_path, c->base_path);
-    buf_puts(&wire_path, req.path);
-    buf_puts(&url, c->url_base);
-    buf_puts(&url, buf_str(&wire_path));
-    if (req.query && *req.query) {
-        buf_putc(&url, '?');
-        buf_puts(&url, req.query);
-    }
-    if (buf_failed(&wire_path) || buf_failed(&url)) {
-        buf_free(&wire_path);
-        buf_free(&url);
-        model_request_cleanup(&req);
-        return ivs_error_nomem(err);
-    }
-
-    struct http_response resp;
-    memset(&resp, 0, sizeof resp);
-    int attempt = 0, last_cost = 0;
-    struct ivs_error attempt_err = {0};
     for (;;) {
-        attempt++;
-        ivs_error_clear(&attempt_err);
-        st = s_attempt(c, op, &req, buf_str(&url), buf_str(&wire_path), &resp, output, &attempt_err);
-        if (st == IVS_OK) {
-            retry_quota_on_success(&c->quota, &c->retry, last_cost);
+        st = call_prepare_attempt(c, &cs);
+        if (st == IVS_OK)
+            st = http_perform(c->http, cs.req.method, buf_str(&cs.url), cs.headers, cs.header_count,
+                              cs.req.body, cs.req.body ? cs.req.body_len : 0, &cs.resp,
+                              &cs.attempt_err);
+        int64_t delay;
+        if (call_finish_attempt(c, &cs, st, output, &delay) == CALL_DONE)
             break;
-        }
-        enum retry_class cls = retry_classify(&attempt_err);
-        attempt_err.retryable = cls != RETRY_NONE;
-        if (cls == RETRY_NONE || attempt >= c->retry.max_attempts)
-            break;
-        int cost = retry_quota_acquire(&c->quota, &c->retry, cls);
-        if (cost < 0) {
-            /* The bucket is empty: failing fast protects a struggling service (standard mode). */
-            s_log(c, IVS_LOG_WARN, "%s: not retrying, the client's retry quota is exhausted", op->name);
-            break;
-        }
-        last_cost = cost;
-        const char *retry_after = st == IVS_ERR_SERVICE ? http_response_header(&resp, "x-amz-retry-after") : NULL;
-        int64_t delay = retry_backoff_ms(&c->retry, cls, attempt, s_random(c), retry_after);
-        s_log(c, IVS_LOG_INFO, "%s: attempt %d failed (%s), retrying in %lld ms", op->name, attempt,
-              attempt_err.code ? attempt_err.code : "error", (long long)delay);
         s_sleep_ms(c, delay);
     }
-    if (st != IVS_OK) {
-        /* A credentials failure happens before anything is sent on that attempt. */
-        attempt_err.attempts = attempt_err.kind == IVS_ERR_CREDENTIALS ? attempt - 1 : attempt;
-        ivs_error_move(err, &attempt_err);
-    }
-    ivs_error_clear(&attempt_err);
-    http_response_cleanup(&resp);
-    buf_free(&wire_path);
-    buf_free(&url);
-    model_request_cleanup(&req);
-    return st;
+    return call_end(&cs, err);
 }
 
-enum ivs_status ivs_client_call(struct ivs_client *c, const char *operation, const char *request_json,
-                                size_t request_len, char **response_json, size_t *response_len,
-                                struct ivs_error *err)
+enum ivs_status client_parse_request(const char *operation, const char *request_json,
+                                     size_t request_len, const struct model_operation **op_out,
+                                     cJSON **input_out, struct ivs_error *err)
 {
-    if (response_json)
-        *response_json = NULL;
-    if (response_len)
-        *response_len = 0;
-    if (!c || c->magic != CLIENT_MAGIC || !operation || !response_json)
-        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
-                             "ivs_client_call: client, operation and response_json are required");
+    *op_out = NULL;
+    *input_out = NULL;
     const struct model_operation *op = model_find_operation(operation);
     if (!op)
-        return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation", "'%s' is not an IVS operation", operation);
-
+        return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation", "'%s' is not an IVS operation",
+                             operation);
     cJSON *input = NULL;
     if (request_json && request_len) {
         input = cJSON_ParseWithLength(request_json, request_len);
@@ -584,8 +621,30 @@ enum ivs_status ivs_client_call(struct ivs_client *c, const char *operation, con
                                  "%s: the request must be a JSON object", op->snake_name);
         }
     }
+    *op_out = op;
+    *input_out = input;
+    return IVS_OK;
+}
+
+enum ivs_status ivs_client_call(struct ivs_client *c, const char *operation,
+                                const char *request_json, size_t request_len, char **response_json,
+                                size_t *response_len, struct ivs_error *err)
+{
+    if (response_json)
+        *response_json = NULL;
+    if (response_len)
+        *response_len = 0;
+    if (!c || c->magic != CLIENT_MAGIC || !operation || !response_json)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "ivs_client_call: client, operation and response_json are required");
+    const struct model_operation *op;
+    cJSON *input;
+    enum ivs_status st =
+        client_parse_request(operation, request_json, request_len, &op, &input, err);
+    if (st != IVS_OK)
+        return st;
     cJSON *output = NULL;
-    enum ivs_status st = client_call_json(c, op, input, &output, err);
+    st = client_call_json(c, op, input, &output, err);
     cJSON_Delete(input);
     if (st != IVS_OK)
         return st;

@@ -14,8 +14,28 @@
  * caller deletes (an empty object for operations that return nothing). On failure *output is
  * NULL and err says why (err->attempts counts the attempts made; 0 when nothing was sent).
  */
-enum ivs_status client_call_json(struct ivs_client *c, const struct model_operation *op, const cJSON *input,
-                                 cJSON **output, struct ivs_error *err);
+enum ivs_status client_call_json(struct ivs_client *c, const struct model_operation *op,
+                                 const cJSON *input, cJSON **output, struct ivs_error *err);
+
+/*
+ * Receives the outcome of a call started with client_start_json(), exactly once, from
+ * ivs_client_poll(), ivs_client_cancel_all() or ivs_client_free(). On success output is the
+ * result, which the callback now owns (it deletes or keeps it), and err is NULL; on failure
+ * output is NULL and err holds the error, which the callback may ivs_error_move() out (the
+ * library clears it afterwards).
+ */
+typedef void (*client_done_json_fn)(void *ud, enum ivs_status status, cJSON *output,
+                                    struct ivs_error *err);
+
+/*
+ * The non-blocking twin of client_call_json (what ivs_client_start does after parsing its
+ * JSON text; see "Non-blocking calls" in ivs.h). input may be NULL and is not kept. Usage,
+ * validation and setup failures are returned and nothing is queued; after IVS_OK, done fires
+ * exactly once.
+ */
+enum ivs_status client_start_json(struct ivs_client *c, const struct model_operation *op,
+                                  const cJSON *input, client_done_json_fn done, void *ud,
+                                  struct ivs_error *err);
 
 /*
  * Parses a service error response into err: kind IVS_ERR_SERVICE; code from x-amzn-ErrorType

@@ -8,8 +8,8 @@
 #include "buf.h"
 
 static const char *const s_status_names[] = {
-    "ok",      "validation", "config", "credentials", "network",
-    "timeout", "service",    "usage",  "nomem",       "internal",
+    "ok",      "validation", "config", "credentials", "network",   "timeout",
+    "service", "usage",      "nomem",  "internal",    "cancelled",
 };
 
 const char *ivs_status_name(enum ivs_status status)

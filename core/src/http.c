@@ -12,16 +12,58 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define DEFAULT_TIMEOUT_MS 60000L
 
-struct http_conn {
-    CURL *easy;
+/* What every transfer of one owner (a blocking connection or a multi) is sent with. */
+struct http_settings {
     long connect_timeout_ms;
     long timeout_ms;
     int close_connection;
+    int accept_encoding;
     char *ca_bundle;
     char *user_agent;
-    int accept_encoding;
+};
+
+/* One request on one easy handle, from setup to completion; what the curl callbacks write
+ * into. It lives as long as its easy handle, so the pointers curl keeps stay valid. */
+struct transfer {
+    struct http_response *resp;
+    struct curl_slist *header_list;
+    int failed; /* allocation failure inside a callback */
     char curl_error[CURL_ERROR_SIZE];
 };
+
+struct http_conn {
+    CURL *easy;
+    struct http_settings settings;
+    struct transfer t;
+};
+
+static enum ivs_status settings_init(struct http_settings *s, const struct http_options *opts,
+                                     struct ivs_error *err)
+{
+    static const struct http_options defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    s->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+    s->connect_timeout_ms =
+        opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+    /* A connect timeout beyond the total one would never fire; keep the reported cause right. */
+    if (s->connect_timeout_ms > s->timeout_ms)
+        s->connect_timeout_ms = s->timeout_ms;
+    s->close_connection = opts->close_connection;
+    s->accept_encoding = opts->accept_encoding;
+    s->ca_bundle = ivs_strdup(opts->ca_bundle);
+    s->user_agent = ivs_strdup(opts->user_agent ? opts->user_agent : "libivs/" IVS_VERSION);
+    if (!s->user_agent || (opts->ca_bundle && !s->ca_bundle))
+        return ivs_error_nomem(err);
+    return IVS_OK;
+}
+
+static void settings_cleanup(struct http_settings *s)
+{
+    free(s->ca_bundle);
+    free(s->user_agent);
+    memset(s, 0, sizeof *s);
+}
 
 enum ivs_status http_conn_new(const struct http_options *opts, struct http_conn **out,
                               struct ivs_error *err)
@@ -36,21 +78,13 @@ enum ivs_status http_conn_new(const struct http_options *opts, struct http_conn 
     struct http_conn *c = calloc(1, sizeof *c);
     if (!c)
         return ivs_error_nomem(err);
-    static const struct http_options defaults = {0};
-    if (!opts)
-        opts = &defaults;
-    c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
-    c->connect_timeout_ms =
-        opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
-    /* A connect timeout beyond the total one would never fire; keep the reported cause right. */
-    if (c->connect_timeout_ms > c->timeout_ms)
-        c->connect_timeout_ms = c->timeout_ms;
-    c->close_connection = opts->close_connection;
-    c->accept_encoding = opts->accept_encoding;
-    c->ca_bundle = ivs_strdup(opts->ca_bundle);
-    c->user_agent = ivs_strdup(opts->user_agent ? opts->user_agent : "libivs/" IVS_VERSION);
+    enum ivs_status st = settings_init(&c->settings, opts, err);
+    if (st != IVS_OK) {
+        http_conn_free(c);
+        return st;
+    }
     c->easy = curl_easy_init();
-    if (!c->easy || !c->user_agent || (opts->ca_bundle && !c->ca_bundle)) {
+    if (!c->easy) {
         http_conn_free(c);
         return ivs_error_nomem(err);
     }
@@ -64,8 +98,7 @@ void http_conn_free(struct http_conn *c)
         return;
     if (c->easy)
         curl_easy_cleanup(c->easy);
-    free(c->ca_bundle);
-    free(c->user_agent);
+    settings_cleanup(&c->settings);
     free(c);
 }
 
@@ -91,12 +124,6 @@ const char *http_response_header(const struct http_response *r, const char *name
             return r->headers[i].value;
     return NULL;
 }
-
-/* What the curl callbacks write into during one transfer. */
-struct transfer {
-    struct http_response *resp;
-    int failed; /* allocation failure inside a callback */
-};
 
 static void drop_headers(struct http_response *r)
 {
@@ -183,18 +210,17 @@ static void url_host(const char *url, char *out, size_t n)
     out[len] = '\0';
 }
 
-static enum ivs_status map_curl_error(struct http_conn *c, CURLcode rc, const char *url,
+static enum ivs_status map_curl_error(const struct transfer *t, CURLcode rc, const char *url,
                                       struct ivs_error *err)
 {
     char host[256];
-    url_host(url, host, sizeof host);
-    const char *detail = c->curl_error[0] ? c->curl_error : curl_easy_strerror(rc);
+    url_host(url ? url : "", host, sizeof host);
+    const char *detail = t->curl_error[0] ? t->curl_error : curl_easy_strerror(rc);
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
         return ivs_error_set(err, IVS_ERR_TIMEOUT, "Timeout", "request to %s timed out: %s", host,
                              detail);
-    case CURLE_OUT_OF_MEMORY:
-        return ivs_error_nomem(err);
+    case CURLE_OUT_OF_MEMORY: return ivs_error_nomem(err);
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
         return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint",
@@ -259,16 +285,22 @@ static struct curl_slist *build_header_list(const struct ivs_header *headers, si
     return list;
 }
 
-enum ivs_status http_perform(struct http_conn *c, const char *method, const char *url,
-                             const struct ivs_header *headers, size_t header_count,
-                             const void *body, size_t body_len, struct http_response *resp,
-                             struct ivs_error *err)
+/*
+ * Configures easy handle e for one request, writing into t and resp. The blocking and the
+ * multi paths both go through here and through transfer_finish(), so a request is put on the
+ * wire the same way whichever path sends it. On failure nothing is left to release.
+ */
+static enum ivs_status transfer_setup(const struct http_settings *s, struct transfer *t, CURL *e,
+                                      const char *method, const char *url,
+                                      const struct ivs_header *headers, size_t header_count,
+                                      const void *body, size_t body_len, struct http_response *resp,
+                                      struct ivs_error *err)
 {
     if (!resp)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "http_perform needs a response");
     http_response_cleanup(resp);
-    if (!c || !method || !url)
+    if (!method || !url)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "http_perform needs a connection, method and URL");
     if (has_header(headers, header_count, "Content-Length"))
@@ -280,17 +312,18 @@ enum ivs_status http_perform(struct http_conn *c, const char *method, const char
     if (failed)
         return ivs_error_nomem(err);
 
-    CURL *e = c->easy;
     /* Options persist on an easy handle; start from a clean slate each time while keeping
      * its connection cache (curl_easy_reset leaves live connections alone). */
     curl_easy_reset(e);
-    struct transfer t = {resp, 0};
-    c->curl_error[0] = '\0';
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->curl_error);
+    t->resp = resp;
+    t->header_list = list;
+    t->failed = 0;
+    t->curl_error[0] = '\0';
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->curl_error);
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->timeout_ms);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -300,22 +333,22 @@ enum ivs_status http_perform(struct http_conn *c, const char *method, const char
     /* Peer and host verification are libcurl's defaults; pin them so nothing can relax them. */
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (c->ca_bundle)
-        curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_bundle);
+    if (s->ca_bundle)
+        curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_bundle);
     /* No CURLOPT_PROXY/NOPROXY: left unset, libcurl reads http_proxy, https_proxy and
      * no_proxy from the environment itself. */
-    curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
-    if (c->accept_encoding)
+    curl_easy_setopt(e, CURLOPT_USERAGENT, s->user_agent);
+    if (s->accept_encoding)
         curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
-    if (c->close_connection) {
+    if (s->close_connection) {
         curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
         curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
 
     static const char empty[] = "";
     const void *payload = body ? body : empty;
@@ -327,7 +360,8 @@ enum ivs_status http_perform(struct http_conn *c, const char *method, const char
     } else if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
                strcmp(method, "PATCH") == 0) {
         /* POSTFIELDS with an explicit size sends the bytes as they are (binary-safe) with a
-         * computed Content-Length; CUSTOMREQUEST only renames the method. */
+         * computed Content-Length; CUSTOMREQUEST only renames the method. The bytes are not
+         * copied: they must outlive the transfer (the caller's body does). */
         curl_easy_setopt(e, CURLOPT_POST, 1L);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)payload_len);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, payload);
@@ -338,19 +372,30 @@ enum ivs_status http_perform(struct http_conn *c, const char *method, const char
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     }
+    return IVS_OK;
+}
 
-    CURLcode rc = curl_easy_perform(e);
-    /* Do not let the handle keep pointers into this call's stack and header list. */
+/* Turns the outcome of a transfer set up by transfer_setup() into a status, and detaches the
+ * handle from this request's header list and response. */
+static enum ivs_status transfer_finish(struct transfer *t, CURL *e, CURLcode rc,
+                                       struct ivs_error *err)
+{
+    /* Do not let the handle keep pointers into this request's header list and response. */
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
-    curl_slist_free_all(list);
+    curl_slist_free_all(t->header_list);
+    t->header_list = NULL;
+    struct http_response *resp = t->resp;
+    t->resp = NULL;
 
     enum ivs_status st;
-    if (t.failed) {
+    if (t->failed) {
         st = ivs_error_nomem(err);
     } else if (rc != CURLE_OK) {
-        st = map_curl_error(c, rc, url, err);
+        const char *url = NULL;
+        curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url);
+        st = map_curl_error(t, rc, url, err);
     } else {
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
         st = IVS_OK;
@@ -367,3 +412,216 @@ enum ivs_status http_perform(struct http_conn *c, const char *method, const char
     }
     return IVS_OK;
 }
+
+enum ivs_status http_perform(struct http_conn *c, const char *method, const char *url,
+                             const struct ivs_header *headers, size_t header_count,
+                             const void *body, size_t body_len, struct http_response *resp,
+                             struct ivs_error *err)
+{
+    if (!c) {
+        if (resp)
+            http_response_cleanup(resp);
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "http_perform needs a connection, method and URL");
+    }
+    enum ivs_status st = transfer_setup(&c->settings, &c->t, c->easy, method, url, headers,
+                                        header_count, body, body_len, resp, err);
+    if (st != IVS_OK)
+        return st;
+    CURLcode rc = curl_easy_perform(c->easy);
+    return transfer_finish(&c->t, c->easy, rc, err);
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Many transfers at once on a multi handle
+ * ------------------------------------------------------------------------------------- */
+
+struct http_async {
+    struct http_multi *multi;
+    CURL *easy;
+    struct transfer t;
+    http_done_fn done;
+    void *ud;
+    struct http_async *next_idle;
+};
+
+struct http_multi {
+    CURLM *multi;
+    struct http_settings settings;
+    struct http_async *idle; /* easy handles kept for the next transfers */
+    size_t idle_count, idle_max;
+    size_t active;
+};
+
+enum ivs_status http_multi_new(const struct http_options *opts, int max_connections,
+                               struct http_multi **out, struct ivs_error *err)
+{
+    if (!out)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "http_multi_new needs an output pointer");
+    *out = NULL;
+    if (ivs_global_init() < 0)
+        return ivs_error_set(err, IVS_ERR_INTERNAL, "CurlInitFailed",
+                             "libcurl could not be initialised");
+    if (max_connections <= 0)
+        max_connections = HTTP_DEFAULT_MAX_CONNECTIONS;
+    struct http_multi *m = calloc(1, sizeof *m);
+    if (!m)
+        return ivs_error_nomem(err);
+    enum ivs_status st = settings_init(&m->settings, opts, err);
+    if (st != IVS_OK) {
+        http_multi_free(m);
+        return st;
+    }
+    m->multi = curl_multi_init();
+    if (!m->multi) {
+        http_multi_free(m);
+        return ivs_error_nomem(err);
+    }
+    m->idle_max = (size_t)max_connections;
+    /* Transfers beyond the cap wait inside libcurl for a connection to free up; the cache
+     * keeps every allowed connection alive between bursts. */
+    curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_connections);
+    curl_multi_setopt(m->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)max_connections);
+    curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, (long)max_connections);
+    *out = m;
+    return IVS_OK;
+}
+
+static void async_destroy(struct http_async *a)
+{
+    if (a->easy)
+        curl_easy_cleanup(a->easy);
+    free(a);
+}
+
+/* Detaches a finished or aborted transfer from the multi and keeps its handle for reuse. */
+static void async_release(struct http_multi *m, struct http_async *a)
+{
+    curl_multi_remove_handle(m->multi, a->easy);
+    m->active--;
+    a->done = NULL;
+    a->ud = NULL;
+    if (m->idle_count >= m->idle_max) {
+        async_destroy(a);
+        return;
+    }
+    a->next_idle = m->idle;
+    m->idle = a;
+    m->idle_count++;
+}
+
+void http_multi_free(struct http_multi *m)
+{
+    if (!m)
+        return;
+    /* Every transfer must have been finished or aborted by its owner before this. */
+    while (m->idle) {
+        struct http_async *a = m->idle;
+        m->idle = a->next_idle;
+        async_destroy(a);
+    }
+    if (m->multi)
+        curl_multi_cleanup(m->multi);
+    settings_cleanup(&m->settings);
+    free(m);
+}
+
+enum ivs_status http_multi_start(struct http_multi *m, const char *method, const char *url,
+                                 const struct ivs_header *headers, size_t header_count,
+                                 const void *body, size_t body_len, struct http_response *resp,
+                                 http_done_fn done, void *ud, struct http_async **out,
+                                 struct ivs_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!m || !done || !out)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "http_multi_start needs a multi, a callback and an output pointer");
+    struct http_async *a = m->idle;
+    if (a) {
+        m->idle = a->next_idle;
+        m->idle_count--;
+    } else {
+        a = calloc(1, sizeof *a);
+        if (!a)
+            return ivs_error_nomem(err);
+        a->multi = m;
+        a->easy = curl_easy_init();
+        if (!a->easy) {
+            free(a);
+            return ivs_error_nomem(err);
+        }
+    }
+    a->next_idle = NULL;
+    enum ivs_status st = transfer_setup(&m->settings, &a->t, a->easy, method, url, headers,
+                                        header_count, body, body_len, resp, err);
+    if (st == IVS_OK) {
+        curl_easy_setopt(a->easy, CURLOPT_PRIVATE, (char *)a);
+        if (curl_multi_add_handle(m->multi, a->easy) != CURLM_OK) {
+            transfer_finish(&a->t, a->easy, CURLE_OK, NULL);
+            http_response_cleanup(resp);
+            st = ivs_error_nomem(err);
+        }
+    }
+    if (st != IVS_OK) {
+        async_destroy(a);
+        return st;
+    }
+    a->done = done;
+    a->ud = ud;
+    m->active++;
+    *out = a;
+    return IVS_OK;
+}
+
+void http_multi_abort(struct http_multi *m, struct http_async *a)
+{
+    if (!m || !a)
+        return;
+    struct http_response *resp = a->t.resp;
+    transfer_finish(&a->t, a->easy, CURLE_ABORTED_BY_CALLBACK, NULL);
+    http_response_cleanup(resp);
+    /* Removing the handle closes its connection if a response was half read, so a later
+     * transfer never sees the rest of an abandoned response. */
+    async_release(m, a);
+}
+
+int http_multi_perform(struct http_multi *m)
+{
+    if (!m)
+        return 0;
+    int running = 0;
+    curl_multi_perform(m->multi, &running);
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(m->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURL *e = msg->easy_handle;
+        CURLcode rc = msg->data.result; /* msg is invalid once the handle is removed */
+        char *priv = NULL;
+        curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+        struct http_async *a = (struct http_async *)(void *)priv;
+        struct ivs_error err = {0};
+        enum ivs_status st = transfer_finish(&a->t, e, rc, &err);
+        http_done_fn done = a->done;
+        void *ud = a->ud;
+        async_release(m, a);
+        done(ud, st, &err);
+        ivs_error_clear(&err);
+    }
+    return (int)m->active;
+}
+
+int http_multi_wait(struct http_multi *m, int timeout_ms)
+{
+    if (!m)
+        return -1;
+    if (timeout_ms < 0)
+        timeout_ms = 0;
+    int fds = 0;
+    return curl_multi_poll(m->multi, NULL, 0, timeout_ms, &fds) == CURLM_OK ? 0 : -1;
+}
+
+int http_multi_active(const struct http_multi *m) { return m ? (int)m->active : 0; }

@@ -107,12 +107,14 @@ static void test_call_signs_serialises_and_parses(void)
         return;
     char url[64];
     fakesrv_url(srv, url, sizeof url);
-    fakesrv_push(srv, &(struct fakesrv_response){
-                          .status = 200,
-                          .headers = "x-amzn-RequestId: rid-1\r\nContent-Type: application/json\r\n",
-                          .body = "{\"channel\":{\"arn\":\"" CHANNEL_ARN "\",\"name\":\"lobby\",\"authorized\":false,"
-                                  "\"latencyMode\":\"LOW\"}}",
-                      });
+    fakesrv_push(srv,
+                 &(struct fakesrv_response){
+                     .status = 200,
+                     .headers = "x-amzn-RequestId: rid-1\r\nContent-Type: application/json\r\n",
+                     .body = "{\"channel\":{\"arn\":\"" CHANNEL_ARN
+                             "\",\"name\":\"lobby\",\"authorized\":false,"
+                             "\"latencyMode\":\"LOW\"}}",
+                 });
     struct fake_time t = {.now_ms = 1440938160000LL, .rnd = 0.5}; /* 2015-08-30T12:36:00Z */
     struct ivs_client_options o;
     s_options(&o, url, &t);
@@ -132,11 +134,13 @@ static void test_call_signs_serialises_and_parses(void)
     CHECK_STR_EQ("application/json", fakesrv_request_header(r, "content-type", hb, sizeof hb));
     CHECK_STR_EQ("20150830T123600Z", fakesrv_request_header(r, "x-amz-date", hb, sizeof hb));
     const char *auth = fakesrv_request_header(r, "authorization", hb, sizeof hb);
-    CHECK(auth && strncmp(auth,
-                          "AWS4-HMAC-SHA256 Credential=" TEST_AKID "/20150830/us-west-2/ivs/aws4_request, "
-                          "SignedHeaders=content-type;host;x-amz-date, Signature=",
-                          strlen("AWS4-HMAC-SHA256 Credential=" TEST_AKID "/20150830/us-west-2/ivs/aws4_request, "
-                                 "SignedHeaders=content-type;host;x-amz-date, Signature=")) == 0);
+    CHECK(auth &&
+          strncmp(auth,
+                  "AWS4-HMAC-SHA256 Credential=" TEST_AKID "/20150830/us-west-2/ivs/aws4_request, "
+                  "SignedHeaders=content-type;host;x-amz-date, Signature=",
+                  strlen("AWS4-HMAC-SHA256 Credential=" TEST_AKID
+                         "/20150830/us-west-2/ivs/aws4_request, "
+                         "SignedHeaders=content-type;host;x-amz-date, Signature=")) == 0);
     CHECK(fakesrv_request_header(r, "x-amz-security-token", hb, sizeof hb) == NULL);
     const char *ua = fakesrv_request_header(r, "user-agent", hb, sizeof hb);
     CHECK(ua && strncmp(ua, "libivs/" IVS_VERSION, strlen("libivs/" IVS_VERSION)) == 0);
@@ -180,7 +184,8 @@ static void test_tag_operations_use_path_and_query(void)
         SKIP("no fake server");
     char url[64];
     fakesrv_url(srv, url, sizeof url);
-    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"tags\":{\"team\":\"a b\"}}"});
+    fakesrv_push(
+        srv, &(struct fakesrv_response){.status = 200, .body = "{\"tags\":{\"team\":\"a b\"}}"});
     fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{}"});
     struct ivs_client_options o;
     s_options(&o, url, NULL);
@@ -188,17 +193,20 @@ static void test_tag_operations_use_path_and_query(void)
     char *out = NULL;
     struct ivs_error err = {0};
     const char *in = "{\"resourceArn\":\"" CHANNEL_ARN "\"}";
-    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "ListTagsForResource", in, strlen(in), &out, NULL, &err));
+    CHECK_INT_EQ(IVS_OK,
+                 ivs_client_call(c, "ListTagsForResource", in, strlen(in), &out, NULL, &err));
     CHECK(out && strstr(out, "\"team\":\"a b\""));
     ivs_free(out);
     const char *untag = "{\"resourceArn\":\"" CHANNEL_ARN "\",\"tagKeys\":[\"a b\",\"x+y\"]}";
-    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "untag_resource", untag, strlen(untag), &out, NULL, &err));
+    CHECK_INT_EQ(IVS_OK,
+                 ivs_client_call(c, "untag_resource", untag, strlen(untag), &out, NULL, &err));
     ivs_free(out);
     CHECK_INT_EQ(2, fakesrv_request_count(srv));
     char hb[256];
     const struct fakesrv_request *r = fakesrv_request(srv, 0);
     CHECK_STR_EQ("GET", r->method);
-    CHECK_STR_EQ("/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2FabcdABCD1234", r->target);
+    CHECK_STR_EQ("/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2FabcdABCD1234",
+                 r->target);
     CHECK(fakesrv_request_header(r, "content-type", hb, sizeof hb) == NULL);
     CHECK_INT_EQ(0, r->body_len);
     r = fakesrv_request(srv, 1);
@@ -279,11 +287,13 @@ static void test_throttling_uses_the_throttling_base(void)
         SKIP("no fake server");
     char url[64];
     fakesrv_url(srv, url, sizeof url);
-    fakesrv_push(srv, &(struct fakesrv_response){
-                          .status = 429,
-                          .headers = "x-amzn-ErrorType: ThrottlingException:http://internal.amazon.com/coral/\r\n",
-                          .body = "{\"exceptionMessage\":\"slow down\"}",
-                      });
+    fakesrv_push(
+        srv, &(struct fakesrv_response){
+                 .status = 429,
+                 .headers =
+                     "x-amzn-ErrorType: ThrottlingException:http://internal.amazon.com/coral/\r\n",
+                 .body = "{\"exceptionMessage\":\"slow down\"}",
+             });
     fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{}"});
     struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.5};
     struct ivs_client_options o;
@@ -306,9 +316,9 @@ static void test_client_errors_are_not_retried(void)
         int status;
         const char *type;
     } cases[] = {
-        {400, "ValidationException"},           {402, "ServiceQuotaExceededException"},
-        {403, "AccessDeniedException"},         {404, "ResourceNotFoundException"},
-        {404, "ChannelNotBroadcasting"},        {409, "ConflictException"},
+        {400, "ValidationException"},    {402, "ServiceQuotaExceededException"},
+        {403, "AccessDeniedException"},  {404, "ResourceNotFoundException"},
+        {404, "ChannelNotBroadcasting"}, {409, "ConflictException"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct fakesrv *srv = fakesrv_start();
@@ -316,10 +326,12 @@ static void test_client_errors_are_not_retried(void)
             SKIP("no fake server");
         char url[64], headers[128];
         fakesrv_url(srv, url, sizeof url);
-        snprintf(headers, sizeof headers, "x-amzn-ErrorType: %s\r\nx-amzn-RequestId: rid-%d\r\n", cases[i].type,
-                 cases[i].status);
-        fakesrv_push(srv, &(struct fakesrv_response){.status = cases[i].status, .headers = headers,
-                                                     .body = "{\"exceptionMessage\":\"no such thing\"}"});
+        snprintf(headers, sizeof headers, "x-amzn-ErrorType: %s\r\nx-amzn-RequestId: rid-%d\r\n",
+                 cases[i].type, cases[i].status);
+        fakesrv_push(
+            srv, &(struct fakesrv_response){.status = cases[i].status,
+                                            .headers = headers,
+                                            .body = "{\"exceptionMessage\":\"no such thing\"}"});
         struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.5};
         struct ivs_client_options o;
         s_options(&o, url, &t);
@@ -327,7 +339,8 @@ static void test_client_errors_are_not_retried(void)
         char *out = NULL;
         struct ivs_error err = {0};
         const char *in = "{\"arn\":\"" CHANNEL_ARN "\"}";
-        CHECK_INT_EQ(IVS_ERR_SERVICE, ivs_client_call(c, "GetChannel", in, strlen(in), &out, NULL, &err));
+        CHECK_INT_EQ(IVS_ERR_SERVICE,
+                     ivs_client_call(c, "GetChannel", in, strlen(in), &out, NULL, &err));
         CHECK(out == NULL);
         CHECK_STR_EQ(cases[i].type, err.code);
         CHECK_STR_EQ("no such thing", err.message);
@@ -353,10 +366,13 @@ static void test_retries_stop_at_max_attempts(void)
     char url[64];
     fakesrv_url(srv, url, sizeof url);
     for (int i = 0; i < 5; i++)
-        fakesrv_push(srv, &(struct fakesrv_response){
-                              .status = 500,
-                              .headers = "x-amzn-ErrorType: InternalServerException\r\nx-amzn-RequestId: rid-500\r\n",
-                              .body = "{\"exceptionMessage\":\"boom\"}"});
+        fakesrv_push(
+            srv,
+            &(struct fakesrv_response){
+                .status = 500,
+                .headers =
+                    "x-amzn-ErrorType: InternalServerException\r\nx-amzn-RequestId: rid-500\r\n",
+                .body = "{\"exceptionMessage\":\"boom\"}"});
     struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.999};
     struct ivs_client_options o;
     s_options(&o, url, &t);
@@ -413,13 +429,15 @@ static void test_validation_failure_sends_nothing(void)
     char *out = NULL;
     struct ivs_error err = {0};
     const char *in = "{\"nmae\":\"x\",\"latencyMode\":\"FAST\"}";
-    CHECK_INT_EQ(IVS_ERR_VALIDATION, ivs_client_call(c, "CreateChannel", in, strlen(in), &out, NULL, &err));
+    CHECK_INT_EQ(IVS_ERR_VALIDATION,
+                 ivs_client_call(c, "CreateChannel", in, strlen(in), &out, NULL, &err));
     CHECK_STR_EQ("ParamValidationError", err.code);
     CHECK(err.message && strstr(err.message, "nmae") && strstr(err.message, "latencyMode"));
     CHECK_INT_EQ(0, err.attempts);
     CHECK_INT_EQ(0, fakesrv_request_count(srv));
     ivs_error_clear(&err);
-    CHECK_INT_EQ(IVS_ERR_VALIDATION, ivs_client_call(c, "CreateChannel", "[1]", 3, &out, NULL, &err));
+    CHECK_INT_EQ(IVS_ERR_VALIDATION,
+                 ivs_client_call(c, "CreateChannel", "[1]", 3, &out, NULL, &err));
     ivs_error_clear(&err);
     CHECK_INT_EQ(IVS_ERR_USAGE, ivs_client_call(c, "CreateChanel", "{}", 2, &out, NULL, &err));
     CHECK_STR_EQ("UnknownOperation", err.code);
@@ -440,9 +458,11 @@ static const char *s_lookup(const void *ctx, const char *name)
 static void test_service_error_parsing(void)
 {
     struct ivs_error err = {0};
-    const char *h1[] = {"X-Amzn-ErrorType", "ValidationException:http://internal.amazon.com/coral/com.amazon/",
+    const char *h1[] = {"X-Amzn-ErrorType",
+                        "ValidationException:http://internal.amazon.com/coral/com.amazon/",
                         "X-Amzn-RequestId", "r1", NULL};
-    client_parse_service_error(400, "{\"exceptionMessage\":\"bad\",\"message\":\"other\"}", 45, s_lookup, h1, &err);
+    client_parse_service_error(400, "{\"exceptionMessage\":\"bad\",\"message\":\"other\"}", 45,
+                               s_lookup, h1, &err);
     CHECK_STR_EQ("ValidationException", err.code);
     CHECK_STR_EQ("bad", err.message);
     CHECK_STR_EQ("r1", err.request_id);
@@ -497,11 +517,14 @@ static void test_logs_never_show_secrets(void)
         SKIP("no fake server");
     char url[64];
     fakesrv_url(srv, url, sizeof url);
-    fakesrv_push(srv, &(struct fakesrv_response){
-                          .status = 200,
-                          .headers = "x-amzn-RequestId: rid-log\r\n",
-                          .body = "{\"channel\":{\"arn\":\"" CHANNEL_ARN "\"},\"streamKey\":{\"arn\":\"arn:aws:ivs:"
-                                  "us-west-2:123456789012:stream-key/k1\",\"value\":\"" STREAM_KEY_VALUE "\"}}"});
+    fakesrv_push(srv,
+                 &(struct fakesrv_response){
+                     .status = 200,
+                     .headers = "x-amzn-RequestId: rid-log\r\n",
+                     .body = "{\"channel\":{\"arn\":\"" CHANNEL_ARN
+                             "\"},\"streamKey\":{\"arn\":\"arn:aws:ivs:"
+                             "us-west-2:123456789012:stream-key/k1\",\"value\":\"" STREAM_KEY_VALUE
+                             "\"}}"});
     struct log_capture cap = {.len = 0};
     struct ivs_client_options o;
     s_options(&o, url, NULL);
@@ -511,7 +534,8 @@ static void test_logs_never_show_secrets(void)
     struct ivs_client *c = s_client(&o);
     char *out = NULL;
     struct ivs_error err = {0};
-    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "CreateChannel", "{\"name\":\"lobby\"}", 16, &out, NULL, &err));
+    CHECK_INT_EQ(IVS_OK,
+                 ivs_client_call(c, "CreateChannel", "{\"name\":\"lobby\"}", 16, &out, NULL, &err));
     CHECK(out && strstr(out, STREAM_KEY_VALUE)); /* the caller gets it; the log must not */
     CHECK(cap.lines >= 2);
     CHECK(strstr(cap.text, "CreateChannel") != NULL);
@@ -535,7 +559,8 @@ static void test_connection_is_reused_unless_closed(void)
         char url[64];
         fakesrv_url(srv, url, sizeof url);
         for (int i = 0; i < 4; i++)
-            fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"channels\":[]}"});
+            fakesrv_push(srv,
+                         &(struct fakesrv_response){.status = 200, .body = "{\"channels\":[]}"});
         struct ivs_client_options o;
         s_options(&o, url, NULL);
         o.close_connection = close_it;
@@ -577,7 +602,8 @@ static void *s_thread_main(void *arg)
         return NULL;
     for (int i = 0; i < 25; i++) {
         char *out = NULL;
-        if (ivs_client_call(c, "ListChannels", "{\"maxResults\":5}", 16, &out, NULL, &err) == IVS_OK &&
+        if (ivs_client_call(c, "ListChannels", "{\"maxResults\":5}", 16, &out, NULL, &err) ==
+                IVS_OK &&
             strstr(out, "channels"))
             job->ok++;
         ivs_free(out);

@@ -31,7 +31,8 @@ static void call(const char *op, const char *json, struct emu_resp *r)
     emu_send(g_curl, &g_emu, "POST", path, NULL, json ? json : "{}", NULL, r);
 }
 
-static void callf(const char *op, struct emu_resp *r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void callf(const char *op, struct emu_resp *r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void callf(const char *op, struct emu_resp *r, const char *fmt, ...)
 {
     struct buf b = BUF_INIT;
@@ -62,7 +63,8 @@ static int all_alnum(const char *s, size_t n)
     if (!s || strlen(s) != n)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9')))
             return 0;
     return 1;
 }
@@ -103,7 +105,8 @@ static void test_create_channel_defaults(void)
     CHECK(strlen(r.request_id) == 36);
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(r.json, "channel");
     const char *arn = jpath(ch, "arn", NULL);
-    CHECK(arn && !strncmp(arn, "arn:aws:ivs:us-west-2:123456789012:channel/", 43) && all_alnum(arn + 43, 12));
+    CHECK(arn && !strncmp(arn, "arn:aws:ivs:us-west-2:123456789012:channel/", 43) &&
+          all_alnum(arn + 43, 12));
     CHECK_STR_EQ("", jpath(ch, "name", NULL));
     CHECK_STR_EQ("LOW", jpath(ch, "latencyMode", NULL));
     CHECK_STR_EQ("STANDARD", jpath(ch, "type", NULL));
@@ -122,7 +125,9 @@ static void test_create_channel_defaults(void)
     CHECK(ingest && strlen(ingest) == 12 + strlen(".global-contribute.live-video.net") &&
           !strcmp(ingest + 12, ".global-contribute.live-video.net"));
     char want[256];
-    snprintf(want, sizeof want, "https://%.12s.us-west-2.playback.live-video.net/api/video/v1/us-west-2.123456789012.channel.%s.m3u8",
+    snprintf(want, sizeof want,
+             "https://%.12s.us-west-2.playback.live-video.net/api/video/v1/"
+             "us-west-2.123456789012.channel.%s.m3u8",
              ingest ? ingest : "", arn ? arn + 43 : "");
     CHECK_STR_EQ(want, jpath(ch, "playbackUrl", NULL));
     snprintf(want, sizeof want, "%.12s.srt.live-video.net", ingest ? ingest : "");
@@ -144,10 +149,16 @@ static void test_create_channel_defaults(void)
     call("CreateChannel", "{\"type\":\"BASIC\",\"preset\":\"CONSTRAINED_BANDWIDTH_DELIVERY\"}", &r);
     check_modelled_error(&r, 400, "ValidationException");
     emu_resp_free(&r);
-    call("CreateChannel", "{\"multitrackInputConfiguration\":{\"enabled\":true,\"policy\":\"ALLOW\",\"maximumResolution\":\"HD\"}}", &r);
+    call("CreateChannel",
+         "{\"multitrackInputConfiguration\":{\"enabled\":true,\"policy\":\"ALLOW\","
+         "\"maximumResolution\":\"HD\"}}",
+         &r);
     check_modelled_error(&r, 400, "ValidationException");
     emu_resp_free(&r);
-    call("CreateChannel", "{\"recordingConfigurationArn\":\"arn:aws:ivs:us-west-2:123456789012:recording-configuration/nope\"}", &r);
+    call("CreateChannel",
+         "{\"recordingConfigurationArn\":\"arn:aws:ivs:us-west-2:123456789012:recording-"
+         "configuration/nope\"}",
+         &r);
     check_modelled_error(&r, 404, "ResourceNotFoundException");
     emu_resp_free(&r);
 }
@@ -161,11 +172,14 @@ static void test_channel_crud(void)
     CHECK_INT_EQ(200, r.status);
     CHECK_STR_EQ("crud", jpath(r.json, "channel", "name"));
     emu_resp_free(&r);
-    callf("UpdateChannel", &r, "{\"arn\":\"%s\",\"name\":\"renamed\",\"latencyMode\":\"NORMAL\",\"authorized\":true}", arn);
+    callf("UpdateChannel", &r,
+          "{\"arn\":\"%s\",\"name\":\"renamed\",\"latencyMode\":\"NORMAL\",\"authorized\":true}",
+          arn);
     CHECK_INT_EQ(200, r.status);
     CHECK_STR_EQ("renamed", jpath(r.json, "channel", "name"));
     CHECK_STR_EQ("NORMAL", jpath(r.json, "channel", "latencyMode"));
-    CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "channel"), "authorized")));
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(r.json, "channel"), "authorized")));
     emu_resp_free(&r);
 
     callf("ListChannels", &r, "{\"filterByName\":\"renamed\"}");
@@ -180,12 +194,14 @@ static void test_channel_crud(void)
     CHECK(cJSON_GetObjectItemCaseSensitive(sum, "preset") != NULL);
     emu_resp_free(&r);
 
-    callf("BatchGetChannel", &r, "{\"arns\":[\"%s\",\"arn:aws:ivs:us-west-2:123456789012:channel/missing00000\"]}", arn);
+    callf("BatchGetChannel", &r,
+          "{\"arns\":[\"%s\",\"arn:aws:ivs:us-west-2:123456789012:channel/missing00000\"]}", arn);
     CHECK_INT_EQ(200, r.status);
     CHECK_INT_EQ(1, cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "channels")));
     const cJSON *errs = cJSON_GetObjectItemCaseSensitive(r.json, "errors");
     CHECK_INT_EQ(1, cJSON_GetArraySize(errs));
-    CHECK_STR_EQ("arn:aws:ivs:us-west-2:123456789012:channel/missing00000", jpath(cJSON_GetArrayItem(errs, 0), "arn", NULL));
+    CHECK_STR_EQ("arn:aws:ivs:us-west-2:123456789012:channel/missing00000",
+                 jpath(cJSON_GetArrayItem(errs, 0), "arn", NULL));
     emu_resp_free(&r);
 
     callf("DeleteChannel", &r, "{\"arn\":\"%s\"}", arn);
@@ -222,7 +238,8 @@ static void test_stream_keys(void)
     emu_resp_free(&r);
     callf("ListStreamKeys", &r, "{\"channelArn\":\"%s\"}", arn);
     CHECK_INT_EQ(1, cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "streamKeys")));
-    CHECK(!cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "streamKeys"), 0), "value"));
+    CHECK(!cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "streamKeys"), 0), "value"));
     emu_resp_free(&r);
     callf("BatchGetStreamKey", &r, "{\"arns\":[\"%s\"]}", karn);
     CHECK_INT_EQ(1, cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "streamKeys")));
@@ -237,7 +254,8 @@ static void test_stream_keys(void)
     CHECK_INT_EQ(200, r.status);
     CHECK_STR_EQ(arn, jpath(r.json, "streamKey", "channelArn"));
     emu_resp_free(&r);
-    call("CreateStreamKey", "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/nope00000000\"}", &r);
+    call("CreateStreamKey",
+         "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/nope00000000\"}", &r);
     check_modelled_error(&r, 404, "ResourceNotFoundException");
     emu_resp_free(&r);
 }
@@ -245,7 +263,9 @@ static void test_stream_keys(void)
 static void test_recording_configurations(void)
 {
     struct emu_resp r;
-    call("CreateRecordingConfiguration", "{\"name\":\"rec\",\"destinationConfiguration\":{\"s3\":{\"bucketName\":\"my-bucket\"}}}", &r);
+    call("CreateRecordingConfiguration",
+         "{\"name\":\"rec\",\"destinationConfiguration\":{\"s3\":{\"bucketName\":\"my-bucket\"}}}",
+         &r);
     CHECK_INT_EQ(200, r.status);
     char rarn[160];
     snprintf(rarn, sizeof rarn, "%s", jpath(r.json, "recordingConfiguration", "arn"));
@@ -262,11 +282,13 @@ static void test_recording_configurations(void)
     callf("ListChannels", &r, "{\"filterByRecordingConfigurationArn\":\"%s\"}", rarn);
     CHECK_INT_EQ(1, cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "channels")));
     emu_resp_free(&r);
-    callf("ListChannels", &r, "{\"filterByRecordingConfigurationArn\":\"%s\",\"filterByName\":\"x\"}", rarn);
+    callf("ListChannels", &r,
+          "{\"filterByRecordingConfigurationArn\":\"%s\",\"filterByName\":\"x\"}", rarn);
     check_modelled_error(&r, 409, "ConflictException");
     emu_resp_free(&r);
     call("ListRecordingConfigurations", "{}", &r);
-    CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "recordingConfigurations")) >= 1);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "recordingConfigurations")) >=
+          1);
     emu_resp_free(&r);
     callf("GetRecordingConfiguration", &r, "{\"arn\":\"%s\"}", rarn);
     CHECK_INT_EQ(200, r.status);
@@ -359,20 +381,29 @@ static void test_policies_and_ads(void)
     CHECK_INT_EQ(200, r.status);
     char parn[160];
     snprintf(parn, sizeof parn, "%s", jpath(r.json, "playbackRestrictionPolicy", "arn"));
-    CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "playbackRestrictionPolicy"), "enableStrictOriginEnforcement")));
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(r.json, "playbackRestrictionPolicy"),
+        "enableStrictOriginEnforcement")));
     emu_resp_free(&r);
-    callf("UpdatePlaybackRestrictionPolicy", &r, "{\"arn\":\"%s\",\"allowedOrigins\":[\"https://a.example\"]}", parn);
+    callf("UpdatePlaybackRestrictionPolicy", &r,
+          "{\"arn\":\"%s\",\"allowedOrigins\":[\"https://a.example\"]}", parn);
     CHECK_INT_EQ(200, r.status);
-    CHECK_INT_EQ(1, cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "playbackRestrictionPolicy"), "allowedOrigins")));
+    CHECK_INT_EQ(1, cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(r.json, "playbackRestrictionPolicy"),
+                        "allowedOrigins")));
     emu_resp_free(&r);
     callf("GetPlaybackRestrictionPolicy", &r, "{\"arn\":\"%s\"}", parn);
     CHECK_INT_EQ(200, r.status);
     emu_resp_free(&r);
     call("ListPlaybackRestrictionPolicies", "{}", &r);
-    CHECK_INT_EQ(1, cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "playbackRestrictionPolicies")));
+    CHECK_INT_EQ(1, cJSON_GetArraySize(
+                        cJSON_GetObjectItemCaseSensitive(r.json, "playbackRestrictionPolicies")));
     emu_resp_free(&r);
 
-    call("CreateAdConfiguration", "{\"name\":\"ads\",\"mediaTailorPlaybackConfigurations\":[{\"playbackConfigurationArn\":\"arn:aws:mediatailor:us-west-2:123456789012:playbackConfiguration/x\"}]}", &r);
+    call("CreateAdConfiguration",
+         "{\"name\":\"ads\",\"mediaTailorPlaybackConfigurations\":[{\"playbackConfigurationArn\":"
+         "\"arn:aws:mediatailor:us-west-2:123456789012:playbackConfiguration/x\"}]}",
+         &r);
     CHECK_INT_EQ(200, r.status);
     char aarn[160];
     snprintf(aarn, sizeof aarn, "%s", jpath(r.json, "adConfiguration", "arn"));
@@ -384,11 +415,13 @@ static void test_policies_and_ads(void)
     CHECK_INT_EQ(200, r.status);
     emu_resp_free(&r);
     call("ListAdConfigurations", "{}", &r);
-    CHECK_INT_EQ(1, cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "adConfigurations")));
+    CHECK_INT_EQ(1,
+                 cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "adConfigurations")));
     emu_resp_free(&r);
 
     char arn[160], body[512];
-    snprintf(body, sizeof body, "{\"playbackRestrictionPolicyArn\":\"%s\",\"adConfigurationArn\":\"%s\"}", parn, aarn);
+    snprintf(body, sizeof body,
+             "{\"playbackRestrictionPolicyArn\":\"%s\",\"adConfigurationArn\":\"%s\"}", parn, aarn);
     new_channel(body, arn);
     callf("DeletePlaybackRestrictionPolicy", &r, "{\"arn\":\"%s\"}", parn);
     check_modelled_error(&r, 409, "ConflictException");
@@ -425,7 +458,8 @@ static void test_tags(void)
     new_channel("{\"tags\":{\"a\":\"1\"}}", arn);
     tags_path(path, sizeof path, arn);
     struct emu_resp r;
-    emu_send(g_curl, &g_emu, "POST", path, NULL, "{\"tags\":{\"b\":\"2\",\"c d\":\"3\"}}", NULL, &r);
+    emu_send(g_curl, &g_emu, "POST", path, NULL, "{\"tags\":{\"b\":\"2\",\"c d\":\"3\"}}", NULL,
+             &r);
     CHECK_INT_EQ(200, r.status);
     emu_resp_free(&r);
     emu_send(g_curl, &g_emu, "DELETE", path, "tagKeys=a&tagKeys=c%20d", NULL, NULL, &r);
@@ -463,7 +497,8 @@ static void start_stream(const char *arn, struct emu_resp *r)
 static void test_streams(void)
 {
     struct emu_resp r;
-    call("CreateRecordingConfiguration", "{\"destinationConfiguration\":{\"s3\":{\"bucketName\":\"rec-bucket\"}}}", &r);
+    call("CreateRecordingConfiguration",
+         "{\"destinationConfiguration\":{\"s3\":{\"bucketName\":\"rec-bucket\"}}}", &r);
     char rarn[160], arn[160], body[512];
     snprintf(rarn, sizeof rarn, "%s", jpath(r.json, "recordingConfiguration", "arn"));
     emu_resp_free(&r);
@@ -539,7 +574,8 @@ static void test_streams(void)
     emu_resp_free(&r);
     callf("BatchStartViewerSessionRevocation", &r,
           "{\"viewerSessions\":[{\"channelArn\":\"%s\",\"viewerId\":\"v1\"},"
-          "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/gone00000000\",\"viewerId\":\"v2\"}]}",
+          "{\"channelArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/"
+          "gone00000000\",\"viewerId\":\"v2\"}]}",
           arn);
     CHECK_INT_EQ(200, r.status);
     const cJSON *errs = cJSON_GetObjectItemCaseSensitive(r.json, "errors");
@@ -571,7 +607,8 @@ static void test_streams(void)
     CHECK(!cJSON_GetObjectItemCaseSensitive(ss, "_startEpoch"));
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ss, "truncatedEvents")) >= 6);
     emu_resp_free(&r);
-    callf("GetStreamSession", &r, "{\"channelArn\":\"%s\",\"streamId\":\"st-0000000000000000000000a\"}", arn);
+    callf("GetStreamSession", &r,
+          "{\"channelArn\":\"%s\",\"streamId\":\"st-0000000000000000000000a\"}", arn);
     check_modelled_error(&r, 404, "ResourceNotFoundException");
     emu_resp_free(&r);
     callf("ListStreamSessions", &r, "{\"channelArn\":\"%s\"}", arn);
@@ -587,14 +624,15 @@ static void test_streams(void)
     admin("GET", query, NULL, &r);
     CHECK_INT_EQ(200, r.status);
     const cJSON *events = cJSON_GetObjectItemCaseSensitive(r.json, "events");
-    const char *want[] = {"Session Created", "Stream Start", "Recording Start", "Starvation Start", "Session Ended",
-                          "Stream End", "Recording End"};
+    const char *want[] = {"Session Created", "Stream Start", "Recording Start", "Starvation Start",
+                          "Session Ended",   "Stream End",   "Recording End"};
     int found[7] = {0};
     const cJSON *e;
     cJSON_ArrayForEach(e, events)
     {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "detail");
-        const char *name = jpath(d, "event_name", NULL) ? jpath(d, "event_name", NULL) : jpath(d, "recording_status", NULL);
+        const char *name = jpath(d, "event_name", NULL) ? jpath(d, "event_name", NULL)
+                                                        : jpath(d, "recording_status", NULL);
         CHECK_STR_EQ("aws.ivs", jpath(e, "source", NULL));
         CHECK_STR_EQ(stream_id, jpath(d, "stream_id", NULL));
         for (int i = 0; i < 7; i++)
@@ -614,7 +652,10 @@ static void test_streams(void)
 static void test_insert_ad_break(void)
 {
     struct emu_resp r;
-    call("CreateAdConfiguration", "{\"mediaTailorPlaybackConfigurations\":[{\"playbackConfigurationArn\":\"arn:aws:mediatailor:us-west-2:123456789012:playbackConfiguration/y\"}]}", &r);
+    call("CreateAdConfiguration",
+         "{\"mediaTailorPlaybackConfigurations\":[{\"playbackConfigurationArn\":\"arn:aws:"
+         "mediatailor:us-west-2:123456789012:playbackConfiguration/y\"}]}",
+         &r);
     char aarn[160], arn[160], body[400];
     snprintf(aarn, sizeof aarn, "%s", jpath(r.json, "adConfiguration", "arn"));
     emu_resp_free(&r);
@@ -625,10 +666,12 @@ static void test_insert_ad_break(void)
     emu_resp_free(&r);
     char key[128];
     callf("ListStreamKeys", &r, "{\"channelArn\":\"%s\"}", arn);
-    const char *karn = jpath(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "streamKeys"), 0), "arn", NULL);
+    const char *karn = jpath(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "streamKeys"), 0), "arn", NULL);
     struct emu_resp k;
     callf("GetStreamKey", &k, "{\"arn\":\"%s\"}", karn ? karn : "");
-    snprintf(key, sizeof key, "%s", jpath(k.json, "streamKey", "value") ? jpath(k.json, "streamKey", "value") : "");
+    snprintf(key, sizeof key, "%s",
+             jpath(k.json, "streamKey", "value") ? jpath(k.json, "streamKey", "value") : "");
     emu_resp_free(&k);
     emu_resp_free(&r);
     /* Going live by stream key, as an encoder would. */
@@ -657,7 +700,8 @@ static void test_pagination(void)
     int seen = 0, pages = 0;
     do {
         if (*token)
-            callf("ListChannels", &r, "{\"filterByName\":\"page\",\"maxResults\":2,\"nextToken\":\"%s\"}", token);
+            callf("ListChannels", &r,
+                  "{\"filterByName\":\"page\",\"maxResults\":2,\"nextToken\":\"%s\"}", token);
         else
             call("ListChannels", "{\"filterByName\":\"page\",\"maxResults\":2}", &r);
         CHECK_INT_EQ(200, r.status);
@@ -674,7 +718,8 @@ static void test_pagination(void)
     emu_resp_free(&r);
     /* A token from one filter is not valid with another. */
     call("ListChannels", "{\"filterByName\":\"page\",\"maxResults\":1}", &r);
-    snprintf(token, sizeof token, "%s", jpath(r.json, "nextToken", NULL) ? jpath(r.json, "nextToken", NULL) : "");
+    snprintf(token, sizeof token, "%s",
+             jpath(r.json, "nextToken", NULL) ? jpath(r.json, "nextToken", NULL) : "");
     emu_resp_free(&r);
     callf("ListChannels", &r, "{\"filterByName\":\"other\",\"nextToken\":\"%s\"}", token);
     check_modelled_error(&r, 400, "ValidationException");
@@ -704,12 +749,14 @@ static void test_sigv4_failures(void)
     struct emu_sign past = {.time_offset = -600};
     emu_send(g_curl, &g_emu, "POST", "/ListChannels", NULL, "{}", &past, &r);
     check_error(&r, 403, "InvalidSignatureException");
-    CHECK(jpath(r.json, "message", NULL) && !strncmp(jpath(r.json, "message", NULL), "Signature expired: ", 19));
+    CHECK(jpath(r.json, "message", NULL) &&
+          !strncmp(jpath(r.json, "message", NULL), "Signature expired: ", 19));
     emu_resp_free(&r);
     struct emu_sign future = {.time_offset = 600};
     emu_send(g_curl, &g_emu, "POST", "/ListChannels", NULL, "{}", &future, &r);
     check_error(&r, 403, "InvalidSignatureException");
-    CHECK(jpath(r.json, "message", NULL) && !strncmp(jpath(r.json, "message", NULL), "Signature not yet current: ", 27));
+    CHECK(jpath(r.json, "message", NULL) &&
+          !strncmp(jpath(r.json, "message", NULL), "Signature not yet current: ", 27));
     emu_resp_free(&r);
     struct emu_sign skew_ok = {.time_offset = -240};
     emu_send(g_curl, &g_emu, "POST", "/ListChannels", NULL, "{}", &skew_ok, &r);
@@ -718,7 +765,8 @@ static void test_sigv4_failures(void)
     struct emu_sign service = {.service = "s3"};
     emu_send(g_curl, &g_emu, "POST", "/ListChannels", NULL, "{}", &service, &r);
     check_error(&r, 403, "InvalidSignatureException");
-    CHECK_STR_EQ("Credential should be scoped to correct service: 'ivs'. ", jpath(r.json, "message", NULL));
+    CHECK_STR_EQ("Credential should be scoped to correct service: 'ivs'. ",
+                 jpath(r.json, "message", NULL));
     emu_resp_free(&r);
     struct emu_sign region = {.region = "mars-north-1"};
     emu_send(g_curl, &g_emu, "POST", "/ListChannels", NULL, "{}", &region, &r);
@@ -731,11 +779,15 @@ static void test_sigv4_failures(void)
     CHECK_INT_EQ(0, cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "channels")));
     emu_resp_free(&r);
     /* The body is covered by the signature. */
-    struct emu_sign tamper = {.extra_header = "Authorization: AWS4-HMAC-SHA256 Credential=AKIAIVSEMULATOR00001/20200101/us-west-2/ivs/aws4_request, SignedHeaders=host, Signature=00"};
+    struct emu_sign tamper = {.extra_header = "Authorization: AWS4-HMAC-SHA256 "
+                                              "Credential=AKIAIVSEMULATOR00001/20200101/us-west-2/"
+                                              "ivs/aws4_request, SignedHeaders=host, Signature=00"};
     emu_send(g_curl, &g_emu, "POST", "/ListChannels", NULL, "{}", &tamper, &r);
     CHECK_INT_EQ(403, r.status);
     emu_resp_free(&r);
-    struct emu_sign incomplete = {.unsigned_request = 1, .extra_header = "Authorization: AWS4-HMAC-SHA256 SignedHeaders=host"};
+    struct emu_sign incomplete = {.unsigned_request = 1,
+                                  .extra_header =
+                                      "Authorization: AWS4-HMAC-SHA256 SignedHeaders=host"};
     emu_send(g_curl, &g_emu, "POST", "/ListChannels", NULL, "{}", &incomplete, &r);
     check_error(&r, 403, "IncompleteSignatureException");
     emu_resp_free(&r);
@@ -776,7 +828,8 @@ static void test_robustness(void)
     check_error(&r, 431, "RequestHeaderFieldsTooLargeException");
     emu_resp_free(&r);
     free(hdr);
-    emu_send(g_curl, &g_emu, "OPTIONS", "/CreateChannel", NULL, NULL, &(struct emu_sign){.unsigned_request = 1}, &r);
+    emu_send(g_curl, &g_emu, "OPTIONS", "/CreateChannel", NULL, NULL,
+             &(struct emu_sign){.unsigned_request = 1}, &r);
     CHECK_INT_EQ(200, r.status);
     emu_resp_free(&r);
     call("ListChannels", "{}", &r);
@@ -791,7 +844,10 @@ static void test_admin_and_faults(void)
     CHECK_INT_EQ(200, r.status);
     CHECK_STR_EQ("ok", jpath(r.json, "status", NULL));
     emu_resp_free(&r);
-    admin("POST", "/_emulator/faults", "{\"operation\":\"ListChannels\",\"status\":503,\"errorCode\":\"ServiceUnavailable\",\"count\":2}", &r);
+    admin("POST", "/_emulator/faults",
+          "{\"operation\":\"ListChannels\",\"status\":503,\"errorCode\":\"ServiceUnavailable\","
+          "\"count\":2}",
+          &r);
     CHECK_INT_EQ(200, r.status);
     emu_resp_free(&r);
     for (int i = 0; i < 2; i++) {
@@ -811,12 +867,13 @@ static void test_admin_and_faults(void)
     CHECK_INT_EQ(200, r.status);
     CHECK((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 >= 290);
     emu_resp_free(&r);
-    admin("POST", "/_emulator/faults", "{\"operation\":\"GetChannel\",\"dropConnection\":true}", &r);
+    admin("POST", "/_emulator/faults", "{\"operation\":\"GetChannel\",\"dropConnection\":true}",
+          &r);
     emu_resp_free(&r);
     /* A fresh connection: curl silently retries a request whose reused connection died. */
     CURL *fresh = curl_easy_init();
-    emu_send(fresh, &g_emu, "POST", "/GetChannel", NULL, "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abc\"}",
-             NULL, &r);
+    emu_send(fresh, &g_emu, "POST", "/GetChannel", NULL,
+             "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abc\"}", NULL, &r);
     curl_easy_cleanup(fresh);
     CHECK(r.curl_error);
     emu_resp_free(&r);
@@ -874,7 +931,10 @@ static void test_persistence_and_sigterm(void)
     callf("GetChannel", &r, "{\"arn\":\"%s\"}", arn);
     CHECK_INT_EQ(200, r.status);
     CHECK_STR_EQ("durable", jpath(r.json, "channel", "name"));
-    CHECK_STR_EQ("me", jpath(r.json, "channel", "tags") ? NULL : jpath(cJSON_GetObjectItemCaseSensitive(r.json, "channel"), "tags", "keep"));
+    CHECK_STR_EQ("me",
+                 jpath(r.json, "channel", "tags")
+                     ? NULL
+                     : jpath(cJSON_GetObjectItemCaseSensitive(r.json, "channel"), "tags", "keep"));
     emu_resp_free(&r);
     callf("CreateStreamKey", &r, "{\"channelArn\":\"%s\"}", arn);
     CHECK_INT_EQ(402, r.status);
@@ -922,15 +982,19 @@ static void test_aws_cli_scenario(void)
     snprintf(model, sizeof model, "%s/../shared/ivs/ivs-2020-07-14.model.json", harness_root());
     int have_model = access(model, R_OK) == 0;
     if (have_model) {
-        snprintf(cmd, sizeof cmd, "mkdir -p %s/data/ivs/2020-07-14 && cp %s %s/data/ivs/2020-07-14/service-2.json", dir,
-                 model, dir);
+        snprintf(cmd, sizeof cmd,
+                 "mkdir -p %s/data/ivs/2020-07-14 && cp %s %s/data/ivs/2020-07-14/service-2.json",
+                 dir, model, dir);
         have_model = system(cmd) == 0;
     }
     struct buf out = BUF_INIT;
     CHECK_INT_EQ(0, run_cli(dir, "create-channel --name cli --tags env=test", &out));
     cJSON *j = cJSON_Parse(buf_str(&out));
     char arn[160];
-    snprintf(arn, sizeof arn, "%s", jpath(cJSON_GetObjectItemCaseSensitive(j, "channel"), "arn", NULL) ? jpath(cJSON_GetObjectItemCaseSensitive(j, "channel"), "arn", NULL) : "");
+    snprintf(arn, sizeof arn, "%s",
+             jpath(cJSON_GetObjectItemCaseSensitive(j, "channel"), "arn", NULL)
+                 ? jpath(cJSON_GetObjectItemCaseSensitive(j, "channel"), "arn", NULL)
+                 : "");
     CHECK(!strncmp(arn, "arn:aws:ivs:us-west-2:", 22));
     cJSON_Delete(j);
     snprintf(cmd, sizeof cmd, "get-channel --arn %s", arn);
@@ -951,12 +1015,17 @@ static void test_aws_cli_scenario(void)
     snprintf(cmd, sizeof cmd, "create-stream-key --channel-arn %s", arn);
     CHECK(run_cli(dir, cmd, &out) != 0);
     CHECK(strstr(buf_str(&out), "ServiceQuotaExceededException") != NULL);
-    CHECK_INT_EQ(0, run_cli(dir, "create-ad-configuration --media-tailor-playback-configurations "
-                                 "playbackConfigurationArn=arn:aws:mediatailor:us-west-2:123456789012:playbackConfiguration/z",
+    CHECK_INT_EQ(0, run_cli(dir,
+                            "create-ad-configuration --media-tailor-playback-configurations "
+                            "playbackConfigurationArn=arn:aws:mediatailor:us-west-2:123456789012:"
+                            "playbackConfiguration/z",
                             &out));
     j = cJSON_Parse(buf_str(&out));
     char aarn[160];
-    snprintf(aarn, sizeof aarn, "%s", jpath(cJSON_GetObjectItemCaseSensitive(j, "adConfiguration"), "arn", NULL) ? jpath(cJSON_GetObjectItemCaseSensitive(j, "adConfiguration"), "arn", NULL) : "");
+    snprintf(aarn, sizeof aarn, "%s",
+             jpath(cJSON_GetObjectItemCaseSensitive(j, "adConfiguration"), "arn", NULL)
+                 ? jpath(cJSON_GetObjectItemCaseSensitive(j, "adConfiguration"), "arn", NULL)
+                 : "");
     cJSON_Delete(j);
     if (have_model) {
         snprintf(cmd, sizeof cmd, "update-ad-configuration --arn %s --name renamed", aarn);
@@ -980,7 +1049,8 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     g_curl = curl_easy_init();
     if (emu_start(&g_emu, NULL) != 0) {
-        printf("not ok - could not start ivs-emulator (is IVS_BUILD set and the emulator built?)\n");
+        printf(
+            "not ok - could not start ivs-emulator (is IVS_BUILD set and the emulator built?)\n");
         return harness_finish() || 1;
     }
     g_watchdog_pid = g_emu.pid;

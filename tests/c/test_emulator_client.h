@@ -1,6 +1,6 @@
-/* test_emulator_client.h: what the emulator tests and tools share, compiled into each of them (not a
- * support file, so other suites do not link it): start ivs-emulator as a child process and
- * send it signed requests over libcurl. Header-only on purpose (static functions). */
+/* test_emulator_client.h: what the emulator tests and tools share, compiled into each of them (not
+ * a support file, so other suites do not link it): start ivs-emulator as a child process and send
+ * it signed requests over libcurl. Header-only on purpose (static functions). */
 #ifndef IVS_TEST_EMULATOR_CLIENT_H
 #define IVS_TEST_EMULATOR_CLIENT_H
 
@@ -163,9 +163,12 @@ EMU_FN size_t emu_header_cb(char *data, size_t size, size_t n, void *ud)
         const char *name;
         size_t off;
         size_t cap;
-    } wanted[] = {{"x-amzn-errortype:", offsetof(struct emu_resp, error_type), sizeof ((struct emu_resp *)0)->error_type},
-                  {"x-amzn-requestid:", offsetof(struct emu_resp, request_id), sizeof ((struct emu_resp *)0)->request_id},
-                  {"content-type:", offsetof(struct emu_resp, content_type), sizeof ((struct emu_resp *)0)->content_type}};
+    } wanted[] = {{"x-amzn-errortype:", offsetof(struct emu_resp, error_type),
+                   sizeof((struct emu_resp *)0)->error_type},
+                  {"x-amzn-requestid:", offsetof(struct emu_resp, request_id),
+                   sizeof((struct emu_resp *)0)->request_id},
+                  {"content-type:", offsetof(struct emu_resp, content_type),
+                   sizeof((struct emu_resp *)0)->content_type}};
     for (size_t i = 0; i < sizeof wanted / sizeof wanted[0]; i++) {
         size_t nl = strlen(wanted[i].name);
         if (len > nl && !strncasecmp(data, wanted[i].name, nl))
@@ -183,21 +186,24 @@ EMU_FN void emu_resp_free(struct emu_resp *r)
 
 /* Sends one request (path and query as they go on the wire) with a reusable easy handle
  * (keep-alive). The response is parsed as JSON when it is. */
-EMU_FN void emu_send(CURL *curl, const struct emu_child *c, const char *method, const char *path, const char *query,
-                     const char *body, const struct emu_sign *sign, struct emu_resp *out)
+EMU_FN void emu_send(CURL *curl, const struct emu_child *c, const char *method, const char *path,
+                     const char *query, const char *body, const struct emu_sign *sign,
+                     struct emu_resp *out)
 {
     memset(out, 0, sizeof *out);
     struct emu_sign d = {0};
     if (!sign)
         sign = &d;
     char url[4096], host[64];
-    snprintf(url, sizeof url, "%s%s%s%s", c->base, path, query && *query ? "?" : "", query ? query : "");
+    snprintf(url, sizeof url, "%s%s%s%s", c->base, path, query && *query ? "?" : "",
+             query ? query : "");
     snprintf(host, sizeof host, "127.0.0.1:%u", c->port);
     size_t body_len = body ? strlen(body) : 0;
     struct curl_slist *hl = NULL;
     char line[8192];
     if (body) {
-        snprintf(line, sizeof line, "Content-Type: %s", sign->content_type ? sign->content_type : "application/json");
+        snprintf(line, sizeof line, "Content-Type: %s",
+                 sign->content_type ? sign->content_type : "application/json");
         hl = curl_slist_append(hl, line);
     } else {
         hl = curl_slist_append(hl, "Content-Type:");

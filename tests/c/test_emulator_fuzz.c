@@ -71,24 +71,82 @@ static long raw_exchange(unsigned port, const char *data, size_t len)
     return total;
 }
 
-static const char *const k_ops[] = {
-    "BatchGetChannel", "BatchGetStreamKey", "BatchStartViewerSessionRevocation", "CreateAdConfiguration",
-    "CreateChannel", "CreatePlaybackRestrictionPolicy", "CreateRecordingConfiguration", "CreateStreamKey",
-    "DeleteAdConfiguration", "DeleteChannel", "DeletePlaybackKeyPair", "DeletePlaybackRestrictionPolicy",
-    "DeleteRecordingConfiguration", "DeleteStreamKey", "GetAdConfiguration", "GetChannel", "GetPlaybackKeyPair",
-    "GetPlaybackRestrictionPolicy", "GetRecordingConfiguration", "GetStream", "GetStreamKey", "GetStreamSession",
-    "ImportPlaybackKeyPair", "InsertAdBreak", "ListAdConfigurations", "ListChannels", "ListPlaybackKeyPairs",
-    "ListPlaybackRestrictionPolicies", "ListRecordingConfigurations", "ListStreamKeys", "ListStreamSessions",
-    "ListStreams", "PutMetadata", "StartViewerSessionRevocation", "StopStream", "UpdateAdConfiguration",
-    "UpdateChannel", "UpdatePlaybackRestrictionPolicy"};
-static const char *const k_keys[] = {
-    "arn", "arns", "channelArn", "name", "tags", "maxResults", "nextToken", "filterBy", "health", "viewerSessions",
-    "viewerId", "metadata", "durationSeconds", "type", "latencyMode", "preset", "publicKeyMaterial",
-    "destinationConfiguration", "s3", "bucketName", "mediaTailorPlaybackConfigurations", "recordingConfigurationArn",
-    "adConfigurationArn", "playbackRestrictionPolicyArn", "multitrackInputConfiguration", "enabled",
-    "containerFormat", "renditionConfiguration", "renditionSelection", "thumbnailConfiguration", "streamId",
-    "filterByName", "filterByRecordingConfigurationArn", "allowedCountries", "postRollConfiguration",
-    "viewerSessionVersionsLessThanOrEqualTo", "authorized", "insecureIngest"};
+static const char *const k_ops[] = {"BatchGetChannel",
+                                    "BatchGetStreamKey",
+                                    "BatchStartViewerSessionRevocation",
+                                    "CreateAdConfiguration",
+                                    "CreateChannel",
+                                    "CreatePlaybackRestrictionPolicy",
+                                    "CreateRecordingConfiguration",
+                                    "CreateStreamKey",
+                                    "DeleteAdConfiguration",
+                                    "DeleteChannel",
+                                    "DeletePlaybackKeyPair",
+                                    "DeletePlaybackRestrictionPolicy",
+                                    "DeleteRecordingConfiguration",
+                                    "DeleteStreamKey",
+                                    "GetAdConfiguration",
+                                    "GetChannel",
+                                    "GetPlaybackKeyPair",
+                                    "GetPlaybackRestrictionPolicy",
+                                    "GetRecordingConfiguration",
+                                    "GetStream",
+                                    "GetStreamKey",
+                                    "GetStreamSession",
+                                    "ImportPlaybackKeyPair",
+                                    "InsertAdBreak",
+                                    "ListAdConfigurations",
+                                    "ListChannels",
+                                    "ListPlaybackKeyPairs",
+                                    "ListPlaybackRestrictionPolicies",
+                                    "ListRecordingConfigurations",
+                                    "ListStreamKeys",
+                                    "ListStreamSessions",
+                                    "ListStreams",
+                                    "PutMetadata",
+                                    "StartViewerSessionRevocation",
+                                    "StopStream",
+                                    "UpdateAdConfiguration",
+                                    "UpdateChannel",
+                                    "UpdatePlaybackRestrictionPolicy"};
+static const char *const k_keys[] = {"arn",
+                                     "arns",
+                                     "channelArn",
+                                     "name",
+                                     "tags",
+                                     "maxResults",
+                                     "nextToken",
+                                     "filterBy",
+                                     "health",
+                                     "viewerSessions",
+                                     "viewerId",
+                                     "metadata",
+                                     "durationSeconds",
+                                     "type",
+                                     "latencyMode",
+                                     "preset",
+                                     "publicKeyMaterial",
+                                     "destinationConfiguration",
+                                     "s3",
+                                     "bucketName",
+                                     "mediaTailorPlaybackConfigurations",
+                                     "recordingConfigurationArn",
+                                     "adConfigurationArn",
+                                     "playbackRestrictionPolicyArn",
+                                     "multitrackInputConfiguration",
+                                     "enabled",
+                                     "containerFormat",
+                                     "renditionConfiguration",
+                                     "renditionSelection",
+                                     "thumbnailConfiguration",
+                                     "streamId",
+                                     "filterByName",
+                                     "filterByRecordingConfigurationArn",
+                                     "allowedCountries",
+                                     "postRollConfiguration",
+                                     "viewerSessionVersionsLessThanOrEqualTo",
+                                     "authorized",
+                                     "insecureIngest"};
 
 static cJSON *random_value(unsigned *st, int depth, const char *arn)
 {
@@ -115,7 +173,8 @@ static cJSON *random_value(unsigned *st, int depth, const char *arn)
     default: {
         cJSON *o = cJSON_CreateObject();
         for (unsigned i = rnd(st) % 5; i > 0; i--)
-            cJSON_AddItemToObject(o, k_keys[rnd(st) % (sizeof k_keys / sizeof k_keys[0])], random_value(st, depth + 1, arn));
+            cJSON_AddItemToObject(o, k_keys[rnd(st) % (sizeof k_keys / sizeof k_keys[0])],
+                                  random_value(st, depth + 1, arn));
         return o;
     }
     }
@@ -140,7 +199,8 @@ static void *json_worker(void *arg)
         const char *op = k_ops[rnd(&st) % (sizeof k_ops / sizeof k_ops[0])];
         cJSON *body = cJSON_CreateObject();
         for (unsigned k = rnd(&st) % 6; k > 0; k--)
-            cJSON_AddItemToObject(body, k_keys[rnd(&st) % (sizeof k_keys / sizeof k_keys[0])], random_value(&st, 0, w->arn));
+            cJSON_AddItemToObject(body, k_keys[rnd(&st) % (sizeof k_keys / sizeof k_keys[0])],
+                                  random_value(&st, 0, w->arn));
         char *text = cJSON_PrintUnformatted(body);
         cJSON_Delete(body);
         if (text && rnd(&st) % 8 == 0)
@@ -167,7 +227,8 @@ static void test_random_json_to_every_operation(void)
     struct emu_sign nosig = {.unsigned_request = 1};
     emu_send(curl, &g_open, "POST", "/CreateChannel", NULL, "{\"name\":\"fuzz\"}", &nosig, &r);
     CHECK_INT_EQ(200, r.status);
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "channel"), "arn");
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(r.json, "channel"), "arn");
     char arn[160];
     snprintf(arn, sizeof arn, "%s", cJSON_IsString(a) ? a->valuestring : "");
     emu_resp_free(&r);
@@ -201,8 +262,10 @@ static void test_broken_http(void)
     unsigned st = g_seed ^ 0x5bd1e995u;
     static const char valid[] =
         "POST /ListChannels HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        "X-Amz-Date: 20240101T000000Z\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIAIVSEMULATOR00001/20240101/"
-        "us-west-2/ivs/aws4_request, SignedHeaders=host;x-amz-date, Signature=abcdef\r\nContent-Length: 2\r\n\r\n{}";
+        "X-Amz-Date: 20240101T000000Z\r\nAuthorization: AWS4-HMAC-SHA256 "
+        "Credential=AKIAIVSEMULATOR00001/20240101/"
+        "us-west-2/ivs/aws4_request, SignedHeaders=host;x-amz-date, "
+        "Signature=abcdef\r\nContent-Length: 2\r\n\r\n{}";
     char buf[2048];
     int lost = 0;
     for (int i = 0; i < 700; i++) {
@@ -232,14 +295,16 @@ static void test_still_correct_afterwards(void)
     struct emu_resp r;
     emu_send(curl, &g_auth, "POST", "/CreateChannel", NULL, "{\"name\":\"after\"}", NULL, &r);
     CHECK_INT_EQ(200, r.status);
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "channel"), "arn");
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(r.json, "channel"), "arn");
     char body[300];
     snprintf(body, sizeof body, "{\"arn\":\"%s\"}", cJSON_IsString(a) ? a->valuestring : "");
     emu_resp_free(&r);
     emu_send(curl, &g_auth, "POST", "/GetChannel", NULL, body, NULL, &r);
     CHECK_INT_EQ(200, r.status);
     emu_resp_free(&r);
-    emu_send(curl, &g_auth, "POST", "/GetChannel", NULL, body, &(struct emu_sign){.secret = "bad"}, &r);
+    emu_send(curl, &g_auth, "POST", "/GetChannel", NULL, body, &(struct emu_sign){.secret = "bad"},
+             &r);
     CHECK_INT_EQ(403, r.status);
     CHECK_STR_EQ("InvalidSignatureException", r.error_type);
     emu_resp_free(&r);
