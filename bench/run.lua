@@ -357,7 +357,9 @@ local function lua_processes(endpoint, total, procs, tag)
 end
 
 local function bench_conc()
-  local r = { threads = {}, processes = {}, peer = {} }
+  local r = { threads = {}, processes = {}, run_all = {}, peer = {} }
+  local _, has_run_all = capture(env .. lua .. " -e " ..
+    quote("local c = require('ivs').new{ region = 'us-west-2' }; os.exit(c and c.run_all and 0 or 1)"))
   local have_threads = file_exists(paths.conc_bench)
   for i = 1, runs do
     if have_threads then
@@ -366,6 +368,9 @@ local function bench_conc()
         C.threads)
       if not ok then error("conc_bench failed", 0) end
       r.threads[#r.threads + 1] = json_one(out, "conc_bench").wall_s
+    end
+    if has_run_all then
+      r.run_all[#r.run_all + 1] = lua_worker("run_all", start_emulator(), C.conc_total, C.threads).wall_s
     end
     r.processes[#r.processes + 1] = lua_processes(start_emulator(), C.conc_total, C.threads, "conc" .. i)
     if python then
@@ -638,6 +643,10 @@ local function main()
       row{ what = string.format("%s CreateChannel, %d in flight: C threads", n, C.threads),
         ours_text = "not built (no client in the core)", peer = false, peer_text = "" }
     end
+    local async = median(conc.run_all)
+    row{ what = string.format("%s CreateChannel, %d in flight: Lua client:run_all (one process) vs boto3 pool(%d)", n,
+      C.threads, C.threads), ours = async, ours_text = fmt_s(async) or "no async API in the Lua module",
+      peer = peer, peer_text = fmt_s(peer), ratio = peer and async and peer / async }
     local procs = median(conc.processes)
     row{ what = string.format("%s CreateChannel, %d in flight: %d Lua processes vs boto3 pool(%d)", n, C.threads,
       C.threads, C.threads), ours = procs, ours_text = fmt_s(procs), peer = peer, peer_text = fmt_s(peer),

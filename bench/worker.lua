@@ -11,6 +11,7 @@
 --   calls    ENDPOINT ARN N WARMUP         N sequential get_channel calls after WARMUP untimed ones
 --   memory   ENDPOINT ARN N CHECKPOINT     N get_channel calls; RSS after CHECKPOINT calls and at the end
 --   create   ENDPOINT COUNT PREFIX         COUNT create_channel calls (one of the concurrent processes)
+--   run_all  ENDPOINT TOTAL CONCURRENCY    TOTAL create_channel calls through client:run_all
 --   scale    ENDPOINT N                    create N channels, then list them all with items()
 
 local ivs = require("ivs")
@@ -98,6 +99,20 @@ elseif mode == "create" then
     if not out then fail("create_channel", err) end
   end
   emit{ created = count }
+
+elseif mode == "run_all" then
+  local total, concurrency = math.tointeger(tonumber(arg[3])), math.tointeger(tonumber(arg[4]))
+  local warm, werr = client:list_channels{ maxResults = 1 }
+  if not warm then fail("list_channels", werr) end
+  local calls = {}
+  for i = 1, total do calls[i] = { "create_channel", { name = "async-" .. i } } end
+  local t0 = gettime()
+  local results = client:run_all(calls, { concurrency = concurrency })
+  local wall = gettime() - t0
+  for i, r in ipairs(results) do
+    if not r.result then fail("run_all create_channel " .. i, r.err) end
+  end
+  emit{ calls = total, concurrency = concurrency, wall_s = wall }
 
 elseif mode == "scale" then
   local n = math.tointeger(tonumber(arg[3]))
