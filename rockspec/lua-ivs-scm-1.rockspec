@@ -66,6 +66,7 @@ build = {
         "core/src/serialize.c",
         "core/src/sign.c",
         "core/src/sigv4.c",
+        "core/src/timeutil.c",
         "core/src/validate.c",
         "core/src/version.c",
         "lua_binding/ivs_core.c",

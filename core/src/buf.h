@@ -37,6 +37,18 @@ static inline int buf_failed(const struct buf *b) { return b->failed; }
 /* The contents as a C string ("" when empty). */
 static inline const char *buf_str(const struct buf *b) { return b->data ? b->data : ""; }
 
+/* The value of a hexadecimal digit (either case), or -1 when c is not one. */
+static inline int ivs_hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* strdup that accepts NULL (returns NULL). */
 char *ivs_strdup(const char *s);
 char *ivs_strndup(const char *s, size_t n);

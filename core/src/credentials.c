@@ -19,6 +19,7 @@
 #include "errors.h"
 #include "http.h"
 #include "profile.h"
+#include "timeutil.h"
 
 extern char **environ;
 
@@ -122,17 +123,6 @@ static int digits(const char **p, int n, int *value)
     return 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 int cred_parse_time(const char *text, int64_t *ms_out)
 {
     if (!text)
@@ -174,11 +164,9 @@ int cred_parse_time(const char *text, int64_t *ms_out)
     }
     if (*p)
         return -1;
-    static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mon < 1 || mon > 12 || day < 1 || day > month_days[mon - 1] || hour > 23 || min > 59 ||
-        sec > 60)
+    if (!ivs_valid_date(year, mon, day) || hour > 23 || min > 59 || sec > 60)
         return -1;
-    int64_t days = days_from_civil(year, mon, day);
+    int64_t days = ivs_days_from_civil(year, mon, day);
     int64_t secs = days * 86400 + hour * 3600 + min * 60 + sec - (int64_t)offset_min * 60;
     *ms_out = secs * 1000 + ms;
     return 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pattern.h"
+#include "timeutil.h"
 
 const struct model_operation *model_find_operation(const char *name)
 {
@@ -64,30 +65,6 @@ int model_pattern_match(const struct model_shape *shape, const char *s, size_t l
     return r != 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 /* Reads exactly n digits; returns -1 when they are not all digits. */
 static int read_digits(const char **p, int n)
 {
@@ -114,13 +91,9 @@ int model_parse_iso8601(const char *s, double *seconds_out)
     if (month < 1 || month > 12 || *p++ != '-')
         return -1;
     int day = read_digits(&p, 2);
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (day < 1 || day > mdays[month - 1])
+    if (!ivs_valid_date(year, month, day))
         return -1;
-    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    if (month == 2 && day == 29 && !leap)
-        return -1;
-    double secs = (double)days_from_civil(year, month, day) * 86400.0;
+    double secs = (double)ivs_days_from_civil(year, month, day) * 86400.0;
     if (*p == '\0') {
         if (seconds_out)
             *seconds_out = secs;
@@ -182,11 +155,11 @@ void model_format_iso8601(double seconds, char *out, size_t out_size)
         t++;
         micros -= 1000000;
     }
-    int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
-    int64_t rem = t - days * 86400;
+    int64_t days, rem;
+    ivs_split_epoch(t, &days, &rem);
     int64_t y;
     int m, d;
-    civil_from_days(days, &y, &m, &d);
+    ivs_civil_from_days(days, &y, &m, &d);
     int hh = (int)(rem / 3600), mm = (int)(rem % 3600 / 60), ss = (int)(rem % 60);
     if (micros)
         snprintf(out, out_size, "%04lld-%02d-%02dT%02d:%02d:%02d.%06ldZ", (long long)y, m, d, hh,

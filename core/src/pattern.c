@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+
 /* Limits that keep a hostile or mistaken pattern from eating memory: nothing in a service
  * model comes close. */
 #define MAX_REPEAT 1000
@@ -201,17 +203,6 @@ static char parse_category(struct parser *ps)
     return cat;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A single-code-point escape (after the backslash): returns the code point, or -1 when the
  * escape is not a single character (the caller handles classes). */
 static int32_t simple_escape(struct parser *ps, char e)
@@ -227,7 +218,7 @@ static int32_t simple_escape(struct parser *ps, char e)
             break;
         int32_t v = 0;
         for (int i = 0; i < 4; i++) {
-            int h = hex_value(ps->p[i]);
+            int h = ivs_hex_value(ps->p[i]);
             if (h < 0)
                 return fail(ps, "bad \\u escape");
             v = v * 16 + h;

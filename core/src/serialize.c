@@ -433,17 +433,6 @@ done:
 
 /* ---- Deserialize (the emulator's side) --------------------------------------------------- */
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s[0..len); '+' becomes a space when plus_is_space (query strings, as
  * HTML forms and most servers read them). A malformed escape is kept as it is. */
 static char *decode(const char *s, size_t len, int plus_is_space)
@@ -454,8 +443,8 @@ static char *decode(const char *s, size_t len, int plus_is_space)
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         int hi, lo;
-        if (s[i] == '%' && i + 2 < len && (hi = hex_digit(s[i + 1])) >= 0 &&
-            (lo = hex_digit(s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < len && (hi = ivs_hex_value(s[i + 1])) >= 0 &&
+            (lo = ivs_hex_value(s[i + 2])) >= 0) {
             out[o++] = (char)(hi * 16 + lo);
             i += 2;
         } else if (plus_is_space && s[i] == '+') {

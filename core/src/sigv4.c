@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "errors.h"
+#include "timeutil.h"
 
 #define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
 #define SIGV4_MAX_EXPIRES 604800L
@@ -57,17 +58,6 @@ static int is_unreserved(unsigned char c)
            c == '_' || c == '.' || c == '~';
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int is_header_space(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -92,10 +82,10 @@ void sigv4_uri_encode(struct buf *out, const char *s, size_t len, int keep_slash
 void sigv4_uri_decode(struct buf *out, const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
-        if (s[i] == '%' && i + 2 < len && hex_value((unsigned char)s[i + 1]) >= 0 &&
-            hex_value((unsigned char)s[i + 2]) >= 0) {
-            buf_putc(out, (char)(hex_value((unsigned char)s[i + 1]) * 16 +
-                                 hex_value((unsigned char)s[i + 2])));
+        if (s[i] == '%' && i + 2 < len && ivs_hex_value((unsigned char)s[i + 1]) >= 0 &&
+            ivs_hex_value((unsigned char)s[i + 2]) >= 0) {
+            buf_putc(out, (char)(ivs_hex_value((unsigned char)s[i + 1]) * 16 +
+                                 ivs_hex_value((unsigned char)s[i + 2])));
             i += 2;
         } else {
             /* A stray '%' is taken literally, so it is re-encoded as %25 rather than lost. */
@@ -120,43 +110,17 @@ void sigv4_sha256_hex(const void *data, size_t len, char hex[65])
     hex[64] = '\0';
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm), so no
- * time zone or locale state of the process is consulted. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 void sigv4_format_amz_date(int64_t t, char out[17])
 {
-    int64_t days = t / 86400, secs = t % 86400;
-    if (secs < 0) {
-        secs += 86400;
-        days -= 1;
-    }
-    /* civil_from_days */
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
-    if (y < 0 || y > 9999) {
+    int64_t days, secs, y;
+    int m, d;
+    ivs_split_epoch(t, &days, &secs);
+    ivs_civil_from_days(days, &y, &m, &d);
+    if (y < 0 || y > 9999)
         y = y < 0 ? 0 : 9999;
-    }
-    unsigned hh = (unsigned)(secs / 3600), mm = (unsigned)(secs / 60 % 60),
-             ss = (unsigned)(secs % 60);
     char tmp[32];
-    snprintf(tmp, sizeof tmp, "%04u%02u%02uT%02u%02u%02uZ", (unsigned)y, m, d, hh, mm, ss);
+    snprintf(tmp, sizeof tmp, "%04d%02d%02dT%02d%02d%02dZ", (int)y, m, d, (int)(secs / 3600),
+             (int)(secs / 60 % 60), (int)(secs % 60));
     memcpy(out, tmp, 16);
     out[16] = '\0';
 }
@@ -180,13 +144,10 @@ int sigv4_parse_amz_date(const char *s, int64_t *t)
     if (parse_digits(s, 4, &y) || parse_digits(s + 4, 2, &mo) || parse_digits(s + 6, 2, &d) ||
         parse_digits(s + 9, 2, &h) || parse_digits(s + 11, 2, &mi) || parse_digits(s + 13, 2, &se))
         return -1;
-    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
+    if (!ivs_valid_date(y, (int)mo, (int)d) || h > 23 || mi > 59 || se > 60)
         return -1;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo == 2 && d == 29 && !leap)
-        return -1;
-    *t = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + se;
+    *t =
+        ivs_days_from_civil(y, (int)mo, (int)d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + se;
     return 0;
 }
 
