@@ -149,6 +149,18 @@ asan:
 valgrind: tests
 	IVS_TEST_VALGRIND=1 scripts/run-tests --lua-only
 
+# Benchmarks against boto3 and the AWS CLI (not part of `make test`): prints one table and
+# writes bench/results/latest.json. BENCH_QUICK=1 scales the counts down for a fast check.
+BENCH_TOOLS := $(BUILD)/bench/sign_bench $(BUILD)/bench/spawn \
+               $(if $(wildcard core/src/client.c),$(BUILD)/bench/conc_bench)
+
+$(BUILD)/bench/%: bench/%.c $(LIB_STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_STATIC) $(LDFLAGS) $(CORE_LIBS)
+
+bench: all $(BENCH_TOOLS)
+	BUILD=$(BUILD) $(LUA) bench/run.lua
+
 # A newcomer's first run: scripts/examples/provision.lua against a throwaway ivs-emulator on a
 # free loopback port (scripts/demo always stops it, also on failure or Ctrl-C).
 demo: all emulator
