@@ -30,7 +30,8 @@ struct emu_server {
     struct emu_server_config cfg;
     struct emu_auth auth;
     const char *regions[sizeof s_ivs_regions / sizeof s_ivs_regions[0] + 2];
-    pthread_key_t cache_key; /* one signing-key cache per worker thread */
+    pthread_key_t cache_key;   /* one signing-key cache per worker thread */
+    pthread_key_t pattern_key; /* one compiled-pattern cache per worker thread */
     unsigned port;
 };
 
@@ -159,6 +160,21 @@ static struct sigv4_key_cache *thread_cache(struct emu_server *srv)
     return c;
 }
 
+/* The worker thread's compiled patterns; NULL (validation compiles as it goes) when memory
+ * runs out. */
+static struct model_pattern_cache *thread_patterns(struct emu_server *srv)
+{
+    struct model_pattern_cache *c = pthread_getspecific(srv->pattern_key);
+    if (!c) {
+        c = model_pattern_cache_new();
+        if (c && pthread_setspecific(srv->pattern_key, c) != 0) {
+            model_pattern_cache_free(c);
+            c = NULL;
+        }
+    }
+    return c;
+}
+
 static void sleep_ms(long ms)
 {
     struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
@@ -206,7 +222,7 @@ static int handle_api(struct emu_server *srv, struct MHD_Connection *c,
     } else if (st != IVS_OK) {
         emu_reply_error(out, 400, "ValidationException", "%s",
                         err.message ? err.message : "Malformed request.");
-    } else if (model_validate(op, input, &err) != IVS_OK) {
+    } else if (model_validate_cached(op, input, thread_patterns(srv), &err) != IVS_OK) {
         emu_reply_error(out, 400, "ValidationException", "%s",
                         err.message ? err.message : "Invalid request.");
     } else {
@@ -334,6 +350,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static void free_cache(void *p) { sigv4_key_cache_free(p); }
 
+static void free_patterns(void *p) { model_pattern_cache_free(p); }
+
 struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *errbuf,
                                     size_t errlen)
 {
@@ -369,6 +387,12 @@ struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *e
         snprintf(errbuf, errlen, "cannot create thread key");
         return NULL;
     }
+    if (pthread_key_create(&srv->pattern_key, free_patterns) != 0) {
+        pthread_key_delete(srv->cache_key);
+        free(srv);
+        snprintf(errbuf, errlen, "cannot create thread key");
+        return NULL;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
@@ -379,6 +403,7 @@ struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *e
         (unsigned)1024, MHD_OPTION_END);
     if (!srv->daemon) {
         pthread_key_delete(srv->cache_key);
+        pthread_key_delete(srv->pattern_key);
         free(srv);
         snprintf(errbuf, errlen, "cannot listen on %s:%u", cfg->host, cfg->port);
         return NULL;
@@ -396,5 +421,6 @@ void emu_server_stop(struct emu_server *s)
         return;
     MHD_stop_daemon(s->daemon);
     pthread_key_delete(s->cache_key);
+    pthread_key_delete(s->pattern_key);
     free(s);
 }

@@ -218,7 +218,8 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
     if (st == IVS_OK) {
         c->user_agent = s_user_agent(&c->cfg);
         c->keys = sigv4_key_cache_new();
-        if (!c->user_agent || !c->keys)
+        c->patterns = model_pattern_cache_new();
+        if (!c->user_agent || !c->keys || !c->patterns)
             st = ivs_error_nomem(err);
     }
     if (st == IVS_OK) {
@@ -251,6 +252,7 @@ void client_destroy(struct ivs_client *c)
     http_conn_free(c->http);
     cred_chain_free(c->creds);
     sigv4_key_cache_free(c->keys);
+    model_pattern_cache_free(c->patterns);
     config_cleanup(&c->cfg);
     free(c->url_base);
     free(c->base_path);
@@ -377,7 +379,7 @@ enum ivs_status call_begin(struct ivs_client *c, const struct model_operation *o
 {
     memset(cs, 0, sizeof *cs);
     cs->op = op;
-    enum ivs_status st = model_validate(op, input, err);
+    enum ivs_status st = model_validate_cached(op, input, c->patterns, err);
     if (st != IVS_OK)
         return st;
     st = model_serialize(op, input, &cs->req, err);

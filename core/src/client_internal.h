@@ -31,6 +31,7 @@ struct ivs_client {
     struct cred_chain *creds;
     struct http_conn *http;
     struct sigv4_key_cache *keys;
+    struct model_pattern_cache *patterns; /* compiled input patterns, for validation */
     struct retry_policy retry;
     struct retry_quota quota;
     char *url_base;  /* scheme://host[:port] */

@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pattern.h"
@@ -63,6 +64,58 @@ int model_pattern_match(const struct model_shape *shape, const char *s, size_t l
     /* A pattern this matcher cannot compile must not reject input the service may accept;
      * test_model checks that every enforced pattern of the model compiles. */
     return r != 0;
+}
+
+struct model_pattern_cache {
+    struct pattern **compiled; /* ivs_model_shape_count slots, NULL until first needed */
+    size_t compilations;
+};
+
+struct model_pattern_cache *model_pattern_cache_new(void)
+{
+    struct model_pattern_cache *cache = calloc(1, sizeof *cache);
+    if (!cache)
+        return NULL;
+    cache->compiled = calloc(ivs_model_shape_count, sizeof *cache->compiled);
+    if (!cache->compiled) {
+        free(cache);
+        return NULL;
+    }
+    return cache;
+}
+
+void model_pattern_cache_free(struct model_pattern_cache *cache)
+{
+    if (!cache)
+        return;
+    for (size_t i = 0; i < ivs_model_shape_count; i++)
+        pattern_free(cache->compiled[i]);
+    free(cache->compiled);
+    free(cache);
+}
+
+size_t model_pattern_cache_compilations(const struct model_pattern_cache *cache)
+{
+    return cache ? cache->compilations : 0;
+}
+
+int model_pattern_match_cached(struct model_pattern_cache *cache, int shape_index, const char *s,
+                               size_t len)
+{
+    const struct model_shape *shape = model_shape(shape_index);
+    if (!cache)
+        return model_pattern_match(shape, s, len);
+    if (!shape->pattern || shape->pattern_mode == MP_NONE)
+        return 1;
+    struct pattern *p = cache->compiled[shape_index];
+    if (!p) {
+        /* A failure (out of memory) is not remembered: the next match tries again. */
+        if (pattern_compile(shape->pattern, &p, NULL))
+            return 1; /* as model_pattern_match: never reject what we cannot check */
+        cache->compiled[shape_index] = p;
+        cache->compilations++;
+    }
+    return pattern_match(p, s, len) != 0;
 }
 
 /* Reads exactly n digits; returns -1 when they are not all digits. */

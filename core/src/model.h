@@ -107,8 +107,37 @@ const struct model_member *model_find_member(const struct model_shape *shape, co
  */
 enum ivs_status model_validate(const struct model_operation *op, const cJSON *input, struct ivs_error *err);
 
-/* Does a UTF-8 string match a shape's pattern as the generator decided (MP_*)? 1 yes, 0 no. */
+/* Does a UTF-8 string match a shape's pattern as the generator decided (MP_*)? 1 yes, 0 no.
+ * Compiles the pattern for this one match; model_pattern_match_cached() does not. */
 int model_pattern_match(const struct model_shape *shape, const char *s, size_t len);
+
+/*
+ * The model's patterns compiled on first use and kept, one slot per shape. Compiling a
+ * pattern costs far more than matching it, and every call of an operation checks the same
+ * few patterns. A cache belongs to one thread at a time (each client holds one, each emulator
+ * worker thread too); there is no process-wide cache.
+ */
+struct model_pattern_cache;
+
+/* Creates an empty cache; NULL when memory runs out. */
+struct model_pattern_cache *model_pattern_cache_new(void);
+
+/* Releases a cache and its compiled patterns; NULL is accepted. */
+void model_pattern_cache_free(struct model_pattern_cache *cache);
+
+/* How many patterns this cache has compiled so far (each at most once unless compiling
+ * failed); lets tests see that repeated validation reuses them. */
+size_t model_pattern_cache_compilations(const struct model_pattern_cache *cache);
+
+/* model_pattern_match() for the shape ivs_model_shapes[shape_index], with its compiled
+ * pattern taken from (or added to) cache. cache may be NULL: compile for this match only. */
+int model_pattern_match_cached(struct model_pattern_cache *cache, int shape_index, const char *s,
+                               size_t len);
+
+/* model_validate() with patterns from cache (NULL: compile each one as it is checked).
+ * Same checks, same errors. */
+enum ivs_status model_validate_cached(const struct model_operation *op, const cJSON *input,
+                                      struct model_pattern_cache *cache, struct ivs_error *err);
 
 /*
  * Parses an ISO 8601 / RFC 3339 date and time ("2024-05-01T12:00:00Z", "...T12:00:00.250Z",

@@ -646,53 +646,72 @@ static int compile_node(struct program *pg, const struct node *nodes, int idx)
     return -1;
 }
 
-struct compiled {
+/* A compiled pattern: the program and the character classes it refers to. The parse tree is
+ * gone once the program is built. Nothing changes it after pattern_compile(), so matching
+ * needs no lock and one compiled pattern may serve any number of matches. */
+struct pattern {
     struct parser ps;
     struct program pg;
 };
 
-static void compiled_free(struct compiled *c)
+void pattern_free(struct pattern *p)
 {
-    free(c->ps.nodes);
-    free(c->ps.items);
-    free(c->ps.classes);
-    free(c->pg.code);
+    if (!p)
+        return;
+    free(p->ps.nodes);
+    free(p->ps.items);
+    free(p->ps.classes);
+    free(p->pg.code);
+    free(p);
 }
 
-static int compile(const char *pattern, struct compiled *c, const char **why)
+int pattern_compile(const char *pattern, struct pattern **out, const char **why)
 {
-    memset(c, 0, sizeof *c);
+    *out = NULL;
+    const char *reason = "out of memory";
+    struct pattern *c = calloc(1, sizeof *c);
+    if (!c)
+        goto fail;
     c->ps.p = pattern;
     c->ps.end = pattern + strlen(pattern);
     int root = parse_alternation(&c->ps);
     if (root >= 0 && c->ps.p < c->ps.end)
         root = fail(&c->ps, "unbalanced parenthesis");
     if (root < 0) {
-        *why = c->ps.error ? c->ps.error : "invalid pattern";
-        return -1;
+        reason = c->ps.error ? c->ps.error : "invalid pattern";
+        goto fail;
     }
     if (compile_node(&c->pg, c->ps.nodes, root) || emit(&c->pg, OP_MATCH) < 0) {
-        *why = c->pg.error ? c->pg.error : "invalid pattern";
-        return -1;
+        reason = c->pg.error ? c->pg.error : "invalid pattern";
+        goto fail;
     }
+    free(c->ps.nodes);
+    c->ps.nodes = NULL;
+    c->ps.node_count = c->ps.node_cap = 0;
+    c->ps.p = c->ps.end = NULL; /* the text may not outlive the compiled form */
+    *out = c;
+    if (why)
+        *why = NULL;
     return 0;
+fail:
+    pattern_free(c);
+    if (why)
+        *why = reason;
+    return -1;
 }
 
 int pattern_check(const char *pattern, const char **why)
 {
-    struct compiled c;
-    const char *reason = NULL;
-    int rc = compile(pattern, &c, &reason);
-    compiled_free(&c);
-    if (why)
-        *why = reason;
+    struct pattern *c;
+    int rc = pattern_compile(pattern, &c, why);
+    pattern_free(c);
     return rc;
 }
 
 /* ---- Running: Pike-style NFA simulation ------------------------------------------------- */
 
 struct vm {
-    const struct compiled *c;
+    const struct pattern *c;
     int *seen; /* generation stamp per pc */
     int *stack;
     int gen;
@@ -700,7 +719,7 @@ struct vm {
     int matched;
 };
 
-static int class_matches(const struct compiled *c, int cls, uint32_t cp)
+static int class_matches(const struct pattern *c, int cls, uint32_t cp)
 {
     const struct char_class *k = &c->ps.classes[cls];
     int hit = 0;
@@ -745,24 +764,32 @@ static void add_thread(struct vm *vm, int *list, int *count, int pc0, size_t pos
     }
 }
 
-int pattern_search(const char *pattern, const char *s, size_t len)
+/* Programs up to this many instructions are matched with scratch space on the stack (every
+ * pattern of the IVS model is far below it); longer ones allocate it. */
+#define SMALL_PROGRAM 128
+
+int pattern_match(const struct pattern *c, const char *s, size_t len)
 {
-    struct compiled c;
-    const char *why;
-    if (compile(pattern, &c, &why)) {
-        compiled_free(&c);
+    if (!c)
         return -1;
+    int n = c->pg.len;
+    int small_seen[SMALL_PROGRAM], small_stack[2 * SMALL_PROGRAM + 2];
+    int small_clist[SMALL_PROGRAM], small_nlist[SMALL_PROGRAM];
+    struct vm vm = {c, small_seen, small_stack, 0, len, 0};
+    int *clist = small_clist, *nlist = small_nlist;
+    int heap = n > SMALL_PROGRAM;
+    if (heap) {
+        vm.seen = malloc((size_t)n * sizeof *vm.seen);
+        /* Every pc is pushed at most once per incoming edge: two per instruction bounds it. */
+        vm.stack = malloc((size_t)(2 * n + 2) * sizeof *vm.stack);
+        clist = malloc((size_t)n * sizeof *clist);
+        nlist = malloc((size_t)n * sizeof *nlist);
     }
-    int n = c.pg.len;
-    struct vm vm = {&c, NULL, NULL, 0, len, 0};
-    vm.seen = calloc((size_t)n, sizeof *vm.seen);
-    /* Every pc is pushed at most once per incoming edge: two per instruction bounds it. */
-    vm.stack = malloc((size_t)(2 * n + 2) * sizeof *vm.stack);
-    int *clist = malloc((size_t)n * sizeof *clist);
-    int *nlist = malloc((size_t)n * sizeof *nlist);
+    int *const owned[4] = {vm.seen, vm.stack, clist, nlist};
     int result = -1;
     if (!vm.seen || !vm.stack || !clist || !nlist)
         goto out;
+    memset(vm.seen, 0, (size_t)n * sizeof *vm.seen);
 
     int ccount = 0;
     vm.gen = 1;
@@ -778,12 +805,12 @@ int pattern_search(const char *pattern, const char *s, size_t len)
         int ncount = 0;
         vm.gen++;
         for (int i = 0; i < ccount; i++) {
-            const struct instr *in = &c.pg.code[clist[i]];
+            const struct instr *in = &c->pg.code[clist[i]];
             int ok = 0;
             switch (in->op) {
             case OP_CHAR: ok = (uint32_t)cp == in->cp; break;
             case OP_ANY: ok = cp != '\n'; break;
-            case OP_CLASS: ok = class_matches(&c, in->cls, (uint32_t)cp); break;
+            case OP_CLASS: ok = class_matches(c, in->cls, (uint32_t)cp); break;
             default: break;
             }
             if (ok)
@@ -808,10 +835,18 @@ int pattern_search(const char *pattern, const char *s, size_t len)
     }
     result = vm.matched;
 out:
-    free(vm.seen);
-    free(vm.stack);
-    free(clist);
-    free(nlist);
-    compiled_free(&c);
+    if (heap)
+        for (int i = 0; i < 4; i++)
+            free(owned[i]);
+    return result;
+}
+
+int pattern_search(const char *pattern, const char *s, size_t len)
+{
+    struct pattern *c;
+    if (pattern_compile(pattern, &c, NULL))
+        return -1;
+    int result = pattern_match(c, s, len);
+    pattern_free(c);
     return result;
 }

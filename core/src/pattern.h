@@ -7,7 +7,9 @@
  * Matching works on UTF-8 code points and uses search semantics (the pattern may match
  * anywhere in the subject unless it anchors itself), as Smithy specifies for @pattern.
  * The engine is a Thompson-style NFA simulation: time is linear in the subject length, so no
- * pattern/subject pair can backtrack catastrophically. Nothing is cached; no global state. */
+ * pattern/subject pair can backtrack catastrophically. There is no global state: a caller that
+ * matches one pattern often compiles it once (pattern_compile) and keeps it, as
+ * model_pattern_cache does per client. */
 #ifndef IVS_PATTERN_H
 #define IVS_PATTERN_H
 
@@ -31,8 +33,29 @@ extern const size_t pattern_unicode_Z_count;
 /* Is a code point in the Unicode general category `category` ('L', 'N' or 'Z')? 1 or 0. */
 int pattern_unicode_is(char category, uint32_t cp);
 
+/* A compiled pattern. It is never modified after pattern_compile(), so several threads may
+ * match with one at the same time. */
+struct pattern;
+
 /*
- * Searches `len` bytes of UTF-8 text `s` for a match of `pattern`.
+ * Compiles a pattern into *out (released with pattern_free()). Returns 0, or -1 with *out NULL
+ * and, when why is not NULL, a short static reason in *why (an unsupported construct, or
+ * "out of memory"). The pattern text is not referenced afterwards.
+ */
+int pattern_compile(const char *pattern, struct pattern **out, const char **why);
+
+/* Releases a compiled pattern; NULL is accepted. */
+void pattern_free(struct pattern *p);
+
+/*
+ * Searches `len` bytes of UTF-8 text `s` for a match of the compiled pattern `p`: 1 when it
+ * matches, 0 when it does not (or when `s` is not valid UTF-8), -1 when memory runs out.
+ */
+int pattern_match(const struct pattern *p, const char *s, size_t len);
+
+/*
+ * Searches `len` bytes of UTF-8 text `s` for a match of `pattern`, compiling it for this one
+ * search (pattern_compile + pattern_match).
  * Returns 1 when it matches, 0 when it does not (or when `s` is not valid UTF-8), and -1 when
  * the pattern uses a construct this matcher does not support or memory runs out.
  */

@@ -19,6 +19,7 @@
 
 struct vctx {
     const char *op_name;
+    struct model_pattern_cache *patterns; /* may be NULL */
     struct buf path;
     struct buf msg;
     int problems;
@@ -172,9 +173,9 @@ static void unknown_member(struct vctx *v, const struct model_shape *shape, cons
 
 /* ---- Scalars ----------------------------------------------------------------------------- */
 
-static void check_string(struct vctx *v, const struct model_shape *shape, const char *s,
-                         const char *what)
+static void check_string(struct vctx *v, int shape_index, const char *s, const char *what)
 {
+    const struct model_shape *shape = model_shape(shape_index);
     size_t len = strlen(s), pos = 0;
     int64_t count = 0;
     while (pos < len) {
@@ -207,7 +208,7 @@ static void check_string(struct vctx *v, const struct model_shape *shape, const 
             buf_free(&b);
         }
     }
-    if (!model_pattern_match(shape, s, len)) {
+    if (!model_pattern_match_cached(v->patterns, shape_index, s, len)) {
         struct buf b = BUF_INIT;
         if (!shape->sensitive) {
             put_quoted(&b, s, MAX_QUOTED);
@@ -345,7 +346,7 @@ static void validate_value(struct vctx *v, int shape_index, const cJSON *j)
             put_quoted(&v->path, item->string, 40);
             buf_putc(&v->path, ']');
             if (shape->key_shape >= 0)
-                check_string(v, model_shape(shape->key_shape), item->string, "key ");
+                check_string(v, shape->key_shape, item->string, "key ");
             if (cJSON_IsNull(item))
                 problem(v, "map values cannot be null");
             else
@@ -360,7 +361,7 @@ static void validate_value(struct vctx *v, int shape_index, const cJSON *j)
             problem(v, "expected a string, got %s", json_kind(j));
             return;
         }
-        check_string(v, shape, j->valuestring, "");
+        check_string(v, shape_index, j->valuestring, "");
         return;
     case MT_INTEGER:
     case MT_LONG:
@@ -397,9 +398,15 @@ static void validate_value(struct vctx *v, int shape_index, const cJSON *j)
 enum ivs_status model_validate(const struct model_operation *op, const cJSON *input,
                                struct ivs_error *err)
 {
+    return model_validate_cached(op, input, NULL, err);
+}
+
+enum ivs_status model_validate_cached(const struct model_operation *op, const cJSON *input,
+                                      struct model_pattern_cache *cache, struct ivs_error *err)
+{
     if (!op)
         return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation", "no operation given");
-    struct vctx v = {op->snake_name, BUF_INIT, BUF_INIT, 0};
+    struct vctx v = {op->snake_name, cache, BUF_INIT, BUF_INIT, 0};
     if (input && !cJSON_IsObject(input) && !(cJSON_IsArray(input) && !input->child)) {
         problem(&v, "expected an object of parameters, got %s", json_kind(input));
     } else if (input) {

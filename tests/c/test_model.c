@@ -187,9 +187,53 @@ static void test_patterns_compile(void)
     CHECK(enforced >= 20);
 }
 
+/* Searches with the one-shot and the compiled entry points and insists they agree, so every
+ * pattern case below covers both. A compiled pattern is matched twice: matching must not
+ * change it. */
 static int search(const char *pattern, const char *s)
 {
-    return pattern_search(pattern, s, strlen(s));
+    int once = pattern_search(pattern, s, strlen(s));
+    struct pattern *p = NULL;
+    if (pattern_compile(pattern, &p, NULL) == 0) {
+        CHECK_MSG(pattern_match(p, s, strlen(s)) == once, "%s on \"%s\": compiled differs", pattern,
+                  s);
+        CHECK_MSG(pattern_match(p, s, strlen(s)) == once, "%s on \"%s\": second match differs",
+                  pattern, s);
+    } else {
+        CHECK_MSG(once == -1, "%s: compiles for pattern_search only", pattern);
+    }
+    pattern_free(p);
+    return once;
+}
+
+static void test_pattern_compile_api(void)
+{
+    struct pattern *p = (struct pattern *)&p; /* must be reset on failure */
+    const char *why = NULL;
+    CHECK_INT_EQ(-1, pattern_compile("(abc", &p, &why));
+    CHECK(p == NULL);
+    CHECK(why != NULL && *why);
+    CHECK_INT_EQ(-1, pattern_match(NULL, "abc", 3));
+    pattern_free(NULL);
+
+    /* The compiled form does not point into the pattern text. */
+    char text[] = "^a[0-9]+z$";
+    CHECK_INT_EQ(0, pattern_compile(text, &p, &why));
+    CHECK(why == NULL);
+    memset(text, 'x', sizeof text - 1);
+    CHECK_INT_EQ(1, pattern_match(p, "a123z", 5));
+    CHECK_INT_EQ(0, pattern_match(p, "a12", 3));
+    CHECK_INT_EQ(0, pattern_match(p, "a1z\xff", 4)); /* not UTF-8 */
+    pattern_free(p);
+
+    /* A program too long for the matcher's stack scratch space takes the allocated path. */
+    CHECK_INT_EQ(0, pattern_compile("^(ab|cd){40,60}$", &p, &why));
+    char subject[200] = "";
+    for (int i = 0; i < 50; i++)
+        strcat(subject, i % 2 ? "ab" : "cd");
+    CHECK_INT_EQ(1, pattern_match(p, subject, strlen(subject)));
+    CHECK_INT_EQ(0, pattern_match(p, subject, 30));
+    pattern_free(p);
 }
 
 static void test_pattern_unicode_tags(void)
@@ -517,6 +561,7 @@ int main(void)
     RUN(test_patterns_compile);
     RUN(test_pattern_unicode_tags);
     RUN(test_pattern_constructs);
+    RUN(test_pattern_compile_api);
     RUN(test_iso8601);
     RUN(test_conformance_with_model_file);
     RUN(test_regenerating_gives_identical_bytes);

@@ -1,4 +1,5 @@
 /* test_validate.c: model_validate, one test per rule and per known trap. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +10,11 @@
 #include "model.h"
 
 static struct ivs_error g_err;
+/* One cache shared by every case, as a client's is shared by its calls. */
+static struct model_pattern_cache *g_cache;
 
-/* Validates JSON text for an operation; returns the status and leaves the error in g_err. */
+/* Validates JSON text for an operation; returns the status and leaves the error in g_err.
+ * Every case runs both without and with a pattern cache, and both must say the same. */
 static enum ivs_status run(const char *op_name, const char *json)
 {
     const struct model_operation *op = model_find_operation(op_name);
@@ -19,6 +23,11 @@ static enum ivs_status run(const char *op_name, const char *json)
     cJSON *input = json ? cJSON_Parse(json) : NULL;
     CHECK_MSG(!json || input, "bad test JSON: %s", json);
     enum ivs_status st = model_validate(op, input, &g_err);
+    struct ivs_error cached = {0};
+    enum ivs_status cst = model_validate_cached(op, input, g_cache, &cached);
+    CHECK_MSG(cst == st, "%s: cached validation says %d, uncached %d", op_name, (int)cst, (int)st);
+    CHECK_STR_EQ(g_err.message ? g_err.message : "", cached.message ? cached.message : "");
+    ivs_error_clear(&cached);
     cJSON_Delete(input);
     return st;
 }
@@ -339,8 +348,156 @@ static void test_sensitive_values_not_echoed(void)
     CHECK(m && model_shape(m->shape)->sensitive);
 }
 
+/* ---- The pattern cache --------------------------------------------------------------- */
+
+static enum ivs_status validate_text(struct model_pattern_cache *cache, const char *op_name,
+                                     const char *json, struct ivs_error *err)
+{
+    cJSON *input = cJSON_Parse(json);
+    enum ivs_status st = model_validate_cached(model_find_operation(op_name), input, cache, err);
+    cJSON_Delete(input);
+    return st;
+}
+
+static void test_cache_compiles_each_pattern_once(void)
+{
+    struct model_pattern_cache *cache = model_pattern_cache_new();
+    CHECK(cache != NULL);
+    if (!cache)
+        return;
+    CHECK_INT_EQ(0, (int)model_pattern_cache_compilations(cache));
+    char json[256];
+    snprintf(json, sizeof json, "{\"arn\":\"%s\"}", CHANNEL_ARN);
+    struct ivs_error err = {0};
+    for (int i = 0; i < 10; i++)
+        CHECK_INT_EQ(IVS_OK, validate_text(cache, "get_channel", json, &err));
+    CHECK_INT_EQ(1, (int)model_pattern_cache_compilations(cache));
+    /* A rejected value goes through the same compiled pattern. */
+    CHECK_INT_EQ(IVS_ERR_VALIDATION, validate_text(cache, "get_channel", "{\"arn\":\"x\"}", &err));
+    CHECK(err.message && strstr(err.message, "does not match the pattern"));
+    CHECK_INT_EQ(1, (int)model_pattern_cache_compilations(cache));
+    /* Inputs without patterned strings compile nothing. */
+    CHECK_INT_EQ(IVS_OK, validate_text(cache, "list_channels", "{\"maxResults\":5}", &err));
+    CHECK_INT_EQ(1, (int)model_pattern_cache_compilations(cache));
+    /* A second patterned shape (ChannelName) adds exactly one. */
+    for (int i = 0; i < 3; i++)
+        CHECK_INT_EQ(IVS_OK, validate_text(cache, "create_channel", "{\"name\":\"a-b_c\"}", &err));
+    CHECK_INT_EQ(2, (int)model_pattern_cache_compilations(cache));
+    ivs_error_clear(&err);
+    model_pattern_cache_free(cache);
+    model_pattern_cache_free(NULL);
+    CHECK_INT_EQ(0, (int)model_pattern_cache_compilations(NULL));
+}
+
+static void test_cache_agrees_on_every_model_pattern(void)
+{
+    static const char *const subjects[] = {
+        "",
+        "abc",
+        "ABC-123_x",
+        "my-bucket.1",
+        "UPPER_CASE!",
+        "st-abcDEF123",
+        "arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234",
+        "arn:aws:ivs:us-west-2:123456789012:stream-key/abcdABCD1234",
+        "arn:aws:ivs:us-west-2:123456789012:playback-key/abcd",
+        "arn:aws:ivs:us-west-2:123456789012:recording-configuration/abcd",
+        "arn:aws:ivs:us-west-2:123456789012:playback-restriction-policy/abcd",
+        "arn:aws:ivs:us-west-2:123456789012:ad-configuration/abcd",
+        "arn:aws:mediatailor:us-west-2:123456789012:playbackConfiguration/abcd",
+        "arn:aws:ivs:us-west-2:1:channel/",
+        "caf\xC3\xA9 \xE2\x80\x83 tag:/=+-@",
+        "\xF0\x9F\x98\x80",
+        "bad\xC3",
+    };
+    struct model_pattern_cache *cache = model_pattern_cache_new();
+    CHECK(cache != NULL);
+    size_t patterned = 0;
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < ivs_model_shape_count; i++) {
+            const struct model_shape *shape = &ivs_model_shapes[i];
+            if (round == 0 && shape->pattern && shape->pattern_mode == MP_SEARCH)
+                patterned++;
+            for (size_t k = 0; k < sizeof subjects / sizeof subjects[0]; k++) {
+                size_t len = strlen(subjects[k]);
+                CHECK_MSG(model_pattern_match_cached(cache, (int)i, subjects[k], len) ==
+                              model_pattern_match(shape, subjects[k], len),
+                          "%s on \"%s\"", shape->name, subjects[k]);
+                CHECK_INT_EQ(model_pattern_match(shape, subjects[k], len),
+                             model_pattern_match_cached(NULL, (int)i, subjects[k], len));
+            }
+        }
+    }
+    /* Each enforced pattern once, whatever the number of rounds; unenforced ones never. */
+    CHECK_INT_EQ((int)patterned, (int)model_pattern_cache_compilations(cache));
+    model_pattern_cache_free(cache);
+}
+
+struct cache_job {
+    int id;
+    int failures;
+    size_t compilations;
+};
+
+/* Validates a mix of good and bad inputs many times with the thread's own cache. */
+static void *cache_thread(void *arg)
+{
+    struct cache_job *job = arg;
+    struct model_pattern_cache *cache = model_pattern_cache_new();
+    if (!cache) {
+        job->failures++;
+        return NULL;
+    }
+    char good[256], bad[256];
+    snprintf(good, sizeof good, "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:channel/t%d\"}",
+             job->id);
+    snprintf(bad, sizeof bad, "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:chanel/t%d\"}",
+             job->id);
+    struct ivs_error err = {0};
+    for (int i = 0; i < 400; i++) {
+        if (validate_text(cache, "get_channel", good, &err) != IVS_OK)
+            job->failures++;
+        if (validate_text(cache, "get_channel", bad, &err) != IVS_ERR_VALIDATION)
+            job->failures++;
+        if (validate_text(cache, "create_recording_configuration",
+                          i % 2 ? "{\"destinationConfiguration\":{\"s3\":{\"bucketName\":\"b-1\"}}}"
+                                : "{\"destinationConfiguration\":{\"s3\":{\"bucketName\":\"B!\"}}}",
+                          &err) != (i % 2 ? IVS_OK : IVS_ERR_VALIDATION))
+            job->failures++;
+    }
+    ivs_error_clear(&err);
+    job->compilations = model_pattern_cache_compilations(cache);
+    model_pattern_cache_free(cache);
+    return NULL;
+}
+
+static void test_cache_per_thread(void)
+{
+    enum { THREADS = 4 };
+    pthread_t tids[THREADS];
+    struct cache_job jobs[THREADS];
+    int started[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i] = (struct cache_job){.id = i};
+        started[i] = pthread_create(&tids[i], NULL, cache_thread, &jobs[i]) == 0;
+        CHECK(started[i]);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        if (!started[i])
+            continue;
+        pthread_join(tids[i], NULL);
+        CHECK_INT_EQ(0, jobs[i].failures);
+        CHECK_INT_EQ(2, (int)jobs[i].compilations); /* ChannelArn and S3DestinationBucketName */
+    }
+}
+
 int main(void)
 {
+    g_cache = model_pattern_cache_new();
+    if (!g_cache) {
+        fprintf(stderr, "out of memory\n");
+        return 1;
+    }
     RUN(test_valid_inputs);
     RUN(test_unknown_parameter_suggests_closest);
     RUN(test_missing_required);
@@ -357,6 +514,10 @@ int main(void)
     RUN(test_trap_booleans_and_next_token);
     RUN(test_all_problems_in_one_error);
     RUN(test_sensitive_values_not_echoed);
+    RUN(test_cache_compiles_each_pattern_once);
+    RUN(test_cache_agrees_on_every_model_pattern);
+    RUN(test_cache_per_thread);
     ivs_error_clear(&g_err);
+    model_pattern_cache_free(g_cache);
     return harness_finish();
 }
