@@ -22,13 +22,22 @@ struct http_settings {
     char *user_agent;
 };
 
-/* One request on one easy handle, from setup to completion; what the curl callbacks write
- * into. It lives as long as its easy handle, so the pointers curl keeps stay valid. */
+/* The requests of one easy handle, one at a time, from setup to completion; what the curl
+ * callbacks write into. It lives as long as its easy handle, so the pointers curl keeps (the
+ * error buffer, the callbacks' data) stay valid and are set only once. */
 struct transfer {
     struct http_response *resp;
-    struct curl_slist *header_list;
     int failed; /* allocation failure inside a callback */
     char curl_error[CURL_ERROR_SIZE];
+    /* The request's header list: nodes and text are ours and reused by the next request, so
+     * building it costs no allocation once they have grown to size. curl only reads it. */
+    struct curl_slist *header_nodes;
+    size_t header_node_cap;
+    struct buf header_text; /* the lines, each NUL-terminated, back to back */
+    /* Options that outlive a request on the handle: set once, or undone when the next
+     * request does not want them. */
+    unsigned char configured; /* the per-owner options are set */
+    unsigned char custom_method, head, posted;
 };
 
 struct http_conn {
@@ -92,12 +101,20 @@ enum ivs_status http_conn_new(const struct http_options *opts, struct http_conn 
     return IVS_OK;
 }
 
+static void transfer_cleanup(struct transfer *t)
+{
+    free(t->header_nodes);
+    buf_free(&t->header_text);
+    memset(t, 0, sizeof *t);
+}
+
 void http_conn_free(struct http_conn *c)
 {
     if (!c)
         return;
     if (c->easy)
         curl_easy_cleanup(c->easy);
+    transfer_cleanup(&c->t);
     settings_cleanup(&c->settings);
     free(c);
 }
@@ -240,49 +257,154 @@ static int has_header(const struct ivs_header *headers, size_t count, const char
     return 0;
 }
 
-static struct curl_slist *build_header_list(const struct ivs_header *headers, size_t count,
-                                            int *failed)
+/* Appends one header line for curl: "Name: value", or "Name;" for an empty value ("Name:"
+ * would remove the header instead). An empty suppress line "Name:" is made with value NULL. */
+static void put_header_line(struct buf *b, const char *name, const char *value, int suppress)
 {
-    struct curl_slist *list = NULL;
-    struct buf line = BUF_INIT;
-    *failed = 0;
-    for (size_t i = 0; i < count; i++) {
-        if (!headers[i].name)
-            continue;
-        buf_reset(&line);
-        const char *v = headers[i].value ? headers[i].value : "";
-        /* "Name;" is curl's way to send a header with an empty value; "Name:" would remove it. */
-        if (*v)
-            buf_printf(&line, "%s: %s", headers[i].name, v);
-        else
-            buf_printf(&line, "%s;", headers[i].name);
-        struct curl_slist *next = buf_failed(&line) ? NULL : curl_slist_append(list, line.data);
-        if (!next) {
-            *failed = 1;
-            break;
-        }
-        list = next;
+    buf_puts(b, name);
+    if (suppress) {
+        buf_putc(b, ':');
+    } else if (value && *value) {
+        buf_append(b, ": ", 2);
+        buf_puts(b, value);
+    } else {
+        buf_putc(b, ';');
     }
+    buf_append(b, "", 1); /* the line's own terminator; buf keeps one more after it */
+}
+
+/* Builds the header list of a request into t's reusable nodes and text; returns the list
+ * (NULL when there are no lines), with *failed set when memory ran out. */
+static struct curl_slist *build_header_list(struct transfer *t, const struct ivs_header *headers,
+                                            size_t count, int *failed)
+{
     /* Suppress what curl would add on its own: "Expect: 100-continue" costs a round trip, and
      * a default form Content-Type would be a header the caller neither set nor signed. */
     static const char *const suppressed[] = {"Expect", "Content-Type"};
-    for (size_t i = 0; !*failed && i < sizeof suppressed / sizeof suppressed[0]; i++) {
+    enum { SUPPRESSED = sizeof suppressed / sizeof suppressed[0] };
+    *failed = 0;
+    if (buf_failed(&t->header_text))
+        buf_free(&t->header_text);
+    buf_reset(&t->header_text);
+    size_t lines = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!headers[i].name)
+            continue;
+        put_header_line(&t->header_text, headers[i].name, headers[i].value, 0);
+        lines++;
+    }
+    for (size_t i = 0; i < SUPPRESSED; i++) {
         if (has_header(headers, count, suppressed[i]))
             continue;
-        buf_reset(&line);
-        buf_printf(&line, "%s:", suppressed[i]);
-        struct curl_slist *next = buf_failed(&line) ? NULL : curl_slist_append(list, line.data);
-        if (!next)
-            *failed = 1;
-        else
-            list = next;
+        put_header_line(&t->header_text, suppressed[i], NULL, 1);
+        lines++;
     }
-    buf_free(&line);
-    if (*failed) {
-        curl_slist_free_all(list);
+    if (lines > t->header_node_cap) {
+        struct curl_slist *nodes = realloc(t->header_nodes, lines * sizeof *nodes);
+        if (!nodes) {
+            *failed = 1;
+            return NULL;
+        }
+        t->header_nodes = nodes;
+        t->header_node_cap = lines;
+    }
+    if (buf_failed(&t->header_text)) {
+        *failed = 1;
         return NULL;
     }
-    return list;
+    /* Link the nodes only now: the text may have moved while it grew. */
+    char *line = t->header_text.data;
+    for (size_t i = 0; i < lines; i++) {
+        t->header_nodes[i].data = line;
+        t->header_nodes[i].next = i + 1 < lines ? &t->header_nodes[i + 1] : NULL;
+        line += strlen(line) + 1;
+    }
+    return lines ? t->header_nodes : NULL;
+}
+
+/* Sets what never changes between the requests of one owner on easy handle e, once per
+ * handle: curl keeps options from one transfer to the next. */
+static void configure_handle(const struct http_settings *s, struct transfer *t, CURL *e)
+{
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->curl_error);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    /* Peer and host verification are libcurl's defaults; pin them so nothing can relax them. */
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (s->ca_bundle)
+        curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_bundle);
+    /* No CURLOPT_PROXY/NOPROXY: left unset, libcurl reads http_proxy, https_proxy and
+     * no_proxy from the environment itself. */
+    curl_easy_setopt(e, CURLOPT_USERAGENT, s->user_agent);
+    if (s->accept_encoding)
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+    if (s->close_connection) {
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    }
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    t->configured = 1;
+}
+
+/* Sets the method and body of one request, first undoing what an earlier request on the
+ * handle set that this one must not inherit (a custom method, HEAD, a body). */
+static void set_method(struct transfer *t, CURL *e, const char *method, const void *body,
+                       size_t body_len)
+{
+    int is_get = strcmp(method, "GET") == 0 && !body;
+    int is_head = !is_get && strcmp(method, "HEAD") == 0;
+    int with_body = !is_get && !is_head &&
+                    (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+                     strcmp(method, "PATCH") == 0);
+    /* Undo first: clearing POSTFIELDS makes curl switch the method to POST, so it must come
+     * before the method is set. */
+    if (t->posted && !with_body) {
+        /* curl would not send it without a POST-like method, but no pointer to a freed body
+         * stays behind. */
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    }
+    if (t->custom_method)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+    if (t->head && !is_head)
+        curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+    t->posted = (unsigned char)with_body;
+    t->head = (unsigned char)is_head;
+    t->custom_method = 0;
+
+    static const char empty[] = "";
+    if (is_get) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else if (is_head) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (with_body) {
+        /* POSTFIELDS with an explicit size sends the bytes as they are (binary-safe) with a
+         * computed Content-Length; CUSTOMREQUEST only renames the method. The bytes are not
+         * copied: they must outlive the transfer (the caller's body does). */
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body_len : 0));
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body ? body : empty);
+        if (strcmp(method, "POST") != 0) {
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+            t->custom_method = 1;
+        }
+    } else {
+        /* DELETE, OPTIONS and friends without a body: no body, no Content-Length. */
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+        t->custom_method = 1;
+    }
 }
 
 /*
@@ -308,70 +430,18 @@ static enum ivs_status transfer_setup(const struct http_settings *s, struct tran
                              "http_perform computes Content-Length itself; do not pass it");
 
     int failed = 0;
-    struct curl_slist *list = build_header_list(headers, header_count, &failed);
+    struct curl_slist *list = build_header_list(t, headers, header_count, &failed);
     if (failed)
         return ivs_error_nomem(err);
 
-    /* Options persist on an easy handle; start from a clean slate each time while keeping
-     * its connection cache (curl_easy_reset leaves live connections alone). */
-    curl_easy_reset(e);
+    if (!t->configured)
+        configure_handle(s, t, e);
     t->resp = resp;
-    t->header_list = list;
     t->failed = 0;
     t->curl_error[0] = '\0';
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->curl_error);
     curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    /* Peer and host verification are libcurl's defaults; pin them so nothing can relax them. */
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (s->ca_bundle)
-        curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_bundle);
-    /* No CURLOPT_PROXY/NOPROXY: left unset, libcurl reads http_proxy, https_proxy and
-     * no_proxy from the environment itself. */
-    curl_easy_setopt(e, CURLOPT_USERAGENT, s->user_agent);
-    if (s->accept_encoding)
-        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
-    if (s->close_connection) {
-        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-    }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-
-    static const char empty[] = "";
-    const void *payload = body ? body : empty;
-    size_t payload_len = body ? body_len : 0;
-    if (strcmp(method, "GET") == 0 && !body) {
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    } else if (strcmp(method, "HEAD") == 0) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    } else if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
-               strcmp(method, "PATCH") == 0) {
-        /* POSTFIELDS with an explicit size sends the bytes as they are (binary-safe) with a
-         * computed Content-Length; CUSTOMREQUEST only renames the method. The bytes are not
-         * copied: they must outlive the transfer (the caller's body does). */
-        curl_easy_setopt(e, CURLOPT_POST, 1L);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)payload_len);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, payload);
-        if (strcmp(method, "POST") != 0)
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-    } else {
-        /* DELETE, OPTIONS and friends without a body: no body, no Content-Length. */
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-    }
+    set_method(t, e, method, body, body_len);
     return IVS_OK;
 }
 
@@ -380,12 +450,9 @@ static enum ivs_status transfer_setup(const struct http_settings *s, struct tran
 static enum ivs_status transfer_finish(struct transfer *t, CURL *e, CURLcode rc,
                                        struct ivs_error *err)
 {
-    /* Do not let the handle keep pointers into this request's header list and response. */
+    /* The handle keeps no pointer into this request's headers; the callbacks see no
+     * response until the next request sets one. */
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, NULL);
-    curl_slist_free_all(t->header_list);
-    t->header_list = NULL;
     struct http_response *resp = t->resp;
     t->resp = NULL;
 
@@ -492,6 +559,7 @@ static void async_destroy(struct http_async *a)
 {
     if (a->easy)
         curl_easy_cleanup(a->easy);
+    transfer_cleanup(&a->t);
     free(a);
 }
 

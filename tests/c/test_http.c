@@ -230,6 +230,139 @@ static void test_get_and_delete_send_no_body_or_content_type(void)
     fakesrv_stop(srv);
 }
 
+/* One request of a sequence sent on one handle: whatever an earlier request set on the handle
+ * (a body, a custom method, HEAD, headers) must not leak into a later one. */
+struct seq_step {
+    const char *method;
+    const char *body;                       /* NULL: none */
+    const char *header_name, *header_value; /* one extra header, or NULL */
+};
+
+static const struct seq_step k_sequence[] = {
+    {"POST", "{\"a\":1}", "Content-Type", "application/json"},
+    {"GET", NULL, NULL, NULL},
+    {"PUT", "put-body", "X-One", "1"},
+    {"HEAD", NULL, NULL, NULL},
+    {"DELETE", NULL, "X-Two", "2"},
+    {"PATCH", "patch", NULL, NULL},
+    {"GET", NULL, "X-Empty", ""},
+    {"POST", NULL, NULL, NULL},
+    {"OPTIONS", NULL, NULL, NULL},
+    {"POST", "last", "X-Three", "3"},
+};
+enum { SEQUENCE_LEN = sizeof k_sequence / sizeof k_sequence[0] };
+
+static void check_sequence_request(const struct fakesrv_request *r, const struct seq_step *st)
+{
+    char hv[64];
+    CHECK(r != NULL);
+    if (!r)
+        return;
+    CHECK_STR_EQ(st->method, r->method);
+    size_t body_len = st->body ? strlen(st->body) : 0;
+    CHECK_MSG(r->body_len == body_len, "%s: body of %zu bytes, expected %zu", st->method,
+              r->body_len, body_len);
+    if (st->body)
+        CHECK_STR_EQ(st->body, r->body);
+    const char *cl = fakesrv_request_header(r, "Content-Length", hv, sizeof hv);
+    if (st->body || strcmp(st->method, "POST") == 0)
+        CHECK_MSG(cl && (size_t)atol(cl) == body_len, "%s: Content-Length %s", st->method,
+                  cl ? cl : "absent");
+    else
+        CHECK_MSG(cl == NULL, "%s: Content-Length %s on a request without a body", st->method, cl);
+    static const char *const extras[] = {"Content-Type", "X-One", "X-Two", "X-Three", "X-Empty"};
+    for (size_t i = 0; i < sizeof extras / sizeof extras[0]; i++) {
+        const char *v = fakesrv_request_header(r, extras[i], hv, sizeof hv);
+        if (st->header_name && strcmp(st->header_name, extras[i]) == 0)
+            CHECK_MSG(v && strcmp(v, st->header_value) == 0, "%s: %s is %s", st->method, extras[i],
+                      v ? v : "absent");
+        else
+            CHECK_MSG(v == NULL, "%s: unexpected %s: %s", st->method, extras[i], v);
+    }
+    CHECK(fakesrv_request_header(r, "Expect", hv, sizeof hv) == NULL);
+    CHECK_INT_EQ(1, count_header_lines(r, "User-Agent"));
+}
+
+static void test_requests_on_one_handle_do_not_inherit_settings(void)
+{
+    struct fakesrv *srv;
+    struct http_conn *conn;
+    char base[64], url[128];
+    if (!setup(&srv, &conn, NULL, base, sizeof base))
+        return;
+    struct http_response resp = {0};
+    struct ivs_error err = {0};
+    for (size_t i = 0; i < SEQUENCE_LEN; i++) {
+        const struct seq_step *st = &k_sequence[i];
+        struct ivs_header h = {st->header_name, st->header_value};
+        fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "ok"});
+        snprintf(url, sizeof url, "%s/step/%zu", base, i);
+        CHECK_INT_EQ(IVS_OK, http_perform(conn, st->method, url, &h, st->header_name ? 1 : 0,
+                                          st->body, st->body ? strlen(st->body) : 0, &resp, &err));
+        CHECK_INT_EQ(200, resp.status);
+        /* HEAD has no response body; everything else reads it whole. */
+        CHECK_STR_EQ(strcmp(st->method, "HEAD") == 0 ? "" : "ok", buf_str(&resp.body));
+        check_sequence_request(fakesrv_request(srv, i), st);
+    }
+    CHECK_INT_EQ(SEQUENCE_LEN, fakesrv_request_count(srv));
+    CHECK_INT_EQ(1, fakesrv_connection_count(srv));
+    http_response_cleanup(&resp);
+    http_conn_free(conn);
+    fakesrv_stop(srv);
+}
+
+struct multi_done {
+    int calls;
+    enum ivs_status st;
+};
+
+static void on_multi_done(void *ud, enum ivs_status st, struct ivs_error *err)
+{
+    (void)err;
+    struct multi_done *d = ud;
+    d->calls++;
+    d->st = st;
+}
+
+static void test_multi_handles_reused_do_not_inherit_settings(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    CHECK(srv != NULL);
+    if (!srv)
+        return;
+    char base[64], url[128];
+    fakesrv_url(srv, base, sizeof base);
+    struct ivs_error err = {0};
+    struct http_multi *m = NULL;
+    CHECK_INT_EQ(IVS_OK, http_multi_new(NULL, 2, &m, &err));
+    struct http_response resp = {0};
+    for (size_t i = 0; m && i < SEQUENCE_LEN; i++) {
+        const struct seq_step *st = &k_sequence[i];
+        struct ivs_header h = {st->header_name, st->header_value};
+        fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "ok"});
+        snprintf(url, sizeof url, "%s/step/%zu", base, i);
+        struct multi_done done = {0};
+        struct http_async *a = NULL;
+        CHECK_INT_EQ(IVS_OK, http_multi_start(m, st->method, url, &h, st->header_name ? 1 : 0,
+                                              st->body, st->body ? strlen(st->body) : 0, &resp,
+                                              on_multi_done, &done, &a, &err));
+        int64_t deadline = now_ms() + 5000;
+        while (a && done.calls == 0 && now_ms() < deadline)
+            if (http_multi_perform(m) > 0)
+                http_multi_wait(m, 100);
+        CHECK_INT_EQ(1, done.calls);
+        CHECK_INT_EQ(IVS_OK, done.st);
+        CHECK_INT_EQ(200, resp.status);
+        check_sequence_request(fakesrv_request(srv, i), st);
+        http_response_cleanup(&resp);
+    }
+    CHECK_INT_EQ(SEQUENCE_LEN, fakesrv_request_count(srv));
+    CHECK_INT_EQ(1, fakesrv_connection_count(srv));
+    ivs_error_clear(&err);
+    http_multi_free(m);
+    fakesrv_stop(srv);
+}
+
 static void test_response_headers_captured_in_order(void)
 {
     struct fakesrv *srv;
@@ -570,6 +703,8 @@ int main(void)
     RUN(test_post_sends_exact_body_and_headers);
     RUN(test_large_post_has_no_expect);
     RUN(test_get_and_delete_send_no_body_or_content_type);
+    RUN(test_requests_on_one_handle_do_not_inherit_settings);
+    RUN(test_multi_handles_reused_do_not_inherit_settings);
     RUN(test_response_headers_captured_in_order);
     RUN(test_compressed_responses_are_decoded);
     RUN(test_timeout_is_reported_within_bound);
