@@ -50,8 +50,10 @@ const struct model_member *model_find_member(const struct model_shape *shape, co
 {
     if (!shape || !name)
         return NULL;
+    /* Comparing the first byte first skips most strcmp calls: member names of one shape
+     * rarely share it, and the Lua binding looks up every key of every response object. */
     for (size_t i = 0; i < shape->member_count; i++)
-        if (strcmp(shape->members[i].name, name) == 0)
+        if (shape->members[i].name[0] == name[0] && strcmp(shape->members[i].name, name) == 0)
             return &shape->members[i];
     return NULL;
 }

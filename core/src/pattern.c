@@ -98,6 +98,7 @@ struct class_item {
 struct char_class {
     int first, count; /* items */
     unsigned char negated;
+    uint64_t ascii[2]; /* the answer for code points below 128, filled once compiled */
 };
 
 struct parser {
@@ -167,6 +168,7 @@ static int begin_class(struct parser *ps, int negated)
     c->first = ps->item_count;
     c->count = 0;
     c->negated = (unsigned char)negated;
+    c->ascii[0] = c->ascii[1] = 0;
     return ps->class_count++;
 }
 
@@ -652,7 +654,72 @@ static int compile_node(struct program *pg, const struct node *nodes, int idx)
 struct pattern {
     struct parser ps;
     struct program pg;
+    /* For programs of at most BITSET_MAX instructions: per context (see closure_context) and
+     * per pc, the set of consuming instructions and MATCH reachable from pc without input.
+     * NULL for longer programs, which run on the general matcher. */
+    uint64_t *closure;
+    int contexts; /* 1 when the program has no anchors (the context never matters), else 4 */
 };
+
+/* Thread sets fit one 64-bit word up to this program length: every pattern of the IVS model
+ * does, with room to spare. */
+#define BITSET_MAX 64
+
+/* Anchors make a closure depend on where it is taken: at the start, at the end, both, or
+ * neither. */
+static int closure_context(const struct pattern *c, size_t pos, size_t len)
+{
+    return c->contexts == 1 ? 0 : (pos == 0) | (pos == len) << 1;
+}
+
+static int class_matches_slow(const struct pattern *c, int cls, uint32_t cp);
+
+/* Fills c->closure (c->pg.len <= BITSET_MAX); returns 0, or -1 when memory runs out. */
+static int build_closures(struct pattern *c)
+{
+    int n = c->pg.len;
+    const struct instr *code = c->pg.code;
+    c->contexts = 1;
+    for (int pc = 0; pc < n; pc++)
+        if (code[pc].op == OP_BOL || code[pc].op == OP_EOL)
+            c->contexts = 4;
+    c->closure = malloc((size_t)c->contexts * (size_t)n * sizeof *c->closure);
+    if (!c->closure)
+        return -1;
+    int stack[2 * BITSET_MAX + 2];
+    for (int ctx = 0; ctx < c->contexts; ctx++) {
+        int at_start = ctx & 1, at_end = ctx >> 1 & 1;
+        for (int start = 0; start < n; start++) {
+            uint64_t seen = 0, set = 0;
+            int sp = 0;
+            stack[sp++] = start;
+            while (sp > 0) {
+                int pc = stack[--sp];
+                if (seen >> pc & 1)
+                    continue;
+                seen |= (uint64_t)1 << pc;
+                switch (code[pc].op) {
+                case OP_JMP: stack[sp++] = code[pc].x; break;
+                case OP_SPLIT:
+                    stack[sp++] = code[pc].y;
+                    stack[sp++] = code[pc].x;
+                    break;
+                case OP_BOL:
+                    if (at_start)
+                        stack[sp++] = pc + 1;
+                    break;
+                case OP_EOL:
+                    if (at_end)
+                        stack[sp++] = pc + 1;
+                    break;
+                default: set |= (uint64_t)1 << pc; break;
+                }
+            }
+            c->closure[ctx * n + start] = set;
+        }
+    }
+    return 0;
+}
 
 void pattern_free(struct pattern *p)
 {
@@ -662,6 +729,7 @@ void pattern_free(struct pattern *p)
     free(p->ps.items);
     free(p->ps.classes);
     free(p->pg.code);
+    free(p->closure);
     free(p);
 }
 
@@ -689,6 +757,14 @@ int pattern_compile(const char *pattern, struct pattern **out, const char **why)
     c->ps.nodes = NULL;
     c->ps.node_count = c->ps.node_cap = 0;
     c->ps.p = c->ps.end = NULL; /* the text may not outlive the compiled form */
+    if (c->pg.len <= BITSET_MAX && build_closures(c))
+        goto fail;
+    /* Subjects are mostly ASCII: answer those with one bit test instead of a walk over the
+     * class's items. */
+    for (int k = 0; k < c->ps.class_count; k++)
+        for (uint32_t cp = 0; cp < 128; cp++)
+            if (class_matches_slow(c, k, cp))
+                c->ps.classes[k].ascii[cp >> 6] |= (uint64_t)1 << (cp & 63);
     *out = c;
     if (why)
         *why = NULL;
@@ -719,7 +795,7 @@ struct vm {
     int matched;
 };
 
-static int class_matches(const struct pattern *c, int cls, uint32_t cp)
+static int class_matches_slow(const struct pattern *c, int cls, uint32_t cp)
 {
     const struct char_class *k = &c->ps.classes[cls];
     int hit = 0;
@@ -731,6 +807,13 @@ static int class_matches(const struct pattern *c, int cls, uint32_t cp)
             hit = cp >= it->lo && cp <= it->hi;
     }
     return hit != k->negated;
+}
+
+static int class_matches(const struct pattern *c, int cls, uint32_t cp)
+{
+    if (cp < 128)
+        return (int)(c->ps.classes[cls].ascii[cp >> 6] >> (cp & 63) & 1);
+    return class_matches_slow(c, cls, cp);
 }
 
 /* Adds pc and everything reachable from it without consuming input to the thread list. */
@@ -764,14 +847,63 @@ static void add_thread(struct vm *vm, int *list, int *count, int pc0, size_t pos
     }
 }
 
-/* Programs up to this many instructions are matched with scratch space on the stack (every
- * pattern of the IVS model is far below it); longer ones allocate it. */
+/* match_general() keeps its scratch space on the stack up to this program length and
+ * allocates it beyond. */
 #define SMALL_PROGRAM 128
 
-int pattern_match(const struct pattern *c, const char *s, size_t len)
+/* After a match found at pos, the rest of the subject must still be valid UTF-8. */
+static int rest_is_utf8(const char *s, size_t len, size_t pos)
 {
-    if (!c)
-        return -1;
+    while (pos < len) {
+        if ((unsigned char)s[pos] < 0x80)
+            pos++;
+        else if (pattern_utf8_next(s, len, &pos) < 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* The same simulation as match_general() with every thread set in one word: no stack, no
+ * generation stamps, a closure is one table lookup. */
+static int match_bitset(const struct pattern *c, const char *s, size_t len)
+{
+    const int n = c->pg.len;
+    const uint64_t match_bit = (uint64_t)1 << (n - 1); /* OP_MATCH is always last */
+    const struct instr *code = c->pg.code;
+    uint64_t cur = c->closure[closure_context(c, 0, len) * n];
+    size_t pos = 0;
+    while (!(cur & match_bit) && pos < len) {
+        size_t next = pos;
+        int32_t cp = (unsigned char)s[pos];
+        if (cp < 0x80)
+            next++;
+        else if ((cp = pattern_utf8_next(s, len, &next)) < 0)
+            return 0;
+        const uint64_t *closure = c->closure + closure_context(c, next, len) * n;
+        /* Search semantics: a match may also start at the next position. */
+        uint64_t nset = closure[0];
+        for (uint64_t m = cur; m; m &= m - 1) {
+            int pc = __builtin_ctzll(m);
+            const struct instr *in = &code[pc];
+            int ok = 0;
+            switch (in->op) {
+            case OP_CHAR: ok = (uint32_t)cp == in->cp; break;
+            case OP_ANY: ok = cp != '\n'; break;
+            case OP_CLASS: ok = class_matches(c, in->cls, (uint32_t)cp); break;
+            default: break;
+            }
+            if (ok)
+                nset |= closure[pc + 1];
+        }
+        cur = nset;
+        pos = next;
+    }
+    return (cur & match_bit) ? rest_is_utf8(s, len, pos) : 0;
+}
+
+/* The general Pike-style simulation, for programs too long for match_bitset(). */
+static int match_general(const struct pattern *c, const char *s, size_t len)
+{
     int n = c->pg.len;
     int small_seen[SMALL_PROGRAM], small_stack[2 * SMALL_PROGRAM + 2];
     int small_clist[SMALL_PROGRAM], small_nlist[SMALL_PROGRAM];
@@ -824,21 +956,19 @@ int pattern_match(const struct pattern *c, const char *s, size_t len)
         ccount = ncount;
         pos = next;
     }
-    if (vm.matched) {
-        /* A match found before the end still requires the rest to be valid UTF-8. */
-        size_t p = pos;
-        while (p < len)
-            if (pattern_utf8_next(s, len, &p) < 0) {
-                result = 0;
-                goto out;
-            }
-    }
-    result = vm.matched;
+    result = vm.matched ? rest_is_utf8(s, len, pos) : 0;
 out:
     if (heap)
         for (int i = 0; i < 4; i++)
             free(owned[i]);
     return result;
+}
+
+int pattern_match(const struct pattern *c, const char *s, size_t len)
+{
+    if (!c)
+        return -1;
+    return c->closure ? match_bitset(c, s, len) : match_general(c, s, len);
 }
 
 int pattern_search(const char *pattern, const char *s, size_t len)
