@@ -683,8 +683,9 @@ static void s_json_value(struct json_writer *w, int idx, int depth)
     }
     case LUA_TTABLE: s_json_table(w, idx, depth); break;
     default:
-        luaL_error(L, "json_encode: cannot encode a %s (JSON takes nil, booleans, numbers, strings "
-                      "and tables)",
+        luaL_error(L,
+                   "json_encode: cannot encode a %s (JSON takes nil, booleans, numbers, strings "
+                   "and tables)",
                    luaL_typename(L, idx));
     }
 }
