@@ -373,6 +373,48 @@ function ivs.describe(operation)
   return core.describe(operation)
 end
 
+-- ========================================================================================
+-- JSON
+-- ========================================================================================
+
+--- A plain JSON encoder and decoder (no model involved), over the cJSON the core links.
+--
+-- Used by the `ivs` command line tool; handy for scripts that read or write JSON files.
+--
+-- * **Encoding**: a sequence (keys 1..n) becomes an array; a table with only string keys
+--   becomes an object, written with its keys sorted (byte order), so equal values always give
+--   the same text; an empty table becomes `{}`, or `[]` when marked with `ivs.json.array`.
+--   Integers are written exactly, floats with up to 17 significant digits (enough to read
+--   back the same number); strings are written byte for byte with `"`, `\` and control
+--   characters escaped (give UTF-8). Anything else (mixed keys, a function, NaN, a table that
+--   contains itself) raises.
+-- * **Decoding**: objects become tables with string keys, arrays become sequences marked
+--   with `ivs.json.array` (so `[]` encodes back as `[]`), integral numbers become integers
+--   (numbers pass through a double: integers beyond 2^53 lose precision), `null` becomes
+--   `nil` (an object member is absent, an array element is dropped). Text that is not JSON
+--   gives `nil, err` with `err.code == "InvalidJSON"` and the line and column in the message
+--   (never a quote of the text).
+-- @table json
+-- @field encode `ivs.json.encode(value [, pretty])` returns the JSON text; `pretty` indents
+--   with four spaces, one member or element per line
+-- @field decode `ivs.json.decode(text)` returns the value, or `nil, err`
+-- @field array `ivs.json.array([t])` marks `t` (default a new table) as an array and returns
+--   it, so it encodes as `[]` even when empty
+-- @usage
+-- local text = ivs.json.encode({ name = "lobby", tags = {} }, true)
+-- local value, err = ivs.json.decode('{"channels":[],"nextToken":null}')
+-- print(ivs.json.encode(value))   --> {"channels":[]}
+ivs.json = {
+  encode = core.json_encode,
+  decode = core.json_decode,
+  array = function(t)
+    if t ~= nil and type(t) ~= "table" then
+      error(string_format("bad argument #1 to 'array' (table expected, got %s)", type(t)), 2)
+    end
+    return setmetatable(t or {}, core.json_array_mt)
+  end,
+}
+
 --- Whether a value is an error returned by this module.
 -- @param v any value
 -- @treturn boolean

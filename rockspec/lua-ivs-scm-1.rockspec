@@ -85,4 +85,7 @@ build = {
       libraries = { "curl", "crypto", "cjson", "pthread", "m" },
     },
   },
+  install = {
+    bin = { ivs = "scripts/ivs" },
+  },
 }
