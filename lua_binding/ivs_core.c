@@ -814,6 +814,20 @@ static struct lclient *s_check_open_client(lua_State *L, int idx)
     return lc;
 }
 
+/* An open client that is not in the middle of a core call. lc->L is set only while the core
+ * runs, so finding it set here means the client's own log function is calling back into it;
+ * calling, starting, polling or cancelling then would free or reuse the call the core is still
+ * working on. */
+static struct lclient *s_check_idle_client(lua_State *L, int idx)
+{
+    struct lclient *lc = s_check_open_client(L, idx);
+    if (lc->L) {
+        lua_pushliteral(L, "a client cannot be used from inside its own log function");
+        lua_error(L);
+    }
+    return lc;
+}
+
 /* Runs inside lua_pcall so that nothing the log function does (or a memory error while
  * pushing the line) can longjmp through the core. */
 static int l_log_trampoline(lua_State *L)
@@ -1020,7 +1034,7 @@ static struct call_frame *s_operation_input(lua_State *L, const struct model_ope
 /* client:call(operation, params) -> result | nil, err */
 static int l_client_call(lua_State *L)
 {
-    struct lclient *lc = s_check_open_client(L, 1);
+    struct lclient *lc = s_check_idle_client(L, 1);
     const struct model_operation *op;
     struct call_frame *f = s_operation_input(L, &op);
 
@@ -1098,7 +1112,7 @@ static void s_call_done(void *ud, enum ivs_status status, cJSON *output, struct 
 /* client:start(operation, params) -> call | nil, err */
 static int l_client_start(lua_State *L)
 {
-    struct lclient *lc = s_check_open_client(L, 1);
+    struct lclient *lc = s_check_idle_client(L, 1);
     const struct model_operation *op;
     struct call_frame *f = s_operation_input(L, &op);
     /* The handle exists before the call starts, so a memory error cannot strand the slot. */
@@ -1132,7 +1146,7 @@ static int l_client_start(lua_State *L)
 /* client:poll([timeout_ms]) -> number of calls in flight */
 static int l_client_poll(lua_State *L)
 {
-    struct lclient *lc = s_check_open_client(L, 1);
+    struct lclient *lc = s_check_idle_client(L, 1);
     lua_Integer timeout = luaL_optinteger(L, 2, 0);
     if (timeout > 24 * 3600 * 1000)
         timeout = 24 * 3600 * 1000;
@@ -1153,7 +1167,7 @@ static int l_client_in_flight(lua_State *L)
 
 static int l_client_cancel_all(lua_State *L)
 {
-    struct lclient *lc = s_check_open_client(L, 1);
+    struct lclient *lc = s_check_idle_client(L, 1);
     lc->L = L;
     ivs_client_cancel_all(lc->client);
     lc->L = NULL;

@@ -109,7 +109,8 @@ IVS_API void ivs_free(void *ptr);
 
 enum ivs_log_level { IVS_LOG_ERROR = 0, IVS_LOG_WARN = 1, IVS_LOG_INFO = 2, IVS_LOG_DEBUG = 3 };
 
-/* Receives one log line (no trailing newline), already redacted of secrets. */
+/* Receives one log line (no trailing newline), already redacted of secrets. It runs in the
+ * middle of a call: it must not call, start, poll, cancel or free on the client that logs. */
 typedef void (*ivs_log_fn)(void *ud, enum ivs_log_level level, const char *line);
 
 /* Looks up an environment variable; returns NULL when unset. Lets hosts and tests supply an

@@ -444,6 +444,11 @@ static void *acceptor_main(void *arg)
         }
         w->fd = fd;
         w->srv = s;
+        /* Counted before the worker runs: it may answer (and the client read the count)
+         * before this thread is scheduled again. */
+        pthread_mutex_lock(&s->lock);
+        s->connection_count++;
+        pthread_mutex_unlock(&s->lock);
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             close(fd);
             free(w);
@@ -452,7 +457,6 @@ static void *acceptor_main(void *arg)
         pthread_mutex_lock(&s->lock);
         w->next = s->workers;
         s->workers = w;
-        s->connection_count++;
         pthread_mutex_unlock(&s->lock);
     }
     return NULL;
