@@ -32,6 +32,7 @@
 #include "errors.h"
 #include "model.h"
 #include "playback_token.h"
+#include "lua_sign.h"
 
 #define CLIENT_MT "ivs.Client"
 #define ERROR_MT "ivs.Error"
@@ -1448,6 +1449,7 @@ static const luaL_Reg s_functions[] = {
 int luaopen_ivs_core(lua_State *L)
 {
     luaL_newlib(L, s_functions);
+    ivs_lua_open_sign(L); /* core.sign, core.presign (lua_sign.c) */
 
     luaL_newmetatable(L, FRAME_MT);
     lua_pushcfunction(L, l_frame_gc);

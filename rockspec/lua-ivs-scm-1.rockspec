@@ -70,6 +70,7 @@ build = {
         "core/src/validate.c",
         "core/src/version.c",
         "lua_binding/ivs_core.c",
+        "lua_binding/lua_sign.c",
         "lua_binding/playback_token.c",
       },
       defines = { "_GNU_SOURCE" },
