@@ -92,6 +92,10 @@ int main(int argc, char **argv)
             struct emu_credential *c = &creds[ncreds++];
             c->access_key_id = strndup(v, (size_t)(colon - v));
             c->secret_access_key = strdup(colon + 1);
+            if (!c->access_key_id || !c->secret_access_key) {
+                fprintf(stderr, "ivs-emulator: out of memory\n");
+                goto out;
+            }
             char *last = strrchr(c->secret_access_key, ':');
             if (last && valid_account(last + 1)) {
                 c->account = strdup(last + 1);
@@ -107,6 +111,10 @@ int main(int argc, char **argv)
         creds[0].access_key_id = strdup(s_default_key_id);
         creds[0].secret_access_key = strdup(s_default_secret);
         ncreds = 1;
+        if (!creds[0].access_key_id || !creds[0].secret_access_key) {
+            fprintf(stderr, "ivs-emulator: out of memory\n");
+            goto out;
+        }
     }
     for (size_t i = 0; i < ncreds; i++)
         if (!creds[i].account)

@@ -2212,6 +2212,12 @@ static int write_atomically(const char *path, const char *text)
     buf_printf(&tmp, "%s.tmp", path);
     int fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int rc = -1;
+    /* The state holds stream keys: a leftover temp file from an older run keeps its old mode
+     * under O_CREAT, so the mode is set explicitly. */
+    if (fd >= 0 && fchmod(fd, 0600) != 0) {
+        close(fd);
+        fd = -1;
+    }
     if (fd >= 0) {
         size_t len = strlen(text), done = 0;
         while (done < len) {

@@ -373,6 +373,48 @@ function ivs.describe(operation)
   return core.describe(operation)
 end
 
+-- ========================================================================================
+-- JSON
+-- ========================================================================================
+
+--- A plain JSON encoder and decoder (no model involved), over the cJSON the core links.
+--
+-- Used by the `ivs` command line tool; handy for scripts that read or write JSON files.
+--
+-- * **Encoding**: a sequence (keys 1..n) becomes an array; a table with only string keys
+--   becomes an object, written with its keys sorted (byte order), so equal values always give
+--   the same text; an empty table becomes `{}`, or `[]` when marked with `ivs.json.array`.
+--   Integers are written exactly, floats with up to 17 significant digits (enough to read
+--   back the same number); strings are written byte for byte with `"`, `\` and control
+--   characters escaped (give UTF-8). Anything else (mixed keys, a function, NaN, a table that
+--   contains itself) raises.
+-- * **Decoding**: objects become tables with string keys, arrays become sequences marked
+--   with `ivs.json.array` (so `[]` encodes back as `[]`), integral numbers become integers
+--   (numbers pass through a double: integers beyond 2^53 lose precision), `null` becomes
+--   `nil` (an object member is absent, an array element is dropped). Text that is not JSON
+--   gives `nil, err` with `err.code == "InvalidJSON"` and the line and column in the message
+--   (never a quote of the text).
+-- @table json
+-- @field encode `ivs.json.encode(value [, pretty])` returns the JSON text; `pretty` indents
+--   with four spaces, one member or element per line
+-- @field decode `ivs.json.decode(text)` returns the value, or `nil, err`
+-- @field array `ivs.json.array([t])` marks `t` (default a new table) as an array and returns
+--   it, so it encodes as `[]` even when empty
+-- @usage
+-- local text = ivs.json.encode({ name = "lobby", tags = {} }, true)
+-- local value, err = ivs.json.decode('{"channels":[],"nextToken":null}')
+-- print(ivs.json.encode(value))   --> {"channels":[]}
+ivs.json = {
+  encode = core.json_encode,
+  decode = core.json_decode,
+  array = function(t)
+    if t ~= nil and type(t) ~= "table" then
+      error(string_format("bad argument #1 to 'array' (table expected, got %s)", type(t)), 2)
+    end
+    return setmetatable(t or {}, core.json_array_mt)
+  end,
+}
+
 --- Whether a value is an error returned by this module.
 -- @param v any value
 -- @treturn boolean
@@ -788,6 +830,106 @@ function ivs.playback_url(playback_url, token)
     error(string_format("bad argument #2 to 'playback_url' (token expected, got %s)", type(token)), 2)
   end
   return core.playback_url(playback_url, token)
+end
+
+
+-- ========================================================================================
+-- SigV4 signing for requests built by hand
+-- ========================================================================================
+
+-- Option name -> Lua type for ivs.sign and ivs.presign.
+local SIGN_OPTION_TYPES = {
+  method = "string", url = "string", headers = "table", body = "string", region = "string",
+  service = "string", credentials = "table", time = "integer",
+}
+
+local function sign_options(fname, opts, extra)
+  if type(opts) ~= "table" then
+    error(string_format("bad argument #1 to '%s' (table of options expected, got %s)", fname, type(opts)), 3)
+  end
+  for k, v in pairs(opts) do
+    local want = type(k) == "string" and (SIGN_OPTION_TYPES[k] or (k == extra and "integer"))
+    if not want then
+      error(string_format("ivs: unknown %s option '%s' (did you mean '%s'?)", fname, tostring(k),
+        closest(tostring(k), sorted_keys(SIGN_OPTION_TYPES, extra))), 3)
+    end
+    local ok = want == "integer" and math_type(v) == "integer" or want ~= "integer" and type(v) == want
+    if not ok then
+      error(string_format("ivs: %s option '%s' must be a%s %s, got %s", fname, k,
+        want == "integer" and "n" or "", want, math_type(v) == "float" and "a float" or type(v)), 3)
+    end
+  end
+  local creds = opts.credentials
+  if creds == nil then
+    error(string_format("ivs: %s needs 'credentials' ({ access_key_id =, secret_access_key = })", fname), 3)
+  end
+  for k, v in pairs(creds) do
+    if not CREDS_TYPES[k] then
+      error(string_format("ivs: unknown %s option 'credentials.%s' (did you mean 'credentials.%s'?)", fname,
+        tostring(k), closest(tostring(k), sorted_keys(CREDS_TYPES))), 3)
+    end
+    if type(v) ~= "string" then
+      error(string_format("ivs: %s option 'credentials.%s' must be a string, got %s", fname, k, type(v)), 3)
+    end
+  end
+  return {
+    method = opts.method, url = opts.url, headers = opts.headers, body = opts.body,
+    region = opts.region, service = opts.service, time = opts.time,
+    access_key_id = creds.access_key_id, secret_access_key = creds.secret_access_key,
+    session_token = creds.session_token,
+  }
+end
+
+--- Signs a request you send yourself (AWS Signature Version 4, header mode).
+--
+-- For requests this module does not make for you: another AWS service's endpoint, a proxy,
+-- or your own HTTP stack. The signature covers the method, the URL's path and query, the
+-- body and every header in `headers` (plus Host, taken from the URL when `headers` has
+-- none). Send the request with exactly those headers, the body unchanged, and the ones
+-- returned here added. Signing is local and keeps the derived key of the last few
+-- (secret, day, region, service) combinations, so signing in a loop is cheap.
+--
+-- Options:
+--
+-- * `method` (required): `"GET"`, `"POST"`...
+-- * `url` (required): the absolute URL as sent, path and query already percent-encoded.
+-- * `headers`: table of header name -> string value that will be sent and signed.
+-- * `body`: the body as sent (default empty).
+-- * `region` (required), `service` (default `"ivs"`).
+-- * `credentials` (required): `{ access_key_id =, secret_access_key =, session_token = }`.
+-- * `time`: the signing time, Unix seconds (default now).
+--
+-- Problems the signer finds (a missing method, a bad URL, a header the signer sets itself)
+-- give `nil, err` with `err.code == "InvalidArgument"`. Unknown options and options of the
+-- wrong type raise.
+-- @tparam table opts
+-- @treturn table|nil headers to add: `X-Amz-Date`, `Authorization` and, with a session
+--   token, `X-Amz-Security-Token`
+-- @treturn ivs.Error|nil the error
+-- @usage
+-- local add = assert(ivs.sign{ method = "POST", url = "https://ivs.us-west-2.amazonaws.com/GetChannel",
+--   headers = { ["Content-Type"] = "application/json" }, body = body, region = "us-west-2",
+--   credentials = { access_key_id = id, secret_access_key = secret } })
+-- for name, value in pairs(add) do request_headers[name] = value end
+function ivs.sign(opts)
+  return core.sign(sign_options("sign", opts))
+end
+
+--- Presigns a URL (AWS Signature Version 4, query mode).
+--
+-- The URL works without any header but Host for `expires` seconds. The options are those of
+-- `ivs.sign` (only Host is signed, so `headers` matters only for a `Host` override, and the
+-- body is not signed) plus `expires`: seconds the URL stays valid, 1 to 604800 (default 900).
+-- @tparam table opts
+-- @treturn string|nil the URL with `X-Amz-*` parameters added to its query
+-- @treturn ivs.Error|nil the error
+-- @usage
+-- local url = assert(ivs.presign{ method = "GET", url = "https://example.com/path", region = "us-east-1",
+--   service = "execute-api", credentials = creds, expires = 300 })
+function ivs.presign(opts)
+  local t = sign_options("presign", opts, "expires")
+  t.expires = opts.expires or 900
+  return core.presign(t)
 end
 
 return ivs

@@ -28,9 +28,11 @@
 
 #include "ivs.h"
 #include "client.h"
+#include "buf.h"
 #include "errors.h"
 #include "model.h"
 #include "playback_token.h"
+#include "lua_sign.h"
 
 #define CLIENT_MT "ivs.Client"
 #define ERROR_MT "ivs.Error"
@@ -512,6 +514,289 @@ static void s_push_json(lua_State *L, const cJSON *j, int shape_index, int depth
 }
 
 /* ---------------------------------------------------------------------------------------
+ * Generic JSON (core.json_encode / core.json_decode), for tools such as scripts/ivs
+ *
+ * No model here, so a table's keys decide: a sequence is an array, string keys make an
+ * object, and an empty table is an object unless its metatable is the array marker
+ * (registry JSON_ARRAY_MT, exported as core.json_array_mt), which the decoder also puts on
+ * every array it makes so that `[]` survives a round trip. Object keys are written sorted
+ * (byte order), so the same value always gives the same text.
+ * ------------------------------------------------------------------------------------- */
+
+#define JSON_ARRAY_MT "ivs.JsonArray"
+#define BUF_MT "ivs.JsonBuf"
+/* Deeper than this is certainly a cycle when encoding; when decoding it is refused. */
+#define JSON_MAX_DEPTH 256
+
+static int l_jsonbuf_gc(lua_State *L)
+{
+    buf_free(luaL_checkudata(L, 1, BUF_MT));
+    return 0;
+}
+
+struct json_writer {
+    lua_State *L;
+    struct buf *out;
+    int pretty;
+};
+
+static void s_json_newline(struct json_writer *w, int depth)
+{
+    if (!w->pretty)
+        return;
+    buf_putc(w->out, '\n');
+    for (int i = 0; i < depth; i++)
+        buf_puts(w->out, "    ");
+}
+
+static void s_json_string(struct buf *out, const char *s, size_t len)
+{
+    buf_putc(out, '"');
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"': buf_puts(out, "\\\""); break;
+        case '\\': buf_puts(out, "\\\\"); break;
+        case '\n': buf_puts(out, "\\n"); break;
+        case '\r': buf_puts(out, "\\r"); break;
+        case '\t': buf_puts(out, "\\t"); break;
+        case '\b': buf_puts(out, "\\b"); break;
+        case '\f': buf_puts(out, "\\f"); break;
+        default:
+            if (c < 0x20)
+                buf_printf(out, "\\u%04x", c);
+            else
+                buf_putc(out, (char)c);
+        }
+    }
+    buf_putc(out, '"');
+}
+
+static int s_is_array_marked(lua_State *L, int idx)
+{
+    if (!lua_getmetatable(L, idx))
+        return 0;
+    luaL_getmetatable(L, JSON_ARRAY_MT);
+    int same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return same;
+}
+
+struct json_key {
+    const char *s;
+    size_t len;
+};
+
+static int s_key_cmp(const void *a, const void *b)
+{
+    const struct json_key *x = a, *y = b;
+    int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+    if (c)
+        return c;
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+static void s_json_value(struct json_writer *w, int idx, int depth);
+
+static void s_json_table(struct json_writer *w, int idx, int depth)
+{
+    lua_State *L = w->L;
+    if (depth >= JSON_MAX_DEPTH)
+        luaL_error(L, "json_encode: nested too deeply (a table that contains itself?)");
+    luaL_checkstack(L, 6, "json_encode: nested too deeply");
+    struct key_census kc = s_census(L, idx);
+    if (kc.integers == 0 && kc.strings == 0 && kc.others == 0) {
+        buf_puts(w->out, s_is_array_marked(L, idx) ? "[]" : "{}");
+        return;
+    }
+    if (!kc.strings && !kc.others && (size_t)kc.max_int == kc.integers) {
+        buf_putc(w->out, '[');
+        for (lua_Integer i = 1; i <= kc.max_int; i++) {
+            if (i > 1)
+                buf_putc(w->out, ',');
+            s_json_newline(w, depth + 1);
+            lua_rawgeti(L, idx, i);
+            s_json_value(w, lua_gettop(L), depth + 1);
+            lua_pop(L, 1);
+        }
+        s_json_newline(w, depth);
+        buf_putc(w->out, ']');
+        return;
+    }
+    if (kc.integers || kc.others)
+        luaL_error(L, "json_encode: a table must be either a sequence or have only string keys");
+
+    /* The key strings stay alive: the table being encoded holds them. */
+    struct json_key *keys = lua_newuserdatauv(L, kc.strings * sizeof *keys, 0);
+    size_t n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        keys[n].s = lua_tolstring(L, -1, &keys[n].len);
+        if (strlen(keys[n].s) != keys[n].len)
+            luaL_error(L, "json_encode: keys must not contain NUL bytes");
+        n++;
+    }
+    qsort(keys, n, sizeof *keys, s_key_cmp);
+    buf_putc(w->out, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            buf_putc(w->out, ',');
+        s_json_newline(w, depth + 1);
+        s_json_string(w->out, keys[i].s, keys[i].len);
+        buf_puts(w->out, w->pretty ? ": " : ":");
+        lua_pushlstring(L, keys[i].s, keys[i].len);
+        lua_rawget(L, idx);
+        s_json_value(w, lua_gettop(L), depth + 1);
+        lua_pop(L, 1);
+    }
+    s_json_newline(w, depth);
+    buf_putc(w->out, '}');
+    lua_pop(L, 1); /* keys */
+}
+
+static void s_json_value(struct json_writer *w, int idx, int depth)
+{
+    lua_State *L = w->L;
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL: buf_puts(w->out, "null"); break;
+    case LUA_TBOOLEAN: buf_puts(w->out, lua_toboolean(L, idx) ? "true" : "false"); break;
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) {
+            buf_printf(w->out, "%lld", (long long)lua_tointeger(L, idx));
+        } else {
+            double d = lua_tonumber(L, idx);
+            if (!isfinite(d))
+                luaL_error(L, "json_encode: numbers must be finite (JSON has no NaN or infinity)");
+            /* The shortest of these that reads back as the same double. */
+            char tmp[40];
+            snprintf(tmp, sizeof tmp, "%.15g", d);
+            if (strtod(tmp, NULL) != d)
+                snprintf(tmp, sizeof tmp, "%.17g", d);
+            buf_puts(w->out, tmp);
+        }
+        break;
+    case LUA_TSTRING: {
+        size_t len = 0;
+        const char *s = lua_tolstring(L, idx, &len);
+        s_json_string(w->out, s, len);
+        break;
+    }
+    case LUA_TTABLE: s_json_table(w, idx, depth); break;
+    default:
+        luaL_error(L,
+                   "json_encode: cannot encode a %s (JSON takes nil, booleans, numbers, strings "
+                   "and tables)",
+                   luaL_typename(L, idx));
+    }
+}
+
+static int l_json_encode(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    lua_settop(L, 2);
+    struct json_writer w = {L, NULL, lua_toboolean(L, 2)};
+    w.out = lua_newuserdatauv(L, sizeof *w.out, 0); /* freed by __gc even if encoding raises */
+    memset(w.out, 0, sizeof *w.out);
+    luaL_setmetatable(L, BUF_MT);
+    s_json_value(&w, 1, 0);
+    if (buf_failed(w.out))
+        return luaL_error(L, "not enough memory");
+    lua_pushlstring(L, buf_str(w.out), w.out->len);
+    buf_free(w.out);
+    return 1;
+}
+
+static int s_json_depth(const cJSON *j)
+{
+    int deepest = 0;
+    const cJSON *child;
+    if (!cJSON_IsArray(j) && !cJSON_IsObject(j))
+        return 0;
+    cJSON_ArrayForEach(child, j)
+    {
+        int d = s_json_depth(child);
+        if (d > deepest)
+            deepest = d;
+    }
+    return deepest + 1;
+}
+
+static void s_push_plain_json(lua_State *L, const cJSON *j)
+{
+    luaL_checkstack(L, 4, "json_decode: nested too deeply");
+    const cJSON *child;
+    if (cJSON_IsObject(j)) {
+        lua_createtable(L, 0, cJSON_GetArraySize(j));
+        cJSON_ArrayForEach(child, j)
+        {
+            if (cJSON_IsNull(child) || !child->string)
+                continue;
+            s_push_plain_json(L, child);
+            lua_setfield(L, -2, child->string);
+        }
+    } else if (cJSON_IsArray(j)) {
+        lua_createtable(L, cJSON_GetArraySize(j), 0);
+        luaL_setmetatable(L, JSON_ARRAY_MT);
+        lua_Integer n = 0;
+        cJSON_ArrayForEach(child, j)
+        {
+            if (cJSON_IsNull(child))
+                continue;
+            s_push_plain_json(L, child);
+            lua_seti(L, -2, ++n);
+        }
+    } else if (cJSON_IsString(j)) {
+        lua_pushstring(L, j->valuestring);
+    } else if (cJSON_IsNumber(j)) {
+        s_push_number(L, j->valuedouble, NULL);
+    } else if (cJSON_IsBool(j)) {
+        lua_pushboolean(L, cJSON_IsTrue(j));
+    } else {
+        lua_pushnil(L);
+    }
+}
+
+static int l_json_decode(lua_State *L)
+{
+    size_t len = 0;
+    const char *text = luaL_checklstring(L, 1, &len);
+    struct call_frame *f = s_new_frame(L);
+    if (strlen(text) != len) {
+        ivs_error_set(&f->err, IVS_ERR_VALIDATION, "InvalidJSON",
+                      "JSON text must not contain NUL bytes");
+    } else {
+        const char *end = NULL;
+        f->output = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
+        if (!f->output) {
+            /* Point at the line and column, never quote the text (it may hold a secret). */
+            size_t at = end && end >= text ? (size_t)(end - text) : 0;
+            int line = 1, column = 1;
+            for (size_t i = 0; i < at && i < len; i++) {
+                if (text[i] == '\n') {
+                    line++;
+                    column = 1;
+                } else {
+                    column++;
+                }
+            }
+            ivs_error_set(&f->err, IVS_ERR_VALIDATION, "InvalidJSON",
+                          "not valid JSON (line %d, column %d)", line, column);
+        } else if (s_json_depth(f->output) > JSON_MAX_DEPTH) {
+            ivs_error_set(&f->err, IVS_ERR_VALIDATION, "InvalidJSON",
+                          "JSON nested more than %d levels deep", JSON_MAX_DEPTH);
+        }
+    }
+    if (f->err.kind != IVS_OK) {
+        lua_pushnil(L);
+        s_push_error(L, &f->err, NULL);
+        return 2;
+    }
+    s_push_plain_json(L, f->output);
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------------------
  * The client
  * ------------------------------------------------------------------------------------- */
 
@@ -525,6 +810,20 @@ static struct lclient *s_check_open_client(lua_State *L, int idx)
     struct lclient *lc = s_check_client(L, idx);
     if (!lc->client) {
         lua_pushliteral(L, "attempt to use a closed " CLIENT_MT);
+        lua_error(L);
+    }
+    return lc;
+}
+
+/* An open client that is not in the middle of a core call. lc->L is set only while the core
+ * runs, so finding it set here means the client's own log function is calling back into it;
+ * calling, starting, polling or cancelling then would free or reuse the call the core is still
+ * working on. */
+static struct lclient *s_check_idle_client(lua_State *L, int idx)
+{
+    struct lclient *lc = s_check_open_client(L, idx);
+    if (lc->L) {
+        lua_pushliteral(L, "a client cannot be used from inside its own log function");
         lua_error(L);
     }
     return lc;
@@ -736,7 +1035,7 @@ static struct call_frame *s_operation_input(lua_State *L, const struct model_ope
 /* client:call(operation, params) -> result | nil, err */
 static int l_client_call(lua_State *L)
 {
-    struct lclient *lc = s_check_open_client(L, 1);
+    struct lclient *lc = s_check_idle_client(L, 1);
     const struct model_operation *op;
     struct call_frame *f = s_operation_input(L, &op);
 
@@ -814,7 +1113,7 @@ static void s_call_done(void *ud, enum ivs_status status, cJSON *output, struct 
 /* client:start(operation, params) -> call | nil, err */
 static int l_client_start(lua_State *L)
 {
-    struct lclient *lc = s_check_open_client(L, 1);
+    struct lclient *lc = s_check_idle_client(L, 1);
     const struct model_operation *op;
     struct call_frame *f = s_operation_input(L, &op);
     /* The handle exists before the call starts, so a memory error cannot strand the slot. */
@@ -848,7 +1147,7 @@ static int l_client_start(lua_State *L)
 /* client:poll([timeout_ms]) -> number of calls in flight */
 static int l_client_poll(lua_State *L)
 {
-    struct lclient *lc = s_check_open_client(L, 1);
+    struct lclient *lc = s_check_idle_client(L, 1);
     lua_Integer timeout = luaL_optinteger(L, 2, 0);
     if (timeout > 24 * 3600 * 1000)
         timeout = 24 * 3600 * 1000;
@@ -869,7 +1168,7 @@ static int l_client_in_flight(lua_State *L)
 
 static int l_client_cancel_all(lua_State *L)
 {
-    struct lclient *lc = s_check_open_client(L, 1);
+    struct lclient *lc = s_check_idle_client(L, 1);
     lc->L = L;
     ivs_client_cancel_all(lc->client);
     lc->L = NULL;
@@ -1142,17 +1441,28 @@ static const luaL_Reg s_functions[] = {
     {"describe", l_describe},
     {"playback_token", ivs_lua_playback_token},
     {"playback_url", ivs_lua_playback_url},
+    {"json_encode", l_json_encode},
+    {"json_decode", l_json_decode},
     {NULL, NULL},
 };
 
 int luaopen_ivs_core(lua_State *L)
 {
     luaL_newlib(L, s_functions);
+    ivs_lua_open_sign(L); /* core.sign, core.presign (lua_sign.c) */
 
     luaL_newmetatable(L, FRAME_MT);
     lua_pushcfunction(L, l_frame_gc);
     lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
+
+    luaL_newmetatable(L, BUF_MT);
+    lua_pushcfunction(L, l_jsonbuf_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+
+    luaL_newmetatable(L, JSON_ARRAY_MT);
+    lua_setfield(L, -2, "json_array_mt");
 
     luaL_newmetatable(L, ERROR_MT);
     lua_pushcfunction(L, l_error_tostring);

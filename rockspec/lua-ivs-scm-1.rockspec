@@ -70,6 +70,7 @@ build = {
         "core/src/validate.c",
         "core/src/version.c",
         "lua_binding/ivs_core.c",
+        "lua_binding/lua_sign.c",
         "lua_binding/playback_token.c",
       },
       defines = { "_GNU_SOURCE" },
@@ -84,5 +85,8 @@ build = {
       libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CJSON_LIBDIR)" },
       libraries = { "curl", "crypto", "cjson", "pthread", "m" },
     },
+  },
+  install = {
+    bin = { ivs = "scripts/ivs" },
   },
 }

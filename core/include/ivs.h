@@ -109,7 +109,8 @@ IVS_API void ivs_free(void *ptr);
 
 enum ivs_log_level { IVS_LOG_ERROR = 0, IVS_LOG_WARN = 1, IVS_LOG_INFO = 2, IVS_LOG_DEBUG = 3 };
 
-/* Receives one log line (no trailing newline), already redacted of secrets. */
+/* Receives one log line (no trailing newline), already redacted of secrets. It runs in the
+ * middle of a call: it must not call, start, poll, cancel or free on the client that logs. */
 typedef void (*ivs_log_fn)(void *ud, enum ivs_log_level level, const char *line);
 
 /* Looks up an environment variable; returns NULL when unset. Lets hosts and tests supply an
@@ -365,6 +366,29 @@ IVS_API void ivs_signature_clear(struct ivs_signature *sig);
 IVS_API enum ivs_status ivs_presign_url(const struct ivs_sign_request *req,
                                         const struct ivs_credentials *creds, long expires_s,
                                         char **url_out, struct ivs_error *err);
+
+/*
+ * A reusable signer for callers who sign many requests. ivs_sign() and ivs_presign_url() set
+ * up SHA-256 and derive the signing key (four HMACs) on every call; a signer keeps both, and
+ * the derived keys of the last few (secret, day, region, service) combinations, so a signature
+ * in a loop costs a fraction of that. Output is byte for byte what ivs_sign() gives.
+ * A signer is not thread-safe: use one per thread. Only a SHA-256 digest of each secret is
+ * kept, never the secret; ivs_signer_free() wipes the derived keys and accepts NULL.
+ * ivs_signer_new() returns NULL when out of memory or when OpenSSL has no SHA-256.
+ */
+struct ivs_signer;
+IVS_API struct ivs_signer *ivs_signer_new(void);
+IVS_API void ivs_signer_free(struct ivs_signer *signer);
+/* ivs_sign() through a signer; signer may be NULL (then it is ivs_sign()). */
+IVS_API enum ivs_status ivs_signer_sign(struct ivs_signer *signer,
+                                        const struct ivs_sign_request *req,
+                                        const struct ivs_credentials *creds,
+                                        struct ivs_signature *out, struct ivs_error *err);
+/* ivs_presign_url() through a signer; signer may be NULL. */
+IVS_API enum ivs_status ivs_signer_presign_url(struct ivs_signer *signer,
+                                               const struct ivs_sign_request *req,
+                                               const struct ivs_credentials *creds, long expires_s,
+                                               char **url_out, struct ivs_error *err);
 
 /* ---------------------------------------------------------------------------------------
  * Playback tokens

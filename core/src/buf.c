@@ -18,7 +18,18 @@ int buf_reserve(struct buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap *= 2;
-    char *p = realloc(b->data, cap);
+    char *p;
+    if (b->sensitive) {
+        /* realloc would release the old block with the secret still in it. */
+        p = malloc(cap);
+        if (p && b->data) {
+            memcpy(p, b->data, b->len + 1);
+            explicit_bzero(b->data, b->cap);
+            free(b->data);
+        }
+    } else {
+        p = realloc(b->data, cap);
+    }
     if (!p) {
         b->failed = 1;
         return -1;
@@ -87,6 +98,8 @@ void buf_reset(struct buf *b)
 
 void buf_free(struct buf *b)
 {
+    if (b->sensitive && b->data)
+        explicit_bzero(b->data, b->cap);
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;

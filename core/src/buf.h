@@ -12,11 +12,14 @@ struct buf {
     size_t len;
     size_t cap;
     int failed;
+    /* Nonzero: the contents are secret, so every block the buffer lets go of (when it grows,
+     * on buf_free) is overwritten first. Survives buf_free and buf_reset. */
+    int sensitive;
 };
 
 #define BUF_INIT                                                                                   \
     {                                                                                              \
-        NULL, 0, 0, 0                                                                              \
+        NULL, 0, 0, 0, 0                                                                           \
     }
 
 /* Ensures room for `extra` more bytes plus the terminating NUL; returns 0 or -1. */

@@ -476,6 +476,7 @@ static enum ivs_status provider_process(struct cred_chain *c, struct credentials
         return IVS_OK;
     }
     struct process_result r = {BUF_INIT, BUF_INIT, 0, 0, 0, 0};
+    r.out.sensitive = 1; /* the credential document */
     enum ivs_status st = IVS_OK;
     if (run_process(command, c->process_timeout_ms, &r) != 0) {
         st = ivs_error_set(err, IVS_ERR_CREDENTIALS, "CredentialProcessError",
@@ -573,6 +574,7 @@ static enum ivs_status http_once(const char *method, const char *url,
     ho.connect_timeout_ms = timeout_ms;
     ho.close_connection = 1;
     ho.ca_bundle = ca_bundle;
+    ho.sensitive_body = 1;
     struct http_conn *conn = NULL;
     enum ivs_status st = http_conn_new(&ho, &conn, err);
     if (st == IVS_OK)

@@ -18,6 +18,7 @@ struct http_settings {
     long timeout_ms;
     int close_connection;
     int accept_encoding;
+    int sensitive_body;
     char *ca_bundle;
     char *user_agent;
 };
@@ -60,6 +61,7 @@ static enum ivs_status settings_init(struct http_settings *s, const struct http_
         s->connect_timeout_ms = s->timeout_ms;
     s->close_connection = opts->close_connection;
     s->accept_encoding = opts->accept_encoding;
+    s->sensitive_body = opts->sensitive_body;
     s->ca_bundle = ivs_strdup(opts->ca_bundle);
     s->user_agent = ivs_strdup(opts->user_agent ? opts->user_agent : "libivs/" IVS_VERSION);
     if (!s->user_agent || (opts->ca_bundle && !s->ca_bundle))
@@ -422,6 +424,7 @@ static enum ivs_status transfer_setup(const struct http_settings *s, struct tran
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "http_perform needs a response");
     http_response_cleanup(resp);
+    resp->body.sensitive = s->sensitive_body;
     if (!method || !url)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "http_perform needs a connection, method and URL");

@@ -26,6 +26,7 @@ struct http_options {
     const char *ca_bundle;  /* NULL = system store */
     const char *user_agent; /* NULL = libivs/<version> */
     int accept_encoding;    /* nonzero: send Accept-Encoding: gzip, deflate and decode */
+    int sensitive_body;     /* nonzero: response bodies hold secrets (buf.sensitive) */
 };
 
 struct http_response {

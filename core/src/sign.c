@@ -1,5 +1,7 @@
-/* sign.c: the public SigV4 entry points (ivs_sign, ivs_presign_url) over sigv4_sign. */
+/* sign.c: the public SigV4 entry points (ivs_sign, ivs_presign_url, ivs_signer_*) over
+ * sigv4_sign. */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -12,19 +14,26 @@
 
 #define DEFAULT_SERVICE "ivs"
 
+/* Requests with at most this many headers pass them to the signer from the stack. */
+#define INLINE_HEADERS 16
+
+struct ivs_signer {
+    struct sigv4_key_cache *keys;
+};
+
 struct parsed_url {
     size_t base_len;  /* scheme://authority/path: everything before '?' or '#' */
     char *host;       /* the Host header value: lowercased host, ":port" only when not default */
     char *path;       /* "/" when the URL has none */
     char *query;      /* without '?', "" when none */
     int path_missing; /* the URL had no path at all ("https://host") */
+    char *storage;    /* host, path and query live in this one allocation */
 };
 
 static void parsed_url_free(struct parsed_url *u)
 {
-    free(u->host);
-    free(u->path);
-    free(u->query);
+    free(u->storage);
+    memset(u, 0, sizeof *u);
 }
 
 static enum ivs_status bad_url(struct ivs_error *err, const char *why)
@@ -90,28 +99,36 @@ static enum ivs_status parse_url(const char *url, struct parsed_url *u, struct i
         }
     }
 
-    struct buf b = BUF_INIT;
-    for (const char *c = host; c < host_end; c++)
-        buf_putc(&b, (char)tolower((unsigned char)*c));
-    if (port_num && port_num != default_port)
-        buf_printf(&b, ":%ld", port_num);
-    u->host = buf_steal(&b);
-
     size_t path_len = strcspn(rest, "?#");
-    u->path_missing = path_len == 0;
-    u->path = path_len ? ivs_strndup(rest, path_len) : ivs_strdup("/");
     const char *q = rest + path_len;
+    size_t query_len = 0;
     if (*q == '?') {
         q++;
-        u->query = ivs_strndup(q, strcspn(q, "#"));
-    } else {
-        u->query = ivs_strdup("");
+        query_len = strcspn(q, "#");
     }
-    u->base_len = (size_t)(rest + path_len - url);
-    if (!u->host || !u->path || !u->query) {
-        parsed_url_free(u);
+    size_t host_len = (size_t)(host_end - host);
+    char port_text[8] = "";
+    if (port_num && port_num != default_port)
+        snprintf(port_text, sizeof port_text, ":%ld", port_num);
+    size_t port_len = strlen(port_text);
+    char *block = malloc(host_len + port_len + 1 + (path_len ? path_len : 1) + 1 + query_len + 1);
+    if (!block)
         return ivs_error_nomem(err);
-    }
+    u->storage = u->host = block;
+    for (size_t i = 0; i < host_len; i++)
+        block[i] = (char)tolower((unsigned char)host[i]);
+    memcpy(block + host_len, port_text, port_len + 1);
+    u->path = block + host_len + port_len + 1;
+    u->path_missing = path_len == 0;
+    if (path_len)
+        memcpy(u->path, rest, path_len);
+    else
+        u->path[path_len++] = '/';
+    u->path[path_len] = '\0';
+    u->query = u->path + path_len + 1;
+    memcpy(u->query, q, query_len);
+    u->query[query_len] = '\0';
+    u->base_len = (size_t)(rest + strcspn(rest, "?#") - url);
     return IVS_OK;
 }
 
@@ -158,8 +175,9 @@ static enum ivs_status prepare(const struct ivs_sign_request *req,
     return IVS_OK;
 }
 
-enum ivs_status ivs_sign(const struct ivs_sign_request *req, const struct ivs_credentials *creds,
-                         struct ivs_signature *out, struct ivs_error *err)
+enum ivs_status ivs_signer_sign(struct ivs_signer *signer, const struct ivs_sign_request *req,
+                                const struct ivs_credentials *creds, struct ivs_signature *out,
+                                struct ivs_error *err)
 {
     if (!out)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "ivs_sign needs an output");
@@ -171,10 +189,14 @@ enum ivs_status ivs_sign(const struct ivs_sign_request *req, const struct ivs_cr
         return rc;
 
     size_t count = req->header_count;
-    struct ivs_header *headers = calloc(count + 1, sizeof *headers);
-    if (!headers) {
-        parsed_url_free(&u);
-        return ivs_error_nomem(err);
+    struct ivs_header inline_headers[INLINE_HEADERS];
+    struct ivs_header *headers = inline_headers;
+    if (count + 1 > INLINE_HEADERS) {
+        headers = calloc(count + 1, sizeof *headers);
+        if (!headers) {
+            parsed_url_free(&u);
+            return ivs_error_nomem(err);
+        }
     }
     if (count)
         memcpy(headers, req->headers, count * sizeof *headers);
@@ -187,25 +209,28 @@ enum ivs_status ivs_sign(const struct ivs_sign_request *req, const struct ivs_cr
     p.header_count = count;
 
     struct sigv4_result r;
-    rc = sigv4_sign(&p, NULL, &r, err);
-    free(headers);
+    rc = sigv4_sign(&p, signer ? signer->keys : NULL, &r, err);
+    if (headers != inline_headers)
+        free(headers);
     parsed_url_free(&u);
     if (rc != IVS_OK)
         return rc;
     memcpy(out->amz_date, r.amz_date, sizeof out->amz_date);
     memcpy(out->signature, r.signature, sizeof out->signature);
-    out->authorization = r.authorization;
-    out->signed_headers = r.signed_headers;
-    out->canonical_request = r.canonical_request;
-    out->string_to_sign = r.string_to_sign;
-    r.authorization = r.signed_headers = r.canonical_request = r.string_to_sign = NULL;
+    /* ivs_signature_clear() frees each string on its own: they are copied out of the
+     * result's single block. */
+    out->authorization = ivs_strdup(r.authorization);
+    out->signed_headers = ivs_strdup(r.signed_headers);
+    out->canonical_request = ivs_strdup(r.canonical_request);
+    out->string_to_sign = ivs_strdup(r.string_to_sign);
     sigv4_result_cleanup(&r);
-    if (creds->session_token && *creds->session_token) {
+    int has_token = creds->session_token && *creds->session_token;
+    if (has_token)
         out->security_token = ivs_strdup(creds->session_token);
-        if (!out->security_token) {
-            ivs_signature_clear(out);
-            return ivs_error_nomem(err);
-        }
+    if (!out->authorization || !out->signed_headers || !out->canonical_request ||
+        !out->string_to_sign || (has_token && !out->security_token)) {
+        ivs_signature_clear(out);
+        return ivs_error_nomem(err);
     }
     return IVS_OK;
 }
@@ -222,9 +247,44 @@ void ivs_signature_clear(struct ivs_signature *sig)
     memset(sig, 0, sizeof *sig);
 }
 
+enum ivs_status ivs_sign(const struct ivs_sign_request *req, const struct ivs_credentials *creds,
+                         struct ivs_signature *out, struct ivs_error *err)
+{
+    return ivs_signer_sign(NULL, req, creds, out, err);
+}
+
+struct ivs_signer *ivs_signer_new(void)
+{
+    struct ivs_signer *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->keys = sigv4_key_cache_new();
+    if (!s->keys) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void ivs_signer_free(struct ivs_signer *signer)
+{
+    if (!signer)
+        return;
+    sigv4_key_cache_free(signer->keys);
+    free(signer);
+}
+
 enum ivs_status ivs_presign_url(const struct ivs_sign_request *req,
                                 const struct ivs_credentials *creds, long expires_s, char **url_out,
                                 struct ivs_error *err)
+{
+    return ivs_signer_presign_url(NULL, req, creds, expires_s, url_out, err);
+}
+
+enum ivs_status ivs_signer_presign_url(struct ivs_signer *signer,
+                                       const struct ivs_sign_request *req,
+                                       const struct ivs_credentials *creds, long expires_s,
+                                       char **url_out, struct ivs_error *err)
 {
     if (!url_out)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
@@ -251,7 +311,7 @@ enum ivs_status ivs_presign_url(const struct ivs_sign_request *req,
     p.expires_s = expires_s;
 
     struct sigv4_result r;
-    rc = sigv4_sign(&p, NULL, &r, err);
+    rc = sigv4_sign(&p, signer ? signer->keys : NULL, &r, err);
     if (rc == IVS_OK) {
         struct buf b = BUF_INIT;
         buf_append(&b, req->url, u.base_len);

@@ -1,6 +1,5 @@
 #include "sigv4.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,18 +7,33 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "buf.h"
 #include "errors.h"
 #include "timeutil.h"
 
 #define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
+#define SIGV4_ALGORITHM_LEN 16
 #define SIGV4_MAX_EXPIRES 604800L
 
 /* Region and service names are short; longer ones simply bypass the cache. */
 #define KEY_CACHE_ENTRIES 8
 #define KEY_CACHE_NAME_MAX 64
+
+/* Requests with at most this many signed headers sort them on the stack. */
+#define INLINE_HEADERS 16
+
+/* SHA-256 and HMAC-SHA256 over one explicitly fetched digest. OpenSSL 3 looks the algorithm
+ * up (and allocates a context) on every EVP_Digest() or HMAC() call with an implicit
+ * EVP_sha256(); holding the fetched method and reusing the contexts avoids both. inner and
+ * outer hold the SHA-256 state after the first block of an HMAC key (key ^ ipad, key ^ opad),
+ * so each HMAC under a loaded key costs two compressions fewer and no key schedule. */
+struct sha_engine {
+    EVP_MD *md;
+    EVP_MD_CTX *work;
+    EVP_MD_CTX *inner;
+    EVP_MD_CTX *outer;
+};
 
 struct key_cache_entry {
     int used;
@@ -31,20 +45,36 @@ struct key_cache_entry {
     unsigned char key[32];
 };
 
+/* Buffers reused from one signature to the next; none of them holds key material. */
+struct sign_work {
+    struct buf arena;          /* canonical header names and values, each NUL-terminated */
+    struct buf signed_headers; /* "host;x-amz-date" */
+    struct buf creq;
+    struct buf sts;
+    struct buf final; /* Authorization value or presigned query */
+};
+
 struct sigv4_key_cache {
     uint64_t clock; /* logical clock for least-recently-used eviction */
     struct key_cache_entry entries[KEY_CACHE_ENTRIES];
+    struct sha_engine engine;
+    int loaded; /* entry whose key is in engine.inner/outer, or -1 */
+    struct sign_work work;
 };
 
-/* Query parameters and headers on their way into canonical form. */
+/* Query parameters on their way into canonical form. */
 struct query_param {
     char *key;   /* canonical encoding */
     char *value; /* canonical encoding */
 };
 
+/* A header in canonical form: offsets into sign_work.arena until the arena stops growing,
+ * then pointers for sorting and output. */
 struct canon_header {
-    char *name;  /* lowercased, trimmed */
-    char *value; /* trimmed, inner whitespace collapsed */
+    size_t name_off, value_off;
+    const char *name;  /* lowercased, trimmed */
+    const char *value; /* trimmed, inner whitespace collapsed */
+    size_t name_len, value_len;
     size_t order;
 };
 
@@ -52,11 +82,21 @@ struct canon_header {
 /* Small helpers                                                                          */
 /* ------------------------------------------------------------------------------------- */
 
-static int is_unreserved(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.' || c == '~';
-}
+static const char s_hex_lower[] = "0123456789abcdef";
+static const char s_hex_upper[] = "0123456789ABCDEF";
+
+/* 1 for the RFC 3986 unreserved characters A-Z a-z 0-9 - _ . ~ */
+static const unsigned char s_unreserved[256] = {
+    ['-'] = 1, ['_'] = 1, ['.'] = 1, ['~'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+    ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1,
+    ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+};
 
 static int is_header_space(unsigned char c)
 {
@@ -65,18 +105,36 @@ static int is_header_space(unsigned char c)
 
 static int empty(const char *s) { return !s || !*s; }
 
+static void put_hex(char *out, const unsigned char *bytes, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = s_hex_lower[bytes[i] >> 4];
+        out[2 * i + 1] = s_hex_lower[bytes[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
 void sigv4_uri_encode(struct buf *out, const char *s, size_t len, int keep_slash)
 {
-    static const char digits[] = "0123456789ABCDEF";
+    /* Worst case every byte becomes %XX: reserve once and write in place. */
+    if (len > ((size_t)-1 - 1) / 3 || buf_reserve(out, len * 3) != 0) {
+        out->failed = 1;
+        return;
+    }
+    char *w = out->data + out->len;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (is_unreserved(c) || (keep_slash && c == '/')) {
-            buf_putc(out, (char)c);
+        if (s_unreserved[c] || (keep_slash && c == '/')) {
+            *w++ = (char)c;
         } else {
-            char esc[3] = {'%', digits[c >> 4], digits[c & 15]};
-            buf_append(out, esc, 3);
+            w[0] = '%';
+            w[1] = s_hex_upper[c >> 4];
+            w[2] = s_hex_upper[c & 15];
+            w += 3;
         }
     }
+    out->len = (size_t)(w - out->data);
+    out->data[out->len] = '\0';
 }
 
 void sigv4_uri_decode(struct buf *out, const char *s, size_t len)
@@ -94,20 +152,107 @@ void sigv4_uri_decode(struct buf *out, const char *s, size_t len)
     }
 }
 
+/* ------------------------------------------------------------------------------------- */
+/* SHA-256 and HMAC                                                                       */
+/* ------------------------------------------------------------------------------------- */
+
+static void engine_free(struct sha_engine *e)
+{
+    /* Freeing a context clears the provider's state, the HMAC key pads included. */
+    EVP_MD_CTX_free(e->work);
+    EVP_MD_CTX_free(e->inner);
+    EVP_MD_CTX_free(e->outer);
+    EVP_MD_free(e->md);
+    memset(e, 0, sizeof *e);
+}
+
+static int engine_init(struct sha_engine *e)
+{
+    memset(e, 0, sizeof *e);
+    e->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    e->work = EVP_MD_CTX_new();
+    e->inner = EVP_MD_CTX_new();
+    e->outer = EVP_MD_CTX_new();
+    if (!e->md || !e->work || !e->inner || !e->outer) {
+        engine_free(e);
+        return -1;
+    }
+    return 0;
+}
+
+static int engine_sha256(struct sha_engine *e, const void *data, size_t len, unsigned char out[32])
+{
+    unsigned int out_len = 0;
+    if (!EVP_DigestInit_ex(e->work, e->md, NULL) ||
+        !EVP_DigestUpdate(e->work, data ? data : "", len) ||
+        !EVP_DigestFinal_ex(e->work, out, &out_len) || out_len != 32)
+        return -1;
+    return 0;
+}
+
+/* Loads an HMAC key: inner and outer absorb its ipad and opad blocks. */
+static int engine_hmac_key(struct sha_engine *e, const void *key, size_t key_len)
+{
+    unsigned char block[64], hashed[32];
+    if (key_len > sizeof block) {
+        if (engine_sha256(e, key, key_len, hashed) != 0)
+            return -1;
+        key = hashed;
+        key_len = sizeof hashed;
+    }
+    memset(block, 0x36, sizeof block);
+    for (size_t i = 0; i < key_len; i++)
+        block[i] ^= ((const unsigned char *)key)[i];
+    int ok =
+        EVP_DigestInit_ex(e->inner, e->md, NULL) && EVP_DigestUpdate(e->inner, block, sizeof block);
+    for (size_t i = 0; i < sizeof block; i++)
+        block[i] ^= 0x36 ^ 0x5c;
+    ok = ok && EVP_DigestInit_ex(e->outer, e->md, NULL) &&
+         EVP_DigestUpdate(e->outer, block, sizeof block);
+    OPENSSL_cleanse(block, sizeof block);
+    OPENSSL_cleanse(hashed, sizeof hashed);
+    return ok ? 0 : -1;
+}
+
+/* HMAC-SHA256 of msg under the key last given to engine_hmac_key. */
+static int engine_hmac(struct sha_engine *e, const void *msg, size_t len, unsigned char out[32])
+{
+    unsigned char inner_hash[32];
+    unsigned int n = 0;
+    if (!EVP_MD_CTX_copy_ex(e->work, e->inner) || !EVP_DigestUpdate(e->work, msg, len) ||
+        !EVP_DigestFinal_ex(e->work, inner_hash, &n) || n != 32)
+        return -1;
+    if (!EVP_MD_CTX_copy_ex(e->work, e->outer) || !EVP_DigestUpdate(e->work, inner_hash, 32) ||
+        !EVP_DigestFinal_ex(e->work, out, &n) || n != 32)
+        return -1;
+    return 0;
+}
+
+static int engine_hmac_once(struct sha_engine *e, const void *key, size_t key_len, const void *msg,
+                            size_t msg_len, unsigned char out[32])
+{
+    if (engine_hmac_key(e, key, key_len) != 0)
+        return -1;
+    return engine_hmac(e, msg, msg_len, out);
+}
+
 void sigv4_sha256_hex(const void *data, size_t len, char hex[65])
 {
-    static const char digits[] = "0123456789abcdef";
     unsigned char md[32];
     unsigned int md_len = 0;
     if (!EVP_Digest(data ? data : "", len, md, &md_len, EVP_sha256(), NULL) || md_len != 32) {
         hex[0] = '\0';
         return;
     }
-    for (size_t i = 0; i < 32; i++) {
-        hex[2 * i] = digits[md[i] >> 4];
-        hex[2 * i + 1] = digits[md[i] & 15];
+    put_hex(hex, md, 32);
+}
+
+static void put_digits(char *out, unsigned v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        out[i] = (char)('0' + v % 10);
+        v /= 10;
     }
-    hex[64] = '\0';
 }
 
 void sigv4_format_amz_date(int64_t t, char out[17])
@@ -118,10 +263,14 @@ void sigv4_format_amz_date(int64_t t, char out[17])
     ivs_civil_from_days(days, &y, &m, &d);
     if (y < 0 || y > 9999)
         y = y < 0 ? 0 : 9999;
-    char tmp[32];
-    snprintf(tmp, sizeof tmp, "%04d%02d%02dT%02d%02d%02dZ", (int)y, m, d, (int)(secs / 3600),
-             (int)(secs / 60 % 60), (int)(secs % 60));
-    memcpy(out, tmp, 16);
+    put_digits(out, (unsigned)y, 4);
+    put_digits(out + 4, (unsigned)m, 2);
+    put_digits(out + 6, (unsigned)d, 2);
+    out[8] = 'T';
+    put_digits(out + 9, (unsigned)(secs / 3600), 2);
+    put_digits(out + 11, (unsigned)(secs / 60 % 60), 2);
+    put_digits(out + 13, (unsigned)(secs % 60), 2);
+    out[15] = 'Z';
     out[16] = '\0';
 }
 
@@ -172,17 +321,8 @@ int sigv4_equal_ct(const char *a, const char *b)
 /* Signing key and its cache                                                              */
 /* ------------------------------------------------------------------------------------- */
 
-static int hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
-                       unsigned char out[32])
-{
-    unsigned int out_len = 0;
-    if (!HMAC(EVP_sha256(), key, (int)key_len, msg, msg_len, out, &out_len) || out_len != 32)
-        return -1;
-    return 0;
-}
-
-static int derive_signing_key(const char *secret, const char *date8, const char *region,
-                              const char *service, unsigned char key[32])
+static int derive_signing_key(struct sha_engine *e, const char *secret, const char *date8,
+                              const char *region, const char *service, unsigned char key[32])
 {
     struct buf seed = BUF_INIT;
     buf_puts(&seed, "AWS4");
@@ -192,32 +332,94 @@ static int derive_signing_key(const char *secret, const char *date8, const char 
         return -1;
     }
     unsigned char k_date[32], k_region[32], k_service[32];
-    int rc = hmac_sha256(seed.data, seed.len, date8, strlen(date8), k_date);
+    int rc = engine_hmac_once(e, seed.data, seed.len, date8, strlen(date8), k_date);
     OPENSSL_cleanse(seed.data, seed.len);
     buf_free(&seed);
     if (rc == 0)
-        rc = hmac_sha256(k_date, 32, region, strlen(region), k_region);
+        rc = engine_hmac_once(e, k_date, 32, region, strlen(region), k_region);
     if (rc == 0)
-        rc = hmac_sha256(k_region, 32, service, strlen(service), k_service);
+        rc = engine_hmac_once(e, k_region, 32, service, strlen(service), k_service);
     if (rc == 0)
-        rc = hmac_sha256(k_service, 32, "aws4_request", 12, key);
+        rc = engine_hmac_once(e, k_service, 32, "aws4_request", 12, key);
     OPENSSL_cleanse(k_date, sizeof k_date);
     OPENSSL_cleanse(k_region, sizeof k_region);
     OPENSSL_cleanse(k_service, sizeof k_service);
     return rc;
 }
 
+static void sign_work_free(struct sign_work *w)
+{
+    buf_free(&w->arena);
+    buf_free(&w->signed_headers);
+    buf_free(&w->creq);
+    buf_free(&w->sts);
+    buf_free(&w->final);
+}
+
 struct sigv4_key_cache *sigv4_key_cache_new(void)
 {
-    return calloc(1, sizeof(struct sigv4_key_cache));
+    struct sigv4_key_cache *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    if (engine_init(&c->engine) != 0) {
+        free(c);
+        return NULL;
+    }
+    c->loaded = -1;
+    return c;
 }
 
 void sigv4_key_cache_free(struct sigv4_key_cache *c)
 {
     if (!c)
         return;
+    engine_free(&c->engine);
+    sign_work_free(&c->work);
     OPENSSL_cleanse(c, sizeof *c);
     free(c);
+}
+
+/* Finds or derives the key; *slot is the cache entry holding it, or -1 when it bypassed the
+ * cache. Deriving reuses the engine's HMAC state, so it marks no key as loaded. */
+static int lookup_key(struct sigv4_key_cache *cache, struct sha_engine *e, const char *secret,
+                      const char *date8, const char *region, const char *service,
+                      unsigned char key[32], int *slot)
+{
+    *slot = -1;
+    size_t region_len = strlen(region), service_len = strlen(service);
+    if (!cache || region_len >= KEY_CACHE_NAME_MAX || service_len >= KEY_CACHE_NAME_MAX)
+        return derive_signing_key(e, secret, date8, region, service, key) == 0 ? 0 : -1;
+
+    unsigned char digest[32];
+    if (engine_sha256(e, secret, strlen(secret), digest) != 0)
+        return -1;
+    struct key_cache_entry *victim = &cache->entries[0];
+    for (size_t i = 0; i < KEY_CACHE_ENTRIES; i++) {
+        struct key_cache_entry *entry = &cache->entries[i];
+        if (entry->used && CRYPTO_memcmp(entry->secret_digest, digest, 32) == 0 &&
+            memcmp(entry->date, date8, 9) == 0 &&
+            memcmp(entry->region, region, region_len + 1) == 0 &&
+            memcmp(entry->service, service, service_len + 1) == 0) {
+            entry->last_use = ++cache->clock;
+            memcpy(key, entry->key, 32);
+            *slot = (int)i;
+            return 1;
+        }
+        if (!entry->used || (victim->used && entry->last_use < victim->last_use))
+            victim = entry;
+    }
+    cache->loaded = -1;
+    if (derive_signing_key(e, secret, date8, region, service, key) != 0)
+        return -1;
+    victim->used = 1;
+    victim->last_use = ++cache->clock;
+    memcpy(victim->secret_digest, digest, 32);
+    memcpy(victim->date, date8, 9);
+    memcpy(victim->region, region, region_len + 1);
+    memcpy(victim->service, service, service_len + 1);
+    memcpy(victim->key, key, 32);
+    *slot = (int)(victim - cache->entries);
+    return 0;
 }
 
 int sigv4_signing_key(struct sigv4_key_cache *cache, const char *secret, const char *date8,
@@ -225,36 +427,17 @@ int sigv4_signing_key(struct sigv4_key_cache *cache, const char *secret, const c
 {
     if (!secret || !date8 || strlen(date8) != 8 || !region || !service)
         return -1;
-    if (!cache || strlen(region) >= KEY_CACHE_NAME_MAX || strlen(service) >= KEY_CACHE_NAME_MAX)
-        return derive_signing_key(secret, date8, region, service, key) == 0 ? 0 : -1;
-
-    unsigned char digest[32];
-    unsigned int digest_len = 0;
-    if (!EVP_Digest(secret, strlen(secret), digest, &digest_len, EVP_sha256(), NULL))
-        return -1;
-    struct key_cache_entry *victim = &cache->entries[0];
-    for (size_t i = 0; i < KEY_CACHE_ENTRIES; i++) {
-        struct key_cache_entry *e = &cache->entries[i];
-        if (e->used && CRYPTO_memcmp(e->secret_digest, digest, 32) == 0 &&
-            strcmp(e->date, date8) == 0 && strcmp(e->region, region) == 0 &&
-            strcmp(e->service, service) == 0) {
-            e->last_use = ++cache->clock;
-            memcpy(key, e->key, 32);
-            return 1;
-        }
-        if (!e->used || (victim->used && e->last_use < victim->last_use))
-            victim = e;
+    struct sha_engine local;
+    struct sha_engine *e = cache ? &cache->engine : &local;
+    if (!cache) {
+        if (engine_init(&local) != 0)
+            return -1;
     }
-    if (derive_signing_key(secret, date8, region, service, key) != 0)
-        return -1;
-    victim->used = 1;
-    victim->last_use = ++cache->clock;
-    memcpy(victim->secret_digest, digest, 32);
-    memcpy(victim->date, date8, 9);
-    snprintf(victim->region, sizeof victim->region, "%s", region);
-    snprintf(victim->service, sizeof victim->service, "%s", service);
-    memcpy(victim->key, key, 32);
-    return 0;
+    int slot;
+    int rc = lookup_key(cache, e, secret, date8, region, service, key, &slot);
+    if (!cache)
+        engine_free(&local);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -299,23 +482,48 @@ void sigv4_normalize_path(struct buf *out, const char *path, size_t len)
     free(seg);
 }
 
-static void append_canonical_uri(struct buf *out, const char *path, int normalize,
+/* 1 when sigv4_normalize_path would return the path unchanged: a leading '/', no empty, "."
+ * or ".." segment, and a trailing '/' only after a segment. Most request paths are. */
+static int path_is_normal(const char *path, size_t len)
+{
+    if (len == 0 || path[0] != '/')
+        return 0;
+    if (len == 1)
+        return 1;
+    size_t i = 1;
+    while (i < len) {
+        size_t start = i;
+        while (i < len && path[i] != '/')
+            i++;
+        size_t n = i - start;
+        if (n == 0 || (n == 1 && path[start] == '.') ||
+            (n == 2 && path[start] == '.' && path[start + 1] == '.'))
+            return 0;
+        i++; /* past the '/'; a '/' as the very last byte ends the loop: a trailing slash */
+    }
+    return 1;
+}
+
+static void append_canonical_uri(struct buf *out, struct buf *tmp, const char *path, int normalize,
                                  int double_encode)
 {
     if (empty(path))
         path = "/";
-    struct buf tmp = BUF_INIT;
-    if (normalize)
-        sigv4_normalize_path(&tmp, path, strlen(path));
-    else
-        buf_puts(&tmp, path);
+    size_t len = strlen(path);
+    if (normalize && !path_is_normal(path, len)) {
+        buf_reset(tmp);
+        sigv4_normalize_path(tmp, path, len);
+        if (buf_failed(tmp)) {
+            out->failed = 1;
+            return;
+        }
+        path = buf_str(tmp);
+        len = tmp->len;
+    }
     if (double_encode)
-        sigv4_uri_encode(out, buf_str(&tmp), tmp.len, 1);
+        sigv4_uri_encode(out, path, len, 1);
     else
-        buf_append(out, buf_str(&tmp), tmp.len);
-    if (buf_failed(&tmp))
-        out->failed = 1;
-    buf_free(&tmp);
+        buf_append(out, path, len);
 }
 
 static char *canonical_component(const char *s, size_t len)
@@ -343,50 +551,6 @@ static int compare_params(const void *a, const void *b)
     return c ? c : strcmp(x->value, y->value);
 }
 
-static int compare_headers(const void *a, const void *b)
-{
-    const struct canon_header *x = a, *y = b;
-    int c = strcmp(x->name, y->name);
-    if (c)
-        return c;
-    return x->order < y->order ? -1 : x->order > y->order;
-}
-
-static char *lower_trimmed(const char *s)
-{
-    size_t len = strlen(s);
-    while (len && is_header_space((unsigned char)s[len - 1]))
-        len--;
-    while (len && is_header_space((unsigned char)*s)) {
-        s++;
-        len--;
-    }
-    char *r = ivs_strndup(s, len);
-    if (r)
-        for (char *p = r; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
-    return r;
-}
-
-/* Trims and collapses every run of whitespace (a folded continuation line included) into one
- * space, as every SDK does before signing. */
-static char *collapse_value(const char *s)
-{
-    struct buf b = BUF_INIT;
-    int pending_space = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (is_header_space(*p)) {
-            pending_space = b.len > 0;
-            continue;
-        }
-        if (pending_space)
-            buf_putc(&b, ' ');
-        pending_space = 0;
-        buf_putc(&b, (char)*p);
-    }
-    return buf_steal(&b);
-}
-
 static int ieq(const char *a, const char *b) { return strcasecmp(a, b) == 0; }
 
 /* Parameters whose presence means the request was already presigned. */
@@ -398,8 +562,6 @@ static const char *const s_auth_params[] = {
 struct sign_state {
     struct query_param *params;
     size_t param_count, param_cap;
-    struct canon_header *headers;
-    size_t header_count, header_cap;
 };
 
 static int push_param(struct sign_state *st, char *key, char *value)
@@ -426,31 +588,6 @@ static int push_param(struct sign_state *st, char *key, char *value)
     return 0;
 }
 
-static int push_header(struct sign_state *st, char *name, char *value)
-{
-    if (!name || !value) {
-        free(name);
-        free(value);
-        return -1;
-    }
-    if (st->header_count == st->header_cap) {
-        size_t cap = st->header_cap ? st->header_cap * 2 : 16;
-        struct canon_header *h = realloc(st->headers, cap * sizeof *h);
-        if (!h) {
-            free(name);
-            free(value);
-            return -1;
-        }
-        st->headers = h;
-        st->header_cap = cap;
-    }
-    st->headers[st->header_count].name = name;
-    st->headers[st->header_count].value = value;
-    st->headers[st->header_count].order = st->header_count;
-    st->header_count++;
-    return 0;
-}
-
 static void sign_state_free(struct sign_state *st)
 {
     for (size_t i = 0; i < st->param_count; i++) {
@@ -458,11 +595,6 @@ static void sign_state_free(struct sign_state *st)
         free(st->params[i].value);
     }
     free(st->params);
-    for (size_t i = 0; i < st->header_count; i++) {
-        free(st->headers[i].name);
-        free(st->headers[i].value);
-    }
-    free(st->headers);
 }
 
 static enum ivs_status validate(const struct sigv4_params *p, struct ivs_error *err)
@@ -540,35 +672,6 @@ static enum ivs_status collect_query(const struct sigv4_params *p, struct sign_s
     return IVS_OK;
 }
 
-static void append_signed_headers(struct buf *out, const struct sign_state *st)
-{
-    for (size_t i = 0; i < st->header_count; i++) {
-        if (i && strcmp(st->headers[i].name, st->headers[i - 1].name) == 0)
-            continue;
-        if (out->len)
-            buf_putc(out, ';');
-        buf_puts(out, st->headers[i].name);
-    }
-}
-
-static void append_canonical_headers(struct buf *out, const struct sign_state *st)
-{
-    for (size_t i = 0; i < st->header_count; i++) {
-        int continues = i && strcmp(st->headers[i].name, st->headers[i - 1].name) == 0;
-        if (continues) {
-            buf_putc(out, ',');
-        } else {
-            if (i)
-                buf_putc(out, '\n');
-            buf_puts(out, st->headers[i].name);
-            buf_putc(out, ':');
-        }
-        buf_puts(out, st->headers[i].value);
-    }
-    if (st->header_count)
-        buf_putc(out, '\n');
-}
-
 static void append_query(struct buf *out, const struct sign_state *st)
 {
     for (size_t i = 0; i < st->param_count; i++) {
@@ -580,17 +683,168 @@ static void append_query(struct buf *out, const struct sign_state *st)
     }
 }
 
+/* ------------------------------------------------------------------------------------- */
+/* Canonical headers                                                                      */
+/* ------------------------------------------------------------------------------------- */
+
+/* Appends s[0..len) and a NUL to the arena; returns the offset where it starts. */
+static size_t arena_put(struct buf *a, const char *s, size_t len)
+{
+    size_t off = a->len;
+    if (buf_reserve(a, len + 1) != 0) {
+        a->failed = 1;
+        return off;
+    }
+    memcpy(a->data + a->len, s, len);
+    a->len += len + 1;
+    a->data[a->len - 1] = '\0';
+    a->data[a->len] = '\0';
+    return off;
+}
+
+/* Appends a header name trimmed and lowercased (ASCII only, whatever the locale). */
+static size_t arena_name(struct buf *a, const char *s, size_t *len_out)
+{
+    size_t len = strlen(s);
+    while (len && is_header_space((unsigned char)s[len - 1]))
+        len--;
+    while (len && is_header_space((unsigned char)*s)) {
+        s++;
+        len--;
+    }
+    size_t off = arena_put(a, s, len);
+    if (!a->failed)
+        for (char *c = a->data + off; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c - 'A' + 'a');
+    *len_out = len;
+    return off;
+}
+
+/* Appends a header value trimmed, with every run of whitespace (a folded continuation line
+ * included) collapsed into one space, as every SDK does before signing. */
+static size_t arena_value(struct buf *a, const char *s, size_t *len_out)
+{
+    size_t len = strlen(s), off = a->len, n = 0;
+    *len_out = 0;
+    if (buf_reserve(a, len + 1) != 0) {
+        a->failed = 1;
+        return off;
+    }
+    char *w = a->data + off;
+    int pending_space = 0;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (is_header_space(*c)) {
+            pending_space = n > 0;
+            continue;
+        }
+        if (pending_space)
+            w[n++] = ' ';
+        pending_space = 0;
+        w[n++] = (char)*c;
+    }
+    w[n] = '\0';
+    a->len += n + 1;
+    a->data[a->len] = '\0';
+    *len_out = n;
+    return off;
+}
+
+/* Adds a header whose name and value are already canonical. */
+static void add_header(struct buf *a, struct canon_header *h, const char *name, size_t name_len,
+                       const char *value, size_t value_len)
+{
+    h->name_off = arena_put(a, name, name_len);
+    h->name_len = name_len;
+    h->value_off = arena_put(a, value, value_len);
+    h->value_len = value_len;
+}
+
+static int compare_headers(const void *a, const void *b)
+{
+    const struct canon_header *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    if (c)
+        return c;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static void sort_headers(struct canon_header *h, size_t n)
+{
+    if (n > INLINE_HEADERS) {
+        qsort(h, n, sizeof *h, compare_headers);
+        return;
+    }
+    /* A handful of headers, nearly sorted already: insertion sort beats qsort's calls. */
+    for (size_t i = 1; i < n; i++) {
+        struct canon_header cur = h[i];
+        size_t j = i;
+        while (j && compare_headers(&h[j - 1], &cur) > 0) {
+            h[j] = h[j - 1];
+            j--;
+        }
+        h[j] = cur;
+    }
+}
+
+static void append_signed_headers(struct buf *out, const struct canon_header *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i && strcmp(h[i].name, h[i - 1].name) == 0)
+            continue;
+        if (out->len)
+            buf_putc(out, ';');
+        buf_append(out, h[i].name, h[i].name_len);
+    }
+}
+
+static void append_canonical_headers(struct buf *out, const struct canon_header *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int continues = i && strcmp(h[i].name, h[i - 1].name) == 0;
+        if (continues) {
+            buf_putc(out, ',');
+        } else {
+            if (i)
+                buf_putc(out, '\n');
+            buf_append(out, h[i].name, h[i].name_len);
+            buf_putc(out, ':');
+        }
+        buf_append(out, h[i].value, h[i].value_len);
+    }
+    if (n)
+        buf_putc(out, '\n');
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Signing                                                                                */
+/* ------------------------------------------------------------------------------------- */
+
 void sigv4_result_cleanup(struct sigv4_result *r)
 {
     if (!r)
         return;
-    free(r->canonical_request);
-    free(r->string_to_sign);
-    free(r->signed_headers);
-    free(r->credential_scope);
-    free(r->authorization);
-    free(r->query);
+    free(r->storage);
     memset(r, 0, sizeof *r);
+}
+
+/* Empties a reused buffer; one that grew past a large request is let go rather than kept. */
+static void work_reset(struct buf *b)
+{
+    if (b->failed || b->cap > 65536)
+        buf_free(b);
+    else
+        buf_reset(b);
+}
+
+/* Copies len bytes and a NUL to *cursor and moves it past them. */
+static char *store(char **cursor, const char *s, size_t len)
+{
+    char *start = *cursor;
+    memcpy(start, s, len);
+    start[len] = '\0';
+    *cursor += len + 1;
+    return start;
 }
 
 enum ivs_status sigv4_sign(const struct sigv4_params *p, struct sigv4_key_cache *cache,
@@ -601,15 +855,28 @@ enum ivs_status sigv4_sign(const struct sigv4_params *p, struct sigv4_key_cache 
     memset(out, 0, sizeof *out);
     if (!p)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "sigv4_sign needs parameters");
-    enum ivs_status st_rc = validate(p, err);
-    if (st_rc != IVS_OK)
-        return st_rc;
+    enum ivs_status rc = validate(p, err);
+    if (rc != IVS_OK)
+        return rc;
+
+    struct sha_engine local_engine;
+    struct sha_engine *e = cache ? &cache->engine : &local_engine;
+    if (!cache && engine_init(&local_engine) != 0)
+        return ivs_error_set(err, IVS_ERR_INTERNAL, "CryptoError", "SHA-256 is not available");
+    struct sign_work local_work = {BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT};
+    struct sign_work *w = cache ? &cache->work : &local_work;
+    work_reset(&w->arena);
+    work_reset(&w->signed_headers);
+    work_reset(&w->creq);
+    work_reset(&w->sts);
+    work_reset(&w->final);
 
     struct sign_state st = {0};
-    struct buf scope = BUF_INIT, signed_headers = BUF_INIT, creq = BUF_INIT, sts = BUF_INIT;
-    struct buf auth = BUF_INIT, query = BUF_INIT;
+    struct canon_header inline_headers[INLINE_HEADERS];
+    struct canon_header *hs = inline_headers;
+    size_t hn = 0;
     int has_token = !empty(p->session_token);
-    enum ivs_status rc = IVS_ERR_NOMEM;
+    rc = IVS_ERR_NOMEM;
 
     sigv4_format_amz_date(p->time, out->amz_date);
     char date8[9];
@@ -617,43 +884,81 @@ enum ivs_status sigv4_sign(const struct sigv4_params *p, struct sigv4_key_cache 
     date8[8] = '\0';
 
     if (p->payload_hash) {
-        snprintf(out->payload_hash, sizeof out->payload_hash, "%s", p->payload_hash);
+        size_t n = strnlen(p->payload_hash, sizeof out->payload_hash - 1);
+        memcpy(out->payload_hash, p->payload_hash, n);
+        out->payload_hash[n] = '\0';
     } else {
-        sigv4_sha256_hex(p->body, p->body_len, out->payload_hash);
+        unsigned char md[32];
+        if (engine_sha256(e, p->body, p->body_len, md) == 0)
+            put_hex(out->payload_hash, md, 32);
     }
     if (!out->payload_hash[0]) {
         rc = ivs_error_set(err, IVS_ERR_INTERNAL, "CryptoError", "SHA-256 failed");
         goto done;
     }
-    buf_printf(&scope, "%s/%s/%s/aws4_request", date8, p->region, p->service);
 
-    for (size_t i = 0; i < p->header_count; i++)
-        if (push_header(&st, lower_trimmed(p->headers[i].name),
-                        collapse_value(p->headers[i].value)))
-            goto done;
-    if (!p->presign) {
-        if (push_header(&st, ivs_strdup("x-amz-date"), ivs_strdup(out->amz_date)))
-            goto done;
-        if (has_token && !p->omit_session_token &&
-            push_header(&st, ivs_strdup("x-amz-security-token"), collapse_value(p->session_token)))
-            goto done;
-        if (p->add_content_sha256 &&
-            push_header(&st, ivs_strdup("x-amz-content-sha256"), ivs_strdup(out->payload_hash)))
+    /* The string to sign up to the scope; the scope is read back from it. */
+    struct buf *sts = &w->sts;
+    buf_append(sts, SIGV4_ALGORITHM "\n", SIGV4_ALGORITHM_LEN + 1);
+    buf_append(sts, out->amz_date, 16);
+    buf_putc(sts, '\n');
+    size_t scope_off = sts->len;
+    buf_append(sts, date8, 8);
+    buf_putc(sts, '/');
+    buf_puts(sts, p->region);
+    buf_putc(sts, '/');
+    buf_puts(sts, p->service);
+    buf_append(sts, "/aws4_request", 13);
+    size_t scope_len = sts->len - scope_off;
+    if (buf_failed(sts))
+        goto done;
+
+    size_t max_headers = p->header_count + 3;
+    if (max_headers > INLINE_HEADERS) {
+        hs = malloc(max_headers * sizeof *hs);
+        if (!hs)
             goto done;
     }
-    if (st.header_count)
-        qsort(st.headers, st.header_count, sizeof *st.headers, compare_headers);
-    append_signed_headers(&signed_headers, &st);
-    if (buf_failed(&signed_headers))
+    struct buf *arena = &w->arena;
+    for (size_t i = 0; i < p->header_count; i++, hn++) {
+        hs[hn].name_off = arena_name(arena, p->headers[i].name, &hs[hn].name_len);
+        hs[hn].value_off = arena_value(arena, p->headers[i].value, &hs[hn].value_len);
+    }
+    if (!p->presign) {
+        add_header(arena, &hs[hn++], "x-amz-date", 10, out->amz_date, 16);
+        if (has_token && !p->omit_session_token) {
+            hs[hn].name_off = arena_put(arena, "x-amz-security-token", 20);
+            hs[hn].name_len = 20;
+            hs[hn].value_off = arena_value(arena, p->session_token, &hs[hn].value_len);
+            hn++;
+        }
+        if (p->add_content_sha256)
+            add_header(arena, &hs[hn++], "x-amz-content-sha256", 20, out->payload_hash,
+                       strlen(out->payload_hash));
+    }
+    if (buf_failed(arena))
+        goto done;
+    for (size_t i = 0; i < hn; i++) {
+        hs[i].name = arena->data + hs[i].name_off;
+        hs[i].value = arena->data + hs[i].value_off;
+        hs[i].order = i;
+    }
+    sort_headers(hs, hn);
+    append_signed_headers(&w->signed_headers, hs, hn);
+    if (buf_failed(&w->signed_headers))
         goto done;
 
-    rc = collect_query(p, &st, err);
-    if (rc != IVS_OK)
-        goto done;
-    rc = IVS_ERR_NOMEM;
+    if (!empty(p->query)) {
+        rc = collect_query(p, &st, err);
+        if (rc != IVS_OK)
+            goto done;
+        rc = IVS_ERR_NOMEM;
+    }
     if (p->presign) {
         struct buf cred = BUF_INIT;
-        buf_printf(&cred, "%s/%s", p->access_key_id, buf_str(&scope));
+        buf_puts(&cred, p->access_key_id);
+        buf_putc(&cred, '/');
+        buf_append(&cred, sts->data + scope_off, scope_len);
         char expires[24];
         snprintf(expires, sizeof expires, "%ld", p->expires_s);
         int bad = buf_failed(&cred);
@@ -662,7 +967,7 @@ enum ivs_status sigv4_sign(const struct sigv4_params *p, struct sigv4_key_cache 
         bad = bad || push_param(&st, ivs_strdup("X-Amz-Date"), ivs_strdup(out->amz_date));
         bad = bad || push_param(&st, ivs_strdup("X-Amz-Expires"), ivs_strdup(expires));
         bad = bad || push_param(&st, ivs_strdup("X-Amz-SignedHeaders"),
-                                encode_value(buf_str(&signed_headers)));
+                                encode_value(buf_str(&w->signed_headers)));
         if (has_token && !p->omit_session_token)
             bad = bad || push_param(&st, ivs_strdup("X-Amz-Security-Token"),
                                     encode_value(p->session_token));
@@ -670,93 +975,118 @@ enum ivs_status sigv4_sign(const struct sigv4_params *p, struct sigv4_key_cache 
         if (bad)
             goto done;
     }
-    if (st.param_count)
+    if (st.param_count > 1)
         qsort(st.params, st.param_count, sizeof *st.params, compare_params);
 
-    buf_puts(&creq, p->method);
-    buf_putc(&creq, '\n');
-    append_canonical_uri(&creq, p->path, p->normalize_path, p->double_encode);
-    buf_putc(&creq, '\n');
-    append_query(&creq, &st);
-    buf_putc(&creq, '\n');
-    append_canonical_headers(&creq, &st);
-    buf_putc(&creq, '\n');
-    buf_append(&creq, buf_str(&signed_headers), signed_headers.len);
-    buf_putc(&creq, '\n');
-    buf_puts(&creq, out->payload_hash);
-    if (buf_failed(&creq) || buf_failed(&scope))
+    struct buf *creq = &w->creq;
+    buf_puts(creq, p->method);
+    buf_putc(creq, '\n');
+    append_canonical_uri(creq, &w->final, p->path, p->normalize_path, p->double_encode);
+    buf_putc(creq, '\n');
+    append_query(creq, &st);
+    buf_putc(creq, '\n');
+    append_canonical_headers(creq, hs, hn);
+    buf_putc(creq, '\n');
+    buf_append(creq, buf_str(&w->signed_headers), w->signed_headers.len);
+    buf_putc(creq, '\n');
+    buf_append(creq, out->payload_hash, strlen(out->payload_hash));
+    if (buf_failed(creq))
         goto done;
 
-    char creq_hash[65];
-    sigv4_sha256_hex(creq.data, creq.len, creq_hash);
-    buf_printf(&sts, "%s\n%s\n%s\n%s", SIGV4_ALGORITHM, out->amz_date, buf_str(&scope), creq_hash);
-    if (buf_failed(&sts))
+    unsigned char digest[32], key[32];
+    if (engine_sha256(e, creq->data, creq->len, digest) != 0) {
+        rc = ivs_error_set(err, IVS_ERR_INTERNAL, "CryptoError", "SHA-256 failed");
         goto done;
+    }
+    if (buf_reserve(sts, 65) != 0)
+        goto done;
+    sts->data[sts->len++] = '\n';
+    put_hex(sts->data + sts->len, digest, 32);
+    sts->len += 64;
 
-    unsigned char key[32], sig[32];
-    int key_rc = sigv4_signing_key(cache, p->secret_access_key, date8, p->region, p->service, key);
-    int mac_rc = key_rc < 0 ? -1 : hmac_sha256(key, 32, sts.data, sts.len, sig);
+    int slot = -1;
+    int mac_rc =
+        lookup_key(cache, e, p->secret_access_key, date8, p->region, p->service, key, &slot) < 0
+            ? -1
+            : 0;
+    if (mac_rc == 0 && (!cache || slot < 0 || cache->loaded != slot)) {
+        mac_rc = engine_hmac_key(e, key, 32);
+        if (cache)
+            cache->loaded = mac_rc == 0 ? slot : -1;
+    }
     OPENSSL_cleanse(key, sizeof key);
-    if (mac_rc != 0 || !creq_hash[0]) {
+    if (mac_rc == 0)
+        mac_rc = engine_hmac(e, sts->data, sts->len, digest);
+    if (mac_rc != 0) {
         rc = ivs_error_set(err, IVS_ERR_INTERNAL, "CryptoError", "HMAC-SHA256 failed");
         goto done;
     }
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < 32; i++) {
-        out->signature[2 * i] = digits[sig[i] >> 4];
-        out->signature[2 * i + 1] = digits[sig[i] & 15];
-    }
-    out->signature[64] = '\0';
+    put_hex(out->signature, digest, 32);
 
+    struct buf *fin = &w->final;
+    buf_reset(fin); /* it held a normalised path */
     if (p->presign) {
         /* The caller's own parameters stay exactly as they were sent; the server canonicalises
          * them the same way the signer did. */
         if (!empty(p->query)) {
-            buf_puts(&query, p->query);
-            buf_putc(&query, '&');
+            buf_puts(fin, p->query);
+            buf_putc(fin, '&');
         }
-        buf_printf(&query, "X-Amz-Algorithm=%s&X-Amz-Credential=", SIGV4_ALGORITHM);
+        buf_puts(fin, "X-Amz-Algorithm=" SIGV4_ALGORITHM "&X-Amz-Credential=");
         struct buf cred = BUF_INIT;
-        buf_printf(&cred, "%s/%s", p->access_key_id, buf_str(&scope));
-        sigv4_uri_encode(&query, buf_str(&cred), cred.len, 0);
+        buf_puts(&cred, p->access_key_id);
+        buf_putc(&cred, '/');
+        buf_append(&cred, sts->data + scope_off, scope_len);
+        sigv4_uri_encode(fin, buf_str(&cred), cred.len, 0);
         if (buf_failed(&cred))
-            query.failed = 1;
+            fin->failed = 1;
         buf_free(&cred);
-        buf_printf(&query, "&X-Amz-Date=%s&X-Amz-Expires=%ld&X-Amz-SignedHeaders=", out->amz_date,
+        buf_printf(fin, "&X-Amz-Date=%s&X-Amz-Expires=%ld&X-Amz-SignedHeaders=", out->amz_date,
                    p->expires_s);
-        sigv4_uri_encode(&query, buf_str(&signed_headers), signed_headers.len, 0);
+        sigv4_uri_encode(fin, buf_str(&w->signed_headers), w->signed_headers.len, 0);
         if (has_token) {
-            buf_puts(&query, "&X-Amz-Security-Token=");
-            sigv4_uri_encode(&query, p->session_token, strlen(p->session_token), 0);
+            buf_puts(fin, "&X-Amz-Security-Token=");
+            sigv4_uri_encode(fin, p->session_token, strlen(p->session_token), 0);
         }
-        buf_printf(&query, "&X-Amz-Signature=%s", out->signature);
-        if (buf_failed(&query))
-            goto done;
-        out->query = buf_steal(&query);
+        buf_puts(fin, "&X-Amz-Signature=");
+        buf_append(fin, out->signature, 64);
     } else {
-        buf_printf(&auth, "%s Credential=%s/%s, SignedHeaders=%s, Signature=%s", SIGV4_ALGORITHM,
-                   p->access_key_id, buf_str(&scope), buf_str(&signed_headers), out->signature);
-        if (buf_failed(&auth))
-            goto done;
-        out->authorization = buf_steal(&auth);
+        buf_append(fin, SIGV4_ALGORITHM " Credential=", SIGV4_ALGORITHM_LEN + 12);
+        buf_puts(fin, p->access_key_id);
+        buf_putc(fin, '/');
+        buf_append(fin, sts->data + scope_off, scope_len);
+        buf_append(fin, ", SignedHeaders=", 16);
+        buf_append(fin, buf_str(&w->signed_headers), w->signed_headers.len);
+        buf_append(fin, ", Signature=", 12);
+        buf_append(fin, out->signature, 64);
     }
-    out->canonical_request = buf_steal(&creq);
-    out->string_to_sign = buf_steal(&sts);
-    out->signed_headers = buf_steal(&signed_headers);
-    out->credential_scope = buf_steal(&scope);
-    if (!out->canonical_request || !out->string_to_sign || !out->signed_headers ||
-        !out->credential_scope || (p->presign ? !out->query : !out->authorization))
+    if (buf_failed(fin))
         goto done;
+
+    /* Every string of the result in one allocation. */
+    char *block = malloc(creq->len + sts->len + w->signed_headers.len + scope_len + fin->len + 5);
+    if (!block)
+        goto done;
+    char *cursor = block;
+    out->storage = block;
+    out->canonical_request = store(&cursor, creq->data, creq->len);
+    out->string_to_sign = store(&cursor, sts->data, sts->len);
+    out->signed_headers = store(&cursor, buf_str(&w->signed_headers), w->signed_headers.len);
+    out->credential_scope = store(&cursor, sts->data + scope_off, scope_len);
+    if (p->presign)
+        out->query = store(&cursor, fin->data, fin->len);
+    else
+        out->authorization = store(&cursor, fin->data, fin->len);
     rc = IVS_OK;
 
 done:
     sign_state_free(&st);
-    buf_free(&scope);
-    buf_free(&signed_headers);
-    buf_free(&creq);
-    buf_free(&sts);
-    buf_free(&auth);
-    buf_free(&query);
+    if (hs != inline_headers)
+        free(hs);
+    if (!cache) {
+        sign_work_free(&local_work);
+        engine_free(&local_engine);
+    }
     if (rc != IVS_OK) {
         sigv4_result_cleanup(out);
         if (rc == IVS_ERR_NOMEM)

@@ -46,6 +46,8 @@ struct sigv4_result {
     char *credential_scope; /* "20150830/us-east-1/service/aws4_request" */
     char *authorization;    /* header mode: the Authorization header value */
     char *query;            /* query mode: the complete signed query string (no '?') */
+    char *storage;          /* the one allocation every string above lives in: the strings
+                               are released together, never one by one */
 };
 
 /* Signs. cache may be NULL. Returns IVS_OK, or IVS_ERR_USAGE / IVS_ERR_NOMEM with err set.

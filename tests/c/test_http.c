@@ -97,6 +97,41 @@ static void test_keep_alive_reuses_one_connection(void)
     fakesrv_stop(srv);
 }
 
+static void test_sensitive_bodies_are_marked_and_intact(void)
+{
+    /* Credential responses are read with sensitive_body: the buffer then grows by copy and
+     * wipe instead of realloc, which must still deliver every byte. */
+    struct fakesrv *srv;
+    struct http_conn *conn;
+    char base[64];
+    struct http_options opts = {.sensitive_body = 1};
+    if (!setup(&srv, &conn, &opts, base, sizeof base))
+        return;
+    size_t n = 200000;
+    char *big = malloc(n + 1);
+    CHECK(big != NULL);
+    if (!big) {
+        http_conn_free(conn);
+        fakesrv_stop(srv);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)('a' + i % 26);
+    big[n] = '\0';
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = big});
+    struct http_response resp = {0};
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_OK, http_perform(conn, "GET", base, NULL, 0, NULL, 0, &resp, &err));
+    CHECK_INT_EQ(1, resp.body.sensitive);
+    CHECK_INT_EQ((long long)n, (long long)resp.body.len);
+    CHECK(resp.body.len == n && memcmp(resp.body.data, big, n) == 0);
+    http_response_cleanup(&resp);
+    ivs_error_clear(&err);
+    http_conn_free(conn);
+    fakesrv_stop(srv);
+    free(big);
+}
+
 static void test_close_connection_opens_one_per_request(void)
 {
     struct fakesrv *srv;
@@ -700,6 +735,7 @@ int main(void)
     setenv("no_proxy", "*", 1);
     RUN(test_keep_alive_reuses_one_connection);
     RUN(test_close_connection_opens_one_per_request);
+    RUN(test_sensitive_bodies_are_marked_and_intact);
     RUN(test_post_sends_exact_body_and_headers);
     RUN(test_large_post_has_no_expect);
     RUN(test_get_and_delete_send_no_body_or_content_type);

@@ -110,6 +110,35 @@ describe("non-blocking calls", function()
     srv:close()
   end)
 
+  it("refuses to re-enter the client from its own log function", function()
+    -- The log function runs while the core is half-way through a call (here: parsing the
+    -- response inside poll). Cancelling, polling or starting calls on the same client from
+    -- there would free the call the core is still working on.
+    local srv = echo.new()
+    local c
+    local tried = {}
+    c = F.client(ivs, srv.url, { log = function()
+      if #tried > 0 then return end
+      for _, method in ipairs({ "cancel_all", "poll", "start", "call" }) do
+        local ok, err = pcall(c[method], c, "get_channel", { arn = ARN .. "nested" })
+        tried[#tried + 1] = { method, ok, tostring(err) }
+      end
+    end })
+    local call = assert(c:start("get_channel", { arn = ARN .. "outer" }))
+    assert.is_true(drive(c, srv, { call }))
+    local out, err = call:result()
+    assert.is_nil(err)
+    assert.equal("n-outer", out.channel.name)
+    assert.equal(4, #tried)
+    for _, t in ipairs(tried) do
+      assert.is_false(t[2], t[1] .. " was allowed from inside the log function")
+      assert.truthy(t[3]:find("log function", 1, true), t[3])
+    end
+    assert.equal(0, c:in_flight())
+    c:close()
+    srv:close()
+  end)
+
   it("drops a handle collected in flight without harm", function()
     local srv = echo.new()
     local c <close> = F.client(ivs, srv.url)

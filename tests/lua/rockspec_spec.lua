@@ -89,7 +89,7 @@ describe("rockspec", function()
       assert.is_true(ok, out)
       tmp = out:gsub("%s+$", "")
       -- Build from a copy: the builtin backend writes its objects next to the sources.
-      ok, out = sh(string.format("mkdir %s/src && cd %s && cp -r core lua_binding rockspec %s/src/",
+      ok, out = sh(string.format("mkdir %s/src && cd %s && cp -r core lua_binding rockspec scripts %s/src/",
         q(tmp), q(ROOT), q(tmp)))
       assert.is_true(ok, out)
       -- --deps-mode=none and no server: nothing may be fetched; HOME keeps the user's
@@ -116,6 +116,9 @@ describe("rockspec", function()
         q(tree .. "/lib/lua/5.4/?.so"), q(script)))
       assert.is_true(ok, out)
       assert.is_truthy(out:find("rock ok", 1, true), out)
+      -- build.install.bin: the ivs command, runnable from the tree
+      ok, out = sh(string.format("timeout 60 %s/bin/ivs --version", q(tree)))
+      assert.is_true(ok and out:find("^ivs ") ~= nil, out)
     end)
   end)
 end)

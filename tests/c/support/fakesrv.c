@@ -444,8 +444,8 @@ static void *acceptor_main(void *arg)
         }
         w->fd = fd;
         w->srv = s;
-        /* Count the connection before its worker can answer: a client that got its response
-         * must find it counted. */
+        /* Counted before the worker runs: it may answer (and the client read the count)
+         * before this thread is scheduled again. */
         pthread_mutex_lock(&s->lock);
         s->connection_count++;
         pthread_mutex_unlock(&s->lock);
