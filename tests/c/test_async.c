@@ -143,7 +143,8 @@ static void s_echo_channel(void *ud, const struct fakesrv_request *req,
              ARN_PREFIX, name, name);
     resp->status = 200;
     resp->body = e->body;
-    resp->delay_ms = e->delay_ms;
+    resp->delay_ms =
+        __atomic_load_n(&e->delay_ms, __ATOMIC_RELAXED); /* the test thread changes it */
 }
 
 static enum ivs_status s_start_get_channel(struct ivs_client *c, int i, struct outcome *o,
@@ -469,7 +470,7 @@ static void test_cancel_all_then_keep_using_the_client(void)
     for (int i = 0; i < 3; i++)
         CHECK_INT_EQ(IVS_ERR_CANCELLED, out[i].status);
     /* The client is still usable, and no cancelled response leaks into a new call. */
-    e.delay_ms = 0;
+    __atomic_store_n(&e.delay_ms, 0, __ATOMIC_RELAXED);
     struct outcome again = {0};
     CHECK_INT_EQ(IVS_OK, s_start_get_channel(c, 42, &again, &err));
     CHECK_INT_EQ(0, s_drain(c, 5000));
