@@ -28,7 +28,8 @@ struct http_settings {
  * error buffer, the callbacks' data) stay valid and are set only once. */
 struct transfer {
     struct http_response *resp;
-    int failed; /* allocation failure inside a callback */
+    int failed;    /* allocation failure inside a callback */
+    int too_large; /* the body passed HTTP_MAX_RESPONSE_BYTES */
     char curl_error[CURL_ERROR_SIZE];
     /* The request's header list: nodes and text are ours and reused by the next request, so
      * building it costs no allocation once they have grown to size. curl only reads it. */
@@ -157,6 +158,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     struct transfer *t = ud;
     size_t n = size * nmemb;
+    if (n > HTTP_MAX_RESPONSE_BYTES - t->resp->body.len) {
+        /* A misbehaving or hostile endpoint must not be able to exhaust the host's memory. */
+        t->too_large = 1;
+        return 0;
+    }
     buf_append(&t->resp->body, data, n);
     if (buf_failed(&t->resp->body)) {
         t->failed = 1;
@@ -441,6 +447,7 @@ static enum ivs_status transfer_setup(const struct http_settings *s, struct tran
         configure_handle(s, t, e);
     t->resp = resp;
     t->failed = 0;
+    t->too_large = 0;
     t->curl_error[0] = '\0';
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
@@ -462,6 +469,9 @@ static enum ivs_status transfer_finish(struct transfer *t, CURL *e, CURLcode rc,
     enum ivs_status st;
     if (t->failed) {
         st = ivs_error_nomem(err);
+    } else if (t->too_large) {
+        st = ivs_error_set(err, IVS_ERR_INTERNAL, "ResponseTooLarge",
+                           "the response body exceeded %d MiB", HTTP_MAX_RESPONSE_BYTES >> 20);
     } else if (rc != CURLE_OK) {
         const char *url = NULL;
         curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url);

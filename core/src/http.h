@@ -19,6 +19,10 @@
 #include "buf.h"
 #include "ivs.h"
 
+/* Responses larger than this fail with "ResponseTooLarge" (IVS answers are a few kB; a list
+ * page of 100 channels is well under 1 MiB). */
+#define HTTP_MAX_RESPONSE_BYTES (64 * 1024 * 1024)
+
 struct http_options {
     long connect_timeout_ms; /* 0 = 10000 */
     long timeout_ms;         /* whole request; 0 = 60000 */

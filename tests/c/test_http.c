@@ -132,6 +132,41 @@ static void test_sensitive_bodies_are_marked_and_intact(void)
     free(big);
 }
 
+static void test_oversized_response_is_refused(void)
+{
+    struct fakesrv *srv;
+    struct http_conn *conn;
+    char base[64];
+    struct http_options opts = {0};
+    if (!setup(&srv, &conn, &opts, base, sizeof base))
+        return;
+    size_t n = (size_t)HTTP_MAX_RESPONSE_BYTES + 4096;
+    char *big = malloc(n);
+    CHECK(big != NULL);
+    if (!big) {
+        http_conn_free(conn);
+        fakesrv_stop(srv);
+        return;
+    }
+    memset(big, 'x', n);
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = big, .body_len = n});
+    struct http_response resp = {0};
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_ERR_INTERNAL, http_perform(conn, "GET", base, NULL, 0, NULL, 0, &resp, &err));
+    CHECK_STR_EQ("ResponseTooLarge", err.code);
+    CHECK(resp.body.len <= (size_t)HTTP_MAX_RESPONSE_BYTES);
+    http_response_cleanup(&resp);
+    ivs_error_clear(&err);
+    /* The handle is still usable after the aborted transfer. */
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{}"});
+    CHECK_INT_EQ(IVS_OK, http_perform(conn, "GET", base, NULL, 0, NULL, 0, &resp, &err));
+    CHECK_STR_EQ("{}", buf_str(&resp.body));
+    http_response_cleanup(&resp);
+    http_conn_free(conn);
+    fakesrv_stop(srv);
+    free(big);
+}
+
 static void test_close_connection_opens_one_per_request(void)
 {
     struct fakesrv *srv;
@@ -736,6 +771,7 @@ int main(void)
     RUN(test_keep_alive_reuses_one_connection);
     RUN(test_close_connection_opens_one_per_request);
     RUN(test_sensitive_bodies_are_marked_and_intact);
+    RUN(test_oversized_response_is_refused);
     RUN(test_post_sends_exact_body_and_headers);
     RUN(test_large_post_has_no_expect);
     RUN(test_get_and_delete_send_no_body_or_content_type);
