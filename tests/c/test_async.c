@@ -11,34 +11,12 @@
 #include "errors.h"
 #include "harness.h"
 #include "ivs.h"
+#include "support/client_fixture.h"
 #include "support/fakesrv.h"
 
 #define TEST_AKID "AKIDASYNCTEST0000001"
 #define TEST_SECRET "aSyNcSeCrEtKeY/ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #define ARN_PREFIX "arn:aws:ivs:us-west-2:123456789012:channel/"
-
-static const char *s_no_env(void *ud, const char *name)
-{
-    (void)ud;
-    return strcmp(name, "AWS_EC2_METADATA_DISABLED") == 0 ? "true" : NULL;
-}
-
-struct fake_time {
-    int64_t now_ms;
-    int sleeps;
-    double rnd;
-};
-
-static int64_t s_clock(void *ud) { return ((struct fake_time *)ud)->now_ms; }
-
-static void s_sleep(void *ud, int64_t ms)
-{
-    struct fake_time *t = ud;
-    t->sleeps++;
-    t->now_ms += ms;
-}
-
-static double s_rnd(void *ud) { return ((struct fake_time *)ud)->rnd; }
 
 static int64_t s_mono_ms(void)
 {
@@ -56,28 +34,7 @@ static double s_mono_us(void)
 
 static void s_options(struct ivs_client_options *o, const char *url, struct fake_time *t)
 {
-    memset(o, 0, sizeof *o);
-    o->region = "us-west-2";
-    o->endpoint = url;
-    o->access_key_id = TEST_AKID;
-    o->secret_access_key = TEST_SECRET;
-    o->getenv = s_no_env;
-    if (t) {
-        o->clock = s_clock;
-        o->sleep = s_sleep;
-        o->random = s_rnd;
-        o->hooks_ud = t;
-    }
-}
-
-static struct ivs_client *s_client(const struct ivs_client_options *o)
-{
-    struct ivs_client *c = NULL;
-    struct ivs_error err = {0};
-    enum ivs_status st = ivs_client_new(o, &c, &err);
-    CHECK_MSG(st == IVS_OK, "ivs_client_new: %s", err.message ? err.message : "?");
-    ivs_error_clear(&err);
-    return c;
+    fixture_options(o, url, TEST_AKID, TEST_SECRET, t);
 }
 
 /* Polls until nothing is in flight or deadline_ms passes; returns what is still in flight. */
@@ -194,7 +151,7 @@ static void test_hundred_calls_with_32_in_flight(void)
     struct ivs_client_options o;
     s_options(&o, url, NULL);
     o.max_connections = 32;
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
 
     int64_t t0 = s_mono_ms();
     s_run_batch(c, 100);
@@ -226,7 +183,7 @@ static void test_connection_cap_is_honoured(void)
     struct ivs_client_options o;
     s_options(&o, url, NULL);
     o.max_connections = 3;
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     s_run_batch(c, 20);
     CHECK_INT_EQ(20, fakesrv_request_count(srv));
     CHECK_MSG(fakesrv_connection_count(srv) <= 3, "%zu connections with a cap of 3",
@@ -251,7 +208,7 @@ static void test_retry_backoff_is_a_timer_inside_poll(void)
     struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.5};
     struct ivs_client_options o;
     s_options(&o, url, &t);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     struct outcome out = {0};
     struct ivs_error err = {0};
     CHECK_INT_EQ(IVS_OK, ivs_client_start(c, "ListChannels", "{}", 2, s_record, &out, &err));
@@ -292,7 +249,7 @@ static void test_retries_use_real_time_without_a_clock_hook(void)
     fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"streamKeys\":[]}"});
     struct ivs_client_options o;
     s_options(&o, url, NULL);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     struct outcome out = {0};
     struct ivs_error err = {0};
     const char *in = "{\"channelArn\":\"" ARN_PREFIX "abc\"}";
@@ -324,7 +281,7 @@ static void test_client_errors_are_not_retried(void)
     struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.0};
     struct ivs_client_options o;
     s_options(&o, url, &t);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     struct outcome out = {0};
     struct ivs_error err = {0};
     CHECK_INT_EQ(IVS_OK, s_start_get_channel(c, 7, &out, &err));
@@ -352,7 +309,7 @@ static void test_network_failures_are_retried_then_reported(void)
     struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.0}; /* zero backoff */
     struct ivs_client_options o;
     s_options(&o, url, &t);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     struct outcome out = {0};
     struct ivs_error err = {0};
     CHECK_INT_EQ(IVS_OK, ivs_client_start(c, "ListChannels", NULL, 0, s_record, &out, &err));
@@ -374,7 +331,7 @@ static void test_invalid_requests_fail_at_once(void)
     fakesrv_url(srv, url, sizeof url);
     struct ivs_client_options o;
     s_options(&o, url, NULL);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     struct outcome out = {0};
     struct ivs_error err = {0};
     CHECK_INT_EQ(IVS_ERR_VALIDATION,
@@ -426,7 +383,7 @@ static void test_free_cancels_calls_in_flight(void)
     fakesrv_push(srv, &(struct fakesrv_response){.status = 503, .body = "{}"}); /* call 0 retries */
     struct ivs_client_options o;
     s_options(&o, url, &t);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     struct outcome out[5] = {{0}};
     struct ivs_error err = {0};
     for (int i = 0; i < 5; i++)
@@ -459,7 +416,7 @@ static void test_cancel_all_then_keep_using_the_client(void)
     fakesrv_set_handler(srv, s_echo_channel, &e);
     struct ivs_client_options o;
     s_options(&o, url, NULL);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     struct outcome out[3] = {{0}};
     struct ivs_error err = {0};
     for (int i = 0; i < 3; i++)
@@ -559,7 +516,7 @@ static void test_callbacks_may_start_calls(void)
     fakesrv_set_handler(srv, s_pages, &p);
     struct ivs_client_options o;
     s_options(&o, url, NULL);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     struct walk w = {.client = c};
     struct ivs_error err = {0};
     CHECK_INT_EQ(IVS_OK, ivs_client_start(c, "ListChannels", "{}", 2, s_next_page, &w, &err));
@@ -619,7 +576,7 @@ static void test_free_from_a_callback_is_deferred(void)
     fakesrv_set_handler(srv, s_fast_or_slow, NULL);
     struct ivs_client_options o;
     s_options(&o, url, NULL);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     struct freeing f = {.client = c};
     struct ivs_error err = {0};
     CHECK_INT_EQ(IVS_OK, ivs_client_start(c, "ListChannels", "{\"maxResults\":5}", 16,
@@ -648,7 +605,7 @@ static void test_poll_zero_never_waits(void)
                           .status = 200, .body = "{\"channels\":[]}", .delay_ms = 500});
     struct ivs_client_options o;
     s_options(&o, url, NULL);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     struct outcome out = {0};
     struct ivs_error err = {0};
     CHECK_INT_EQ(IVS_OK, ivs_client_start(c, "ListChannels", "{}", 2, s_record, &out, &err));
@@ -704,7 +661,7 @@ static void test_negative_timeout_waits_for_a_callback(void)
     fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{}", .delay_ms = 100});
     struct ivs_client_options o;
     s_options(&o, url, NULL);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     struct outcome out = {0};
     struct ivs_error err = {0};
     CHECK_INT_EQ(IVS_OK, ivs_client_start(c, "ListChannels", "{}", 2, s_record, &out, &err));
@@ -752,7 +709,7 @@ static void test_json_variant_hands_over_the_output(void)
                                             .body = "{}"});
     struct ivs_client_options o;
     s_options(&o, url, NULL);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     const struct model_operation *op = model_find_operation("list_channels");
     struct json_outcome ok = {0}, bad = {0};
     struct ivs_error err = {0};

@@ -8,6 +8,7 @@
 
 #include "client.h"
 #include "errors.h"
+#include "support/client_fixture.h"
 #include "support/fakesrv.h"
 #include "harness.h"
 #include "ivs.h"
@@ -18,77 +19,16 @@
 #define CHANNEL_ARN "arn:aws:ivs:us-west-2:123456789012:channel/abcdABCD1234"
 #define STREAM_KEY_VALUE "sk_us-west-2_secretstreamkeyvalue0123456789"
 
-/* A fake environment: a NULL-terminated list of NAME=value strings. */
-struct fake_env {
-    const char *const *vars;
-};
-
-static const char *s_env(void *ud, const char *name)
-{
-    const struct fake_env *env = ud;
-    size_t n = strlen(name);
-    for (const char *const *v = env ? env->vars : NULL; v && *v; v++)
-        if (strncmp(*v, name, n) == 0 && (*v)[n] == '=')
-            return *v + n + 1;
-    return NULL;
-}
-
-struct fake_time {
-    int64_t now_ms;
-    int64_t slept[16];
-    int sleeps;
-    double rnd;
-};
-
-static int64_t s_clock(void *ud) { return ((struct fake_time *)ud)->now_ms; }
-
-static void s_sleep(void *ud, int64_t ms)
-{
-    struct fake_time *t = ud;
-    if (t->sleeps < 16)
-        t->slept[t->sleeps] = ms;
-    t->sleeps++;
-    t->now_ms += ms;
-}
-
-static double s_rnd(void *ud) { return ((struct fake_time *)ud)->rnd; }
-
-static const char *const s_empty_env_vars[] = {"AWS_EC2_METADATA_DISABLED=true", NULL};
-static struct fake_env s_empty_env = {s_empty_env_vars};
-
-/* Options for a client pointed at the fake server with explicit keys and fake time. */
+/* Options for a client pointed at the fake server with this suite's keys and fake time. */
 static void s_options(struct ivs_client_options *o, const char *url, struct fake_time *t)
 {
-    memset(o, 0, sizeof *o);
-    o->region = "us-west-2";
-    o->endpoint = url;
-    o->access_key_id = TEST_AKID;
-    o->secret_access_key = TEST_SECRET;
-    o->getenv = s_env;
-    o->getenv_ud = &s_empty_env;
-    if (t) {
-        o->clock = s_clock;
-        o->sleep = s_sleep;
-        o->random = s_rnd;
-        o->hooks_ud = t;
-    }
-}
-
-static struct ivs_client *s_client(const struct ivs_client_options *o)
-{
-    struct ivs_client *c = NULL;
-    struct ivs_error err = {0};
-    enum ivs_status st = ivs_client_new(o, &c, &err);
-    CHECK_MSG(st == IVS_OK, "ivs_client_new: %s", err.message ? err.message : "?");
-    ivs_error_clear(&err);
-    return c;
+    fixture_options(o, url, TEST_AKID, TEST_SECRET, t);
 }
 
 static void test_no_region_is_a_config_error(void)
 {
     struct ivs_client_options o = {0};
-    o.getenv = s_env;
-    o.getenv_ud = &s_empty_env;
+    o.getenv = fake_env_no_imds;
     struct ivs_client *c = NULL;
     struct ivs_error err = {0};
     CHECK_INT_EQ(IVS_ERR_CONFIG, ivs_client_new(&o, &c, &err));
@@ -118,7 +58,7 @@ static void test_call_signs_serialises_and_parses(void)
     struct fake_time t = {.now_ms = 1440938160000LL, .rnd = 0.5}; /* 2015-08-30T12:36:00Z */
     struct ivs_client_options o;
     s_options(&o, url, &t);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     char *out = NULL;
     struct ivs_error err = {0};
     const char *in = "{\"arn\":\"" CHANNEL_ARN "\"}";
@@ -162,7 +102,7 @@ static void test_session_token_is_sent_and_signed(void)
     struct ivs_client_options o;
     s_options(&o, url, NULL);
     o.session_token = TEST_TOKEN;
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     char *out = NULL;
     struct ivs_error err = {0};
     CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "list_channels", NULL, 0, &out, NULL, &err));
@@ -189,7 +129,7 @@ static void test_tag_operations_use_path_and_query(void)
     fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{}"});
     struct ivs_client_options o;
     s_options(&o, url, NULL);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     char *out = NULL;
     struct ivs_error err = {0};
     const char *in = "{\"resourceArn\":\"" CHANNEL_ARN "\"}";
@@ -229,7 +169,7 @@ static void test_no_content_response_gives_empty_object(void)
     fakesrv_push(srv, &(struct fakesrv_response){.status = 204});
     struct ivs_client_options o;
     s_options(&o, url, NULL);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     char *out = NULL;
     size_t len = 99;
     struct ivs_error err = {0};
@@ -260,7 +200,7 @@ static void test_transient_errors_are_retried_with_backoff(void)
     struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.5};
     struct ivs_client_options o;
     s_options(&o, url, &t);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     char *out = NULL;
     struct ivs_error err = {0};
     CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "ListChannels", "{}", 2, &out, NULL, &err));
@@ -298,7 +238,7 @@ static void test_throttling_uses_the_throttling_base(void)
     struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.5};
     struct ivs_client_options o;
     s_options(&o, url, &t);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     char *out = NULL;
     struct ivs_error err = {0};
     const char *in = "{\"channelArn\":\"" CHANNEL_ARN "\"}";
@@ -335,7 +275,7 @@ static void test_client_errors_are_not_retried(void)
         struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.5};
         struct ivs_client_options o;
         s_options(&o, url, &t);
-        struct ivs_client *c = s_client(&o);
+        struct ivs_client *c = fixture_client(&o);
         char *out = NULL;
         struct ivs_error err = {0};
         const char *in = "{\"arn\":\"" CHANNEL_ARN "\"}";
@@ -377,7 +317,7 @@ static void test_retries_stop_at_max_attempts(void)
     struct ivs_client_options o;
     s_options(&o, url, &t);
     o.max_attempts = 4;
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     char *out = NULL;
     struct ivs_error err = {0};
     CHECK_INT_EQ(IVS_ERR_SERVICE, ivs_client_call(c, "ListStreams", "{}", 2, &out, NULL, &err));
@@ -403,7 +343,7 @@ static void test_connection_failures_are_retried(void)
     struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.5};
     struct ivs_client_options o;
     s_options(&o, url, &t);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     char *out = NULL;
     struct ivs_error err = {0};
     CHECK_INT_EQ(IVS_ERR_NETWORK, ivs_client_call(c, "ListChannels", "{}", 2, &out, NULL, &err));
@@ -425,7 +365,7 @@ static void test_validation_failure_sends_nothing(void)
     fakesrv_url(srv, url, sizeof url);
     struct ivs_client_options o;
     s_options(&o, url, NULL);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     char *out = NULL;
     struct ivs_error err = {0};
     const char *in = "{\"nmae\":\"x\",\"latencyMode\":\"FAST\"}";
@@ -531,7 +471,7 @@ static void test_logs_never_show_secrets(void)
     o.session_token = TEST_TOKEN;
     o.log = s_capture_log;
     o.log_ud = &cap;
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     char *out = NULL;
     struct ivs_error err = {0};
     CHECK_INT_EQ(IVS_OK,
@@ -564,7 +504,7 @@ static void test_connection_is_reused_unless_closed(void)
         struct ivs_client_options o;
         s_options(&o, url, NULL);
         o.close_connection = close_it;
-        struct ivs_client *c = s_client(&o);
+        struct ivs_client *c = fixture_client(&o);
         for (int i = 0; i < 4; i++) {
             char *out = NULL;
             struct ivs_error err = {0};
@@ -648,7 +588,7 @@ static void test_anonymous_requests_are_unsigned(void)
     s_options(&o, url, NULL);
     o.access_key_id = o.secret_access_key = NULL;
     o.anonymous = 1;
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     char *out = NULL;
     struct ivs_error err = {0};
     CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "ListStreams", NULL, 0, &out, NULL, &err));
@@ -665,7 +605,7 @@ static void test_endpoint_with_default_port_and_path(void)
 {
     struct ivs_client_options o;
     s_options(&o, "https://ivs.example.test:443/", NULL);
-    struct ivs_client *c = s_client(&o);
+    struct ivs_client *c = fixture_client(&o);
     CHECK_STR_EQ("https://ivs.example.test:443", ivs_client_endpoint(c));
     CHECK_STR_EQ("us-west-2", ivs_client_region(c));
     ivs_client_free(c);
