@@ -107,7 +107,8 @@ static enum MHD_Result collect_query_json(void *cls, enum MHD_ValueKind kind, co
     return MHD_YES;
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, const struct emu_reply *r,
+/* Hands r's body to the response (r keeps NULL) rather than copying it. */
+static enum MHD_Result send_reply(struct MHD_Connection *c, struct emu_reply *r,
                                   const char *request_id)
 {
     char *text = NULL;
@@ -119,7 +120,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, const struct emu_rep
         text = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
     } else if (r->body && r->status != 204) {
-        text = ivs_strdup(r->body);
+        text = r->body;
+        r->body = NULL;
     }
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(text ? strlen(text) : 0, text ? text : (void *)"",
