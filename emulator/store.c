@@ -414,6 +414,23 @@ static void make_arn(char *out, size_t n, const struct partition *p, enum rtype 
     snprintf(out, n, "arn:aws:ivs:%s:%s:%s/%s", p->region, p->account, s_type_names[type], id_out);
 }
 
+/* The prologue of every create operation: refuses with 402 when the partition already holds
+ * quota resources of this type (what names them in the message), else draws a new id and ARN
+ * and returns the resource's JSON object holding its "arn". NULL when refused. */
+static cJSON *new_resource(const struct partition *p, enum rtype type, size_t quota,
+                           const char *what, char arn[160], char id[13], struct emu_reply *out)
+{
+    if (p->lists[type].n >= quota) {
+        emu_reply_error(out, 402, "ServiceQuotaExceededException", "%s quota of %zu exceeded.",
+                        what, quota);
+        return NULL;
+    }
+    make_arn(arn, 160, p, type, id);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "arn", arn);
+    return o;
+}
+
 static void touch(struct store *s)
 {
     s->dirty = 1;
@@ -791,16 +808,11 @@ static void op_create_channel(struct store *s, struct partition *p, const cJSON 
         !check_ref(p, in, "playbackRestrictionPolicyArn", RT_PRP, out) ||
         !check_ref(p, in, "adConfigurationArn", RT_AD, out))
         return;
-    if (p->lists[RT_CHANNEL].n >= QUOTA_CHANNELS) {
-        emu_reply_error(out, 402, "ServiceQuotaExceededException", "Channel quota of %d exceeded.",
-                        QUOTA_CHANNELS);
-        return;
-    }
     char arn[160], id[13], pass[80];
-    make_arn(arn, sizeof arn, p, RT_CHANNEL, id);
+    cJSON *ch = new_resource(p, RT_CHANNEL, QUOTA_CHANNELS, "Channel", arn, id, out);
+    if (!ch)
+        return;
     emu_random_alnum(pass, 79);
-    cJSON *ch = cJSON_CreateObject();
-    cJSON_AddStringToObject(ch, "arn", arn);
     cJSON_AddStringToObject(ch, "name", "");
     cJSON_AddStringToObject(ch, "latencyMode", "LOW");
     cJSON_AddStringToObject(ch, "type", "STANDARD");
@@ -1087,16 +1099,11 @@ static void op_create_recording(struct store *s, struct partition *p, const cJSO
     }
     if (!tags_valid(jget(in, "tags"), out))
         return;
-    if (p->lists[RT_RECORDING].n >= QUOTA_RECORDING_CONFIGURATIONS) {
-        emu_reply_error(out, 402, "ServiceQuotaExceededException",
-                        "Recording configuration quota of %d exceeded.",
-                        QUOTA_RECORDING_CONFIGURATIONS);
-        return;
-    }
     char arn[160], id[13];
-    make_arn(arn, sizeof arn, p, RT_RECORDING, id);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "arn", arn);
+    cJSON *o = new_resource(p, RT_RECORDING, QUOTA_RECORDING_CONFIGURATIONS,
+                            "Recording configuration", arn, id, out);
+    if (!o)
+        return;
     cJSON_AddStringToObject(o, "name", jstr(in, "name") ? jstr(in, "name") : "");
     cJSON_AddItemToObject(o, "destinationConfiguration", jdup(dest));
     cJSON_AddStringToObject(o, "state", "ACTIVE");
@@ -1228,15 +1235,11 @@ static void op_import_playback_key(struct store *s, struct partition *p, const c
             return;
         }
     }
-    if (v->n >= QUOTA_PLAYBACK_KEYS) {
-        emu_reply_error(out, 402, "ServiceQuotaExceededException",
-                        "Playback key pair quota of %d exceeded.", QUOTA_PLAYBACK_KEYS);
-        return;
-    }
     char arn[160], id[13];
-    make_arn(arn, sizeof arn, p, RT_PLAYBACK_KEY, id);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "arn", arn);
+    cJSON *o =
+        new_resource(p, RT_PLAYBACK_KEY, QUOTA_PLAYBACK_KEYS, "Playback key pair", arn, id, out);
+    if (!o)
+        return;
     cJSON_AddStringToObject(o, "name", jstr(in, "name") ? jstr(in, "name") : "");
     cJSON_AddStringToObject(o, "fingerprint", fp);
     cJSON_AddItemToObject(o, "tags", tags_copy(jget(in, "tags")));
@@ -1270,16 +1273,11 @@ static void op_create_prp(struct store *s, struct partition *p, const cJSON *in,
 {
     if (!tags_valid(jget(in, "tags"), out))
         return;
-    if (p->lists[RT_PRP].n >= QUOTA_PLAYBACK_RESTRICTION_POLICIES) {
-        emu_reply_error(out, 402, "ServiceQuotaExceededException",
-                        "Playback restriction policy quota of %d exceeded.",
-                        QUOTA_PLAYBACK_RESTRICTION_POLICIES);
-        return;
-    }
     char arn[160], id[13];
-    make_arn(arn, sizeof arn, p, RT_PRP, id);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "arn", arn);
+    cJSON *o = new_resource(p, RT_PRP, QUOTA_PLAYBACK_RESTRICTION_POLICIES,
+                            "Playback restriction policy", arn, id, out);
+    if (!o)
+        return;
     cJSON_AddArrayToObject(o, "allowedCountries");
     cJSON_AddArrayToObject(o, "allowedOrigins");
     cJSON_AddBoolToObject(o, "enableStrictOriginEnforcement", 0);
@@ -1320,15 +1318,10 @@ static void op_create_ad(struct store *s, struct partition *p, const cJSON *in,
     }
     if (!ad_rules(in, out) || !tags_valid(jget(in, "tags"), out))
         return;
-    if (p->lists[RT_AD].n >= QUOTA_AD_CONFIGURATIONS) {
-        emu_reply_error(out, 402, "ServiceQuotaExceededException",
-                        "Ad configuration quota of %d exceeded.", QUOTA_AD_CONFIGURATIONS);
-        return;
-    }
     char arn[160], id[13];
-    make_arn(arn, sizeof arn, p, RT_AD, id);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "arn", arn);
+    cJSON *o = new_resource(p, RT_AD, QUOTA_AD_CONFIGURATIONS, "Ad configuration", arn, id, out);
+    if (!o)
+        return;
     cJSON_AddStringToObject(o, "name", "");
     cJSON *post = cJSON_AddObjectToObject(o, "postRollConfiguration");
     cJSON_AddNumberToObject(post, "durationSeconds", 15);
