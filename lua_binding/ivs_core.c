@@ -32,10 +32,11 @@
 #include "errors.h"
 #include "model.h"
 #include "playback_token.h"
+#include "ivs_lua.h"
 #include "lua_sign.h"
 
 #define CLIENT_MT "ivs.Client"
-#define ERROR_MT "ivs.Error"
+#define ERROR_MT IVS_LUA_ERROR_MT
 #define FRAME_MT "ivs.CallFrame"
 #define CALL_MT "ivs.Call"
 
@@ -182,8 +183,7 @@ static void s_set_boolean(lua_State *L, const char *key, int value)
  * Errors
  * ------------------------------------------------------------------------------------- */
 
-/* Pushes an ivs.Error table built from err (the strings are copied; err is not cleared). */
-static void s_push_error(lua_State *L, const struct ivs_error *err, const char *operation)
+void ivs_lua_push_error(lua_State *L, const struct ivs_error *err, const char *operation)
 {
     lua_createtable(L, 0, 9);
     s_set_string(L, "kind", ivs_status_name(err->kind));
@@ -195,6 +195,13 @@ static void s_push_error(lua_State *L, const struct ivs_error *err, const char *
     s_set_integer(L, "attempts", err->attempts);
     s_set_string(L, "operation", operation);
     luaL_setmetatable(L, ERROR_MT);
+}
+
+int ivs_lua_push_failure(lua_State *L, const struct ivs_error *err, const char *operation)
+{
+    lua_pushnil(L);
+    ivs_lua_push_error(L, err, operation);
+    return 2;
 }
 
 /* __tostring of ivs.Error: one line, `Code: message (status 404, request id, 1 attempt)`.
@@ -789,7 +796,7 @@ static int l_json_decode(lua_State *L)
     }
     if (f->err.kind != IVS_OK) {
         lua_pushnil(L);
-        s_push_error(L, &f->err, NULL);
+        ivs_lua_push_error(L, &f->err, NULL);
         return 2;
     }
     s_push_plain_json(L, f->output);
@@ -980,7 +987,7 @@ static int l_new_client(lua_State *L)
     if (st != IVS_OK) {
         s_destroy(L, lc);
         lua_pushnil(L);
-        s_push_error(L, &f->err, NULL);
+        ivs_lua_push_error(L, &f->err, NULL);
         return 2;
     }
     lua_pop(L, 1); /* the frame */
@@ -1046,7 +1053,7 @@ static int l_client_call(lua_State *L)
     f->input = NULL;
     if (st != IVS_OK) {
         lua_pushnil(L);
-        s_push_error(L, &f->err, op->snake_name);
+        ivs_lua_push_error(L, &f->err, op->snake_name);
         ivs_error_clear(&f->err);
         return 2;
     }
@@ -1135,7 +1142,7 @@ static int l_client_start(lua_State *L)
     if (st != IVS_OK) {
         free(slot);
         lua_pushnil(L);
-        s_push_error(L, &f->err, op->snake_name);
+        ivs_lua_push_error(L, &f->err, op->snake_name);
         ivs_error_clear(&f->err);
         return 2;
     }
@@ -1198,7 +1205,7 @@ static int l_call_result(lua_State *L)
                              "call:done())");
     if (s->status != IVS_OK) {
         lua_pushnil(L);
-        s_push_error(L, &s->err, s->op->snake_name);
+        ivs_lua_push_error(L, &s->err, s->op->snake_name);
         return 2;
     }
     if (s->output)

@@ -8,8 +8,8 @@
 #include <lauxlib.h>
 
 #include "ivs.h"
+#include "ivs_lua.h"
 
-#define ERROR_MT "ivs.Error"
 #define SIGNER_MT "ivs.Signer"
 #define SIGN_RESULT_MT "ivs.SignResult"
 
@@ -60,29 +60,6 @@ static void set_string(lua_State *L, const char *key, const char *value)
         return;
     lua_pushstring(L, value);
     lua_setfield(L, -2, key);
-}
-
-static void set_integer(lua_State *L, const char *key, lua_Integer value)
-{
-    lua_pushinteger(L, value);
-    lua_setfield(L, -2, key);
-}
-
-/* Pushes `nil, err` with err shaped like every other ivs.Error (nothing was sent). */
-static int push_failure(lua_State *L, const struct ivs_error *err, const char *operation)
-{
-    lua_pushnil(L);
-    lua_createtable(L, 0, 8);
-    set_string(L, "kind", ivs_status_name(err->kind));
-    set_string(L, "code", err->code ? err->code : "Unknown");
-    set_string(L, "message", err->message ? err->message : "");
-    set_integer(L, "status", 0);
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "retryable");
-    set_integer(L, "attempts", 0);
-    set_string(L, "operation", operation);
-    luaL_setmetatable(L, ERROR_MT);
-    return 2;
 }
 
 /* An optional string field of t; raises on another type or on an embedded NUL (which C
@@ -186,7 +163,7 @@ static int l_sign(lua_State *L)
     read_request(L, &req, &creds, inline_headers);
     struct sign_result *r = new_result(L);
     if (ivs_signer_sign(s->signer, &req, &creds, &r->sig, &r->err) != IVS_OK)
-        return push_failure(L, &r->err, "sign");
+        return ivs_lua_push_failure(L, &r->err, "sign");
     lua_createtable(L, 0, 3);
     set_string(L, "X-Amz-Date", r->sig.amz_date);
     set_string(L, "Authorization", r->sig.authorization);
@@ -206,7 +183,7 @@ static int l_presign(lua_State *L)
     long expires_s = expires > LONG_MAX ? LONG_MAX : expires < LONG_MIN ? LONG_MIN : (long)expires;
     struct sign_result *r = new_result(L);
     if (ivs_signer_presign_url(s->signer, &req, &creds, expires_s, &r->url, &r->err) != IVS_OK)
-        return push_failure(L, &r->err, "presign");
+        return ivs_lua_push_failure(L, &r->err, "presign");
     lua_pushstring(L, r->url);
     return 1;
 }

@@ -7,9 +7,9 @@
 #include <lauxlib.h>
 
 #include "ivs.h"
+#include "ivs_lua.h"
 
 /* Both live in the registry, set up by luaopen_ivs_core / on first use here. */
-#define ERROR_MT "ivs.Error"
 #define RESULT_MT "ivs.PlaybackTokenResult"
 
 /* What the core hands out, held by a userdata so a Lua error raised while the result is
@@ -38,38 +38,6 @@ static struct token_result *new_result(lua_State *L)
     }
     lua_setmetatable(L, -2);
     return r;
-}
-
-static void set_string(lua_State *L, const char *key, const char *value)
-{
-    if (!value)
-        return;
-    lua_pushstring(L, value);
-    lua_setfield(L, -2, key);
-}
-
-static void set_integer(lua_State *L, const char *key, lua_Integer value)
-{
-    lua_pushinteger(L, value);
-    lua_setfield(L, -2, key);
-}
-
-/* Pushes `nil, err` with err shaped like every other ivs.Error (nothing was sent, so status
- * and attempts are 0). */
-static int push_failure(lua_State *L, const struct ivs_error *err, const char *operation)
-{
-    lua_pushnil(L);
-    lua_createtable(L, 0, 8);
-    set_string(L, "kind", ivs_status_name(err->kind));
-    set_string(L, "code", err->code ? err->code : "Unknown");
-    set_string(L, "message", err->message ? err->message : "");
-    set_integer(L, "status", 0);
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "retryable");
-    set_integer(L, "attempts", 0);
-    set_string(L, "operation", operation);
-    luaL_setmetatable(L, ERROR_MT);
-    return 2;
 }
 
 /* Reads an optional string field of the claims table; raises on another type or on an
@@ -139,7 +107,7 @@ int ivs_lua_playback_token(lua_State *L)
 
     struct token_result *r = new_result(L);
     if (ivs_playback_token(pem, pem_len, &claims, now, &r->text, &r->err) != IVS_OK)
-        return push_failure(L, &r->err, "playback_token");
+        return ivs_lua_push_failure(L, &r->err, "playback_token");
     lua_pushstring(L, r->text);
     return 1;
 }
@@ -150,7 +118,7 @@ int ivs_lua_playback_url(lua_State *L)
     const char *token = luaL_checkstring(L, 2);
     struct token_result *r = new_result(L);
     if (ivs_playback_url(url, token, &r->text, &r->err) != IVS_OK)
-        return push_failure(L, &r->err, "playback_url");
+        return ivs_lua_push_failure(L, &r->err, "playback_url");
     lua_pushstring(L, r->text);
     return 1;
 }
