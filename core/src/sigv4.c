@@ -387,8 +387,11 @@ static int lookup_key(struct sigv4_key_cache *cache, struct sha_engine *e, const
 {
     *slot = -1;
     size_t region_len = strlen(region), service_len = strlen(service);
-    if (!cache || region_len >= KEY_CACHE_NAME_MAX || service_len >= KEY_CACHE_NAME_MAX)
+    if (!cache || region_len >= KEY_CACHE_NAME_MAX || service_len >= KEY_CACHE_NAME_MAX) {
+        if (cache)
+            cache->loaded = -1; /* deriving overwrites the loaded key's HMAC state */
         return derive_signing_key(e, secret, date8, region, service, key) == 0 ? 0 : -1;
+    }
 
     unsigned char digest[32];
     if (engine_sha256(e, secret, strlen(secret), digest) != 0)

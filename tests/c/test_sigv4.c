@@ -864,9 +864,122 @@ static void test_signing_key_and_cache(void)
         sigv4_result_cleanup(&cached);
         sigv4_result_cleanup(&plain);
     }
+    /* A key derived around the cache (a region too long for it) must not disturb the key the
+     * cache holds ready for the next signature. */
+    {
+        struct ivs_header hh[] = {{"Host", "example.amazonaws.com"}};
+        struct sigv4_params q;
+        base_params(&q, hh, 1);
+        struct sigv4_result first, second, plain;
+        CHECK_INT_EQ(IVS_OK, sigv4_sign(&q, c, &first, NULL));
+        unsigned char around[32];
+        CHECK_INT_EQ(0, sigv4_signing_key(c, "another-secret", "20150830",
+                                          "a-region-name-that-is-far-too-long-for-the-cache-of-"
+                                          "signing-keys-xx",
+                                          "service", around));
+        CHECK_INT_EQ(IVS_OK, sigv4_sign(&q, c, &second, NULL));
+        CHECK_INT_EQ(IVS_OK, sigv4_sign(&q, NULL, &plain, NULL));
+        CHECK_STR_EQ(plain.signature, first.signature);
+        CHECK_STR_EQ(plain.signature, second.signature);
+        sigv4_result_cleanup(&first);
+        sigv4_result_cleanup(&second);
+        sigv4_result_cleanup(&plain);
+    }
     buf_free(&hex);
     sigv4_key_cache_free(c);
     sigv4_key_cache_free(NULL);
+}
+
+/* A small deterministic generator for the differential test below. */
+static uint64_t diff_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void diff_text(uint64_t *s, char *out, size_t max, const char *alphabet)
+{
+    size_t n = diff_next(s) % max, k = strlen(alphabet);
+    for (size_t i = 0; i < n; i++)
+        out[i] = alphabet[diff_next(s) % k];
+    out[n] = '\0';
+}
+
+/* Signing through one long-lived cache must give exactly what a fresh signer gives, whatever
+ * came before: another key, region, token, header set or mode; sigv4_signing_key calls that
+ * bypass the cache in between included. */
+static void test_property_cache_matches_uncached(void)
+{
+    static const char *const secrets[] = {EXAMPLE_SECRET, "other-secret", "x", "s3cr3t/+="};
+    static const char *const regions[] = {
+        "us-east-1", "eu-west-1",
+        "a-region-name-that-is-far-too-long-for-the-cache-of-signing-keys-xx"};
+    static const char *const tokens[] = {NULL, "", "token-one", "tok en\ttwo  "};
+    static const char *const names[] = {"Host", "X-Custom",     "x-custom", " Content-Type ",
+                                        "a",    "X-Amz-Target", "zz-last",  "Accept"};
+    struct sigv4_key_cache *c = sigv4_key_cache_new();
+    CHECK(c != NULL);
+    uint64_t seed = 0x9e3779b97f4a7c15ULL;
+    int mismatches = 0;
+    for (int round = 0; round < 3000 && mismatches < 3; round++) {
+        struct ivs_header h[40];
+        char values[40][96], path[64], query[160], body[64];
+        size_t hn = 1 + diff_next(&seed) % 24;
+        h[0].name = "Host";
+        h[0].value = "example.amazonaws.com";
+        for (size_t i = 1; i < hn; i++) {
+            h[i].name = names[diff_next(&seed) % 8];
+            diff_text(&seed, values[i], sizeof values[i] - 1, "ab c\t;:,=Z9");
+            h[i].value = values[i];
+        }
+        diff_text(&seed, path, sizeof path - 1, "/a.%20b/../c");
+        diff_text(&seed, query, sizeof query - 1, "a=b&c%2Fd+=~");
+        diff_text(&seed, body, sizeof body - 1, "{}\"x:1");
+        struct sigv4_params p = {0};
+        p.method = diff_next(&seed) % 2 ? "GET" : "POST";
+        p.path = path;
+        p.query = query;
+        p.headers = h;
+        p.header_count = hn;
+        p.body = body;
+        p.body_len = strlen(body);
+        p.region = regions[diff_next(&seed) % 3];
+        p.service = diff_next(&seed) % 2 ? "ivs" : "service";
+        p.time = T_20150830_123600 + (int64_t)(diff_next(&seed) % 3) * 86400;
+        p.access_key_id = EXAMPLE_AKID;
+        p.secret_access_key = secrets[diff_next(&seed) % 4];
+        p.session_token = tokens[diff_next(&seed) % 4];
+        p.normalize_path = p.double_encode = (int)(diff_next(&seed) % 2);
+        p.add_content_sha256 = (int)(diff_next(&seed) % 2);
+        p.omit_session_token = (int)(diff_next(&seed) % 4 == 0);
+        p.presign = (int)(diff_next(&seed) % 3 == 0);
+        p.expires_s = 300;
+        if (p.presign)
+            p.header_count = 1;
+        if (diff_next(&seed) % 5 == 0) {
+            unsigned char key[32];
+            sigv4_signing_key(c, secrets[diff_next(&seed) % 4], "20150830",
+                              regions[diff_next(&seed) % 3], "ivs", key);
+        }
+        struct sigv4_result cached, plain;
+        enum ivs_status a = sigv4_sign(&p, c, &cached, NULL);
+        enum ivs_status b = sigv4_sign(&p, NULL, &plain, NULL);
+        CHECK_INT_EQ(b, a);
+        if (a == IVS_OK && b == IVS_OK) {
+            int same = strcmp(cached.signature, plain.signature) == 0 &&
+                       strcmp(cached.canonical_request, plain.canonical_request) == 0 &&
+                       strcmp(cached.string_to_sign, plain.string_to_sign) == 0 &&
+                       strcmp(p.presign ? cached.query : cached.authorization,
+                              p.presign ? plain.query : plain.authorization) == 0;
+            CHECK_MSG(same, "round %d: cached and uncached signatures differ", round);
+            mismatches += !same;
+        }
+        sigv4_result_cleanup(&cached);
+        sigv4_result_cleanup(&plain);
+    }
+    sigv4_key_cache_free(c);
 }
 
 static void test_helpers(void)
@@ -1246,6 +1359,7 @@ int main(void)
 {
     RUN(test_helpers);
     RUN(test_signing_key_and_cache);
+    RUN(test_property_cache_matches_uncached);
     RUN(test_query_empty_values);
     RUN(test_query_duplicates_and_encoding);
     RUN(test_header_values);
