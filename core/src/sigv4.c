@@ -45,7 +45,9 @@ struct key_cache_entry {
     unsigned char key[32];
 };
 
-/* Buffers reused from one signature to the next; none of them holds key material. */
+/* Buffers reused from one signature to the next. None holds key material, but the arena, the
+ * canonical request and the presigned query carry the session token: all are marked
+ * sensitive so a block let go of is wiped first. */
 struct sign_work {
     struct buf arena;          /* canonical header names and values, each NUL-terminated */
     struct buf signed_headers; /* "host;x-amz-date" */
@@ -347,6 +349,13 @@ static int derive_signing_key(struct sha_engine *e, const char *secret, const ch
     return rc;
 }
 
+static void sign_work_init(struct sign_work *w)
+{
+    memset(w, 0, sizeof *w);
+    w->arena.sensitive = w->signed_headers.sensitive = w->creq.sensitive = w->sts.sensitive =
+        w->final.sensitive = 1;
+}
+
 static void sign_work_free(struct sign_work *w)
 {
     buf_free(&w->arena);
@@ -366,6 +375,7 @@ struct sigv4_key_cache *sigv4_key_cache_new(void)
         return NULL;
     }
     c->loaded = -1;
+    sign_work_init(&c->work);
     return c;
 }
 
@@ -595,6 +605,8 @@ static void sign_state_free(struct sign_state *st)
 {
     for (size_t i = 0; i < st->param_count; i++) {
         free(st->params[i].key);
+        /* one of them may be the session token (presigning) */
+        OPENSSL_cleanse(st->params[i].value, strlen(st->params[i].value));
         free(st->params[i].value);
     }
     free(st->params);
@@ -866,7 +878,8 @@ enum ivs_status sigv4_sign(const struct sigv4_params *p, struct sigv4_key_cache 
     struct sha_engine *e = cache ? &cache->engine : &local_engine;
     if (!cache && engine_init(&local_engine) != 0)
         return ivs_error_set(err, IVS_ERR_INTERNAL, "CryptoError", "SHA-256 is not available");
-    struct sign_work local_work = {BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT};
+    struct sign_work local_work;
+    sign_work_init(&local_work);
     struct sign_work *w = cache ? &cache->work : &local_work;
     work_reset(&w->arena);
     work_reset(&w->signed_headers);
