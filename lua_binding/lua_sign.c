@@ -63,10 +63,12 @@ static void set_string(lua_State *L, const char *key, const char *value)
 }
 
 /* An optional string field of t; raises on another type or on an embedded NUL (which C
- * would silently cut the value at). The table keeps the string alive. */
+ * would silently cut the value at). Read raw, so no __index can hand back a string that only
+ * the (popped) stack slot kept alive: the table itself keeps the string alive. */
 static const char *opt_string(lua_State *L, int t, const char *name, size_t *len_out)
 {
-    int type = lua_getfield(L, t, name);
+    lua_pushstring(L, name);
+    int type = lua_rawget(L, t);
     const char *s = NULL;
     size_t len = 0;
     if (type == LUA_TSTRING) {

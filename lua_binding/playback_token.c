@@ -41,10 +41,12 @@ static struct token_result *new_result(lua_State *L)
 }
 
 /* Reads an optional string field of the claims table; raises on another type or on an
- * embedded NUL (which C would silently cut the claim at). */
+ * embedded NUL (which C would silently cut the claim at). Read raw, so no __index can hand
+ * back a string that nothing but the popped stack slot kept alive. */
 static const char *opt_string_field(lua_State *L, int t, const char *name)
 {
-    int type = lua_getfield(L, t, name);
+    lua_pushstring(L, name);
+    int type = lua_rawget(L, t);
     const char *s = NULL;
     if (type == LUA_TSTRING) {
         size_t len;

@@ -294,6 +294,9 @@ static struct curl_slist *build_header_list(struct transfer *t, const struct ivs
     if (buf_failed(&t->header_text))
         buf_free(&t->header_text);
     buf_reset(&t->header_text);
+    /* The lines hold the Authorization and X-Amz-Security-Token values: wiped when the buffer
+     * grows or is freed. */
+    t->header_text.sensitive = 1;
     size_t lines = 0;
     for (size_t i = 0; i < count; i++) {
         if (!headers[i].name)
