@@ -64,6 +64,10 @@ TEST_BINS := $(TEST_SRCS:tests/c/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 
+# Keep intermediate objects: make would otherwise delete them after `make test` and print
+# that as the last line, after the test summary CI reads.
+.SECONDARY:
+
 .PHONY: all deps lib lua emulator tools tests test check asan valgrind install uninstall clean \
         env model demo bench docs lint format-check help
 
