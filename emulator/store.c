@@ -874,13 +874,6 @@ static void op_create_channel(struct store *s, struct partition *p, const cJSON 
     reply_json(out, 200, o);
 }
 
-static void op_get_channel(struct partition *p, const cJSON *in, struct emu_reply *out)
-{
-    struct res *r = need(p, jstr(in, "arn"), RT_CHANNEL, out);
-    if (r)
-        reply_wrap(out, "channel", jdup(r->obj));
-}
-
 static void op_update_channel(struct store *s, struct partition *p, const cJSON *in,
                               struct emu_reply *out)
 {
@@ -1041,13 +1034,6 @@ static void op_create_stream_key(struct store *s, struct partition *p, const cJS
     }
     touch(s);
     reply_wrap(out, "streamKey", jdup(k->obj));
-}
-
-static void op_get_stream_key(struct partition *p, const cJSON *in, struct emu_reply *out)
-{
-    struct res *r = need(p, jstr(in, "arn"), RT_STREAM_KEY, out);
-    if (r)
-        reply_wrap(out, "streamKey", jdup(r->obj));
 }
 
 static void op_delete_stream_key(struct store *s, struct partition *p, const cJSON *in,
@@ -1687,7 +1673,7 @@ void store_call(struct store *s, const char *account, const char *region,
     if (!p)
         emu_reply_error(out, 500, "InternalServerException", "Out of memory.");
     else if (!strcmp(n, "GetChannel"))
-        op_get_channel(p, in, out);
+        op_get_simple(p, in, RT_CHANNEL, "channel", out);
     else if (!strcmp(n, "CreateChannel"))
         op_create_channel(s, p, in, out);
     else if (!strcmp(n, "UpdateChannel"))
@@ -1701,7 +1687,7 @@ void store_call(struct store *s, const char *account, const char *region,
     else if (!strcmp(n, "CreateStreamKey"))
         op_create_stream_key(s, p, in, out);
     else if (!strcmp(n, "GetStreamKey"))
-        op_get_stream_key(p, in, out);
+        op_get_simple(p, in, RT_STREAM_KEY, "streamKey", out);
     else if (!strcmp(n, "DeleteStreamKey"))
         op_delete_stream_key(s, p, in, out);
     else if (!strcmp(n, "ListStreamKeys"))
