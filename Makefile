@@ -214,7 +214,7 @@ docs: lua
 	LUA_PATH='$(CURDIR)/lua_binding/?.lua;;' LUA_CPATH='$(abspath $(BUILD))/lua/?.so;;' \
 	  $(LUA) scripts/gen-ops-doc.lua $(DOCS_GEN)
 	rm -rf docs/api
-	ldoc .
+	lua5.1 $$(command -v ldoc) .
 	@test -f docs/api/index.html || { echo "make docs: ldoc wrote no docs/api/index.html" >&2; exit 1; }
 
 # clang-format --dry-run over the C sources (scripts/check-format lists the files to fix).
