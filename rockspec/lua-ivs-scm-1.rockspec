@@ -44,6 +44,8 @@ build = {
   type = "builtin",
   modules = {
     ivs = "lua_binding/ivs.lua",
+    ["ivs.chat"] = "lua_binding/ivs/chat.lua",
+    ["ivs.realtime"] = "lua_binding/ivs/realtime.lua",
     ["ivs.core"] = {
       -- The builtin backend takes CFLAGS from the LuaRocks configuration, so -std=c11 cannot
       -- be added here; the sources are plain C11 and build with the compiler's default
@@ -56,11 +58,13 @@ build = {
         "core/src/credentials.c",
         "core/src/error.c",
         "core/src/http.c",
+        "core/src/jws.c",
         "core/src/model.c",
         "core/src/model_ivs.c",
         "core/src/model_ivschat.c",
         "core/src/model_ivsrealtime.c",
         "core/src/model_unicode.c",
+        "core/src/participant_token.c",
         "core/src/pattern.c",
         "core/src/playback_token.c",
         "core/src/profile.c",
@@ -75,6 +79,7 @@ build = {
         "core/src/version.c",
         "lua_binding/ivs_core.c",
         "lua_binding/lua_sign.c",
+        "lua_binding/participant_token.c",
         "lua_binding/playback_token.c",
       },
       defines = { "_GNU_SOURCE" },

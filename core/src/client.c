@@ -500,6 +500,44 @@ enum ivs_status call_prepare_attempt(struct ivs_client *c, struct call_state *cs
 }
 
 /* Turns the response of an attempt into its output or its error. */
+/* Output members bound to response headers (Real-Time's replication calls return nothing
+ * else), added to the output as the model types them. Returns -1 when memory runs out. */
+static int s_add_header_members(const struct model_operation *op, const struct http_response *resp,
+                                cJSON *result)
+{
+    const struct model_shape *out = op->output;
+    for (size_t i = 0; out && i < out->member_count; i++) {
+        const struct model_member *m = &out->members[i];
+        const char *v;
+        if (m->location != ML_HEADER || !m->location_name ||
+            !(v = http_response_header(resp, m->location_name)))
+            continue;
+        cJSON *item;
+        char *end;
+        double d;
+        switch (m->shape->type) {
+        case MT_INTEGER:
+        case MT_LONG:
+        case MT_FLOAT:
+        case MT_DOUBLE:
+            d = strtod(v, &end);
+            item = end != v && !*end ? cJSON_CreateNumber(d) : cJSON_CreateString(v);
+            break;
+        case MT_BOOLEAN:
+            item = strcasecmp(v, "true") == 0    ? cJSON_CreateTrue()
+                   : strcasecmp(v, "false") == 0 ? cJSON_CreateFalse()
+                                                 : cJSON_CreateString(v);
+            break;
+        default: item = cJSON_CreateString(v); break;
+        }
+        if (!item)
+            return -1;
+        cJSON_DeleteItemFromObjectCaseSensitive(result, m->name);
+        cJSON_AddItemToObject(result, m->name, item);
+    }
+    return 0;
+}
+
 static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state *cs, cJSON **output)
 {
     const struct model_operation *op = cs->op;
@@ -538,8 +576,10 @@ static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state 
             return IVS_ERR_INTERNAL;
         }
     }
-    if (!result)
+    if (!result || s_add_header_members(op, resp, result) != 0) {
+        cJSON_Delete(result);
         return ivs_error_nomem(err);
+    }
     *output = result;
     return IVS_OK;
 }
