@@ -275,35 +275,6 @@ end
 -- Clients
 -- ========================================================================================
 
---- Creates a client.
---
--- Options mirror the R SDK's `paws::ivs(config, credentials, endpoint, region)`: the keys
--- may sit inside `config = {...}` or at the top level (not both for the same key).
---
--- * `region` (string), `endpoint` (full URL; wins over everything), `profile` (string)
--- * `credentials = { creds = { access_key_id, secret_access_key, session_token },
---   profile = "name", anonymous = true }`
--- * `timeout` (seconds per attempt), `connect_timeout` (seconds), `close_connection`
---   (boolean: no connection reuse)
--- * `max_attempts` (integer >= 1, total attempts), `retry_mode` (`"standard"` or `"legacy"`)
--- * `max_connections` (integer >= 1, default 32): connections open at once for calls made
---   with `Client:start` and `Client:run_all`
--- * `log`: a function receiving `(line, level)` for each redacted log line (level is
---   `"error"`, `"warn"`, `"info"` or `"debug"`), or `true` for stderr
--- * `ca_bundle`, `app_id` (added to the User-Agent), `use_fips_endpoint`,
---   `use_dualstack_endpoint` (booleans)
--- * `s3_force_path_style`: accepted for compatibility with the R SDK's config; it has no
---   effect on IVS.
---
--- Anything unset is resolved the standard AWS way (environment, then shared config files).
--- An unknown option name or a value of the wrong type raises (naming the option and, for
--- unknown names, the closest valid one). A configuration the core rejects (no region, a bad
--- endpoint...) returns `nil, err`.
--- @tparam[opt] table opts options as above
--- @treturn ivs.Client|nil the client
--- @treturn ivs.Error|nil the error when the client could not be created
--- @usage local c, err = ivs.new{ region = "us-west-2", credentials = { profile = "media" } }
--- @usage local c = ivs{ config = { region = "eu-west-1", timeout = 10 } }
 -- A client of service svc from the flat options (nil, err when the core refuses them).
 local function new_client(flat, svc)
   flat.service = svc.name
