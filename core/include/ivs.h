@@ -3,8 +3,10 @@
  *
  * libivs signs requests with SigV4, sends them over libcurl with keep-alive, resolves the
  * standard AWS configuration (profiles, environment, config files) and credential chain,
- * retries in the AWS "standard" mode, and knows every operation of the IVS API
- * (2020-07-14) from tables generated from the service model.
+ * retries in the AWS "standard" mode, and knows every operation of the IVS family from
+ * tables generated from the service models: low-latency IVS ("ivs"), IVS Chat ("ivschat")
+ * and IVS Real-Time ("ivs-realtime"), all 2020-07-14. A client calls one service, chosen
+ * when it is made (ivs_client_options.service).
  *
  * Conventions (they hold for every function below unless its comment says otherwise):
  *  - Handles are opaque. Each `_new` has a `_free` that accepts NULL.

@@ -278,9 +278,12 @@ const char *ivs_client_service(const struct ivs_client *c)
     return c ? c->cfg.service->name : NULL;
 }
 
-size_t ivs_operation_count(void) { return ivs_service_operation_count("ivs"); }
+size_t ivs_operation_count(void) { return model_default_service()->model->operation_count; }
 
-const char *ivs_operation_name(size_t i) { return ivs_service_operation_name("ivs", i); }
+const char *ivs_operation_name(size_t i)
+{
+    return ivs_service_operation_name(model_default_service()->name, i);
+}
 
 size_t ivs_service_count(void) { return model_service_count; }
 

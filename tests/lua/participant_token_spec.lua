@@ -136,7 +136,7 @@ describe("realtime.participant_token", function()
       pending("python3 with the cryptography package is not available")
       return
     end
-    local token = assert(realtime.participant_token(base({ now = os.time(), user_id = "caf\u{e9}" })))
+    local token = assert(realtime.participant_token(base({ now = os.time(), user_id = "caf\195\169" })))
     local f = assert(io.open(dir .. "/token", "wb"))
     f:write(token)
     f:close()
@@ -145,7 +145,7 @@ describe("realtime.participant_token", function()
     local verdict = ivs.json.decode(p:read("a"))
     p:close()
     assert.is_true(verdict.valid, verdict.reason)
-    assert.equal("caf\u{e9}", verdict.claims.user_id)
+    assert.equal("caf\195\169", verdict.claims.user_id)
     -- The same check refuses a token whose payload was changed after signing.
     local tampered = token:gsub("^([^.]+%.)(.)", function(a, b) return a .. (b == "e" and "f" or "e") end)
     f = assert(io.open(dir .. "/token", "wb"))
