@@ -13,7 +13,7 @@ static const char *const k_secret_members[] = {
     "value",        "passphrase",        "metadata",
     "privateKey",   "SecretAccessKey",   "aws_secret_access_key",
     "SessionToken", "aws_session_token", "Token",
-    "password",     "streamKey",
+    "password",
 };
 
 static const char *const k_secret_headers[] = {

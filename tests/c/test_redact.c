@@ -170,7 +170,7 @@ static void test_stream_keys_anywhere(void)
 }
 
 /* IVS Chat and Real-Time: chat and participant tokens (member "token"), Real-Time ingest
- * stream keys (member "streamKey", and "rt_..." anywhere). */
+ * stream keys ("rt_...", as a value or anywhere in a string). */
 static void test_chat_and_realtime_secrets(void)
 {
     const char *in =
