@@ -36,7 +36,12 @@
 -- **Module state**: the module sets no globals. Its only mutable state is the default
 -- client behind the module-level operation functions (`ivs.create_channel{...}`), created
 -- from the environment and shared config files on first use and kept for the life of the
--- module (`ivs.reset_default()` closes it).
+-- module (`ivs.reset_default()` closes it); `ivs.chat` and `ivs.realtime` keep one each.
+--
+-- **The family**: `require("ivs.chat")` (IVS Chat) and `require("ivs.realtime")` (IVS
+-- Real-Time) are built by `ivs.service_module` from this same file, with the same options
+-- and conventions; their clients share the `ivs.Client` metatable and each gets the
+-- operation methods of its own service.
 --
 -- @module ivs
 -- @usage
