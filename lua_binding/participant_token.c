@@ -101,7 +101,14 @@ int ivs_lua_participant_token(lua_State *L)
     if (type != LUA_TNIL && type != LUA_TTABLE)
         return luaL_error(L, "ivs: token option 'attributes' must be a table, got %s",
                           luaL_typename(L, -1));
-    size_t n = type == LUA_TTABLE ? (size_t)lua_rawlen(L, 3) / 2 : 0;
+    /* Counted with raw reads, not lua_rawlen, which Lua 5.1 lacks. */
+    size_t n = 0;
+    while (type == LUA_TTABLE && lua_rawgeti(L, 3, (lua_Integer)(2 * n + 1)) != LUA_TNIL) {
+        lua_pop(L, 1);
+        n++;
+    }
+    if (type == LUA_TTABLE)
+        lua_pop(L, 1); /* the nil that ended the count */
     struct ivs_token_attribute *attrs =
         lua_newuserdatauv(L, (n ? n : 1) * sizeof *attrs, 0); /* index 4 */
     for (size_t i = 0; i < n; i++) {
