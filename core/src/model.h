@@ -47,7 +47,7 @@ struct model_member {
 /* Shapes point at each other directly, so walking a value needs no service at hand. */
 struct model_shape {
     const char *name;
-    int index; /* position in its service's shapes[] (the pattern cache's slot) */
+    int index; /* position in its service's shapes[] (tables and tests refer to shapes by it) */
     enum model_type type;
     const struct model_member *members; /* structure members, in model order */
     size_t member_count;
@@ -154,9 +154,9 @@ enum ivs_status model_validate(const struct model_operation *op, const cJSON *in
 int model_pattern_match(const struct model_shape *shape, const char *s, size_t len);
 
 /*
- * The model's patterns compiled on first use and kept, one slot per shape. Compiling a
- * pattern costs far more than matching it, and every call of an operation checks the same
- * few patterns. A cache belongs to one thread at a time (each client holds one, each emulator
+ * The models' patterns compiled on first use and kept, keyed by shape (so one cache serves
+ * every service: an emulator worker sees all three). Compiling a pattern costs far more than
+ * matching it, and every call of an operation checks the same few patterns. A cache belongs to one thread at a time (each client holds one, each emulator
  * worker thread too); there is no process-wide cache.
  */
 struct model_pattern_cache;
