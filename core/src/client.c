@@ -502,7 +502,6 @@ enum ivs_status call_prepare_attempt(struct ivs_client *c, struct call_state *cs
     return IVS_OK;
 }
 
-/* Turns the response of an attempt into its output or its error. */
 /* Output members bound to response headers (Real-Time's replication calls return nothing
  * else), added to the output as the model types them. Returns -1 when memory runs out. */
 static int s_add_header_members(const struct model_operation *op, const struct http_response *resp,
@@ -541,6 +540,7 @@ static int s_add_header_members(const struct model_operation *op, const struct h
     return 0;
 }
 
+/* Turns the response of an attempt into its output or its error. */
 static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state *cs, cJSON **output)
 {
     const struct model_operation *op = cs->op;
