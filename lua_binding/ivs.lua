@@ -302,7 +302,7 @@ end
 -- ========================================================================================
 
 local function install_service_api(mod, svc)
-  --- Creates a client (see above for the options).
+  -- Creates a client (documented below, at `new`).
   mod.new = function(opts)
     return new_client(normalize_options(opts), svc)
   end
