@@ -1,7 +1,7 @@
-/* model.h: the IVS API as data. The tables are generated from the botocore-format service
- * model by scripts/gen-model.lua into model_gen.c (`make model`); nothing here is written by
- * hand per operation. The serializer, the validator, the Lua binding and the emulator all
- * read these tables. */
+/* model.h: the IVS family's APIs as data. The tables are generated from the botocore-format
+ * service models in models/ by scripts/gen-model.lua into model_<prefix>.c and services.c
+ * (`make model`); nothing here is written by hand per operation or per service. The
+ * serializer, the validator, the Lua binding and the emulator all read these tables. */
 #ifndef IVS_MODEL_H
 #define IVS_MODEL_H
 
@@ -156,8 +156,9 @@ int model_pattern_match(const struct model_shape *shape, const char *s, size_t l
 /*
  * The models' patterns compiled on first use and kept, keyed by shape (so one cache serves
  * every service: an emulator worker sees all three). Compiling a pattern costs far more than
- * matching it, and every call of an operation checks the same few patterns. A cache belongs to one thread at a time (each client holds one, each emulator
- * worker thread too); there is no process-wide cache.
+ * matching it, and every call of an operation checks the same few patterns. A cache belongs
+ * to one thread at a time (each client holds one, each emulator worker thread too); there is
+ * no process-wide cache.
  */
 struct model_pattern_cache;
 
