@@ -42,6 +42,9 @@ struct model_member {
     enum model_location location;
     const struct model_shape *shape;
     unsigned char required;
+    /* The model's idempotencyToken trait: the client fills in a fresh UUID when the caller
+     * gives none, once per call, so that its retries are recognised as the same request. */
+    unsigned char idempotency_token;
 };
 
 /* Shapes point at each other directly, so walking a value needs no service at hand. */

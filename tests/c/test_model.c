@@ -649,6 +649,9 @@ static void check_shape(const struct model_service *svc, const char *name, const
         const cJSON *r;
         cJSON_ArrayForEach(r, req) is_req |= strcmp(r->valuestring, mm->name) == 0;
         CHECK_MSG(mm->required == is_req, "%s.%s required", name, mm->name);
+        CHECK_MSG(mm->idempotency_token ==
+                      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "idempotencyToken")),
+                  "%s.%s idempotency token", name, mm->name);
     }
 }
 

@@ -171,6 +171,25 @@ for _, S in ipairs(SERVICES) do
         assert.is_table(out[2].result, out[2].err and tostring(out[2].err))
       end)
 
+      if S.name == "ivs-realtime" then
+        it("sends one idempotency token for every attempt of start_composition", function()
+          local d = mod.describe("start_composition")
+          local params = V.input(d)
+          params.idempotencyToken = nil
+          local srv = capture.start({ { status = 500, body = { message = "try again" } }, { body = V.output(d) } })
+          local client = F.client(mod, srv.url, { max_attempts = 2 })
+          local out, err = client:start_composition(params)
+          client:close()
+          local reqs = srv:finish()
+          assert.is_table(out, err and tostring(err))
+          assert.equal(2, #reqs)
+          local token = reqs[1].json.idempotencyToken
+          assert.matches("^%x+%-%x+%-4%x+%-[89ab]%x+%-%x+$", token)
+          assert.equal(36, #token)
+          assert.equal(token, reqs[2].json.idempotencyToken)
+        end)
+      end
+
       it("validates against its own model and names its service", function()
         local client = F.client(mod, "http://127.0.0.1:9")
         local op, required
