@@ -35,7 +35,7 @@ end
 -- Runs a shell command; returns its stdout and whether it exited 0 (and the exit code).
 local function capture(cmd)
   local p = assert(io.popen(cmd, "r"))
-  local out = p:read("a")
+  local out = p:read("*a")
   local ok, _, code = p:close()
   return out, ok == true, code
 end
@@ -43,7 +43,7 @@ end
 local function read_file(path)
   local f = io.open(path, "r")
   if not f then return nil end
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end

@@ -41,7 +41,7 @@ end
 -- Resident set size now and at its peak (kB), from the kernel's own accounting.
 local function rss_kb()
   local f = assert(io.open("/proc/self/status"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return tonumber(text:match("VmRSS:%s*(%d+)")), tonumber(text:match("VmHWM:%s*(%d+)"))
 end

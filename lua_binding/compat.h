@@ -103,6 +103,17 @@ static inline int ivs_compat_setiuservalue(lua_State *L, int idx, int n)
 #define lua_rawgeti(L, i, n) (lua_rawgeti((L), (i), (n)), lua_type((L), -1))
 #define lua_gettable(L, i) (lua_gettable((L), (i)), lua_type((L), -1))
 
+/* 5.3 and later name the type in __name, which tostring and the Lua layer read. */
+static inline int ivs_compat_newmetatable(lua_State *L, const char *name)
+{
+    if (!luaL_newmetatable(L, name))
+        return 0;
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "__name");
+    return 1;
+}
+#define luaL_newmetatable ivs_compat_newmetatable
+
 static inline int ivs_compat_geti(lua_State *L, int idx, lua_Integer n)
 {
     idx = lua_absindex(L, idx);

@@ -51,6 +51,7 @@ local core = require("ivs.core")
 local error = error
 local getmetatable = getmetatable
 local ipairs = ipairs
+local math_floor = math.floor
 local math_type = math.type
 local pairs = pairs
 local rawequal = rawequal
@@ -61,6 +62,41 @@ local type = type
 local io_stderr = io.stderr
 
 local ivs = {}
+
+-- Numbers on every Lua: 5.3 and later have integers; in 5.1, LuaJIT and 5.2 every number is a
+-- double, and an integer is a number with an integral value that a double holds exactly
+-- (|n| < 2^53). Past 2^53 a double has already rounded what was written, so such a value is
+-- refused rather than sent rounded.
+local EXACT_LIMIT = 2 ^ 53
+local HAS_INTEGERS = math_type ~= nil
+if not HAS_INTEGERS then
+  math_type = function(v)
+    if type(v) ~= "number" then return nil end
+    if v == math_floor(v) and v > -EXACT_LIMIT and v < EXACT_LIMIT then return "integer" end
+    return "float"
+  end
+end
+
+-- What a value is, for messages: "a float", "a number beyond 2^53 ..." or its type.
+local function value_kind(v)
+  if math_type(v) ~= "float" then return type(v) end
+  if not HAS_INTEGERS and v == math_floor(v) and v - v == 0 then
+    return "a number beyond 2^53 (a double cannot hold it exactly in " .. _VERSION .. ")"
+  end
+  return "a float"
+end
+
+--- `math.tointeger` for every Lua: the integer `v` stands for, or nil. On Lua 5.1, LuaJIT
+-- and 5.2, where numbers are doubles, an integral number below 2^53 in magnitude (what a
+-- double holds exactly); strings are not converted.
+-- @param v any value
+-- @treturn ?integer
+function ivs.tointeger(v)
+  if type(v) ~= "number" then return nil end
+  if HAS_INTEGERS then return math.tointeger(v) end
+  if math_type(v) == "integer" then return v end
+  return nil
+end
 
 --- The library version, e.g. `"0.1.0"`.
 ivs.VERSION = core.VERSION
@@ -791,7 +827,7 @@ function ivs.playback_token(opts)
     local ok = want == "integer" and math_type(v) == "integer" or want ~= "integer" and type(v) == want
     if not ok then
       error(string_format("ivs: playback_token option '%s' must be a%s %s, got %s", k,
-        want == "integer" and "n" or "", want, math_type(v) == "float" and "a float" or type(v)), 2)
+        want == "integer" and "n" or "", want, value_kind(v)), 2)
     end
   end
   if opts.private_key == nil then
@@ -856,7 +892,7 @@ local function sign_options(fname, opts, extra)
     local ok = want == "integer" and math_type(v) == "integer" or want ~= "integer" and type(v) == want
     if not ok then
       error(string_format("ivs: %s option '%s' must be a%s %s, got %s", fname, k,
-        want == "integer" and "n" or "", want, math_type(v) == "float" and "a float" or type(v)), 3)
+        want == "integer" and "n" or "", want, value_kind(v)), 3)
     end
   end
   local creds = opts.credentials
