@@ -28,8 +28,8 @@ local function run_with(env, ...)
   local args = {}
   for i, a in ipairs({ ... }) do args[i] = q(a) end
   -- Under the interpreter of this run, whatever the script's #! line names.
-  local cmd = string.format("%s timeout 60 %s %s %s >%s 2>%s </dev/null", env, compat.LUA, q(IVS), table.concat(args, " "),
-    q(tmp .. "/out"), q(tmp .. "/err"))
+  local cmd = string.format("%s timeout 60 %s %s %s >%s 2>%s </dev/null", env, compat.LUA, q(IVS),
+    table.concat(args, " "), q(tmp .. "/out"), q(tmp .. "/err"))
   local _, code = compat.execute(cmd)
   return code, read_file(tmp .. "/out"), read_file(tmp .. "/err")
 end
