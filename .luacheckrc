@@ -13,3 +13,6 @@ files["scripts/obs"] = { globals = { "script_description", "script_properties", 
 -- The OBS host plays OBS: it calls those functions.
 files["tests/lua/helpers/obs_host.lua"] = { read_globals = { "arg", "script_description", "script_properties",
   "script_defaults", "script_update", "script_load", "script_unload" } }
+-- LÖVE calls the love.* functions the example defines on its global `love` table.
+files["scripts/examples/love"] = { globals = { "love" } }
+files["tests/lua/helpers/love_host.lua"] = { globals = { "love" }, read_globals = { "arg" } }
