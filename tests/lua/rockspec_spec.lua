@@ -140,7 +140,8 @@ describe("rockspec", function()
         if runner == "luajit" then assert.is_truthy(out:find("LuaJIT", 1, true), out) end
       end
       -- build.install.bin: the ivs command, runnable from the tree
-      ok, out = sh(string.format("env -u LUA_PATH -u LUA_CPATH timeout 60 %s/bin/ivs --version", q(tree)))
+      ok, out = sh(string.format("LUA_PATH=%s LUA_CPATH=%s timeout 60 %s/bin/ivs --version",
+        q(tree .. "/share/lua/" .. version .. "/?.lua"), q(tree .. "/lib/lua/" .. version .. "/?.so"), q(tree)))
       assert.is_true(ok and out:find("^ivs ") ~= nil, out)
     end)
   end)
