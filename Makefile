@@ -91,7 +91,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 all: deps lib lua $(if $(EMU_SRCS),emulator)
 
 help:
-	@echo "make            build libivs, the Lua module and ivs-emulator"
+	@echo "make            build libivs, the Lua module (one per installed Lua) and ivs-emulator"
 	@echo "make test       build and run every test (ends with 'N passed, N failed')"
 	@echo "make demo       run the example provisioning script against a local emulator"
 	@echo "make asan       run the C suites under AddressSanitizer and UBSan"
@@ -99,8 +99,9 @@ help:
 	@echo "make bench      benchmarks against boto3 and the AWS CLI"
 	@echo "make model      regenerate core/src/model_gen.c from the IVS model"
 	@echo "make docs       API reference with LDoc"
-	@echo "make install    install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX))"
-	@echo "eval \"\$$(make -s env)\"   use the built module and tools from this checkout"
+	@echo "make install    install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX)); LUA=luajit (or lua5.1..lua5.4)"
+	@echo "                picks the Lua module installed (luajit: the 5.1 directories, as OBS Studio needs)"
+	@echo "eval \"\$$(make -s env)\"   use the built module and tools from this checkout (LUA=luajit...)"
 
 deps:
 	@scripts/install-deps
