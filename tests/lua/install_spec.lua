@@ -61,8 +61,8 @@ describe("make install", function()
     local root = stage .. PREFIX
     for _, rel in ipairs({
       "lib/libivs.a", "lib/libivs.so.0", "lib/libivs.so", "include/ivs.h", "lib/pkgconfig/ivs.pc",
-      "lib/lua/" .. VER .. "/ivs/core.so", "share/lua/" .. VER .. "/ivs.lua", "bin/ivs",
-      HAS_EMULATOR and "bin/ivs-emulator" or nil,
+      "lib/lua/" .. VER .. "/ivs/core.so", "share/lua/" .. VER .. "/ivs.lua", "share/lua/" .. VER .. "/ivs/query.lua",
+      "bin/ivs", HAS_EMULATOR and "bin/ivs-emulator" or nil,
     }) do
       assert.is_true(exists(root .. "/" .. rel), rel .. " is missing")
     end
