@@ -23,6 +23,13 @@ end
 
 describe("make docs", function()
   it("builds the LDoc reference with every operation and its parameters", function()
+    -- make docs writes docs/api in the checkout and runs its own interpreters (LDoc under
+    -- lua5.1, the page generator under lua5.4): one run of the suite is enough, and two at
+    -- once would write the same files.
+    if (os.getenv("IVS_TEST_LUA") or "lua5.4") ~= "lua5.4" then
+      pending("make docs is tried in the lua5.4 run")
+      return
+    end
     if not (sh("command -v ldoc >/dev/null")) then
       pending("ldoc is not installed (Debian package lua-ldoc)")
       return
