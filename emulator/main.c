@@ -1,12 +1,15 @@
 /* ivs-emulator: a local Amazon IVS (low-latency streaming API) for tests and development.
  * Usage: see usage() below and emulator/README.md. */
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ivs.h"
 #include "server.h"
 #include "store.h"
+#include "util.h"
 
 /* The key pair accepted when no --credentials is given (documented in README.md). */
 static const char s_default_key_id[] = "AKIAIVSEMULATOR00001";
@@ -17,7 +20,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: ivs-emulator [--host 127.0.0.1] [--port N] [--region us-west-2]\n"
             "                    [--account 123456789012] [--credentials ID:SECRET[:ACCOUNT]]...\n"
-            "                    [--no-auth] [--state FILE] [--threads N]\n");
+            "                    [--no-auth] [--state FILE] [--threads N] [--version]\n");
 }
 
 static int valid_account(const char *s)
@@ -28,6 +31,13 @@ static int valid_account(const char *s)
         if (*s < '0' || *s > '9')
             return 0;
     return 1;
+}
+
+/* 127.0.0.0/8: the only addresses from which only this machine can reach the emulator. */
+static int is_loopback(const char *host)
+{
+    struct in_addr a;
+    return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 int main(int argc, char **argv)
@@ -45,6 +55,10 @@ int main(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
+            status = 0;
+            goto out;
+        } else if (!strcmp(a, "--version")) {
+            printf("ivs-emulator %s\n", IVS_VERSION);
             status = 0;
             goto out;
         } else if (!strcmp(a, "--no-auth")) {
@@ -74,6 +88,11 @@ int main(int argc, char **argv)
             }
         } else if (!strcmp(a, "--region")) {
             region = v;
+            if (!emu_region_valid(v)) {
+                fprintf(stderr, "ivs-emulator: bad --region %s (expected a name like us-west-2)\n",
+                        v);
+                goto out;
+            }
         } else if (!strcmp(a, "--account")) {
             account = v;
             if (!valid_account(v)) {
@@ -138,6 +157,12 @@ int main(int argc, char **argv)
     }
     struct emu_server_config cfg = {host,    (unsigned)port,    region, account, creds, ncreds,
                                     no_auth, (unsigned)threads, 0,      store};
+    /* Said before binding so that it is seen even when the bind then fails. */
+    if (!is_loopback(host))
+        fprintf(stderr,
+                "ivs-emulator: warning: %s is not a loopback address; anyone who can reach this "
+                "host can use the emulator%s\n",
+                host, no_auth ? " without credentials (--no-auth)" : "");
     struct emu_server *srv = emu_server_start(&cfg, err, sizeof err);
     if (!srv || store_start_saver(store) != 0) {
         fprintf(stderr, "ivs-emulator: %s\n", err[0] ? err : "cannot start the state saver");

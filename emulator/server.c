@@ -184,6 +184,14 @@ static void sleep_ms(long ms)
         ;
 }
 
+static int known_region(const struct emu_server *srv, const char *region)
+{
+    for (const char *const *r = srv->regions; *r; r++)
+        if (!strcmp(*r, region))
+            return 1;
+    return 0;
+}
+
 /* Handles an IVS API request; returns 0, or -1 when the connection must be dropped. */
 static int handle_api(struct emu_server *srv, struct MHD_Connection *c,
                       const struct emu_request_view *req, struct emu_reply *out)
@@ -213,9 +221,20 @@ static int handle_api(struct emu_server *srv, struct MHD_Connection *c,
             return 0;
         }
     } else {
+        /* Even unsigned, a scope region ends up in ARNs and URLs: only the regions a signed
+         * request may name are let in. */
         char scoped[64];
-        if (auth_scope_region(emu_header(req, "authorization"), scoped, sizeof scoped) == 0)
+        if (auth_scope_region(emu_header(req, "authorization"), scoped, sizeof scoped) == 0) {
+            if (!known_region(srv, scoped)) {
+                ivs_error_clear(&err);
+                cJSON_Delete(input);
+                emu_reply_error(out, 403, "InvalidSignatureException",
+                                "Credential should be scoped to a valid region.");
+                out->front_door = 1;
+                return 0;
+            }
             snprintf(region, sizeof region, "%s", scoped);
+        }
     }
     (void)c;
     if (req->body_len && !json_content_type(emu_header(req, "content-type"))) {
