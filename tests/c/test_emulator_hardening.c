@@ -91,8 +91,8 @@ static int run_emulator(const char *const *args, struct buf *out, struct buf *er
     clock_gettime(CLOCK_MONOTONIC, &start);
     while (open_fds > 0) {
         clock_gettime(CLOCK_MONOTONIC, &now);
-        long left = 10000 - ((now.tv_sec - start.tv_sec) * 1000 +
-                             (now.tv_nsec - start.tv_nsec) / 1000000);
+        long left =
+            10000 - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
         if (left <= 0 || poll(fds, 2, (int)left) <= 0)
             break;
         for (int i = 0; i < 2; i++) {
