@@ -2283,34 +2283,466 @@ static enum rtype type_from_name(const char *name)
     return RT_COUNT;
 }
 
+/* State file validation. Everything the code later reads from a loaded resource is checked
+ * before anything is loaded: a file that is accepted can never crash a request, and a file
+ * that is refused leaves the store empty. Messages name the place and the member, never a
+ * value (the file holds stream keys). */
+
+struct state_check {
+    char *err;
+    size_t errlen;
+    char where[160]; /* "partitions[0].resources[3]" */
+};
+
+static int state_bad(struct state_check *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int state_bad(struct state_check *c, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(c->err, c->errlen, "%s%s%s", c->where, c->where[0] ? ": " : "", msg);
+    return -1;
+}
+
+enum { F_STR = 1, F_BOOL, F_NUM, F_OBJ, F_ARR, F_TAGS, F_HEALTH };
+
+static const char *const k_kind_text[] = {"",          "a string", "a boolean", "a number",
+                                          "an object", "an array", "a tag map", "a stream health"};
+
+struct state_field {
+    const char *key;
+    unsigned char kind;
+    unsigned char required;
+};
+
+static int tags_ok(const cJSON *tags)
+{
+    struct emu_reply scratch;
+    memset(&scratch, 0, sizeof scratch);
+    int ok = cJSON_IsObject(tags) && tags_valid(tags, &scratch);
+    emu_reply_cleanup(&scratch);
+    return ok;
+}
+
+/* Checks the members of o listed in fields; what prefixes the member names in messages. */
+static int check_fields(struct state_check *c, const cJSON *o, const char *what,
+                        const struct state_field *f)
+{
+    for (; f->key; f++) {
+        const cJSON *v = jget(o, f->key);
+        if (!v) {
+            if (f->required)
+                return state_bad(c, "%s%s is missing", what, f->key);
+            continue;
+        }
+        int ok = 0;
+        switch (f->kind) {
+        case F_STR: ok = cJSON_IsString(v); break;
+        case F_BOOL: ok = cJSON_IsBool(v); break;
+        case F_NUM: ok = cJSON_IsNumber(v); break;
+        case F_OBJ: ok = cJSON_IsObject(v); break;
+        case F_ARR: ok = cJSON_IsArray(v); break;
+        case F_TAGS: ok = tags_ok(v); break;
+        case F_HEALTH: ok = cJSON_IsString(v) && valid_health(v->valuestring); break;
+        default: break;
+        }
+        if (!ok)
+            return state_bad(c, "%s%s is not %s", what, f->key, k_kind_text[f->kind]);
+    }
+    return 0;
+}
+
+/* Members outside fields are refused where the file's layout is ours alone. */
+static int check_no_other_members(struct state_check *c, const cJSON *o, const char *what,
+                                  const struct state_field *fields)
+{
+    for (const cJSON *m = o->child; m; m = m->next) {
+        const struct state_field *f = fields;
+        while (f->key && strcmp(f->key, m->string) != 0)
+            f++;
+        if (!f->key)
+            return state_bad(c, "%sunknown member", what);
+    }
+    return 0;
+}
+
+/* Refuses any object, at any depth, that names a member twice (cJSON keeps both, and the
+ * code would read one and save both). */
+static int check_unique_keys(struct state_check *c, const cJSON *v)
+{
+    int is_obj = cJSON_IsObject(v);
+    size_t n = 0;
+    for (const cJSON *i = v->child; i; i = i->next)
+        n++;
+    struct strmap seen = {0};
+    int rc = 0;
+    for (const cJSON *i = v->child; i && rc == 0; i = i->next) {
+        if (is_obj) {
+            if (!i->string) {
+                rc = state_bad(c, "an object member has no name");
+            } else if (n <= 8) {
+                for (const cJSON *j = i->next; j; j = j->next)
+                    if (j->string && !strcmp(i->string, j->string))
+                        rc = state_bad(c, "a member is named twice in one object");
+            } else if (strmap_get(&seen, i->string)) {
+                rc = state_bad(c, "a member is named twice in one object");
+            } else if (strmap_put(&seen, i->string, (void *)i) != 0) {
+                rc = state_bad(c, "out of memory");
+            }
+        }
+        if (rc == 0 && i->child)
+            rc = check_unique_keys(c, i);
+    }
+    strmap_free(&seen);
+    return rc;
+}
+
+static const struct state_field k_root_fields[] = {
+    {"format", F_STR, 1}, {"version", F_NUM, 1}, {"seq", F_NUM, 1}, {"partitions", F_ARR, 1}, {0}};
+static const struct state_field k_partition_fields[] = {{"account", F_STR, 1},
+                                                        {"region", F_STR, 1},
+                                                        {"resources", F_ARR, 1},
+                                                        {"events", F_ARR, 1},
+                                                        {0}};
+static const struct state_field k_entry_fields[] = {{"type", F_STR, 1},     {"seq", F_NUM, 1},
+                                                    {"obj", F_OBJ, 1},      {"stream", F_OBJ, 0},
+                                                    {"sessions", F_ARR, 0}, {0}};
+static const struct state_field k_channel_fields[] = {{"arn", F_STR, 1},
+                                                      {"name", F_STR, 1},
+                                                      {"latencyMode", F_STR, 1},
+                                                      {"type", F_STR, 1},
+                                                      {"recordingConfigurationArn", F_STR, 1},
+                                                      {"ingestEndpoint", F_STR, 1},
+                                                      {"playbackUrl", F_STR, 1},
+                                                      {"authorized", F_BOOL, 1},
+                                                      {"tags", F_TAGS, 1},
+                                                      {"insecureIngest", F_BOOL, 1},
+                                                      {"preset", F_STR, 1},
+                                                      {"srt", F_OBJ, 1},
+                                                      {"playbackRestrictionPolicyArn", F_STR, 1},
+                                                      {"multitrackInputConfiguration", F_OBJ, 1},
+                                                      {"containerFormat", F_STR, 1},
+                                                      {"adConfigurationArn", F_STR, 1},
+                                                      {0}};
+static const struct state_field k_srt_fields[] = {
+    {"endpoint", F_STR, 1}, {"passphrase", F_STR, 1}, {0}};
+static const struct state_field k_multitrack_fields[] = {
+    {"enabled", F_BOOL, 1}, {"maximumResolution", F_STR, 1}, {"policy", F_STR, 1}, {0}};
+static const struct state_field k_stream_key_fields[] = {
+    {"arn", F_STR, 1}, {"value", F_STR, 1}, {"channelArn", F_STR, 1}, {"tags", F_TAGS, 1}, {0}};
+static const struct state_field k_playback_key_fields[] = {
+    {"arn", F_STR, 1}, {"name", F_STR, 1}, {"fingerprint", F_STR, 1}, {"tags", F_TAGS, 1}, {0}};
+static const struct state_field k_recording_fields[] = {
+    {"arn", F_STR, 1},
+    {"name", F_STR, 1},
+    {"destinationConfiguration", F_OBJ, 1},
+    {"state", F_STR, 1},
+    {"tags", F_TAGS, 1},
+    {"thumbnailConfiguration", F_OBJ, 1},
+    {"recordingReconnectWindowSeconds", F_NUM, 1},
+    {"renditionConfiguration", F_OBJ, 1},
+    {0}};
+static const struct state_field k_prp_state_fields[] = {
+    {"arn", F_STR, 1},
+    {"allowedCountries", F_ARR, 1},
+    {"allowedOrigins", F_ARR, 1},
+    {"enableStrictOriginEnforcement", F_BOOL, 1},
+    {"name", F_STR, 1},
+    {"tags", F_TAGS, 1},
+    {0}};
+static const struct state_field k_ad_state_fields[] = {
+    {"arn", F_STR, 1},
+    {"name", F_STR, 1},
+    {"mediaTailorPlaybackConfigurations", F_ARR, 1},
+    {"postRollConfiguration", F_OBJ, 1},
+    {"tags", F_TAGS, 1},
+    {0}};
+static const struct state_field *const k_obj_fields[RT_COUNT] = {
+    k_channel_fields,   k_stream_key_fields, k_playback_key_fields,
+    k_recording_fields, k_prp_state_fields,  k_ad_state_fields};
+static const struct state_field k_stream_fields[] = {
+    {"channelArn", F_STR, 1},  {"streamId", F_STR, 1},
+    {"playbackUrl", F_STR, 1}, {"startTime", F_STR, 1},
+    {"state", F_STR, 1},       {"health", F_HEALTH, 1},
+    {"viewerCount", F_NUM, 1}, {0}};
+static const struct state_field k_session_fields[] = {{"streamId", F_STR, 1},
+                                                      {"startTime", F_STR, 1},
+                                                      {"endTime", F_STR, 0},
+                                                      {"channel", F_OBJ, 1},
+                                                      {"ingestConfiguration", F_OBJ, 1},
+                                                      {"ingestConfigurations", F_OBJ, 0},
+                                                      {"recordingConfiguration", F_OBJ, 0},
+                                                      {"truncatedEvents", F_ARR, 1},
+                                                      {"_startEpoch", F_NUM, 1},
+                                                      {"_recordingSessionId", F_STR, 1},
+                                                      {"_recordingPrefix", F_STR, 1},
+                                                      {"_hasErrorEvent", F_BOOL, 0},
+                                                      {0}};
+static const struct state_field k_event_fields[] = {
+    {"version", F_STR, 1},     {"id", F_STR, 1},
+    {"detail-type", F_STR, 1}, {"source", F_STR, 1},
+    {"account", F_STR, 1},     {"time", F_STR, 1},
+    {"region", F_STR, 1},      {"resources", F_ARR, 1},
+    {"detail", F_OBJ, 1},      {0}};
+
+/* A whole number in [lo, 2^53]: counters and sequence numbers. */
+static int whole_number(const cJSON *v, double lo)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble <= 9007199254740992.0 &&
+           v->valuedouble == (double)(uint64_t)v->valuedouble;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One resource entry: its members, its ARN (type, account and region of its partition,
+ * unique) and, for channels, the live stream and the sessions. */
+static int check_entry(struct state_check *c, const cJSON *rj, const char *account,
+                       const char *region, struct strmap *arns)
+{
+    if (!cJSON_IsObject(rj))
+        return state_bad(c, "not an object");
+    if (check_fields(c, rj, "", k_entry_fields) != 0 ||
+        check_no_other_members(c, rj, "", k_entry_fields) != 0)
+        return -1;
+    enum rtype t = type_from_name(jstr(rj, "type"));
+    if (t == RT_COUNT)
+        return state_bad(c, "type is not a resource type");
+    if (!whole_number(jget(rj, "seq"), 1))
+        return state_bad(c, "seq is not a whole number of at least 1");
+    const cJSON *obj = jget(rj, "obj");
+    if (check_fields(c, obj, "obj.", k_obj_fields[t]) != 0)
+        return -1;
+    const char *arn = jstr(obj, "arn");
+    char ar[64], aa[32];
+    if (arn_parse(arn, ar, sizeof ar, aa, sizeof aa) != (int)t)
+        return state_bad(c, "obj.arn is not a %s ARN", s_type_names[t]);
+    if (strcmp(ar, region) != 0 || strcmp(aa, account) != 0)
+        return state_bad(c, "%s belongs to another account or region than its partition", arn);
+    if (strmap_get(arns, arn))
+        return state_bad(c, "%s is listed twice", arn);
+    if (strmap_put(arns, arn, (void *)rj) != 0)
+        return state_bad(c, "out of memory");
+    if (t == RT_CHANNEL) {
+        if (check_fields(c, jget(obj, "srt"), "obj.srt.", k_srt_fields) != 0 ||
+            check_fields(c, jget(obj, "multitrackInputConfiguration"),
+                         "obj.multitrackInputConfiguration.", k_multitrack_fields) != 0)
+            return -1;
+        const cJSON *stream = jget(rj, "stream"), *sessions = jget(rj, "sessions");
+        if (!sessions)
+            return state_bad(c, "sessions is missing");
+        if (stream && check_fields(c, stream, "stream.", k_stream_fields) != 0)
+            return -1;
+        const cJSON *ss;
+        cJSON_ArrayForEach(ss, sessions)
+        {
+            if (!cJSON_IsObject(ss))
+                return state_bad(c, "sessions holds a non-object");
+            if (check_fields(c, ss, "sessions[].", k_session_fields) != 0)
+                return -1;
+        }
+        if (stream && cJSON_GetArraySize(sessions) == 0)
+            return state_bad(c, "a live channel has no session");
+    } else if (jget(rj, "stream") || jget(rj, "sessions")) {
+        return state_bad(c, "only channels have a stream and sessions");
+    }
+    return 0;
+}
+
+/* Links between the resources of one partition: a stream key's channel exists and has no
+ * other key; a channel's references name existing resources of the right type. */
+static int check_links(struct state_check *c, const cJSON *resources, const struct strmap *arns,
+                       struct strmap *key_values)
+{
+    struct strmap keyed = {0};
+    int rc = 0;
+    const cJSON *rj;
+    cJSON_ArrayForEach(rj, resources)
+    {
+        enum rtype t = type_from_name(jstr(rj, "type"));
+        const cJSON *obj = jget(rj, "obj");
+        if (t == RT_STREAM_KEY) {
+            const char *ch = jstr(obj, "channelArn"), *value = jstr(obj, "value");
+            const cJSON *target = strmap_get(arns, ch);
+            if (!target || type_from_name(jstr(target, "type")) != RT_CHANNEL)
+                rc = state_bad(c, "stream key %s names a channel that is not in its partition",
+                               jstr(obj, "arn"));
+            else if (strmap_get(&keyed, ch))
+                rc = state_bad(c, "%s has more than one stream key", ch);
+            else if (strmap_get(key_values, value))
+                rc = state_bad(c, "two stream keys have the same value");
+            else if (strmap_put(&keyed, ch, (void *)obj) != 0 ||
+                     strmap_put(key_values, value, (void *)obj) != 0)
+                rc = state_bad(c, "out of memory");
+        } else if (t == RT_CHANNEL) {
+            static const struct {
+                const char *key;
+                enum rtype type;
+            } refs[] = {{"recordingConfigurationArn", RT_RECORDING},
+                        {"playbackRestrictionPolicyArn", RT_PRP},
+                        {"adConfigurationArn", RT_AD}};
+            for (size_t j = 0; j < 3 && rc == 0; j++) {
+                const char *ref = jstr(obj, refs[j].key);
+                const cJSON *target = *ref ? strmap_get(arns, ref) : NULL;
+                if (*ref && (!target || type_from_name(jstr(target, "type")) != refs[j].type))
+                    rc = state_bad(c, "channel %s: %s names no %s of its partition",
+                                   jstr(obj, "arn"), refs[j].key, s_type_names[refs[j].type]);
+            }
+        }
+        if (rc != 0)
+            break;
+    }
+    strmap_free(&keyed);
+    return rc;
+}
+
+static int valid_account_id(const char *s)
+{
+    if (!s || strlen(s) != 12)
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+/* The whole document, before anything is loaded. */
+static int check_state(struct state_check *c, const cJSON *root)
+{
+    if (!cJSON_IsObject(root))
+        return state_bad(c, "not a JSON object");
+    if (check_unique_keys(c, root) != 0 || check_fields(c, root, "", k_root_fields) != 0 ||
+        check_no_other_members(c, root, "", k_root_fields) != 0)
+        return -1;
+    if (strcmp(jstr(root, "format"), "ivs-emulator-state") != 0)
+        return state_bad(c, "format is not \"ivs-emulator-state\"");
+    if (jget(root, "version")->valuedouble != 1)
+        return state_bad(c, "version %g is not supported (1 is)",
+                         jget(root, "version")->valuedouble);
+    if (!whole_number(jget(root, "seq"), 0))
+        return state_bad(c, "seq is not a whole number");
+    const cJSON *parts = jget(root, "partitions");
+    size_t nres = 0;
+    const cJSON *pj;
+    cJSON_ArrayForEach(pj, parts) { nres += (size_t)cJSON_GetArraySize(jget(pj, "resources")); }
+    uint64_t *seqs = malloc((nres ? nres : 1) * sizeof *seqs);
+    struct strmap partitions = {0}, key_values = {0};
+    int rc = seqs ? 0 : state_bad(c, "out of memory");
+    size_t nseq = 0;
+    int pi = 0;
+    cJSON_ArrayForEach(pj, parts)
+    {
+        if (rc != 0)
+            break;
+        snprintf(c->where, sizeof c->where, "partitions[%d]", pi++);
+        if (!cJSON_IsObject(pj)) {
+            rc = state_bad(c, "not an object");
+            break;
+        }
+        if (check_fields(c, pj, "", k_partition_fields) != 0 ||
+            check_no_other_members(c, pj, "", k_partition_fields) != 0) {
+            rc = -1;
+            break;
+        }
+        const char *account = jstr(pj, "account"), *region = jstr(pj, "region");
+        if (!valid_account_id(account) || !emu_region_valid(region)) {
+            rc = state_bad(c, "account is not 12 digits or region is not a region name");
+            break;
+        }
+        char key[64];
+        snprintf(key, sizeof key, "%s/%s", account, region);
+        if (strmap_get(&partitions, key)) {
+            rc = state_bad(c, "account %s region %s is listed twice", account, region);
+            break;
+        }
+        /* The key must outlive the map: the region and account strings of the document. */
+        char *owned = ivs_strdup(key);
+        if (!owned || strmap_put(&partitions, owned, owned) != 0) {
+            free(owned);
+            rc = state_bad(c, "out of memory");
+            break;
+        }
+        struct strmap arns = {0};
+        const cJSON *resources = jget(pj, "resources"), *rj;
+        int ri = 0;
+        size_t base = strlen(c->where);
+        cJSON_ArrayForEach(rj, resources)
+        {
+            snprintf(c->where + base, sizeof c->where - base, ".resources[%d]", ri++);
+            if (check_entry(c, rj, account, region, &arns) != 0) {
+                rc = -1;
+                break;
+            }
+            seqs[nseq++] = (uint64_t)jget(rj, "seq")->valuedouble;
+        }
+        c->where[base] = '\0';
+        if (rc == 0)
+            rc = check_links(c, resources, &arns, &key_values);
+        strmap_free(&arns);
+        const cJSON *e;
+        int ei = 0;
+        cJSON_ArrayForEach(e, jget(pj, "events"))
+        {
+            if (rc != 0)
+                break;
+            snprintf(c->where + base, sizeof c->where - base, ".events[%d]", ei++);
+            if (!cJSON_IsObject(e))
+                rc = state_bad(c, "not an object");
+            else
+                rc = check_fields(c, e, "", k_event_fields);
+        }
+    }
+    if (rc == 0) {
+        c->where[0] = '\0';
+        qsort(seqs, nseq, sizeof *seqs, cmp_u64);
+        for (size_t i = 1; i < nseq; i++)
+            if (seqs[i] == seqs[i - 1]) {
+                rc = state_bad(c, "two resources have the same seq %llu",
+                               (unsigned long long)seqs[i]);
+                break;
+            }
+    }
+    for (size_t i = 0; i < partitions.cap; i++)
+        if (partitions.slots[i].key && partitions.slots[i].value)
+            free(partitions.slots[i].value);
+    strmap_free(&partitions);
+    strmap_free(&key_values);
+    free(seqs);
+    return rc;
+}
+
+/* Loads one partition of a document that check_state accepted. */
 static int load_partition(struct store *s, const cJSON *pj)
 {
-    const char *account = jstr(pj, "account"), *region = jstr(pj, "region");
-    if (!account || !region)
-        return -1;
-    struct partition *p = partition_get(s, account, region);
+    struct partition *p = partition_get(s, jstr(pj, "account"), jstr(pj, "region"));
     if (!p)
         return -1;
     const cJSON *rj;
     cJSON_ArrayForEach(rj, jget(pj, "resources"))
     {
         enum rtype t = type_from_name(jstr(rj, "type"));
-        const cJSON *obj = jget(rj, "obj"), *seq = jget(rj, "seq");
-        const char *arn = jstr(obj, "arn");
-        if (t == RT_COUNT || !arn || !cJSON_IsNumber(seq) || seq->valuedouble < 1)
+        const cJSON *obj = jget(rj, "obj");
+        cJSON *copy = jdup(obj);
+        struct res *r =
+            copy ? res_add(s, p, t, jstr(obj, "arn"), copy, (uint64_t)jget(rj, "seq")->valuedouble)
+                 : NULL;
+        if (!r) {
+            cJSON_Delete(copy);
             return -1;
-        struct res *r = res_add(s, p, t, arn, jdup(obj), (uint64_t)seq->valuedouble);
-        if (!r)
-            return -1;
+        }
         if (t == RT_CHANNEL) {
-            const cJSON *sessions = jget(rj, "sessions");
-            if (cJSON_IsArray(sessions)) {
-                cJSON_Delete(r->sessions);
-                r->sessions = jdup(sessions);
-            }
-            if (cJSON_IsObject(jget(rj, "stream"))) {
+            cJSON_Delete(r->sessions);
+            r->sessions = jdup(jget(rj, "sessions"));
+            if (jget(rj, "stream")) {
                 r->stream = jdup(jget(rj, "stream"));
-                resvec_push(&p->live, r);
+                if (resvec_push(&p->live, r) != 0)
+                    return -1;
             }
         }
     }
@@ -2320,8 +2752,8 @@ static int load_partition(struct store *s, const cJSON *pj)
         struct res *ch = res_find(p, jstr(k->obj, "channelArn"), RT_CHANNEL);
         if (ch)
             ch->stream_key = k;
-        if (jstr(k->obj, "value"))
-            strmap_put(&s->key_values, jstr(k->obj, "value"), k);
+        if (strmap_put(&s->key_values, jstr(k->obj, "value"), k) != 0)
+            return -1;
     }
     for (size_t i = 0; i < p->lists[RT_CHANNEL].n; i++) {
         struct res *ch = p->lists[RT_CHANNEL].items[i];
@@ -2332,54 +2764,94 @@ static int load_partition(struct store *s, const cJSON *pj)
             if (refs[j])
                 refs[j]->refs++;
     }
-    if (cJSON_IsArray(jget(pj, "events"))) {
-        cJSON_Delete(p->events);
-        p->events = jdup(jget(pj, "events"));
-    }
-    return 0;
+    cJSON_Delete(p->events);
+    p->events = jdup(jget(pj, "events"));
+    return p->events ? 0 : -1;
 }
+
+int store_load_buffer(struct store *s, const char *text, size_t len, char *errbuf, size_t errlen)
+{
+    struct state_check c = {errbuf, errlen, ""};
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    int rc = 0;
+    if (!root)
+        rc = state_bad(&c, "not valid JSON");
+    else
+        rc = check_state(&c, root);
+    if (rc != 0) {
+        cJSON_Delete(root);
+        return -1;
+    }
+    pthread_mutex_lock(&s->lock);
+    const cJSON *pj;
+    cJSON_ArrayForEach(pj, jget(root, "partitions"))
+    {
+        if (rc == 0 && load_partition(s, pj) != 0)
+            rc = state_bad(&c, "out of memory");
+    }
+    uint64_t seq = (uint64_t)jget(root, "seq")->valuedouble;
+    if (seq > s->seq)
+        s->seq = seq;
+    if (rc != 0)
+        clear_all(s);
+    pthread_mutex_unlock(&s->lock);
+    cJSON_Delete(root);
+    return rc;
+}
+
+static int load_file(struct store *s, char *errbuf, size_t errlen);
 
 int store_load(struct store *s, char *errbuf, size_t errlen)
 {
     if (!s->state_path)
         return 0;
-    FILE *f = fopen(s->state_path, "rb");
-    if (!f) {
+    int rc = load_file(s, errbuf, errlen);
+    if (rc != 0) {
+        /* Never overwrite what could not be loaded: the store forgets the path. */
+        free(s->state_path);
+        s->state_path = NULL;
+    }
+    return rc;
+}
+
+static int load_file(struct store *s, char *errbuf, size_t errlen)
+{
+    int fd = open(s->state_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
         if (errno == ENOENT)
             return 0;
         snprintf(errbuf, errlen, "cannot open %s: %s", s->state_path, strerror(errno));
         return -1;
     }
+    /* Only a regular file: a FIFO would block the start, a directory reads as nothing. */
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        snprintf(errbuf, errlen, "%s is not a regular file", s->state_path);
+        return -1;
+    }
     struct buf text = BUF_INIT;
     char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&text, chunk, n);
-    fclose(f);
-    cJSON *root = cJSON_ParseWithLength(buf_str(&text), text.len);
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof chunk)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        buf_append(&text, chunk, (size_t)n);
+    }
+    close(fd);
+    if (n < 0 || buf_failed(&text)) {
+        snprintf(errbuf, errlen, "cannot read %s: %s", s->state_path,
+                 n < 0 ? strerror(errno) : "out of memory");
+        buf_free(&text);
+        return -1;
+    }
+    char why[384] = "";
+    int rc = store_load_buffer(s, buf_str(&text), text.len, why, sizeof why);
     buf_free(&text);
-    const char *format = jstr(root, "format");
-    int rc = 0;
-    pthread_mutex_lock(&s->lock);
-    if (!root || !format || strcmp(format, "ivs-emulator-state") != 0) {
-        rc = -1;
-    } else {
-        const cJSON *pj;
-        cJSON_ArrayForEach(pj, jget(root, "partitions"))
-        {
-            if (load_partition(s, pj) != 0)
-                rc = -1;
-        }
-        const cJSON *seq = jget(root, "seq");
-        if (cJSON_IsNumber(seq) && (uint64_t)seq->valuedouble > s->seq)
-            s->seq = (uint64_t)seq->valuedouble;
-    }
-    if (rc != 0) {
-        clear_all(s);
-        snprintf(errbuf, errlen, "%s is not a valid ivs-emulator state file", s->state_path);
-    }
-    pthread_mutex_unlock(&s->lock);
-    cJSON_Delete(root);
+    if (rc != 0)
+        snprintf(errbuf, errlen, "%s is not a valid state file: %s", s->state_path, why);
     return rc;
 }
 

@@ -32,9 +32,17 @@ struct store *store_new(const char *default_region, const char *default_account,
 /* Saves a last time (when a state path is set) and releases everything. NULL is accepted. */
 void store_free(struct store *s);
 
-/* Loads the state file if it exists. Returns 0 (also when absent), -1 with a message in
- * errbuf when it exists but cannot be read or parsed. */
+/* Loads the state file if it exists. Returns 0 (also when absent), -1 with a one-line
+ * message naming the file and the problem in errbuf when it exists but cannot be read, is
+ * not a regular file or is not a valid state file. */
 int store_load(struct store *s, char *errbuf, size_t errlen);
+/* Loads a state document from memory into an empty store (what store_load does with the
+ * file's bytes; also the state loader's fuzzing entry point). The whole document is checked
+ * before anything is loaded: every member the emulator later reads must be present with its
+ * type, ARNs match their partition and are unique, links resolve, no object names a member
+ * twice. Returns 0, or -1 with a one-line message (naming the place, never a value) in
+ * errbuf and the store left empty. */
+int store_load_buffer(struct store *s, const char *text, size_t len, char *errbuf, size_t errlen);
 /* Starts the background thread that saves the state shortly after each change (debounced);
  * no-op without a state path. Returns 0 or -1. */
 int store_start_saver(struct store *s);

@@ -11,6 +11,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include "harness.h"
 #include "ivs.h"
 #include "test_emulator_client.h"
@@ -245,6 +248,427 @@ static void test_no_auth_region(void)
     CHECK_INT_EQ(0, stop(&c, SIGTERM));
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* State files */
+
+struct tmpdir {
+    char path[64];
+};
+
+static int tmpdir_make(struct tmpdir *d)
+{
+    snprintf(d->path, sizeof d->path, "/tmp/ivs-emu-hard-XXXXXX");
+    return mkdtemp(d->path) ? 0 : -1;
+}
+
+static void tmpdir_remove(struct tmpdir *d)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->path);
+    int rc = system(cmd);
+    (void)rc;
+}
+
+/* POST /{op} signed with the test key; returns the status, the parsed body in *json. */
+static long api(CURL *curl, const struct emu_child *c, const char *op, const char *body,
+                cJSON **json)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/%s", op);
+    struct emu_resp r;
+    emu_send(curl, c, "POST", path, NULL, body, NULL, &r);
+    long st = r.status;
+    if (json) {
+        *json = r.json;
+        r.json = NULL;
+    }
+    emu_resp_free(&r);
+    return st;
+}
+
+static long admin_post(CURL *curl, const struct emu_child *c, const char *path, const char *body)
+{
+    struct emu_sign s = {.unsigned_request = 1};
+    struct emu_resp r;
+    emu_send(curl, c, "POST", path, NULL, body, &s, &r);
+    long st = r.status;
+    emu_resp_free(&r);
+    return st;
+}
+
+static const char *jstr_at(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+    if (b)
+        v = cJSON_GetObjectItemCaseSensitive(v, b);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static char *p384_public_key(void)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-384");
+    BIO *bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_PUBKEY(bio, key);
+    char *data = NULL;
+    long len = BIO_get_mem_data(bio, &data);
+    char *out = ivs_strndup(data, (size_t)len);
+    BIO_free(bio);
+    EVP_PKEY_free(key);
+    return out;
+}
+
+/* A state file holding one of every resource type and a live stream with a recording
+ * configuration, written by the emulator itself; parsed into *root. */
+/* Reports which step of a multi-step setup failed. */
+static int step(int ok, int line)
+{
+    if (!ok)
+        harness_fail(__FILE__, line, "setup step failed");
+    return ok;
+}
+
+static int make_good_state(const char *state, cJSON **root)
+{
+    const char *args[] = {"--state", state, NULL};
+    struct emu_child c;
+    if (start(&c, args) != 0)
+        return -1;
+    CURL *curl = curl_easy_init();
+    cJSON *j = NULL;
+    int ok = 1;
+    ok &= step(api(curl, &c, "CreateRecordingConfiguration",
+                   "{\"destinationConfiguration\":{\"s3\":{\"bucketName\":\"my-bucket\"}}}",
+                   &j) == 200,
+               __LINE__);
+    char rec[160], ch[160], body[512];
+    snprintf(rec, sizeof rec, "%s",
+             jstr_at(j, "recordingConfiguration", "arn")
+                 ? jstr_at(j, "recordingConfiguration", "arn")
+                 : "");
+    cJSON_Delete(j);
+    snprintf(body, sizeof body, "{\"name\":\"c\",\"recordingConfigurationArn\":\"%s\"}", rec);
+    ok &= step(api(curl, &c, "CreateChannel", body, &j) == 200, __LINE__);
+    snprintf(ch, sizeof ch, "%s", jstr_at(j, "channel", "arn") ? jstr_at(j, "channel", "arn") : "");
+    cJSON_Delete(j);
+    ok &= step(api(curl, &c, "CreateChannel", "{\"name\":\"idle\",\"tags\":{\"a\":\"b\"}}", NULL) ==
+                   200,
+               __LINE__);
+    ok &= step(api(curl, &c, "CreatePlaybackRestrictionPolicy", "{}", NULL) == 200, __LINE__);
+    ok &= step(api(curl, &c, "CreateAdConfiguration",
+                   "{\"mediaTailorPlaybackConfigurations\":[{\"playbackConfigurationArn\":"
+                   "\"arn:aws:mediatailor:us-west-2:123456789012:playbackConfiguration/z\"}]}",
+                   NULL) == 200,
+               __LINE__);
+    char *pem = p384_public_key();
+    cJSON *imp = cJSON_CreateObject();
+    cJSON_AddStringToObject(imp, "publicKeyMaterial", pem);
+    char *text = cJSON_PrintUnformatted(imp);
+    ok &= step(api(curl, &c, "ImportPlaybackKeyPair", text, NULL) == 200, __LINE__);
+    free(text);
+    cJSON_Delete(imp);
+    free(pem);
+    snprintf(body, sizeof body, "{\"channelArn\":\"%s\"}", ch);
+    ok &= step(admin_post(curl, &c, "/_emulator/streams/start", body) == 200, __LINE__);
+    curl_easy_cleanup(curl);
+    ok &= step(stop(&c, SIGTERM) == 0, __LINE__);
+    size_t len = 0;
+    char *saved = harness_read_file(state, &len);
+    *root = saved ? cJSON_ParseWithLength(saved, len) : NULL;
+    free(saved);
+    return ok && *root ? 0 : -1;
+}
+
+static cJSON *partition0(cJSON *root)
+{
+    return cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "partitions"), 0);
+}
+
+/* The first resource entry of a type in the first partition. */
+static cJSON *entry_of(cJSON *root, const char *type)
+{
+    cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(partition0(root), "resources"))
+    {
+        if (!strcmp(jstr_at(e, "type", NULL), type))
+            return e;
+    }
+    return NULL;
+}
+
+static cJSON *obj_of(cJSON *root, const char *type)
+{
+    return cJSON_GetObjectItemCaseSensitive(entry_of(root, type), "obj");
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* Starts the emulator on a state file that must be refused: exit status 1 and exactly one
+ * line on stderr naming the file and containing `problem`. Never a crash, never a start. */
+static void expect_refused(const char *label, const char *state, const char *problem)
+{
+    const char *args[] = {"--port", "0", "--state", state, NULL};
+    struct buf out = BUF_INIT, err = BUF_INIT;
+    struct stat before, after;
+    int regular = stat(state, &before) == 0 && S_ISREG(before.st_mode);
+    size_t len_before = 0, len_after = 0;
+    char *text_before = regular ? harness_read_file(state, &len_before) : NULL;
+    int st = run_emulator(args, &out, &err);
+    char *text_after = regular ? harness_read_file(state, &len_after) : NULL;
+    /* A refused file is left exactly as it was. */
+    CHECK_MSG(!regular || (text_after && len_before == len_after &&
+                           !memcmp(text_before, text_after, len_before)),
+              "%s: the refused file was changed", label);
+    CHECK_MSG(regular || (stat(state, &after) == 0 && after.st_mode == before.st_mode),
+              "%s: the refused path was changed", label);
+    free(text_before);
+    free(text_after);
+    CHECK_MSG(st == 1, "%s: exit status %d, stdout %s, stderr %s", label, st, buf_str(&out),
+              buf_str(&err));
+    CHECK_MSG(count_lines(buf_str(&err)) == 1 && strstr(buf_str(&err), state) &&
+                  strstr(buf_str(&err), problem),
+              "%s: stderr %s", label, buf_str(&err));
+    CHECK_MSG(out.len == 0, "%s: it started: %s", label, buf_str(&out));
+    buf_free(&out);
+    buf_free(&err);
+}
+
+typedef void (*state_mutation)(cJSON *root);
+
+static void mut_stream_without_health(cJSON *root)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(entry_of(root, "channel"), "stream"), "health");
+}
+
+static void mut_partition_twice(cJSON *root)
+{
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(root, "partitions"),
+                         cJSON_Duplicate(partition0(root), 1));
+}
+
+static void mut_resource_twice(cJSON *root)
+{
+    cJSON *copy = cJSON_Duplicate(entry_of(root, "ad-configuration"), 1);
+    cJSON_ReplaceItemInObjectCaseSensitive(copy, "seq", cJSON_CreateNumber(9999));
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(partition0(root), "resources"), copy);
+}
+
+static void mut_seq_twice(cJSON *root)
+{
+    cJSON *seq = cJSON_GetObjectItemCaseSensitive(entry_of(root, "channel"), "seq");
+    cJSON_ReplaceItemInObjectCaseSensitive(entry_of(root, "ad-configuration"), "seq",
+                                           cJSON_CreateNumber(seq->valuedouble));
+}
+
+static void mut_no_fingerprint(cJSON *root)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(obj_of(root, "playback-key"), "fingerprint");
+}
+
+static void mut_tags_string(cJSON *root)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(obj_of(root, "channel"), "tags",
+                                           cJSON_CreateString("x"));
+}
+
+static void mut_name_number(cJSON *root)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(obj_of(root, "recording-configuration"), "name",
+                                           cJSON_CreateNumber(3));
+}
+
+static void mut_key_orphan(cJSON *root)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(
+        obj_of(root, "stream-key"), "channelArn",
+        cJSON_CreateString("arn:aws:ivs:us-west-2:123456789012:channel/AAAAAAAAAAAA"));
+}
+
+static void mut_arn_other_region(cJSON *root)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(
+        obj_of(root, "playback-restriction-policy"), "arn",
+        cJSON_CreateString("arn:aws:ivs:eu-west-1:123456789012:playback-restriction-policy/"
+                           "AAAAAAAAAAAA"));
+}
+
+static void mut_arn_wrong_type(cJSON *root)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(
+        obj_of(root, "ad-configuration"), "arn",
+        cJSON_CreateString("arn:aws:ivs:us-west-2:123456789012:channel/AAAAAAAAAAAA"));
+}
+
+static void mut_dangling_ref(cJSON *root)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(
+        obj_of(root, "channel"), "adConfigurationArn",
+        cJSON_CreateString("arn:aws:ivs:us-west-2:123456789012:ad-configuration/AAAAAAAAAAAA"));
+}
+
+static void mut_session_no_stream_id(cJSON *root)
+{
+    cJSON *sessions = cJSON_GetObjectItemCaseSensitive(entry_of(root, "channel"), "sessions");
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetArrayItem(sessions, 0), "streamId");
+}
+
+static void mut_live_without_session(cJSON *root)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(entry_of(root, "channel"), "sessions",
+                                           cJSON_CreateArray());
+}
+
+static void mut_event_no_type(cJSON *root)
+{
+    cJSON *events = cJSON_GetObjectItemCaseSensitive(partition0(root), "events");
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetArrayItem(events, 0), "detail-type");
+}
+
+static void mut_seq_fraction(cJSON *root)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(entry_of(root, "channel"), "seq",
+                                           cJSON_CreateNumber(1.5));
+}
+
+static void mut_bad_type(cJSON *root)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(entry_of(root, "channel"), "type",
+                                           cJSON_CreateString("stage"));
+}
+
+static void mut_partitions_object(cJSON *root)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(root, "partitions", cJSON_CreateObject());
+}
+
+static void mut_bad_account(cJSON *root)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(partition0(root), "account", cJSON_CreateString("1"));
+}
+
+static void mut_two_keys(cJSON *root)
+{
+    cJSON *copy = cJSON_Duplicate(entry_of(root, "stream-key"), 1);
+    cJSON *obj = cJSON_GetObjectItemCaseSensitive(copy, "obj");
+    cJSON_ReplaceItemInObjectCaseSensitive(copy, "seq", cJSON_CreateNumber(9999));
+    cJSON_ReplaceItemInObjectCaseSensitive(
+        obj, "arn",
+        cJSON_CreateString("arn:aws:ivs:us-west-2:123456789012:stream-key/ZZZZZZZZZZZZ"));
+    cJSON_ReplaceItemInObjectCaseSensitive(obj, "value", cJSON_CreateString("sk_other"));
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(partition0(root), "resources"), copy);
+}
+
+static void mut_version(cJSON *root)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(root, "version", cJSON_CreateNumber(7));
+}
+
+static void test_state_files_refused(void)
+{
+    struct tmpdir d;
+    if (tmpdir_make(&d) != 0)
+        SKIP("no temporary directory");
+    char good[128], bad[128];
+    snprintf(good, sizeof good, "%s/good.json", d.path);
+    snprintf(bad, sizeof bad, "%s/bad.json", d.path);
+    cJSON *root = NULL;
+    int made = make_good_state(good, &root);
+    CHECK(made == 0);
+    if (made != 0) {
+        cJSON_Delete(root);
+        tmpdir_remove(&d);
+        return;
+    }
+    static const struct {
+        const char *label;
+        state_mutation fn;
+        const char *problem;
+    } cases[] = {
+        {"stream without health", mut_stream_without_health, "stream.health is missing"},
+        {"partition listed twice", mut_partition_twice, "listed twice"},
+        {"resource listed twice", mut_resource_twice, "listed twice"},
+        {"same seq twice", mut_seq_twice, "same seq"},
+        {"key pair without fingerprint", mut_no_fingerprint, "obj.fingerprint is missing"},
+        {"tags not a map", mut_tags_string, "obj.tags is not a tag map"},
+        {"name not a string", mut_name_number, "obj.name is not a string"},
+        {"stream key of no channel", mut_key_orphan, "names a channel"},
+        {"ARN of another region", mut_arn_other_region, "another account or region"},
+        {"ARN of another type", mut_arn_wrong_type, "is not a ad-configuration ARN"},
+        {"dangling reference", mut_dangling_ref, "adConfigurationArn names no"},
+        {"session without stream id", mut_session_no_stream_id, "sessions[].streamId is missing"},
+        {"live without session", mut_live_without_session, "no session"},
+        {"event without detail-type", mut_event_no_type, "detail-type is missing"},
+        {"fractional seq", mut_seq_fraction, "seq is not a whole number"},
+        {"unknown resource type", mut_bad_type, "type is not a resource type"},
+        {"partitions not an array", mut_partitions_object, "partitions is not an array"},
+        {"bad account", mut_bad_account, "account is not 12 digits"},
+        {"two keys for a channel", mut_two_keys, "more than one stream key"},
+        {"future version", mut_version, "version 7 is not supported"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cJSON *copy = cJSON_Duplicate(root, 1);
+        cases[i].fn(copy);
+        char *text = cJSON_PrintUnformatted(copy);
+        write_text(bad, text);
+        free(text);
+        cJSON_Delete(copy);
+        expect_refused(cases[i].label, bad, cases[i].problem);
+    }
+    /* Text-level damage: a member named twice, not JSON, not an object, empty. */
+    char *text = cJSON_PrintUnformatted(root);
+    char *dup = malloc(strlen(text) + 32);
+    const char *at = strstr(text, "\"name\":\"idle\"");
+    CHECK(at != NULL);
+    if (at) {
+        size_t head = (size_t)(at - text);
+        memcpy(dup, text, head);
+        strcpy(dup + head, "\"name\":\"twice\",");
+        strcat(dup, at);
+        write_text(bad, dup);
+        expect_refused("member named twice", bad, "named twice");
+    }
+    free(dup);
+    text[strlen(text) / 2] = '\0';
+    write_text(bad, text);
+    expect_refused("truncated", bad, "not valid JSON");
+    free(text);
+    write_text(bad, "[]");
+    expect_refused("array", bad, "not a JSON object");
+    write_text(bad, "");
+    expect_refused("empty", bad, "not valid JSON");
+    /* Not a regular file: a directory, and a FIFO (which would block a plain open). */
+    char sub[160];
+    snprintf(sub, sizeof sub, "%s/dir", d.path);
+    mkdir(sub, 0700);
+    expect_refused("directory", sub, "not a regular file");
+    snprintf(sub, sizeof sub, "%s/fifo", d.path);
+    if (mkfifo(sub, 0600) == 0)
+        expect_refused("fifo", sub, "not a regular file");
+
+    /* The untouched file still loads, and what it holds works, including the requests the
+     * broken files crashed. */
+    const char *args[] = {"--state", good, NULL};
+    struct emu_child c;
+    CHECK(start(&c, args) == 0);
+    if (c.pid > 0) {
+        CURL *curl = curl_easy_init();
+        CHECK_INT_EQ(200,
+                     api(curl, &c, "ListStreams", "{\"filterBy\":{\"health\":\"HEALTHY\"}}", NULL));
+        CHECK_INT_EQ(200, api(curl, &c, "ListChannels", "{}", NULL));
+        curl_easy_cleanup(curl);
+        CHECK_INT_EQ(0, stop(&c, SIGTERM));
+    }
+    cJSON_Delete(root);
+    tmpdir_remove(&d);
+}
+
 int main(void)
 {
     signal(SIGALRM, on_alarm);
@@ -255,6 +679,7 @@ int main(void)
     RUN(test_non_loopback_warning);
     RUN(test_bad_region_option);
     RUN(test_no_auth_region);
+    RUN(test_state_files_refused);
     curl_global_cleanup();
     return harness_finish();
 }
