@@ -20,7 +20,9 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: ivs-emulator [--host 127.0.0.1] [--port N] [--region us-west-2]\n"
             "                    [--account 123456789012] [--credentials ID:SECRET[:ACCOUNT]]...\n"
-            "                    [--no-auth] [--state FILE] [--threads N] [--version]\n");
+            "                    [--no-auth] [--state FILE] [--threads N] [--max-connections N]\n"
+            "                    [--max-connections-per-ip N] [--header-timeout SECONDS]\n"
+            "       ivs-emulator --version\n");
 }
 
 static int valid_account(const char *s)
@@ -43,7 +45,7 @@ static int is_loopback(const char *host)
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *region = "us-west-2", *account = "123456789012", *state = NULL;
-    long port = 4566, threads = 4;
+    long port = 4566, threads = 4, max_conn = 0, max_per_ip = 0, header_timeout = 0;
     int no_auth = 0;
     struct emu_credential *creds = calloc((size_t)argc + 1, sizeof *creds);
     size_t ncreds = 0;
@@ -86,6 +88,16 @@ int main(int argc, char **argv)
                 fprintf(stderr, "ivs-emulator: bad --threads %s\n", v);
                 goto out;
             }
+        } else if (!strcmp(a, "--max-connections") || !strcmp(a, "--max-connections-per-ip") ||
+                   !strcmp(a, "--header-timeout")) {
+            long n = strtol(v, &end, 10);
+            if (*end || n < 1 || n > 1000000) {
+                fprintf(stderr, "ivs-emulator: bad %s %s\n", a, v);
+                goto out;
+            }
+            *(!strcmp(a, "--max-connections")          ? &max_conn
+              : !strcmp(a, "--max-connections-per-ip") ? &max_per_ip
+                                                       : &header_timeout) = n;
         } else if (!strcmp(a, "--region")) {
             region = v;
             if (!emu_region_valid(v)) {
@@ -155,8 +167,18 @@ int main(int argc, char **argv)
         store_free(store);
         goto out;
     }
-    struct emu_server_config cfg = {host,    (unsigned)port,    region, account, creds, ncreds,
-                                    no_auth, (unsigned)threads, 0,      store};
+    struct emu_server_config cfg = {.host = host,
+                                    .port = (unsigned)port,
+                                    .region = region,
+                                    .account = account,
+                                    .credentials = creds,
+                                    .credential_count = ncreds,
+                                    .no_auth = no_auth,
+                                    .threads = (unsigned)threads,
+                                    .store = store,
+                                    .max_connections = (unsigned)max_conn,
+                                    .max_connections_per_ip = (unsigned)max_per_ip,
+                                    .header_timeout_s = (unsigned)header_timeout};
     /* Said before binding so that it is seen even when the bind then fails. */
     if (!is_loopback(host))
         fprintf(stderr,

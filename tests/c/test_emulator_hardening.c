@@ -18,6 +18,9 @@
 #include "ivs.h"
 #include "test_emulator_client.h"
 
+/* The emulator's default body cap (emulator/README.md). */
+#define EMU_BODY_CAP (1024 * 1024)
+
 static pid_t g_children[8];
 
 static void on_alarm(int sig)
@@ -669,6 +672,317 @@ static void test_state_files_refused(void)
     tmpdir_remove(&d);
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* Floods and oversized bodies */
+
+static long fd_count(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "ls %s 2>/dev/null | wc -l", path);
+    FILE *p = popen(cmd, "r");
+    long n = -1;
+    if (p) {
+        if (fscanf(p, "%ld", &n) != 1)
+            n = -1;
+        pclose(p);
+    }
+    return n;
+}
+
+static long rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kib = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+/* Server-side sockets of a port in CLOSE-WAIT (state 08 in /proc/net/tcp). */
+static int close_wait_count(unsigned port)
+{
+    FILE *f = fopen("/proc/net/tcp", "r");
+    char line[512];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned lport = 0, st = 0;
+        if (sscanf(line, " %*d: %*x:%x %*x:%*x %x", &lport, &st) == 2 && lport == port &&
+            st == 0x08)
+            n++;
+    }
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static double ms_since(const struct timespec *a)
+{
+    struct timespec b;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return (double)(b.tv_sec - a->tv_sec) * 1000.0 + (double)(b.tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/* A socket connected (non-blocking) from a given loopback address. */
+static int connect_from(const char *src, unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    if (src) {
+        inet_pton(AF_INET, src, &a.sin_addr);
+        if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+            close(fd);
+            return -1;
+        }
+    }
+    a.sin_port = htons((uint16_t)port);
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* A signed ListChannels on a fresh connection: its status and how long it took. */
+static long timed_call(const struct emu_child *c, double *ms)
+{
+    CURL *curl = curl_easy_init();
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long st = api(curl, c, "ListChannels", "{}", NULL);
+    *ms = ms_since(&t0);
+    curl_easy_cleanup(curl);
+    return st;
+}
+
+enum { FLOOD = 1500 };
+
+static void test_slowloris(void)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < FLOOD + 256) {
+        rl.rlim_cur =
+            rl.rlim_max == RLIM_INFINITY || rl.rlim_max > FLOOD + 256 ? FLOOD + 256 : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < FLOOD + 256)
+            SKIP("cannot raise the descriptor limit to hold the flood");
+    }
+    int probe = connect_from("127.0.0.2", 1);
+    if (probe < 0)
+        SKIP("cannot bind a socket to 127.0.0.2");
+    close(probe);
+    const char *args[] = {"--header-timeout", "2", NULL};
+    struct emu_child c;
+    if (start(&c, args) != 0) {
+        CHECK_MSG(0, "could not start the emulator");
+        return;
+    }
+    long base_fds = fd_count(c.pid);
+    /* Half-open requests from 127.0.0.2: a request line and one header, never finished. */
+    static int flood[FLOOD];
+    int opened = 0;
+    for (int i = 0; i < FLOOD; i++) {
+        flood[i] = connect_from("127.0.0.2", c.port);
+        opened += flood[i] >= 0;
+    }
+    CHECK_MSG(opened == FLOOD, "opened %d of %d flood connections", opened, FLOOD);
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    while (ms_since(&t) < 300) {
+        struct timespec nap = {0, 20 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    static const char partial[] = "POST /ListChannels HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < FLOOD; i++)
+        if (flood[i] >= 0) {
+            ssize_t w = send(flood[i], partial, sizeof partial - 1, MSG_NOSIGNAL);
+            (void)w;
+        }
+    double ms = 0;
+    long st = timed_call(&c, &ms);
+    CHECK_MSG(st == 200 && ms < 2000, "during the flood: status %ld after %.0f ms", st, ms);
+    /* Past the header deadline the stalled connections are released by the server even
+     * though the client keeps them open. */
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    long fds = -1;
+    while (ms_since(&t) < 6000) {
+        fds = fd_count(c.pid);
+        if (fds >= 0 && fds <= base_fds + 4)
+            break;
+        struct timespec nap = {0, 100 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    CHECK_MSG(fds >= 0 && fds <= base_fds + 4,
+              "stalled connections still held: %ld descriptors (%ld before the flood)", fds,
+              base_fds);
+    st = timed_call(&c, &ms);
+    CHECK_MSG(st == 200 && ms < 2000, "after the deadline: status %ld after %.0f ms", st, ms);
+    for (int i = 0; i < FLOOD; i++)
+        if (flood[i] >= 0)
+            close(flood[i]);
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    int cw = 0;
+    while (ms_since(&t) < 3000 && (cw = close_wait_count(c.port)) > 0) {
+        struct timespec nap = {0, 100 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    CHECK_MSG(cw == 0, "%d connections linger in CLOSE-WAIT", cw);
+    st = timed_call(&c, &ms);
+    CHECK_MSG(st == 200 && ms < 2000, "after the flood: status %ld after %.0f ms", st, ms);
+    CHECK_INT_EQ(0, stop(&c, SIGTERM));
+}
+
+/* Sends raw bytes and reads the reply until the server closes or `ms` pass. */
+static void raw_request(unsigned port, const char *head, const char *body, size_t body_len, int ms,
+                        struct buf *reply)
+{
+    int fd = connect_from(NULL, port);
+    if (fd < 0)
+        return;
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    ssize_t w = send(fd, head, strlen(head), MSG_NOSIGNAL);
+    for (size_t done = 0; body && w >= 0 && done < body_len; done += (size_t)w) {
+        w = send(fd, body + done, body_len - done, MSG_NOSIGNAL);
+        if (w <= 0)
+            break;
+    }
+    char chunk[4096];
+    ssize_t r;
+    while ((r = recv(fd, chunk, sizeof chunk, 0)) > 0)
+        buf_append(reply, chunk, (size_t)r);
+    close(fd);
+}
+
+struct big_call {
+    const struct emu_child *c;
+    const char *body;
+    long status;
+};
+
+static void *big_call_main(void *arg)
+{
+    struct big_call *b = arg;
+    CURL *curl = curl_easy_init();
+    b->status = api(curl, b->c, "CreateChannel", b->body, NULL);
+    curl_easy_cleanup(curl);
+    return NULL;
+}
+
+/* Four concurrent calls with the same body; returns how many got `want`. */
+static int four_calls(const struct emu_child *c, const char *body, long want)
+{
+    pthread_t th[4];
+    struct big_call calls[4];
+    for (int i = 0; i < 4; i++) {
+        calls[i] = (struct big_call){c, body, 0};
+        pthread_create(&th[i], NULL, big_call_main, &calls[i]);
+    }
+    int n = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        n += calls[i].status == want;
+    }
+    return n;
+}
+
+/* {"name":[1,1,1,...]} of about `len` bytes: cheap to send, costly to parse. */
+static char *array_body(size_t len)
+{
+    char *b = malloc(len + 1);
+    size_t n = (size_t)sprintf(b, "{\"name\":[1");
+    while (n + 4 < len) {
+        b[n++] = ',';
+        b[n++] = '1';
+    }
+    strcpy(b + n, "]}");
+    return b;
+}
+
+static void test_body_limits(void)
+{
+    struct emu_child c;
+    if (start(&c, NULL) != 0) {
+        CHECK_MSG(0, "could not start the emulator");
+        return;
+    }
+    /* A declared length over the cap is refused before any body byte is sent. */
+    struct buf reply = BUF_INIT;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    raw_request(c.port,
+                "POST /CreateChannel HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                "application/json\r\nContent-Length: 20971520\r\n\r\n",
+                NULL, 0, 3000, &reply);
+    CHECK_MSG(!strncmp(buf_str(&reply), "HTTP/1.1 413", 12) && ms_since(&t) < 2500,
+              "early refusal: %.0f ms, reply %.80s", ms_since(&t), buf_str(&reply));
+    CHECK(strstr(buf_str(&reply), "RequestTooLargeException") != NULL);
+    CHECK(strstr(buf_str(&reply), "{\"message\":\"Request Too Long\"}") != NULL);
+    /* A chunked body that outgrows the cap: 413 too, and nothing of it is kept. */
+    buf_reset(&reply);
+    size_t chunk = 64 * 1024, chunks = 40;
+    struct buf body = BUF_INIT;
+    char *block = malloc(chunk);
+    memset(block, ' ', chunk);
+    for (size_t i = 0; i < chunks; i++) {
+        buf_printf(&body, "%zx\r\n", chunk);
+        buf_append(&body, block, chunk);
+        buf_puts(&body, "\r\n");
+    }
+    buf_puts(&body, "0\r\n\r\n");
+    free(block);
+    raw_request(c.port,
+                "POST /CreateChannel HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                "application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+                body.data, body.len, 5000, &reply);
+    CHECK_MSG(!strncmp(buf_str(&reply), "HTTP/1.1 413", 12), "chunked: %.80s", buf_str(&reply));
+    buf_free(&body);
+    buf_free(&reply);
+
+    /* Memory: four concurrent bodies over the cap cost nothing; four just under it are parsed
+     * and refused, and the memory goes back. */
+    long base = rss_kib(c.pid);
+    char *over = array_body(4 * 1024 * 1024);
+    CHECK_INT_EQ(4, four_calls(&c, over, 413));
+    free(over);
+    long after_over = rss_kib(c.pid);
+    CHECK_MSG(after_over - base < 16 * 1024, "RSS %ld KiB -> %ld KiB after refused bodies", base,
+              after_over);
+    char *under = array_body(EMU_BODY_CAP - 1024);
+    CHECK_INT_EQ(4, four_calls(&c, under, 400));
+    free(under);
+    /* The memory is given back once each request has completed (just after its reply). */
+    long after_under = rss_kib(c.pid);
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    while (after_under - base >= 32 * 1024 && ms_since(&t) < 2000) {
+        struct timespec nap = {0, 50 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+        after_under = rss_kib(c.pid);
+    }
+    CHECK_MSG(after_under - base < 32 * 1024, "RSS %ld KiB -> %ld KiB after parsed bodies", base,
+              after_under);
+    printf("# RSS %ld KiB at start, %ld after 4 x 4 MiB, %ld after 4 x 1 MiB\n", base, after_over,
+           after_under);
+    /* Still serving normally. */
+    double ms;
+    CHECK_INT_EQ(200, timed_call(&c, &ms));
+    CHECK_INT_EQ(0, stop(&c, SIGTERM));
+}
+
 int main(void)
 {
     signal(SIGALRM, on_alarm);
@@ -680,6 +994,8 @@ int main(void)
     RUN(test_bad_region_option);
     RUN(test_no_auth_region);
     RUN(test_state_files_refused);
+    RUN(test_slowloris);
+    RUN(test_body_limits);
     curl_global_cleanup();
     return harness_finish();
 }
