@@ -20,7 +20,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: ivs-emulator [--host 127.0.0.1] [--port N] [--region us-west-2]\n"
             "                    [--account 123456789012] [--credentials ID:SECRET[:ACCOUNT]]...\n"
-            "                    [--no-auth] [--state FILE] [--threads N] [--max-connections N]\n"
+            "                    [--no-auth] [--state FILE [--fsync]] [--threads N] "
+            "[--max-connections N]\n"
             "                    [--max-connections-per-ip N] [--header-timeout SECONDS]\n"
             "       ivs-emulator --version\n");
 }
@@ -46,7 +47,7 @@ int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *region = "us-west-2", *account = "123456789012", *state = NULL;
     long port = 4566, threads = 4, max_conn = 0, max_per_ip = 0, header_timeout = 0;
-    int no_auth = 0;
+    int no_auth = 0, fsync_journal = 0;
     struct emu_credential *creds = calloc((size_t)argc + 1, sizeof *creds);
     size_t ncreds = 0;
     int status = 2;
@@ -65,6 +66,9 @@ int main(int argc, char **argv)
             goto out;
         } else if (!strcmp(a, "--no-auth")) {
             no_auth = 1;
+            continue;
+        } else if (!strcmp(a, "--fsync")) {
+            fsync_journal = 1;
             continue;
         }
         if (!v) {
@@ -160,8 +164,15 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     status = 1;
+    if (fsync_journal && !state) {
+        fprintf(stderr, "ivs-emulator: --fsync needs --state FILE\n");
+        status = 2;
+        goto out;
+    }
     struct store *store = store_new(region, account, state);
     char err[512] = "";
+    if (store)
+        store_set_fsync(store, fsync_journal);
     if (!store || store_load(store, err, sizeof err) != 0) {
         fprintf(stderr, "ivs-emulator: %s\n", err[0] ? err : "out of memory");
         store_free(store);
