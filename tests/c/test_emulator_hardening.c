@@ -4,6 +4,7 @@
  * --no-auth, and the small command-line contract (--version, the non-loopback warning). Every
  * emulator here is a child process on 127.0.0.1 with a free port; every wait is bounded. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -983,19 +984,377 @@ static void test_body_limits(void)
     CHECK_INT_EQ(0, stop(&c, SIGTERM));
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* Durability: kill -9 in the middle of acknowledged writes */
+
+enum { MAX_TRACKED = 4096 };
+
+/* What a client was told about one channel. */
+struct tracked {
+    char arn[96];
+    int created;      /* CreateChannel acknowledged */
+    int deleted;      /* DeleteChannel acknowledged */
+    int delete_tried; /* DeleteChannel sent (maybe applied, maybe not) */
+    int tag;          /* value of the last acknowledged TagResource "n" (0: none) */
+    int tag_unsure;   /* a later TagResource got no answer */
+};
+
+struct writer {
+    const struct emu_child *c;
+    struct tracked *t;
+    int n;
+    int ops;
+    unsigned seed;
+    volatile int *stop;
+};
+
+static unsigned next_rand(unsigned *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+/* Creates, tags and deletes channels until the emulator dies or `ops` are done. */
+static void *writer_main(void *arg)
+{
+    struct writer *w = arg;
+    CURL *curl = curl_easy_init();
+    char body[256];
+    for (int i = 0; i < w->ops && !*w->stop && w->n < MAX_TRACKED / 2; i++) {
+        unsigned r = next_rand(&w->seed) % 10;
+        long st;
+        if (r < 5 || w->n == 0) {
+            cJSON *j = NULL;
+            st = api(curl, w->c, "CreateChannel", "{\"name\":\"durable\"}", &j);
+            const char *arn = jstr_at(j, "channel", "arn");
+            if (st == 200 && arn) {
+                struct tracked *t = &w->t[w->n++];
+                memset(t, 0, sizeof *t);
+                snprintf(t->arn, sizeof t->arn, "%s", arn);
+                t->created = 1;
+            }
+            cJSON_Delete(j);
+        } else {
+            struct tracked *t = &w->t[next_rand(&w->seed) % (unsigned)w->n];
+            if (t->delete_tried)
+                continue;
+            if (r < 8) {
+                int v = i + 1;
+                snprintf(body, sizeof body, "{\"resourceArn\":\"%s\",\"tags\":{\"n\":\"%d\"}}",
+                         t->arn, v);
+                st = api(curl, w->c, "TagResource", body, NULL);
+                if (st == 200) {
+                    t->tag = v;
+                    t->tag_unsure = 0;
+                } else {
+                    t->tag_unsure = 1;
+                }
+            } else {
+                t->delete_tried = 1;
+                snprintf(body, sizeof body, "{\"arn\":\"%s\"}", t->arn);
+                st = api(curl, w->c, "DeleteChannel", body, NULL);
+                t->deleted = st == 204;
+            }
+        }
+        if (st == 0)
+            break; /* the emulator is gone */
+    }
+    curl_easy_cleanup(curl);
+    return NULL;
+}
+
+/* Every acknowledged change is there after the restart: created channels exist with their
+ * last acknowledged tag, deleted ones stay deleted. Returns the number of mismatches. */
+static int verify_tracked(const struct emu_child *c, const struct tracked *t, int n)
+{
+    CURL *curl = curl_easy_init();
+    int bad = 0;
+    char body[160];
+    for (int i = 0; i < n; i++) {
+        snprintf(body, sizeof body, "{\"arn\":\"%s\"}", t[i].arn);
+        cJSON *j = NULL;
+        long st = api(curl, c, "GetChannel", body, &j);
+        if (t[i].deleted && st != 404) {
+            if (bad++ < 5)
+                printf("# %s: deleted (acknowledged) but GetChannel says %ld\n", t[i].arn, st);
+        } else if (!t[i].delete_tried && st != 200) {
+            if (bad++ < 5)
+                printf("# %s: created (acknowledged) but GetChannel says %ld\n", t[i].arn, st);
+        } else if (st == 200 && t[i].tag && !t[i].tag_unsure) {
+            const cJSON *tags = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(j, "channel"), "tags");
+            char want[16];
+            snprintf(want, sizeof want, "%d", t[i].tag);
+            const char *got = jstr_at(tags, "n", NULL);
+            if (!got || strcmp(got, want) != 0) {
+                if (bad++ < 5)
+                    printf("# %s: tag n=%s acknowledged, found %s\n", t[i].arn, want,
+                           got ? got : "none");
+            }
+        }
+        cJSON_Delete(j);
+    }
+    curl_easy_cleanup(curl);
+    return bad;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&t, &t) != 0)
+        ;
+}
+
+/* Runs two writers against c and kills the emulator with SIGKILL after `kill_ms`. */
+static void write_then_kill(struct emu_child *c, struct writer w[2], long kill_ms)
+{
+    volatile int stop = 0;
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        w[i].c = c;
+        w[i].stop = &stop;
+        pthread_create(&th[i], NULL, writer_main, &w[i]);
+    }
+    sleep_ms(kill_ms);
+    kill(c->pid, SIGKILL);
+    waitpid(c->pid, NULL, 0);
+    unwatch(c->pid);
+    c->pid = 0;
+    stop = 1;
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+}
+
+static void durability_run(const char *const *extra, int ops, int rounds)
+{
+    struct tmpdir d;
+    if (tmpdir_make(&d) != 0)
+        SKIP("no temporary directory");
+    char state[128];
+    snprintf(state, sizeof state, "%s/state.json", d.path);
+    const char *args[8] = {"--state", state};
+    int na = 2;
+    for (; extra && *extra && na < 7; extra++)
+        args[na++] = *extra;
+    args[na] = NULL;
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    const char *env = getenv("IVS_DURABILITY_SEED");
+    if (env)
+        seed = (unsigned)strtoul(env, NULL, 10);
+    printf("# durability seed %u (IVS_DURABILITY_SEED replays it)\n", seed);
+    static struct tracked tracked[2][MAX_TRACKED];
+    struct writer w[2] = {{NULL, tracked[0], 0, ops, seed | 1, NULL},
+                          {NULL, tracked[1], 0, ops, (seed * 7919) | 1, NULL}};
+    struct emu_child c;
+    for (int round = 0; round < rounds; round++) {
+        if (start(&c, args) != 0) {
+            CHECK_MSG(0, "round %d: the emulator did not start on its own state", round);
+            break;
+        }
+        /* Everything acknowledged so far is back after the restart. */
+        for (int i = 0; i < 2; i++)
+            CHECK_INT_EQ(0, verify_tracked(&c, w[i].t, w[i].n));
+        long kill_ms = 150 + (long)(next_rand(&seed) % 600);
+        int before = w[0].n + w[1].n;
+        write_then_kill(&c, w, kill_ms);
+        printf("# round %d: killed after %ld ms, %d channels tracked (%d new)\n", round, kill_ms,
+               w[0].n + w[1].n, w[0].n + w[1].n - before);
+    }
+    if (start(&c, args) == 0) {
+        int bad = 0;
+        for (int i = 0; i < 2; i++)
+            bad += verify_tracked(&c, w[i].t, w[i].n);
+        CHECK_MSG(bad == 0, "%d acknowledged changes lost after kill -9", bad);
+        CHECK_INT_EQ(0, stop(&c, SIGTERM));
+    } else {
+        CHECK_MSG(0, "the emulator did not start after the last kill");
+    }
+    tmpdir_remove(&d);
+}
+
+static void test_kill9_durability(void) { durability_run(NULL, 3000, 3); }
+
+static void test_kill9_durability_fsync(void)
+{
+    const char *extra[] = {"--fsync", NULL};
+    durability_run(extra, 400, 1);
+}
+
+/* The journal with the highest generation in dir (the one being appended to). */
+static int newest_journal(const char *dir, char *out, size_t n)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "ls %s | grep '^state.json.journal.' | sort -t. -k4 -n | tail -1",
+             dir);
+    FILE *p = popen(cmd, "r");
+    char name[128] = "";
+    if (p) {
+        if (!fgets(name, sizeof name, p))
+            name[0] = '\0';
+        pclose(p);
+    }
+    name[strcspn(name, "\n")] = '\0';
+    snprintf(out, n, "%s/%s", dir, name);
+    return name[0] ? 0 : -1;
+}
+
+static void append_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "ab");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* A journal whose last line was cut short (the process died inside write, or the disk lost
+ * the tail) starts with a warning; a damaged line before others stops the start. */
+static void test_journal_damage(void)
+{
+    struct tmpdir d;
+    if (tmpdir_make(&d) != 0)
+        SKIP("no temporary directory");
+    char state[128], journal[256];
+    snprintf(state, sizeof state, "%s/state.json", d.path);
+    const char *args[] = {"--state", state, NULL};
+    struct emu_child c;
+    CHECK(start(&c, args) == 0);
+    CURL *curl = curl_easy_init();
+    cJSON *j = NULL;
+    CHECK_INT_EQ(200, api(curl, &c, "CreateChannel", "{\"name\":\"kept\"}", &j));
+    char arn[96], body[160];
+    snprintf(arn, sizeof arn, "%s",
+             jstr_at(j, "channel", "arn") ? jstr_at(j, "channel", "arn") : "");
+    cJSON_Delete(j);
+    kill(c.pid, SIGKILL);
+    waitpid(c.pid, NULL, 0);
+    unwatch(c.pid);
+    CHECK(newest_journal(d.path, journal, sizeof journal) == 0);
+    append_text(journal, "{\"op\":\"put\",\"kind\":\"ivs:channel\",\"id\":\"arn:aws:iv");
+
+    char errpath[160];
+    snprintf(errpath, sizeof errpath, "%s/stderr", d.path);
+    int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int saved = dup(2);
+    dup2(fd, 2);
+    int started = start(&c, args);
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    CHECK(started == 0);
+    size_t len = 0;
+    char *err = harness_read_file(errpath, &len);
+    CHECK_MSG(err && strstr(err, "ignored an incomplete last record") && strstr(err, journal),
+              "stderr: %s", err ? err : "");
+    free(err);
+    if (started == 0) {
+        snprintf(body, sizeof body, "{\"arn\":\"%s\"}", arn);
+        CHECK_INT_EQ(200, api(curl, &c, "GetChannel", body, NULL));
+        CHECK_INT_EQ(200, api(curl, &c, "CreateChannel", "{\"name\":\"second\"}", NULL));
+        kill(c.pid, SIGKILL);
+        waitpid(c.pid, NULL, 0);
+        unwatch(c.pid);
+    }
+    /* A damaged line followed by a good one: refused, with the file and the line named. */
+    CHECK(newest_journal(d.path, journal, sizeof journal) == 0);
+    size_t jlen = 0;
+    char *good = harness_read_file(journal, &jlen);
+    CHECK(good && jlen > 0);
+    write_text(journal, "{\"op\":\n");
+    append_text(journal, good ? good : "");
+    free(good);
+    char jname[256];
+    snprintf(jname, sizeof jname, "%s", journal);
+    struct buf out = BUF_INIT, errb = BUF_INIT;
+    const char *pargs[] = {"--port", "0", "--state", state, NULL};
+    CHECK_INT_EQ(1, run_emulator(pargs, &out, &errb));
+    CHECK_MSG(count_lines(buf_str(&errb)) == 1 && strstr(buf_str(&errb), jname) &&
+                  strstr(buf_str(&errb), "line 1: not a journal record"),
+              "stderr: %s", buf_str(&errb));
+    buf_free(&out);
+    buf_free(&errb);
+    curl_easy_cleanup(curl);
+    tmpdir_remove(&d);
+}
+
+/* emulator/README.md names only files that are in the repository (a built tool by its source),
+ * and nothing from the reference material beside it. */
+static void test_readme_cites_existing_files(void)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/emulator/README.md", harness_root());
+    size_t len = 0;
+    char *text = harness_read_file(path, &len);
+    if (!text)
+        SKIP("emulator/README.md not found from IVS_ROOT");
+    CHECK(!strstr(text, "../shared") && !strstr(text, "SERVICE-BEHAVIOUR"));
+    static const char *const exts[] = {".c", ".h", ".md", ".lua", ".json", ".sh", NULL};
+    int checked = 0;
+    for (char *p = text; *p; p++) {
+        int is_path_char = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                           (*p >= '0' && *p <= '9') || *p == '_' || *p == '/' || *p == '-';
+        if (!is_path_char || (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '/' ||
+                                           p[-1] == '_' || p[-1] == '-' || p[-1] == '.')))
+            continue;
+        size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_/-.");
+        char tok[256];
+        if (n == 0 || n >= sizeof tok)
+            continue;
+        memcpy(tok, p, n);
+        tok[n] = '\0';
+        while (n && tok[n - 1] == '.')
+            tok[--n] = '\0';
+        char rel[300] = "";
+        if (!strncmp(tok, "build/tools/", 12)) {
+            snprintf(rel, sizeof rel, "tests/tools/%s.c", tok + 12);
+        } else if (strchr(tok, '/') && strncmp(tok, "/_emulator", 10) != 0 && tok[0] != '/') {
+            for (const char *const *e = exts; *e; e++) {
+                size_t el = strlen(*e);
+                if (n > el && !strcmp(tok + n - el, *e))
+                    snprintf(rel, sizeof rel, "%s", tok);
+            }
+        }
+        if (!rel[0])
+            continue;
+        char full[1400];
+        snprintf(full, sizeof full, "%s/%s", harness_root(), rel);
+        CHECK_MSG(access(full, F_OK) == 0, "emulator/README.md cites %s, not in the repository",
+                  tok);
+        checked++;
+    }
+    CHECK(checked >= 1);
+    free(text);
+}
+
 int main(void)
 {
     signal(SIGALRM, on_alarm);
     signal(SIGPIPE, SIG_IGN);
     alarm(240);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    RUN(test_version);
-    RUN(test_non_loopback_warning);
-    RUN(test_bad_region_option);
-    RUN(test_no_auth_region);
-    RUN(test_state_files_refused);
-    RUN(test_slowloris);
-    RUN(test_body_limits);
+    static const struct {
+        const char *name;
+        void (*fn)(void);
+    } tests[] = {
+        {"test_version", test_version},
+        {"test_non_loopback_warning", test_non_loopback_warning},
+        {"test_bad_region_option", test_bad_region_option},
+        {"test_no_auth_region", test_no_auth_region},
+        {"test_state_files_refused", test_state_files_refused},
+        {"test_slowloris", test_slowloris},
+        {"test_body_limits", test_body_limits},
+        {"test_kill9_durability", test_kill9_durability},
+        {"test_kill9_durability_fsync", test_kill9_durability_fsync},
+        {"test_journal_damage", test_journal_damage},
+        {"test_readme_cites_existing_files", test_readme_cites_existing_files},
+    };
+    /* IVS_HARDENING_ONLY=name runs one test (e.g. against an older build via IVS_BUILD). */
+    const char *only = getenv("IVS_HARDENING_ONLY");
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+        if (!only || !strcmp(only, tests[i].name))
+            harness_run(tests[i].name, tests[i].fn);
     curl_global_cleanup();
     return harness_finish();
 }
