@@ -562,6 +562,17 @@ static enum route route_of(const struct emu_request_view *req)
 
 int identity_route(const struct emu_request_view *req) { return route_of(req) != R_NONE; }
 
+int identity_is_operation(const char *name)
+{
+    static const char *const ops[] = {"AssumeRole",        "AssumeRoleWithWebIdentity",
+                                      "GetCallerIdentity", "GetRoleCredentials",
+                                      "CreateToken",       "CreateOAuth2Token"};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (!strcmp(ops[i], name))
+            return 1;
+    return 0;
+}
+
 /* Applies a fault armed for op: 1 when it answered (or dropped, *drop set), else 0. */
 static int take_fault(struct store *store, const char *op, int *drop,
                       void (*answer)(struct emu_reply *, int, const char *, const char *, void *),

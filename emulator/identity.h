@@ -29,6 +29,11 @@ void identity_reset(struct identity *id);
  * /federation/credentials (portal); POST /token (SSO-OIDC); POST /v1/token (signin). */
 int identity_route(const struct emu_request_view *req);
 
+/* Nonzero for the operations served here (AssumeRole, AssumeRoleWithWebIdentity,
+ * GetCallerIdentity, GetRoleCredentials, CreateToken, CreateOAuth2Token): faults can be armed
+ * for them by name. */
+int identity_is_operation(const char *name);
+
 /* Serves one identity request into out. auth is the server's verifier (STS checks SigV4
  * against it with the service "sts"), cache its per-thread key cache, store supplies the
  * faults injected for the operation's name. Returns 0, or -1 when an injected fault drops
