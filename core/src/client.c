@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,7 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
                                c->cfg.new_retries_2026, err);
     if (st == IVS_OK) {
         retry_quota_init(&c->quota, &c->retry);
+        retry_rate_init(&c->rate, (double)client_timer_now_ms(c) / 1000.0);
         st = s_split_endpoint(c, err);
     }
     if (st == IVS_OK)
@@ -534,11 +536,18 @@ enum call_next call_finish_attempt(struct ivs_client *c, struct call_state *cs, 
         }
     }
     cs->status = st;
+    enum retry_class cls = st == IVS_OK ? RETRY_NONE : retry_classify(err);
+    if (c->retry.adaptive && cs->sent) {
+        double rate = retry_rate_update(&c->rate, cls == RETRY_THROTTLE,
+                                        (double)client_timer_now_ms(c) / 1000.0);
+        if (cls == RETRY_THROTTLE)
+            client_log(c, IVS_LOG_INFO, "%s: throttled, client send rate now %.3f/s", op->name,
+                       rate);
+    }
     if (st == IVS_OK) {
         retry_quota_on_success(&c->quota, &c->retry, cs->last_cost);
         return CALL_DONE;
     }
-    enum retry_class cls = retry_classify(err);
     err->retryable = cls != RETRY_NONE;
     if (cls == RETRY_NONE || cs->attempt >= c->retry.max_attempts)
         return CALL_DONE;
@@ -557,6 +566,22 @@ enum call_next call_finish_attempt(struct ivs_client *c, struct call_state *cs, 
                cs->attempt, err->code ? err->code : "error", (long long)delay);
     *delay_ms = delay;
     return CALL_RETRY;
+}
+
+int64_t call_rate_delay_ms(struct ivs_client *c)
+{
+    if (!c->retry.adaptive)
+        return 0;
+    double wait = retry_rate_acquire(&c->rate, (double)client_timer_now_ms(c) / 1000.0);
+    if (wait <= 0)
+        return 0;
+    int64_t ms = (int64_t)ceil(wait * 1000.0);
+    return ms < 1 ? 1 : ms;
+}
+
+void call_rate_take(struct ivs_client *c)
+{
+    retry_rate_take(&c->rate, (double)client_timer_now_ms(c) / 1000.0);
 }
 
 enum ivs_status call_end(struct call_state *cs, struct ivs_error *err)
@@ -591,6 +616,13 @@ enum ivs_status client_call_json(struct ivs_client *c, const struct model_operat
     if (st != IVS_OK)
         return st;
     for (;;) {
+        int64_t wait = call_rate_delay_ms(c);
+        if (wait > 0) {
+            client_log(c, IVS_LOG_DEBUG, "%s: client-side rate limit, waiting %lld ms", op->name,
+                       (long long)wait);
+            s_sleep_ms(c, wait);
+            call_rate_take(c);
+        }
         st = call_prepare_attempt(c, &cs);
         if (st == IVS_OK)
             st = http_perform(c->http, cs.req.method, buf_str(&cs.url), cs.headers, cs.header_count,

@@ -362,11 +362,11 @@ static enum ivs_status resolve_retry(const struct ivs_client_options *opts, stru
     if (!mode || !*mode)
         mode = env_or_profile(opts, cfg, "AWS_RETRY_MODE", "retry_mode", &mode_source);
     if (mode) {
-        /* retry.c implements these two; adaptive is refused here, where the source is known. */
-        if (strcmp(mode, "standard") != 0 && strcmp(mode, "legacy") != 0)
+        /* Checked here, where the source is known (retry.c checks again). */
+        if (strcmp(mode, "standard") != 0 && strcmp(mode, "legacy") != 0 &&
+            strcmp(mode, "adaptive") != 0)
             return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
-                                 "%s must be standard or legacy (adaptive is not supported), "
-                                 "not \"%.40s\"",
+                                 "%s must be standard, legacy or adaptive, not \"%.40s\"",
                                  mode_source, mode);
         cfg->retry_mode = ivs_strdup(mode);
         if (!cfg->retry_mode)

@@ -15,7 +15,7 @@ struct ivs_config {
     char *endpoint;              /* validated, without a trailing "/" */
     const char *endpoint_source; /* "explicit", "env AWS_ENDPOINT_URL_IVS", ..., "default" */
     int max_attempts;            /* 0 = let retry decide */
-    char *retry_mode;            /* "standard" or "legacy"; NULL = default */
+    char *retry_mode;            /* "standard", "legacy" or "adaptive"; NULL = default */
     int new_retries_2026;        /* 1 unless AWS_NEW_RETRIES_2026 is "false" */
     char *ca_bundle;
     char *app_id;

@@ -250,6 +250,47 @@ static void test_throttling_uses_the_throttling_base(void)
     fakesrv_stop(srv);
 }
 
+/* Adaptive mode: the throttle enables the client-side limiter at the measured rate (0 here:
+ * the bucket falls to its 0.5/s floor), so after the 500 ms backoff the retry also waits for
+ * a token: (1 - 0.5 x 0.5) / 0.5 = 1.5 s. Standard mode would only sleep the backoff. A later
+ * call waits for its token too (rate min(CUBIC 3.2, 2 x measured 0.8) = 1.6/s). */
+static void test_adaptive_mode_limits_the_send_rate(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    fakesrv_push(srv, &(struct fakesrv_response){
+                          .status = 400,
+                          .headers = "x-amzn-ErrorType: ThrottlingException\r\n",
+                          .body = "{\"message\":\"slow down\"}",
+                      });
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{}"});
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{}"});
+    struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.5};
+    struct ivs_client_options o;
+    s_options(&o, url, &t);
+    o.retry_mode = "adaptive";
+    struct ivs_client *c = fixture_client(&o);
+    char *out = NULL;
+    struct ivs_error err = {0};
+    const char *in = "{\"channelArn\":\"" CHANNEL_ARN "\"}";
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "StopStream", in, strlen(in), &out, NULL, &err));
+    CHECK_INT_EQ(2, t.sleeps);
+    CHECK_INT_EQ(500, t.slept[0]);
+    CHECK_INT_EQ(1500, t.slept[1]);
+    ivs_free(out);
+    out = NULL;
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "StopStream", in, strlen(in), &out, NULL, &err));
+    CHECK_INT_EQ(3, t.sleeps);
+    CHECK(t.slept[2] >= 625 && t.slept[2] <= 626);
+    CHECK_INT_EQ(3, fakesrv_request_count(srv));
+    ivs_free(out);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
 static void test_client_errors_are_not_retried(void)
 {
     static const struct {
@@ -623,6 +664,7 @@ int main(void)
     RUN(test_no_content_response_gives_empty_object);
     RUN(test_transient_errors_are_retried_with_backoff);
     RUN(test_throttling_uses_the_throttling_base);
+    RUN(test_adaptive_mode_limits_the_send_rate);
     RUN(test_client_errors_are_not_retried);
     RUN(test_retries_stop_at_max_attempts);
     RUN(test_connection_failures_are_retried);

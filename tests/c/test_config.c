@@ -477,9 +477,14 @@ static void test_retry_settings(void)
     CHECK(err.message && strstr(err.message, "retry_mode"));
     struct env em = {{"AWS_RETRY_MODE", "Standard", NULL}};
     CHECK_INT_EQ(IVS_ERR_CONFIG, resolve(&em, &o, &cfg, &err));
-    struct env adaptive = {{"AWS_RETRY_MODE", "adaptive", NULL}};
+    struct env adaptive = {{"AWS_RETRY_MODE", "Adaptive", NULL}};
     CHECK_INT_EQ(IVS_ERR_CONFIG, resolve(&adaptive, &o, &cfg, &err));
     CHECK(err.message && strstr(err.message, "AWS_RETRY_MODE") && strstr(err.message, "adaptive"));
+    ivs_error_clear(&err);
+    struct env ok_adaptive = {{"AWS_RETRY_MODE", "adaptive", NULL}};
+    CHECK_INT_EQ(IVS_OK, resolve(&ok_adaptive, &o, &cfg, &err));
+    CHECK_STR_EQ("adaptive", cfg.retry_mode);
+    config_cleanup(&cfg);
     setup(&o, &none);
     o.max_attempts = -3;
     CHECK_INT_EQ(IVS_ERR_CONFIG, config_resolve(&o, &cfg, &err));
