@@ -142,14 +142,52 @@ static enum ivs_status s_split_endpoint(struct ivs_client *c, struct ivs_error *
     return IVS_OK;
 }
 
-static char *s_user_agent(const struct ivs_config *cfg)
+/* botocore's sanitize_user_agent_string_component: each code point outside A-Z a-z 0-9 and
+ * !$%&'*+-.^_`|~,# becomes one "-". UTF-8 is decoded first (one dash for "é", not two); a
+ * byte that is not part of a valid sequence is one code point of its own, as Python's
+ * surrogateescape makes it. Returns the number of code points. */
+static size_t s_put_ua_token(struct buf *b, const char *s)
+{
+    static const char extra[] = "!$%&'*+-.^_`|~,#";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t points = 0;
+    while (*p) {
+        unsigned char c = *p;
+        points++;
+        if (c < 0x80) {
+            int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     (c && strchr(extra, c));
+            buf_putc(b, ok ? (char)c : '-');
+            p++;
+            continue;
+        }
+        size_t n = c >= 0xC2 && c <= 0xDF   ? 2
+                   : c >= 0xE0 && c <= 0xEF ? 3
+                   : c >= 0xF0 && c <= 0xF4 ? 4
+                                            : 1;
+        for (size_t i = 1; i < n; i++) {
+            if ((p[i] & 0xC0) != 0x80) {
+                n = 1;
+                break;
+            }
+        }
+        buf_putc(b, '-');
+        p += n;
+    }
+    return points;
+}
+
+static char *s_user_agent(const struct ivs_config *cfg, size_t *app_id_points)
 {
     struct buf ua = BUF_INIT;
     curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
     buf_printf(&ua, "libivs/%s api/ivs#%s md/curl#%s os/linux", IVS_VERSION, ivs_model_api_version,
                cv && cv->version ? cv->version : "unknown");
-    if (cfg->app_id && *cfg->app_id)
-        buf_printf(&ua, " app/%s", cfg->app_id);
+    *app_id_points = 0;
+    if (cfg->app_id && *cfg->app_id) {
+        buf_puts(&ua, " app/");
+        *app_id_points = s_put_ua_token(&ua, cfg->app_id);
+    }
     return buf_steal(&ua);
 }
 
@@ -218,7 +256,12 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
     if (st == IVS_OK)
         st = cred_chain_new(opts, &c->cfg, &c->creds, err);
     if (st == IVS_OK) {
-        c->user_agent = s_user_agent(&c->cfg);
+        size_t app_id_points;
+        c->user_agent = s_user_agent(&c->cfg, &app_id_points);
+        if (app_id_points > 50) /* botocore warns and sends it anyway */
+            client_log(c, IVS_LOG_WARN,
+                       "client: the app id is %zu characters long; 50 or fewer are recommended",
+                       app_id_points);
         c->keys = sigv4_key_cache_new();
         c->patterns = model_pattern_cache_new();
         if (!c->user_agent || !c->keys || !c->patterns)

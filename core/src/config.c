@@ -19,6 +19,13 @@ static const char *env_lookup(ivs_getenv_fn fn, void *ud, const char *name)
     return v && *v ? v : NULL;
 }
 
+/* A variable as it is set, empty values included (for the few settings where botocore
+ * treats "set but empty" differently from "unset"). */
+static const char *env_raw(const struct ivs_client_options *opts, const char *name)
+{
+    return opts && opts->getenv ? opts->getenv(opts->getenv_ud, name) : getenv(name);
+}
+
 const char *config_getenv(const struct ivs_client_options *opts, const char *name)
 {
     return env_lookup(opts ? opts->getenv : NULL, opts ? opts->getenv_ud : NULL, name);
@@ -227,10 +234,12 @@ static enum ivs_status resolve_profile(const struct ivs_client_options *opts,
     const char *source = "the options";
     if (name && *name) {
         cfg->profile_explicit = 1;
-    } else if ((name = config_getenv(opts, "AWS_PROFILE")) != NULL) {
-        source = "AWS_PROFILE";
-    } else if ((name = config_getenv(opts, "AWS_DEFAULT_PROFILE")) != NULL) {
+    } else if ((name = env_raw(opts, "AWS_DEFAULT_PROFILE")) != NULL) {
+        /* botocore's order (PROVIDERS.md 7.3); a set but empty value names the profile "",
+         * which does not exist, rather than falling back to the default. */
         source = "AWS_DEFAULT_PROFILE";
+    } else if ((name = env_raw(opts, "AWS_PROFILE")) != NULL) {
+        source = "AWS_PROFILE";
     } else {
         name = "default";
         source = NULL;
@@ -309,6 +318,16 @@ static enum ivs_status resolve_endpoint(const struct ivs_client_options *opts,
             } else if ((url = config_getenv(opts, "AWS_ENDPOINT_URL")) != NULL) {
                 source = "env AWS_ENDPOINT_URL";
                 label = "AWS_ENDPOINT_URL";
+            } else if (services && !profile_section_key_count(cfg->config_file,
+                                                              PROFILE_SECTION_SERVICES, services)) {
+                /* A missing (or empty) section is an error, as in botocore: falling back to
+                 * the real service would send a script meant for a local endpoint to AWS. */
+                return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                                     "profile '%s' sets services = %s, but the config file (%s) "
+                                     "has no (or an empty) [services %s] section",
+                                     cfg->profile, services,
+                                     cfg->config_path ? cfg->config_path : "~/.aws/config",
+                                     services);
             } else if (service_url && *service_url) {
                 url = service_url;
                 source = "profile services section (ivs endpoint_url)";
@@ -431,9 +450,14 @@ enum ivs_status config_resolve(const struct ivs_client_options *opts, struct ivs
     if (st == IVS_OK)
         st = dup_setting(opts ? opts->ca_bundle : NULL, opts, &cfg, "AWS_CA_BUNDLE", "ca_bundle",
                          &cfg.ca_bundle, err);
-    if (st == IVS_OK)
-        st = dup_setting(opts ? opts->app_id : NULL, opts, &cfg, "AWS_SDK_UA_APP_ID",
-                         "sdk_ua_app_id", &cfg.app_id, err);
+    if (st == IVS_OK) {
+        /* AWS_SDK_UA_APP_ID set but empty means "no app id", profile notwithstanding. */
+        const char *env_app = env_raw(opts, "AWS_SDK_UA_APP_ID");
+        int cleared = env_app && !*env_app && !(opts && opts->app_id && *opts->app_id);
+        if (!cleared)
+            st = dup_setting(opts ? opts->app_id : NULL, opts, &cfg, "AWS_SDK_UA_APP_ID",
+                             "sdk_ua_app_id", &cfg.app_id, err);
+    }
     if (st == IVS_OK)
         st = seconds_to_ms(opts ? opts->timeout : 0, DEFAULT_TIMEOUT_MS, "timeout", &cfg.timeout_ms,
                            err);

@@ -9,7 +9,7 @@
 struct profile_file;
 
 struct ivs_config {
-    char *profile;        /* explicit, AWS_PROFILE, AWS_DEFAULT_PROFILE, "default" */
+    char *profile;        /* explicit, AWS_DEFAULT_PROFILE, AWS_PROFILE, "default" */
     int profile_explicit; /* set in the options (botocore then skips environment keys) */
     char *region;
     char *endpoint;              /* validated, without a trailing "/" */

@@ -427,6 +427,13 @@ int profile_section_exists(const struct profile_file *f, enum profile_section_ki
     return section_find(f, kind, name) != NULL;
 }
 
+size_t profile_section_key_count(const struct profile_file *f, enum profile_section_kind kind,
+                                 const char *name)
+{
+    const struct section *s = section_find(f, kind, name);
+    return s ? s->prop_count : 0;
+}
+
 static const struct prop *prop_find(const struct prop *list, size_t count, const char *key)
 {
     if (!key)

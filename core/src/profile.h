@@ -47,6 +47,10 @@ void profile_file_free(struct profile_file *f);
 int profile_section_exists(const struct profile_file *f, enum profile_section_kind kind,
                            const char *name);
 
+/* How many keys a section holds: 0 when it is empty or absent (f may be NULL). */
+size_t profile_section_key_count(const struct profile_file *f, enum profile_section_kind kind,
+                                 const char *name);
+
 /* The value of `key` (any case) in a section; NULL when the file, the section or the key is
  * absent, or when the key only holds a nested map. The string belongs to the file. */
 const char *profile_section_get(const struct profile_file *f, enum profile_section_kind kind,

@@ -153,6 +153,22 @@ static void test_region_precedence(void)
         CHECK_STR_EQ("p", cfg.profile);
         config_cleanup(&cfg);
     }
+    {
+        /* botocore reads AWS_DEFAULT_PROFILE first (PROVIDERS.md 7.3). */
+        struct env e = {{"AWS_DEFAULT_PROFILE", "p", "AWS_PROFILE", "default", NULL}};
+        CHECK_INT_EQ(IVS_OK, resolve(&e, &o, &cfg, &err));
+        CHECK_STR_EQ("p", cfg.profile);
+        CHECK_STR_EQ("ap-south-1", cfg.region);
+        config_cleanup(&cfg);
+    }
+    {
+        /* Set but empty names the profile "", which does not exist. */
+        struct env e = {{"AWS_DEFAULT_PROFILE", "", "AWS_PROFILE", "p", NULL}};
+        CHECK_INT_EQ(IVS_ERR_CONFIG, resolve(&e, &o, &cfg, &err));
+        CHECK_STR_EQ("ProfileNotFound", err.code);
+        CHECK(err.message && strstr(err.message, "AWS_DEFAULT_PROFILE"));
+        ivs_error_clear(&err);
+    }
     remove_files();
     ivs_error_clear(&err);
 }
@@ -319,6 +335,50 @@ static void test_endpoint_precedence(void)
     CHECK_STR_EQ("https://ivs.us-west-2.amazonaws.com", endpoint_for(&all, NULL, 0, 0, &src, &err));
     /* The environment's false beats the profile's true. */
     CHECK_STR_EQ("http://profile.example", endpoint_for(&not_ignored, NULL, 0, 0, &src, &err));
+    remove_files();
+    ivs_error_clear(&err);
+}
+
+/* A profile whose `services` names a missing or empty section is an error, but only when the
+ * lookup gets that far (botocore's ConfiguredEndpointProvider). */
+static void test_services_section_must_exist(void)
+{
+    files("[default]\nregion = us-west-2\nservices = nope\n"
+          "[profile empty]\nregion = us-west-2\nservices = blank\n"
+          "[profile other]\nregion = us-west-2\nservices = s3only\n"
+          "[profile own]\nregion = us-west-2\nservices = nope\nendpoint_url = http://own\n"
+          "[services blank]\n"
+          "[services s3only]\ns3 =\n  endpoint_url = http://s3.example\n",
+          NULL);
+    struct ivs_error err = {0};
+    const char *src = NULL;
+    struct env none = {{NULL}};
+    CHECK(endpoint_for(&none, NULL, 0, 0, &src, &err) == NULL);
+    CHECK_STR_EQ("InvalidConfig", err.code);
+    CHECK(err.message && strstr(err.message, "services = nope") &&
+          strstr(err.message, "[services nope]"));
+    ivs_error_clear(&err);
+    struct env empty = {{"AWS_PROFILE", "empty", NULL}};
+    CHECK(endpoint_for(&empty, NULL, 0, 0, &src, &err) == NULL);
+    CHECK_STR_EQ("InvalidConfig", err.code);
+    ivs_error_clear(&err);
+    /* The profile's own endpoint_url comes after the services section: still an error. */
+    struct env own = {{"AWS_PROFILE", "own", NULL}};
+    CHECK(endpoint_for(&own, NULL, 0, 0, &src, &err) == NULL);
+    ivs_error_clear(&err);
+    /* A section without an ivs entry is fine. */
+    struct env other = {{"AWS_PROFILE", "other", NULL}};
+    CHECK_STR_EQ("https://ivs.us-west-2.amazonaws.com",
+                 endpoint_for(&other, NULL, 0, 0, &src, &err));
+    /* Not reached: an environment endpoint, the ignore flag, an explicit endpoint. */
+    struct env env_url = {{"AWS_ENDPOINT_URL", "http://env.example", NULL}};
+    CHECK_STR_EQ("http://env.example", endpoint_for(&env_url, NULL, 0, 0, &src, &err));
+    struct env ivs_url = {{"AWS_ENDPOINT_URL_IVS", "http://ivs.example", NULL}};
+    CHECK_STR_EQ("http://ivs.example", endpoint_for(&ivs_url, NULL, 0, 0, &src, &err));
+    struct env ignore = {{"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", NULL}};
+    CHECK_STR_EQ("https://ivs.us-west-2.amazonaws.com",
+                 endpoint_for(&ignore, NULL, 0, 0, &src, &err));
+    CHECK_STR_EQ("http://explicit", endpoint_for(&none, "http://explicit", 0, 0, &src, &err));
     remove_files();
     ivs_error_clear(&err);
 }
@@ -515,6 +575,11 @@ static void test_misc_settings(void)
     CHECK_STR_EQ("/env/ca.pem", cfg.ca_bundle);
     CHECK_STR_EQ("env-app", cfg.app_id);
     config_cleanup(&cfg);
+    /* AWS_SDK_UA_APP_ID set but empty: no app id, the profile's is not used (botocore). */
+    struct env cleared = {{"AWS_SDK_UA_APP_ID", "", NULL}};
+    CHECK_INT_EQ(IVS_OK, resolve(&cleared, &o, &cfg, &err));
+    CHECK(cfg.app_id == NULL);
+    config_cleanup(&cfg);
 
     setup(&o, &env);
     o.ca_bundle = "/explicit/ca.pem";
@@ -585,6 +650,7 @@ int main(void)
     RUN(test_credentials_file_wins_over_config);
     RUN(test_default_file_paths_use_home);
     RUN(test_endpoint_precedence);
+    RUN(test_services_section_must_exist);
     RUN(test_endpoint_variants);
     RUN(test_endpoint_validation);
     RUN(test_retry_settings);
