@@ -103,8 +103,12 @@ static void test_app_id_is_sanitised_into_the_user_agent(void)
         {"caf\xC3\xA9-\xC3\xBC my/app", " app/caf----my-app"},
         {"ok!$%&'*+-.^_`|~,#9", " app/ok!$%&'*+-.^_`|~,#9"},
         {"tab\there", " app/tab-here"},
-        {"bad\xFF" "byte\xE2\x82", " app/bad-byte--"},
-        {"\xF0\x9F\x8E\xA5" "cam", " app/-cam"},
+        {"bad\xFF"
+         "byte\xE2\x82",
+         " app/bad-byte--"},
+        {"\xF0\x9F\x8E\xA5"
+         "cam",
+         " app/-cam"},
     };
     struct fakesrv *srv = fakesrv_start();
     if (!srv)
