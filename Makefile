@@ -69,7 +69,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 .SECONDARY:
 
 .PHONY: all deps lib lua emulator tools tests test check asan valgrind install uninstall clean \
-        env model demo bench docs lint format-check help
+        env model partitions demo bench docs lint format-check help
 
 all: deps lib lua $(if $(EMU_SRCS),emulator)
 
@@ -81,6 +81,7 @@ help:
 	@echo "make valgrind   run the Lua specs under valgrind (leak check)"
 	@echo "make bench      benchmarks against boto3 and the AWS CLI"
 	@echo "make model      regenerate core/src/model_gen.c from the IVS model"
+	@echo "make partitions regenerate core/src/partitions_gen.c from models/partitions.json"
 	@echo "make docs       API reference with LDoc"
 	@echo "make install    install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX))"
 	@echo "eval \"\$$(make -s env)\"   use the built module and tools from this checkout"
@@ -172,6 +173,9 @@ demo: all emulator
 
 model:
 	$(LUA) scripts/gen-model.lua $(MODEL) > core/src/model_gen.c.tmp && mv core/src/model_gen.c.tmp core/src/model_gen.c
+
+partitions:
+	$(LUA) scripts/gen-partitions.lua models/partitions.json > core/src/partitions_gen.c.tmp && mv core/src/partitions_gen.c.tmp core/src/partitions_gen.c
 
 env:
 	@echo 'export LUA_PATH="$(CURDIR)/lua_binding/?.lua;$(CURDIR)/lua_binding/?/init.lua;$${LUA_PATH:-;}"'

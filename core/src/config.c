@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "errors.h"
+#include "partitions.h"
 #include "profile.h"
 
 #define DEFAULT_TIMEOUT_MS 60000L
@@ -64,41 +65,20 @@ static int region_is_valid(const char *r)
     return 1;
 }
 
-struct partition {
-    const char *region_prefix; /* NULL: the default partition */
-    const char *name;
-    const char *dns_suffix;
-    const char *dualstack_dns_suffix; /* NULL: no dual-stack endpoints */
-};
-
-/* The partitions of the endpoint rules, chosen by region prefix (the region regexes of the
- * AWS partitions file). */
-static const struct partition s_partitions[] = {
-    {"cn-", "aws-cn", "amazonaws.com.cn", "api.amazonwebservices.com.cn"},
-    {"us-gov-", "aws-us-gov", "amazonaws.com", "api.aws"},
-    {"us-iso-", "aws-iso", "c2s.ic.gov", NULL},
-    {"us-isob-", "aws-iso-b", "sc2s.sgov.gov", NULL},
-    {"eu-isoe-", "aws-iso-e", "cloud.adc-e.uk", NULL},
-    {"us-isof-", "aws-iso-f", "csp.hci.ic.gov", NULL},
-    {NULL, "aws", "amazonaws.com", "api.aws"},
-};
-
 enum ivs_status config_default_endpoint(const char *region, int fips, int dualstack, char **url,
                                         struct ivs_error *err)
 {
     *url = NULL;
-    const struct partition *p = s_partitions;
-    while (p->region_prefix && strncmp(region, p->region_prefix, strlen(p->region_prefix)) != 0)
-        p++;
+    /* The partition table is generated from models/partitions.json (partitions.h). */
+    const struct partition *p = partition_for_region(region);
     const char *suffix = p->dns_suffix;
-    if (dualstack) {
-        if (!p->dualstack_dns_suffix)
-            return ivs_error_set(
-                err, IVS_ERR_CONFIG, "InvalidConfig",
-                "dual-stack endpoints are not available in partition %s (region %s)", p->name,
-                region);
+    if ((dualstack && !p->supports_dualstack) || (fips && !p->supports_fips))
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                             "%s endpoints are not available in partition %s (region %s)",
+                             dualstack && !p->supports_dualstack ? "dual-stack" : "FIPS", p->id,
+                             region);
+    if (dualstack)
         suffix = p->dualstack_dns_suffix;
-    }
     struct buf b = BUF_INIT;
     buf_printf(&b, "https://ivs%s.%s.%s", fips ? "-fips" : "", region, suffix);
     *url = buf_steal(&b);

@@ -71,9 +71,9 @@ enum ivs_status config_check_endpoint_url(const char *url, const char *what, cha
 
 /*
  * The endpoint the IVS rules produce for a region: https://ivs[-fips].{region}.{suffix},
- * where the DNS suffix depends on the region's partition (aws, aws-cn, aws-us-gov, the
- * isolated partitions) and on dual-stack. *url is freed by the caller. Fails with
- * IVS_ERR_CONFIG "InvalidConfig" when the partition lacks the variant asked for.
+ * where the DNS suffix is the dnsSuffix (or with dual-stack the dualStackDnsSuffix) of the
+ * region's partition in partitions.json (partitions.h). *url is freed by the caller. Fails
+ * with IVS_ERR_CONFIG "InvalidConfig" when the partition lacks the variant asked for.
  */
 enum ivs_status config_default_endpoint(const char *region, int fips, int dualstack, char **url,
                                         struct ivs_error *err);

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "harness.h"
 #include "ivs.h"
+#include "partitions.h"
 
 /* A fake environment: pairs of name, value, ended by NULL. */
 struct env {
@@ -383,6 +384,78 @@ static void test_services_section_must_exist(void)
     ivs_error_clear(&err);
 }
 
+/* The partition table generated from models/partitions.json: membership by name or regex in
+ * file order, the aws fallback, and the suffixes it gives the endpoints. */
+static void test_partitions(void)
+{
+    static const struct {
+        const char *region, *partition;
+    } cases[] = {
+        {"us-east-1", "aws"},
+        {"aws-global", "aws"},
+        {"xx-unknown-1", "aws"},
+        {"cn-north-1", "aws-cn"},
+        {"eusc-de-east-1", "aws-eusc"},
+        {"eusc-fr-east-1", "aws"},
+        {"us-iso-east-1", "aws-iso"},
+        {"aws-iso-global", "aws-iso"},
+        {"us-isob-east-1", "aws-iso-b"},
+        {"eu-isoe-west-1", "aws-iso-e"},
+        {"us-isof-south-1", "aws-iso-f"},
+        {"us-gov-west-1", "aws-us-gov"},
+        {"us-gov-east-1", "aws-us-gov"},
+        {"il-central-1", "aws"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK_STR_EQ(cases[i].partition, partition_for_region(cases[i].region)->id);
+    files(NULL, NULL);
+    struct ivs_error err = {0};
+    static const struct {
+        const char *region;
+        int fips, dual;
+        const char *url;
+    } urls[] = {
+        {"eusc-de-east-1", 0, 0, "https://ivs.eusc-de-east-1.amazonaws.eu"},
+        {"eusc-de-east-1", 0, 1, "https://ivs.eusc-de-east-1.api.amazonwebservices.eu"},
+        {"eusc-fr-east-1", 0, 0, "https://ivs.eusc-fr-east-1.amazonaws.com"},
+        {"us-iso-east-1", 0, 0, "https://ivs.us-iso-east-1.c2s.ic.gov"},
+        {"us-iso-east-1", 0, 1, "https://ivs.us-iso-east-1.api.aws.ic.gov"},
+        {"us-isob-east-1", 0, 1, "https://ivs.us-isob-east-1.api.aws.scloud"},
+        {"eu-isoe-west-1", 0, 0, "https://ivs.eu-isoe-west-1.cloud.adc-e.uk"},
+        {"eu-isoe-west-1", 1, 1, "https://ivs-fips.eu-isoe-west-1.api.cloud-aws.adc-e.uk"},
+        {"us-isof-south-1", 0, 1, "https://ivs.us-isof-south-1.api.aws.hci.ic.gov"},
+        {"xx-unknown-1", 0, 0, "https://ivs.xx-unknown-1.amazonaws.com"},
+    };
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        struct env e = {{"AWS_REGION", urls[i].region, NULL}};
+        CHECK_STR_EQ(urls[i].url, endpoint_for(&e, NULL, urls[i].fips ? 1 : -1,
+                                               urls[i].dual ? 1 : -1, NULL, &err));
+    }
+    remove_files();
+    ivs_error_clear(&err);
+}
+
+/* core/src/partitions_gen.c is what the generator makes of models/partitions.json, and that
+ * file is botocore's (the reference copy in ../shared, when present). */
+static void test_partitions_are_generated_from_the_model(void)
+{
+    if (system("lua5.4 -e 'require(\"cjson\")' >/dev/null 2>&1") != 0)
+        SKIP("lua5.4 with lua-cjson is not installed");
+    char cmd[2048];
+    const char *root = harness_root();
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && lua5.4 scripts/gen-partitions.lua models/partitions.json | "
+             "cmp -s - core/src/partitions_gen.c",
+             root);
+    CHECK_MSG(system(cmd) == 0, "core/src/partitions_gen.c is stale: run make partitions");
+    char shared[1024];
+    snprintf(shared, sizeof shared, "%s/../shared/identity/partitions.json", root);
+    if (access(shared, R_OK) != 0)
+        return;
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s/models/partitions.json'", shared, root);
+    CHECK_MSG(system(cmd) == 0, "models/partitions.json differs from %s", shared);
+}
+
 static void test_endpoint_variants(void)
 {
     files(NULL, NULL);
@@ -652,6 +725,8 @@ int main(void)
     RUN(test_endpoint_precedence);
     RUN(test_services_section_must_exist);
     RUN(test_endpoint_variants);
+    RUN(test_partitions);
+    RUN(test_partitions_are_generated_from_the_model);
     RUN(test_endpoint_validation);
     RUN(test_retry_settings);
     RUN(test_misc_settings);
