@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "config.h"
 #include "harness.h"
 #include "ivs.h"
@@ -456,6 +458,147 @@ static void test_partitions_are_generated_from_the_model(void)
     CHECK_MSG(system(cmd) == 0, "models/partitions.json differs from %s", shared);
 }
 
+/* The same files and environment through botocore (tests/oracle/botocore_config.py) and
+ * through config_resolve: the same profile, region and endpoint, or both refuse. Scenarios
+ * avoid the deliberate differences (AWS_REGION, inline comments, duplicate sections, BOM,
+ * dual-stack in the ISO partitions, where botocore 1.43's legacy resolver answers api.aws or
+ * raises and we follow the rule set with partitions.json). */
+static void test_resolution_matches_botocore(void)
+{
+    if (system("python3 -c 'import botocore' >/dev/null 2>&1") != 0)
+        SKIP("python3 with botocore is not installed");
+    static const struct {
+        const char *config, *credentials;
+        const char *env[8];
+    } sc[] = {
+        {"[profile a]\nregion = eu-west-1\n[profile b]\nregion = ap-south-1\n",
+         NULL,
+         {"AWS_DEFAULT_PROFILE", "a", "AWS_PROFILE", "b"}},
+        {"[profile b]\nregion = ap-south-1\n", NULL, {"AWS_PROFILE", "b"}},
+        {"[default]\nregion = us-east-2\n", NULL, {"AWS_DEFAULT_PROFILE", ""}},
+        {"[profile 'my dev']\nregion = eu-west-2\n", NULL, {"AWS_PROFILE", "my dev"}},
+        {"[profile \"my prod\"]\nregion = eu-west-3\n", NULL, {"AWS_PROFILE", "my prod"}},
+        {"[profile my dev]\nregion = eu-west-2\n", NULL, {"AWS_PROFILE", "my dev"}},
+        {"[profilex quirk]\nregion = sa-east-1\n", NULL, {"AWS_PROFILE", "quirk"}},
+        {"[profile\tdev]\nregion = ca-central-1\n", NULL, {"AWS_PROFILE", "dev"}},
+        {"[ profile dev ]\nregion = ca-central-1\n", NULL, {"AWS_PROFILE", "dev"}},
+        {"[default]\nregion = us-west-2\nservices = nope\n", NULL, {NULL}},
+        {"[default]\nregion = us-west-2\nservices = blank\n[services blank]\n", NULL, {NULL}},
+        {"[default]\nregion = us-west-2\nservices = nope\n",
+         NULL,
+         {"AWS_ENDPOINT_URL", "http://localhost:4566"}},
+        {"[default]\nregion = us-west-2\nservices = 'my local'\n"
+         "[services 'my local']\nivs =\n  endpoint_url = http://127.0.0.1:9\n",
+         NULL,
+         {NULL}},
+        {"[default]\nregion = us-west-2\nservices = s\n[services s]\ns3 =\n"
+         "  endpoint_url = http://s3\n",
+         NULL,
+         {NULL}},
+        {"[default]\nregion = us-west-2\nservices = nope\n",
+         NULL,
+         {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"}},
+        {NULL, NULL, {"AWS_DEFAULT_REGION", "eusc-de-east-1"}},
+        {NULL,
+         NULL,
+         {"AWS_DEFAULT_REGION", "eusc-de-east-1", "AWS_USE_DUALSTACK_ENDPOINT", "true"}},
+        {NULL, NULL, {"AWS_DEFAULT_REGION", "eusc-fr-east-1"}},
+        {NULL,
+         NULL,
+         {"AWS_DEFAULT_REGION", "cn-northwest-1", "AWS_USE_DUALSTACK_ENDPOINT", "true"}},
+        {NULL, NULL, {"AWS_DEFAULT_REGION", "us-iso-east-1"}},
+        {NULL, NULL, {"AWS_DEFAULT_REGION", "eu-isoe-west-1"}},
+        {NULL, NULL, {"AWS_DEFAULT_REGION", "us-gov-west-1", "AWS_USE_FIPS_ENDPOINT", "true"}},
+        {NULL, NULL, {"AWS_DEFAULT_REGION", "xx-unknown-1"}},
+        {"[default]\nREGION = us-east-2\n", NULL, {NULL}},
+        {"[default]\nregion = eu-north-1\n", "[default]\nregion = eu-south-1\n", {NULL}},
+    };
+    size_t n = sizeof sc / sizeof sc[0];
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        if (sc[i].config)
+            cJSON_AddStringToObject(o, "config", sc[i].config);
+        if (sc[i].credentials)
+            cJSON_AddStringToObject(o, "credentials", sc[i].credentials);
+        cJSON *env = cJSON_AddObjectToObject(o, "env");
+        for (size_t j = 0; j < 8 && sc[i].env[j]; j += 2)
+            cJSON_AddStringToObject(env, sc[i].env[j], sc[i].env[j + 1]);
+        cJSON_AddItemToArray(arr, o);
+    }
+    char *text = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    char in_path[] = "/tmp/ivs-config-oracle-XXXXXX";
+    int fd = mkstemp(in_path);
+    CHECK(fd >= 0 && text);
+    if (fd < 0 || !text) {
+        free(text);
+        return;
+    }
+    CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    close(fd);
+    free(text);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "python3 '%s/tests/oracle/botocore_config.py' < '%s'", harness_root(),
+             in_path);
+    FILE *p = popen(cmd, "r");
+    char *out = NULL;
+    size_t cap = 0, len = 0;
+    char chunk[4096];
+    size_t got;
+    while (p && (got = fread(chunk, 1, sizeof chunk, p)) > 0) {
+        if (len + got + 1 > cap) {
+            cap = (len + got + 1) * 2;
+            out = realloc(out, cap);
+        }
+        memcpy(out + len, chunk, got);
+        len += got;
+        out[len] = '\0';
+    }
+    CHECK(p && pclose(p) == 0);
+    unlink(in_path);
+    cJSON *results = out ? cJSON_Parse(out) : NULL;
+    CHECK_MSG(cJSON_GetArraySize(results) == (int)n, "oracle said: %.300s", out ? out : "");
+    for (size_t i = 0; i < n && cJSON_GetArraySize(results) == (int)n; i++) {
+        const cJSON *want = cJSON_GetArrayItem(results, (int)i);
+        files(sc[i].config, sc[i].credentials);
+        struct env e = {{NULL}};
+        size_t k = 0;
+        for (size_t j = 0; j < 8 && sc[i].env[j]; j++)
+            e.vars[k++] = sc[i].env[j];
+        e.vars[k] = NULL;
+        struct ivs_client_options o;
+        struct ivs_config cfg;
+        struct ivs_error err = {0};
+        enum ivs_status st = resolve(&e, &o, &cfg, &err);
+        const cJSON *werr = cJSON_GetObjectItemCaseSensitive(want, "error");
+        if (werr) {
+            CHECK_MSG(st != IVS_OK, "scenario %zu: botocore raised %s, we resolved %s", i,
+                      werr->valuestring, st == IVS_OK ? cfg.endpoint : "");
+        } else {
+            const char *wp = cJSON_GetObjectItemCaseSensitive(want, "profile")->valuestring;
+            const cJSON *wr = cJSON_GetObjectItemCaseSensitive(want, "region");
+            const char *we = cJSON_GetObjectItemCaseSensitive(want, "endpoint")->valuestring;
+            CHECK_MSG(st == IVS_OK, "scenario %zu: we refused (%s), botocore resolved %s", i,
+                      err.message ? err.message : "?", we);
+            if (st == IVS_OK) {
+                CHECK_MSG(!strcmp(wp, cfg.profile), "scenario %zu: profile %s, botocore %s", i,
+                          cfg.profile, wp);
+                CHECK_MSG(cJSON_IsString(wr) && !strcmp(wr->valuestring, cfg.region),
+                          "scenario %zu: region %s", i, cfg.region);
+                CHECK_MSG(!strcmp(we, cfg.endpoint), "scenario %zu: endpoint %s, botocore %s", i,
+                          cfg.endpoint, we);
+            }
+        }
+        if (st == IVS_OK)
+            config_cleanup(&cfg);
+        ivs_error_clear(&err);
+        remove_files();
+    }
+    cJSON_Delete(results);
+    free(out);
+}
+
 static void test_endpoint_variants(void)
 {
     files(NULL, NULL);
@@ -727,6 +870,7 @@ int main(void)
     RUN(test_endpoint_variants);
     RUN(test_partitions);
     RUN(test_partitions_are_generated_from_the_model);
+    RUN(test_resolution_matches_botocore);
     RUN(test_endpoint_validation);
     RUN(test_retry_settings);
     RUN(test_misc_settings);
