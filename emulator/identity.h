@@ -35,9 +35,10 @@ int identity_route(const struct emu_request_view *req);
 int identity_is_operation(const char *name);
 
 /* Serves one identity request into out. auth is the server's verifier (STS checks SigV4
- * against it with the service "sts"), cache its per-thread key cache, store supplies the
- * faults injected for the operation's name. Returns 0, or -1 when an injected fault drops
- * the connection. */
+ * against it with the service "sts"; NULL with --no-auth: no check, the signer's key is only
+ * used to tell a role session from the default account's root), cache its per-thread key cache,
+ * store supplies the faults injected for the operation's name. Returns 0, or -1 when an injected
+ * fault drops the connection. */
 int identity_handle(struct identity *id, const struct emu_auth *auth, struct sigv4_key_cache *cache,
                     struct store *store, const struct emu_request_view *req, const char *request_id,
                     struct emu_reply *out);

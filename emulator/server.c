@@ -339,8 +339,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     } else if (!strncmp(url, "/_emulator/", 11)) {
         handle_admin(srv, c, method, url + 10, &req, &out);
     } else if (identity_route(&req)) {
-        drop = identity_handle(srv->identity, &srv->auth, thread_cache(srv), srv->cfg.store, &req,
-                               request_id, &out) != 0;
+        drop = identity_handle(srv->identity, srv->cfg.no_auth ? NULL : &srv->auth,
+                               thread_cache(srv), srv->cfg.store, &req, request_id, &out) != 0;
     } else {
         drop = handle_api(srv, c, &req, &out) != 0;
     }

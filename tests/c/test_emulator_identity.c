@@ -898,6 +898,37 @@ static void test_faults_and_routing(void)
     emu_resp_free(&r);
 }
 
+/* --no-auth: STS checks no signature either, and an assumed role still reports itself. */
+static void test_no_auth_mode(void)
+{
+    struct emu_child other;
+    const char *args[] = {"--no-auth", "--account", "111122223333", NULL};
+    if (emu_start(&other, args) != 0) {
+        CHECK_MSG(0, "could not start a second ivs-emulator");
+        return;
+    }
+    struct emu_child saved = g_emu;
+    g_emu = other;
+    struct emu_resp r;
+    char b[256];
+    struct creds unknown = {"AKIANOBODY0000000000", "whatever", ""};
+    sts("Action=GetCallerIdentity&Version=2011-06-15", &unknown, 1, &r);
+    CHECK_INT_EQ(200, r.status);
+    CHECK_STR_EQ("arn:aws:iam::111122223333:root", xml_text(&r, "Arn", b, sizeof b));
+    emu_resp_free(&r);
+    assume(NULL, &unknown, &r);
+    CHECK_INT_EQ(200, r.status);
+    struct creds c;
+    CHECK(take_creds(&r, &c) == 0);
+    emu_resp_free(&r);
+    sts("Action=GetCallerIdentity&Version=2011-06-15", &c, 1, &r);
+    CHECK_STR_EQ("arn:aws:sts::123456789012:assumed-role/app/sess-1",
+                 xml_text(&r, "Arn", b, sizeof b));
+    emu_resp_free(&r);
+    g_emu = saved;
+    CHECK_INT_EQ(0, emu_stop(&other, SIGTERM));
+}
+
 /* boto3 (sts, sso, sso-oidc clients and botocore's own assume-role, web identity and SSO
  * credential providers) against the emulator: tests/oracle/boto3_identity.py prints one line
  * per check. */
@@ -974,6 +1005,7 @@ int main(void)
     RUN(test_sso);
     RUN(test_signin_dpop);
     RUN(test_faults_and_routing);
+    RUN(test_no_auth_mode);
     RUN(test_boto3_oracle);
     RUN(test_aws_cli);
     int st = emu_stop(&g_emu, SIGTERM);
