@@ -898,6 +898,128 @@ static void test_faults_and_routing(void)
     emu_resp_free(&r);
 }
 
+static unsigned next_rnd(unsigned *st)
+{
+    *st ^= *st << 13;
+    *st ^= *st >> 17;
+    *st ^= *st << 5;
+    return *st;
+}
+
+/* Mangles a copy of text: flips, drops, duplicates and inserts bytes (including the
+ * separators the parsers care about). */
+static void mutate(const char *text, unsigned *st, char *out, size_t cap)
+{
+    static const char specials[] = "&=%+.{}[]\":,\\\0\n\xff<>'";
+    size_t n = strlen(text);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, text, n);
+    int edits = 1 + (int)(next_rnd(st) % 6);
+    for (int i = 0; i < edits && n > 0; i++) {
+        size_t at = next_rnd(st) % n;
+        switch (next_rnd(st) % 4) {
+        case 0: out[at] = (char)(next_rnd(st) & 0xff); break;
+        case 1:
+            memmove(out + at, out + at + 1, n - at - 1);
+            n--;
+            break;
+        case 2:
+            if (n + 1 < cap) {
+                memmove(out + at + 1, out + at, n - at);
+                out[at] = specials[next_rnd(st) % (sizeof specials - 1)];
+                n++;
+            }
+            break;
+        default: n = at + 1; break;
+        }
+    }
+    out[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (out[i] == '\0')
+            out[i] = '0'; /* the request helpers take C strings */
+}
+
+/* Bounded random requests at every identity route; the emulator must keep answering (no
+ * crash, no hang) and still serve a correct call afterwards. The seed is printed. */
+static void test_identity_fuzz(void)
+{
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    const char *env_seed = getenv("IVS_FUZZ_SEED");
+    if (env_seed)
+        seed = (unsigned)strtoul(env_seed, NULL, 10);
+    if (!seed)
+        seed = 1;
+    printf("# identity fuzz seed %u\n", seed);
+    unsigned st = seed;
+    struct emu_resp r;
+    admin("POST", "/_emulator/identity/login-sessions", "{\"refreshToken\":\"lrt-fuzz\"}", &r);
+    char pem[1024];
+    snprintf(pem, sizeof pem, "%s", jstr(r.json, "dpopKey") ? jstr(r.json, "dpopKey") : "");
+    emu_resp_free(&r);
+    char url[128], jwt[1024], m[4096];
+    snprintf(url, sizeof url, "%s/v1/token", g_emu.base);
+    make_jwt("{\"sub\":\"s\",\"aud\":[\"a\",\"b\"],\"exp\":4000000000}", jwt, sizeof jwt);
+    char *proof = dpop_proof(pem, url, NULL);
+    char web[2048];
+    snprintf(web, sizeof web,
+             "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=" ROLE
+             "&RoleSessionName=w1&DurationSeconds=900&WebIdentityToken=%s",
+             jwt);
+    const char *forms[] = {
+        "Action=AssumeRole&Version=2011-06-15&RoleArn=" ROLE
+        "&RoleSessionName=s1&DurationSeconds=900&ExternalId=abc&SerialNumber=arn:aws:iam::"
+        "123456789012:mfa/u&TokenCode=123456",
+        "Action=GetCallerIdentity&Version=2011-06-15",
+        web,
+    };
+    for (int i = 0; i < 600; i++) {
+        unsigned which = next_rnd(&st) % 6;
+        if (which < 3) {
+            mutate(forms[which], &st, m, sizeof m);
+            sts(m, NULL, which != 2, &r);
+        } else if (which == 3) {
+            mutate("{\"grantType\":\"refresh_token\",\"clientId\":\"c\",\"clientSecret\":\"s\","
+                   "\"refreshToken\":\"r\"}",
+                   &st, m, sizeof m);
+            struct emu_sign s = {.unsigned_request = 1};
+            emu_send(g_curl, &g_emu, "POST", "/token", NULL, m, &s, &r);
+        } else if (which == 4) {
+            char hdr[4200];
+            mutate(proof ? proof : "a.b.c", &st, m, sizeof m);
+            snprintf(hdr, sizeof hdr, "DPoP: %s", m);
+            for (char *c = hdr; *c; c++)
+                if (*c == '\r' || *c == '\n')
+                    *c = ' ';
+            struct emu_sign s = {.unsigned_request = 1, .extra_header = hdr};
+            emu_send(g_curl, &g_emu, "POST", "/v1/token", NULL,
+                     "{\"clientId\":\"arn:aws:signin:::devtools/same-device\","
+                     "\"refreshToken\":\"lrt-fuzz\",\"grantType\":\"refresh_token\"}",
+                     &s, &r);
+        } else {
+            mutate("role_name=ReadOnly&account_id=123456789012", &st, m, sizeof m);
+            for (char *c = m; *c; c++)
+                if ((unsigned char)*c <= ' ' || *c == '#' || (unsigned char)*c >= 0x7f)
+                    *c = 'x';
+            struct emu_sign s = {.unsigned_request = 1,
+                                 .extra_header = "x-amz-sso_bearer_token: nope"};
+            emu_send(g_curl, &g_emu, "GET", "/federation/credentials", m, NULL, &s, &r);
+        }
+        CHECK_MSG(!r.curl_error && r.status >= 200 && r.status < 500,
+                  "request %d: curl error %d, status %ld (seed %u)", i, r.curl_error, r.status,
+                  seed);
+        emu_resp_free(&r);
+        if (harness_current_failed())
+            break;
+    }
+    free(proof);
+    sts("Action=GetCallerIdentity&Version=2011-06-15", NULL, 1, &r);
+    CHECK_INT_EQ(200, r.status);
+    emu_resp_free(&r);
+    admin("DELETE", "/_emulator/identity", NULL, &r);
+    emu_resp_free(&r);
+}
+
 /* --no-auth: STS checks no signature either, and an assumed role still reports itself. */
 static void test_no_auth_mode(void)
 {
@@ -1006,6 +1128,7 @@ int main(void)
     RUN(test_signin_dpop);
     RUN(test_faults_and_routing);
     RUN(test_no_auth_mode);
+    RUN(test_identity_fuzz);
     RUN(test_boto3_oracle);
     RUN(test_aws_cli);
     int st = emu_stop(&g_emu, SIGTERM);
