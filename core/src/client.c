@@ -183,6 +183,8 @@ static char *s_user_agent(const struct ivs_config *cfg, size_t *app_id_points)
     curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
     buf_printf(&ua, "libivs/%s api/ivs#%s md/curl#%s os/linux", IVS_VERSION, ivs_model_api_version,
                cv && cv->version ? cv->version : "unknown");
+    /* As botocore: the retry mode, then the app id (PROVIDERS.md 9). */
+    buf_printf(&ua, " cfg/retry-mode#%s", cfg->retry_mode ? cfg->retry_mode : "standard");
     *app_id_points = 0;
     if (cfg->app_id && *cfg->app_id) {
         buf_puts(&ua, " app/");

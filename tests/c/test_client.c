@@ -128,7 +128,8 @@ static void test_app_id_is_sanitised_into_the_user_agent(void)
         char hb[512];
         const char *ua =
             fakesrv_request_header(fakesrv_request(srv, (int)i), "user-agent", hb, sizeof hb);
-        const char *app = ua ? strstr(ua, " app/") : NULL;
+        const char *app = ua ? strstr(ua, " cfg/retry-mode#standard app/") : NULL;
+        app = app ? strstr(app, " app/") : NULL;
         CHECK_MSG(app && strcmp(app, cases[i].want) == 0, "case %zu: User-Agent %s", i,
                   ua ? ua : "(none)");
         ivs_free(out);
@@ -333,6 +334,9 @@ static void test_adaptive_mode_limits_the_send_rate(void)
     CHECK_INT_EQ(3, t.sleeps);
     CHECK(t.slept[2] >= 625 && t.slept[2] <= 626);
     CHECK_INT_EQ(3, fakesrv_request_count(srv));
+    char hb[512];
+    const char *ua = fakesrv_request_header(fakesrv_request(srv, 0), "user-agent", hb, sizeof hb);
+    CHECK(ua && strstr(ua, " cfg/retry-mode#adaptive"));
     ivs_free(out);
     ivs_client_free(c);
     fakesrv_stop(srv);
