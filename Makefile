@@ -86,7 +86,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 .SECONDARY:
 
 .PHONY: all deps lib lua emulator tools tests test check asan valgrind install uninstall clean \
-        env model demo bench docs lint format-check help
+        env model partitions demo bench docs lint format-check help
 
 all: deps lib lua $(if $(EMU_SRCS),emulator)
 
@@ -98,6 +98,7 @@ help:
 	@echo "make valgrind   run the Lua specs under valgrind (leak check)"
 	@echo "make bench      benchmarks against boto3 and the AWS CLI"
 	@echo "make model      regenerate core/src/model_gen.c from the IVS model"
+	@echo "make partitions regenerate core/src/partitions_gen.c from models/partitions.json"
 	@echo "make docs       API reference with LDoc"
 	@echo "make install    install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX)); LUA=luajit (or lua5.1..lua5.4)"
 	@echo "                picks the Lua module installed (luajit: the 5.1 directories, as OBS Studio needs)"
@@ -193,6 +194,9 @@ demo: all emulator
 
 model:
 	lua5.4 scripts/gen-model.lua $(MODEL) > core/src/model_gen.c.tmp && mv core/src/model_gen.c.tmp core/src/model_gen.c
+
+partitions:
+	lua5.4 scripts/gen-partitions.lua models/partitions.json > core/src/partitions_gen.c.tmp && mv core/src/partitions_gen.c.tmp core/src/partitions_gen.c
 
 # `make env LUA=luajit` gives the paths of LuaJIT's module (the default is Lua 5.4's).
 env:

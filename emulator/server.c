@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "buf.h"
+#include "identity.h"
 #include "model.h"
 #include "sigv4.h"
 #include "util.h"
@@ -51,6 +52,7 @@ struct emu_server {
     int watcher_running, stopping;
     struct emu_server_config cfg;
     struct emu_auth auth;
+    struct identity *identity; /* STS, SSO portal, SSO-OIDC, signin (identity.c) */
     const char *regions[sizeof s_ivs_regions / sizeof s_ivs_regions[0] + 2];
     pthread_key_t cache_key;   /* one signing-key cache per worker thread */
     pthread_key_t pattern_key; /* one compiled-pattern cache per worker thread */
@@ -221,7 +223,10 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct emu_reply *r,
                                   const char *request_id)
 {
     char *text = NULL;
-    if (r->error_type) {
+    if (r->content_type) {
+        text = r->body;
+        r->body = NULL;
+    } else if (r->error_type) {
         cJSON *o = cJSON_CreateObject();
         if (!r->front_door)
             cJSON_AddStringToObject(o, "exceptionMessage", r->message ? r->message : "");
@@ -240,7 +245,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct emu_reply *r,
         return MHD_NO;
     }
     MHD_add_response_header(resp, "x-amzn-RequestId", request_id);
-    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Content-Type",
+                            r->content_type ? r->content_type : "application/json");
     MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
     MHD_add_response_header(resp, "Access-Control-Expose-Headers",
                             "x-amzn-errortype,x-amzn-requestid,x-amzn-errormessage,x-amzn-trace-id,"
@@ -385,6 +391,7 @@ static void handle_admin(struct emu_server *srv, struct MHD_Connection *c, const
 {
     cJSON *query = cJSON_CreateObject();
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query_json, query);
+    int identity = !strncmp(path, "/identity", 9) && (!path[9] || path[9] == '/');
     cJSON *body = NULL;
     if (req->body_len) {
         body = cJSON_ParseWithLength(req->body, req->body_len);
@@ -396,7 +403,12 @@ static void handle_admin(struct emu_server *srv, struct MHD_Connection *c, const
             return;
         }
     }
-    store_admin(srv->cfg.store, method, path, query, body, out);
+    if (identity)
+        identity_admin(srv->identity, method, path + 9, body, out);
+    else
+        store_admin(srv->cfg.store, method, path, query, body, out);
+    if (!strcmp(path, "/reset") && !strcmp(method, "POST"))
+        identity_reset(srv->identity);
     cJSON_Delete(body);
     cJSON_Delete(query);
 }
@@ -482,6 +494,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         out.status = 200;
     } else if (!strncmp(url, "/_emulator/", 11)) {
         handle_admin(srv, c, method, url + 10, &req, &out);
+    } else if (identity_route(&req)) {
+        drop = identity_handle(srv->identity, srv->cfg.no_auth ? NULL : &srv->auth,
+                               thread_cache(srv), srv->cfg.store, &req, request_id, &out) != 0;
     } else {
         drop = handle_api(srv, c, &req, &out) != 0;
     }
@@ -573,13 +588,23 @@ struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *e
     srv->auth.credential_count = cfg->credential_count;
     srv->auth.regions = srv->regions;
     srv->auth.max_skew_s = 300;
+    srv->identity = identity_new(cfg->account);
+    if (!srv->identity) {
+        free(srv);
+        snprintf(errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    srv->auth.temp_lookup = identity_lookup;
+    srv->auth.temp_ud = srv->identity;
     if (pthread_key_create(&srv->cache_key, free_cache) != 0) {
+        identity_free(srv->identity);
         free(srv);
         snprintf(errbuf, errlen, "cannot create thread key");
         return NULL;
     }
     if (pthread_key_create(&srv->pattern_key, free_patterns) != 0) {
         pthread_key_delete(srv->cache_key);
+        identity_free(srv->identity);
         free(srv);
         snprintf(errbuf, errlen, "cannot create thread key");
         return NULL;
@@ -606,6 +631,7 @@ struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *e
         stop_watcher(srv);
         pthread_key_delete(srv->cache_key);
         pthread_key_delete(srv->pattern_key);
+        identity_free(srv->identity);
         free(srv);
         snprintf(errbuf, errlen, "cannot listen on %s:%u", cfg->host, cfg->port);
         return NULL;
@@ -625,5 +651,6 @@ void emu_server_stop(struct emu_server *s)
     stop_watcher(s);
     pthread_key_delete(s->cache_key);
     pthread_key_delete(s->pattern_key);
+    identity_free(s->identity);
     free(s);
 }

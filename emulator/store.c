@@ -18,6 +18,7 @@
 #include <openssl/x509.h>
 
 #include "buf.h"
+#include "identity.h"
 #include "journal.h"
 #include "sigv4.h"
 #include "util.h"
@@ -2122,9 +2123,10 @@ static void admin_add_fault(struct store *s, const cJSON *body, struct emu_reply
     const char *op = jstr(body, "operation");
     const cJSON *status = jget(body, "status"), *count = jget(body, "count"),
                 *lat = jget(body, "latencyMs");
-    if (!op || !*op || strlen(op) >= 64 || (strcmp(op, "*") != 0 && !model_find_operation(op))) {
+    if (!op || !*op || strlen(op) >= 64 ||
+        (strcmp(op, "*") != 0 && !model_find_operation(op) && !identity_is_operation(op))) {
         emu_reply_error(out, 400, "ValidationException",
-                        "operation must name an IVS operation or be \"*\".");
+                        "operation must name an IVS or identity operation or be \"*\".");
         return;
     }
     if (status && (!cJSON_IsNumber(status) ||

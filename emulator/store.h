@@ -16,6 +16,9 @@ struct emu_reply {
     char *message;  /* error detail (malloc'd); NULL on success */
     int front_door; /* the error comes from the front door: body {"message": ...} only */
     char *body;     /* success body as JSON text (malloc'd); NULL means empty */
+    /* Set by the identity services (identity.c): body is sent verbatim with this content
+     * type, also on error, and x-amzn-ErrorType only when error_type is set. */
+    const char *content_type;
 };
 
 void emu_reply_cleanup(struct emu_reply *r);

@@ -288,7 +288,8 @@ end
 --   profile = "name", anonymous = true }`
 -- * `timeout` (seconds per attempt), `connect_timeout` (seconds), `close_connection`
 --   (boolean: no connection reuse)
--- * `max_attempts` (integer >= 1, total attempts), `retry_mode` (`"standard"` or `"legacy"`)
+-- * `max_attempts` (integer >= 1, total attempts), `retry_mode` (`"standard"`, `"legacy"` or
+--   `"adaptive"`: standard plus a client-side rate limiter)
 -- * `max_connections` (integer >= 1, default 32): connections open at once for calls made
 --   with `Client:start` and `Client:run_all`
 -- * `log`: a function receiving `(line, level)` for each redacted log line (level is

@@ -70,6 +70,8 @@ build = {
         "core/src/http.c",
         "core/src/model.c",
         "core/src/model_gen.c",
+        "core/src/partitions.c",
+        "core/src/partitions_gen.c",
         "core/src/pattern.c",
         "core/src/playback_token.c",
         "core/src/profile.c",

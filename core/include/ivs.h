@@ -152,7 +152,7 @@ struct ivs_client_options {
     double connect_timeout; /* seconds to connect; 0 = 10 (never more than timeout) */
     int close_connection;   /* nonzero: do not reuse connections between calls */
     int max_attempts;       /* total attempts including the first; 0 = resolve (default 3) */
-    const char *retry_mode; /* "standard" or "legacy"; NULL = resolve (default "standard") */
+    const char *retry_mode; /* "standard", "legacy" or "adaptive"; NULL = resolve ("standard") */
     const char *ca_bundle;  /* CA file for TLS; NULL = AWS_CA_BUNDLE, profile, system */
     int use_fips_endpoint;
     int use_dualstack_endpoint;
