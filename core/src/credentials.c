@@ -218,21 +218,39 @@ static int json_credentials(const cJSON *doc, const char *token_field, const cha
  * is configured but broken, as botocore treats them).
  * ---------------------------------------------------------------------------------------- */
 
-typedef enum ivs_status (*provider_fn)(struct cred_chain *c, struct credentials *out,
-                                       struct buf *why, struct ivs_error *err);
+/* Where a provider looks: the profile it reads and whether the environment counts (not when
+ * the options name the profile, nor inside a source profile's sub-chain, as in botocore). */
+struct pctx {
+    const char *profile;
+    int env_disabled;
+    int64_t now_ms;
+    struct visited *visited; /* the profiles of an assume-role chain so far */
+};
+
+typedef enum ivs_status (*provider_fn)(struct cred_chain *c, const struct pctx *p,
+                                       struct credentials *out, struct buf *why,
+                                       struct ivs_error *err);
+
+/* A value of a profile in the merged view: the credentials file's, else the config file's. */
+static const char *pval(const struct cred_chain *c, const char *profile, const char *key)
+{
+    const char *v = profile_get(c->cfg->credentials_file, profile, key);
+    if (v && *v)
+        return v;
+    v = profile_get(c->cfg->config_file, profile, key);
+    return v && *v ? v : NULL;
+}
 
 static const char *env(const struct cred_chain *c, const char *name)
 {
     return config_env(c->cfg, name);
 }
 
-static enum ivs_status provider_environment(struct cred_chain *c, struct credentials *out,
-                                            struct buf *why, struct ivs_error *err)
+/* The AWS_* key variables. `force` reads them even when the environment is disabled for the
+ * chain (credential_source = Environment has its own environment provider in botocore). */
+static enum ivs_status env_keys(struct cred_chain *c, struct credentials *out, struct buf *why,
+                                struct ivs_error *err)
 {
-    if (c->cfg->profile_explicit) {
-        buf_printf(why, "skipped because the options name profile '%s'", c->cfg->profile);
-        return IVS_OK;
-    }
     const char *key_id = env(c, "AWS_ACCESS_KEY_ID");
     const char *secret = env(c, "AWS_SECRET_ACCESS_KEY");
     if (!key_id && !secret) {
@@ -255,12 +273,22 @@ static enum ivs_status provider_environment(struct cred_chain *c, struct credent
     return credentials_set(out, key_id, secret, token, expires, "environment", err);
 }
 
-static enum ivs_status static_keys_from(const struct cred_chain *c, const struct profile_file *f,
+static enum ivs_status provider_environment(struct cred_chain *c, const struct pctx *p,
+                                            struct credentials *out, struct buf *why,
+                                            struct ivs_error *err)
+{
+    if (p->env_disabled) {
+        buf_printf(why, "skipped because the options name profile '%s'", p->profile);
+        return IVS_OK;
+    }
+    return env_keys(c, out, why, err);
+}
+
+static enum ivs_status static_keys_from(const struct profile_file *f, const char *profile,
                                         const char *path, const char *provider,
                                         struct credentials *out, struct buf *why,
                                         struct ivs_error *err)
 {
-    const char *profile = c->cfg->profile;
     if (!path) {
         buf_puts(why, "no path (HOME is not set)");
         return IVS_OK;
@@ -294,18 +322,20 @@ static enum ivs_status static_keys_from(const struct cred_chain *c, const struct
     return credentials_set(out, key_id, secret, token, 0, provider, err);
 }
 
-static enum ivs_status provider_credentials_file(struct cred_chain *c, struct credentials *out,
-                                                 struct buf *why, struct ivs_error *err)
+static enum ivs_status provider_credentials_file(struct cred_chain *c, const struct pctx *p,
+                                                 struct credentials *out, struct buf *why,
+                                                 struct ivs_error *err)
 {
-    return static_keys_from(c, c->cfg->credentials_file, c->cfg->credentials_path,
+    return static_keys_from(c->cfg->credentials_file, p->profile, c->cfg->credentials_path,
                             "shared-credentials-file", out, why, err);
 }
 
-static enum ivs_status provider_config_file(struct cred_chain *c, struct credentials *out,
-                                            struct buf *why, struct ivs_error *err)
+static enum ivs_status provider_config_file(struct cred_chain *c, const struct pctx *p,
+                                            struct credentials *out, struct buf *why,
+                                            struct ivs_error *err)
 {
-    return static_keys_from(c, c->cfg->config_file, c->cfg->config_path, "config-file", out, why,
-                            err);
+    return static_keys_from(c->cfg->config_file, p->profile, c->cfg->config_path, "config-file",
+                            out, why, err);
 }
 
 /* ---- credential_process ---- */
@@ -466,11 +496,12 @@ static enum ivs_status process_error(struct ivs_error *err, const char *profile,
     return st;
 }
 
-static enum ivs_status provider_process(struct cred_chain *c, struct credentials *out,
-                                        struct buf *why, struct ivs_error *err)
+static enum ivs_status provider_process(struct cred_chain *c, const struct pctx *p,
+                                        struct credentials *out, struct buf *why,
+                                        struct ivs_error *err)
 {
-    const char *profile = c->cfg->profile;
-    const char *command = config_profile_value(c->cfg, "credential_process");
+    const char *profile = p->profile;
+    const char *command = pval(c, profile, "credential_process");
     if (!command) {
         buf_printf(why, "not set in profile '%s'", profile);
         return IVS_OK;
@@ -525,41 +556,83 @@ static enum ivs_status provider_process(struct cred_chain *c, struct credentials
     return st;
 }
 
-/* ---- assume role, web identity, SSO: recognised, not yet usable ---- */
+/* ---- assume role, web identity, SSO, login: claimed by their keys ---- */
 
-static enum ivs_status provider_unsupported(struct cred_chain *c, struct credentials *out,
-                                            struct buf *why, struct ivs_error *err)
+/* The web identity token file and where it was found (env unless disabled, then profile). */
+static const char *web_identity_file(const struct cred_chain *c, const struct pctx *p,
+                                     const char **source)
+{
+    const char *v = p->env_disabled ? NULL : env(c, "AWS_WEB_IDENTITY_TOKEN_FILE");
+    *source = "AWS_WEB_IDENTITY_TOKEN_FILE";
+    if (!v) {
+        v = pval(c, p->profile, "web_identity_token_file");
+        *source = "web_identity_token_file";
+    }
+    return v;
+}
+
+/* A provider the profile asks for but this build cannot serve: it fails rather than let the
+ * chain go on to other credentials (the machine's role would sign in its place). */
+static enum ivs_status refuse(const struct pctx *p, const char *what, const char *setting,
+                              struct ivs_error *err)
+{
+    return ivs_error_set(err, IVS_ERR_CREDENTIALS, "UnsupportedCredentialProvider",
+                         "profile '%s' asks for %s credentials (%s), which this build of libivs "
+                         "cannot obtain; no other credentials are used in their place. Remove "
+                         "%s from the profile or use a profile with other credentials",
+                         p->profile, what, setting, setting);
+}
+
+static enum ivs_status provider_assume_role(struct cred_chain *c, const struct pctx *p,
+                                            struct credentials *out, struct buf *why,
+                                            struct ivs_error *err)
 {
     (void)out;
-    (void)err;
-    const char *profile = c->cfg->profile;
-    static const struct {
-        const char *key, *what;
-    } keys[] = {
-        {"role_arn", "role_arn (assume role)"},
-        {"web_identity_token_file", "web_identity_token_file (web identity)"},
-        {"sso_session", "sso_session (IAM Identity Center)"},
-        {"sso_start_url", "sso_start_url (IAM Identity Center)"},
-    };
-    const char *sep = "";
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        if (config_profile_value(c->cfg, keys[i].key)) {
-            buf_printf(why, "%sprofile '%s' sets %s, which this version of libivs cannot use yet",
-                       sep, profile, keys[i].what);
-            sep = "; ";
-        }
+    const char *src;
+    if (!pval(c, p->profile, "role_arn") || web_identity_file(c, p, &src)) {
+        buf_printf(why, "profile '%s' sets no role_arn", p->profile);
+        return IVS_OK;
     }
-    if (env(c, "AWS_WEB_IDENTITY_TOKEN_FILE")) {
+    return refuse(p, "assume role", "role_arn", err);
+}
+
+static enum ivs_status provider_web_identity(struct cred_chain *c, const struct pctx *p,
+                                             struct credentials *out, struct buf *why,
+                                             struct ivs_error *err)
+{
+    (void)out;
+    const char *src;
+    if (!web_identity_file(c, p, &src)) {
         buf_printf(why,
-                   "%sAWS_WEB_IDENTITY_TOKEN_FILE is set, but web identity credentials are not "
-                   "supported by this version of libivs",
-                   sep);
-        sep = "; ";
+                   "neither AWS_WEB_IDENTITY_TOKEN_FILE nor web_identity_token_file in "
+                   "profile '%s' is set",
+                   p->profile);
+        return IVS_OK;
     }
-    if (!*sep)
-        buf_printf(why, "profile '%s' sets no role_arn, web_identity_token_file or sso_session",
-                   profile);
-    return IVS_OK;
+    return refuse(p, "web identity", src, err);
+}
+
+static enum ivs_status provider_sso(struct cred_chain *c, const struct pctx *p,
+                                    struct credentials *out, struct buf *why, struct ivs_error *err)
+{
+    (void)out;
+    if (!pval(c, p->profile, "sso_account_id") && !pval(c, p->profile, "sso_role_name")) {
+        buf_printf(why, "profile '%s' sets no sso_account_id or sso_role_name", p->profile);
+        return IVS_OK;
+    }
+    return refuse(p, "IAM Identity Center (SSO)", "sso_account_id/sso_role_name", err);
+}
+
+static enum ivs_status provider_login(struct cred_chain *c, const struct pctx *p,
+                                      struct credentials *out, struct buf *why,
+                                      struct ivs_error *err)
+{
+    (void)out;
+    if (!pval(c, p->profile, "login_session")) {
+        buf_printf(why, "profile '%s' sets no login_session", p->profile);
+        return IVS_OK;
+    }
+    return refuse(p, "`aws login`", "login_session", err);
 }
 
 /* ---- HTTP helpers for the container and IMDS providers ---- */
@@ -694,9 +767,11 @@ static enum ivs_status container_token(struct cred_chain *c, char **token, struc
     return IVS_OK;
 }
 
-static enum ivs_status provider_container(struct cred_chain *c, struct credentials *out,
-                                          struct buf *why, struct ivs_error *err)
+static enum ivs_status provider_container(struct cred_chain *c, const struct pctx *p,
+                                          struct credentials *out, struct buf *why,
+                                          struct ivs_error *err)
 {
+    (void)p;
     char *url = NULL;
     enum ivs_status st =
         cred_container_url(env(c, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"),
@@ -877,9 +952,11 @@ static int role_name_is_safe(const char *name)
     return 1;
 }
 
-static enum ivs_status provider_imds(struct cred_chain *c, struct credentials *out, struct buf *why,
+static enum ivs_status provider_imds(struct cred_chain *c, const struct pctx *p,
+                                     struct credentials *out, struct buf *why,
                                      struct ivs_error *err)
 {
+    (void)p;
     if (config_is_true(env(c, "AWS_EC2_METADATA_DISABLED"))) {
         buf_puts(why, "disabled by AWS_EC2_METADATA_DISABLED");
         return IVS_OK;
@@ -975,12 +1052,18 @@ struct provider {
     provider_fn fetch;
 };
 
+/* botocore's order (credentials.py create_credential_resolver). A provider whose settings are
+ * present claims the request: it yields credentials or fails, and the chain never goes on to
+ * the container or instance metadata in its place. */
 static const struct provider s_providers[] = {
     {"environment", provider_environment},
+    {"assume role", provider_assume_role},
+    {"web identity", provider_web_identity},
+    {"SSO", provider_sso},
     {"shared credentials file", provider_credentials_file},
-    {"config file", provider_config_file},
+    {"login", provider_login},
     {"credential_process", provider_process},
-    {"assume role / web identity / SSO", provider_unsupported},
+    {"config file", provider_config_file},
     {"container", provider_container},
     {"EC2 instance metadata", provider_imds},
 };
@@ -1052,13 +1135,14 @@ static int needs_refresh(const struct credentials *cr, int64_t now_ms)
 /* Runs the providers from `first` to `last`, stopping at the first that yields or fails. The
  * reasons of those that gave nothing are collected in report. *which is the provider used. */
 static enum ivs_status run_providers(struct cred_chain *c, size_t first, size_t last,
-                                     struct credentials *found, int *which, struct buf *report,
-                                     struct ivs_error *err)
+                                     int64_t now_ms, struct credentials *found, int *which,
+                                     struct buf *report, struct ivs_error *err)
 {
+    struct pctx p = {c->cfg->profile, c->cfg->profile_explicit, now_ms, NULL};
     for (size_t i = first; i <= last; i++) {
         struct buf why = BUF_INIT;
         memset(found, 0, sizeof *found);
-        enum ivs_status st = s_providers[i].fetch(c, found, &why, err);
+        enum ivs_status st = s_providers[i].fetch(c, &p, found, &why, err);
         if (st == IVS_OK && !found->access_key_id) {
             buf_printf(report, "; %s: %s", s_providers[i].label,
                        why.len ? buf_str(&why) : "nothing found");
@@ -1106,7 +1190,7 @@ enum ivs_status cred_chain_get(struct cred_chain *c, int64_t now_ms, const struc
     if (c->have_cached) {
         /* Refresh from the provider that gave the current credentials. */
         size_t p = (size_t)c->cached_provider;
-        st = run_providers(c, p, p, &fresh, &which, &report, err);
+        st = run_providers(c, p, p, now_ms, &fresh, &which, &report, err);
         if (st != IVS_OK && err && err->code && strcmp(err->code, "NoCredentials") == 0)
             st = ivs_error_set(err, IVS_ERR_CREDENTIALS, "NoCredentials",
                                "the credentials from %s expire and refreshing them gave nothing%s",
@@ -1119,7 +1203,7 @@ enum ivs_status cred_chain_get(struct cred_chain *c, int64_t now_ms, const struc
             return IVS_OK;
         }
     } else {
-        st = run_providers(c, 0, PROVIDER_COUNT - 1, &fresh, &which, &report, err);
+        st = run_providers(c, 0, PROVIDER_COUNT - 1, now_ms, &fresh, &which, &report, err);
         if (st != IVS_OK && err && err->code && strcmp(err->code, "NoCredentials") == 0)
             st = ivs_error_set(err, IVS_ERR_CREDENTIALS, "NoCredentials",
                                "no credentials found; tried: explicit options: no access_key_id; "

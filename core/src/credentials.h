@@ -1,12 +1,14 @@
 /* credentials.h: the AWS credential chain, cached and refreshed before expiry.
  *
- * Order: explicit keys from the options; anonymous; environment (AWS_ACCESS_KEY_ID...,
- * skipped when the options named a profile, as botocore does); the profile in the shared
- * credentials file; static keys of the profile in the config file; the profile's
- * credential_process; the container provider (ECS / EKS Pod Identity); EC2 instance metadata
- * (IMDSv2, then v1 only where allowed). Assume-role, web identity and SSO profiles are
- * recognised but not yet usable; when nothing else yields credentials the error says so.
- * Secrets are overwritten before their memory is released and never appear in messages. */
+ * Order (botocore's): explicit keys from the options; anonymous; environment
+ * (AWS_ACCESS_KEY_ID..., skipped when the options named a profile, as botocore does); assume
+ * role (role_arn); web identity; SSO (sso_account_id / sso_role_name); static keys in the
+ * shared credentials file; login_session; credential_process; static keys in the config
+ * file; the container provider (ECS / EKS Pod Identity); EC2 instance metadata (IMDSv2, then
+ * v1 only where allowed). A provider whose settings are present claims the request: it
+ * yields credentials or fails, and the chain never goes on to the container or instance
+ * metadata in its place. Secrets are overwritten before their memory is released and never
+ * appear in messages. */
 #ifndef IVS_CREDENTIALS_H
 #define IVS_CREDENTIALS_H
 
