@@ -33,13 +33,15 @@ CRYPTO_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
 CRYPTO_LIBS   ?= $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
 CJSON_CFLAGS  ?= $(shell $(PKG_CONFIG) --cflags libcjson 2>/dev/null || echo -I/usr/include/cjson)
 CJSON_LIBS    ?= $(shell $(PKG_CONFIG) --libs libcjson 2>/dev/null || echo -lcjson)
+EXPAT_CFLAGS  ?= $(shell $(PKG_CONFIG) --cflags expat 2>/dev/null)
+EXPAT_LIBS    ?= $(shell $(PKG_CONFIG) --libs expat 2>/dev/null || echo -lexpat)
 LUA_CFLAGS    ?= $(shell $(PKG_CONFIG) --cflags lua$(LUA_VERSION) 2>/dev/null || echo -I/usr/include/lua$(LUA_VERSION))
 MHD_CFLAGS    ?= $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS      ?= $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -MMD -MP $(WARN)
-CORE_CPPFLAGS := -Icore/include -Icore/src $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS)
-CORE_LIBS := $(CURL_LIBS) $(CRYPTO_LIBS) $(CJSON_LIBS) -lpthread -lm
+CORE_CPPFLAGS := -Icore/include -Icore/src $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS) $(EXPAT_CFLAGS)
+CORE_LIBS := $(CURL_LIBS) $(CRYPTO_LIBS) $(CJSON_LIBS) $(EXPAT_LIBS) -lpthread -lm
 
 ALL_CFLAGS = $(BASE_CFLAGS) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS)
 

@@ -38,6 +38,7 @@ external_dependencies = {
   CURL = { library = "curl" },
   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
   CJSON = { header = "cjson/cJSON.h", library = "cjson" },
+  EXPAT = { header = "expat.h", library = "expat" },
 }
 
 build = {
@@ -56,6 +57,7 @@ build = {
         "core/src/credentials.c",
         "core/src/error.c",
         "core/src/http.c",
+        "core/src/identity_http.c",
         "core/src/model.c",
         "core/src/model_gen.c",
         "core/src/pattern.c",
@@ -81,9 +83,10 @@ build = {
         "$(OPENSSL_INCDIR)",
         -- the core includes <cJSON.h>, as pkg-config's libcjson cflags expect
         "$(CJSON_INCDIR)/cjson",
+        "$(EXPAT_INCDIR)",
       },
-      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CJSON_LIBDIR)" },
-      libraries = { "curl", "crypto", "cjson", "pthread", "m" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CJSON_LIBDIR)", "$(EXPAT_LIBDIR)" },
+      libraries = { "curl", "crypto", "cjson", "expat", "pthread", "m" },
     },
   },
   install = {

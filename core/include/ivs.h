@@ -126,6 +126,15 @@ typedef void (*ivs_sleep_fn)(void *ud, int64_t ms);
 /* A uniformly distributed number in [0, 1), used for retry jitter. */
 typedef double (*ivs_random_fn)(void *ud);
 
+/*
+ * Supplies the current code of the MFA device `serial` (the mfa_serial of an assume-role
+ * profile) each time that role is assumed: on first use and on every refresh. Write a
+ * NUL-terminated code (at most size - 1 bytes) into `code` and return 0; return nonzero to
+ * refuse, and the credentials fail with "MfaTokenRequired". It runs on the thread that
+ * resolves credentials, in the middle of a call: it must not use the client.
+ */
+typedef int (*ivs_mfa_token_fn)(void *ud, const char *serial, char *code, size_t size);
+
 /* ---------------------------------------------------------------------------------------
  * Clients
  * ------------------------------------------------------------------------------------- */
@@ -169,6 +178,11 @@ struct ivs_client_options {
 
     /* Added in 0.1 for non-blocking calls (fields are only ever appended). */
     int max_connections; /* connections open at once for non-blocking calls; 0 = 32 */
+
+    /* Added for assume-role profiles with mfa_serial. Without it such a profile fails with
+     * "MfaTokenRequired" (nothing ever reads a terminal). */
+    ivs_mfa_token_fn mfa_token;
+    void *mfa_token_ud;
 };
 
 /* Zeroes the options (the same as `= {0}`); kept for symmetry with other C libraries. */

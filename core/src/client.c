@@ -93,6 +93,9 @@ void client_log(const struct ivs_client *c, enum ivs_log_level level, const char
     buf_free(&line);
 }
 
+/* The credential chain's one line per resolution (provider, profile or file, masked key). */
+static void s_cred_log(void *ud, const char *line) { client_log(ud, IVS_LOG_DEBUG, "%s", line); }
+
 /* ---------------------------------------------------------------------------------------
  * Construction
  * ------------------------------------------------------------------------------------- */
@@ -216,6 +219,7 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
     if (st == IVS_OK)
         st = cred_chain_new(opts, &c->cfg, &c->creds, err);
     if (st == IVS_OK) {
+        cred_chain_set_log(c->creds, s_cred_log, c);
         c->user_agent = s_user_agent(&c->cfg);
         c->keys = sigv4_key_cache_new();
         c->patterns = model_pattern_cache_new();

@@ -20,8 +20,11 @@
 struct credentials {
     char *access_key_id, *secret_access_key, *session_token; /* token NULL for long-term keys */
     int64_t expires_ms;                                      /* Unix epoch ms; 0 = never */
-    const char *provider; /* static name: "explicit", "environment", "shared-credentials-file",
-                             "config-file", "process", "container", "imds" */
+    const char *provider; /* static name: "explicit", "environment", "assume-role",
+                             "assume-role-with-web-identity", "sso", "shared-credentials-file",
+                             "login", "process", "config-file", "container", "imds" */
+    char *detail;         /* where they came from, never a secret ("profile 'dev' in
+                             /home/u/.aws/credentials"); may be NULL */
 };
 
 struct cred_chain;
@@ -51,6 +54,17 @@ void cred_chain_free(struct cred_chain *c);
  */
 enum ivs_status cred_chain_get(struct cred_chain *c, int64_t now_ms, const struct credentials **out,
                                struct ivs_error *err);
+
+/* Sends one line per credential resolution or failed refresh (which provider, from which
+ * profile or file, the access key id masked, the expiry; never a secret) to fn. */
+void cred_chain_set_log(struct cred_chain *c, void (*fn)(void *ud, const char *line), void *ud);
+
+/* The access key id with all but its last four characters replaced by '*' (at most n - 1
+ * bytes written). */
+void cred_mask_key(const char *key_id, char *out, size_t n);
+
+/* Unix epoch ms as "YYYY-MM-DDTHH:MM:SSZ". */
+void cred_format_time(int64_t ms, char *out, size_t n);
 
 /* Bounds how long a credential_process may run before it is killed (default 60 s); for hosts
  * with tighter deadlines, and for tests. */
