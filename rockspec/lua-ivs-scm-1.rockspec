@@ -68,6 +68,7 @@ build = {
         "core/src/serialize.c",
         "core/src/sign.c",
         "core/src/sigv4.c",
+        "core/src/sso_login.c",
         "core/src/timeutil.c",
         "core/src/validate.c",
         "core/src/version.c",

@@ -20,6 +20,7 @@
 #include "errors.h"
 #include "http.h"
 #include "identity_http.h"
+#include "sso_login.h"
 #include "profile.h"
 #include "timeutil.h"
 
@@ -114,6 +115,13 @@ static enum ivs_status credentials_set(struct credentials *out, const char *key_
         return ivs_error_nomem(err);
     }
     return IVS_OK;
+}
+
+enum ivs_status cred_set(struct credentials *out, const char *key_id, const char *secret,
+                         const char *token, int64_t expires_ms, const char *provider,
+                         struct ivs_error *err)
+{
+    return credentials_set(out, key_id, secret, token, expires_ms, provider, err);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -596,8 +604,7 @@ static void set_detail(struct credentials *out, const char *fmt, ...)
     out->detail = buf_steal(&b); /* NULL when memory ran out: the detail is optional */
 }
 
-/* Reads a whole small file that holds a secret (a token). Returns 0, or -1 with errno set. */
-static int read_secret_file(const char *path, size_t max, char **out, size_t *len_out)
+int cred_read_secret_file(const char *path, size_t max, char **out, size_t *len_out)
 {
     *out = NULL;
     FILE *fp = fopen(path, "rb");
@@ -965,7 +972,7 @@ static enum ivs_status provider_web_identity(struct cred_chain *c, const struct 
     /* Read at every fetch: the tool that writes it (EKS, CI) renews it in place. */
     char *token = NULL;
     size_t token_len = 0;
-    if (read_secret_file(file, WEB_IDENTITY_TOKEN_MAX, &token, &token_len) != 0)
+    if (cred_read_secret_file(file, WEB_IDENTITY_TOKEN_MAX, &token, &token_len) != 0)
         return ivs_error_set(err, IVS_ERR_CREDENTIALS, "CredentialRetrievalError",
                              "the web identity token file %s (from %s, profile '%s') cannot be "
                              "read: %s",
@@ -1006,39 +1013,95 @@ static enum ivs_status provider_web_identity(struct cred_chain *c, const struct 
     return st;
 }
 
-/* A provider the profile asks for but this build cannot serve: it fails rather than let the
- * chain go on to other credentials (the machine's role would sign in its place). */
-static enum ivs_status refuse(const struct pctx *p, const char *what, const char *setting,
-                              struct ivs_error *err)
+/* ---- SSO and login ---- */
+
+static void chain_warn(void *ud, const char *line)
 {
-    return ivs_error_set(err, IVS_ERR_CREDENTIALS, "UnsupportedCredentialProvider",
-                         "profile '%s' asks for %s credentials (%s), which this build of libivs "
-                         "cannot obtain; no other credentials are used in their place. Remove "
-                         "%s from the profile or use a profile with other credentials",
-                         p->profile, what, setting, setting);
+    const struct cred_chain *c = ud;
+    if (c->log)
+        c->log(c->log_ud, line);
 }
 
 static enum ivs_status provider_sso(struct cred_chain *c, const struct pctx *p,
                                     struct credentials *out, struct buf *why, struct ivs_error *err)
 {
-    (void)out;
-    if (!pval(c, p->profile, "sso_account_id") && !pval(c, p->profile, "sso_role_name")) {
-        buf_printf(why, "profile '%s' sets no sso_account_id or sso_role_name", p->profile);
+    const char *profile = p->profile;
+    if (!pval(c, profile, "sso_account_id") && !pval(c, profile, "sso_role_name")) {
+        buf_printf(why, "profile '%s' sets no sso_account_id or sso_role_name", profile);
         return IVS_OK;
     }
-    return refuse(p, "IAM Identity Center (SSO)", "sso_account_id/sso_role_name", err);
+    /* botocore's _load_sso_config: the sso-session's keys over the profile's, which must not
+     * contradict them. */
+    static const char *const keys[] = {"sso_start_url", "sso_region"};
+    const char *values[2] = {pval(c, profile, keys[0]), pval(c, profile, keys[1])};
+    const char *session = pval(c, profile, "sso_session");
+    if (session) {
+        if (!profile_section_exists(c->cfg->config_file, PROFILE_SECTION_SSO_SESSION, session))
+            return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                                 "profile '%s' names sso_session '%s', but %s has no "
+                                 "[sso-session %s] section",
+                                 profile, session,
+                                 c->cfg->config_path ? c->cfg->config_path : "the config file",
+                                 session);
+        for (int i = 0; i < 2; i++) {
+            const char *v = profile_section_get(c->cfg->config_file, PROFILE_SECTION_SSO_SESSION,
+                                                session, keys[i]);
+            if (!v || !*v)
+                continue;
+            if (values[i] && strcmp(values[i], v) != 0)
+                return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                                     "the value of %s differs between profile '%s' (%s) and "
+                                     "sso-session '%s' (%s)",
+                                     keys[i], profile, values[i], session, v);
+            values[i] = v;
+        }
+    }
+    struct sso_settings s = {profile,
+                             session,
+                             values[0],
+                             values[1],
+                             pval(c, profile, "sso_account_id"),
+                             pval(c, profile, "sso_role_name"),
+                             env(c, "HOME")};
+    struct buf missing = BUF_INIT;
+    if (!s.role_name)
+        buf_puts(&missing, ", sso_role_name");
+    if (!s.account_id)
+        buf_puts(&missing, ", sso_account_id");
+    if (!s.start_url)
+        buf_puts(&missing, ", sso_start_url");
+    if (!s.region)
+        buf_puts(&missing, ", sso_region");
+    if (missing.len) {
+        enum ivs_status st = ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                                           "profile '%s' is set up for SSO but lacks %s", profile,
+                                           buf_str(&missing) + 2);
+        buf_free(&missing);
+        return st;
+    }
+    enum ivs_status st = sso_fetch(&c->ident, &s, p->now_ms, chain_warn, c, out, err);
+    if (st == IVS_OK)
+        set_detail(out, "profile '%s' (SSO account %s, role %s, %s %s)", profile, s.account_id,
+                   s.role_name, session ? "sso-session" : "start URL",
+                   session ? session : s.start_url);
+    return st;
 }
 
 static enum ivs_status provider_login(struct cred_chain *c, const struct pctx *p,
                                       struct credentials *out, struct buf *why,
                                       struct ivs_error *err)
 {
-    (void)out;
-    if (!pval(c, p->profile, "login_session")) {
+    const char *session = pval(c, p->profile, "login_session");
+    if (!session) {
         buf_printf(why, "profile '%s' sets no login_session", p->profile);
         return IVS_OK;
     }
-    return refuse(p, "`aws login`", "login_session", err);
+    struct login_settings s = {p->profile, session, env(c, "AWS_LOGIN_CACHE_DIRECTORY"),
+                               env(c, "HOME")};
+    enum ivs_status st = login_fetch(&c->ident, &s, p->now_ms, chain_warn, c, out, err);
+    if (st == IVS_OK)
+        set_detail(out, "profile '%s' (login session %s)", p->profile, session);
+    return st;
 }
 
 /* ---- HTTP helpers for the container and IMDS providers ---- */

@@ -55,6 +55,16 @@ void cred_chain_free(struct cred_chain *c);
 enum ivs_status cred_chain_get(struct cred_chain *c, int64_t now_ms, const struct credentials **out,
                                struct ivs_error *err);
 
+/* Fills out with copies (token NULL or "" for none); IVS_ERR_NOMEM leaves it empty. For the
+ * providers that live in other files. */
+enum ivs_status cred_set(struct credentials *out, const char *key_id, const char *secret,
+                         const char *token, int64_t expires_ms, const char *provider,
+                         struct ivs_error *err);
+
+/* Reads a whole file that holds a secret (at most max bytes; the buffer is wiped as it grows).
+ * Returns 0 (*out NUL-terminated, caller wipes and frees), or -1 with errno set. */
+int cred_read_secret_file(const char *path, size_t max, char **out, size_t *len_out);
+
 /* Sends one line per credential resolution or failed refresh (which provider, from which
  * profile or file, the access key id masked, the expiry; never a secret) to fn. */
 void cred_chain_set_log(struct cred_chain *c, void (*fn)(void *ud, const char *line), void *ud);

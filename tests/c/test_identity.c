@@ -2,9 +2,17 @@
  * SSO, login), their precedence and failures, and the endpoints and XML they rely on. The
  * services are played by fakesrv on 127.0.0.1 (one handler answers STS, the SSO portal,
  * SSO-OIDC, signin and IMDS), reached through AWS_ENDPOINT_URL. */
+#include <cJSON.h>
+#include <ftw.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +20,7 @@
 #include "config.h"
 #include "credentials.h"
 #include "identity_http.h"
+#include "sso_login.h"
 #include "support/fakesrv.h"
 #include "harness.h"
 #include "ivs.h"
@@ -92,7 +101,12 @@ struct fake {
     int sts_error_status;
     const char *sts_raw; /* answer STS with this body as is */
     int sts_raw_status;
-    const char *expiration; /* of issued credentials */
+    const char *expiration;   /* of issued credentials */
+    int portal_status;        /* 0: answer GetRoleCredentials */
+    int oidc_status;          /* 0: answer CreateToken */
+    const char *oidc_refresh; /* refreshToken in CreateToken's answer, or NULL */
+    const char *signin_error; /* answer CreateOAuth2Token with AccessDeniedException */
+    int portal_calls, oidc_calls, signin_calls;
     char body[1024];
 };
 
@@ -137,6 +151,55 @@ static void fake_handler(void *ud, const struct fakesrv_request *req, struct fak
                  web ? "AssumeRoleWithWebIdentity" : "AssumeRole",
                  web ? "AssumeRoleWithWebIdentity" : "AssumeRole");
         resp->body = f->body;
+        return;
+    }
+    if (strcmp(req->method, "GET") == 0 &&
+        strncmp(req->target, "/federation/credentials", 23) == 0) {
+        f->portal_calls++;
+        if (f->portal_status) {
+            resp->status = f->portal_status;
+            resp->headers = "x-amzn-ErrorType: UnauthorizedException\r\n";
+            resp->body = "{\"message\": \"Session token not found or invalid\"}";
+            return;
+        }
+        snprintf(f->body, sizeof f->body,
+                 "{\"roleCredentials\": {\"accessKeyId\": \"ASIASSO%d\", \"secretAccessKey\": "
+                 "\"role-secret-sso\", \"sessionToken\": \"role-token-sso\", \"expiration\": "
+                 "%lld}}",
+                 f->portal_calls, (long long)(T2030 + 60 * MINUTE));
+        resp->body = f->body;
+        return;
+    }
+    if (strcmp(req->method, "POST") == 0 && strcmp(req->target, "/token") == 0) {
+        f->oidc_calls++;
+        if (f->oidc_status) {
+            resp->status = f->oidc_status;
+            resp->body = "{\"error\": \"invalid_grant\"}";
+            return;
+        }
+        snprintf(f->body, sizeof f->body,
+                 "{\"accessToken\": \"sso-access-new\", \"expiresIn\": 3600, \"tokenType\": "
+                 "\"Bearer\"%s%s%s}",
+                 f->oidc_refresh ? ", \"refreshToken\": \"" : "",
+                 f->oidc_refresh ? f->oidc_refresh : "", f->oidc_refresh ? "\"" : "");
+        resp->body = f->body;
+        return;
+    }
+    if (strcmp(req->method, "POST") == 0 && strcmp(req->target, "/v1/token") == 0) {
+        f->signin_calls++;
+        if (f->signin_error) {
+            resp->status = 400;
+            snprintf(f->body, sizeof f->body,
+                     "{\"__type\": \"AccessDeniedException\", \"error\": \"%s\", "
+                     "\"message\": \"denied\"}",
+                     f->signin_error);
+            resp->body = f->body;
+            return;
+        }
+        resp->body = "{\"accessToken\": {\"accessKeyId\": \"ASIALOGIN2\", \"secretAccessKey\": "
+                     "\"role-secret-login\", \"sessionToken\": \"role-token-login\"}, "
+                     "\"tokenType\": \"aws_sigv4\", \"expiresIn\": 900, \"refreshToken\": "
+                     "\"login-refresh-2\"}";
         return;
     }
     resp->status = 404;
@@ -887,6 +950,411 @@ static void test_precedence(void)
     ivs_error_clear(&err);
 }
 
+/* ------------------------------------------------------------------------------------------
+ * SSO and login
+ * ---------------------------------------------------------------------------------------- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void rm_tree(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+static void write_at(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    rewrite_file(path, text);
+}
+
+static char *read_at(const char *dir, const char *name, mode_t *mode)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct stat st;
+    if (mode && stat(path, &st) == 0)
+        *mode = st.st_mode & 0777;
+    return harness_read_file(path, NULL);
+}
+
+static void test_cache_names(void)
+{
+    char *a = sso_cache_name("my-sso");
+    CHECK_STR_EQ("0ad374308c5a4e22f723adf10145eafad7c4031c.json", a);
+    free(a);
+    a = sso_cache_name("https://my-sso-portal.awsapps.com/start");
+    CHECK_STR_EQ("c7aaaf71fcc8777ae2475525ed049d39fe16c484.json", a);
+    free(a);
+    a = login_cache_name("arn:aws:iam::123456789012:user/alice");
+    CHECK_STR_EQ("b7d71d383b9557a9bad4c3346c50365819226484c6824a0fdef66637be339db0.json", a);
+    free(a);
+}
+
+struct log_lines {
+    char text[2048];
+};
+
+static void collect_log(void *ud, const char *line)
+{
+    struct log_lines *l = ud;
+    size_t n = strlen(l->text);
+    snprintf(l->text + n, sizeof l->text - n, "%s\n", line);
+}
+
+static void test_sso(void)
+{
+    struct fake f;
+    if (fake_start(&f) != 0)
+        SKIP("fakesrv did not start");
+    struct ivs_error err = {0};
+    char home[] = "/tmp/ivs-sso-XXXXXX";
+    if (!mkdtemp(home))
+        SKIP("mkdtemp failed");
+    char cache[256];
+    snprintf(cache, sizeof cache, "%s/.aws/sso/cache", home);
+    char mk[300];
+    snprintf(mk, sizeof mk, "%s/.aws", home);
+    mkdir(mk, 0700);
+    snprintf(mk, sizeof mk, "%s/.aws/sso", home);
+    mkdir(mk, 0700);
+    mkdir(cache, 0700);
+    const char *session_file = "0ad374308c5a4e22f723adf10145eafad7c4031c.json";
+    const char *legacy_file = "c7aaaf71fcc8777ae2475525ed049d39fe16c484.json";
+    const char *config = temp_file(
+        "[profile dev]\nsso_session = my-sso\nsso_account_id = 123456789012\n"
+        "sso_role_name = ReadOnly\n"
+        "[profile legacy]\nsso_start_url = https://my-sso-portal.awsapps.com/start\n"
+        "sso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = ReadOnly\n"
+        "[profile partial]\nsso_account_id = 1\n"
+        "[profile nosession]\nsso_session = nope\nsso_account_id = 1\nsso_role_name = r\n"
+        "[profile clash]\nsso_session = my-sso\nsso_start_url = https://other/start\n"
+        "sso_account_id = 1\nsso_role_name = r\n"
+        "[sso-session my-sso]\nsso_start_url = https://my-sso-portal.awsapps.com/start\n"
+        "sso_region = us-east-1\nsso_registration_scopes = sso:account:access\n");
+    const char *valid =
+        "{\"accessToken\": \"sso-access-1\", \"expiresAt\": \"2030-01-01T08:00:00Z\","
+        " \"refreshToken\": \"sso-refresh-1\", \"clientId\": \"cid\", "
+        "\"clientSecret\": \"csecret\", \"registrationExpiresAt\": "
+        "\"2030-06-01T00:00:00Z\", \"extra\": \"dropped on refresh\"}";
+    write_at(cache, session_file, valid);
+    struct fixture dev = {
+        .env = {{"AWS_CONFIG_FILE", config, "HOME", home, "AWS_PROFILE", "dev", NULL}}};
+    const char *provider = NULL;
+    CHECK_STR_EQ("ASIASSO1", key_for(&dev, &f, &provider, &err));
+    CHECK_STR_EQ("sso", provider);
+    const struct fakesrv_request *r = nth(&f, 0);
+    CHECK(r && strcmp(r->target,
+                      "/federation/credentials?role_name=ReadOnly&account_id=123456789012") == 0);
+    CHECK(r && header(r, "x-amz-sso_bearer_token") &&
+          strcmp(header(r, "x-amz-sso_bearer_token"), "sso-access-1") == 0);
+    CHECK(r && header(r, "Authorization") == NULL);
+    CHECK_INT_EQ(0, f.oidc_calls);
+
+    /* Inside the 15-minute window: CreateToken, the new token written back (0600), used. */
+    const char *expiring = "{\"accessToken\": \"sso-access-1\", \"expiresAt\": "
+                           "\"2030-01-01T00:10:00Z\", \"refreshToken\": \"sso-refresh-1\", "
+                           "\"clientId\": \"cid\", \"clientSecret\": \"csecret\", "
+                           "\"registrationExpiresAt\": \"2030-06-01T00:00:00Z\", \"extra\": 1}";
+    write_at(cache, session_file, expiring);
+    f.oidc_refresh = "sso-refresh-2";
+    struct log_lines log = {""};
+    struct fixture dev2 = {
+        .env = {{"AWS_CONFIG_FILE", config, "HOME", home, "AWS_PROFILE", "dev", NULL}}};
+    CHECK(fixture_init(&dev2, &f, &err) == IVS_OK);
+    cred_chain_set_log(dev2.chain, collect_log, &log);
+    const struct credentials *cr = NULL;
+    CHECK_INT_EQ(IVS_OK, cred_chain_get(dev2.chain, T2030, &cr, &err));
+    CHECK(cr && strcmp(cr->access_key_id, "ASIASSO2") == 0);
+    CHECK_INT_EQ(1, f.oidc_calls);
+    size_t count = fakesrv_request_count(f.srv);
+    const struct fakesrv_request *tok = nth(&f, count - 2), *get = nth(&f, count - 1);
+    CHECK(tok && strcmp(tok->target, "/token") == 0 &&
+          strstr(tok->body, "\"grantType\":\"refresh_token\"") &&
+          strstr(tok->body, "\"refreshToken\":\"sso-refresh-1\""));
+    CHECK(get && strcmp(header(get, "x-amz-sso_bearer_token"), "sso-access-new") == 0);
+    mode_t mode = 0;
+    char *saved = read_at(cache, session_file, &mode);
+    CHECK(saved && strstr(saved, "\"accessToken\":\"sso-access-new\"") &&
+          strstr(saved, "\"refreshToken\":\"sso-refresh-2\"") &&
+          strstr(saved, "\"expiresAt\":\"2030-01-01T01:00:00Z\"") && !strstr(saved, "extra") &&
+          strstr(saved, "\"startUrl\":\"https://my-sso-portal.awsapps.com/start\""));
+    CHECK_INT_EQ(0600, mode);
+    free(saved);
+    CHECK(strstr(log.text, "sso") && strstr(log.text, "profile 'dev'"));
+    check_no_secret(log.text);
+    fixture_free(&dev2);
+
+    /* A refresh that fails while the token is valid: the old token is used. */
+    write_at(cache, session_file, expiring);
+    f.oidc_status = 400;
+    struct fixture dev3 = {
+        .env = {{"AWS_CONFIG_FILE", config, "HOME", home, "AWS_PROFILE", "dev", NULL}}};
+    CHECK(key_for(&dev3, &f, NULL, &err) != NULL);
+    get = nth(&f, fakesrv_request_count(f.srv) - 1);
+    CHECK(get && strcmp(header(get, "x-amz-sso_bearer_token"), "sso-access-1") == 0);
+    /* ...and once expired, the error says to log in again. */
+    write_at(cache, session_file,
+             "{\"accessToken\": \"sso-access-1\", \"expiresAt\": \"2029-12-31T00:00:00Z\", "
+             "\"refreshToken\": \"sso-refresh-1\", \"clientId\": \"cid\", \"clientSecret\": "
+             "\"csecret\", \"registrationExpiresAt\": \"2030-06-01T00:00:00Z\"}");
+    struct fixture dev4 = {
+        .env = {{"AWS_CONFIG_FILE", config, "HOME", home, "AWS_PROFILE", "dev", NULL}}};
+    CHECK(key_for(&dev4, &f, NULL, &err) == NULL);
+    CHECK_STR_EQ("TokenRetrievalError", err.code);
+    CHECK(err.message && strstr(err.message, "aws sso login --profile dev"));
+    check_no_secret(err.message);
+    f.oidc_status = 0;
+
+    /* A token cache that cannot be written: credentials still come, the old file stays. */
+    {
+        /* A file size limit makes every write fail, for root as for anyone (chmod does not
+         * stop root). */
+        write_at(cache, session_file, expiring);
+        struct log_lines wlog = {""};
+        struct fixture dev5 = {
+            .env = {{"AWS_CONFIG_FILE", config, "HOME", home, "AWS_PROFILE", "dev", NULL}}};
+        CHECK(fixture_init(&dev5, &f, &err) == IVS_OK);
+        cred_chain_set_log(dev5.chain, collect_log, &wlog);
+        struct rlimit old_limit, tiny = {16, 16};
+        getrlimit(RLIMIT_FSIZE, &old_limit);
+        tiny.rlim_max = old_limit.rlim_max;
+        void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+        setrlimit(RLIMIT_FSIZE, &tiny);
+        enum ivs_status got = cred_chain_get(dev5.chain, T2030, &cr, &err);
+        setrlimit(RLIMIT_FSIZE, &old_limit);
+        signal(SIGXFSZ, old_handler);
+        CHECK_INT_EQ(IVS_OK, got);
+        CHECK_MSG(strstr(wlog.text, "could not be written back"), "log: %s", wlog.text);
+        check_no_secret(wlog.text);
+        fixture_free(&dev5);
+        saved = read_at(cache, session_file, NULL);
+        CHECK(saved && strstr(saved, "sso-access-1") && strstr(saved, "extra"));
+        free(saved);
+    }
+
+    /* Legacy form: keyed by the start URL; an expired token is not refreshed. */
+    struct fixture legacy = {
+        .env = {{"AWS_CONFIG_FILE", config, "HOME", home, "AWS_PROFILE", "legacy", NULL}}};
+    CHECK(key_for(&legacy, &f, NULL, &err) == NULL);
+    CHECK_STR_EQ("SSOTokenLoadError", err.code);
+    CHECK(err.message && strstr(err.message, "aws sso login --profile legacy"));
+    write_at(cache, legacy_file,
+             "{\"accessToken\": \"sso-access-1\", \"expiresAt\": \"2029-12-31T00:00:00Z\"}");
+    struct fixture legacy2 = {
+        .env = {{"AWS_CONFIG_FILE", config, "HOME", home, "AWS_PROFILE", "legacy", NULL}}};
+    CHECK(key_for(&legacy2, &f, NULL, &err) == NULL);
+    CHECK_STR_EQ("UnauthorizedSSOToken", err.code);
+    /* A corrupt cache file. */
+    write_at(cache, legacy_file, "{\"accessToken\": \"sso-acc");
+    struct fixture corrupt = {
+        .env = {{"AWS_CONFIG_FILE", config, "HOME", home, "AWS_PROFILE", "legacy", NULL}}};
+    CHECK(key_for(&corrupt, &f, NULL, &err) == NULL);
+    CHECK_STR_EQ("SSOTokenLoadError", err.code);
+    CHECK(err.message && strstr(err.message, "invalid"));
+    check_no_secret(err.message);
+    /* The portal refusing the token. */
+    write_at(cache, session_file, valid);
+    f.portal_status = 401;
+    struct fixture refused = {
+        .env = {{"AWS_CONFIG_FILE", config, "HOME", home, "AWS_PROFILE", "dev", NULL}}};
+    CHECK(key_for(&refused, &f, NULL, &err) == NULL);
+    CHECK_STR_EQ("UnauthorizedSSOToken", err.code);
+    f.portal_status = 0;
+    /* Configuration errors. */
+    static const struct {
+        const char *profile, *text;
+    } bad[] = {
+        {"partial", "lacks sso_role_name, sso_start_url, sso_region"},
+        {"nosession", "[sso-session nope]"},
+        {"clash", "sso_start_url differs"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct fixture fx = {.env = {{"AWS_CONFIG_FILE", config, "HOME", home, "AWS_PROFILE",
+                                      bad[i].profile, NULL}}};
+        CHECK(key_for(&fx, &f, NULL, &err) == NULL);
+        CHECK_STR_EQ("InvalidConfig", err.code);
+        CHECK_MSG(err.message && strstr(err.message, bad[i].text), "%s",
+                  err.message ? err.message : "");
+    }
+    rm_tree(home);
+    fakesrv_stop(f.srv);
+    cleanup_files();
+    ivs_error_clear(&err);
+}
+
+/* A P-256 key in SEC1 PEM, as `aws login` stores it. */
+static char *new_p256_pem(EVP_PKEY **pkey_out)
+{
+    EVP_PKEY *pkey = EVP_EC_gen("P-256");
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *pem = NULL;
+    if (pkey && bio && PEM_write_bio_PrivateKey_traditional(bio, pkey, NULL, NULL, 0, NULL, NULL)) {
+        char *data;
+        long n = BIO_get_mem_data(bio, &data);
+        pem = strndup(data, (size_t)n);
+    }
+    BIO_free(bio);
+    *pkey_out = pkey;
+    return pem;
+}
+
+static int b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap)
+{
+    size_t n = 0;
+    unsigned v = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        const char *tab = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        const char *p = strchr(tab, in[i]);
+        if (!p || !in[i])
+            return -1;
+        v = v << 6 | (unsigned)(p - tab);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n == cap)
+                return -1;
+            out[n++] = (unsigned char)(v >> bits);
+        }
+    }
+    return (int)n;
+}
+
+/* Checks a DPoP proof: its header's key, its claims and its ES256 signature. */
+static void check_dpop(const char *jwt, EVP_PKEY *pkey, const char *url)
+{
+    const char *dot1 = strchr(jwt, '.'), *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    CHECK(dot1 && dot2);
+    if (!dot1 || !dot2)
+        return;
+    unsigned char hdr[512] = {0}, pay[512] = {0}, sig[64];
+    CHECK(b64url_decode(jwt, (size_t)(dot1 - jwt), hdr, sizeof hdr - 1) > 0);
+    CHECK(b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), pay, sizeof pay - 1) > 0);
+    CHECK_INT_EQ(64, b64url_decode(dot2 + 1, strlen(dot2 + 1), sig, sizeof sig));
+    static const char head[] =
+        "{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\",\"jwk\":{\"kty\":\"EC\",\"x\":\"";
+    CHECK_MSG(strncmp((char *)hdr, head, strlen(head)) == 0, "header %s", hdr);
+    CHECK(strstr((char *)hdr, "\"crv\":\"P-256\"}}"));
+    char htu[256];
+    snprintf(htu, sizeof htu, "{\"htm\":\"POST\",\"htu\":\"%s\",\"iat\":1893456000,\"jti\":\"",
+             url);
+    CHECK_MSG(strncmp((char *)pay, htu, strlen(htu)) == 0, "payload %s", pay);
+    /* r || s back to DER, then verify over header.payload. */
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    ECDSA_SIG_set0(es, BN_bin2bn(sig, 32, NULL), BN_bin2bn(sig + 32, 32, NULL));
+    unsigned char *der = NULL;
+    int der_len = i2d_ECDSA_SIG(es, &der);
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    int ok = EVP_DigestVerifyInit(m, NULL, EVP_sha256(), NULL, pkey) == 1 &&
+             EVP_DigestVerify(m, der, (size_t)der_len, (const unsigned char *)jwt,
+                              (size_t)(dot2 - jwt)) == 1;
+    CHECK_MSG(ok, "the DPoP signature does not verify");
+    EVP_MD_CTX_free(m);
+    OPENSSL_free(der);
+    ECDSA_SIG_free(es);
+}
+
+static void test_login(void)
+{
+    struct fake f;
+    if (fake_start(&f) != 0)
+        SKIP("fakesrv did not start");
+    struct ivs_error err = {0};
+    char dir[] = "/tmp/ivs-login-XXXXXX";
+    if (!mkdtemp(dir))
+        SKIP("mkdtemp failed");
+    EVP_PKEY *pkey = NULL;
+    char *pem = new_p256_pem(&pkey);
+    CHECK(pem != NULL);
+    cJSON *pem_json = cJSON_CreateString(pem ? pem : "");
+    char *pem_text = cJSON_PrintUnformatted(pem_json);
+    cJSON_Delete(pem_json);
+    const char *file = "b7d71d383b9557a9bad4c3346c50365819226484c6824a0fdef66637be339db0.json";
+    const char *config =
+        temp_file("[profile me]\nlogin_session = arn:aws:iam::123456789012:user/alice\n"
+                  "[profile gone]\nlogin_session = arn:aws:iam::123456789012:user/bob\n");
+    char doc[4096];
+    snprintf(doc, sizeof doc,
+             "{\"accessToken\": {\"accessKeyId\": \"ASIALOGIN1\", \"secretAccessKey\": "
+             "\"role-secret-l1\", \"sessionToken\": \"role-token-l1\", \"accountId\": "
+             "\"123456789012\", \"expiresAt\": \"%s\"}, \"tokenType\": \"aws_sigv4\", "
+             "\"clientId\": \"arn:aws:signin:::devtools/same-device\", \"refreshToken\": "
+             "\"login-refresh-1\", \"idToken\": \"id.jwt\", \"dpopKey\": %s}",
+             "2030-01-01T00:12:00Z", pem_text ? pem_text : "\"\"");
+    write_at(dir, file, doc);
+    /* More than 5 minutes left: the cached credentials, no request. */
+    struct fixture fresh = {.env = {{"AWS_CONFIG_FILE", config, "AWS_LOGIN_CACHE_DIRECTORY", dir,
+                                     "AWS_PROFILE", "me", NULL}}};
+    const char *provider = NULL;
+    CHECK_STR_EQ("ASIALOGIN1", key_for(&fresh, &f, &provider, &err));
+    CHECK_STR_EQ("login", provider);
+    CHECK_INT_EQ(0, f.signin_calls);
+    /* Less than 5 minutes: CreateOAuth2Token with a DPoP proof, written back. */
+    char *old = strstr(doc, "2030-01-01T00:12:00Z");
+    if (old)
+        memcpy(old, "2030-01-01T00:03:00Z", 20);
+    write_at(dir, file, doc);
+    struct fixture stale = {.env = {{"AWS_CONFIG_FILE", config, "AWS_LOGIN_CACHE_DIRECTORY", dir,
+                                     "AWS_PROFILE", "me", NULL}}};
+    CHECK_STR_EQ("ASIALOGIN2", key_for(&stale, &f, &provider, &err));
+    CHECK_INT_EQ(1, f.signin_calls);
+    const struct fakesrv_request *r = nth(&f, fakesrv_request_count(f.srv) - 1);
+    CHECK(r && strstr(r->body, "\"refreshToken\":\"login-refresh-1\"") &&
+          strstr(r->body, "\"grantType\":\"refresh_token\"") &&
+          strstr(r->body, "\"clientId\":\"arn:aws:signin:::devtools/same-device\""));
+    char url[128];
+    snprintf(url, sizeof url, "%s/v1/token", f.url);
+    char dpop[2048] = "";
+    if (r && header(r, "DPoP"))
+        snprintf(dpop, sizeof dpop, "%s", header(r, "DPoP"));
+    check_dpop(dpop, pkey, url);
+    mode_t mode = 0;
+    char *saved = read_at(dir, file, &mode);
+    CHECK(saved && strstr(saved, "\"accessKeyId\":\"ASIALOGIN2\"") &&
+          strstr(saved, "\"accountId\":\"123456789012\"") &&
+          strstr(saved, "\"expiresAt\":\"2030-01-01T00:15:00Z\"") &&
+          strstr(saved, "\"refreshToken\":\"login-refresh-2\"") &&
+          strstr(saved, "\"idToken\":\"id.jwt\"") && strstr(saved, "BEGIN EC PRIVATE KEY"));
+    CHECK_INT_EQ(0600, mode);
+    free(saved);
+    /* Refresh errors map to botocore's. */
+    write_at(dir, file, doc);
+    f.signin_error = "TOKEN_EXPIRED";
+    struct fixture expired = {.env = {{"AWS_CONFIG_FILE", config, "AWS_LOGIN_CACHE_DIRECTORY", dir,
+                                       "AWS_PROFILE", "me", NULL}}};
+    CHECK(key_for(&expired, &f, NULL, &err) == NULL);
+    CHECK_STR_EQ("LoginRefreshRequired", err.code);
+    CHECK(err.message && strstr(err.message, "aws login --profile me"));
+    check_no_secret(err.message);
+    CHECK(!strstr(err.message ? err.message : "", "login-refresh"));
+    f.signin_error = "INSUFFICIENT_PERMISSIONS";
+    struct fixture perm = {.env = {{"AWS_CONFIG_FILE", config, "AWS_LOGIN_CACHE_DIRECTORY", dir,
+                                    "AWS_PROFILE", "me", NULL}}};
+    CHECK(key_for(&perm, &f, NULL, &err) == NULL);
+    CHECK_STR_EQ("LoginInsufficientPermissions", err.code);
+    f.signin_error = NULL;
+    /* Load errors. */
+    struct fixture gone = {.env = {{"AWS_CONFIG_FILE", config, "AWS_LOGIN_CACHE_DIRECTORY", dir,
+                                    "AWS_PROFILE", "gone", NULL}}};
+    CHECK(key_for(&gone, &f, NULL, &err) == NULL);
+    CHECK_STR_EQ("LoginTokenLoadError", err.code);
+    CHECK(err.message && strstr(err.message, "aws login --profile gone"));
+    write_at(dir, file, "{\"accessToken\": {}, \"refreshToken\": \"r\", \"clientId\": \"c\"}");
+    struct fixture nokey = {.env = {{"AWS_CONFIG_FILE", config, "AWS_LOGIN_CACHE_DIRECTORY", dir,
+                                     "AWS_PROFILE", "me", NULL}}};
+    CHECK(key_for(&nokey, &f, NULL, &err) == NULL);
+    CHECK(err.message && strstr(err.message, "lacks dpopKey"));
+    free(pem_text);
+    free(pem);
+    EVP_PKEY_free(pkey);
+    rm_tree(dir);
+    fakesrv_stop(f.srv);
+    cleanup_files();
+    ivs_error_clear(&err);
+}
+
 int main(void)
 {
     RUN(test_xml_leaves);
@@ -900,5 +1368,8 @@ int main(void)
     RUN(test_sts_errors);
     RUN(test_web_identity);
     RUN(test_precedence);
+    RUN(test_cache_names);
+    RUN(test_sso);
+    RUN(test_login);
     return harness_finish();
 }
