@@ -209,6 +209,30 @@ IVS_API const char *ivs_client_region(const struct ivs_client *client);
 IVS_API const char *ivs_client_endpoint(const struct ivs_client *client);
 
 /*
+ * Says who the client is, as a JSON object in *json_out (free with ivs_free()): "profile" and
+ * "profile_source", "region" and "region_source", "endpoint" and "endpoint_source",
+ * "config_file", "credentials_file", and the credentials it signs with, resolved now if they
+ * were not yet: "credential_provider" ("environment", "assume-role",
+ * "assume-role-with-web-identity", "sso", "shared-credentials-file", "login", "process",
+ * "config-file", "container", "imds", "explicit", "anonymous"), "credential_source" (the
+ * profile, file or role they came from), "access_key_id" with all but the last four
+ * characters masked, "session_token" (a boolean) and "expires_at" (ISO 8601, or null for
+ * long-term keys). When no credentials can be resolved, "credential_provider" is null and
+ * "credential_error_code" / "credential_error" say why; the call itself still succeeds. No
+ * secret is ever included.
+ */
+IVS_API enum ivs_status ivs_client_identity(struct ivs_client *client, char **json_out,
+                                            struct ivs_error *err);
+
+/*
+ * Asks STS who the client's credentials belong to (GetCallerIdentity, signed with them, sent to
+ * the STS endpoint resolved as for assume role): *json_out is {"UserId", "Account", "Arn"}
+ * (free with ivs_free()). STS's errors come back as IVS_ERR_SERVICE with its code.
+ */
+IVS_API enum ivs_status ivs_client_whoami(struct ivs_client *client, char **json_out,
+                                          struct ivs_error *err);
+
+/*
  * Calls one IVS operation.
  *  operation     the API name ("CreateChannel") or the snake_case name ("create_channel")
  *  request_json  a JSON object with the operation's input members (API member names, as

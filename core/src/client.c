@@ -271,6 +271,55 @@ const char *ivs_client_region(const struct ivs_client *c) { return c ? c->cfg.re
 
 const char *ivs_client_endpoint(const struct ivs_client *c) { return c ? c->cfg.endpoint : NULL; }
 
+enum ivs_status ivs_client_identity(struct ivs_client *c, char **json_out, struct ivs_error *err)
+{
+    if (json_out)
+        *json_out = NULL;
+    if (!c || c->magic != CLIENT_MAGIC || !json_out)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "ivs_client_identity: client and json_out are required");
+    cJSON *obj = cJSON_CreateObject();
+    if (!obj)
+        return ivs_error_nomem(err);
+    cJSON_AddStringToObject(obj, "profile", c->cfg.profile);
+    cJSON_AddStringToObject(obj, "profile_source", c->cfg.profile_source);
+    cJSON_AddStringToObject(obj, "region", c->cfg.region);
+    cJSON_AddStringToObject(obj, "region_source", c->cfg.region_source);
+    cJSON_AddStringToObject(obj, "endpoint", c->cfg.endpoint);
+    cJSON_AddStringToObject(obj, "endpoint_source",
+                            c->cfg.endpoint_source ? c->cfg.endpoint_source : "resolved");
+    if (c->cfg.config_path)
+        cJSON_AddStringToObject(obj, "config_file", c->cfg.config_path);
+    if (c->cfg.credentials_path)
+        cJSON_AddStringToObject(obj, "credentials_file", c->cfg.credentials_path);
+    cred_chain_describe(c->creds, s_now_ms(c), obj);
+    char *text = cJSON_PrintUnformatted(obj);
+    cJSON_Delete(obj);
+    if (!text)
+        return ivs_error_nomem(err);
+    *json_out = text;
+    return IVS_OK;
+}
+
+enum ivs_status ivs_client_whoami(struct ivs_client *c, char **json_out, struct ivs_error *err)
+{
+    if (json_out)
+        *json_out = NULL;
+    if (!c || c->magic != CLIENT_MAGIC || !json_out)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "ivs_client_whoami: client and json_out are required");
+    cJSON *obj = NULL;
+    enum ivs_status st = cred_chain_whoami(c->creds, s_now_ms(c), &obj, err);
+    if (st != IVS_OK)
+        return st;
+    char *text = cJSON_PrintUnformatted(obj);
+    cJSON_Delete(obj);
+    if (!text)
+        return ivs_error_nomem(err);
+    *json_out = text;
+    return IVS_OK;
+}
+
 size_t ivs_operation_count(void) { return ivs_model_operation_count; }
 
 const char *ivs_operation_name(size_t i)

@@ -1764,3 +1764,78 @@ enum ivs_status cred_chain_get(struct cred_chain *c, int64_t now_ms, const struc
     *out = &c->cached;
     return IVS_OK;
 }
+
+void cred_chain_describe(struct cred_chain *c, int64_t now_ms, cJSON *obj)
+{
+    const struct credentials *cr = NULL;
+    struct ivs_error err = {0};
+    if (cred_chain_get(c, now_ms, &cr, &err) != IVS_OK) {
+        cJSON_AddNullToObject(obj, "credential_provider");
+        cJSON_AddStringToObject(obj, "credential_error_code", err.code ? err.code : "error");
+        cJSON_AddStringToObject(obj, "credential_error", err.message ? err.message : "");
+        ivs_error_clear(&err);
+        return;
+    }
+    if (!cr) {
+        cJSON_AddStringToObject(obj, "credential_provider", "anonymous");
+        cJSON_AddStringToObject(obj, "credential_source", "the anonymous option");
+        return;
+    }
+    char masked[64];
+    cred_mask_key(cr->access_key_id, masked, sizeof masked);
+    cJSON_AddStringToObject(obj, "credential_provider", cr->provider);
+    if (cr->detail)
+        cJSON_AddStringToObject(obj, "credential_source", cr->detail);
+    else if (c->cached_provider >= 0)
+        cJSON_AddStringToObject(obj, "credential_source", s_providers[c->cached_provider].label);
+    else
+        cJSON_AddStringToObject(obj, "credential_source", "the client options");
+    cJSON_AddStringToObject(obj, "access_key_id", masked);
+    cJSON_AddBoolToObject(obj, "session_token", cr->session_token != NULL);
+    if (cr->expires_ms) {
+        char when[32];
+        cred_format_time(cr->expires_ms, when, sizeof when);
+        cJSON_AddStringToObject(obj, "expires_at", when);
+    } else {
+        cJSON_AddNullToObject(obj, "expires_at");
+    }
+}
+
+enum ivs_status cred_chain_whoami(struct cred_chain *c, int64_t now_ms, cJSON **out,
+                                  struct ivs_error *err)
+{
+    *out = NULL;
+    const struct credentials *cr = NULL;
+    enum ivs_status st = cred_chain_get(c, now_ms, &cr, err);
+    if (st != IVS_OK)
+        return st;
+    if (!cr)
+        return ivs_error_set(err, IVS_ERR_CREDENTIALS, "NoCredentials",
+                             "an anonymous client has no identity to ask STS about");
+    struct ident_signer signer = {cr->access_key_id, cr->secret_access_key, cr->session_token};
+    struct xml_doc doc;
+    st = ident_sts_call(&c->ident, "GetCallerIdentity",
+                        "Action=GetCallerIdentity&Version=2011-06-15", &signer, "whoami",
+                        IVS_ERR_SERVICE, &doc, err);
+    if (st != IVS_OK)
+        return st;
+    cJSON *obj = cJSON_CreateObject();
+    static const char *const fields[] = {"UserId", "Account", "Arn"};
+    for (size_t i = 0; obj && i < sizeof fields / sizeof *fields; i++) {
+        const char *v = xml_doc_get(&doc, fields[i]);
+        if (v)
+            cJSON_AddStringToObject(obj, fields[i], v);
+        else
+            cJSON_AddNullToObject(obj, fields[i]);
+    }
+    xml_doc_free(&doc);
+    if (!obj)
+        return ivs_error_nomem(err);
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(obj, "Arn"))) {
+        cJSON_Delete(obj);
+        return ivs_error_set(err, IVS_ERR_INTERNAL, "InvalidResponse",
+                             "STS GetCallerIdentity answered without an Arn");
+    }
+    *out = obj;
+    return IVS_OK;
+}

@@ -90,6 +90,18 @@ void cred_chain_set_process_timeout(struct cred_chain *c, long timeout_ms);
 enum ivs_status cred_container_url(const char *relative_uri, const char *full_uri, char **url,
                                    struct ivs_error *err);
 
+/* Adds what the chain resolves to at now_ms to obj (resolving if needed): credential_provider,
+ * credential_source (profile / file / role, never a secret), access_key_id with all but the
+ * last four characters masked, session_token (a boolean), expires_at (ISO 8601 or null); or
+ * credential_provider null with credential_error_code and credential_error. */
+struct cJSON;
+void cred_chain_describe(struct cred_chain *c, int64_t now_ms, struct cJSON *obj);
+
+/* STS GetCallerIdentity signed with the chain's credentials: *out is {"UserId", "Account",
+ * "Arn"} (caller deletes). STS's errors are IVS_ERR_SERVICE with its code. */
+enum ivs_status cred_chain_whoami(struct cred_chain *c, int64_t now_ms, struct cJSON **out,
+                                  struct ivs_error *err);
+
 /* Parses an ISO 8601 / RFC 3339 time ("2024-05-01T12:00:00Z", fractions and ±hh:mm offsets
  * allowed; no zone means UTC) into Unix epoch ms. Returns 0 on success, -1 when malformed. */
 int cred_parse_time(const char *text, int64_t *ms_out);

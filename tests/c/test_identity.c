@@ -1355,6 +1355,97 @@ static void test_login(void)
     ivs_error_clear(&err);
 }
 
+/* ------------------------------------------------------------------------------------------
+ * Say who you are: the client's identity, whoami and the log
+ * ---------------------------------------------------------------------------------------- */
+
+static void client_log_hook(void *ud, enum ivs_log_level level, const char *line)
+{
+    (void)level;
+    collect_log(ud, line);
+}
+
+static void test_client_identity_and_whoami(void)
+{
+    struct fake f;
+    if (fake_start(&f) != 0)
+        SKIP("fakesrv did not start");
+    struct ivs_error err = {0};
+    const char *config = temp_file("[profile app]\nrole_arn = arn:aws:iam::123456789012:role/app\n"
+                                   "source_profile = base\nregion = eu-west-1\n");
+    const char *creds = temp_file(s_base_creds);
+    struct env e = {{"AWS_CONFIG_FILE", config, "AWS_SHARED_CREDENTIALS_FILE", creds, "AWS_PROFILE",
+                     "app", "AWS_ENDPOINT_URL_STS", f.url, "AWS_EC2_METADATA_DISABLED", "true",
+                     NULL}};
+    struct log_lines log = {""};
+    struct ivs_client_options opts = {0};
+    opts.getenv = env_get;
+    opts.getenv_ud = &e;
+    opts.log = client_log_hook;
+    opts.log_ud = &log;
+    struct ivs_client *client = NULL;
+    CHECK_INT_EQ(IVS_OK, ivs_client_new(&opts, &client, &err));
+    char *json = NULL;
+    CHECK_INT_EQ(IVS_OK, ivs_client_identity(client, &json, &err));
+    cJSON *doc = cJSON_Parse(json ? json : "");
+    CHECK_STR_EQ("app", cJSON_GetStringValue(cJSON_GetObjectItem(doc, "profile")));
+    CHECK_STR_EQ("AWS_PROFILE", cJSON_GetStringValue(cJSON_GetObjectItem(doc, "profile_source")));
+    CHECK_STR_EQ("eu-west-1", cJSON_GetStringValue(cJSON_GetObjectItem(doc, "region")));
+    CHECK_STR_EQ("https://ivs.eu-west-1.amazonaws.com",
+                 cJSON_GetStringValue(cJSON_GetObjectItem(doc, "endpoint")));
+    CHECK_STR_EQ("default", cJSON_GetStringValue(cJSON_GetObjectItem(doc, "endpoint_source")));
+    CHECK_STR_EQ("assume-role",
+                 cJSON_GetStringValue(cJSON_GetObjectItem(doc, "credential_provider")));
+    CHECK_STR_EQ("*****OLE1", cJSON_GetStringValue(cJSON_GetObjectItem(doc, "access_key_id")));
+    CHECK_STR_EQ("2030-01-01T01:00:00Z",
+                 cJSON_GetStringValue(cJSON_GetObjectItem(doc, "expires_at")));
+    const char *src = cJSON_GetStringValue(cJSON_GetObjectItem(doc, "credential_source"));
+    CHECK(src && strstr(src, "profile 'app'") && strstr(src, "role/app"));
+    check_no_secret(json);
+    CHECK(json && !strstr(json, "ASIAROLE1"));
+    cJSON_Delete(doc);
+    ivs_free(json);
+    /* The debug log named the provider and the profile, never a secret. */
+    CHECK_MSG(strstr(log.text, "credentials: resolved from assume-role (profile 'app'"), "%s",
+              log.text);
+    CHECK(strstr(log.text, "*****OLE1"));
+    check_no_secret(log.text);
+    CHECK(!strstr(log.text, "ASIAROLE1"));
+
+    /* whoami: GetCallerIdentity signed with the role's credentials. */
+    json = NULL;
+    CHECK_INT_EQ(IVS_OK, ivs_client_whoami(client, &json, &err));
+    CHECK(json && strstr(json, "\"Arn\":\"arn:aws:sts::123456789012:assumed-role/app/s\"") &&
+          strstr(json, "\"Account\":\"123456789012\""));
+    ivs_free(json);
+    const struct fakesrv_request *r = nth(&f, fakesrv_request_count(f.srv) - 1);
+    CHECK(r && strcmp(r->body, "Action=GetCallerIdentity&Version=2011-06-15") == 0);
+    CHECK(r && strstr(header(r, "Authorization"), "Credential=ASIAROLE1/") &&
+          strstr(header(r, "Authorization"), "/eu-west-1/sts/aws4_request"));
+    CHECK_INT_EQ(2, f.sts_calls); /* one AssumeRole for both: the credentials are cached */
+    f.sts_error_code = "InvalidClientTokenId";
+    CHECK(ivs_client_whoami(client, &json, &err) == IVS_ERR_SERVICE);
+    CHECK_STR_EQ("InvalidClientTokenId", err.code);
+    ivs_client_free(client);
+
+    /* A client whose credentials fail still describes itself. */
+    struct env none = {{"AWS_CONFIG_FILE", "/nonexistent/c", "AWS_SHARED_CREDENTIALS_FILE",
+                        "/nonexistent/k", "AWS_REGION", "us-west-2", "AWS_EC2_METADATA_DISABLED",
+                        "true", NULL}};
+    opts.getenv_ud = &none;
+    opts.log = NULL;
+    CHECK_INT_EQ(IVS_OK, ivs_client_new(&opts, &client, &err));
+    CHECK_INT_EQ(IVS_OK, ivs_client_identity(client, &json, &err));
+    CHECK(json && strstr(json, "\"credential_provider\":null") &&
+          strstr(json, "\"credential_error_code\":\"NoCredentials\"") &&
+          strstr(json, "\"region_source\":\"AWS_REGION\""));
+    ivs_free(json);
+    ivs_client_free(client);
+    fakesrv_stop(f.srv);
+    cleanup_files();
+    ivs_error_clear(&err);
+}
+
 int main(void)
 {
     RUN(test_xml_leaves);
@@ -1371,5 +1462,6 @@ int main(void)
     RUN(test_cache_names);
     RUN(test_sso);
     RUN(test_login);
+    RUN(test_client_identity_and_whoami);
     return harness_finish();
 }
