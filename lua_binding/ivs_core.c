@@ -1381,7 +1381,7 @@ static int l_client_identity(lua_State *L)
         ivs_free(text);
         if (!f->output)
             return luaL_error(L, "out of memory");
-        s_push_plain_json(L, f->output);
+        s_push_plain_json(L, f->output, 0); /* nulls left out: absent fields */
         return 1;
     }
     lua_pushnil(L);
@@ -1404,7 +1404,7 @@ static int l_client_whoami(lua_State *L)
         ivs_free(text);
         if (!f->output)
             return luaL_error(L, "out of memory");
-        s_push_plain_json(L, f->output);
+        s_push_plain_json(L, f->output, 0); /* nulls left out: absent fields */
         return 1;
     }
     lua_pushnil(L);

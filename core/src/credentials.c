@@ -117,6 +117,20 @@ static enum ivs_status credentials_set(struct credentials *out, const char *key_
     return IVS_OK;
 }
 
+/* Records where credentials came from (for the log and identity; never a secret). */
+static void set_detail(struct credentials *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void set_detail(struct credentials *out, const char *fmt, ...)
+{
+    struct buf b = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    free(out->detail);
+    out->detail = buf_steal(&b); /* NULL when memory ran out: the detail is optional */
+}
+
 enum ivs_status cred_set(struct credentials *out, const char *key_id, const char *secret,
                          const char *token, int64_t expires_ms, const char *provider,
                          struct ivs_error *err)
@@ -289,7 +303,10 @@ static enum ivs_status env_keys(struct cred_chain *c, struct credentials *out, s
     if (exp && cred_parse_time(exp, &expires) != 0)
         return ivs_error_set(err, IVS_ERR_CREDENTIALS, "InvalidConfig",
                              "AWS_CREDENTIAL_EXPIRATION is not an ISO 8601 time");
-    return credentials_set(out, key_id, secret, token, expires, "environment", err);
+    enum ivs_status st = credentials_set(out, key_id, secret, token, expires, "environment", err);
+    if (st == IVS_OK)
+        set_detail(out, "AWS_ACCESS_KEY_ID in the environment");
+    return st;
 }
 
 static enum ivs_status provider_environment(struct cred_chain *c, const struct pctx *p,
@@ -338,7 +355,10 @@ static enum ivs_status static_keys_from(const struct profile_file *f, const char
     const char *token = profile_get(f, profile, "aws_session_token");
     if (!token || !*token)
         token = profile_get(f, profile, "aws_security_token");
-    return credentials_set(out, key_id, secret, token, 0, provider, err);
+    enum ivs_status st = credentials_set(out, key_id, secret, token, 0, provider, err);
+    if (st == IVS_OK)
+        set_detail(out, "profile '%s' in %s", profile, path);
+    return st;
 }
 
 static enum ivs_status provider_credentials_file(struct cred_chain *c, const struct pctx *p,
@@ -570,6 +590,8 @@ static enum ivs_status provider_process(struct cred_chain *c, const struct pctx 
         buf_free(&problem);
         json_wipe_delete(doc);
     }
+    if (st == IVS_OK && out->access_key_id)
+        set_detail(out, "credential_process of profile '%s'", profile);
     buf_wipe_free(&r.out);
     buf_free(&r.errout);
     return st;
@@ -588,20 +610,6 @@ static const char *web_identity_file(const struct cred_chain *c, const struct pc
         *source = "web_identity_token_file";
     }
     return v;
-}
-
-/* Records where credentials came from (for the log and identity; never a secret). */
-static void set_detail(struct credentials *out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void set_detail(struct credentials *out, const char *fmt, ...)
-{
-    struct buf b = BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    free(out->detail);
-    out->detail = buf_steal(&b); /* NULL when memory ran out: the detail is optional */
 }
 
 int cred_read_secret_file(const char *path, size_t max, char **out, size_t *len_out)
@@ -1280,8 +1288,9 @@ static enum ivs_status provider_container(struct cred_chain *c, const struct pct
     } else {
         cJSON *doc = cJSON_ParseWithLength(buf_str(&resp.body), resp.body.len);
         struct buf problem = BUF_INIT;
-        if (json_credentials(doc, "Token", "container", out, &problem, err, &st) != 0 &&
-            st == IVS_OK)
+        if (json_credentials(doc, "Token", "container", out, &problem, err, &st) == 0)
+            set_detail(out, "container endpoint %s", url);
+        else if (st == IVS_OK)
             st = ivs_error_set(err, IVS_ERR_CREDENTIALS, "ContainerCredentialsError",
                                "the container credential endpoint's answer is unusable: %s",
                                buf_str(&problem));
@@ -1499,7 +1508,9 @@ static enum ivs_status provider_imds(struct cred_chain *c, const struct pctx *p,
         buf_printf(why, "the credentials of role %s are not available (Code %.40s)", role, code);
     } else {
         struct buf problem = BUF_INIT;
-        if (json_credentials(doc, "Token", "imds", out, &problem, err, &st) != 0 && st == IVS_OK)
+        if (json_credentials(doc, "Token", "imds", out, &problem, err, &st) == 0)
+            set_detail(out, "instance role %s at %s", role, s.base);
+        else if (st == IVS_OK)
             buf_printf(why, "role %s: %s", role, buf_str(&problem));
         buf_free(&problem);
     }
