@@ -125,11 +125,11 @@ describe("every credential provider against the emulator", function()
   local function run(config, profile, extra_env)
     write_file(tmp .. "/config", config)
     write_file(tmp .. "/script.lua", SCRIPT)
-    local env = string.format("env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN "
-      .. "-u AWS_ENDPOINT_URL_IVS HOME=%s AWS_CONFIG_FILE=%s AWS_SHARED_CREDENTIALS_FILE=%s "
-      .. "AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_EC2_METADATA_DISABLED=true %s %s",
+    local env = string.format("env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "
+      .. "-u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL_IVS HOME=%s AWS_CONFIG_FILE=%s "
+      .. "AWS_SHARED_CREDENTIALS_FILE=%s AWS_ENDPOINT_URL=%s AWS_REGION=%s AWS_EC2_METADATA_DISABLED=true %s %s",
       q(tmp), q(tmp .. "/config"), q(tmp .. "/credentials"), q(emu.url), emu.region,
-      profile and ("AWS_PROFILE=" .. q(profile)) or "-u AWS_PROFILE", extra_env or "")
+      profile and ("AWS_PROFILE=" .. q(profile)) or "", extra_env or "")
     local cmd = string.format("%s timeout 60 %s %s >%s 2>%s </dev/null", env, LUA, q(tmp .. "/script.lua"),
       q(tmp .. "/out"), q(tmp .. "/err"))
     os.execute(cmd)
