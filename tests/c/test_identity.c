@@ -435,6 +435,125 @@ static void test_form_encoding(void)
 }
 
 /* ------------------------------------------------------------------------------------------
+ * botocore as an oracle: which provider it picks (or which error it raises) for the same
+ * files and environment. Loading needs no network for these providers (assume role, web
+ * identity and SSO are deferred). NULL when python3 or botocore is not installed.
+ * ---------------------------------------------------------------------------------------- */
+
+static const char s_oracle_py[] =
+    "import json, os, sys\n"
+    "try:\n"
+    "    import botocore.session\n"
+    "except Exception:\n"
+    "    print('unavailable'); raise SystemExit\n"
+    "base = dict(os.environ)\n"
+    "for sc in json.load(open(sys.argv[1])):\n"
+    "    os.environ.clear(); os.environ.update(base); os.environ.update(sc['env'])\n"
+    "    try:\n"
+    "        c = botocore.session.Session(profile=sc.get('profile')).get_credentials()\n"
+    "        print(c.method if c else 'none')\n"
+    "    except Exception as e:\n"
+    "        print('error ' + type(e).__name__)\n"
+    "    sys.stdout.flush()\n";
+
+/* Scenarios waiting for one botocore run (one interpreter start per test, not per case). */
+static cJSON *s_oracle_cases;
+static const char *s_oracle_expect[64];
+static int s_oracle_available = -1;
+
+static const char *botocore_method_name(const char *method);
+
+/* Records that botocore, given env (and the explicit profile, or NULL), should answer
+ * `expected`: our provider name, or "error <botocore exception>". */
+static void oracle_expect(const struct env *e, const char *profile, const char *expected)
+{
+    if (s_oracle_available == 0)
+        return;
+    if (!s_oracle_cases)
+        s_oracle_cases = cJSON_CreateArray();
+    int n = cJSON_GetArraySize(s_oracle_cases);
+    if (n >= 64)
+        return;
+    cJSON *sc = cJSON_CreateObject(), *vars = cJSON_AddObjectToObject(sc, "env");
+    cJSON_AddStringToObject(vars, "HOME", "/nonexistent/oracle-home");
+    cJSON_AddStringToObject(vars, "AWS_EC2_METADATA_DISABLED", "true");
+    for (size_t i = 0; e->vars[i]; i += 2) {
+        cJSON_DeleteItemFromObject(vars, e->vars[i]);
+        cJSON_AddStringToObject(vars, e->vars[i], e->vars[i + 1]);
+    }
+    if (profile)
+        cJSON_AddStringToObject(sc, "profile", profile);
+    cJSON_AddItemToArray(s_oracle_cases, sc);
+    s_oracle_expect[n] = expected;
+}
+
+/* Runs botocore over the recorded scenarios (their files must still exist) and checks each
+ * answer; skips quietly when python3 or botocore is missing. */
+static void oracle_flush(void)
+{
+    cJSON *cases = s_oracle_cases;
+    s_oracle_cases = NULL;
+    if (!cases)
+        return;
+    char script[] = "/tmp/ivs-oracle-XXXXXX", input[] = "/tmp/ivs-oracle-in-XXXXXX";
+    int fd = mkstemp(script), fd2 = mkstemp(input);
+    char *json = cJSON_PrintUnformatted(cases);
+    int ok = fd >= 0 && fd2 >= 0 && json &&
+             write(fd, s_oracle_py, sizeof s_oracle_py - 1) == (ssize_t)(sizeof s_oracle_py - 1) &&
+             write(fd2, json, strlen(json)) == (ssize_t)strlen(json);
+    if (fd >= 0)
+        close(fd);
+    if (fd2 >= 0)
+        close(fd2);
+    /* The interpreter that has botocore may be a shim (pyenv) needing the caller's
+     * environment: find the real executable first, then run it in a clean environment. */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && "
+             "env -i PATH=/usr/local/bin:/usr/bin:/bin timeout 120 \"$PY\" %s %s 2>/dev/null",
+             script, input);
+    FILE *p = ok ? popen(cmd, "r") : NULL;
+    char line[256];
+    int n = cJSON_GetArraySize(cases);
+    for (int i = 0; p && i < n; i++) {
+        if (!fgets(line, sizeof line, p))
+            break;
+        line[strcspn(line, "\n")] = '\0';
+        if (strcmp(line, "unavailable") == 0) {
+            s_oracle_available = 0;
+            break;
+        }
+        s_oracle_available = 1;
+        const char *ours = strncmp(line, "error ", 6) == 0 ? line : botocore_method_name(line);
+        CHECK_MSG(strcmp(ours, s_oracle_expect[i]) == 0, "scenario %d: botocore says %s, we %s", i,
+                  line, s_oracle_expect[i]);
+    }
+    if (p)
+        pclose(p);
+    free(json);
+    unlink(script);
+    unlink(input);
+    cJSON_Delete(cases);
+}
+
+/* Our provider name for botocore's METHOD. */
+static const char *botocore_method_name(const char *method)
+{
+    static const char *const map[][2] = {
+        {"env", "environment"},
+        {"custom-process", "process"},
+        {"assume-role", "assume-role"},
+        {"assume-role-with-web-identity", "assume-role-with-web-identity"},
+        {"sso", "sso"},
+        {"shared-credentials-file", "shared-credentials-file"},
+        {"config-file", "config-file"}};
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        if (strcmp(method, map[i][0]) == 0)
+            return map[i][1];
+    return method;
+}
+
+/* ------------------------------------------------------------------------------------------
  * Assume role
  * ---------------------------------------------------------------------------------------- */
 
@@ -587,6 +706,7 @@ static void test_assume_role_chains(void)
                                       creds, "AWS_PROFILE", loops[i].profile, NULL}}};
         CHECK(key_for(&fx, &f, NULL, &err) == NULL);
         CHECK_STR_EQ("InfiniteLoopConfig", err.code);
+        oracle_expect(&fx.env, NULL, "error InfiniteLoopConfigError");
         CHECK_MSG(err.message && strstr(err.message, loops[i].again) &&
                       strstr(err.message, loops[i].visited),
                   "%s", err.message ? err.message : "");
@@ -596,6 +716,7 @@ static void test_assume_role_chains(void)
     CHECK(key_for(&fe, &f, NULL, &err) == NULL);
     CHECK_STR_EQ("InvalidConfig", err.code);
     CHECK(err.message && strstr(err.message, "source profile 'empty' must have credentials"));
+    oracle_flush();
     fakesrv_stop(f.srv);
     cleanup_files();
     ivs_error_clear(&err);
@@ -623,13 +744,15 @@ static void test_assume_role_validation(void)
                   "duration_seconds = 30m\n");
     const char *creds = temp_file(s_base_creds);
     static const struct {
-        const char *profile, *code, *text;
+        const char *profile, *code, *text, *botocore;
     } bad[] = {
-        {"both", "InvalidConfig", "both source_profile and credential_source"},
-        {"neither", "PartialCredentials", "neither source_profile nor credential_source"},
-        {"lower", "InvalidConfig", "credential_source \"environment\""},
-        {"missing", "InvalidConfig", "source_profile 'nothere'"},
-        {"short", "InvalidConfig", "at least 900"},
+        {"both", "InvalidConfig", "both source_profile and credential_source",
+         "error InvalidConfigError"},
+        {"neither", "PartialCredentials", "neither source_profile nor credential_source",
+         "error PartialCredentialsError"},
+        {"lower", "InvalidConfig", "credential_source \"environment\"", "error InvalidConfigError"},
+        {"missing", "InvalidConfig", "source_profile 'nothere'", "error InvalidConfigError"},
+        {"short", "InvalidConfig", "at least 900", NULL}, /* botocore: at the first call */
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct fixture fx = {.env = {{"AWS_CONFIG_FILE", config, "AWS_SHARED_CREDENTIALS_FILE",
@@ -639,7 +762,10 @@ static void test_assume_role_validation(void)
         CHECK_MSG(err.message && strstr(err.message, bad[i].text) &&
                       strstr(err.message, bad[i].profile),
                   "%s", err.message ? err.message : "");
+        if (bad[i].botocore)
+            oracle_expect(&fx.env, NULL, bad[i].botocore);
     }
+    oracle_flush();
     CHECK_INT_EQ(0, f.sts_calls);
     struct fixture params = {.env = {{"AWS_CONFIG_FILE", config, "AWS_SHARED_CREDENTIALS_FILE",
                                       creds, "AWS_PROFILE", "params", NULL}}};
@@ -937,6 +1063,7 @@ static void test_precedence(void)
                   err.message ? err.message : "");
         CHECK_MSG(provider && strcmp(provider, cases[i].provider) == 0, "case %zu: %s", i,
                   provider ? provider : "(none)");
+        oracle_expect(&fx.env, NULL, cases[i].provider);
     }
     /* Environment web identity and a role profile without a source: the role claims and
      * fails. */
@@ -945,6 +1072,8 @@ static void test_precedence(void)
                                   "arn:aws:iam::1:role/w", NULL}}};
     CHECK(key_for(&fx, &f, NULL, &err) == NULL);
     CHECK_STR_EQ("PartialCredentials", err.code);
+    oracle_expect(&fx.env, NULL, "error PartialCredentialsError");
+    oracle_flush();
     fakesrv_stop(f.srv);
     cleanup_files();
     ivs_error_clear(&err);
@@ -1177,7 +1306,11 @@ static void test_sso(void)
         CHECK_STR_EQ("InvalidConfig", err.code);
         CHECK_MSG(err.message && strstr(err.message, bad[i].text), "%s",
                   err.message ? err.message : "");
+        oracle_expect(&fx.env, NULL, "error InvalidConfigError");
     }
+    struct fixture dev_oracle = {.env = {{"AWS_CONFIG_FILE", config, "AWS_PROFILE", "dev", NULL}}};
+    oracle_expect(&dev_oracle.env, NULL, "sso");
+    oracle_flush();
     rm_tree(home);
     fakesrv_stop(f.srv);
     cleanup_files();
