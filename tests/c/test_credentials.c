@@ -605,10 +605,18 @@ static void test_container_full_uri(void)
         CHECK_STR_EQ("token-from-file",
                      fakesrv_request_header(req, "Authorization", value, sizeof value));
     }
-    /* Refreshed near expiry. */
+    /* Refreshed near expiry, with the token file read again (EKS rotates it in place). */
+    FILE *rotate = fopen(token_file, "w");
+    if (rotate) {
+        fputs("token-rotated", rotate);
+        fclose(rotate);
+    }
     fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = s_container_body});
     CHECK_INT_EQ(IVS_OK, cred_chain_get(fx.chain, T2030 - 3 * MINUTE, &cr, &err));
     CHECK_INT_EQ(2, fakesrv_request_count(srv));
+    req = fakesrv_request(srv, 1);
+    CHECK(req && fakesrv_request_header(req, "Authorization", value, sizeof value) &&
+          strcmp(value, "token-rotated") == 0);
     fixture_free(&fx);
 
     /* Without the file, the variable is sent. */
