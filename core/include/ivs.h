@@ -16,8 +16,9 @@
  *  - Threads: nothing here touches mutable global state except ivs_global_init(). A client
  *    may be used by one thread at a time; different clients may be used on different
  *    threads at once.
- *  - Secrets (secret keys, session tokens, stream keys, private keys, Authorization headers)
- *    never appear in error messages or log lines.
+ *  - Secrets (secret keys, session tokens, SSO access and refresh tokens, web identity
+ *    tokens, DPoP keys, MFA codes, stream keys, private keys, Authorization headers) never
+ *    appear in error messages or log lines.
  */
 #ifndef IVS_H
 #define IVS_H

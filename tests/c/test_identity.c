@@ -170,6 +170,10 @@ static void fake_handler(void *ud, const struct fakesrv_request *req, struct fak
         resp->body = f->body;
         return;
     }
+    if (strcmp(req->method, "POST") == 0 && strcmp(req->target, "/ListChannels") == 0) {
+        resp->body = "{\"channels\": []}"; /* IVS itself, for calls through a client */
+        return;
+    }
     if (strcmp(req->method, "POST") == 0 && strcmp(req->target, "/token") == 0) {
         f->oidc_calls++;
         if (f->oidc_status) {
@@ -1579,6 +1583,63 @@ static void test_client_identity_and_whoami(void)
     ivs_error_clear(&err);
 }
 
+/* Through a client, blocking and non-blocking: one AssumeRole for many calls, each signed
+ * with the role's key and session token. */
+static int s_async_done;
+static void async_done(void *ud, enum ivs_status status, const char *json, size_t len,
+                       const struct ivs_error *err)
+{
+    (void)ud, (void)json, (void)len, (void)err;
+    CHECK_INT_EQ(IVS_OK, status);
+    s_async_done++;
+}
+
+static void test_client_calls_assume_role_once(void)
+{
+    struct fake f;
+    if (fake_start(&f) != 0)
+        SKIP("fakesrv did not start");
+    struct ivs_error err = {0};
+    const char *config = temp_file("[profile app]\nrole_arn = arn:aws:iam::123456789012:role/app\n"
+                                   "source_profile = base\n");
+    const char *creds = temp_file(s_base_creds);
+    struct env e = {{"AWS_CONFIG_FILE", config, "AWS_SHARED_CREDENTIALS_FILE", creds, "AWS_PROFILE",
+                     "app", "AWS_ENDPOINT_URL", f.url, "AWS_REGION", "us-west-2",
+                     "AWS_EC2_METADATA_DISABLED", "true", NULL}};
+    struct ivs_client_options opts = {0};
+    opts.getenv = env_get;
+    opts.getenv_ud = &e;
+    struct ivs_client *client = NULL;
+    CHECK_INT_EQ(IVS_OK, ivs_client_new(&opts, &client, &err));
+    for (int i = 0; client && i < 3; i++) {
+        char *out = NULL;
+        CHECK_INT_EQ(IVS_OK, ivs_client_call(client, "ListChannels", "{}", 2, &out, NULL, &err));
+        ivs_free(out);
+    }
+    s_async_done = 0;
+    for (int i = 0; client && i < 2; i++)
+        CHECK_INT_EQ(IVS_OK,
+                     ivs_client_start(client, "ListChannels", "{}", 2, async_done, NULL, &err));
+    for (int i = 0; client && i < 200 && ivs_client_in_flight(client) > 0; i++)
+        ivs_client_poll(client, 50);
+    CHECK_INT_EQ(2, s_async_done);
+    CHECK_INT_EQ(1, f.sts_calls);
+    size_t n = fakesrv_request_count(f.srv);
+    CHECK_INT_EQ(6, n);
+    for (size_t i = 1; i < n; i++) {
+        const struct fakesrv_request *r = nth(&f, i);
+        CHECK(r && strcmp(r->target, "/ListChannels") == 0);
+        CHECK(r && strstr(header(r, "Authorization"), "Credential=ASIAROLE1/") &&
+              strstr(header(r, "Authorization"), "/us-west-2/ivs/aws4_request"));
+        CHECK(r && header(r, "X-Amz-Security-Token") &&
+              strcmp(header(r, "X-Amz-Security-Token"), "role-token-1") == 0);
+    }
+    ivs_client_free(client);
+    fakesrv_stop(f.srv);
+    cleanup_files();
+    ivs_error_clear(&err);
+}
+
 int main(void)
 {
     RUN(test_xml_leaves);
@@ -1596,5 +1657,6 @@ int main(void)
     RUN(test_sso);
     RUN(test_login);
     RUN(test_client_identity_and_whoami);
+    RUN(test_client_calls_assume_role_once);
     return harness_finish();
 }
