@@ -22,15 +22,16 @@
  * Endpoints
  * ---------------------------------------------------------------------------------------- */
 
+/* Per service: its endpoint variable, its key in a [services] section, its host prefix. */
 static const struct {
-    const char *env_suffix; /* AWS_ENDPOINT_URL_<this> */
+    const char *env_name;
     const char *services_key;
     const char *host_prefix;
 } s_services[] = {
-    [IDENT_STS] = {"STS", "sts", "sts"},
-    [IDENT_SSO] = {"SSO", "sso", "portal.sso"},
-    [IDENT_SSO_OIDC] = {"SSO_OIDC", "sso_oidc", "oidc"},
-    [IDENT_SIGNIN] = {"SIGNIN", "signin", "signin"},
+    [IDENT_STS] = {"AWS_ENDPOINT_URL_STS", "sts", "sts"},
+    [IDENT_SSO] = {"AWS_ENDPOINT_URL_SSO", "sso", "portal.sso"},
+    [IDENT_SSO_OIDC] = {"AWS_ENDPOINT_URL_SSO_OIDC", "sso_oidc", "oidc"},
+    [IDENT_SIGNIN] = {"AWS_ENDPOINT_URL_SIGNIN", "signin", "signin"},
 };
 
 /* Regions where sts_regional_endpoints = legacy still means the global endpoint (botocore's
@@ -42,32 +43,18 @@ static const char *const s_legacy_sts_regions[] = {
     "us-east-1",      "us-east-2",    "us-west-1",      "us-west-2",
 };
 
-static const char *profile_value(const struct ivs_config *cfg, const char *key)
-{
-    return config_profile_value(cfg, key);
-}
-
 /* The configured endpoint for a service, or NULL. */
 static const char *configured_endpoint(const struct ivs_config *cfg, enum ident_service svc,
                                        const char **source)
 {
     const char *ignore = config_env(cfg, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
     if (!ignore)
-        ignore = profile_value(cfg, "ignore_configured_endpoint_urls");
+        ignore = config_profile_value(cfg, "ignore_configured_endpoint_urls");
     if (config_is_true(ignore))
         return NULL;
-    char name[64];
-    snprintf(name, sizeof name, "AWS_ENDPOINT_URL_%s", s_services[svc].env_suffix);
-    const char *v = config_env(cfg, name);
+    const char *v = config_env(cfg, s_services[svc].env_name);
     if (v) {
-        /* The name must outlive this frame: point at the table's spelling instead. */
-        static const char *const env_names[] = {
-            [IDENT_STS] = "AWS_ENDPOINT_URL_STS",
-            [IDENT_SSO] = "AWS_ENDPOINT_URL_SSO",
-            [IDENT_SSO_OIDC] = "AWS_ENDPOINT_URL_SSO_OIDC",
-            [IDENT_SIGNIN] = "AWS_ENDPOINT_URL_SIGNIN",
-        };
-        *source = env_names[svc];
+        *source = s_services[svc].env_name;
         return v;
     }
     if ((v = config_env(cfg, "AWS_ENDPOINT_URL")) != NULL) {
@@ -83,7 +70,7 @@ static const char *configured_endpoint(const struct ivs_config *cfg, enum ident_
             return v;
         }
     }
-    if ((v = profile_value(cfg, "endpoint_url")) != NULL) {
+    if ((v = config_profile_value(cfg, "endpoint_url")) != NULL) {
         *source = "profile endpoint_url";
         return v;
     }
@@ -129,7 +116,7 @@ enum ivs_status ident_endpoint(const struct ivs_config *cfg, enum ident_service 
         const char *mode = config_env(cfg, "AWS_STS_REGIONAL_ENDPOINTS");
         const char *mode_source = "AWS_STS_REGIONAL_ENDPOINTS";
         if (!mode) {
-            mode = profile_value(cfg, "sts_regional_endpoints");
+            mode = config_profile_value(cfg, "sts_regional_endpoints");
             mode_source = "sts_regional_endpoints";
         }
         if (mode && strcmp(mode, "legacy") != 0 && strcmp(mode, "regional") != 0)
