@@ -603,13 +603,17 @@ static enum ivs_status provider_process(struct cred_chain *c, const struct pctx 
 static const char *web_identity_file(const struct cred_chain *c, const struct pctx *p,
                                      const char **source)
 {
-    const char *v = p->env_disabled ? NULL : env(c, "AWS_WEB_IDENTITY_TOKEN_FILE");
     *source = "AWS_WEB_IDENTITY_TOKEN_FILE";
-    if (!v) {
-        v = pval(c, p->profile, "web_identity_token_file");
-        *source = "web_identity_token_file";
+    if (!p->env_disabled) {
+        /* Set but empty still counts as the environment's answer, "no web identity", even
+         * when the profile has a token file (botocore reads it with `in environ`). */
+        const char *raw =
+            c->cfg->getenv_fn ? c->cfg->getenv_fn(c->cfg->getenv_ud, *source) : getenv(*source);
+        if (raw)
+            return *raw ? raw : NULL;
     }
-    return v;
+    *source = "web_identity_token_file";
+    return pval(c, p->profile, "web_identity_token_file");
 }
 
 int cred_read_secret_file(const char *path, size_t max, char **out, size_t *len_out)

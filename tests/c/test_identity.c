@@ -1052,6 +1052,7 @@ static void test_precedence(void)
         /* Environment keys beat environment web identity. */
         {"base", "AWS_ACCESS_KEY_ID", "AKIDENV", "AWS_WEB_IDENTITY_TOKEN_FILE", NULL,
          "environment"},
+
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct fixture fx = {.env = {{"AWS_CONFIG_FILE", config, "AWS_SHARED_CREDENTIALS_FILE",
@@ -1077,6 +1078,14 @@ static void test_precedence(void)
     CHECK(key_for(&fx, &f, NULL, &err) == NULL);
     CHECK_STR_EQ("PartialCredentials", err.code);
     oracle_expect(&fx.env, NULL, "error PartialCredentialsError");
+    /* An empty AWS_WEB_IDENTITY_TOKEN_FILE switches the profile's token file off as well, and
+     * the profile's role_arn stays a web identity setting: nothing claims (botocore: none). */
+    struct fixture empty = {
+        .env = {{"AWS_CONFIG_FILE", config, "AWS_SHARED_CREDENTIALS_FILE", creds, "AWS_PROFILE",
+                 "webrole", "AWS_WEB_IDENTITY_TOKEN_FILE", "", NULL}}};
+    CHECK(key_for(&empty, &f, NULL, &err) == NULL);
+    CHECK_STR_EQ("NoCredentials", err.code);
+    oracle_expect(&empty.env, NULL, "none");
     oracle_flush();
     fakesrv_stop(f.srv);
     cleanup_files();
