@@ -855,6 +855,7 @@ static void test_assume_role_credential_source(void)
     CHECK_STR_EQ("ASIAROLE1", key_for(&fx, &f, NULL, &err));
     const struct fakesrv_request *r = nth(&f, 0);
     CHECK(r && strstr(header(r, "Authorization"), "Credential=AKIDENV/"));
+    oracle_expect(&fx.env, "env", "assume-role");
     /* With AWS_PROFILE the environment's keys win outright (provider 1 before 2). */
     struct fixture via_env = {
         .env = {{"AWS_CONFIG_FILE", config, "AWS_ACCESS_KEY_ID", "AKIDENV", "AWS_SECRET_ACCESS_KEY",
@@ -862,6 +863,8 @@ static void test_assume_role_credential_source(void)
     const char *provider = NULL;
     CHECK_STR_EQ("AKIDENV", key_for(&via_env, &f, &provider, &err));
     CHECK_STR_EQ("environment", provider);
+    oracle_expect(&via_env.env, NULL, "environment");
+    oracle_flush();
     /* A source that gives nothing is an error naming it. */
     struct fixture empty = {.env = {{"AWS_CONFIG_FILE", config, NULL}}};
     empty.opts.profile = "env";
@@ -980,6 +983,7 @@ static void test_web_identity(void)
     CHECK_STR_EQ("ASIAWEB3", key_for(&prof, &f, &provider, &err));
     r = nth(&f, n0);
     CHECK(r && strstr(r->body, "role%2Fweb&RoleSessionName=websess&"));
+    oracle_expect(&prof.env, NULL, "assume-role-with-web-identity");
     /* An explicit profile ignores the environment's web identity variables. */
     struct fixture expl = {.env = {{"AWS_CONFIG_FILE", config, "AWS_SHARED_CREDENTIALS_FILE", creds,
                                     "AWS_ROLE_ARN", "arn:aws:iam::1:role/envweb", NULL}}};
@@ -988,6 +992,8 @@ static void test_web_identity(void)
     CHECK(key_for(&expl, &f, &provider, &err) != NULL);
     r = nth(&f, n0);
     CHECK(r && strstr(r->body, "role%2Fweb&"));
+    oracle_expect(&expl.env, "web", "assume-role-with-web-identity");
+    oracle_flush();
 
     /* Errors: no role ARN, unreadable file, an expired token. */
     struct fixture norole = {.env = {{"AWS_CONFIG_FILE", config, "AWS_PROFILE", "norole", NULL}}};
