@@ -49,12 +49,14 @@ LUA_INCDIR_lua5.3 ?= /usr/include/lua5.3
 LUA_INCDIR_lua5.4 ?= /usr/include/lua5.4
 LUA_BUILT := $(foreach l,$(LUA_ALL),$(if $(wildcard $(LUA_INCDIR_$(l))/lua.h),$(l)))
 lua_dir = $(BUILD)/$(if $(filter lua5.4,$(1)),lua,$(1))
+EXPAT_CFLAGS  ?= $(shell $(PKG_CONFIG) --cflags expat 2>/dev/null)
+EXPAT_LIBS    ?= $(shell $(PKG_CONFIG) --libs expat 2>/dev/null || echo -lexpat)
 MHD_CFLAGS    ?= $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS      ?= $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -MMD -MP $(WARN)
-CORE_CPPFLAGS := -Icore/include -Icore/src $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS)
-CORE_LIBS := $(CURL_LIBS) $(CRYPTO_LIBS) $(CJSON_LIBS) -lpthread -lm
+CORE_CPPFLAGS := -Icore/include -Icore/src $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS) $(EXPAT_CFLAGS)
+CORE_LIBS := $(CURL_LIBS) $(CRYPTO_LIBS) $(CJSON_LIBS) $(EXPAT_LIBS) -lpthread -lm
 
 ALL_CFLAGS = $(BASE_CFLAGS) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS)
 

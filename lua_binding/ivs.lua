@@ -160,7 +160,7 @@ local OPTION_TYPES = {
   close_connection = "boolean", timeout = "number+", connect_timeout = "number+",
   s3_force_path_style = "boolean", max_attempts = "integer+", retry_mode = "string", max_connections = "integer+",
   log = "log", ca_bundle = "string", app_id = "string", use_fips_endpoint = "boolean",
-  use_dualstack_endpoint = "boolean", anonymous = "boolean",
+  use_dualstack_endpoint = "boolean", anonymous = "boolean", mfa_token = "function",
 }
 local CREDENTIALS_TYPES = { creds = "table", profile = "string", anonymous = "boolean" }
 local CREDS_TYPES = { access_key_id = "string", secret_access_key = "string", session_token = "string" }
@@ -239,7 +239,7 @@ local function normalize_options(opts)
   for _, k in ipairs({ "endpoint", "region", "profile", "close_connection", "timeout", "connect_timeout",
     "max_attempts", "retry_mode", "ca_bundle", "app_id", "use_fips_endpoint", "use_dualstack_endpoint",
     "max_connections",
-    "anonymous" }) do
+    "anonymous", "mfa_token" }) do
     flat[k] = merged[k]
   end
   -- s3_force_path_style: accepted for the R SDK's config shape; IVS has no buckets, so it has
@@ -296,6 +296,9 @@ end
 --   `"error"`, `"warn"`, `"info"` or `"debug"`), or `true` for stderr
 -- * `ca_bundle`, `app_id` (added to the User-Agent), `use_fips_endpoint`,
 --   `use_dualstack_endpoint` (booleans)
+-- * `mfa_token`: `function(serial) return "123456" end`, asked for the current code of the
+--   MFA device `serial` whenever an assume-role profile with `mfa_serial` assumes its role
+--   (first use and each refresh); without it such a profile fails with `MfaTokenRequired`
 -- * `s3_force_path_style`: accepted for compatibility with the R SDK's config; it has no
 --   effect on IVS.
 --
@@ -535,7 +538,7 @@ end
 -- snake_case (`client:create_channel{...}`, `client:list_tags_for_resource{...}`): each
 -- takes one table of parameters (or nothing) and returns the result table, or `nil, err`.
 -- The implemented-in-C methods are `call`, `close`, `is_closed`, `region`, `endpoint`,
--- `start`, `poll`, `in_flight` and `cancel_all`.
+-- `identity`, `whoami`, `start`, `poll`, `in_flight` and `cancel_all`.
 -- Release a client with `client:close()` or `local c <close> = ivs.new{...}`; garbage
 -- collection closes it too, but only eventually.
 -- @type Client
@@ -561,6 +564,23 @@ end
 --- The resolved endpoint URL.
 -- @function Client:endpoint
 -- @treturn string
+
+--- Who the client is: where its settings and credentials come from (resolving the
+-- credentials now if needed). Fields: `profile`, `profile_source`, `region`,
+-- `region_source`, `endpoint`, `endpoint_source`, `config_file`, `credentials_file`,
+-- `credential_provider` (`"assume-role"`, `"sso"`, `"environment"`...), `credential_source`
+-- (the profile, file or role), `access_key_id` (all but the last four characters masked),
+-- `session_token` (boolean), `expires_at` (ISO 8601, absent for long-term keys). When no
+-- credentials resolve, `credential_provider` is absent and `credential_error_code` /
+-- `credential_error` say why. Never contains a secret.
+-- @function Client:identity
+-- @treturn table|nil the description
+-- @treturn ivs.Error|nil the error
+
+--- Asks STS who the credentials belong to (GetCallerIdentity, signed with them).
+-- @function Client:whoami
+-- @treturn table|nil `{ UserId = ..., Account = ..., Arn = ... }`
+-- @treturn ivs.Error|nil the error
 
 local function check_self(self, name)
   if not core.is_client(self) then

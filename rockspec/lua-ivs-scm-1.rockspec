@@ -41,6 +41,7 @@ external_dependencies = {
   CURL = { library = "curl" },
   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
   CJSON = { header = "cjson/cJSON.h", library = "cjson" },
+  EXPAT = { header = "expat.h", library = "expat" },
 }
 
 -- `luarocks test` from a checkout: the whole spec suite under every installed Lua (busted comes
@@ -68,6 +69,7 @@ build = {
         "core/src/credentials.c",
         "core/src/error.c",
         "core/src/http.c",
+        "core/src/identity_http.c",
         "core/src/model.c",
         "core/src/model_gen.c",
         "core/src/partitions.c",
@@ -80,6 +82,7 @@ build = {
         "core/src/serialize.c",
         "core/src/sign.c",
         "core/src/sigv4.c",
+        "core/src/sso_login.c",
         "core/src/timeutil.c",
         "core/src/validate.c",
         "core/src/version.c",
@@ -95,9 +98,10 @@ build = {
         "$(OPENSSL_INCDIR)",
         -- the core includes <cJSON.h>, as pkg-config's libcjson cflags expect
         "$(CJSON_INCDIR)/cjson",
+        "$(EXPAT_INCDIR)",
       },
-      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CJSON_LIBDIR)" },
-      libraries = { "curl", "crypto", "cjson", "pthread", "m" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CJSON_LIBDIR)", "$(EXPAT_LIBDIR)" },
+      libraries = { "curl", "crypto", "cjson", "expat", "pthread", "m" },
     },
   },
   install = {

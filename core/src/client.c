@@ -94,6 +94,9 @@ void client_log(const struct ivs_client *c, enum ivs_log_level level, const char
     buf_free(&line);
 }
 
+/* The credential chain's one line per resolution (provider, profile or file, masked key). */
+static void s_cred_log(void *ud, const char *line) { client_log(ud, IVS_LOG_DEBUG, "%s", line); }
+
 /* ---------------------------------------------------------------------------------------
  * Construction
  * ------------------------------------------------------------------------------------- */
@@ -258,6 +261,7 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
     if (st == IVS_OK)
         st = cred_chain_new(opts, &c->cfg, &c->creds, err);
     if (st == IVS_OK) {
+        cred_chain_set_log(c->creds, s_cred_log, c);
         size_t app_id_points;
         c->user_agent = s_user_agent(&c->cfg, &app_id_points);
         if (app_id_points > 50) /* botocore warns and sends it anyway */
@@ -313,6 +317,55 @@ void client_destroy(struct ivs_client *c)
 const char *ivs_client_region(const struct ivs_client *c) { return c ? c->cfg.region : NULL; }
 
 const char *ivs_client_endpoint(const struct ivs_client *c) { return c ? c->cfg.endpoint : NULL; }
+
+enum ivs_status ivs_client_identity(struct ivs_client *c, char **json_out, struct ivs_error *err)
+{
+    if (json_out)
+        *json_out = NULL;
+    if (!c || c->magic != CLIENT_MAGIC || !json_out)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "ivs_client_identity: client and json_out are required");
+    cJSON *obj = cJSON_CreateObject();
+    if (!obj)
+        return ivs_error_nomem(err);
+    cJSON_AddStringToObject(obj, "profile", c->cfg.profile);
+    cJSON_AddStringToObject(obj, "profile_source", c->cfg.profile_source);
+    cJSON_AddStringToObject(obj, "region", c->cfg.region);
+    cJSON_AddStringToObject(obj, "region_source", c->cfg.region_source);
+    cJSON_AddStringToObject(obj, "endpoint", c->cfg.endpoint);
+    cJSON_AddStringToObject(obj, "endpoint_source",
+                            c->cfg.endpoint_source ? c->cfg.endpoint_source : "resolved");
+    if (c->cfg.config_path)
+        cJSON_AddStringToObject(obj, "config_file", c->cfg.config_path);
+    if (c->cfg.credentials_path)
+        cJSON_AddStringToObject(obj, "credentials_file", c->cfg.credentials_path);
+    cred_chain_describe(c->creds, s_now_ms(c), obj);
+    char *text = cJSON_PrintUnformatted(obj);
+    cJSON_Delete(obj);
+    if (!text)
+        return ivs_error_nomem(err);
+    *json_out = text;
+    return IVS_OK;
+}
+
+enum ivs_status ivs_client_whoami(struct ivs_client *c, char **json_out, struct ivs_error *err)
+{
+    if (json_out)
+        *json_out = NULL;
+    if (!c || c->magic != CLIENT_MAGIC || !json_out)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "ivs_client_whoami: client and json_out are required");
+    cJSON *obj = NULL;
+    enum ivs_status st = cred_chain_whoami(c->creds, s_now_ms(c), &obj, err);
+    if (st != IVS_OK)
+        return st;
+    char *text = cJSON_PrintUnformatted(obj);
+    cJSON_Delete(obj);
+    if (!text)
+        return ivs_error_nomem(err);
+    *json_out = text;
+    return IVS_OK;
+}
 
 size_t ivs_operation_count(void) { return ivs_model_operation_count; }
 

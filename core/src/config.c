@@ -225,6 +225,7 @@ static enum ivs_status resolve_profile(const struct ivs_client_options *opts,
         source = NULL;
     }
     cfg->profile = ivs_strdup(name);
+    cfg->profile_source = source ? source : "default";
     if (!cfg->profile)
         return ivs_error_nomem(err);
     cfg->config_path = shared_file_path(opts, "AWS_CONFIG_FILE", "config");
@@ -271,6 +272,7 @@ static enum ivs_status resolve_region(const struct ivs_client_options *opts, str
         return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidRegion",
                              "the region \"%.64s\" from %s is not a valid region name", v, source);
     cfg->region = ivs_strdup(v);
+    cfg->region_source = source;
     return cfg->region ? IVS_OK : ivs_error_nomem(err);
 }
 

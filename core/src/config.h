@@ -9,9 +9,11 @@
 struct profile_file;
 
 struct ivs_config {
-    char *profile;        /* explicit, AWS_DEFAULT_PROFILE, AWS_PROFILE, "default" */
-    int profile_explicit; /* set in the options (botocore then skips environment keys) */
+    char *profile;              /* explicit, AWS_DEFAULT_PROFILE, AWS_PROFILE, "default" */
+    int profile_explicit;       /* set in the options (botocore then skips environment keys) */
+    const char *profile_source; /* "the options", "AWS_DEFAULT_PROFILE", ..., "default" (static) */
     char *region;
+    const char *region_source;   /* "the options", "AWS_REGION", ... (static) */
     char *endpoint;              /* validated, without a trailing "/" */
     const char *endpoint_source; /* "explicit", "env AWS_ENDPOINT_URL_IVS", ..., "default" */
     int max_attempts;            /* 0 = let retry decide */
