@@ -13,7 +13,7 @@ local q = emulator.shell_quote
 local function read_file(path)
   local f = io.open(path, "rb")
   if not f then return nil end
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
@@ -28,7 +28,7 @@ local function digest(alg, text)
   local path = os.tmpname()
   write_file(path, text)
   local p = assert(io.popen(alg .. "sum " .. q(path)))
-  local out = p:read("l")
+  local out = p:read("*l")
   p:close()
   os.remove(path)
   return out:match("^(%x+)")
@@ -42,7 +42,7 @@ local function b64url(s)
     local n = a * 65536 + (b or 0) * 256 + (c or 0)
     local chars = 2 + (b and 1 or 0) + (c and 1 or 0)
     for j = 1, chars do
-      local v = (n >> (6 * (4 - j))) & 63
+      local v = math.floor(n / 2 ^ (6 * (4 - j))) % 64
       out[#out + 1] = alphabet:sub(v + 1, v + 1)
     end
   end
@@ -99,7 +99,7 @@ describe("every credential provider against the emulator", function()
   before_each(function()
     if not serves_identity then return end
     local p = assert(io.popen("mktemp -d"))
-    tmp = p:read("l")
+    tmp = p:read("*l")
     p:close()
     os.execute("mkdir -p " .. q(tmp .. "/.aws/sso/cache") .. " " .. q(tmp .. "/login"))
     write_file(tmp .. "/credentials", string.format("[emu]\naws_access_key_id = %s\naws_secret_access_key = %s\n",

@@ -6,6 +6,7 @@ local capture = require("helpers.capture")
 local cjson = require("cjson")
 
 local ROOT = os.getenv("IVS_ROOT") or "."
+local compat = require("helpers.compat")
 local LUA = os.getenv("IVS_TEST_LUA") or "lua5.4"
 local IVS = ROOT .. "/scripts/ivs"
 
@@ -13,7 +14,7 @@ local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 local function read_file(path)
   local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
@@ -47,7 +48,7 @@ local function run_lua(env, code)
   write_file(tmp .. "/chunk.lua", code)
   local cmd = string.format("%s timeout 60 %s %s >%s 2>%s </dev/null", env, LUA, q(tmp .. "/chunk.lua"),
     q(tmp .. "/out"), q(tmp .. "/err"))
-  local ok = os.execute(cmd)
+  local ok = compat.execute(cmd)
   local out, err = read_file(tmp .. "/out"), read_file(tmp .. "/err")
   assert(ok, err)
   return cjson.decode(out), out .. err
@@ -56,9 +57,10 @@ end
 local function run_cli(env, ...)
   local args = {}
   for i, a in ipairs({ ... }) do args[i] = q(a) end
-  local cmd = string.format("%s timeout 60 %s %s >%s 2>%s </dev/null", env, q(IVS), table.concat(args, " "),
+  -- Under the interpreter of this run, whatever the #! line says.
+  local cmd = string.format("%s timeout 60 %s %s %s >%s 2>%s </dev/null", env, LUA, q(IVS), table.concat(args, " "),
     q(tmp .. "/out"), q(tmp .. "/err"))
-  local _, _, code = os.execute(cmd)
+  local _, code = compat.execute(cmd)
   return code, read_file(tmp .. "/out"), read_file(tmp .. "/err")
 end
 
@@ -71,7 +73,7 @@ end
 describe("identity", function()
   before_each(function()
     local p = assert(io.popen("mktemp -d"))
-    tmp = p:read("l")
+    tmp = p:read("*l")
     p:close()
     write_file(tmp .. "/config", "[profile app]\nrole_arn = arn:aws:iam::123456789012:role/app\n"
       .. "source_profile = base\n"
