@@ -3034,15 +3034,16 @@ static int apply_record(void *ctx, const cJSON *rec, char *err, size_t errlen)
     }
     if (!strcmp(op, "clear")) {
         if (!strcmp(kind, "*")) {
-            cJSON_ReplaceItemInObjectCaseSensitive(r->root, "partitions", cJSON_CreateArray());
             replay_forget_all(r);
+            jset(r->root, "partitions", cJSON_CreateArray());
             return 0;
         }
         if (!strcmp(kind, "ivs:event")) {
             cJSON *pj;
             cJSON_ArrayForEach(pj, cJSON_GetObjectItemCaseSensitive(r->root, "partitions"))
             {
-                cJSON_ReplaceItemInObjectCaseSensitive(pj, "events", cJSON_CreateArray());
+                if (cJSON_IsObject(pj))
+                    jset(pj, "events", cJSON_CreateArray());
             }
             return 0;
         }
