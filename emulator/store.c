@@ -2938,10 +2938,15 @@ static int load_document(struct store *s, cJSON *root, struct state_check *c)
     return rc;
 }
 
-int store_load_buffer(struct store *s, const char *text, size_t len, char *errbuf, size_t errlen)
+int store_load_text(struct store *s, const char *text, size_t len, const char *what, char *errbuf,
+                    size_t errlen)
 {
-    struct state_check c = {errbuf, errlen, ""};
-    return load_document(s, cJSON_ParseWithLength(text, len), &c);
+    char why[384] = "";
+    struct state_check c = {why, sizeof why, ""};
+    int rc = load_document(s, cJSON_ParseWithLength(text, len), &c);
+    if (rc != 0)
+        snprintf(errbuf, errlen, "%s is not a valid state file: %s", what, why);
+    return rc;
 }
 
 /* Journal replay works on the state document before it is checked: each record rewrites it,
