@@ -257,6 +257,10 @@ EMU_FN void emu_send(CURL *curl, const struct emu_child *c, const char *method, 
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, out);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    /* A large body waits for the server's answer to Expect: 100-continue however loaded the
+     * machine is; with curl's 1 s default it may start sending into a 413 the emulator has
+     * already answered and closed, and report a send error instead of the status. */
+    curl_easy_setopt(curl, CURLOPT_EXPECT_100_TIMEOUT_MS, 30000L);
     CURLcode rc = curl_easy_perform(curl);
     out->curl_error = rc != CURLE_OK;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
