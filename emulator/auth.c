@@ -153,7 +153,7 @@ static int recompute(const struct emu_request_view *req, const struct auth_parts
     sp.body = req->body;
     sp.body_len = req->body_len;
     sp.region = region;
-    sp.service = "ivs";
+    sp.service = req->service ? req->service : "ivs";
     sp.time = when;
     sp.access_key_id = akid;
     sp.secret_access_key = secret;
@@ -241,9 +241,10 @@ int auth_verify(const struct emu_auth *a, const struct emu_request_view *req, lo
     if (!region_ok)
         return deny(out, "InvalidSignatureException",
                     "Credential should be scoped to a valid region. ");
-    if (strcmp(svc, "ivs") != 0)
+    const char *want = req->service ? req->service : "ivs";
+    if (strcmp(svc, want) != 0)
         return deny(out, "InvalidSignatureException",
-                    "Credential should be scoped to correct service: 'ivs'. ");
+                    "Credential should be scoped to correct service: '%s'. ", want);
     if (strcmp(term, "aws4_request") != 0)
         return deny(
             out, "InvalidSignatureException",

@@ -11,14 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include "buf.h"
+#include "engine.h"
+#include "keys.h"
 #include "sigv4.h"
+#include "svc.h"
 #include "util.h"
 
 /* Resource-count quotas per account and region. Channels follow the documented default; the
@@ -101,6 +98,7 @@ struct store {
     struct fault *faults;
     size_t fault_count;
     double started;
+    struct engine *eng; /* IVS Chat and IVS Real-Time (engine.h) */
     /* Saver thread. */
     pthread_t saver;
     int saver_running;
@@ -1162,46 +1160,6 @@ static void op_list_simple(struct partition *p, const cJSON *in, enum rtype type
 /* ------------------------------------------------------------------------------------ */
 /* Playback key pairs */
 
-/* Parses a PEM public key; accepts only ECDSA P-384 (what IVS playback tokens, ES384, use).
- * The fingerprint is the MD5 of the DER SubjectPublicKeyInfo as colon-separated hex. */
-static int parse_playback_key(const char *pem, char fingerprint[48], struct emu_reply *out)
-{
-    BIO *bio = BIO_new_mem_buf(pem, (int)strlen(pem));
-    EVP_PKEY *key = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
-    BIO_free(bio);
-    if (!key) {
-        emu_reply_error(out, 400, "ValidationException",
-                        "publicKeyMaterial is not a PEM-encoded public key.");
-        return 0;
-    }
-    char group[64] = "";
-    size_t glen = 0;
-    int ok = EVP_PKEY_get_base_id(key) == EVP_PKEY_EC &&
-             EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
-                                            &glen) == 1 &&
-             !strcmp(group, "secp384r1");
-    if (!ok) {
-        EVP_PKEY_free(key);
-        emu_reply_error(out, 400, "ValidationException",
-                        "publicKeyMaterial must be an ECDSA P-384 (secp384r1) public key.");
-        return 0;
-    }
-    unsigned char *der = NULL;
-    int der_len = i2d_PUBKEY(key, &der);
-    EVP_PKEY_free(key);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned md_len = 0;
-    if (der_len <= 0 || EVP_Digest(der, (size_t)der_len, md, &md_len, EVP_md5(), NULL) != 1) {
-        OPENSSL_free(der);
-        emu_reply_error(out, 500, "InternalServerException", "Could not digest the public key.");
-        return 0;
-    }
-    OPENSSL_free(der);
-    for (unsigned i = 0; i < 16; i++)
-        snprintf(fingerprint + 3 * i, 4, i < 15 ? "%02x:" : "%02x", md[i]);
-    return 1;
-}
-
 static void op_import_playback_key(struct store *s, struct partition *p, const cJSON *in,
                                    struct emu_reply *out)
 {
@@ -1211,7 +1169,12 @@ static void op_import_playback_key(struct store *s, struct partition *p, const c
         emu_reply_error(out, 400, "ValidationException", "publicKeyMaterial is required.");
         return;
     }
-    if (!parse_playback_key(pem, fp, out) || !tags_valid(jget(in, "tags"), out))
+    const char *why = NULL;
+    if (emu_p384_fingerprint(pem, fp, &why) != 0) {
+        emu_reply_error(out, 400, "ValidationException", "%s", why);
+        return;
+    }
+    if (!tags_valid(jget(in, "tags"), out))
         return;
     const struct resvec *v = &p->lists[RT_PLAYBACK_KEY];
     for (size_t i = 0; i < v->n; i++) {
@@ -1958,6 +1921,8 @@ static void admin_health(struct store *s, const cJSON *body, struct emu_reply *o
 static void admin_events(struct store *s, const cJSON *query, struct emu_reply *out)
 {
     const char *channel = jstr(query, "channelArn"), *type = jstr(query, "detailType");
+    if (!channel)
+        channel = jstr(query, "resourceArn");
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "events");
     for (size_t i = 0; i < s->part_count; i++) {
@@ -2073,6 +2038,8 @@ static void clear_all(struct store *s)
     free(s->faults);
     s->faults = NULL;
     s->fault_count = 0;
+    if (s->eng)
+        engine_reset(s->eng);
 }
 
 void store_admin(struct store *s, const char *method, const char *path, const cJSON *query,
@@ -2091,6 +2058,7 @@ void store_admin(struct store *s, const char *method, const char *path, const cJ
         cJSON_AddStringToObject(o, "region", s->default_region);
         cJSON_AddStringToObject(o, "account", s->default_account);
         cJSON_AddNumberToObject(o, "channels", (double)channels);
+        cJSON_AddNumberToObject(o, "familyResources", (double)engine_count(s->eng));
         reply_json(out, 200, o);
     } else if (!strcmp(path, "/reset") && post) {
         clear_all(s);
@@ -2121,8 +2089,15 @@ void store_admin(struct store *s, const char *method, const char *path, const cJ
         s->fault_count = 0;
         reply_json(out, 200, cJSON_CreateObject());
     } else {
-        emu_reply_error(out, 404, "UnknownAdminEndpoint",
-                        "No admin endpoint %s %s (see emulator/README.md).", method, path);
+        int changed = 0;
+        if (engine_admin(s->eng, method, path, query, body, s->default_account, s->default_region,
+                         out, &changed)) {
+            if (changed)
+                touch(s);
+        } else {
+            emu_reply_error(out, 404, "UnknownAdminEndpoint",
+                            "No admin endpoint %s %s (see emulator/README.md).", method, path);
+        }
     }
     pthread_mutex_unlock(&s->lock);
 }
@@ -2180,6 +2155,7 @@ static char *snapshot_locked(struct store *s)
         cJSON_AddItemToObject(pj, "events", jdup(p->events));
         cJSON_AddItemToArray(parts, pj);
     }
+    cJSON_AddItemToObject(root, "family", engine_snapshot(s->eng));
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return text;
@@ -2370,6 +2346,8 @@ int store_load(struct store *s, char *errbuf, size_t errlen)
             if (load_partition(s, pj) != 0)
                 rc = -1;
         }
+        if (engine_load(s->eng, jget(root, "family")) != 0)
+            rc = -1;
         const cJSON *seq = jget(root, "seq");
         if (cJSON_IsNumber(seq) && (uint64_t)seq->valuedouble > s->seq)
             s->seq = (uint64_t)seq->valuedouble;
@@ -2381,6 +2359,39 @@ int store_load(struct store *s, char *errbuf, size_t errlen)
     pthread_mutex_unlock(&s->lock);
     cJSON_Delete(root);
     return rc;
+}
+
+/* The engine's events join the low-latency ones in one log (the admin API's /events). */
+static void host_emit(void *ud, const char *account, const char *region, const char *detail_type,
+                      const char *resource_arn, cJSON *detail)
+{
+    struct partition *p = partition_get(ud, account, region);
+    if (p)
+        emit_event(p, detail_type, resource_arn, detail);
+    else
+        cJSON_Delete(detail);
+}
+
+/* Real-Time compositions send to IVS channels of the same account and region. */
+static int host_ivs_exists(void *ud, const char *account, const char *region, const char *arn)
+{
+    struct partition *p = partition_get(ud, account, region);
+    return p && res_find(p, arn, RT_CHANNEL) != NULL;
+}
+
+void store_call_service(struct store *s, const char *service, const char *account,
+                        const char *region, const struct model_operation *op, const cJSON *input,
+                        struct emu_reply *out)
+{
+    const struct eng_service *svc = service ? engine_service(s->eng, service) : NULL;
+    if (!svc) {
+        store_call(s, account, region, op, input, out);
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (engine_call(s->eng, svc, account, region, op, input, out))
+        touch(s);
+    pthread_mutex_unlock(&s->lock);
 }
 
 struct store *store_new(const char *default_region, const char *default_account,
@@ -2396,6 +2407,15 @@ struct store *store_new(const char *default_region, const char *default_account,
     s->default_account = ivs_strdup(default_account);
     s->state_path = ivs_strdup(state_path);
     s->started = emu_now();
+    static const struct eng_service *const services[] = {&svc_chat, &svc_realtime};
+    struct eng_host host = {s, host_emit, host_ivs_exists};
+    s->eng = engine_new(services, sizeof services / sizeof services[0], &host);
+    if (!s->eng) {
+        free(s->state_path);
+        s->state_path = NULL; /* nothing to save: nothing was loaded */
+        store_free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -2413,6 +2433,7 @@ void store_free(struct store *s)
     if (s->state_path)
         save_now(s);
     clear_all(s);
+    engine_free(s->eng);
     free(s->default_region);
     free(s->default_account);
     free(s->state_path);
