@@ -80,7 +80,7 @@ help:
 	@echo "make asan       run the C suites under AddressSanitizer and UBSan"
 	@echo "make valgrind   run the Lua specs under valgrind (leak check)"
 	@echo "make bench      benchmarks against boto3 and the AWS CLI"
-	@echo "make model      regenerate core/src/model_gen.c from the IVS model"
+	@echo "make model      regenerate the C model tables from models/ (every service)"
 	@echo "make docs       API reference with LDoc"
 	@echo "make install    install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX))"
 	@echo "eval \"\$$(make -s env)\"   use the built module and tools from this checkout"
@@ -170,8 +170,12 @@ bench: all $(BENCH_TOOLS)
 demo: all emulator
 	@scripts/demo
 
+# Every service of models/*/ (botocore's files, copied unchanged) into core/src/model_<prefix>.c,
+# core/src/services.c and core/src/model_unicode.c; tests/lua/model_fresh_spec.lua fails when
+# the committed files differ from what this produces.
+MODELS := $(sort $(wildcard models/*/*.model.json))
 model:
-	$(LUA) scripts/gen-model.lua $(MODEL) > core/src/model_gen.c.tmp && mv core/src/model_gen.c.tmp core/src/model_gen.c
+	$(LUA) scripts/gen-model.lua core/src $(MODELS)
 
 env:
 	@echo 'export LUA_PATH="$(CURDIR)/lua_binding/?.lua;$(CURDIR)/lua_binding/?/init.lua;$${LUA_PATH:-;}"'

@@ -1975,7 +1975,8 @@ static void admin_add_fault(struct store *s, const cJSON *body, struct emu_reply
     const char *op = jstr(body, "operation");
     const cJSON *status = jget(body, "status"), *count = jget(body, "count"),
                 *lat = jget(body, "latencyMs");
-    if (!op || !*op || strlen(op) >= 64 || (strcmp(op, "*") != 0 && !model_find_operation(op))) {
+    if (!op || !*op || strlen(op) >= 64 ||
+        (strcmp(op, "*") != 0 && !model_find_operation(model_default_service(), op))) {
         emu_reply_error(out, 400, "ValidationException",
                         "operation must name an IVS operation or be \"*\".");
         return;

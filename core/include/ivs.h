@@ -169,6 +169,14 @@ struct ivs_client_options {
 
     /* Added in 0.1 for non-blocking calls (fields are only ever appended). */
     int max_connections; /* connections open at once for non-blocking calls; 0 = 32 */
+
+    /* Added in 0.1 for the IVS family: which service the client calls, by its API name (as
+     * ivs_service_name() lists them): "ivs" (low-latency streaming; the default when NULL),
+     * "ivschat" (IVS Chat) or "ivs-realtime" (IVS Real-Time stages). It decides the
+     * operations, the endpoint (AWS_ENDPOINT_URL_IVSCHAT, AWS_ENDPOINT_URL_IVS_REALTIME, the
+     * [services] keys ivschat and ivs_realtime) and the signing name. An unknown name is an
+     * IVS_ERR_CONFIG error, code "UnknownService", whose message lists the known ones. */
+    const char *service;
 };
 
 /* Zeroes the options (the same as `= {0}`); kept for symmetry with other C libraries. */
@@ -194,8 +202,11 @@ IVS_API void ivs_client_free(struct ivs_client *client);
 IVS_API const char *ivs_client_region(const struct ivs_client *client);
 IVS_API const char *ivs_client_endpoint(const struct ivs_client *client);
 
+/* The API name of the service a client calls ("ivs", "ivschat", "ivs-realtime"; static). */
+IVS_API const char *ivs_client_service(const struct ivs_client *client);
+
 /*
- * Calls one IVS operation.
+ * Calls one operation of the client's service.
  *  operation     the API name ("CreateChannel") or the snake_case name ("create_channel")
  *  request_json  a JSON object with the operation's input members (API member names, as
  *                in `{"name":"lobby","latencyMode":"LOW"}`); NULL or "" means `{}`
@@ -289,11 +300,27 @@ IVS_API void ivs_client_cancel_all(struct ivs_client *client);
  * Operations (introspection)
  * ------------------------------------------------------------------------------------- */
 
-/* The number of operations in the model (41 for IVS 2020-07-14). */
+/* The number of services a client can call (3: "ivs", "ivs-realtime", "ivschat"). */
+IVS_API size_t ivs_service_count(void);
+
+/* The API name of service i, sorted by name; NULL when i is out of range. The strings are
+ * static. */
+IVS_API const char *ivs_service_name(size_t i);
+
+/* The number of operations of a service (41 for "ivs", 17 for "ivschat", 39 for
+ * "ivs-realtime"); 0 when the service is unknown or NULL. */
+IVS_API size_t ivs_service_operation_count(const char *service);
+
+/* The API name of operation i of a service, in the model's sorted order; NULL when the
+ * service is unknown or i is out of range. */
+IVS_API const char *ivs_service_operation_name(const char *service, size_t i);
+
+/* The number of operations of low-latency IVS (41 for IVS 2020-07-14): the same as
+ * ivs_service_operation_count("ivs"). */
 IVS_API size_t ivs_operation_count(void);
 
-/* The API name of operation i ("BatchGetChannel"...), in the model's sorted order; NULL when
- * i is out of range. */
+/* The API name of operation i of low-latency IVS ("BatchGetChannel"...), in the model's
+ * sorted order; NULL when i is out of range. */
 IVS_API const char *ivs_operation_name(size_t i);
 
 /* ---------------------------------------------------------------------------------------

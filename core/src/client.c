@@ -145,8 +145,13 @@ static char *s_user_agent(const struct ivs_config *cfg)
 {
     struct buf ua = BUF_INIT;
     curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
-    buf_printf(&ua, "libivs/%s api/ivs#%s md/curl#%s os/linux", IVS_VERSION, ivs_model_api_version,
-               cv && cv->version ? cv->version : "unknown");
+    /* botocore's api/<service id>#<version> metadata: the id lower-cased, spaces as dashes. */
+    struct buf id = BUF_INIT;
+    for (const char *p = cfg->service->service_id; *p; p++)
+        buf_putc(&id, *p == ' ' ? '-' : (char)tolower((unsigned char)*p));
+    buf_printf(&ua, "libivs/%s api/%s#%s md/curl#%s os/linux", IVS_VERSION, buf_str(&id),
+               cfg->service->model->api_version, cv && cv->version ? cv->version : "unknown");
+    buf_free(&id);
     if (cfg->app_id && *cfg->app_id)
         buf_printf(&ua, " app/%s", cfg->app_id);
     return buf_steal(&ua);
@@ -233,7 +238,8 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
     }
     client_log(c, IVS_LOG_DEBUG, "client: region %s, endpoint %s (%s), max attempts %d",
                c->cfg.region, c->cfg.endpoint,
-               c->cfg.endpoint_source ? c->cfg.endpoint_source : "resolved", c->retry.max_attempts);
+               c->cfg.endpoint_source[0] ? c->cfg.endpoint_source : "resolved",
+               c->retry.max_attempts);
     *out = c;
     return IVS_OK;
 }
@@ -267,11 +273,32 @@ const char *ivs_client_region(const struct ivs_client *c) { return c ? c->cfg.re
 
 const char *ivs_client_endpoint(const struct ivs_client *c) { return c ? c->cfg.endpoint : NULL; }
 
-size_t ivs_operation_count(void) { return ivs_model_operation_count; }
-
-const char *ivs_operation_name(size_t i)
+const char *ivs_client_service(const struct ivs_client *c)
 {
-    return i < ivs_model_operation_count ? ivs_model_operations[i].name : NULL;
+    return c ? c->cfg.service->name : NULL;
+}
+
+size_t ivs_operation_count(void) { return ivs_service_operation_count("ivs"); }
+
+const char *ivs_operation_name(size_t i) { return ivs_service_operation_name("ivs", i); }
+
+size_t ivs_service_count(void) { return model_service_count; }
+
+const char *ivs_service_name(size_t i)
+{
+    return i < model_service_count ? model_services[i].name : NULL;
+}
+
+size_t ivs_service_operation_count(const char *service)
+{
+    const struct model_service *svc = model_find_service(service);
+    return svc ? svc->model->operation_count : 0;
+}
+
+const char *ivs_service_operation_name(const char *service, size_t i)
+{
+    const struct model_service *svc = model_find_service(service);
+    return svc && i < svc->model->operation_count ? svc->model->operations[i].name : NULL;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -435,7 +462,7 @@ enum ivs_status call_prepare_attempt(struct ivs_client *c, struct call_state *cs
             .body = req->body,
             .body_len = req->body_len,
             .region = c->cfg.region,
-            .service = ivs_model_signing_name,
+            .service = c->cfg.service->signing_name,
             .time = now_ms / 1000,
             .access_key_id = cr->access_key_id,
             .secret_access_key = cr->secret_access_key,
@@ -604,16 +631,18 @@ enum ivs_status client_call_json(struct ivs_client *c, const struct model_operat
     return call_end(&cs, err);
 }
 
-enum ivs_status client_parse_request(const char *operation, const char *request_json,
-                                     size_t request_len, const struct model_operation **op_out,
-                                     cJSON **input_out, struct ivs_error *err)
+enum ivs_status client_parse_request(const struct ivs_client *c, const char *operation,
+                                     const char *request_json, size_t request_len,
+                                     const struct model_operation **op_out, cJSON **input_out,
+                                     struct ivs_error *err)
 {
     *op_out = NULL;
     *input_out = NULL;
-    const struct model_operation *op = model_find_operation(operation);
+    const struct model_service *svc = c->cfg.service;
+    const struct model_operation *op = model_find_operation(svc, operation);
     if (!op)
-        return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation", "'%s' is not an IVS operation",
-                             operation);
+        return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation",
+                             "'%s' is not an operation of %s", operation, svc->name);
     cJSON *input = NULL;
     if (request_json && request_len) {
         input = cJSON_ParseWithLength(request_json, request_len);
@@ -642,7 +671,7 @@ enum ivs_status ivs_client_call(struct ivs_client *c, const char *operation,
     const struct model_operation *op;
     cJSON *input;
     enum ivs_status st =
-        client_parse_request(operation, request_json, request_len, &op, &input, err);
+        client_parse_request(c, operation, request_json, request_len, &op, &input, err);
     if (st != IVS_OK)
         return st;
     cJSON *output = NULL;

@@ -77,7 +77,7 @@ static int scalar_text(const struct model_shape *shape, const cJSON *j, struct b
 
 /* ---- JSON body --------------------------------------------------------------------------- */
 
-static cJSON *to_json(int shape_index, const cJSON *j);
+static cJSON *to_json(const struct model_shape *shape, const cJSON *j);
 
 static cJSON *structure_to_json(const struct model_shape *shape, const cJSON *j, int body_only)
 {
@@ -103,9 +103,8 @@ static cJSON *structure_to_json(const struct model_shape *shape, const cJSON *j,
     return obj;
 }
 
-static cJSON *to_json(int shape_index, const cJSON *j)
+static cJSON *to_json(const struct model_shape *shape, const cJSON *j)
 {
-    const struct model_shape *shape = model_shape(shape_index);
     switch (shape->type) {
     case MT_STRUCTURE: return structure_to_json(shape, j, 0);
     case MT_LIST: {
@@ -194,12 +193,12 @@ static void put_query_pair(struct buf *q, const char *name, size_t name_len, con
 /* Appends name=value pairs for one querystring member (lists repeat the name). */
 static int put_query_member(struct buf *q, const struct model_member *m, const cJSON *v)
 {
-    const struct model_shape *shape = model_shape(m->shape);
+    const struct model_shape *shape = m->shape;
     struct buf text = BUF_INIT;
     int rc = 0;
     const cJSON *item;
     if (shape->type == MT_LIST) {
-        const struct model_shape *es = model_shape(shape->member_shape);
+        const struct model_shape *es = shape->member_shape;
         cJSON_ArrayForEach(item, v)
         {
             buf_reset(&text);
@@ -209,14 +208,14 @@ static int put_query_member(struct buf *q, const struct model_member *m, const c
         }
     } else if (shape->type == MT_MAP) {
         /* A querystring map spreads its entries as parameters of their own. */
-        const struct model_shape *vs = model_shape(shape->member_shape);
+        const struct model_shape *vs = shape->member_shape;
         cJSON_ArrayForEach(item, v)
         {
             if (!item->string)
                 continue;
             if (vs->type == MT_LIST) {
                 const cJSON *e;
-                const struct model_shape *es = model_shape(vs->member_shape);
+                const struct model_shape *es = vs->member_shape;
                 cJSON_ArrayForEach(e, item)
                 {
                     buf_reset(&text);
@@ -260,7 +259,7 @@ static int add_header(struct model_request *out, const char *name, const char *v
 static int put_header_member(struct model_request *out, const struct model_member *m,
                              const cJSON *v)
 {
-    const struct model_shape *shape = model_shape(m->shape);
+    const struct model_shape *shape = m->shape;
     struct buf text = BUF_INIT;
     int rc = 0;
     const cJSON *item;
@@ -273,7 +272,7 @@ static int put_header_member(struct model_request *out, const struct model_membe
             buf_reset(&text);
             buf_reset(&name);
             buf_printf(&name, "%s%s", m->location_name, item->string);
-            if ((rc = scalar_text(model_shape(shape->member_shape), item, &text, 1)) != 0 ||
+            if ((rc = scalar_text(shape->member_shape, item, &text, 1)) != 0 ||
                 (rc = add_header(out, buf_str(&name), buf_str(&text))) != 0)
                 break;
         }
@@ -285,7 +284,7 @@ static int put_header_member(struct model_request *out, const struct model_membe
             if (!first)
                 buf_puts(&text, ",");
             first = 0;
-            if ((rc = scalar_text(model_shape(shape->member_shape), item, &text, 1)) != 0)
+            if ((rc = scalar_text(shape->member_shape, item, &text, 1)) != 0)
                 break;
         }
         if (rc == 0)
@@ -329,7 +328,7 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
                              "model_serialize needs an operation and an output request");
     memset(out, 0, sizeof *out);
     out->method = op->method;
-    const struct model_shape *in = op->input >= 0 ? model_shape(op->input) : NULL;
+    const struct model_shape *in = op->input;
     if (input && !cJSON_IsObject(input) && !(cJSON_IsArray(input) && !input->child))
         return ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
                              "%s: input: expected an object of parameters", op->snake_name);
@@ -358,8 +357,7 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
         const struct model_member *m = uri_member(in, label, label_len);
         const cJSON *v = m ? cJSON_GetObjectItemCaseSensitive(input, m->name) : NULL;
         buf_reset(&text);
-        if (!m || !v || cJSON_IsNull(v) || scalar_text(model_shape(m->shape), v, &text, 0) ||
-            text.len == 0) {
+        if (!m || !v || cJSON_IsNull(v) || scalar_text(m->shape, v, &text, 0) || text.len == 0) {
             st = ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
                                "%s: %.*s: missing required URI parameter (a non-empty value is "
                                "needed to build the path)",
@@ -609,7 +607,7 @@ static int apply_query(const struct model_shape *in, const struct query_param *q
         const struct model_member *m = &in->members[i];
         if (m->location != ML_QUERY)
             continue;
-        const struct model_shape *shape = model_shape(m->shape);
+        const struct model_shape *shape = m->shape;
         *bad = m->name;
         if (shape->type == MT_LIST || shape->type == MT_MAP) {
             cJSON *coll = shape->type == MT_LIST ? cJSON_CreateArray() : cJSON_CreateObject();
@@ -620,11 +618,11 @@ static int apply_query(const struct model_shape *in, const struct query_param *q
                 int claimed = 0;
                 for (size_t o = 0; o < in->member_count && !claimed; o++)
                     claimed = in->members[o].location == ML_QUERY &&
-                              model_shape(in->members[o].shape)->type != MT_MAP &&
+                              in->members[o].shape->type != MT_MAP &&
                               strcmp(in->members[o].location_name, qp[k].name) == 0;
                 if (shape->type == MT_LIST ? strcmp(qp[k].name, m->location_name) != 0 : claimed)
                     continue;
-                const struct model_shape *es = model_shape(shape->member_shape);
+                const struct model_shape *es = shape->member_shape;
                 if (shape->type == MT_MAP && es->type == MT_LIST) {
                     cJSON *list = cJSON_GetObjectItemCaseSensitive(coll, qp[k].name);
                     if (!list) {
@@ -634,7 +632,7 @@ static int apply_query(const struct model_shape *in, const struct query_param *q
                             return -1;
                         }
                     }
-                    cJSON *e = text_to_json(model_shape(es->member_shape), qp[k].value);
+                    cJSON *e = text_to_json(es->member_shape, qp[k].value);
                     if (!e) {
                         cJSON_Delete(coll);
                         return 1;
@@ -673,18 +671,19 @@ static int apply_query(const struct model_shape *in, const struct query_param *q
     return 0;
 }
 
-enum ivs_status model_deserialize_request(const char *method, const char *path, const char *query,
-                                          const char *body, size_t body_len,
-                                          const struct model_operation **op_out, cJSON **input_out,
-                                          struct ivs_error *err)
+enum ivs_status model_deserialize_request(const struct model_service *svc, const char *method,
+                                          const char *path, const char *query, const char *body,
+                                          size_t body_len, const struct model_operation **op_out,
+                                          cJSON **input_out, struct ivs_error *err)
 {
     if (op_out)
         *op_out = NULL;
     if (input_out)
         *input_out = NULL;
-    if (!method || !path || !op_out || !input_out)
+    if (!svc || !method || !path || !op_out || !input_out)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
-                             "model_deserialize_request needs a method, a path and outputs");
+                             "model_deserialize_request needs a service, a method, a path and "
+                             "outputs");
     size_t path_len = strcspn(path, "?");
     if (!query && path[path_len] == '?')
         query = path + path_len + 1;
@@ -692,15 +691,16 @@ enum ivs_status model_deserialize_request(const char *method, const char *path, 
     const struct model_operation *op = NULL;
     struct label_capture caps[MAX_LABELS];
     int ncaps = 0;
-    for (size_t i = 0; i < ivs_model_operation_count && !op; i++) {
-        const struct model_operation *cand = &ivs_model_operations[i];
+    for (size_t i = 0; i < svc->model->operation_count && !op; i++) {
+        const struct model_operation *cand = &svc->model->operations[i];
         if (strcmp(cand->method, method) == 0 &&
             match_template(cand->uri, path, path_len, caps, &ncaps))
             op = cand;
     }
     if (!op)
         return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation",
-                             "no IVS operation matches %s %.*s", method, (int)path_len, path);
+                             "no %s operation matches %s %.*s", svc->name, method, (int)path_len,
+                             path);
 
     cJSON *input = NULL;
     const char *p = body;
@@ -736,14 +736,14 @@ enum ivs_status model_deserialize_request(const char *method, const char *path, 
             return ivs_error_nomem(err);
     }
 
-    const struct model_shape *in = op->input >= 0 ? model_shape(op->input) : NULL;
+    const struct model_shape *in = op->input;
     enum ivs_status st = IVS_OK;
     for (int i = 0; i < ncaps && in; i++) {
         const struct model_member *m = uri_member(in, caps[i].label, caps[i].label_len);
         if (!m)
             continue;
         char *text = decode(caps[i].value, caps[i].value_len, 0);
-        cJSON *v = text ? text_to_json(model_shape(m->shape), text) : NULL;
+        cJSON *v = text ? text_to_json(m->shape, text) : NULL;
         free(text);
         if (!v) {
             st = text ? ivs_error_set(err, IVS_ERR_VALIDATION, "SerializationException",
