@@ -485,8 +485,7 @@ cJSON *eng_project(const cJSON *value, const struct model_shape *s)
 }
 
 /* The shape of an output member (NULL when the output has no such member). */
-static const struct model_shape *output_member_shape(const struct eng_ctx *ctx,
-                                                     const char *member)
+static const struct model_shape *output_member_shape(const struct eng_ctx *ctx, const char *member)
 {
     const struct model_member *m =
         ctx->op->output && member ? model_find_member(ctx->op->output, member) : NULL;
@@ -564,12 +563,11 @@ int eng_page(struct eng_ctx *ctx, const cJSON *in, cJSON *items, const char *key
 
 /* ---- events ---------------------------------------------------------------------------- */
 
-void eng_emit(struct eng_ctx *ctx, const char *detail_type, const char *resource_arn,
-              cJSON *detail)
+void eng_emit(struct eng_ctx *ctx, const char *detail_type, const char *resource_arn, cJSON *detail)
 {
     if (ctx->eng->host.emit)
-        ctx->eng->host.emit(ctx->eng->host.ud, ctx->account, ctx->region, detail_type,
-                            resource_arn, detail);
+        ctx->eng->host.emit(ctx->eng->host.ud, ctx->account, ctx->region, detail_type, resource_arn,
+                            detail);
     else
         cJSON_Delete(detail);
     ctx->changed = 1;
@@ -861,8 +859,8 @@ int engine_call(struct engine *e, const struct eng_service *svc, const char *acc
                 const char *region, const struct model_operation *op, const cJSON *in,
                 struct emu_reply *out)
 {
-    struct eng_ctx ctx = {e, svc, eng_partition(e, account, region), account, region, NULL,
-                          op, out, 0};
+    struct eng_ctx ctx = {e,   svc, eng_partition(e, account, region), account, region, NULL, op,
+                          out, 0};
     if (!ctx.part) {
         emu_reply_error(out, 500, "InternalServerException", "Out of memory.");
         return 0;
@@ -901,8 +899,8 @@ int engine_call(struct engine *e, const struct eng_service *svc, const char *acc
 }
 
 int engine_admin(struct engine *e, const char *method, const char *path, const cJSON *query,
-                 const cJSON *body, const char *account, const char *region,
-                 struct emu_reply *out, int *changed)
+                 const cJSON *body, const char *account, const char *region, struct emu_reply *out,
+                 int *changed)
 {
     for (size_t s = 0; s < e->service_count; s++) {
         const struct eng_service *svc = e->services[s];
@@ -910,8 +908,8 @@ int engine_admin(struct engine *e, const char *method, const char *path, const c
             const struct eng_admin_route *rt = &svc->admin[i];
             if (strcmp(rt->method, method) != 0 || strcmp(rt->path, path) != 0)
                 continue;
-            struct eng_ctx ctx = {e, svc, eng_partition(e, account, region), account, region,
-                                  NULL, NULL, out, 0};
+            struct eng_ctx ctx = {
+                e, svc, eng_partition(e, account, region), account, region, NULL, NULL, out, 0};
             if (!ctx.part) {
                 emu_reply_error(out, 500, "InternalServerException", "Out of memory.");
                 return 1;
@@ -1014,7 +1012,8 @@ cJSON *engine_snapshot(const struct engine *e)
  * exactly that kind in that account and region, objects where objects belong. */
 static int load_one(struct engine *e, const cJSON *rj)
 {
-    const struct eng_service *svc = engine_service(e, eng_str(rj, "service") ? eng_str(rj, "service") : "");
+    const struct eng_service *svc =
+        engine_service(e, eng_str(rj, "service") ? eng_str(rj, "service") : "");
     const char *account = eng_str(rj, "account"), *region = eng_str(rj, "region");
     const cJSON *obj = cJSON_GetObjectItemCaseSensitive(rj, "obj");
     const cJSON *priv = cJSON_GetObjectItemCaseSensitive(rj, "priv");

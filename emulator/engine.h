@@ -46,13 +46,13 @@ typedef void (*eng_custom_op)(struct eng_ctx *ctx, const cJSON *in);
 typedef int (*eng_filter_pred)(const struct eng_res *r, const cJSON *value);
 
 struct eng_kind {
-    const char *type;        /* ARN resource type: "room", "stage" */
-    const char *what;        /* for messages: "Room" */
-    size_t quota;            /* per account and region; 0 = none */
-    const char *defaults;    /* JSON object merged under a new resource (deeply) */
-    unsigned char with_id;   /* the object carries "id" (chat) */
+    const char *type;         /* ARN resource type: "room", "stage" */
+    const char *what;         /* for messages: "Room" */
+    size_t quota;             /* per account and region; 0 = none */
+    const char *defaults;     /* JSON object merged under a new resource (deeply) */
+    unsigned char with_id;    /* the object carries "id" (chat) */
     unsigned char with_times; /* createTime / updateTime (chat) */
-    const char *summary_of;  /* list operation whose result entries summarise this kind */
+    const char *summary_of;   /* list operation whose result entries summarise this kind */
 };
 
 enum eng_action { EA_CREATE, EA_GET, EA_LIST, EA_UPDATE, EA_DELETE, EA_CUSTOM };
@@ -67,12 +67,12 @@ struct eng_filter {
 enum { ENG_MAX_FILTERS = 4 };
 
 struct eng_op {
-    const char *name;           /* the model's operation name */
+    const char *name; /* the model's operation name */
     enum eng_action action;
-    int kind;                   /* index into the service's kinds (not for EA_CUSTOM) */
-    const char *ident;          /* input member naming the resource by ARN: "arn", "identifier" */
-    const char *wrap;           /* output member holding the resource; NULL: the output is it */
-    const char *const *skip;    /* input members not copied into the resource */
+    int kind;                /* index into the service's kinds (not for EA_CUSTOM) */
+    const char *ident;       /* input member naming the resource by ARN: "arn", "identifier" */
+    const char *wrap;        /* output member holding the resource; NULL: the output is it */
+    const char *const *skip; /* input members not copied into the resource */
     struct eng_filter filters[ENG_MAX_FILTERS];
     unsigned char one_filter;   /* at most one filter per request */
     unsigned char newest_first; /* list by updateTime, newest first (else creation order) */
@@ -93,8 +93,8 @@ struct eng_admin_route {
 };
 
 struct eng_service {
-    const char *name;         /* the model service's name: "ivschat", "ivs-realtime" */
-    const char *arn_service;  /* ARN namespace: "ivschat", "ivs" */
+    const char *name;        /* the model service's name: "ivschat", "ivs-realtime" */
+    const char *arn_service; /* ARN namespace: "ivschat", "ivs" */
     const struct eng_kind *kinds;
     size_t kind_count;
     const struct eng_op *ops;
@@ -142,8 +142,8 @@ int engine_call(struct engine *e, const struct eng_service *svc, const char *acc
 /* Handles an admin path owned by a service's hooks (e.g. "/stages/join"); returns 0 when no
  * service knows the path. *changed is set when state changed. */
 int engine_admin(struct engine *e, const char *method, const char *path, const cJSON *query,
-                 const cJSON *body, const char *account, const char *region,
-                 struct emu_reply *out, int *changed);
+                 const cJSON *body, const char *account, const char *region, struct emu_reply *out,
+                 int *changed);
 
 /* The engine's part of the state file, and loading it back (-1 when malformed). */
 cJSON *engine_snapshot(const struct engine *e);

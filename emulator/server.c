@@ -141,7 +141,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct emu_reply *r,
     MHD_add_response_header(resp, "Cache-Control", "no-store, no-cache");
     MHD_add_response_header(resp, "Content-Security-Policy",
                             "default-src 'self'; upgrade-insecure-requests;");
-    MHD_add_response_header(resp, "Strict-Transport-Security", "max-age:47304000; includeSubDomains");
+    MHD_add_response_header(resp, "Strict-Transport-Security",
+                            "max-age:47304000; includeSubDomains");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     if (r->error_type)
@@ -195,9 +196,9 @@ static void sleep_ms(long ms)
 /* Real-Time's resource types in the shared `ivs` ARN namespace. */
 static int realtime_arn(const char *arn)
 {
-    static const char *const types[] = {"stage/",         "public-key/",
-                                        "encoder-configuration/", "storage-configuration/",
-                                        "composition/",   "ingest-configuration/"};
+    static const char *const types[] = {
+        "stage/",       "public-key/",          "encoder-configuration/", "storage-configuration/",
+        "composition/", "ingest-configuration/"};
     if (strncmp(arn, "arn:aws:ivs:", 12) != 0)
         return 0;
     const char *p = strchr(arn + 12, ':');
@@ -243,10 +244,10 @@ static const struct model_service *route_hint(const struct emu_request_view *req
         struct buf arn = BUF_INIT;
         sigv4_uri_decode(&arn, req->raw_path + 6, strcspn(req->raw_path + 6, "?"));
         const char *a = buf_str(&arn);
-        const struct model_service *svc =
-            !strncmp(a, "arn:aws:ivschat:", 16) ? model_find_service("ivschat")
-            : realtime_arn(a)                   ? model_find_service("ivs-realtime")
-                                                : model_find_service("ivs");
+        const struct model_service *svc = !strncmp(a, "arn:aws:ivschat:", 16)
+                                              ? model_find_service("ivschat")
+                                          : realtime_arn(a) ? model_find_service("ivs-realtime")
+                                                            : model_find_service("ivs");
         buf_free(&arn);
         return svc;
     }

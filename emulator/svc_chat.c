@@ -57,10 +57,11 @@ static int attributes_fit(struct eng_ctx *ctx, const cJSON *attrs)
 {
     size_t total = 0;
     const cJSON *a;
-    cJSON_ArrayForEach(a, attrs) total += strlen(a->string) + strlen(cJSON_IsString(a) ? a->valuestring : "");
+    cJSON_ArrayForEach(a, attrs) total +=
+        strlen(a->string) + strlen(cJSON_IsString(a) ? a->valuestring : "");
     if (total > ATTRIBUTES_MAX_BYTES) {
-        eng_error(ctx, 400, "ValidationException",
-                  "attributes may hold at most %d bytes in total.", ATTRIBUTES_MAX_BYTES);
+        eng_error(ctx, 400, "ValidationException", "attributes may hold at most %d bytes in total.",
+                  ATTRIBUTES_MAX_BYTES);
         return 0;
     }
     return 1;
@@ -101,8 +102,8 @@ static void broadcast(struct eng_ctx *ctx, struct eng_res *room, cJSON *frame)
         char when[32];
         eng_now_iso(when);
         const cJSON *id;
-        cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(room->obj,
-                                                                "loggingConfigurationIdentifiers"))
+        cJSON_ArrayForEach(
+            id, cJSON_GetObjectItemCaseSensitive(room->obj, "loggingConfigurationIdentifiers"))
         {
             struct eng_res *lc = eng_find(ctx->part, ctx->svc, K_LOGGING,
                                           cJSON_IsString(id) ? id->valuestring : NULL);
@@ -201,8 +202,8 @@ static int room_uses(struct eng_res *room, void *arg)
 {
     struct uses *u = arg;
     const cJSON *id;
-    cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(room->obj,
-                                                            "loggingConfigurationIdentifiers"))
+    cJSON_ArrayForEach(
+        id, cJSON_GetObjectItemCaseSensitive(room->obj, "loggingConfigurationIdentifiers"))
     {
         if (cJSON_IsString(id) && !strcmp(id->valuestring, u->arn)) {
             u->by = room->arn;
@@ -218,8 +219,8 @@ static int logging_in_use(struct eng_ctx *ctx, struct eng_res *r, const cJSON *i
     (void)in;
     struct uses u = {r->arn, NULL};
     if (eng_each(ctx->part, ctx->svc, K_ROOM, room_uses, &u)) {
-        eng_error(ctx, 409, "ConflictException",
-                  "Logging configuration %s is used by room %s.", r->arn, u.by);
+        eng_error(ctx, 409, "ConflictException", "Logging configuration %s is used by room %s.",
+                  r->arn, u.by);
         return -1;
     }
     return 0;
@@ -267,9 +268,11 @@ static void chat_token(struct eng_ctx *ctx, const cJSON *in)
     cJSON *rec = cJSON_CreateObject();
     cJSON_AddStringToObject(rec, "userId", eng_str(in, "userId"));
     const cJSON *caps = cJSON_GetObjectItemCaseSensitive(in, "capabilities");
-    cJSON_AddItemToObject(rec, "capabilities", caps ? cJSON_Duplicate(caps, 1) : cJSON_CreateArray());
+    cJSON_AddItemToObject(rec, "capabilities",
+                          caps ? cJSON_Duplicate(caps, 1) : cJSON_CreateArray());
     const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(in, "attributes");
-    cJSON_AddItemToObject(rec, "attributes", attrs ? cJSON_Duplicate(attrs, 1) : cJSON_CreateObject());
+    cJSON_AddItemToObject(rec, "attributes",
+                          attrs ? cJSON_Duplicate(attrs, 1) : cJSON_CreateObject());
     cJSON_AddNumberToObject(rec, "tokenExpiry", now + TOKEN_CONNECT_SECONDS);
     cJSON_AddNumberToObject(rec, "sessionExpiry", now + minutes * 60);
     cJSON_AddItemToObject(tokens, token, rec);
@@ -289,8 +292,8 @@ static void send_event(struct eng_ctx *ctx, const cJSON *in)
     const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(in, "attributes");
     if (!room || !attributes_fit(ctx, attrs))
         return;
-    cJSON *f = event_frame(eng_str(in, "eventName"), attrs ? cJSON_Duplicate(attrs, 1) : NULL,
-                           NULL);
+    cJSON *f =
+        event_frame(eng_str(in, "eventName"), attrs ? cJSON_Duplicate(attrs, 1) : NULL, NULL);
     cJSON *resp = cJSON_CreateObject();
     cJSON_AddStringToObject(resp, "id", eng_str(f, "Id"));
     broadcast(ctx, room, f);
@@ -352,9 +355,8 @@ struct token_hit {
 static int find_token(struct eng_res *room, void *arg)
 {
     struct token_hit *h = arg;
-    cJSON *rec = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(room->priv,
-                                                                                   "tokens"),
-                                                  h->token);
+    cJSON *rec = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(room->priv, "tokens"), h->token);
     if (rec) {
         h->room = room;
         h->rec = rec;
@@ -408,8 +410,8 @@ static void admin_connect(struct eng_ctx *ctx, const cJSON *query, const cJSON *
     }
     double now = emu_now();
     const cJSON *texp = cJSON_GetObjectItemCaseSensitive(h.rec, "tokenExpiry");
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(h.rec, "used")) ||
-        !cJSON_IsNumber(texp) || texp->valuedouble < now) {
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(h.rec, "used")) || !cJSON_IsNumber(texp) ||
+        texp->valuedouble < now) {
         eng_error(ctx, 401, "UnauthorizedException",
                   "The chat token has expired or was already used (a token opens one connection).");
         return;
@@ -419,20 +421,24 @@ static void admin_connect(struct eng_ctx *ctx, const cJSON *query, const cJSON *
     emu_random_alnum(id, 12);
     cJSON *conn = cJSON_CreateObject();
     cJSON_AddStringToObject(conn, "userId", eng_str(h.rec, "userId"));
-    cJSON_AddItemToObject(conn, "capabilities",
-                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(h.rec, "capabilities"), 1));
-    cJSON_AddItemToObject(conn, "attributes",
-                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(h.rec, "attributes"), 1));
-    cJSON_AddItemToObject(conn, "sessionExpiry",
-                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(h.rec, "sessionExpiry"), 1));
+    cJSON_AddItemToObject(
+        conn, "capabilities",
+        cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(h.rec, "capabilities"), 1));
+    cJSON_AddItemToObject(
+        conn, "attributes",
+        cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(h.rec, "attributes"), 1));
+    cJSON_AddItemToObject(
+        conn, "sessionExpiry",
+        cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(h.rec, "sessionExpiry"), 1));
     cJSON_AddItemToObject(priv_object(h.room, "connections"), id, conn);
     ctx->changed = 1;
     cJSON *resp = cJSON_CreateObject();
     cJSON_AddStringToObject(resp, "connectionId", id);
     cJSON_AddStringToObject(resp, "roomArn", h.room->arn);
     cJSON_AddStringToObject(resp, "userId", eng_str(conn, "userId"));
-    cJSON_AddItemToObject(resp, "capabilities",
-                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(conn, "capabilities"), 1));
+    cJSON_AddItemToObject(
+        resp, "capabilities",
+        cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(conn, "capabilities"), 1));
     ctx->out->status = 200;
     ctx->out->body = cJSON_PrintUnformatted(resp);
     cJSON_Delete(resp);
@@ -514,12 +520,14 @@ static cJSON *publish(struct eng_ctx *ctx, struct conn_hit *h, const cJSON *fram
         if (rid)
             cJSON_AddStringToObject(f, "RequestId", rid);
         cJSON_AddStringToObject(f, "Content", content);
-        cJSON_AddItemToObject(f, "Attributes", attrs ? cJSON_Duplicate(attrs, 1) : cJSON_CreateObject());
+        cJSON_AddItemToObject(f, "Attributes",
+                              attrs ? cJSON_Duplicate(attrs, 1) : cJSON_CreateObject());
         cJSON_AddStringToObject(f, "SendTime", when);
         cJSON *sender = cJSON_AddObjectToObject(f, "Sender");
         cJSON_AddStringToObject(sender, "UserId", eng_str(h->conn, "userId"));
-        cJSON_AddItemToObject(sender, "Attributes",
-                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(h->conn, "attributes"), 1));
+        cJSON_AddItemToObject(
+            sender, "Attributes",
+            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(h->conn, "attributes"), 1));
         broadcast(ctx, h->room, cJSON_Duplicate(f, 1));
         return f;
     }
@@ -572,8 +580,7 @@ static int partition_of(struct eng_ctx *ctx, const char *arn)
 {
     char region[64], account[32];
     if (!arn || eng_arn_place(ctx->svc, arn, region, account) != 0) {
-        eng_error(ctx, 400, "ValidationException", "A valid %s ARN is required.",
-                  ctx->svc->name);
+        eng_error(ctx, 400, "ValidationException", "A valid %s ARN is required.", ctx->svc->name);
         return -1;
     }
     struct eng_part *p = eng_partition(ctx->eng, account, region);

@@ -71,11 +71,11 @@ static int attributes_fit(struct eng_ctx *ctx, const cJSON *attrs)
 {
     size_t total = 0;
     const cJSON *a;
-    cJSON_ArrayForEach(a, attrs)
-        total += strlen(a->string) + strlen(cJSON_IsString(a) ? a->valuestring : "");
+    cJSON_ArrayForEach(a, attrs) total +=
+        strlen(a->string) + strlen(cJSON_IsString(a) ? a->valuestring : "");
     if (total > ATTRIBUTES_MAX_BYTES) {
-        eng_error(ctx, 400, "ValidationException",
-                  "attributes may hold at most %d bytes in total.", ATTRIBUTES_MAX_BYTES);
+        eng_error(ctx, 400, "ValidationException", "attributes may hold at most %d bytes in total.",
+                  ATTRIBUTES_MAX_BYTES);
         return 0;
     }
     return 1;
@@ -368,7 +368,6 @@ static void session_end_if_empty(struct eng_ctx *ctx, struct eng_res *stage, cJS
     ctx->changed = 1;
 }
 
-
 static void recording_event(struct eng_ctx *ctx, struct eng_res *stage, const cJSON *session,
                             const cJSON *p, const char *name)
 {
@@ -392,8 +391,8 @@ static int publish(struct eng_ctx *ctx, struct eng_res *stage, cJSON *session, c
         error = "INSUFFICIENT_CAPABILITIES";
     int publishers = 0;
     const cJSON *o;
-    cJSON_ArrayForEach(o, jitem(session, "participants"))
-        publishers += connected(o) && cJSON_IsTrue(jitem(o, "published"));
+    cJSON_ArrayForEach(o, jitem(session, "participants")) publishers +=
+        connected(o) && cJSON_IsTrue(jitem(o, "published"));
     if (!error && publishers >= PUBLISHERS_PER_STAGE)
         error = "QUOTA_EXCEEDED";
     if (error) {
@@ -409,9 +408,8 @@ static int publish(struct eng_ctx *ctx, struct eng_res *stage, cJSON *session, c
     stage_update_event(ctx, stage, session, p, "Participant Published", NULL);
     const cJSON *rec = jitem(stage->obj, "autoParticipantRecordingConfiguration");
     const char *storage_arn = eng_str(rec, "storageConfigurationArn");
-    struct eng_res *storage = storage_arn && *storage_arn
-                                  ? eng_find(ctx->part, ctx->svc, K_STORAGE, storage_arn)
-                                  : NULL;
+    struct eng_res *storage =
+        storage_arn && *storage_arn ? eng_find(ctx->part, ctx->svc, K_STORAGE, storage_arn) : NULL;
     int replica = cJSON_IsTrue(jitem(p, "_replica"));
     if (storage && (!replica || cJSON_IsTrue(jitem(rec, "recordParticipantReplicas")))) {
         char when[32], prefix[256];
@@ -498,15 +496,14 @@ static cJSON *join(struct eng_ctx *ctx, struct eng_res *stage, const char *parti
     eng_set(p, "attributes", attrs ? cJSON_Duplicate(attrs, 1) : cJSON_CreateObject());
     eng_set(p, "state", cJSON_CreateString("CONNECTED"));
     eng_set(p, "published", cJSON_CreateFalse());
-    static const char *const client_keys[] = {"ispName",        "osName",     "osVersion",
-                                              "browserName",    "browserVersion",
-                                              "sdkVersion",     NULL};
+    static const char *const client_keys[] = {
+        "ispName", "osName", "osVersion", "browserName", "browserVersion", "sdkVersion", NULL};
     for (const char *const *k = client_keys; *k; k++) {
         const char *v = eng_str(client, *k);
         eng_set(p, *k, cJSON_CreateString(v ? v : ""));
     }
-    eng_set(p, "protocol", cJSON_CreateString(eng_str(tok, "protocol") ? eng_str(tok, "protocol")
-                                                                       : "WHIP"));
+    eng_set(p, "protocol",
+            cJSON_CreateString(eng_str(tok, "protocol") ? eng_str(tok, "protocol") : "WHIP"));
     eng_set(p, "recordingS3BucketName", cJSON_CreateString(""));
     eng_set(p, "recordingS3Prefix", cJSON_CreateString(""));
     eng_set(p, "recordingState", cJSON_CreateString("DISABLED"));
@@ -560,8 +557,7 @@ static void get_stage_session(struct eng_ctx *ctx, const cJSON *in)
 
 /* Newest first: the order the service's examples show. */
 static cJSON *reversed_projection(const cJSON *arr, const struct model_shape *shape,
-                                  int (*keep)(const cJSON *item, const cJSON *in),
-                                  const cJSON *in)
+                                  int (*keep)(const cJSON *item, const cJSON *in), const cJSON *in)
 {
     cJSON *out = cJSON_CreateArray();
     for (int i = cJSON_GetArraySize(arr) - 1; i >= 0; i--) {
@@ -577,8 +573,8 @@ static void list_stage_sessions(struct eng_ctx *ctx, const cJSON *in)
     struct eng_res *stage = eng_need(ctx, K_STAGE, eng_str(in, "stageArn"));
     if (!stage)
         return;
-    cJSON *items = reversed_projection(jitem(stage->priv, "sessions"), eng_result_shape(ctx),
-                                       NULL, in);
+    cJSON *items =
+        reversed_projection(jitem(stage->priv, "sessions"), eng_result_shape(ctx), NULL, in);
     cJSON *resp = cJSON_CreateObject();
     if (eng_page(ctx, in, items, "stageSessions", stage->arn, 50, resp) == 0)
         eng_reply(ctx, resp);
@@ -739,7 +735,8 @@ static int stage_delete(struct eng_ctx *ctx, struct eng_res *r, const cJSON *in)
     (void)in;
     cJSON *session = active_session(r);
     cJSON *p;
-    cJSON_ArrayForEach(p, jitem(session, "participants")) leave(ctx, r, session, p, "stage deleted");
+    cJSON_ArrayForEach(p, jitem(session, "participants"))
+        leave(ctx, r, session, p, "stage deleted");
     void *arg[2] = {ctx, r->arn};
     eng_each(ctx->part, ctx->svc, K_COMPOSITION, stop_compositions_on, arg);
     eng_each(ctx->part, ctx->svc, K_INGEST, blank_ingest_stage, r->arn);
@@ -789,7 +786,8 @@ static int encoder_rules(struct eng_ctx *ctx, struct eng_res *r, const cJSON *in
     (void)in;
     (void)resp;
     const cJSON *v = jitem(r->obj, "video");
-    double w = cJSON_GetNumberValue(jitem(v, "width")), h = cJSON_GetNumberValue(jitem(v, "height"));
+    double w = cJSON_GetNumberValue(jitem(v, "width")),
+           h = cJSON_GetNumberValue(jitem(v, "height"));
     if ((long)w % 2 || (long)h % 2) {
         eng_error(ctx, 400, "ValidationException", "video width and height must be even.");
         return -1;
@@ -850,8 +848,8 @@ static int composition_uses_walk(struct eng_res *c, void *arg)
 static int stage_records_to(struct eng_res *s, void *arg)
 {
     struct use_hit *u = arg;
-    const char *st = eng_str(jitem(s->obj, "autoParticipantRecordingConfiguration"),
-                             "storageConfigurationArn");
+    const char *st =
+        eng_str(jitem(s->obj, "autoParticipantRecordingConfiguration"), "storageConfigurationArn");
     if (st && !strcmp(st, u->arn)) {
         u->by = s->arn;
         return 1;
@@ -974,7 +972,8 @@ static const char k_grid_defaults[] =
 static const char k_pip_defaults[] =
     "{\"featuredParticipantAttribute\":\"\",\"gridGap\":0,\"omitStoppedVideo\":false,"
     "\"participantOrderAttribute\":\"\",\"pipBehavior\":\"STATIC\",\"pipOffset\":0,"
-    "\"pipParticipantAttribute\":\"\",\"pipPosition\":\"BOTTOM_RIGHT\",\"videoFillMode\":\"COVER\"}";
+    "\"pipParticipantAttribute\":\"\",\"pipPosition\":\"BOTTOM_RIGHT\",\"videoFillMode\":"
+    "\"COVER\"}";
 
 static void start_composition(struct eng_ctx *ctx, const cJSON *in)
 {
@@ -1033,8 +1032,9 @@ static void start_composition(struct eng_ctx *ctx, const cJSON *in)
         cJSON_AddItemToObject(dest, "configuration", cfg);
         cJSON_AddItemToArray(dests, dest);
     }
-    cJSON_AddItemToObject(obj, "tags", jitem(in, "tags") ? cJSON_Duplicate(jitem(in, "tags"), 1)
-                                                         : cJSON_CreateObject());
+    cJSON_AddItemToObject(obj, "tags",
+                          jitem(in, "tags") ? cJSON_Duplicate(jitem(in, "tags"), 1)
+                                            : cJSON_CreateObject());
     cJSON_AddStringToObject(obj, "startTime", when);
     struct eng_res *c = eng_create(ctx, K_COMPOSITION, obj);
     if (!c)
@@ -1278,8 +1278,7 @@ static void start_replication(struct eng_ctx *ctx, const cJSON *in)
     }
     if (active >= REPLICAS_PER_PARTICIPANT) {
         eng_error(ctx, 402, "ServiceQuotaExceededException",
-                  "At most %d concurrent replications per participant.",
-                  REPLICAS_PER_PARTICIPANT);
+                  "At most %d concurrent replications per participant.", REPLICAS_PER_PARTICIPANT);
         return;
     }
     /* The replica carries the participant's attributes with the new ones merged over them. */
@@ -1332,8 +1331,8 @@ static void stop_replication(struct eng_ctx *ctx, const cJSON *in)
     const char *pid = eng_str(in, "participantId");
     cJSON *rep = find_replica(src, pid, dst->arn, 1);
     if (!rep) {
-        eng_error(ctx, 404, "ResourceNotFoundException",
-                  "No active replication of %s to %s.", pid, dst->arn);
+        eng_error(ctx, 404, "ResourceNotFoundException", "No active replication of %s to %s.", pid,
+                  dst->arn);
         return;
     }
     cJSON *session = find_session(src, eng_str(rep, "sourceSessionId"));
@@ -1351,8 +1350,8 @@ static void list_replicas(struct eng_ctx *ctx, const cJSON *in)
     struct eng_res *src = eng_need(ctx, K_STAGE, eng_str(in, "sourceStageArn"));
     if (!src)
         return;
-    cJSON *items = reversed_projection(jitem(src->priv, "replicas"), eng_result_shape(ctx),
-                                       replica_of, in);
+    cJSON *items =
+        reversed_projection(jitem(src->priv, "replicas"), eng_result_shape(ctx), replica_of, in);
     char fp[300];
     snprintf(fp, sizeof fp, "%s|%s", src->arn, eng_str(in, "participantId"));
     cJSON *resp = cJSON_CreateObject();
@@ -1406,8 +1405,8 @@ static struct eng_res *check_self_signed(struct eng_ctx *ctx, const cJSON *heade
     const char *sig_text = token + signed_len + 1;
     size_t sig_len = 0;
     unsigned char *sig = emu_b64url_decode(sig_text, strlen(sig_text), &sig_len);
-    int ok = sig && emu_es384_verify(eng_str(key->obj, "publicKeyMaterial"), token, signed_len,
-                                     sig, sig_len);
+    int ok = sig && emu_es384_verify(eng_str(key->obj, "publicKeyMaterial"), token, signed_len, sig,
+                                     sig_len);
     free(sig);
     if (!ok) {
         eng_error(ctx, 401, "UnauthorizedException",
@@ -1627,7 +1626,8 @@ static struct eng_res *ingest_by_key(struct eng_ctx *ctx, const char *key)
             return h.found;
         }
     }
-    eng_error(ctx, 404, "ResourceNotFoundException", "No ingest configuration has that stream key.");
+    eng_error(ctx, 404, "ResourceNotFoundException",
+              "No ingest configuration has that stream key.");
     return NULL;
 }
 
@@ -1657,7 +1657,8 @@ static void admin_ingest_start(struct eng_ctx *ctx, const cJSON *query, const cJ
     if (!p)
         return;
     eng_set(p, "ingestConfigurationArn", cJSON_CreateString(ic->arn));
-    eng_set(p, "redundantIngest", cJSON_CreateBool(cJSON_IsTrue(jitem(ic->obj, "redundantIngest"))));
+    eng_set(p, "redundantIngest",
+            cJSON_CreateBool(cJSON_IsTrue(jitem(ic->obj, "redundantIngest"))));
     eng_set(ic->obj, "state", cJSON_CreateString("ACTIVE"));
     if (publish(ctx, stage, active_session(stage), p) == 0)
         reply_participant(ctx, stage, p);
@@ -1683,17 +1684,27 @@ static void admin_ingest_stop(struct eng_ctx *ctx, const cJSON *query, const cJS
 /* ---- the table ------------------------------------------------------------------------- */
 
 static const struct eng_kind s_kinds[] = {
-    [K_STAGE] = {.type = "stage", .what = "Stage", .quota = 1000,
+    [K_STAGE] = {.type = "stage",
+                 .what = "Stage",
+                 .quota = 1000,
                  .defaults = "{\"name\":\"\",\"tags\":{}}"},
-    [K_PUBKEY] = {.type = "public-key", .what = "Public key", .quota = 3,
+    [K_PUBKEY] = {.type = "public-key",
+                  .what = "Public key",
+                  .quota = 3,
                   .defaults = "{\"name\":\"\",\"tags\":{}}"},
-    [K_ENCODER] = {.type = "encoder-configuration", .what = "Encoder configuration", .quota = 20,
+    [K_ENCODER] = {.type = "encoder-configuration",
+                   .what = "Encoder configuration",
+                   .quota = 20,
                    .defaults = "{\"name\":\"\",\"tags\":{},\"video\":{\"width\":1280,"
                                "\"height\":720,\"framerate\":30,\"bitrate\":2500000}}"},
-    [K_STORAGE] = {.type = "storage-configuration", .what = "Storage configuration", .quota = 5,
+    [K_STORAGE] = {.type = "storage-configuration",
+                   .what = "Storage configuration",
+                   .quota = 5,
                    .defaults = "{\"name\":\"\",\"tags\":{}}"},
     [K_COMPOSITION] = {.type = "composition", .what = "Composition"},
-    [K_INGEST] = {.type = "ingest-configuration", .what = "Ingest configuration", .quota = 100,
+    [K_INGEST] = {.type = "ingest-configuration",
+                  .what = "Ingest configuration",
+                  .quota = 100,
                   .defaults = "{\"name\":\"\",\"stageArn\":\"\",\"userId\":\"\",\"attributes\":{},"
                               "\"tags\":{},\"state\":\"INACTIVE\",\"insecureIngest\":false,"
                               "\"redundantIngest\":false}"},
@@ -1702,12 +1713,23 @@ static const struct eng_kind s_kinds[] = {
 static const char *const s_stage_skip[] = {"participantTokenConfigurations", NULL};
 
 static const struct eng_op s_ops[] = {
-    {.name = "CreateStage", .action = EA_CREATE, .kind = K_STAGE, .wrap = "stage",
-     .skip = s_stage_skip, .on_create = stage_create},
+    {.name = "CreateStage",
+     .action = EA_CREATE,
+     .kind = K_STAGE,
+     .wrap = "stage",
+     .skip = s_stage_skip,
+     .on_create = stage_create},
     {.name = "GetStage", .action = EA_GET, .kind = K_STAGE, .ident = "arn", .wrap = "stage"},
-    {.name = "UpdateStage", .action = EA_UPDATE, .kind = K_STAGE, .ident = "arn", .wrap = "stage",
+    {.name = "UpdateStage",
+     .action = EA_UPDATE,
+     .kind = K_STAGE,
+     .ident = "arn",
+     .wrap = "stage",
      .on_create = stage_update},
-    {.name = "DeleteStage", .action = EA_DELETE, .kind = K_STAGE, .ident = "arn",
+    {.name = "DeleteStage",
+     .action = EA_DELETE,
+     .kind = K_STAGE,
+     .ident = "arn",
      .on_delete = stage_delete},
     {.name = "ListStages", .action = EA_LIST, .kind = K_STAGE, .default_max = 50},
     {.name = "CreateParticipantToken", .action = EA_CUSTOM, .custom = create_participant_token},
@@ -1717,60 +1739,101 @@ static const struct eng_op s_ops[] = {
     {.name = "GetParticipant", .action = EA_CUSTOM, .custom = get_participant},
     {.name = "ListParticipants", .action = EA_CUSTOM, .custom = list_participants},
     {.name = "ListParticipantEvents", .action = EA_CUSTOM, .custom = list_participant_events},
-    {.name = "ImportPublicKey", .action = EA_CREATE, .kind = K_PUBKEY, .wrap = "publicKey",
+    {.name = "ImportPublicKey",
+     .action = EA_CREATE,
+     .kind = K_PUBKEY,
+     .wrap = "publicKey",
      .on_create = public_key_import},
-    {.name = "GetPublicKey", .action = EA_GET, .kind = K_PUBKEY, .ident = "arn",
+    {.name = "GetPublicKey",
+     .action = EA_GET,
+     .kind = K_PUBKEY,
+     .ident = "arn",
      .wrap = "publicKey"},
     {.name = "DeletePublicKey", .action = EA_DELETE, .kind = K_PUBKEY, .ident = "arn"},
     {.name = "ListPublicKeys", .action = EA_LIST, .kind = K_PUBKEY, .default_max = 50},
-    {.name = "CreateEncoderConfiguration", .action = EA_CREATE, .kind = K_ENCODER,
-     .wrap = "encoderConfiguration", .on_create = encoder_rules},
-    {.name = "GetEncoderConfiguration", .action = EA_GET, .kind = K_ENCODER, .ident = "arn",
+    {.name = "CreateEncoderConfiguration",
+     .action = EA_CREATE,
+     .kind = K_ENCODER,
+     .wrap = "encoderConfiguration",
+     .on_create = encoder_rules},
+    {.name = "GetEncoderConfiguration",
+     .action = EA_GET,
+     .kind = K_ENCODER,
+     .ident = "arn",
      .wrap = "encoderConfiguration"},
-    {.name = "DeleteEncoderConfiguration", .action = EA_DELETE, .kind = K_ENCODER,
-     .ident = "arn", .check = config_in_use},
-    {.name = "ListEncoderConfigurations", .action = EA_LIST, .kind = K_ENCODER,
-     .default_max = 100},
-    {.name = "CreateStorageConfiguration", .action = EA_CREATE, .kind = K_STORAGE,
+    {.name = "DeleteEncoderConfiguration",
+     .action = EA_DELETE,
+     .kind = K_ENCODER,
+     .ident = "arn",
+     .check = config_in_use},
+    {.name = "ListEncoderConfigurations", .action = EA_LIST, .kind = K_ENCODER, .default_max = 100},
+    {.name = "CreateStorageConfiguration",
+     .action = EA_CREATE,
+     .kind = K_STORAGE,
      .wrap = "storageConfiguration"},
-    {.name = "GetStorageConfiguration", .action = EA_GET, .kind = K_STORAGE, .ident = "arn",
+    {.name = "GetStorageConfiguration",
+     .action = EA_GET,
+     .kind = K_STORAGE,
+     .ident = "arn",
      .wrap = "storageConfiguration"},
-    {.name = "DeleteStorageConfiguration", .action = EA_DELETE, .kind = K_STORAGE,
-     .ident = "arn", .check = config_in_use},
-    {.name = "ListStorageConfigurations", .action = EA_LIST, .kind = K_STORAGE,
-     .default_max = 5},
+    {.name = "DeleteStorageConfiguration",
+     .action = EA_DELETE,
+     .kind = K_STORAGE,
+     .ident = "arn",
+     .check = config_in_use},
+    {.name = "ListStorageConfigurations", .action = EA_LIST, .kind = K_STORAGE, .default_max = 5},
     {.name = "StartComposition", .action = EA_CUSTOM, .custom = start_composition},
-    {.name = "GetComposition", .action = EA_GET, .kind = K_COMPOSITION, .ident = "arn",
+    {.name = "GetComposition",
+     .action = EA_GET,
+     .kind = K_COMPOSITION,
+     .ident = "arn",
      .wrap = "composition"},
     {.name = "StopComposition", .action = EA_CUSTOM, .custom = stop_composition},
-    {.name = "ListCompositions", .action = EA_LIST, .kind = K_COMPOSITION,
+    {.name = "ListCompositions",
+     .action = EA_LIST,
+     .kind = K_COMPOSITION,
      .filters = {{.input = "filterByStageArn", .path = "stageArn"},
                  {.input = "filterByEncoderConfigurationArn", .pred = composition_by_encoder}},
      .default_max = 100},
-    {.name = "CreateIngestConfiguration", .action = EA_CREATE, .kind = K_INGEST,
-     .wrap = "ingestConfiguration", .on_create = ingest_create},
-    {.name = "GetIngestConfiguration", .action = EA_GET, .kind = K_INGEST, .ident = "arn",
+    {.name = "CreateIngestConfiguration",
+     .action = EA_CREATE,
+     .kind = K_INGEST,
+     .wrap = "ingestConfiguration",
+     .on_create = ingest_create},
+    {.name = "GetIngestConfiguration",
+     .action = EA_GET,
+     .kind = K_INGEST,
+     .ident = "arn",
      .wrap = "ingestConfiguration"},
-    {.name = "UpdateIngestConfiguration", .action = EA_UPDATE, .kind = K_INGEST, .ident = "arn",
-     .wrap = "ingestConfiguration", .check = ingest_not_active, .on_create = ingest_update},
-    {.name = "DeleteIngestConfiguration", .action = EA_DELETE, .kind = K_INGEST, .ident = "arn",
-     .check = ingest_deletable, .on_delete = ingest_delete},
-    {.name = "ListIngestConfigurations", .action = EA_LIST, .kind = K_INGEST,
+    {.name = "UpdateIngestConfiguration",
+     .action = EA_UPDATE,
+     .kind = K_INGEST,
+     .ident = "arn",
+     .wrap = "ingestConfiguration",
+     .check = ingest_not_active,
+     .on_create = ingest_update},
+    {.name = "DeleteIngestConfiguration",
+     .action = EA_DELETE,
+     .kind = K_INGEST,
+     .ident = "arn",
+     .check = ingest_deletable,
+     .on_delete = ingest_delete},
+    {.name = "ListIngestConfigurations",
+     .action = EA_LIST,
+     .kind = K_INGEST,
      .filters = {{.input = "filterByStageArn", .path = "stageArn"},
                  {.input = "filterByState", .path = "state"}},
-     .one_filter = 1, .default_max = 50},
+     .one_filter = 1,
+     .default_max = 50},
     {.name = "StartParticipantReplication", .action = EA_CUSTOM, .custom = start_replication},
     {.name = "StopParticipantReplication", .action = EA_CUSTOM, .custom = stop_replication},
     {.name = "ListParticipantReplicas", .action = EA_CUSTOM, .custom = list_replicas},
 };
 
 static const struct eng_admin_route s_admin[] = {
-    {"POST", "/stages/join", admin_join},
-    {"POST", "/stages/publish", admin_publish},
-    {"POST", "/stages/unpublish", admin_unpublish},
-    {"POST", "/stages/subscribe", admin_subscribe},
-    {"POST", "/stages/leave", admin_leave},
-    {"POST", "/ingest/start", admin_ingest_start},
+    {"POST", "/stages/join", admin_join},           {"POST", "/stages/publish", admin_publish},
+    {"POST", "/stages/unpublish", admin_unpublish}, {"POST", "/stages/subscribe", admin_subscribe},
+    {"POST", "/stages/leave", admin_leave},         {"POST", "/ingest/start", admin_ingest_start},
     {"POST", "/ingest/stop", admin_ingest_stop},
 };
 

@@ -191,8 +191,8 @@ static void test_chat_rooms_and_logging(void)
     CHECK_STR_EQ(lc + strlen(lc) - 12, js(r.json, "id"));
     CHECK_STR_EQ("ACTIVE", js(r.json, "state"));
     CHECK(iso_seconds(js(r.json, "createTime")) > 0);
-    CHECK_STR_EQ("chat-logs", js(jget(jget(r.json, "destinationConfiguration"), "s3"),
-                                 "bucketName"));
+    CHECK_STR_EQ("chat-logs",
+                 js(jget(jget(r.json, "destinationConfiguration"), "s3"), "bucketName"));
     emu_resp_free(&r);
     chat("CreateLoggingConfiguration", &r,
          "{\"destinationConfiguration\":{\"s3\":{\"bucketName\":\"abc\"},"
@@ -212,17 +212,18 @@ static void test_chat_rooms_and_logging(void)
     CHECK(!jget(r.json, "messageReviewHandler"));
     emu_resp_free(&r);
 
-    chat("CreateRoom", &r,
-         "{\"name\":\"lobby\",\"loggingConfigurationIdentifiers\":[\"%s\"],\"maximumMessageLength\":"
-         "200,\"messageReviewHandler\":{\"uri\":\"arn:aws:lambda:us-west-2:123456789012:function:"
-         "review\"}}",
-         lc);
+    chat(
+        "CreateRoom", &r,
+        "{\"name\":\"lobby\",\"loggingConfigurationIdentifiers\":[\"%s\"],\"maximumMessageLength\":"
+        "200,\"messageReviewHandler\":{\"uri\":\"arn:aws:lambda:us-west-2:123456789012:function:"
+        "review\"}}",
+        lc);
     CHECK_INT_EQ(200, r.status);
     char room[160];
     copy(room, sizeof room, js(r.json, "arn"));
     CHECK_STR_EQ("ALLOW", js(jget(r.json, "messageReviewHandler"), "fallbackResult"));
-    CHECK_STR_EQ(lc, cJSON_GetArrayItem(jget(r.json, "loggingConfigurationIdentifiers"), 0)
-                         ->valuestring);
+    CHECK_STR_EQ(
+        lc, cJSON_GetArrayItem(jget(r.json, "loggingConfigurationIdentifiers"), 0)->valuestring);
     emu_resp_free(&r);
     chat("CreateRoom", &r,
          "{\"loggingConfigurationIdentifiers\":[\"arn:aws:ivschat:us-west-2:123456789012:"
@@ -288,14 +289,13 @@ static void test_chat_rooms_and_logging(void)
     CHECK(!jget(jget(r.json, "destinationConfiguration"), "s3"));
     emu_resp_free(&r);
     chat("GetLoggingConfiguration", &r, "{\"identifier\":\"%s\"}", lc);
-    CHECK_STR_EQ("/chat/lobby",
-                 js(jget(jget(r.json, "destinationConfiguration"), "cloudWatchLogs"),
-                    "logGroupName"));
+    CHECK_STR_EQ("/chat/lobby", js(jget(jget(r.json, "destinationConfiguration"), "cloudWatchLogs"),
+                                   "logGroupName"));
     emu_resp_free(&r);
     chat("ListLoggingConfigurations", &r, "{}");
     CHECK_INT_EQ(1, cJSON_GetArraySize(jget(r.json, "loggingConfigurations")));
-    CHECK_STR_EQ("ACTIVE", js(cJSON_GetArrayItem(jget(r.json, "loggingConfigurations"), 0),
-                              "state"));
+    CHECK_STR_EQ("ACTIVE",
+                 js(cJSON_GetArrayItem(jget(r.json, "loggingConfigurations"), 0), "state"));
     emu_resp_free(&r);
 
     chat("DeleteRoom", &r, "{\"identifier\":\"%s\"}", room);
@@ -422,8 +422,8 @@ static void test_chat_messaging(void)
     CHECK_INT_EQ(200, r.status);
     CHECK(alnum_of(js(r.json, "id"), 12));
     emu_resp_free(&r);
-    chat("DeleteMessage", &r, "{\"roomIdentifier\":\"%s\",\"id\":\"%s\",\"reason\":\"spam\"}",
-         room, msg_id);
+    chat("DeleteMessage", &r, "{\"roomIdentifier\":\"%s\",\"id\":\"%s\",\"reason\":\"spam\"}", room,
+         msg_id);
     CHECK_INT_EQ(200, r.status);
     CHECK(alnum_of(js(r.json, "id"), 12));
     emu_resp_free(&r);
@@ -697,8 +697,9 @@ static void join(const char *token, char id[80])
 static void new_token(const char *stage, const char *caps, char *out, size_t n)
 {
     struct emu_resp r;
-    rt("CreateParticipantToken", &r, "{\"stageArn\":\"%s\",\"userId\":\"u-%s\",\"capabilities\":%s}",
-       stage, caps[2] == 'P' ? "pub" : "sub", caps);
+    rt("CreateParticipantToken", &r,
+       "{\"stageArn\":\"%s\",\"userId\":\"u-%s\",\"capabilities\":%s}", stage,
+       caps[2] == 'P' ? "pub" : "sub", caps);
     copy(out, n, js(jget(r.json, "participantToken"), "token"));
     emu_resp_free(&r);
 }
@@ -796,14 +797,15 @@ static void test_sessions_participants_events(void)
     emu_resp_free(&r);
     buf_free(&q);
 
-    rt("DisconnectParticipant", &r, "{\"stageArn\":\"%s\",\"participantId\":\"%s\",\"reason\":\"bye\"}",
-       stage, a);
+    rt("DisconnectParticipant", &r,
+       "{\"stageArn\":\"%s\",\"participantId\":\"%s\",\"reason\":\"bye\"}", stage, a);
     CHECK_INT_EQ(200, r.status);
     emu_resp_free(&r);
     adminf("/_emulator/stages/join", &r, "{\"token\":\"%s\"}", pub_tok);
     CHECK_INT_EQ(401, r.status);
     emu_resp_free(&r);
-    adminf("/_emulator/stages/leave", &r, "{\"stageArn\":\"%s\",\"participantId\":\"%s\"}", stage, b);
+    adminf("/_emulator/stages/leave", &r, "{\"stageArn\":\"%s\",\"participantId\":\"%s\"}", stage,
+           b);
     CHECK_INT_EQ(200, r.status);
     emu_resp_free(&r);
     /* The last one out ends the session. */
@@ -1043,8 +1045,8 @@ static void test_compositions_and_configurations(void)
     CHECK_INT_EQ(2, jn(jget(jget(c, "layout"), "grid"), "gridGap"));
     const cJSON *d1 = cJSON_GetArrayItem(jget(c, "destinations"), 1);
     CHECK(alnum_of(js(d1, "id"), 12));
-    CHECK_STR_EQ("HLS", js(jget(jget(jget(d1, "configuration"), "s3"), "recordingConfiguration"),
-                           "format"));
+    CHECK_STR_EQ(
+        "HLS", js(jget(jget(jget(d1, "configuration"), "s3"), "recordingConfiguration"), "format"));
     const char *prefix = js(jget(jget(d1, "detail"), "s3"), "recordingPrefix");
     CHECK(prefix && strstr(prefix, comp + strlen(comp) - 12) && strstr(prefix, "/composite"));
     emu_resp_free(&r);
@@ -1108,10 +1110,10 @@ static void test_compositions_and_configurations(void)
        stage, sto);
     CHECK_INT_EQ(200, r.status);
     CHECK_STR_EQ("AUDIO_VIDEO",
-                 cJSON_GetArrayItem(jget(jget(jget(r.json, "stage"),
-                                              "autoParticipantRecordingConfiguration"),
-                                         "mediaTypes"),
-                                    0)
+                 cJSON_GetArrayItem(
+                     jget(jget(jget(r.json, "stage"), "autoParticipantRecordingConfiguration"),
+                          "mediaTypes"),
+                     0)
                      ->valuestring);
     emu_resp_free(&r);
     rt("DeleteStorageConfiguration", &r, "{\"arn\":\"%s\"}", sto);
@@ -1130,7 +1132,8 @@ static void test_compositions_and_configurations(void)
 static void test_ingest_configurations(void)
 {
     char stage[160];
-    new_stage("{\"autoParticipantRecordingConfiguration\":{\"storageConfigurationArn\":\"\"}}", stage);
+    new_stage("{\"autoParticipantRecordingConfiguration\":{\"storageConfigurationArn\":\"\"}}",
+              stage);
     struct emu_resp r;
     rt("CreateIngestConfiguration", &r,
        "{\"ingestProtocol\":\"RTMPS\",\"stageArn\":\"%s\",\"userId\":\"obs\",\"name\":\"cam\"}",
@@ -1154,8 +1157,8 @@ static void test_ingest_configurations(void)
     char spare[160];
     copy(spare, sizeof spare, js(jget(r.json, "ingestConfiguration"), "arn"));
     CHECK_STR_EQ("", js(jget(r.json, "ingestConfiguration"), "stageArn"));
-    CHECK_INT_EQ(1, cJSON_GetArraySize(jget(jget(r.json, "ingestConfiguration"),
-                                            "redundantIngestCredentials")));
+    CHECK_INT_EQ(1, cJSON_GetArraySize(
+                        jget(jget(r.json, "ingestConfiguration"), "redundantIngestCredentials")));
     emu_resp_free(&r);
 
     adminf("/_emulator/ingest/start", &r, "{\"streamKey\":\"%s\"}", key);
@@ -1216,7 +1219,8 @@ static void test_replication(void)
        dst, id);
     check_error(&r, 409, "ConflictException");
     emu_resp_free(&r);
-    adminf("/_emulator/stages/publish", &r, "{\"stageArn\":\"%s\",\"participantId\":\"%s\"}", src, id);
+    adminf("/_emulator/stages/publish", &r, "{\"stageArn\":\"%s\",\"participantId\":\"%s\"}", src,
+           id);
     emu_resp_free(&r);
     rt("StartParticipantReplication", &r,
        "{\"sourceStageArn\":\"%s\",\"destinationStageArn\":\"%s\",\"participantId\":\"%s\","
@@ -1376,8 +1380,8 @@ static void test_boto3_oracle(void)
     if (system("python3 -c 'import boto3' >/dev/null 2>&1") != 0)
         SKIP("boto3 is not installed");
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "python3 %s/tests/oracle/emulator_family_boto3.py %s",
-             harness_root(), g_emu.base);
+    snprintf(cmd, sizeof cmd, "python3 %s/tests/oracle/emulator_family_boto3.py %s", harness_root(),
+             g_emu.base);
     int st = system(cmd);
     CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the boto3 scenario failed (status %d)", st);
 }
@@ -1489,8 +1493,8 @@ static void test_every_operation_is_routed(void)
             } else {
                 struct emu_sign sg = {.service = svc->signing_name};
                 emu_send(g_curl, &g_emu, op->method, op->uri, NULL, "{}", &sg, &r);
-                CHECK_MSG(r.status != 500 && strcmp(r.error_type,
-                                                    "MissingAuthenticationTokenException") != 0,
+                CHECK_MSG(r.status != 500 &&
+                              strcmp(r.error_type, "MissingAuthenticationTokenException") != 0,
                           "%s %s: %ld %s", names[s], op->name, r.status, r.error_type);
             }
             emu_resp_free(&r);
