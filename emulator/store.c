@@ -1975,10 +1975,13 @@ static void admin_add_fault(struct store *s, const cJSON *body, struct emu_reply
     const char *op = jstr(body, "operation");
     const cJSON *status = jget(body, "status"), *count = jget(body, "count"),
                 *lat = jget(body, "latencyMs");
-    if (!op || !*op || strlen(op) >= 64 ||
-        (strcmp(op, "*") != 0 && !model_find_operation(model_default_service(), op))) {
+    int known = op && !strcmp(op, "*");
+    for (size_t i = 0; op && !known && i < model_service_count; i++)
+        known = model_find_operation(&model_services[i], op) != NULL;
+    if (!op || !*op || strlen(op) >= 64 || !known) {
         emu_reply_error(out, 400, "ValidationException",
-                        "operation must name an IVS operation or be \"*\".");
+                        "operation must name an operation of IVS, IVS Chat or IVS Real-Time, or "
+                        "be \"*\".");
         return;
     }
     if (status && (!cJSON_IsNumber(status) ||

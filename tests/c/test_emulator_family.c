@@ -503,6 +503,17 @@ static void test_chat_tags_errors_quotas(void)
     chat("CreateRoom", &r, "{\"maximumMessageLength\":501}");
     check_error(&r, 400, "ValidationException");
     emu_resp_free(&r);
+    /* Faults apply to the family's operations too. */
+    admin("POST", "/_emulator/faults",
+          "{\"operation\":\"ListRooms\",\"status\":503,\"errorCode\":\"ServiceUnavailable\"}", &r);
+    CHECK_INT_EQ(200, r.status);
+    emu_resp_free(&r);
+    chat("ListRooms", &r, "{}");
+    check_error(&r, 503, "ServiceUnavailable");
+    emu_resp_free(&r);
+    chat("ListRooms", &r, "{}");
+    CHECK_INT_EQ(200, r.status);
+    emu_resp_free(&r);
     /* Chat's scope is ivschat: the same request signed for ivs is refused. */
     send_op("ivs", "GetRoom", "{}", &r);
     check_error(&r, 403, "InvalidSignatureException");
