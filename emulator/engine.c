@@ -49,6 +49,14 @@ const char *eng_str(const cJSON *o, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+int eng_streq(const char *a, const char *b) { return a && b && !strcmp(a, b); }
+
+const char *eng_str0(const cJSON *o, const char *key)
+{
+    const char *s = eng_str(o, key);
+    return s ? s : "";
+}
+
 void eng_set(cJSON *o, const char *key, cJSON *v)
 {
     if (!o || !v) {

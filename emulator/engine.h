@@ -208,5 +208,9 @@ void eng_now_iso(char out[32]);
 /* Small JSON helpers shared by the service files. */
 const char *eng_str(const cJSON *o, const char *key);
 void eng_set(cJSON *o, const char *key, cJSON *v);
+/* Both strings present and equal (state loaded from a file may lack any member). */
+int eng_streq(const char *a, const char *b);
+/* The string member, or "" when absent. */
+const char *eng_str0(const cJSON *o, const char *key);
 
 #endif

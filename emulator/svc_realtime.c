@@ -242,7 +242,7 @@ static cJSON *active_session(struct eng_res *stage)
     const cJSON *s;
     cJSON_ArrayForEach(s, jitem(stage->priv, "sessions"))
     {
-        if (id && !strcmp(eng_str(s, "sessionId"), id))
+        if (id && eng_streq(eng_str(s, "sessionId"), id))
             return (cJSON *)s;
     }
     return NULL;
@@ -341,7 +341,7 @@ static cJSON *find_participant(const cJSON *session, const char *id)
     const cJSON *p;
     cJSON_ArrayForEach(p, jitem(session, "participants"))
     {
-        if (id && !strcmp(eng_str(p, "participantId"), id))
+        if (id && eng_streq(eng_str(p, "participantId"), id))
             return (cJSON *)p;
     }
     return NULL;
@@ -416,7 +416,7 @@ static int publish(struct eng_ctx *ctx, struct eng_res *stage, cJSON *session, c
         eng_now_iso(when);
         /* {stageId}/{sessionId}/{participantId}/{YYYY-MM-DDTHH-MM-SSZ} */
         snprintf(prefix, sizeof prefix, "%s/%s/%s/%.10sT%.2s-%.2s-%.2sZ", arn_id(stage->arn),
-                 eng_str(session, "sessionId"), eng_str(p, "participantId"), when, when + 11,
+                 eng_str0(session, "sessionId"), eng_str0(p, "participantId"), when, when + 11,
                  when + 14, when + 17);
         eng_set(p, "recordingS3BucketName",
                 cJSON_CreateString(eng_str(jitem(storage->obj, "s3"), "bucketName")));
@@ -523,7 +523,7 @@ static cJSON *find_session(struct eng_res *stage, const char *id)
     const cJSON *s;
     cJSON_ArrayForEach(s, jitem(stage->priv, "sessions"))
     {
-        if (id && !strcmp(eng_str(s, "sessionId"), id))
+        if (id && eng_streq(eng_str(s, "sessionId"), id))
             return (cJSON *)s;
     }
     return NULL;
@@ -603,13 +603,13 @@ static int participant_filter(const cJSON *p, const cJSON *in)
 {
     const cJSON *f;
     if ((f = jitem(in, "filterByUserId")))
-        return cJSON_IsString(f) && !strcmp(eng_str(p, "userId"), f->valuestring);
+        return cJSON_IsString(f) && eng_streq(eng_str(p, "userId"), f->valuestring);
     if ((f = jitem(in, "filterByPublished")))
         return cJSON_IsTrue(f) == cJSON_IsTrue(jitem(p, "published"));
     if ((f = jitem(in, "filterByState")))
-        return cJSON_IsString(f) && !strcmp(eng_str(p, "state"), f->valuestring);
+        return cJSON_IsString(f) && eng_streq(eng_str(p, "state"), f->valuestring);
     if ((f = jitem(in, "filterByRecordingState")))
-        return cJSON_IsString(f) && !strcmp(eng_str(p, "recordingState"), f->valuestring);
+        return cJSON_IsString(f) && eng_streq(eng_str(p, "recordingState"), f->valuestring);
     return 1;
 }
 
@@ -638,7 +638,7 @@ static void list_participants(struct eng_ctx *ctx, const cJSON *in)
         buf_free(&fp);
         return;
     }
-    buf_printf(&fp, "%s", eng_str(s, "sessionId"));
+    buf_printf(&fp, "%s", eng_str0(s, "sessionId"));
     cJSON *items = cJSON_CreateArray();
     const cJSON *p;
     cJSON_ArrayForEach(p, jitem(s, "participants"))
@@ -668,7 +668,7 @@ static void list_participant_events(struct eng_ctx *ctx, const cJSON *in)
     cJSON *items = reversed_projection(jitem(p, "_events"), eng_result_shape(ctx), NULL, in);
     cJSON *resp = cJSON_CreateObject();
     char fp[128];
-    snprintf(fp, sizeof fp, "%s|%s", eng_str(s, "sessionId"), id);
+    snprintf(fp, sizeof fp, "%s|%s", eng_str0(s, "sessionId"), id);
     if (eng_page(ctx, in, items, "events", fp, 50, resp) == 0)
         eng_reply(ctx, resp);
     else
@@ -715,7 +715,7 @@ static int stop_compositions_on(struct eng_res *c, void *arg)
 {
     struct eng_ctx *ctx = ((void **)arg)[0];
     const char *stage = ((void **)arg)[1];
-    if (!strcmp(eng_str(c->obj, "stageArn"), stage))
+    if (eng_streq(eng_str(c->obj, "stageArn"), stage))
         composition_stop(ctx, c, "STOPPED");
     return 0;
 }
@@ -723,7 +723,7 @@ static int stop_compositions_on(struct eng_res *c, void *arg)
 static int blank_ingest_stage(struct eng_res *ic, void *arg)
 {
     const char *stage = arg;
-    if (!strcmp(eng_str(ic->obj, "stageArn"), stage)) {
+    if (eng_streq(eng_str(ic->obj, "stageArn"), stage)) {
         eng_set(ic->obj, "stageArn", cJSON_CreateString(""));
         eng_set(ic->obj, "state", cJSON_CreateString("INACTIVE"));
     }
@@ -919,7 +919,7 @@ static int count_compositions(struct eng_res *c, void *arg)
     if (!composition_live(c))
         return 0;
     n->account++;
-    if (!strcmp(eng_str(c->obj, "stageArn"), n->stage))
+    if (eng_streq(eng_str(c->obj, "stageArn"), n->stage))
         n->on_stage++;
     return 0;
 }
@@ -1201,8 +1201,8 @@ static cJSON *find_replica(struct eng_res *src, const char *pid, const char *des
     cJSON_ArrayForEach(r, jitem(src->priv, "replicas"))
     {
         const char *st = eng_str(r, "replicationState");
-        if (!strcmp(eng_str(r, "participantId"), pid) &&
-            (!dest || !strcmp(eng_str(r, "destinationStageArn"), dest)) &&
+        if (eng_streq(eng_str(r, "participantId"), pid) &&
+            (!dest || eng_streq(eng_str(r, "destinationStageArn"), dest)) &&
             (!active || (st && !strcmp(st, "ACTIVE"))))
             return (cJSON *)r;
     }
@@ -1274,7 +1274,7 @@ static void start_replication(struct eng_ctx *ctx, const cJSON *in)
     cJSON_ArrayForEach(r, jitem(src->priv, "replicas"))
     {
         const char *st = eng_str(r, "replicationState");
-        active += !strcmp(eng_str(r, "participantId"), pid) && st && !strcmp(st, "ACTIVE");
+        active += eng_streq(eng_str(r, "participantId"), pid) && st && !strcmp(st, "ACTIVE");
     }
     if (active >= REPLICAS_PER_PARTICIPANT) {
         eng_error(ctx, 402, "ServiceQuotaExceededException",
@@ -1342,7 +1342,7 @@ static void stop_replication(struct eng_ctx *ctx, const cJSON *in)
 
 static int replica_of(const cJSON *item, const cJSON *in)
 {
-    return !strcmp(eng_str(item, "participantId"), eng_str(in, "participantId"));
+    return eng_streq(eng_str(item, "participantId"), eng_str(in, "participantId"));
 }
 
 static void list_replicas(struct eng_ctx *ctx, const cJSON *in)
@@ -1405,8 +1405,8 @@ static struct eng_res *check_self_signed(struct eng_ctx *ctx, const cJSON *heade
     const char *sig_text = token + signed_len + 1;
     size_t sig_len = 0;
     unsigned char *sig = emu_b64url_decode(sig_text, strlen(sig_text), &sig_len);
-    int ok = sig && emu_es384_verify(eng_str(key->obj, "publicKeyMaterial"), token, signed_len, sig,
-                                     sig_len);
+    int ok = sig && emu_es384_verify(eng_str0(key->obj, "publicKeyMaterial"), token, signed_len,
+                                     sig, sig_len);
     free(sig);
     if (!ok) {
         eng_error(ctx, 401, "UnauthorizedException",
@@ -1433,7 +1433,7 @@ static struct eng_res *check_self_signed(struct eng_ctx *ctx, const cJSON *heade
     const char *topic = eng_str(claims, "topic"), *ev = eng_str(claims, "events_url"),
                *whip = eng_str(claims, "whip_url");
     if (!stage || !topic || strcmp(topic, arn_id(stage->arn)) != 0 || !ev ||
-        strcmp(ev, eng_str(ep, "events")) != 0 || !whip || strcmp(whip, eng_str(ep, "whip")) != 0) {
+        !eng_streq(ev, eng_str(ep, "events")) || !eng_streq(whip, eng_str(ep, "whip"))) {
         eng_error(ctx, 401, "UnauthorizedException",
                   "The token's resource, topic, events_url or whip_url do not match a stage.");
         return NULL;
@@ -1606,7 +1606,7 @@ struct key_hit {
 static int has_stream_key(struct eng_res *r, void *arg)
 {
     struct key_hit *h = arg;
-    if (!strcmp(eng_str(r->obj, "streamKey"), h->key)) {
+    if (eng_streq(eng_str(r->obj, "streamKey"), h->key)) {
         h->found = r;
         return 1;
     }

@@ -1362,6 +1362,50 @@ static void test_family_persistence(void)
     emu_resp_free(&r);
     CHECK_INT_EQ(0, emu_stop(&c, SIGTERM));
 
+    /* Private state of odd shapes (sessions without ids, participants that are not a list)
+     * loads and is served without harm. */
+    char *saved_text = harness_read_file(state, NULL);
+    cJSON *root = cJSON_Parse(saved_text ? saved_text : "");
+    free(saved_text);
+    cJSON *res;
+    cJSON_ArrayForEach(res, jget(jget(root, "family"), "resources"))
+    {
+        if (!strcmp(js(res, "type"), "stage"))
+            cJSON_ReplaceItemInObjectCaseSensitive(
+                res, "priv",
+                cJSON_Parse("{\"sessions\":[{\"participants\":\"x\"},{},[]],\"tokens\":[1],"
+                            "\"replicas\":{\"a\":2}}"));
+    }
+    char *odd = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    FILE *of = fopen(state, "wb");
+    CHECK(of && odd);
+    if (of && odd) {
+        fputs(odd, of);
+        fclose(of);
+    }
+    free(odd);
+    CHECK(emu_start(&c, args) == 0);
+    g_emu = c;
+    g_watchdog_pid = c.pid;
+    rt("ListStageSessions", &r, "{\"stageArn\":\"%s\"}", stage);
+    CHECK_INT_EQ(200, r.status);
+    emu_resp_free(&r);
+    rt("ListParticipants", &r, "{\"stageArn\":\"%s\",\"sessionId\":\"%s\"}", stage, session);
+    CHECK_INT_EQ(404, r.status);
+    emu_resp_free(&r);
+    rt("ListParticipantReplicas", &r,
+       "{\"stageArn\":\"%s\",\"sourceStageArn\":\"%s\","
+       "\"participantId\":\"%s\"}",
+       stage, stage, id);
+    emu_resp_free(&r);
+    new_token(stage, "[\"PUBLISH\"]", tok, sizeof tok);
+    join(tok, id);
+    rt("DeleteStage", &r, "{\"arn\":\"%s\"}", stage);
+    CHECK_INT_EQ(200, r.status);
+    emu_resp_free(&r);
+    CHECK_INT_EQ(0, emu_stop(&c, SIGTERM));
+
     /* A resource whose ARN does not fit its service is not loaded: the file is refused. */
     size_t len = 0;
     char *text = harness_read_file(state, &len);
