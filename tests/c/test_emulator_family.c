@@ -1394,10 +1394,9 @@ static void test_family_persistence(void)
     rt("ListParticipants", &r, "{\"stageArn\":\"%s\",\"sessionId\":\"%s\"}", stage, session);
     CHECK_INT_EQ(404, r.status);
     emu_resp_free(&r);
-    rt("ListParticipantReplicas", &r,
-       "{\"stageArn\":\"%s\",\"sourceStageArn\":\"%s\","
-       "\"participantId\":\"%s\"}",
-       stage, stage, id);
+    rt("ListParticipantReplicas", &r, "{\"sourceStageArn\":\"%s\",\"participantId\":\"%s\"}", stage,
+       id);
+    CHECK_INT_EQ(200, r.status);
     emu_resp_free(&r);
     new_token(stage, "[\"PUBLISH\"]", tok, sizeof tok);
     join(tok, id);
