@@ -30,7 +30,19 @@ struct eng_part {
     struct vec *lists; /* engine->kind_total vectors */
 };
 
+/* What one call may have changed, for the journal. A resource is listed when the call looked
+ * it up, walked it or created it; one it removed moves to the removed list (by name: it is
+ * freed). Over-reporting is harmless: a put carries the whole value. */
+struct touched {
+    struct eng_res **res;
+    size_t n, cap;
+    char **removed; /* "kind\nid" */
+    size_t nr, capr;
+    int active;
+};
+
 struct engine {
+    struct touched touched;
     const struct eng_service *const *services;
     size_t service_count;
     size_t *kind_base; /* per service: index of its first kind in a partition's lists */
@@ -160,6 +172,92 @@ static struct vec *list_of(struct engine *e, struct eng_part *p, const struct en
                            int kind)
 {
     return &p->lists[e->kind_base[service_index(e, svc)] + (size_t)kind];
+}
+
+static void touch(struct engine *e, struct eng_res *r)
+{
+    struct touched *t = &e->touched;
+    if (!t->active || !r)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->res[i] == r)
+            return;
+    if (t->n == t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : 16;
+        struct eng_res **nr = realloc(t->res, ncap * sizeof *nr);
+        if (!nr)
+            return;
+        t->res = nr;
+        t->cap = ncap;
+    }
+    t->res[t->n++] = r;
+}
+
+static void journal_kind(char *out, size_t n, const struct eng_res *r)
+{
+    snprintf(out, n, "%s:%s", r->svc->name, r->svc->kinds[r->kind].type);
+}
+
+static void untouch(struct engine *e, const struct eng_res *r)
+{
+    struct touched *t = &e->touched;
+    if (!t->active)
+        return;
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->res[i] == r) {
+            t->res[i] = t->res[--t->n];
+            break;
+        }
+    }
+    if (t->nr == t->capr) {
+        size_t ncap = t->capr ? t->capr * 2 : 8;
+        char **nr = realloc(t->removed, ncap * sizeof *nr);
+        if (!nr)
+            return;
+        t->removed = nr;
+        t->capr = ncap;
+    }
+    char kind[96];
+    journal_kind(kind, sizeof kind, r);
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "%s\n%s", kind, r->arn);
+    t->removed[t->nr++] = buf_steal(&b);
+}
+
+static cJSON *journal_value(const struct eng_res *r)
+{
+    cJSON *v = cJSON_CreateObject();
+    cJSON_AddStringToObject(v, "account", r->part->account);
+    cJSON_AddStringToObject(v, "region", r->part->region);
+    cJSON_AddNumberToObject(v, "seq", (double)r->seq);
+    cJSON_AddItemToObject(v, "obj", cJSON_Duplicate(r->obj, 1));
+    cJSON_AddItemToObject(v, "priv", cJSON_Duplicate(r->priv, 1));
+    return v;
+}
+
+static void call_begin(struct engine *e) { e->touched.active = 1; }
+
+/* Reports what the call changed (when it changed anything) and forgets the lists. */
+static void call_end(struct engine *e, int changed)
+{
+    struct touched *t = &e->touched;
+    for (size_t i = 0; changed && e->host.journal_put && i < t->n; i++) {
+        char kind[96];
+        journal_kind(kind, sizeof kind, t->res[i]);
+        cJSON *v = journal_value(t->res[i]);
+        e->host.journal_put(e->host.ud, kind, t->res[i]->arn, v);
+        cJSON_Delete(v);
+    }
+    for (size_t i = 0; i < t->nr; i++) {
+        char *nl = strchr(t->removed[i], '\n');
+        if (changed && e->host.journal_del && nl) {
+            *nl = '\0';
+            e->host.journal_del(e->host.ud, t->removed[i], nl + 1);
+        }
+        free(t->removed[i]);
+    }
+    t->n = t->nr = 0;
+    t->active = 0;
 }
 
 static void res_free(struct eng_res *r)
@@ -296,6 +394,7 @@ static struct eng_res *res_insert(struct engine *e, struct eng_part *p,
         res_free(r);
         return NULL;
     }
+    touch(e, r);
     return r;
 }
 
@@ -305,6 +404,7 @@ struct eng_res *eng_find(struct eng_part *p, const struct eng_service *svc, int 
     struct eng_res *r = p && arn ? strmap_get(&p->by_arn, arn) : NULL;
     if (!r || r->svc != svc || (kind >= 0 && r->kind != kind))
         return NULL;
+    touch(p->eng, r);
     return r;
 }
 
@@ -325,8 +425,10 @@ int eng_each(struct eng_part *p, const struct eng_service *svc, int kind,
         if (n)
             memcpy(items, v->items, n * sizeof *items);
         int rc = 0;
-        for (size_t i = 0; i < n && !rc; i++)
+        for (size_t i = 0; i < n && !rc; i++) {
+            touch(e, items[i]);
             rc = fn(items[i], arg);
+        }
         free(items);
         if (rc)
             return rc;
@@ -462,6 +564,7 @@ struct eng_res *eng_create(struct eng_ctx *ctx, int kind, cJSON *obj)
 void eng_remove(struct eng_ctx *ctx, struct eng_res *r)
 {
     struct eng_part *p = r->part;
+    untouch(ctx->eng, r);
     strmap_remove(&p->by_arn, r->arn);
     vec_remove(list_of(ctx->eng, p, r->svc, r->kind), r);
     res_free(r);
@@ -877,6 +980,7 @@ int engine_call(struct engine *e, const struct eng_service *svc, const char *acc
     cJSON *empty = NULL;
     if (!in)
         in = empty = cJSON_CreateObject();
+    call_begin(e);
     const char *name = op->name;
     if (!strcmp(name, "TagResource") || !strcmp(name, "UntagResource") ||
         !strcmp(name, "ListTagsForResource")) {
@@ -903,6 +1007,7 @@ int engine_call(struct engine *e, const struct eng_service *svc, const char *acc
             o->custom(&ctx, in);
     }
     cJSON_Delete(empty);
+    call_end(e, ctx.changed);
     return ctx.changed;
 }
 
@@ -926,7 +1031,9 @@ int engine_admin(struct engine *e, const char *method, const char *path, const c
             cJSON *empty = NULL;
             if (!body)
                 body = empty = cJSON_CreateObject();
+            call_begin(e);
             rt->fn(&ctx, query, body);
+            call_end(e, ctx.changed);
             cJSON_Delete(empty);
             *changed = ctx.changed;
             return 1;
@@ -979,6 +1086,8 @@ void engine_free(struct engine *e)
     if (!e)
         return;
     engine_reset(e);
+    free(e->touched.res);
+    free(e->touched.removed);
     free(e->kind_base);
     free(e);
 }
@@ -1016,34 +1125,90 @@ cJSON *engine_snapshot(const struct engine *e)
     return o;
 }
 
-/* One saved resource, checked as strictly as a request: a known service and kind, an ARN of
- * exactly that kind in that account and region, objects where objects belong. */
-static int load_one(struct engine *e, const cJSON *rj)
+/* One saved resource (rj: service, type, account, region, seq, obj, priv), checked as strictly
+ * as a request: a known service and kind, an ARN of exactly that kind in that account and
+ * region, objects where objects belong. replace: a resource with that ARN is replaced (journal
+ * replay) instead of refused (a snapshot holds each once). */
+static int load_one(struct engine *e, const cJSON *rj, int replace, char *errbuf, size_t errlen)
 {
-    const struct eng_service *svc =
-        engine_service(e, eng_str(rj, "service") ? eng_str(rj, "service") : "");
+    const struct eng_service *svc = engine_service(e, eng_str0(rj, "service"));
     const char *account = eng_str(rj, "account"), *region = eng_str(rj, "region");
     const cJSON *obj = cJSON_GetObjectItemCaseSensitive(rj, "obj");
     const cJSON *priv = cJSON_GetObjectItemCaseSensitive(rj, "priv");
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(rj, "seq");
     const char *arn = eng_str(obj, "arn");
     char ar[64], aa[32];
-    if (!svc || !account || !region || !cJSON_IsObject(obj) || !arn || !cJSON_IsNumber(seq) ||
-        seq->valuedouble < 1 || seq->valuedouble > 9007199254740992.0 ||
-        (priv && !cJSON_IsObject(priv)))
+    int kind = svc && arn ? arn_kind(svc, arn, ar, aa) : -1;
+    if (kind < 0 || !account || !region || !cJSON_IsNumber(seq) || seq->valuedouble < 1 ||
+        seq->valuedouble > 9007199254740992.0 || (priv && !cJSON_IsObject(priv)) ||
+        !eng_streq(eng_str(rj, "type"), svc->kinds[kind].type) || strcmp(ar, region) != 0 ||
+        strcmp(aa, account) != 0) {
+        snprintf(errbuf, errlen, "a %s resource that is not one (%s)", svc ? svc->name : "family",
+                 arn ? arn : "no arn");
         return -1;
-    int kind = arn_kind(svc, arn, ar, aa);
-    const char *type = eng_str(rj, "type");
-    if (kind < 0 || !type || strcmp(type, svc->kinds[kind].type) != 0 || strcmp(ar, region) != 0 ||
-        strcmp(aa, account) != 0)
-        return -1;
+    }
     struct eng_part *p = eng_partition(e, account, region);
-    if (!p || strmap_get(&p->by_arn, arn))
+    struct eng_res *old = p ? strmap_get(&p->by_arn, arn) : NULL;
+    if (old && replace && old->svc == svc && old->kind == kind) {
+        cJSON_Delete(old->obj);
+        cJSON_Delete(old->priv);
+        old->obj = cJSON_Duplicate(obj, 1);
+        old->priv = priv ? cJSON_Duplicate(priv, 1) : cJSON_CreateObject();
+        return 0;
+    }
+    if (!p || old) {
+        snprintf(errbuf, errlen, "%s twice", arn);
         return -1;
-    return res_insert(e, p, svc, kind, arn, cJSON_Duplicate(obj, 1),
-                      priv ? cJSON_Duplicate(priv, 1) : NULL, (uint64_t)seq->valuedouble)
-               ? 0
-               : -1;
+    }
+    if (!res_insert(e, p, svc, kind, arn, cJSON_Duplicate(obj, 1),
+                    priv ? cJSON_Duplicate(priv, 1) : NULL, (uint64_t)seq->valuedouble)) {
+        snprintf(errbuf, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int engine_apply(struct engine *e, const cJSON *record, char *errbuf, size_t errlen)
+{
+    const char *kind = eng_str(record, "kind"), *op = eng_str(record, "op");
+    const char *colon = kind ? strchr(kind, ':') : NULL;
+    char name[64];
+    if (!colon || (size_t)(colon - kind) >= sizeof name)
+        return 1;
+    memcpy(name, kind, (size_t)(colon - kind));
+    name[colon - kind] = '\0';
+    const struct eng_service *svc = engine_service(e, name);
+    if (!svc)
+        return 1;
+    if (eng_streq(op, "put")) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(record, "value");
+        cJSON *rj = cJSON_Duplicate(v, 1);
+        if (!cJSON_IsObject(rj)) {
+            cJSON_Delete(rj);
+            snprintf(errbuf, errlen, "a %s record without a value", kind);
+            return -1;
+        }
+        eng_set(rj, "service", cJSON_CreateString(svc->name));
+        eng_set(rj, "type", cJSON_CreateString(colon + 1));
+        int rc = load_one(e, rj, 1, errbuf, errlen);
+        cJSON_Delete(rj);
+        return rc;
+    }
+    if (eng_streq(op, "del")) {
+        const char *arn = eng_str(record, "id");
+        char ar[64], aa[32];
+        struct eng_part *p =
+            arn && arn_kind(svc, arn, ar, aa) >= 0 ? eng_partition(e, aa, ar) : NULL;
+        struct eng_res *r = p ? strmap_get(&p->by_arn, arn) : NULL;
+        if (r) {
+            strmap_remove(&p->by_arn, r->arn);
+            vec_remove(list_of(e, p, r->svc, r->kind), r);
+            res_free(r);
+        }
+        return 0;
+    }
+    snprintf(errbuf, errlen, "a %s record with op %s", kind, op ? op : "(none)");
+    return -1;
 }
 
 int engine_load(struct engine *e, const cJSON *snap)
@@ -1056,7 +1221,8 @@ int engine_load(struct engine *e, const cJSON *snap)
     const cJSON *rj;
     cJSON_ArrayForEach(rj, rs)
     {
-        if (load_one(e, rj) != 0)
+        char why[256];
+        if (load_one(e, rj, 0, why, sizeof why) != 0)
             return -1;
     }
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(snap, "seq");

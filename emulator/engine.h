@@ -110,6 +110,11 @@ struct eng_host {
     void (*emit)(void *ud, const char *account, const char *region, const char *detail_type,
                  const char *resource_arn, cJSON *detail);
     int (*ivs_exists)(void *ud, const char *account, const char *region, const char *arn);
+    /* Durability (may be NULL): after each call that changed state, the engine reports every
+     * resource the call may have changed (kind "SERVICE:TYPE", id the ARN, value as
+     * engine_apply() takes it back) and every resource it removed. */
+    void (*journal_put)(void *ud, const char *kind, const char *id, const cJSON *value);
+    void (*journal_del)(void *ud, const char *kind, const char *id);
 };
 
 /* The context one operation runs in. */
@@ -148,6 +153,10 @@ int engine_admin(struct engine *e, const char *method, const char *path, const c
 /* The engine's part of the state file, and loading it back (-1 when malformed). */
 cJSON *engine_snapshot(const struct engine *e);
 int engine_load(struct engine *e, const cJSON *snap);
+/* Replays one journal record whose kind is one of the engine's ("ivschat:room"...): "put"
+ * stores the value (replacing what the ARN held), "del" removes. Returns 0, -1 with a message
+ * in errbuf when the record is not one the engine wrote; 1 when the kind is not the engine's. */
+int engine_apply(struct engine *e, const cJSON *record, char *errbuf, size_t errlen);
 /* Resources held (health check). */
 size_t engine_count(const struct engine *e);
 

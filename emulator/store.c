@@ -2412,7 +2412,7 @@ struct store *store_new(const char *default_region, const char *default_account,
     s->state_path = ivs_strdup(state_path);
     s->started = emu_now();
     static const struct eng_service *const services[] = {&svc_chat, &svc_realtime};
-    struct eng_host host = {s, host_emit, host_ivs_exists};
+    struct eng_host host = {s, host_emit, host_ivs_exists, NULL, NULL};
     s->eng = engine_new(services, sizeof services / sizeof services[0], &host);
     if (!s->eng) {
         free(s->state_path);
