@@ -142,20 +142,67 @@ void eng_reply(struct eng_ctx *ctx, cJSON *body)
         emu_reply_error(ctx->out, 500, "InternalServerException", "Out of memory.");
 }
 
-void eng_error(struct eng_ctx *ctx, int status, const char *type, const char *fmt, ...)
+/* The members a service's error shapes add to the message (Chat's), for a resource id. */
+static void error_members(struct eng_ctx *ctx, int status, const char *resource_id, long limit)
+{
+    const char *type = ctx->svc ? ctx->svc->error_resource_type : NULL;
+    if (!type)
+        return;
+    cJSON *m = cJSON_CreateObject();
+    if (status == 400) {
+        cJSON_AddStringToObject(m, "reason", "FIELD_VALIDATION_FAILED");
+    } else if (status == 402 || status == 404 || status == 409 || status == 429) {
+        cJSON_AddStringToObject(m, "resourceId", resource_id ? resource_id : "");
+        cJSON_AddStringToObject(m, "resourceType", type);
+        if (limit >= 0)
+            cJSON_AddNumberToObject(m, "limit", (double)limit);
+    }
+    ctx->out->error_members = m;
+}
+
+static void error_v(struct eng_ctx *ctx, int status, const char *type, const char *resource_id,
+                    long limit, const char *fmt, va_list ap)
 {
     struct buf b = BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
     buf_vprintf(&b, fmt, ap);
-    va_end(ap);
     emu_reply_error(ctx->out, status, type, "%s", buf_str(&b));
     buf_free(&b);
+    error_members(ctx, status, resource_id, limit);
+}
+
+void eng_error(struct eng_ctx *ctx, int status, const char *type, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    error_v(ctx, status, type, NULL, -1, fmt, ap);
+    va_end(ap);
+}
+
+/* eng_error naming the resource (its id: the last segment of an ARN) and a quota's limit. */
+static void error_about(struct eng_ctx *ctx, int status, const char *type, const char *arn,
+                        long limit, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void error_about(struct eng_ctx *ctx, int status, const char *type, const char *arn,
+                        long limit, const char *fmt, ...)
+{
+    const char *slash = arn ? strrchr(arn, '/') : NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    error_v(ctx, status, type, slash ? slash + 1 : arn, limit, fmt, ap);
+    va_end(ap);
+}
+
+void eng_error_resource(struct eng_ctx *ctx, const char *arn)
+{
+    cJSON *m = ctx->out->error_members;
+    const char *slash = arn ? strrchr(arn, '/') : NULL;
+    if (m && cJSON_GetObjectItemCaseSensitive(m, "resourceId"))
+        eng_set(m, "resourceId", cJSON_CreateString(slash ? slash + 1 : arn ? arn : ""));
 }
 
 void eng_not_found(struct eng_ctx *ctx, const char *arn)
 {
-    eng_error(ctx, 404, "ResourceNotFoundException", "Resource %s not found.", arn ? arn : "");
+    error_about(ctx, 404, "ResourceNotFoundException", arn, -1, "Resource %s not found.",
+                arn ? arn : "");
 }
 
 /* ---- partitions and resources ---------------------------------------------------------- */
@@ -528,8 +575,8 @@ struct eng_res *eng_create(struct eng_ctx *ctx, int kind, cJSON *obj)
     const struct eng_kind *k = &ctx->svc->kinds[kind];
     if (k->quota && list_of(ctx->eng, ctx->part, ctx->svc, kind)->n >= k->quota) {
         cJSON_Delete(obj);
-        eng_error(ctx, 402, "ServiceQuotaExceededException", "%s quota of %zu exceeded.", k->what,
-                  k->quota);
+        error_about(ctx, 402, "ServiceQuotaExceededException", NULL, (long)k->quota,
+                    "%s quota of %zu exceeded.", k->what, k->quota);
         return NULL;
     }
     char id[13], arn[256];

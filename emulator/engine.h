@@ -99,6 +99,9 @@ struct eng_service {
     size_t kind_count;
     const struct eng_op *ops;
     size_t op_count;
+    /* Chat's errors carry resourceId and resourceType (an enum holding only this value), a
+     * quota's the limit, a validation error the reason: NULL for services without them. */
+    const char *error_resource_type;
     const struct eng_admin_route *admin; /* admin API paths of this service */
     size_t admin_count;
 };
@@ -212,6 +215,9 @@ void eng_reply(struct eng_ctx *ctx, cJSON *body);
 void eng_error(struct eng_ctx *ctx, int status, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void eng_not_found(struct eng_ctx *ctx, const char *arn);
+/* Names the resource an error (just made with eng_error) is about, for services whose errors
+ * carry a resourceId. */
+void eng_error_resource(struct eng_ctx *ctx, const char *arn);
 /* ISO 8601 UTC with milliseconds into out[32]. */
 void eng_now_iso(char out[32]);
 /* Small JSON helpers shared by the service files. */

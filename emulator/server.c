@@ -117,6 +117,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct emu_reply *r,
         if (!r->front_door)
             cJSON_AddStringToObject(o, "exceptionMessage", r->message ? r->message : "");
         cJSON_AddStringToObject(o, "message", r->message ? r->message : "");
+        for (cJSON *m = r->error_members ? r->error_members->child : NULL; m; m = m->next)
+            cJSON_AddItemToObject(o, m->string, cJSON_Duplicate(m, 1));
         text = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
     } else if (r->body && r->status != 204) {

@@ -117,6 +117,7 @@ void emu_reply_cleanup(struct emu_reply *r)
         return;
     free(r->message);
     free(r->body);
+    cJSON_Delete(r->error_members);
     memset(r, 0, sizeof *r);
 }
 
@@ -125,6 +126,8 @@ void emu_reply_error(struct emu_reply *r, int status, const char *type, const ch
     free(r->message);
     free(r->body);
     r->body = NULL;
+    cJSON_Delete(r->error_members);
+    r->error_members = NULL;
     r->status = status;
     /* Copied: fault types come from request-scoped buffers. */
     snprintf(r->type_buf, sizeof r->type_buf, "%s", type);

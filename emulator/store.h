@@ -14,9 +14,10 @@ struct emu_reply {
     int status;
     const char *error_type; /* points at type_buf on error; NULL on success */
     char type_buf[64];
-    char *message;  /* error detail (malloc'd); NULL on success */
-    int front_door; /* the error comes from the front door: body {"message": ...} only */
-    char *body;     /* success body as JSON text (malloc'd); NULL means empty */
+    char *message;        /* error detail (malloc'd); NULL on success */
+    int front_door;       /* the error comes from the front door: body {"message": ...} only */
+    char *body;           /* success body as JSON text (malloc'd); NULL means empty */
+    cJSON *error_members; /* more members of a modelled error's body (owned; NULL: none) */
 };
 
 void emu_reply_cleanup(struct emu_reply *r);

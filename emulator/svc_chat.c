@@ -221,6 +221,7 @@ static int logging_in_use(struct eng_ctx *ctx, struct eng_res *r, const cJSON *i
     if (eng_each(ctx->part, ctx->svc, K_ROOM, room_uses, &u)) {
         eng_error(ctx, 409, "ConflictException", "Logging configuration %s is used by room %s.",
                   r->arn, u.by);
+        eng_error_resource(ctx, r->arn);
         return -1;
     }
     return 0;
@@ -711,6 +712,7 @@ const struct eng_service svc_chat = {
     .kind_count = sizeof s_kinds / sizeof s_kinds[0],
     .ops = s_ops,
     .op_count = sizeof s_ops / sizeof s_ops[0],
+    .error_resource_type = "ROOM",
     .admin = s_admin,
     .admin_count = sizeof s_admin / sizeof s_admin[0],
 };

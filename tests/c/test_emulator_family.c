@@ -279,6 +279,7 @@ static void test_chat_rooms_and_logging(void)
     /* A logging configuration that a room names cannot be deleted. */
     chat("DeleteLoggingConfiguration", &r, "{\"identifier\":\"%s\"}", lc);
     check_error(&r, 409, "ConflictException");
+    CHECK_STR_EQ(lc + strlen(lc) - 12, js(r.json, "resourceId"));
     emu_resp_free(&r);
     chat("UpdateLoggingConfiguration", &r,
          "{\"identifier\":\"%s\",\"name\":\"renamed\",\"destinationConfiguration\":"
@@ -304,6 +305,9 @@ static void test_chat_rooms_and_logging(void)
     emu_resp_free(&r);
     chat("GetRoom", &r, "{\"identifier\":\"%s\"}", room);
     check_error(&r, 404, "ResourceNotFoundException");
+    /* Chat's error shapes name the resource (its type enum holds only ROOM). */
+    CHECK_STR_EQ(room + strlen(room) - 12, js(r.json, "resourceId"));
+    CHECK_STR_EQ("ROOM", js(r.json, "resourceType"));
     emu_resp_free(&r);
     chat("DeleteLoggingConfiguration", &r, "{\"identifier\":\"%s\"}", lc);
     CHECK_INT_EQ(204, r.status);
@@ -526,8 +530,10 @@ static void test_chat_tags_errors_quotas(void)
              "{\"destinationConfiguration\":{\"s3\":{\"bucketName\":\"bucket-%d\"}}}", i);
         if (r.status == 200)
             copy(arns[made++], sizeof arns[0], js(r.json, "arn"));
-        else
+        else {
             check_error(&r, 402, "ServiceQuotaExceededException");
+            CHECK_INT_EQ(10, jn(r.json, "limit"));
+        }
         emu_resp_free(&r);
     }
     CHECK_INT_EQ(10, made);

@@ -36,7 +36,7 @@ def fails(code, client, op, **params):
         getattr(client, op)(**params)
     except ClientError as e:
         assert e.response["Error"]["Code"] == code, (op, e.response["Error"])
-        return
+        return e.response
     raise AssertionError(f"{op} should fail with {code}")
 
 
@@ -70,7 +70,8 @@ assert call(chat, "list_tags_for_resource", resourceArn=room["arn"])["tags"] == 
 fails("ConflictException", chat, "delete_logging_configuration", identifier=lc["arn"])
 call(chat, "delete_room", identifier=room["arn"])
 call(chat, "delete_logging_configuration", identifier=lc["arn"])
-fails("ResourceNotFoundException", chat, "get_room", identifier=room["arn"])
+gone = fails("ResourceNotFoundException", chat, "get_room", identifier=room["arn"])
+assert gone.get("resourceType") == "ROOM" and gone.get("resourceId") == room["id"], gone
 
 # Real-Time
 stage = call(rt, "create_stage", name="boto", participantTokenConfigurations=[{"userId": "a"}])
