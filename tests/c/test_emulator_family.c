@@ -608,6 +608,12 @@ static void new_stage(const char *json, char arn[160])
     emu_resp_free(&r);
 }
 
+static void new_stage_quiet(void)
+{
+    char arn[160];
+    new_stage("{}", arn);
+}
+
 static void test_stages_and_tokens(void)
 {
     struct emu_resp r;
@@ -1585,6 +1591,23 @@ static void test_every_family_operation_was_served(void)
     CHECK_INT_EQ(56, total);
 }
 
+static void test_reset_clears_the_family(void)
+{
+    struct emu_resp r;
+    chat("CreateRoom", &r, "{}");
+    emu_resp_free(&r);
+    new_stage_quiet();
+    admin("POST", "/_emulator/reset", NULL, &r);
+    CHECK_INT_EQ(200, r.status);
+    emu_resp_free(&r);
+    chat("ListRooms", &r, "{}");
+    CHECK_INT_EQ(0, cJSON_GetArraySize(jget(r.json, "rooms")));
+    emu_resp_free(&r);
+    rt("ListStages", &r, "{}");
+    CHECK_INT_EQ(0, cJSON_GetArraySize(jget(r.json, "stages")));
+    emu_resp_free(&r);
+}
+
 int main(void)
 {
     signal(SIGALRM, on_alarm);
@@ -1609,6 +1632,7 @@ int main(void)
     RUN(test_realtime_tags);
     RUN(test_every_operation_is_routed);
     RUN(test_every_family_operation_was_served);
+    RUN(test_reset_clears_the_family);
     RUN(test_family_persistence);
     RUN(test_boto3_oracle);
     RUN(test_aws_cli_family);
