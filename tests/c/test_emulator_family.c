@@ -1591,6 +1591,40 @@ static void test_every_family_operation_was_served(void)
     CHECK_INT_EQ(56, total);
 }
 
+/* A client that kept the real host name is routed by it (here without signatures, so the
+ * Host header can be chosen freely). */
+static void test_host_routing(void)
+{
+    const char *args[] = {"--no-auth", NULL};
+    struct emu_child saved = g_emu, c;
+    CHECK(emu_start(&c, args) == 0);
+    g_emu = c;
+    g_watchdog_pid = c.pid;
+    struct emu_resp r;
+    struct emu_sign s = {.unsigned_request = 1,
+                         .extra_header = "Host: ivsrealtime.us-west-2.amazonaws.com"};
+    /* The tags path of a channel ARN goes to low-latency by the ARN, but to Real-Time by the
+     * host, where a channel is no resource of its own. */
+    emu_send(g_curl, &g_emu, "GET",
+             "/tags/arn%3Aaws%3Aivs%3Aus-west-2%3A123456789012%3Achannel%2FAAAAAAAAAAAA", NULL,
+             NULL, &s, &r);
+    check_error(&r, 400, "ValidationException");
+    emu_resp_free(&r);
+    s.extra_header = "Host: ivschat.us-west-2.amazonaws.com";
+    emu_send(g_curl, &g_emu, "POST", "/CreateRoom", NULL, "{\"name\":\"by-host\"}", &s, &r);
+    CHECK_INT_EQ(200, r.status);
+    CHECK(arn_of(js(r.json, "arn"), "ivschat", "room"));
+    emu_resp_free(&r);
+    /* Chat's paths are not Real-Time's. */
+    s.extra_header = "Host: ivsrealtime.us-west-2.amazonaws.com";
+    emu_send(g_curl, &g_emu, "POST", "/CreateRoom", NULL, "{}", &s, &r);
+    check_error(&r, 403, "MissingAuthenticationTokenException");
+    emu_resp_free(&r);
+    CHECK_INT_EQ(0, emu_stop(&c, SIGTERM));
+    g_emu = saved;
+    g_watchdog_pid = saved.pid;
+}
+
 static void test_reset_clears_the_family(void)
 {
     struct emu_resp r;
@@ -1633,6 +1667,7 @@ int main(void)
     RUN(test_every_operation_is_routed);
     RUN(test_every_family_operation_was_served);
     RUN(test_reset_clears_the_family);
+    RUN(test_host_routing);
     RUN(test_family_persistence);
     RUN(test_boto3_oracle);
     RUN(test_aws_cli_family);
