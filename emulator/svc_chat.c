@@ -512,6 +512,33 @@ static cJSON *publish(struct eng_ctx *ctx, struct conn_hit *h, const cJSON *fram
             return error_frame(rid, 400, "Attributes must be a map of strings.");
         if (!rate_ok(h->room, now))
             return error_frame(rid, 429, "The room's message rate was exceeded.");
+        /* The room's review handler (its answer set through the admin API) may reject the
+         * message or replace its content and attributes; a failing handler means the room's
+         * fallbackResult. */
+        const cJSON *handler =
+            cJSON_GetObjectItemCaseSensitive(h->room->obj, "messageReviewHandler");
+        const char *uri = eng_str(handler, "uri");
+        if (uri && *uri) {
+            const cJSON *review = cJSON_GetObjectItemCaseSensitive(h->room->priv, "review");
+            const char *result = eng_str(review, "result");
+            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(review, "fail")))
+                result = eng_str(handler, "fallbackResult");
+            if (eng_streq(result, "DENY")) {
+                const char *reason =
+                    eng_str(cJSON_GetObjectItemCaseSensitive(review, "attributes"), "Reason");
+                char msg[300];
+                snprintf(msg, sizeof msg, "The message was rejected by the review handler%s%.200s.",
+                         reason ? ": " : "", reason ? reason : "");
+                return error_frame(rid, 406, msg);
+            }
+            if (eng_str(review, "content") &&
+                !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(review, "fail")))
+                content = eng_str(review, "content");
+            const cJSON *ra = cJSON_GetObjectItemCaseSensitive(review, "attributes");
+            if (cJSON_IsObject(ra) &&
+                !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(review, "fail")))
+                attrs = ra;
+        }
         char id[13], when[40];
         emu_random_alnum(id, 12);
         send_time(when);
@@ -575,6 +602,45 @@ static void admin_publish(struct eng_ctx *ctx, const cJSON *query, const cJSON *
     ctx->out->status = 200;
     ctx->out->body = cJSON_PrintUnformatted(resp);
     cJSON_Delete(resp);
+}
+
+static int partition_of(struct eng_ctx *ctx, const char *arn);
+
+/* What the room's review handler answers from now on: {"result": "ALLOW"|"DENY", "content",
+ * "attributes"} as a Lambda handler returns them, or {"fail": true} for a handler that errs or
+ * times out. */
+static void admin_review(struct eng_ctx *ctx, const cJSON *query, const cJSON *body)
+{
+    (void)query;
+    const char *arn = eng_str(body, "roomArn"), *result = eng_str(body, "result");
+    if (partition_of(ctx, arn) != 0)
+        return;
+    struct eng_res *room = eng_need(ctx, K_ROOM, arn);
+    if (!room)
+        return;
+    int fail = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "fail"));
+    const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(body, "attributes");
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(body, "content");
+    if ((!fail && !eng_streq(result, "ALLOW") && !eng_streq(result, "DENY")) ||
+        (attrs && !cJSON_IsObject(attrs)) || (content && !cJSON_IsString(content))) {
+        eng_error(ctx, 400, "ValidationException",
+                  "result must be ALLOW or DENY (or fail true); content a string, attributes an "
+                  "object.");
+        return;
+    }
+    cJSON *review = cJSON_CreateObject();
+    if (result)
+        cJSON_AddStringToObject(review, "result", result);
+    if (fail)
+        cJSON_AddTrueToObject(review, "fail");
+    if (content)
+        cJSON_AddItemToObject(review, "content", cJSON_Duplicate(content, 1));
+    if (attrs)
+        cJSON_AddItemToObject(review, "attributes", cJSON_Duplicate(attrs, 1));
+    eng_set(room->priv, "review", review);
+    ctx->changed = 1;
+    ctx->out->status = 200;
+    ctx->out->body = cJSON_PrintUnformatted(review);
 }
 
 static int partition_of(struct eng_ctx *ctx, const char *arn)
@@ -699,9 +765,8 @@ static const struct eng_op s_ops[] = {
 };
 
 static const struct eng_admin_route s_admin[] = {
-    {"POST", "/chat/connect", admin_connect},
-    {"POST", "/chat/publish", admin_publish},
-    {"GET", "/chat/frames", admin_frames},
+    {"POST", "/chat/connect", admin_connect}, {"POST", "/chat/publish", admin_publish},
+    {"POST", "/chat/review", admin_review},   {"GET", "/chat/frames", admin_frames},
     {"GET", "/chat/logs", admin_logs},
 };
 

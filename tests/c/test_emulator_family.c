@@ -477,6 +477,67 @@ static void test_chat_messaging(void)
     emu_resp_free(&r);
 }
 
+/* Sends one message on a new connection to room; returns the frame the sender gets. */
+static cJSON *send_one(const char *room, const char *content)
+{
+    struct emu_resp r;
+    chat("CreateChatToken", &r,
+         "{\"roomIdentifier\":\"%s\",\"userId\":\"w\",\"capabilities\":[\"SEND_MESSAGE\"]}", room);
+    char token[256], conn[32];
+    copy(token, sizeof token, js(r.json, "token"));
+    emu_resp_free(&r);
+    adminf("/_emulator/chat/connect", &r, "{\"token\":\"%s\"}", token);
+    copy(conn, sizeof conn, js(r.json, "connectionId"));
+    emu_resp_free(&r);
+    adminf("/_emulator/chat/publish", &r,
+           "{\"connectionId\":\"%s\",\"frame\":{\"Action\":\"SEND_MESSAGE\",\"Content\":"
+           "\"%s\"}}",
+           conn, content);
+    cJSON *f = cJSON_Duplicate(jget(r.json, "frame"), 1);
+    emu_resp_free(&r);
+    return f;
+}
+
+static void test_chat_review_handler(void)
+{
+    struct emu_resp r;
+    chat("CreateRoom", &r,
+         "{\"messageReviewHandler\":{\"uri\":\"arn:aws:lambda:us-west-2:123456789012:function:"
+         "f\",\"fallbackResult\":\"DENY\"}}");
+    char room[160];
+    copy(room, sizeof room, js(r.json, "arn"));
+    emu_resp_free(&r);
+    adminf("/_emulator/chat/review", &r,
+           "{\"roomArn\":\"%s\",\"result\":\"DENY\",\"attributes\":{\"Reason\":\"rude\"}}", room);
+    CHECK_INT_EQ(200, r.status);
+    emu_resp_free(&r);
+    cJSON *f = send_one(room, "hey");
+    CHECK_INT_EQ(406, jn(f, "ErrorCode"));
+    CHECK(js(f, "ErrorMessage") && strstr(js(f, "ErrorMessage"), "rude"));
+    cJSON_Delete(f);
+    adminf("/_emulator/chat/review", &r,
+           "{\"roomArn\":\"%s\",\"result\":\"ALLOW\",\"content\":"
+           "\"***\",\"attributes\":{\"reviewed\":\"yes\"}}",
+           room);
+    emu_resp_free(&r);
+    f = send_one(room, "darn");
+    CHECK_STR_EQ("MESSAGE", js(f, "Type"));
+    CHECK_STR_EQ("***", js(f, "Content"));
+    CHECK_STR_EQ("yes", js(jget(f, "Attributes"), "reviewed"));
+    cJSON_Delete(f);
+    /* A failing handler: the room's fallbackResult (DENY here). */
+    adminf("/_emulator/chat/review", &r, "{\"roomArn\":\"%s\",\"fail\":true}", room);
+    emu_resp_free(&r);
+    f = send_one(room, "hello");
+    CHECK_INT_EQ(406, jn(f, "ErrorCode"));
+    cJSON_Delete(f);
+    adminf("/_emulator/chat/review", &r, "{\"roomArn\":\"%s\",\"result\":\"MAYBE\"}", room);
+    CHECK_INT_EQ(400, r.status);
+    emu_resp_free(&r);
+    chat("DeleteRoom", &r, "{\"identifier\":\"%s\"}", room);
+    emu_resp_free(&r);
+}
+
 static void test_chat_tags_errors_quotas(void)
 {
     struct emu_resp r;
@@ -1656,6 +1717,7 @@ int main(void)
     g_watchdog_pid = g_emu.pid;
     RUN(test_chat_rooms_and_logging);
     RUN(test_chat_messaging);
+    RUN(test_chat_review_handler);
     RUN(test_chat_tags_errors_quotas);
     RUN(test_stages_and_tokens);
     RUN(test_sessions_participants_events);
