@@ -188,18 +188,6 @@ static void jset_str(cJSON *o, const char *key, const char *v)
 
 static cJSON *jdup(const cJSON *v) { return cJSON_Duplicate(v, 1); }
 
-/* A copy of obj holding only the listed keys (those present). */
-static cJSON *jpick(const cJSON *obj, const char *const *keys)
-{
-    cJSON *o = cJSON_CreateObject();
-    for (; *keys; keys++) {
-        const cJSON *v = jget(obj, *keys);
-        if (v)
-            cJSON_AddItemToObject(o, *keys, jdup(v));
-    }
-    return o;
-}
-
 /* A copy without the private "_" keys. */
 static cJSON *jpublic(const cJSON *obj)
 {
@@ -573,38 +561,44 @@ static void page_list(cJSON *o, const char *key, const struct resvec *v, const s
 /* ------------------------------------------------------------------------------------ */
 /* Views */
 
-static const char *const k_channel_summary[] = {
-    "arn",
-    "name",
-    "latencyMode",
-    "authorized",
-    "recordingConfigurationArn",
-    "tags",
-    "insecureIngest",
-    "type",
-    "preset",
-    "playbackRestrictionPolicyArn",
-    "adConfigurationArn",
-    NULL,
-};
-static const char *const k_key_summary[] = {"arn", "channelArn", "tags", NULL};
-static const char *const k_keypair_summary[] = {"arn", "name", "tags", NULL};
-static const char *const k_recording_summary[] = {"arn",   "name", "destinationConfiguration",
-                                                  "state", "tags", NULL};
-static const char *const k_stream_summary[] = {"channelArn",  "streamId",  "state", "health",
-                                               "viewerCount", "startTime", NULL};
+/* A list operation's entries as the model's summary shape has them (ChannelSummary...), so
+ * no member list is copied here by hand. */
+static const struct model_shape *summary_shape(const char *operation, const char *member)
+{
+    const struct model_operation *op = model_find_operation(model_default_service(), operation);
+    const struct model_member *m = op && op->output ? model_find_member(op->output, member) : NULL;
+    return m && m->shape ? m->shape->member_shape : NULL;
+}
 
-static cJSON *view_channel_summary(const struct res *r) { return jpick(r->obj, k_channel_summary); }
-static cJSON *view_key_summary(const struct res *r) { return jpick(r->obj, k_key_summary); }
-static cJSON *view_keypair_summary(const struct res *r) { return jpick(r->obj, k_keypair_summary); }
+static cJSON *view_channel_summary(const struct res *r)
+{
+    return eng_project(r->obj, summary_shape("ListChannels", "channels"));
+}
+static cJSON *view_key_summary(const struct res *r)
+{
+    return eng_project(r->obj, summary_shape("ListStreamKeys", "streamKeys"));
+}
+static cJSON *view_keypair_summary(const struct res *r)
+{
+    return eng_project(r->obj, summary_shape("ListPlaybackKeyPairs", "keyPairs"));
+}
 static cJSON *view_recording_summary(const struct res *r)
 {
-    return jpick(r->obj, k_recording_summary);
+    return eng_project(r->obj,
+                       summary_shape("ListRecordingConfigurations", "recordingConfigurations"));
 }
-static cJSON *view_full(const struct res *r) { return jdup(r->obj); }
+static cJSON *view_policy_summary(const struct res *r)
+{
+    return eng_project(
+        r->obj, summary_shape("ListPlaybackRestrictionPolicies", "playbackRestrictionPolicies"));
+}
+static cJSON *view_ad_summary(const struct res *r)
+{
+    return eng_project(r->obj, summary_shape("ListAdConfigurations", "adConfigurations"));
+}
 static cJSON *view_stream_summary(const struct res *r)
 {
-    return jpick(r->stream, k_stream_summary);
+    return eng_project(r->stream, summary_shape("ListStreams", "streams"));
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1687,7 +1681,8 @@ void store_call(struct store *s, const char *account, const char *region,
     else if (!strcmp(n, "DeletePlaybackRestrictionPolicy"))
         op_delete_simple(s, p, in, RT_PRP, 204, out);
     else if (!strcmp(n, "ListPlaybackRestrictionPolicies"))
-        op_list_simple(p, in, RT_PRP, n, "playbackRestrictionPolicies", 1, view_full, out);
+        op_list_simple(p, in, RT_PRP, n, "playbackRestrictionPolicies", 1, view_policy_summary,
+                       out);
     else if (!strcmp(n, "CreateAdConfiguration"))
         op_create_ad(s, p, in, out);
     else if (!strcmp(n, "GetAdConfiguration"))
@@ -1697,8 +1692,8 @@ void store_call(struct store *s, const char *account, const char *region,
     else if (!strcmp(n, "DeleteAdConfiguration"))
         op_delete_simple(s, p, in, RT_AD, 204, out);
     else if (!strcmp(n, "ListAdConfigurations"))
-        op_list_simple(p, in, RT_AD, n, "adConfigurations", QUOTA_AD_CONFIGURATIONS, view_full,
-                       out);
+        op_list_simple(p, in, RT_AD, n, "adConfigurations", QUOTA_AD_CONFIGURATIONS,
+                       view_ad_summary, out);
     else if (!strcmp(n, "TagResource"))
         op_tag(s, p, in, out);
     else if (!strcmp(n, "UntagResource"))
