@@ -1624,102 +1624,130 @@ static void op_batch_revoke(struct partition *p, const cJSON *in, struct emu_rep
 /* ------------------------------------------------------------------------------------ */
 /* Dispatch */
 
+/* How an operation is run: most are one of the generic get/list/update/delete/batch-get
+ * handlers on a resource type; the rest have a handler of their own. */
+enum ivs_how { H_GET, H_BATCH_GET, H_DELETE, H_LIST, H_UPDATE, H_STORE, H_PART };
+
+struct ivs_op {
+    const char *name;
+    enum ivs_how how;
+    enum rtype type;
+    const char *key; /* the output member (get, batch get, update, list) */
+    long default_max;
+    res_view view;
+    void (*with_store)(struct store *, struct partition *, const cJSON *, struct emu_reply *);
+    void (*with_part)(struct partition *, const cJSON *, struct emu_reply *);
+};
+
+#define OP_GET(n, t, k)                                                                            \
+    {                                                                                              \
+        n, H_GET, t, k, 0, NULL, NULL, NULL                                                        \
+    }
+#define OP_BATCH(n, t, k)                                                                          \
+    {                                                                                              \
+        n, H_BATCH_GET, t, k, 0, NULL, NULL, NULL                                                  \
+    }
+#define OP_DELETE(n, t)                                                                            \
+    {                                                                                              \
+        n, H_DELETE, t, NULL, 0, NULL, NULL, NULL                                                  \
+    }
+#define OP_LIST(n, t, k, d, v)                                                                     \
+    {                                                                                              \
+        n, H_LIST, t, k, d, v, NULL, NULL                                                          \
+    }
+#define OP_UPDATE(n, t, k)                                                                         \
+    {                                                                                              \
+        n, H_UPDATE, t, k, 0, NULL, NULL, NULL                                                     \
+    }
+#define OP_STORE(n, f)                                                                             \
+    {                                                                                              \
+        n, H_STORE, RT_COUNT, NULL, 0, NULL, f, NULL                                               \
+    }
+#define OP_PART(n, f)                                                                              \
+    {                                                                                              \
+        n, H_PART, RT_COUNT, NULL, 0, NULL, NULL, f                                                \
+    }
+
+/* Sorted by name (binary search); the routing guard test fails on any operation missing. */
+static const struct ivs_op s_ivs_ops[] = {
+    OP_BATCH("BatchGetChannel", RT_CHANNEL, "channels"),
+    OP_BATCH("BatchGetStreamKey", RT_STREAM_KEY, "streamKeys"),
+    OP_PART("BatchStartViewerSessionRevocation", op_batch_revoke),
+    OP_STORE("CreateAdConfiguration", op_create_ad),
+    OP_STORE("CreateChannel", op_create_channel),
+    OP_STORE("CreatePlaybackRestrictionPolicy", op_create_prp),
+    OP_STORE("CreateRecordingConfiguration", op_create_recording),
+    OP_STORE("CreateStreamKey", op_create_stream_key),
+    OP_DELETE("DeleteAdConfiguration", RT_AD),
+    OP_STORE("DeleteChannel", op_delete_channel),
+    OP_DELETE("DeletePlaybackKeyPair", RT_PLAYBACK_KEY),
+    OP_DELETE("DeletePlaybackRestrictionPolicy", RT_PRP),
+    OP_DELETE("DeleteRecordingConfiguration", RT_RECORDING),
+    OP_STORE("DeleteStreamKey", op_delete_stream_key),
+    OP_GET("GetAdConfiguration", RT_AD, "adConfiguration"),
+    OP_GET("GetChannel", RT_CHANNEL, "channel"),
+    OP_GET("GetPlaybackKeyPair", RT_PLAYBACK_KEY, "keyPair"),
+    OP_GET("GetPlaybackRestrictionPolicy", RT_PRP, "playbackRestrictionPolicy"),
+    OP_GET("GetRecordingConfiguration", RT_RECORDING, "recordingConfiguration"),
+    OP_PART("GetStream", op_get_stream),
+    OP_GET("GetStreamKey", RT_STREAM_KEY, "streamKey"),
+    OP_PART("GetStreamSession", op_get_stream_session),
+    OP_STORE("ImportPlaybackKeyPair", op_import_playback_key),
+    OP_PART("InsertAdBreak", op_insert_ad_break),
+    OP_LIST("ListAdConfigurations", RT_AD, "adConfigurations", QUOTA_AD_CONFIGURATIONS,
+            view_ad_summary),
+    OP_PART("ListChannels", op_list_channels),
+    OP_LIST("ListPlaybackKeyPairs", RT_PLAYBACK_KEY, "keyPairs", QUOTA_PLAYBACK_KEYS,
+            view_keypair_summary),
+    OP_LIST("ListPlaybackRestrictionPolicies", RT_PRP, "playbackRestrictionPolicies", 1,
+            view_policy_summary),
+    OP_LIST("ListRecordingConfigurations", RT_RECORDING, "recordingConfigurations",
+            QUOTA_RECORDING_CONFIGURATIONS, view_recording_summary),
+    OP_PART("ListStreamKeys", op_list_stream_keys),
+    OP_PART("ListStreamSessions", op_list_stream_sessions),
+    OP_PART("ListStreams", op_list_streams),
+    OP_PART("ListTagsForResource", op_list_tags),
+    OP_PART("PutMetadata", op_put_metadata),
+    OP_PART("StartViewerSessionRevocation", op_revoke),
+    OP_STORE("StopStream", op_stop_stream),
+    OP_STORE("TagResource", op_tag),
+    OP_STORE("UntagResource", op_untag),
+    OP_UPDATE("UpdateAdConfiguration", RT_AD, "adConfiguration"),
+    OP_STORE("UpdateChannel", op_update_channel),
+    OP_UPDATE("UpdatePlaybackRestrictionPolicy", RT_PRP, "playbackRestrictionPolicy"),
+};
+
+static int ivs_op_cmp(const void *key, const void *item)
+{
+    return strcmp(key, ((const struct ivs_op *)item)->name);
+}
+
 void store_call(struct store *s, const char *account, const char *region,
                 const struct model_operation *op, const cJSON *in, struct emu_reply *out)
 {
     pthread_mutex_lock(&s->lock);
     struct partition *p = partition_get(s, account, region);
-    const char *n = op->name;
+    const struct ivs_op *o = bsearch(op->name, s_ivs_ops, sizeof s_ivs_ops / sizeof s_ivs_ops[0],
+                                     sizeof s_ivs_ops[0], ivs_op_cmp);
     if (!p)
         emu_reply_error(out, 500, "InternalServerException", "Out of memory.");
-    else if (!strcmp(n, "GetChannel"))
-        op_get_simple(p, in, RT_CHANNEL, "channel", out);
-    else if (!strcmp(n, "CreateChannel"))
-        op_create_channel(s, p, in, out);
-    else if (!strcmp(n, "UpdateChannel"))
-        op_update_channel(s, p, in, out);
-    else if (!strcmp(n, "DeleteChannel"))
-        op_delete_channel(s, p, in, out);
-    else if (!strcmp(n, "ListChannels"))
-        op_list_channels(p, in, out);
-    else if (!strcmp(n, "BatchGetChannel"))
-        op_batch_get(p, in, RT_CHANNEL, "channels", out);
-    else if (!strcmp(n, "CreateStreamKey"))
-        op_create_stream_key(s, p, in, out);
-    else if (!strcmp(n, "GetStreamKey"))
-        op_get_simple(p, in, RT_STREAM_KEY, "streamKey", out);
-    else if (!strcmp(n, "DeleteStreamKey"))
-        op_delete_stream_key(s, p, in, out);
-    else if (!strcmp(n, "ListStreamKeys"))
-        op_list_stream_keys(p, in, out);
-    else if (!strcmp(n, "BatchGetStreamKey"))
-        op_batch_get(p, in, RT_STREAM_KEY, "streamKeys", out);
-    else if (!strcmp(n, "CreateRecordingConfiguration"))
-        op_create_recording(s, p, in, out);
-    else if (!strcmp(n, "GetRecordingConfiguration"))
-        op_get_simple(p, in, RT_RECORDING, "recordingConfiguration", out);
-    else if (!strcmp(n, "DeleteRecordingConfiguration"))
-        op_delete_simple(s, p, in, RT_RECORDING, 204, out);
-    else if (!strcmp(n, "ListRecordingConfigurations"))
-        op_list_simple(p, in, RT_RECORDING, n, "recordingConfigurations",
-                       QUOTA_RECORDING_CONFIGURATIONS, view_recording_summary, out);
-    else if (!strcmp(n, "ImportPlaybackKeyPair"))
-        op_import_playback_key(s, p, in, out);
-    else if (!strcmp(n, "GetPlaybackKeyPair"))
-        op_get_simple(p, in, RT_PLAYBACK_KEY, "keyPair", out);
-    else if (!strcmp(n, "DeletePlaybackKeyPair"))
-        op_delete_simple(s, p, in, RT_PLAYBACK_KEY, 200, out);
-    else if (!strcmp(n, "ListPlaybackKeyPairs"))
-        op_list_simple(p, in, RT_PLAYBACK_KEY, n, "keyPairs", QUOTA_PLAYBACK_KEYS,
-                       view_keypair_summary, out);
-    else if (!strcmp(n, "CreatePlaybackRestrictionPolicy"))
-        op_create_prp(s, p, in, out);
-    else if (!strcmp(n, "GetPlaybackRestrictionPolicy"))
-        op_get_simple(p, in, RT_PRP, "playbackRestrictionPolicy", out);
-    else if (!strcmp(n, "UpdatePlaybackRestrictionPolicy"))
-        op_update_simple(s, p, in, RT_PRP, "playbackRestrictionPolicy", out);
-    else if (!strcmp(n, "DeletePlaybackRestrictionPolicy"))
-        op_delete_simple(s, p, in, RT_PRP, 204, out);
-    else if (!strcmp(n, "ListPlaybackRestrictionPolicies"))
-        op_list_simple(p, in, RT_PRP, n, "playbackRestrictionPolicies", 1, view_policy_summary,
-                       out);
-    else if (!strcmp(n, "CreateAdConfiguration"))
-        op_create_ad(s, p, in, out);
-    else if (!strcmp(n, "GetAdConfiguration"))
-        op_get_simple(p, in, RT_AD, "adConfiguration", out);
-    else if (!strcmp(n, "UpdateAdConfiguration"))
-        op_update_simple(s, p, in, RT_AD, "adConfiguration", out);
-    else if (!strcmp(n, "DeleteAdConfiguration"))
-        op_delete_simple(s, p, in, RT_AD, 204, out);
-    else if (!strcmp(n, "ListAdConfigurations"))
-        op_list_simple(p, in, RT_AD, n, "adConfigurations", QUOTA_AD_CONFIGURATIONS,
-                       view_ad_summary, out);
-    else if (!strcmp(n, "TagResource"))
-        op_tag(s, p, in, out);
-    else if (!strcmp(n, "UntagResource"))
-        op_untag(s, p, in, out);
-    else if (!strcmp(n, "ListTagsForResource"))
-        op_list_tags(p, in, out);
-    else if (!strcmp(n, "GetStream"))
-        op_get_stream(p, in, out);
-    else if (!strcmp(n, "ListStreams"))
-        op_list_streams(p, in, out);
-    else if (!strcmp(n, "StopStream"))
-        op_stop_stream(s, p, in, out);
-    else if (!strcmp(n, "GetStreamSession"))
-        op_get_stream_session(p, in, out);
-    else if (!strcmp(n, "ListStreamSessions"))
-        op_list_stream_sessions(p, in, out);
-    else if (!strcmp(n, "PutMetadata"))
-        op_put_metadata(p, in, out);
-    else if (!strcmp(n, "InsertAdBreak"))
-        op_insert_ad_break(p, in, out);
-    else if (!strcmp(n, "StartViewerSessionRevocation"))
-        op_revoke(p, in, out);
-    else if (!strcmp(n, "BatchStartViewerSessionRevocation"))
-        op_batch_revoke(p, in, out);
+    else if (!o)
+        emu_reply_error(out, 500, "InternalServerException", "Operation %s is not handled.",
+                        op->name);
+    else if (o->how == H_GET)
+        op_get_simple(p, in, o->type, o->key, out);
+    else if (o->how == H_BATCH_GET)
+        op_batch_get(p, in, o->type, o->key, out);
+    else if (o->how == H_DELETE)
+        op_delete_simple(s, p, in, o->type, op->success_status, out);
+    else if (o->how == H_LIST)
+        op_list_simple(p, in, o->type, o->name, o->key, o->default_max, o->view, out);
+    else if (o->how == H_UPDATE)
+        op_update_simple(s, p, in, o->type, o->key, out);
+    else if (o->how == H_STORE)
+        o->with_store(s, p, in, out);
     else
-        emu_reply_error(out, 500, "InternalServerException", "Operation %s is not handled.", n);
+        o->with_part(p, in, out);
     pthread_mutex_unlock(&s->lock);
 }
 
