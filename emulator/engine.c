@@ -1174,9 +1174,8 @@ cJSON *engine_snapshot(const struct engine *e)
 
 /* One saved resource (rj: service, type, account, region, seq, obj, priv), checked as strictly
  * as a request: a known service and kind, an ARN of exactly that kind in that account and
- * region, objects where objects belong. replace: a resource with that ARN is replaced (journal
- * replay) instead of refused (a snapshot holds each once). */
-static int load_one(struct engine *e, const cJSON *rj, int replace, char *errbuf, size_t errlen)
+ * region, objects where objects belong, each ARN once. */
+static int load_one(struct engine *e, const cJSON *rj, char *errbuf, size_t errlen)
 {
     const struct eng_service *svc = engine_service(e, eng_str0(rj, "service"));
     const char *account = eng_str(rj, "account"), *region = eng_str(rj, "region");
@@ -1195,15 +1194,7 @@ static int load_one(struct engine *e, const cJSON *rj, int replace, char *errbuf
         return -1;
     }
     struct eng_part *p = eng_partition(e, account, region);
-    struct eng_res *old = p ? strmap_get(&p->by_arn, arn) : NULL;
-    if (old && replace && old->svc == svc && old->kind == kind) {
-        cJSON_Delete(old->obj);
-        cJSON_Delete(old->priv);
-        old->obj = cJSON_Duplicate(obj, 1);
-        old->priv = priv ? cJSON_Duplicate(priv, 1) : cJSON_CreateObject();
-        return 0;
-    }
-    if (!p || old) {
+    if (!p || strmap_get(&p->by_arn, arn)) {
         snprintf(errbuf, errlen, "%s twice", arn);
         return -1;
     }
@@ -1215,9 +1206,11 @@ static int load_one(struct engine *e, const cJSON *rj, int replace, char *errbuf
     return 0;
 }
 
-int engine_apply(struct engine *e, const cJSON *record, char *errbuf, size_t errlen)
+int engine_apply_record(const struct engine *e, cJSON *family, const cJSON *record, char *errbuf,
+                        size_t errlen)
 {
     const char *kind = eng_str(record, "kind"), *op = eng_str(record, "op");
+    const char *id = eng_str(record, "id");
     const char *colon = kind ? strchr(kind, ':') : NULL;
     char name[64];
     if (!colon || (size_t)(colon - kind) >= sizeof name)
@@ -1227,35 +1220,37 @@ int engine_apply(struct engine *e, const cJSON *record, char *errbuf, size_t err
     const struct eng_service *svc = engine_service(e, name);
     if (!svc)
         return 1;
-    if (eng_streq(op, "put")) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(record, "value");
-        cJSON *rj = cJSON_Duplicate(v, 1);
-        if (!cJSON_IsObject(rj)) {
-            cJSON_Delete(rj);
-            snprintf(errbuf, errlen, "a %s record without a value", kind);
-            return -1;
-        }
-        eng_set(rj, "service", cJSON_CreateString(svc->name));
-        eng_set(rj, "type", cJSON_CreateString(colon + 1));
-        int rc = load_one(e, rj, 1, errbuf, errlen);
-        cJSON_Delete(rj);
-        return rc;
+    int put = eng_streq(op, "put");
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(record, "value");
+    if ((!put && !eng_streq(op, "del")) || !id || (put && !cJSON_IsObject(value)) ||
+        !cJSON_IsObject(family)) {
+        snprintf(errbuf, errlen, "a %s record that the engine did not write", kind);
+        return -1;
     }
-    if (eng_streq(op, "del")) {
-        const char *arn = eng_str(record, "id");
-        char ar[64], aa[32];
-        struct eng_part *p =
-            arn && arn_kind(svc, arn, ar, aa) >= 0 ? eng_partition(e, aa, ar) : NULL;
-        struct eng_res *r = p ? strmap_get(&p->by_arn, arn) : NULL;
-        if (r) {
-            strmap_remove(&p->by_arn, r->arn);
-            vec_remove(list_of(e, p, r->svc, r->kind), r);
-            res_free(r);
-        }
-        return 0;
+    cJSON *rs = cJSON_GetObjectItemCaseSensitive(family, "resources");
+    if (!cJSON_IsArray(rs)) {
+        rs = cJSON_CreateArray();
+        eng_set(family, "resources", rs);
     }
-    snprintf(errbuf, errlen, "a %s record with op %s", kind, op ? op : "(none)");
-    return -1;
+    /* The whole value replaces the entry of that ARN (so a record replayed twice is harmless);
+     * loading checks the result like any state file. */
+    cJSON *old = NULL;
+    for (cJSON *x = rs->child; x && !old; x = x->next)
+        if (eng_streq(eng_str(cJSON_GetObjectItemCaseSensitive(x, "obj"), "arn"), id))
+            old = x;
+    if (old)
+        cJSON_Delete(cJSON_DetachItemViaPointer(rs, old));
+    if (put) {
+        cJSON *entry = cJSON_Duplicate(value, 1);
+        eng_set(entry, "service", cJSON_CreateString(svc->name));
+        eng_set(entry, "type", cJSON_CreateString(colon + 1));
+        cJSON_AddItemToArray(rs, entry);
+        const cJSON *seq = cJSON_GetObjectItemCaseSensitive(value, "seq");
+        const cJSON *top = cJSON_GetObjectItemCaseSensitive(family, "seq");
+        if (cJSON_IsNumber(seq) && (!cJSON_IsNumber(top) || seq->valuedouble > top->valuedouble))
+            eng_set(family, "seq", cJSON_CreateNumber(seq->valuedouble));
+    }
+    return 0;
 }
 
 int engine_load(struct engine *e, const cJSON *snap)
@@ -1269,7 +1264,7 @@ int engine_load(struct engine *e, const cJSON *snap)
     cJSON_ArrayForEach(rj, rs)
     {
         char why[256];
-        if (load_one(e, rj, 0, why, sizeof why) != 0)
+        if (load_one(e, rj, why, sizeof why) != 0)
             return -1;
     }
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(snap, "seq");

@@ -156,10 +156,13 @@ int engine_admin(struct engine *e, const char *method, const char *path, const c
 /* The engine's part of the state file, and loading it back (-1 when malformed). */
 cJSON *engine_snapshot(const struct engine *e);
 int engine_load(struct engine *e, const cJSON *snap);
-/* Replays one journal record whose kind is one of the engine's ("ivschat:room"...): "put"
- * stores the value (replacing what the ARN held), "del" removes. Returns 0, -1 with a message
- * in errbuf when the record is not one the engine wrote; 1 when the kind is not the engine's. */
-int engine_apply(struct engine *e, const cJSON *record, char *errbuf, size_t errlen);
+/* Applies one journal record whose kind is one of the engine's ("ivschat:room"...) to the
+ * "family" object of a state document (replay works on the document, which is then loaded
+ * and checked like any state file): "put" stores the value in place of the ARN's entry, "del"
+ * removes it. Returns 0, -1 with a message in errbuf for a record the engine did not write, 1
+ * when the kind is not the engine's. */
+int engine_apply_record(const struct engine *e, cJSON *family, const cJSON *record, char *errbuf,
+                        size_t errlen);
 /* Resources held (health check). */
 size_t engine_count(const struct engine *e);
 
