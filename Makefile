@@ -213,9 +213,10 @@ uninstall:
 	rmdir $(DESTDIR)$(LUA_LMODDIR)/ivs 2>/dev/null || true
 	rmdir $(DESTDIR)$(LUA_CMODDIR)/ivs 2>/dev/null || true
 
-# The Lua API reference (LDoc) in docs/api/: the module page from lua_binding/ivs.lua and an
-# operations page that scripts/gen-ops-doc.lua writes from the built module's ivs.describe().
-DOCS_GEN := build/docs/operations.lua
+# The Lua API reference (LDoc) in docs/api/: the module pages (ivs, ivs.chat, ivs.realtime) and
+# one operations page per service that scripts/gen-ops-doc.lua writes from the built modules'
+# describe().
+DOCS_GEN := build/docs
 
 docs: lua
 	@command -v ldoc >/dev/null 2>&1 || { echo "make docs: ldoc not found (Debian package lua-ldoc)" >&2; exit 1; }

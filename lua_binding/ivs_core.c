@@ -31,6 +31,7 @@
 #include "buf.h"
 #include "errors.h"
 #include "model.h"
+#include "participant_token.h"
 #include "playback_token.h"
 #include "ivs_lua.h"
 #include "lua_sign.h"
@@ -1323,6 +1324,13 @@ static int l_client_endpoint(lua_State *L)
     return 1;
 }
 
+/* client:service() -> the API name of the client's service ("ivs", "ivschat", ...). */
+static int l_client_service(lua_State *L)
+{
+    lua_pushstring(L, ivs_client_service(s_check_open_client(L, 1)->client));
+    return 1;
+}
+
 /* Shows the type and the address only: a client holds credentials, and none of them may
  * ever end up in a log through tostring(). */
 static int l_client_tostring(lua_State *L)
@@ -1471,6 +1479,7 @@ static const luaL_Reg s_client_methods[] = {
     {"is_closed", l_client_is_closed},
     {"region", l_client_region},
     {"endpoint", l_client_endpoint},
+    {"service", l_client_service},
     {"start", l_client_start},
     {"poll", l_client_poll},
     {"in_flight", l_client_in_flight},
@@ -1491,6 +1500,8 @@ static const luaL_Reg s_functions[] = {
     {"describe", l_describe},
     {"playback_token", ivs_lua_playback_token},
     {"playback_url", ivs_lua_playback_url},
+    {"participant_token", ivs_lua_participant_token},
+    {"connection_token", ivs_lua_connection_token},
     {"json_encode", l_json_encode},
     {"json_decode", l_json_decode},
     {NULL, NULL},

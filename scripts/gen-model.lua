@@ -395,7 +395,8 @@ local function gen_service(svc)
                 if loc then cloc = location_names[loc] or die("unsupported location " .. loc) end
                 local lname = loc and (get(m, "locationName") or mname) or nil
                 emit("    {", c_string(mname), ", ", c_string(lname), ", ", cloc, ", ",
-                     ref(m, name .. "." .. mname), ", ", required[mname] and "1" or "0", "},\n")
+                     ref(m, name .. "." .. mname), ", ", required[mname] and "1" or "0",
+                     get(m, "idempotencyToken") and ", 1" or ", 0", "},\n")
             end
             emit("};\n")
         end

@@ -278,9 +278,12 @@ const char *ivs_client_service(const struct ivs_client *c)
     return c ? c->cfg.service->name : NULL;
 }
 
-size_t ivs_operation_count(void) { return ivs_service_operation_count("ivs"); }
+size_t ivs_operation_count(void) { return model_default_service()->model->operation_count; }
 
-const char *ivs_operation_name(size_t i) { return ivs_service_operation_name("ivs", i); }
+const char *ivs_operation_name(size_t i)
+{
+    return ivs_service_operation_name(model_default_service()->name, i);
+}
 
 size_t ivs_service_count(void) { return model_service_count; }
 
@@ -499,6 +502,44 @@ enum ivs_status call_prepare_attempt(struct ivs_client *c, struct call_state *cs
     return IVS_OK;
 }
 
+/* Output members bound to response headers (Real-Time's replication calls return nothing
+ * else), added to the output as the model types them. Returns -1 when memory runs out. */
+static int s_add_header_members(const struct model_operation *op, const struct http_response *resp,
+                                cJSON *result)
+{
+    const struct model_shape *out = op->output;
+    for (size_t i = 0; out && i < out->member_count; i++) {
+        const struct model_member *m = &out->members[i];
+        const char *v;
+        if (m->location != ML_HEADER || !m->location_name ||
+            !(v = http_response_header(resp, m->location_name)))
+            continue;
+        cJSON *item;
+        char *end;
+        double d;
+        switch (m->shape->type) {
+        case MT_INTEGER:
+        case MT_LONG:
+        case MT_FLOAT:
+        case MT_DOUBLE:
+            d = strtod(v, &end);
+            item = end != v && !*end ? cJSON_CreateNumber(d) : cJSON_CreateString(v);
+            break;
+        case MT_BOOLEAN:
+            item = strcasecmp(v, "true") == 0    ? cJSON_CreateTrue()
+                   : strcasecmp(v, "false") == 0 ? cJSON_CreateFalse()
+                                                 : cJSON_CreateString(v);
+            break;
+        default: item = cJSON_CreateString(v); break;
+        }
+        if (!item)
+            return -1;
+        cJSON_DeleteItemFromObjectCaseSensitive(result, m->name);
+        cJSON_AddItemToObject(result, m->name, item);
+    }
+    return 0;
+}
+
 /* Turns the response of an attempt into its output or its error. */
 static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state *cs, cJSON **output)
 {
@@ -538,8 +579,10 @@ static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state 
             return IVS_ERR_INTERNAL;
         }
     }
-    if (!result)
+    if (!result || s_add_header_members(op, resp, result) != 0) {
+        cJSON_Delete(result);
         return ivs_error_nomem(err);
+    }
     *output = result;
     return IVS_OK;
 }

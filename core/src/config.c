@@ -264,7 +264,11 @@ static enum ivs_status resolve_profile(const struct ivs_client_options *opts,
 static enum ivs_status resolve_service(const struct ivs_client_options *opts,
                                        struct ivs_config *cfg, struct ivs_error *err)
 {
-    const char *name = opts && opts->service && *opts->service ? opts->service : "ivs";
+    if (!opts || !opts->service || !*opts->service) {
+        cfg->service = model_default_service();
+        return IVS_OK;
+    }
+    const char *name = opts->service;
     cfg->service = model_find_service(name);
     if (cfg->service)
         return IVS_OK;

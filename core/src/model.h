@@ -1,7 +1,7 @@
-/* model.h: the IVS API as data. The tables are generated from the botocore-format service
- * model by scripts/gen-model.lua into model_gen.c (`make model`); nothing here is written by
- * hand per operation. The serializer, the validator, the Lua binding and the emulator all
- * read these tables. */
+/* model.h: the IVS family's APIs as data. The tables are generated from the botocore-format
+ * service models in models/ by scripts/gen-model.lua into model_<prefix>.c and services.c
+ * (`make model`); nothing here is written by hand per operation or per service. The
+ * serializer, the validator, the Lua binding and the emulator all read these tables. */
 #ifndef IVS_MODEL_H
 #define IVS_MODEL_H
 
@@ -42,12 +42,15 @@ struct model_member {
     enum model_location location;
     const struct model_shape *shape;
     unsigned char required;
+    /* The model's idempotencyToken trait: the client fills in a fresh UUID when the caller
+     * gives none, once per call, so that its retries are recognised as the same request. */
+    unsigned char idempotency_token;
 };
 
 /* Shapes point at each other directly, so walking a value needs no service at hand. */
 struct model_shape {
     const char *name;
-    int index; /* position in its service's shapes[] (the pattern cache's slot) */
+    int index; /* position in its service's shapes[] (tables and tests refer to shapes by it) */
     enum model_type type;
     const struct model_member *members; /* structure members, in model order */
     size_t member_count;
@@ -154,10 +157,11 @@ enum ivs_status model_validate(const struct model_operation *op, const cJSON *in
 int model_pattern_match(const struct model_shape *shape, const char *s, size_t len);
 
 /*
- * The model's patterns compiled on first use and kept, one slot per shape. Compiling a
- * pattern costs far more than matching it, and every call of an operation checks the same
- * few patterns. A cache belongs to one thread at a time (each client holds one, each emulator
- * worker thread too); there is no process-wide cache.
+ * The models' patterns compiled on first use and kept, keyed by shape (so one cache serves
+ * every service: an emulator worker sees all three). Compiling a pattern costs far more than
+ * matching it, and every call of an operation checks the same few patterns. A cache belongs
+ * to one thread at a time (each client holds one, each emulator worker thread too); there is
+ * no process-wide cache.
  */
 struct model_pattern_cache;
 

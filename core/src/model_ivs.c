@@ -7,604 +7,604 @@ extern const struct model_shape ivs_model_ivs_shapes[];
 #define SH(i) (&ivs_model_ivs_shapes[i])
 
 static const struct model_member members_AccessDeniedException[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(214), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(214), 0, 0},
 };
 static const struct model_member members_AdConfiguration[] = {
-    {"arn", NULL, ML_BODY, SH(3), 1},
-    {"name", NULL, ML_BODY, SH(5), 0},
-    {"mediaTailorPlaybackConfigurations", NULL, ML_BODY, SH(111), 1},
-    {"postRollConfiguration", NULL, ML_BODY, SH(135), 0},
-    {"tags", NULL, ML_BODY, SH(191), 0},
+    {"arn", NULL, ML_BODY, SH(3), 1, 0},
+    {"name", NULL, ML_BODY, SH(5), 0, 0},
+    {"mediaTailorPlaybackConfigurations", NULL, ML_BODY, SH(111), 1, 0},
+    {"postRollConfiguration", NULL, ML_BODY, SH(135), 0, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
 };
 static const struct model_member members_AdConfigurationSummary[] = {
-    {"arn", NULL, ML_BODY, SH(3), 1},
-    {"name", NULL, ML_BODY, SH(5), 0},
-    {"mediaTailorPlaybackConfigurations", NULL, ML_BODY, SH(111), 1},
-    {"postRollConfiguration", NULL, ML_BODY, SH(135), 0},
-    {"tags", NULL, ML_BODY, SH(191), 0},
+    {"arn", NULL, ML_BODY, SH(3), 1, 0},
+    {"name", NULL, ML_BODY, SH(5), 0, 0},
+    {"mediaTailorPlaybackConfigurations", NULL, ML_BODY, SH(111), 1, 0},
+    {"postRollConfiguration", NULL, ML_BODY, SH(135), 0, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
 };
 static const struct model_member members_AudioConfiguration[] = {
-    {"codec", NULL, ML_BODY, SH(185), 0},
-    {"targetBitrate", NULL, ML_BODY, SH(80), 0},
-    {"sampleRate", NULL, ML_BODY, SH(80), 0},
-    {"channels", NULL, ML_BODY, SH(80), 0},
-    {"track", NULL, ML_BODY, SH(185), 0},
+    {"codec", NULL, ML_BODY, SH(185), 0, 0},
+    {"targetBitrate", NULL, ML_BODY, SH(80), 0, 0},
+    {"sampleRate", NULL, ML_BODY, SH(80), 0, 0},
+    {"channels", NULL, ML_BODY, SH(80), 0, 0},
+    {"track", NULL, ML_BODY, SH(185), 0, 0},
 };
 static const struct model_member members_BatchError[] = {
-    {"arn", NULL, ML_BODY, SH(149), 0},
-    {"code", NULL, ML_BODY, SH(213), 0},
-    {"message", NULL, ML_BODY, SH(214), 0},
+    {"arn", NULL, ML_BODY, SH(149), 0, 0},
+    {"code", NULL, ML_BODY, SH(213), 0, 0},
+    {"message", NULL, ML_BODY, SH(214), 0, 0},
 };
 static const struct model_member members_BatchGetChannelRequest[] = {
-    {"arns", NULL, ML_BODY, SH(26), 1},
+    {"arns", NULL, ML_BODY, SH(26), 1, 0},
 };
 static const struct model_member members_BatchGetChannelResponse[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0},
-    {"channels", NULL, ML_BODY, SH(35), 0},
-    {"errors", NULL, ML_BODY, SH(11), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0, 0},
+    {"channels", NULL, ML_BODY, SH(35), 0, 0},
+    {"errors", NULL, ML_BODY, SH(11), 0, 0},
 };
 static const struct model_member members_BatchGetStreamKeyRequest[] = {
-    {"arns", NULL, ML_BODY, SH(170), 1},
+    {"arns", NULL, ML_BODY, SH(170), 1, 0},
 };
 static const struct model_member members_BatchGetStreamKeyResponse[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0},
-    {"streamKeys", NULL, ML_BODY, SH(174), 0},
-    {"errors", NULL, ML_BODY, SH(11), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0, 0},
+    {"streamKeys", NULL, ML_BODY, SH(174), 0, 0},
+    {"errors", NULL, ML_BODY, SH(11), 0, 0},
 };
 static const struct model_member members_BatchStartViewerSessionRevocationError[] = {
-    {"channelArn", NULL, ML_BODY, SH(25), 1},
-    {"viewerId", NULL, ML_BODY, SH(211), 1},
-    {"code", NULL, ML_BODY, SH(213), 0},
-    {"message", NULL, ML_BODY, SH(214), 0},
+    {"channelArn", NULL, ML_BODY, SH(25), 1, 0},
+    {"viewerId", NULL, ML_BODY, SH(211), 1, 0},
+    {"code", NULL, ML_BODY, SH(213), 0, 0},
+    {"message", NULL, ML_BODY, SH(214), 0, 0},
 };
 static const struct model_member members_BatchStartViewerSessionRevocationRequest[] = {
-    {"viewerSessions", NULL, ML_BODY, SH(21), 1},
+    {"viewerSessions", NULL, ML_BODY, SH(21), 1, 0},
 };
 static const struct model_member members_BatchStartViewerSessionRevocationResponse[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0},
-    {"errors", NULL, ML_BODY, SH(17), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0, 0},
+    {"errors", NULL, ML_BODY, SH(17), 0, 0},
 };
 static const struct model_member members_BatchStartViewerSessionRevocationViewerSession[] = {
-    {"channelArn", NULL, ML_BODY, SH(25), 1},
-    {"viewerId", NULL, ML_BODY, SH(211), 1},
-    {"viewerSessionVersionsLessThanOrEqualTo", NULL, ML_BODY, SH(212), 0},
+    {"channelArn", NULL, ML_BODY, SH(25), 1, 0},
+    {"viewerId", NULL, ML_BODY, SH(211), 1, 0},
+    {"viewerSessionVersionsLessThanOrEqualTo", NULL, ML_BODY, SH(212), 0, 0},
 };
 static const struct model_member members_Channel[] = {
-    {"arn", NULL, ML_BODY, SH(25), 0},
-    {"name", NULL, ML_BODY, SH(29), 0},
-    {"latencyMode", NULL, ML_BODY, SH(27), 0},
-    {"type", NULL, ML_BODY, SH(34), 0},
-    {"recordingConfigurationArn", NULL, ML_BODY, SH(32), 0},
-    {"ingestEndpoint", NULL, ML_BODY, SH(76), 0},
-    {"playbackUrl", NULL, ML_BODY, SH(134), 0},
-    {"authorized", NULL, ML_BODY, SH(82), 0},
-    {"tags", NULL, ML_BODY, SH(191), 0},
-    {"insecureIngest", NULL, ML_BODY, SH(77), 0},
-    {"preset", NULL, ML_BODY, SH(199), 0},
-    {"srt", NULL, ML_BODY, SH(155), 0},
-    {"playbackRestrictionPolicyArn", NULL, ML_BODY, SH(31), 0},
-    {"multitrackInputConfiguration", NULL, ML_BODY, SH(112), 0},
-    {"containerFormat", NULL, ML_BODY, SH(37), 0},
-    {"adConfigurationArn", NULL, ML_BODY, SH(24), 0},
+    {"arn", NULL, ML_BODY, SH(25), 0, 0},
+    {"name", NULL, ML_BODY, SH(29), 0, 0},
+    {"latencyMode", NULL, ML_BODY, SH(27), 0, 0},
+    {"type", NULL, ML_BODY, SH(34), 0, 0},
+    {"recordingConfigurationArn", NULL, ML_BODY, SH(32), 0, 0},
+    {"ingestEndpoint", NULL, ML_BODY, SH(76), 0, 0},
+    {"playbackUrl", NULL, ML_BODY, SH(134), 0, 0},
+    {"authorized", NULL, ML_BODY, SH(82), 0, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
+    {"insecureIngest", NULL, ML_BODY, SH(77), 0, 0},
+    {"preset", NULL, ML_BODY, SH(199), 0, 0},
+    {"srt", NULL, ML_BODY, SH(155), 0, 0},
+    {"playbackRestrictionPolicyArn", NULL, ML_BODY, SH(31), 0, 0},
+    {"multitrackInputConfiguration", NULL, ML_BODY, SH(112), 0, 0},
+    {"containerFormat", NULL, ML_BODY, SH(37), 0, 0},
+    {"adConfigurationArn", NULL, ML_BODY, SH(24), 0, 0},
 };
 static const char *const enum_ChannelLatencyMode[] = {"NORMAL", "LOW"};
 static const struct model_member members_ChannelNotBroadcasting[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(214), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(214), 0, 0},
 };
 static const struct model_member members_ChannelSummary[] = {
-    {"arn", NULL, ML_BODY, SH(25), 0},
-    {"name", NULL, ML_BODY, SH(29), 0},
-    {"latencyMode", NULL, ML_BODY, SH(27), 0},
-    {"authorized", NULL, ML_BODY, SH(82), 0},
-    {"recordingConfigurationArn", NULL, ML_BODY, SH(32), 0},
-    {"tags", NULL, ML_BODY, SH(191), 0},
-    {"insecureIngest", NULL, ML_BODY, SH(77), 0},
-    {"type", NULL, ML_BODY, SH(34), 0},
-    {"preset", NULL, ML_BODY, SH(199), 0},
-    {"playbackRestrictionPolicyArn", NULL, ML_BODY, SH(31), 0},
-    {"adConfigurationArn", NULL, ML_BODY, SH(24), 0},
+    {"arn", NULL, ML_BODY, SH(25), 0, 0},
+    {"name", NULL, ML_BODY, SH(29), 0, 0},
+    {"latencyMode", NULL, ML_BODY, SH(27), 0, 0},
+    {"authorized", NULL, ML_BODY, SH(82), 0, 0},
+    {"recordingConfigurationArn", NULL, ML_BODY, SH(32), 0, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
+    {"insecureIngest", NULL, ML_BODY, SH(77), 0, 0},
+    {"type", NULL, ML_BODY, SH(34), 0, 0},
+    {"preset", NULL, ML_BODY, SH(199), 0, 0},
+    {"playbackRestrictionPolicyArn", NULL, ML_BODY, SH(31), 0, 0},
+    {"adConfigurationArn", NULL, ML_BODY, SH(24), 0, 0},
 };
 static const char *const enum_ChannelType[] = {"BASIC", "STANDARD", "ADVANCED_SD", "ADVANCED_HD"};
 static const struct model_member members_ConflictException[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(214), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(214), 0, 0},
 };
 static const char *const enum_ContainerFormat[] = {"TS", "FRAGMENTED_MP4"};
 static const struct model_member members_CreateAdConfigurationRequest[] = {
-    {"name", NULL, ML_BODY, SH(5), 0},
-    {"mediaTailorPlaybackConfigurations", NULL, ML_BODY, SH(111), 1},
-    {"postRollConfiguration", NULL, ML_BODY, SH(135), 0},
-    {"tags", NULL, ML_BODY, SH(191), 0},
+    {"name", NULL, ML_BODY, SH(5), 0, 0},
+    {"mediaTailorPlaybackConfigurations", NULL, ML_BODY, SH(111), 1, 0},
+    {"postRollConfiguration", NULL, ML_BODY, SH(135), 0, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
 };
 static const struct model_member members_CreateAdConfigurationResponse[] = {
-    {"adConfiguration", NULL, ML_BODY, SH(2), 1},
+    {"adConfiguration", NULL, ML_BODY, SH(2), 1, 0},
 };
 static const struct model_member members_CreateChannelRequest[] = {
-    {"name", NULL, ML_BODY, SH(29), 0},
-    {"latencyMode", NULL, ML_BODY, SH(27), 0},
-    {"type", NULL, ML_BODY, SH(34), 0},
-    {"authorized", NULL, ML_BODY, SH(22), 0},
-    {"recordingConfigurationArn", NULL, ML_BODY, SH(32), 0},
-    {"tags", NULL, ML_BODY, SH(191), 0},
-    {"insecureIngest", NULL, ML_BODY, SH(22), 0},
-    {"preset", NULL, ML_BODY, SH(199), 0},
-    {"playbackRestrictionPolicyArn", NULL, ML_BODY, SH(31), 0},
-    {"multitrackInputConfiguration", NULL, ML_BODY, SH(112), 0},
-    {"containerFormat", NULL, ML_BODY, SH(37), 0},
-    {"adConfigurationArn", NULL, ML_BODY, SH(24), 0},
+    {"name", NULL, ML_BODY, SH(29), 0, 0},
+    {"latencyMode", NULL, ML_BODY, SH(27), 0, 0},
+    {"type", NULL, ML_BODY, SH(34), 0, 0},
+    {"authorized", NULL, ML_BODY, SH(22), 0, 0},
+    {"recordingConfigurationArn", NULL, ML_BODY, SH(32), 0, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
+    {"insecureIngest", NULL, ML_BODY, SH(22), 0, 0},
+    {"preset", NULL, ML_BODY, SH(199), 0, 0},
+    {"playbackRestrictionPolicyArn", NULL, ML_BODY, SH(31), 0, 0},
+    {"multitrackInputConfiguration", NULL, ML_BODY, SH(112), 0, 0},
+    {"containerFormat", NULL, ML_BODY, SH(37), 0, 0},
+    {"adConfigurationArn", NULL, ML_BODY, SH(24), 0, 0},
 };
 static const struct model_member members_CreateChannelResponse[] = {
-    {"channel", NULL, ML_BODY, SH(23), 0},
-    {"streamKey", NULL, ML_BODY, SH(168), 0},
+    {"channel", NULL, ML_BODY, SH(23), 0, 0},
+    {"streamKey", NULL, ML_BODY, SH(168), 0, 0},
 };
 static const struct model_member members_CreatePlaybackRestrictionPolicyRequest[] = {
-    {"allowedCountries", NULL, ML_BODY, SH(126), 0},
-    {"allowedOrigins", NULL, ML_BODY, SH(128), 0},
-    {"enableStrictOriginEnforcement", NULL, ML_BODY, SH(130), 0},
-    {"name", NULL, ML_BODY, SH(132), 0},
-    {"tags", NULL, ML_BODY, SH(191), 0},
+    {"allowedCountries", NULL, ML_BODY, SH(126), 0, 0},
+    {"allowedOrigins", NULL, ML_BODY, SH(128), 0, 0},
+    {"enableStrictOriginEnforcement", NULL, ML_BODY, SH(130), 0, 0},
+    {"name", NULL, ML_BODY, SH(132), 0, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
 };
 static const struct model_member members_CreatePlaybackRestrictionPolicyResponse[] = {
-    {"playbackRestrictionPolicy", NULL, ML_BODY, SH(124), 0},
+    {"playbackRestrictionPolicy", NULL, ML_BODY, SH(124), 0, 0},
 };
 static const struct model_member members_CreateRecordingConfigurationRequest[] = {
-    {"name", NULL, ML_BODY, SH(140), 0},
-    {"destinationConfiguration", NULL, ML_BODY, SH(55), 1},
-    {"tags", NULL, ML_BODY, SH(191), 0},
-    {"thumbnailConfiguration", NULL, ML_BODY, SH(194), 0},
-    {"recordingReconnectWindowSeconds", NULL, ML_BODY, SH(144), 0},
-    {"renditionConfiguration", NULL, ML_BODY, SH(145), 0},
+    {"name", NULL, ML_BODY, SH(140), 0, 0},
+    {"destinationConfiguration", NULL, ML_BODY, SH(55), 1, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
+    {"thumbnailConfiguration", NULL, ML_BODY, SH(194), 0, 0},
+    {"recordingReconnectWindowSeconds", NULL, ML_BODY, SH(144), 0, 0},
+    {"renditionConfiguration", NULL, ML_BODY, SH(145), 0, 0},
 };
 static const struct model_member members_CreateRecordingConfigurationResponse[] = {
-    {"recordingConfiguration", NULL, ML_BODY, SH(137), 0},
+    {"recordingConfiguration", NULL, ML_BODY, SH(137), 0, 0},
 };
 static const struct model_member members_CreateStreamKeyRequest[] = {
-    {"channelArn", NULL, ML_BODY, SH(25), 1},
-    {"tags", NULL, ML_BODY, SH(191), 0},
+    {"channelArn", NULL, ML_BODY, SH(25), 1, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
 };
 static const struct model_member members_CreateStreamKeyResponse[] = {
-    {"streamKey", NULL, ML_BODY, SH(168), 0},
+    {"streamKey", NULL, ML_BODY, SH(168), 0, 0},
 };
 static const struct model_member members_DeleteAdConfigurationRequest[] = {
-    {"arn", NULL, ML_BODY, SH(3), 1},
+    {"arn", NULL, ML_BODY, SH(3), 1, 0},
 };
 static const struct model_member members_DeleteChannelRequest[] = {
-    {"arn", NULL, ML_BODY, SH(25), 1},
+    {"arn", NULL, ML_BODY, SH(25), 1, 0},
 };
 static const struct model_member members_DeletePlaybackKeyPairRequest[] = {
-    {"arn", NULL, ML_BODY, SH(118), 1},
+    {"arn", NULL, ML_BODY, SH(118), 1, 0},
 };
 static const struct model_member members_DeletePlaybackRestrictionPolicyRequest[] = {
-    {"arn", NULL, ML_BODY, SH(129), 1},
+    {"arn", NULL, ML_BODY, SH(129), 1, 0},
 };
 static const struct model_member members_DeleteRecordingConfigurationRequest[] = {
-    {"arn", NULL, ML_BODY, SH(138), 1},
+    {"arn", NULL, ML_BODY, SH(138), 1, 0},
 };
 static const struct model_member members_DeleteStreamKeyRequest[] = {
-    {"arn", NULL, ML_BODY, SH(169), 1},
+    {"arn", NULL, ML_BODY, SH(169), 1, 0},
 };
 static const struct model_member members_DestinationConfiguration[] = {
-    {"s3", NULL, ML_BODY, SH(152), 0},
+    {"s3", NULL, ML_BODY, SH(152), 0, 0},
 };
 static const struct model_member members_GetAdConfigurationRequest[] = {
-    {"arn", NULL, ML_BODY, SH(3), 1},
+    {"arn", NULL, ML_BODY, SH(3), 1, 0},
 };
 static const struct model_member members_GetAdConfigurationResponse[] = {
-    {"adConfiguration", NULL, ML_BODY, SH(2), 0},
+    {"adConfiguration", NULL, ML_BODY, SH(2), 0, 0},
 };
 static const struct model_member members_GetChannelRequest[] = {
-    {"arn", NULL, ML_BODY, SH(25), 1},
+    {"arn", NULL, ML_BODY, SH(25), 1, 0},
 };
 static const struct model_member members_GetChannelResponse[] = {
-    {"channel", NULL, ML_BODY, SH(23), 0},
+    {"channel", NULL, ML_BODY, SH(23), 0, 0},
 };
 static const struct model_member members_GetPlaybackKeyPairRequest[] = {
-    {"arn", NULL, ML_BODY, SH(118), 1},
+    {"arn", NULL, ML_BODY, SH(118), 1, 0},
 };
 static const struct model_member members_GetPlaybackKeyPairResponse[] = {
-    {"keyPair", NULL, ML_BODY, SH(117), 0},
+    {"keyPair", NULL, ML_BODY, SH(117), 0, 0},
 };
 static const struct model_member members_GetPlaybackRestrictionPolicyRequest[] = {
-    {"arn", NULL, ML_BODY, SH(129), 1},
+    {"arn", NULL, ML_BODY, SH(129), 1, 0},
 };
 static const struct model_member members_GetPlaybackRestrictionPolicyResponse[] = {
-    {"playbackRestrictionPolicy", NULL, ML_BODY, SH(124), 0},
+    {"playbackRestrictionPolicy", NULL, ML_BODY, SH(124), 0, 0},
 };
 static const struct model_member members_GetRecordingConfigurationRequest[] = {
-    {"arn", NULL, ML_BODY, SH(138), 1},
+    {"arn", NULL, ML_BODY, SH(138), 1, 0},
 };
 static const struct model_member members_GetRecordingConfigurationResponse[] = {
-    {"recordingConfiguration", NULL, ML_BODY, SH(137), 0},
+    {"recordingConfiguration", NULL, ML_BODY, SH(137), 0, 0},
 };
 static const struct model_member members_GetStreamKeyRequest[] = {
-    {"arn", NULL, ML_BODY, SH(169), 1},
+    {"arn", NULL, ML_BODY, SH(169), 1, 0},
 };
 static const struct model_member members_GetStreamKeyResponse[] = {
-    {"streamKey", NULL, ML_BODY, SH(168), 0},
+    {"streamKey", NULL, ML_BODY, SH(168), 0, 0},
 };
 static const struct model_member members_GetStreamRequest[] = {
-    {"channelArn", NULL, ML_BODY, SH(25), 1},
+    {"channelArn", NULL, ML_BODY, SH(25), 1, 0},
 };
 static const struct model_member members_GetStreamResponse[] = {
-    {"stream", NULL, ML_BODY, SH(162), 0},
+    {"stream", NULL, ML_BODY, SH(162), 0, 0},
 };
 static const struct model_member members_GetStreamSessionRequest[] = {
-    {"channelArn", NULL, ML_BODY, SH(25), 1},
-    {"streamId", NULL, ML_BODY, SH(167), 0},
+    {"channelArn", NULL, ML_BODY, SH(25), 1, 0},
+    {"streamId", NULL, ML_BODY, SH(167), 0, 0},
 };
 static const struct model_member members_GetStreamSessionResponse[] = {
-    {"streamSession", NULL, ML_BODY, SH(177), 0},
+    {"streamSession", NULL, ML_BODY, SH(177), 0, 0},
 };
 static const struct model_member members_ImportPlaybackKeyPairRequest[] = {
-    {"publicKeyMaterial", NULL, ML_BODY, SH(123), 1},
-    {"name", NULL, ML_BODY, SH(121), 0},
-    {"tags", NULL, ML_BODY, SH(191), 0},
+    {"publicKeyMaterial", NULL, ML_BODY, SH(123), 1, 0},
+    {"name", NULL, ML_BODY, SH(121), 0, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
 };
 static const struct model_member members_ImportPlaybackKeyPairResponse[] = {
-    {"keyPair", NULL, ML_BODY, SH(117), 0},
+    {"keyPair", NULL, ML_BODY, SH(117), 0, 0},
 };
 static const struct model_member members_IngestConfiguration[] = {
-    {"video", NULL, ML_BODY, SH(209), 0},
-    {"audio", NULL, ML_BODY, SH(8), 0},
+    {"video", NULL, ML_BODY, SH(209), 0, 0},
+    {"audio", NULL, ML_BODY, SH(8), 0, 0},
 };
 static const struct model_member members_IngestConfigurations[] = {
-    {"videoConfigurations", NULL, ML_BODY, SH(210), 1},
-    {"audioConfigurations", NULL, ML_BODY, SH(9), 1},
+    {"videoConfigurations", NULL, ML_BODY, SH(210), 1, 0},
+    {"audioConfigurations", NULL, ML_BODY, SH(9), 1, 0},
 };
 static const struct model_member members_InsertAdBreakRequest[] = {
-    {"channelArn", NULL, ML_BODY, SH(25), 1},
-    {"durationSeconds", NULL, ML_BODY, SH(7), 1},
+    {"channelArn", NULL, ML_BODY, SH(25), 1, 0},
+    {"durationSeconds", NULL, ML_BODY, SH(7), 1, 0},
 };
 static const struct model_member members_InsertAdBreakResponse[] = {
-    {"adBreakId", NULL, ML_BODY, SH(1), 0},
+    {"adBreakId", NULL, ML_BODY, SH(1), 0, 0},
 };
 static const struct model_member members_InternalServerException[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(214), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(214), 0, 0},
 };
 static const struct model_member members_ListAdConfigurationsRequest[] = {
-    {"nextToken", NULL, ML_BODY, SH(115), 0},
-    {"maxResults", NULL, ML_BODY, SH(102), 0},
+    {"nextToken", NULL, ML_BODY, SH(115), 0, 0},
+    {"maxResults", NULL, ML_BODY, SH(102), 0, 0},
 };
 static const struct model_member members_ListAdConfigurationsResponse[] = {
-    {"adConfigurations", NULL, ML_BODY, SH(4), 1},
-    {"nextToken", NULL, ML_BODY, SH(115), 0},
+    {"adConfigurations", NULL, ML_BODY, SH(4), 1, 0},
+    {"nextToken", NULL, ML_BODY, SH(115), 0, 0},
 };
 static const struct model_member members_ListChannelsRequest[] = {
-    {"filterByName", NULL, ML_BODY, SH(29), 0},
-    {"filterByRecordingConfigurationArn", NULL, ML_BODY, SH(32), 0},
-    {"filterByPlaybackRestrictionPolicyArn", NULL, ML_BODY, SH(31), 0},
-    {"filterByAdConfigurationArn", NULL, ML_BODY, SH(24), 0},
-    {"nextToken", NULL, ML_BODY, SH(115), 0},
-    {"maxResults", NULL, ML_BODY, SH(103), 0},
+    {"filterByName", NULL, ML_BODY, SH(29), 0, 0},
+    {"filterByRecordingConfigurationArn", NULL, ML_BODY, SH(32), 0, 0},
+    {"filterByPlaybackRestrictionPolicyArn", NULL, ML_BODY, SH(31), 0, 0},
+    {"filterByAdConfigurationArn", NULL, ML_BODY, SH(24), 0, 0},
+    {"nextToken", NULL, ML_BODY, SH(115), 0, 0},
+    {"maxResults", NULL, ML_BODY, SH(103), 0, 0},
 };
 static const struct model_member members_ListChannelsResponse[] = {
-    {"channels", NULL, ML_BODY, SH(28), 1},
-    {"nextToken", NULL, ML_BODY, SH(115), 0},
+    {"channels", NULL, ML_BODY, SH(28), 1, 0},
+    {"nextToken", NULL, ML_BODY, SH(115), 0, 0},
 };
 static const struct model_member members_ListPlaybackKeyPairsRequest[] = {
-    {"nextToken", NULL, ML_BODY, SH(115), 0},
-    {"maxResults", NULL, ML_BODY, SH(104), 0},
+    {"nextToken", NULL, ML_BODY, SH(115), 0, 0},
+    {"maxResults", NULL, ML_BODY, SH(104), 0, 0},
 };
 static const struct model_member members_ListPlaybackKeyPairsResponse[] = {
-    {"keyPairs", NULL, ML_BODY, SH(120), 1},
-    {"nextToken", NULL, ML_BODY, SH(115), 0},
+    {"keyPairs", NULL, ML_BODY, SH(120), 1, 0},
+    {"nextToken", NULL, ML_BODY, SH(115), 0, 0},
 };
 static const struct model_member members_ListPlaybackRestrictionPoliciesRequest[] = {
-    {"nextToken", NULL, ML_BODY, SH(115), 0},
-    {"maxResults", NULL, ML_BODY, SH(105), 0},
+    {"nextToken", NULL, ML_BODY, SH(115), 0, 0},
+    {"maxResults", NULL, ML_BODY, SH(105), 0, 0},
 };
 static const struct model_member members_ListPlaybackRestrictionPoliciesResponse[] = {
-    {"playbackRestrictionPolicies", NULL, ML_BODY, SH(131), 1},
-    {"nextToken", NULL, ML_BODY, SH(115), 0},
+    {"playbackRestrictionPolicies", NULL, ML_BODY, SH(131), 1, 0},
+    {"nextToken", NULL, ML_BODY, SH(115), 0, 0},
 };
 static const struct model_member members_ListRecordingConfigurationsRequest[] = {
-    {"nextToken", NULL, ML_BODY, SH(115), 0},
-    {"maxResults", NULL, ML_BODY, SH(106), 0},
+    {"nextToken", NULL, ML_BODY, SH(115), 0, 0},
+    {"maxResults", NULL, ML_BODY, SH(106), 0, 0},
 };
 static const struct model_member members_ListRecordingConfigurationsResponse[] = {
-    {"recordingConfigurations", NULL, ML_BODY, SH(139), 1},
-    {"nextToken", NULL, ML_BODY, SH(115), 0},
+    {"recordingConfigurations", NULL, ML_BODY, SH(139), 1, 0},
+    {"nextToken", NULL, ML_BODY, SH(115), 0, 0},
 };
 static const struct model_member members_ListStreamKeysRequest[] = {
-    {"channelArn", NULL, ML_BODY, SH(25), 1},
-    {"nextToken", NULL, ML_BODY, SH(115), 0},
-    {"maxResults", NULL, ML_BODY, SH(107), 0},
+    {"channelArn", NULL, ML_BODY, SH(25), 1, 0},
+    {"nextToken", NULL, ML_BODY, SH(115), 0, 0},
+    {"maxResults", NULL, ML_BODY, SH(107), 0, 0},
 };
 static const struct model_member members_ListStreamKeysResponse[] = {
-    {"streamKeys", NULL, ML_BODY, SH(171), 1},
-    {"nextToken", NULL, ML_BODY, SH(115), 0},
+    {"streamKeys", NULL, ML_BODY, SH(171), 1, 0},
+    {"nextToken", NULL, ML_BODY, SH(115), 0, 0},
 };
 static const struct model_member members_ListStreamSessionsRequest[] = {
-    {"channelArn", NULL, ML_BODY, SH(25), 1},
-    {"nextToken", NULL, ML_BODY, SH(115), 0},
-    {"maxResults", NULL, ML_BODY, SH(108), 0},
+    {"channelArn", NULL, ML_BODY, SH(25), 1, 0},
+    {"nextToken", NULL, ML_BODY, SH(115), 0, 0},
+    {"maxResults", NULL, ML_BODY, SH(108), 0, 0},
 };
 static const struct model_member members_ListStreamSessionsResponse[] = {
-    {"streamSessions", NULL, ML_BODY, SH(178), 1},
-    {"nextToken", NULL, ML_BODY, SH(115), 0},
+    {"streamSessions", NULL, ML_BODY, SH(178), 1, 0},
+    {"nextToken", NULL, ML_BODY, SH(115), 0, 0},
 };
 static const struct model_member members_ListStreamsRequest[] = {
-    {"filterBy", NULL, ML_BODY, SH(165), 0},
-    {"nextToken", NULL, ML_BODY, SH(115), 0},
-    {"maxResults", NULL, ML_BODY, SH(108), 0},
+    {"filterBy", NULL, ML_BODY, SH(165), 0, 0},
+    {"nextToken", NULL, ML_BODY, SH(115), 0, 0},
+    {"maxResults", NULL, ML_BODY, SH(108), 0, 0},
 };
 static const struct model_member members_ListStreamsResponse[] = {
-    {"streams", NULL, ML_BODY, SH(175), 1},
-    {"nextToken", NULL, ML_BODY, SH(115), 0},
+    {"streams", NULL, ML_BODY, SH(175), 1, 0},
+    {"nextToken", NULL, ML_BODY, SH(115), 0, 0},
 };
 static const struct model_member members_ListTagsForResourceRequest[] = {
-    {"resourceArn", "resourceArn", ML_URI, SH(149), 1},
+    {"resourceArn", "resourceArn", ML_URI, SH(149), 1, 0},
 };
 static const struct model_member members_ListTagsForResourceResponse[] = {
-    {"tags", NULL, ML_BODY, SH(191), 1},
+    {"tags", NULL, ML_BODY, SH(191), 1, 0},
 };
 static const struct model_member members_MediaTailorPlaybackConfiguration[] = {
-    {"playbackConfigurationArn", NULL, ML_BODY, SH(110), 0},
+    {"playbackConfigurationArn", NULL, ML_BODY, SH(110), 0, 0},
 };
 static const struct model_member members_MultitrackInputConfiguration[] = {
-    {"enabled", NULL, ML_BODY, SH(83), 0},
-    {"policy", NULL, ML_BODY, SH(114), 0},
-    {"maximumResolution", NULL, ML_BODY, SH(113), 0},
+    {"enabled", NULL, ML_BODY, SH(83), 0, 0},
+    {"policy", NULL, ML_BODY, SH(114), 0, 0},
+    {"maximumResolution", NULL, ML_BODY, SH(113), 0, 0},
 };
 static const char *const enum_MultitrackMaximumResolution[] = {"SD", "HD", "FULL_HD"};
 static const char *const enum_MultitrackPolicy[] = {"ALLOW", "REQUIRE"};
 static const struct model_member members_PendingVerification[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(214), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(214), 0, 0},
 };
 static const struct model_member members_PlaybackKeyPair[] = {
-    {"arn", NULL, ML_BODY, SH(118), 0},
-    {"name", NULL, ML_BODY, SH(121), 0},
-    {"fingerprint", NULL, ML_BODY, SH(119), 0},
-    {"tags", NULL, ML_BODY, SH(191), 0},
+    {"arn", NULL, ML_BODY, SH(118), 0, 0},
+    {"name", NULL, ML_BODY, SH(121), 0, 0},
+    {"fingerprint", NULL, ML_BODY, SH(119), 0, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
 };
 static const struct model_member members_PlaybackKeyPairSummary[] = {
-    {"arn", NULL, ML_BODY, SH(118), 0},
-    {"name", NULL, ML_BODY, SH(121), 0},
-    {"tags", NULL, ML_BODY, SH(191), 0},
+    {"arn", NULL, ML_BODY, SH(118), 0, 0},
+    {"name", NULL, ML_BODY, SH(121), 0, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
 };
 static const struct model_member members_PlaybackRestrictionPolicy[] = {
-    {"arn", NULL, ML_BODY, SH(129), 1},
-    {"allowedCountries", NULL, ML_BODY, SH(126), 1},
-    {"allowedOrigins", NULL, ML_BODY, SH(128), 1},
-    {"enableStrictOriginEnforcement", NULL, ML_BODY, SH(130), 0},
-    {"name", NULL, ML_BODY, SH(132), 0},
-    {"tags", NULL, ML_BODY, SH(191), 0},
+    {"arn", NULL, ML_BODY, SH(129), 1, 0},
+    {"allowedCountries", NULL, ML_BODY, SH(126), 1, 0},
+    {"allowedOrigins", NULL, ML_BODY, SH(128), 1, 0},
+    {"enableStrictOriginEnforcement", NULL, ML_BODY, SH(130), 0, 0},
+    {"name", NULL, ML_BODY, SH(132), 0, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
 };
 static const struct model_member members_PlaybackRestrictionPolicySummary[] = {
-    {"arn", NULL, ML_BODY, SH(129), 1},
-    {"allowedCountries", NULL, ML_BODY, SH(126), 1},
-    {"allowedOrigins", NULL, ML_BODY, SH(128), 1},
-    {"enableStrictOriginEnforcement", NULL, ML_BODY, SH(130), 0},
-    {"name", NULL, ML_BODY, SH(132), 0},
-    {"tags", NULL, ML_BODY, SH(191), 0},
+    {"arn", NULL, ML_BODY, SH(129), 1, 0},
+    {"allowedCountries", NULL, ML_BODY, SH(126), 1, 0},
+    {"allowedOrigins", NULL, ML_BODY, SH(128), 1, 0},
+    {"enableStrictOriginEnforcement", NULL, ML_BODY, SH(130), 0, 0},
+    {"name", NULL, ML_BODY, SH(132), 0, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
 };
 static const struct model_member members_PostRollConfiguration[] = {
-    {"durationSeconds", NULL, ML_BODY, SH(7), 1},
-    {"enabled", NULL, ML_BODY, SH(22), 1},
+    {"durationSeconds", NULL, ML_BODY, SH(7), 1, 0},
+    {"enabled", NULL, ML_BODY, SH(22), 1, 0},
 };
 static const struct model_member members_PutMetadataRequest[] = {
-    {"channelArn", NULL, ML_BODY, SH(25), 1},
-    {"metadata", NULL, ML_BODY, SH(176), 1},
+    {"channelArn", NULL, ML_BODY, SH(25), 1, 0},
+    {"metadata", NULL, ML_BODY, SH(176), 1, 0},
 };
 static const struct model_member members_RecordingConfiguration[] = {
-    {"arn", NULL, ML_BODY, SH(138), 1},
-    {"name", NULL, ML_BODY, SH(140), 0},
-    {"destinationConfiguration", NULL, ML_BODY, SH(55), 1},
-    {"state", NULL, ML_BODY, SH(141), 1},
-    {"tags", NULL, ML_BODY, SH(191), 0},
-    {"thumbnailConfiguration", NULL, ML_BODY, SH(194), 0},
-    {"recordingReconnectWindowSeconds", NULL, ML_BODY, SH(144), 0},
-    {"renditionConfiguration", NULL, ML_BODY, SH(145), 0},
+    {"arn", NULL, ML_BODY, SH(138), 1, 0},
+    {"name", NULL, ML_BODY, SH(140), 0, 0},
+    {"destinationConfiguration", NULL, ML_BODY, SH(55), 1, 0},
+    {"state", NULL, ML_BODY, SH(141), 1, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
+    {"thumbnailConfiguration", NULL, ML_BODY, SH(194), 0, 0},
+    {"recordingReconnectWindowSeconds", NULL, ML_BODY, SH(144), 0, 0},
+    {"renditionConfiguration", NULL, ML_BODY, SH(145), 0, 0},
 };
 static const char *const enum_RecordingConfigurationState[] = {"CREATING", "CREATE_FAILED",
     "ACTIVE"};
 static const struct model_member members_RecordingConfigurationSummary[] = {
-    {"arn", NULL, ML_BODY, SH(138), 1},
-    {"name", NULL, ML_BODY, SH(140), 0},
-    {"destinationConfiguration", NULL, ML_BODY, SH(55), 1},
-    {"state", NULL, ML_BODY, SH(141), 1},
-    {"tags", NULL, ML_BODY, SH(191), 0},
+    {"arn", NULL, ML_BODY, SH(138), 1, 0},
+    {"name", NULL, ML_BODY, SH(140), 0, 0},
+    {"destinationConfiguration", NULL, ML_BODY, SH(55), 1, 0},
+    {"state", NULL, ML_BODY, SH(141), 1, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
 };
 static const char *const enum_RecordingMode[] = {"DISABLED", "INTERVAL"};
 static const struct model_member members_RenditionConfiguration[] = {
-    {"renditionSelection", NULL, ML_BODY, SH(148), 0},
-    {"renditions", NULL, ML_BODY, SH(147), 0},
+    {"renditionSelection", NULL, ML_BODY, SH(148), 0, 0},
+    {"renditions", NULL, ML_BODY, SH(147), 0, 0},
 };
 static const char *const enum_RenditionConfigurationRendition[] = {"SD", "HD", "FULL_HD",
     "LOWEST_RESOLUTION"};
 static const char *const enum_RenditionConfigurationRenditionSelection[] = {"ALL", "NONE",
     "CUSTOM"};
 static const struct model_member members_ResourceNotFoundException[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(214), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(214), 0, 0},
 };
 static const struct model_member members_S3DestinationConfiguration[] = {
-    {"bucketName", NULL, ML_BODY, SH(151), 1},
+    {"bucketName", NULL, ML_BODY, SH(151), 1, 0},
 };
 static const struct model_member members_ServiceQuotaExceededException[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(214), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(214), 0, 0},
 };
 static const struct model_member members_ServiceUnavailable[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(214), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(214), 0, 0},
 };
 static const struct model_member members_Srt[] = {
-    {"endpoint", NULL, ML_BODY, SH(156), 0},
-    {"passphrase", NULL, ML_BODY, SH(157), 0},
+    {"endpoint", NULL, ML_BODY, SH(156), 0, 0},
+    {"passphrase", NULL, ML_BODY, SH(157), 0, 0},
 };
 static const struct model_member members_StartViewerSessionRevocationRequest[] = {
-    {"channelArn", NULL, ML_BODY, SH(25), 1},
-    {"viewerId", NULL, ML_BODY, SH(211), 1},
-    {"viewerSessionVersionsLessThanOrEqualTo", NULL, ML_BODY, SH(212), 0},
+    {"channelArn", NULL, ML_BODY, SH(25), 1, 0},
+    {"viewerId", NULL, ML_BODY, SH(211), 1, 0},
+    {"viewerSessionVersionsLessThanOrEqualTo", NULL, ML_BODY, SH(212), 0, 0},
 };
 static const struct model_member members_StopStreamRequest[] = {
-    {"channelArn", NULL, ML_BODY, SH(25), 1},
+    {"channelArn", NULL, ML_BODY, SH(25), 1, 0},
 };
 static const struct model_member members_Stream[] = {
-    {"channelArn", NULL, ML_BODY, SH(25), 0},
-    {"streamId", NULL, ML_BODY, SH(167), 0},
-    {"playbackUrl", NULL, ML_BODY, SH(134), 0},
-    {"startTime", NULL, ML_BODY, SH(180), 0},
-    {"state", NULL, ML_BODY, SH(181), 0},
-    {"health", NULL, ML_BODY, SH(166), 0},
-    {"viewerCount", NULL, ML_BODY, SH(184), 0},
+    {"channelArn", NULL, ML_BODY, SH(25), 0, 0},
+    {"streamId", NULL, ML_BODY, SH(167), 0, 0},
+    {"playbackUrl", NULL, ML_BODY, SH(134), 0, 0},
+    {"startTime", NULL, ML_BODY, SH(180), 0, 0},
+    {"state", NULL, ML_BODY, SH(181), 0, 0},
+    {"health", NULL, ML_BODY, SH(166), 0, 0},
+    {"viewerCount", NULL, ML_BODY, SH(184), 0, 0},
 };
 static const struct model_member members_StreamEvent[] = {
-    {"name", NULL, ML_BODY, SH(185), 0},
-    {"type", NULL, ML_BODY, SH(185), 0},
-    {"eventTime", NULL, ML_BODY, SH(198), 0},
-    {"code", NULL, ML_BODY, SH(185), 0},
+    {"name", NULL, ML_BODY, SH(185), 0, 0},
+    {"type", NULL, ML_BODY, SH(185), 0, 0},
+    {"eventTime", NULL, ML_BODY, SH(198), 0, 0},
+    {"code", NULL, ML_BODY, SH(185), 0, 0},
 };
 static const struct model_member members_StreamFilters[] = {
-    {"health", NULL, ML_BODY, SH(166), 0},
+    {"health", NULL, ML_BODY, SH(166), 0, 0},
 };
 static const char *const enum_StreamHealth[] = {"HEALTHY", "STARVING", "UNKNOWN"};
 static const struct model_member members_StreamKey[] = {
-    {"arn", NULL, ML_BODY, SH(169), 0},
-    {"value", NULL, ML_BODY, SH(173), 0},
-    {"channelArn", NULL, ML_BODY, SH(25), 0},
-    {"tags", NULL, ML_BODY, SH(191), 0},
+    {"arn", NULL, ML_BODY, SH(169), 0, 0},
+    {"value", NULL, ML_BODY, SH(173), 0, 0},
+    {"channelArn", NULL, ML_BODY, SH(25), 0, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
 };
 static const struct model_member members_StreamKeySummary[] = {
-    {"arn", NULL, ML_BODY, SH(169), 0},
-    {"channelArn", NULL, ML_BODY, SH(25), 0},
-    {"tags", NULL, ML_BODY, SH(191), 0},
+    {"arn", NULL, ML_BODY, SH(169), 0, 0},
+    {"channelArn", NULL, ML_BODY, SH(25), 0, 0},
+    {"tags", NULL, ML_BODY, SH(191), 0, 0},
 };
 static const struct model_member members_StreamSession[] = {
-    {"streamId", NULL, ML_BODY, SH(167), 0},
-    {"startTime", NULL, ML_BODY, SH(198), 0},
-    {"endTime", NULL, ML_BODY, SH(198), 0},
-    {"channel", NULL, ML_BODY, SH(23), 0},
-    {"ingestConfiguration", NULL, ML_BODY, SH(74), 0},
-    {"ingestConfigurations", NULL, ML_BODY, SH(75), 0},
-    {"recordingConfiguration", NULL, ML_BODY, SH(137), 0},
-    {"truncatedEvents", NULL, ML_BODY, SH(164), 0},
+    {"streamId", NULL, ML_BODY, SH(167), 0, 0},
+    {"startTime", NULL, ML_BODY, SH(198), 0, 0},
+    {"endTime", NULL, ML_BODY, SH(198), 0, 0},
+    {"channel", NULL, ML_BODY, SH(23), 0, 0},
+    {"ingestConfiguration", NULL, ML_BODY, SH(74), 0, 0},
+    {"ingestConfigurations", NULL, ML_BODY, SH(75), 0, 0},
+    {"recordingConfiguration", NULL, ML_BODY, SH(137), 0, 0},
+    {"truncatedEvents", NULL, ML_BODY, SH(164), 0, 0},
 };
 static const struct model_member members_StreamSessionSummary[] = {
-    {"streamId", NULL, ML_BODY, SH(167), 0},
-    {"startTime", NULL, ML_BODY, SH(198), 0},
-    {"endTime", NULL, ML_BODY, SH(198), 0},
-    {"hasErrorEvent", NULL, ML_BODY, SH(22), 0},
+    {"streamId", NULL, ML_BODY, SH(167), 0, 0},
+    {"startTime", NULL, ML_BODY, SH(198), 0, 0},
+    {"endTime", NULL, ML_BODY, SH(198), 0, 0},
+    {"hasErrorEvent", NULL, ML_BODY, SH(22), 0, 0},
 };
 static const char *const enum_StreamState[] = {"LIVE", "OFFLINE"};
 static const struct model_member members_StreamSummary[] = {
-    {"channelArn", NULL, ML_BODY, SH(25), 0},
-    {"streamId", NULL, ML_BODY, SH(167), 0},
-    {"state", NULL, ML_BODY, SH(181), 0},
-    {"health", NULL, ML_BODY, SH(166), 0},
-    {"viewerCount", NULL, ML_BODY, SH(184), 0},
-    {"startTime", NULL, ML_BODY, SH(180), 0},
+    {"channelArn", NULL, ML_BODY, SH(25), 0, 0},
+    {"streamId", NULL, ML_BODY, SH(167), 0, 0},
+    {"state", NULL, ML_BODY, SH(181), 0, 0},
+    {"health", NULL, ML_BODY, SH(166), 0, 0},
+    {"viewerCount", NULL, ML_BODY, SH(184), 0, 0},
+    {"startTime", NULL, ML_BODY, SH(180), 0, 0},
 };
 static const struct model_member members_StreamUnavailable[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(214), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(214), 0, 0},
 };
 static const struct model_member members_TagResourceRequest[] = {
-    {"resourceArn", "resourceArn", ML_URI, SH(149), 1},
-    {"tags", NULL, ML_BODY, SH(191), 1},
+    {"resourceArn", "resourceArn", ML_URI, SH(149), 1, 0},
+    {"tags", NULL, ML_BODY, SH(191), 1, 0},
 };
 static const struct model_member members_ThrottlingException[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(214), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(214), 0, 0},
 };
 static const struct model_member members_ThumbnailConfiguration[] = {
-    {"recordingMode", NULL, ML_BODY, SH(143), 0},
-    {"targetIntervalSeconds", NULL, ML_BODY, SH(192), 0},
-    {"resolution", NULL, ML_BODY, SH(195), 0},
-    {"storage", NULL, ML_BODY, SH(197), 0},
+    {"recordingMode", NULL, ML_BODY, SH(143), 0, 0},
+    {"targetIntervalSeconds", NULL, ML_BODY, SH(192), 0, 0},
+    {"resolution", NULL, ML_BODY, SH(195), 0, 0},
+    {"storage", NULL, ML_BODY, SH(197), 0, 0},
 };
 static const char *const enum_ThumbnailConfigurationResolution[] = {"SD", "HD", "FULL_HD",
     "LOWEST_RESOLUTION"};
@@ -612,68 +612,68 @@ static const char *const enum_ThumbnailConfigurationStorage[] = {"SEQUENTIAL", "
 static const char *const enum_TranscodePreset[] = {"HIGHER_BANDWIDTH_DELIVERY",
     "CONSTRAINED_BANDWIDTH_DELIVERY"};
 static const struct model_member members_UntagResourceRequest[] = {
-    {"resourceArn", "resourceArn", ML_URI, SH(149), 1},
-    {"tagKeys", "tagKeys", ML_QUERY, SH(187), 1},
+    {"resourceArn", "resourceArn", ML_URI, SH(149), 1, 0},
+    {"tagKeys", "tagKeys", ML_QUERY, SH(187), 1, 0},
 };
 static const struct model_member members_UpdateAdConfigurationRequest[] = {
-    {"arn", NULL, ML_BODY, SH(3), 1},
-    {"name", NULL, ML_BODY, SH(5), 0},
-    {"mediaTailorPlaybackConfigurations", NULL, ML_BODY, SH(111), 0},
-    {"postRollConfiguration", NULL, ML_BODY, SH(135), 0},
+    {"arn", NULL, ML_BODY, SH(3), 1, 0},
+    {"name", NULL, ML_BODY, SH(5), 0, 0},
+    {"mediaTailorPlaybackConfigurations", NULL, ML_BODY, SH(111), 0, 0},
+    {"postRollConfiguration", NULL, ML_BODY, SH(135), 0, 0},
 };
 static const struct model_member members_UpdateAdConfigurationResponse[] = {
-    {"adConfiguration", NULL, ML_BODY, SH(2), 1},
+    {"adConfiguration", NULL, ML_BODY, SH(2), 1, 0},
 };
 static const struct model_member members_UpdateChannelRequest[] = {
-    {"arn", NULL, ML_BODY, SH(25), 1},
-    {"name", NULL, ML_BODY, SH(29), 0},
-    {"latencyMode", NULL, ML_BODY, SH(27), 0},
-    {"type", NULL, ML_BODY, SH(34), 0},
-    {"authorized", NULL, ML_BODY, SH(22), 0},
-    {"recordingConfigurationArn", NULL, ML_BODY, SH(32), 0},
-    {"insecureIngest", NULL, ML_BODY, SH(22), 0},
-    {"preset", NULL, ML_BODY, SH(199), 0},
-    {"playbackRestrictionPolicyArn", NULL, ML_BODY, SH(31), 0},
-    {"multitrackInputConfiguration", NULL, ML_BODY, SH(112), 0},
-    {"containerFormat", NULL, ML_BODY, SH(37), 0},
-    {"adConfigurationArn", NULL, ML_BODY, SH(24), 0},
+    {"arn", NULL, ML_BODY, SH(25), 1, 0},
+    {"name", NULL, ML_BODY, SH(29), 0, 0},
+    {"latencyMode", NULL, ML_BODY, SH(27), 0, 0},
+    {"type", NULL, ML_BODY, SH(34), 0, 0},
+    {"authorized", NULL, ML_BODY, SH(22), 0, 0},
+    {"recordingConfigurationArn", NULL, ML_BODY, SH(32), 0, 0},
+    {"insecureIngest", NULL, ML_BODY, SH(22), 0, 0},
+    {"preset", NULL, ML_BODY, SH(199), 0, 0},
+    {"playbackRestrictionPolicyArn", NULL, ML_BODY, SH(31), 0, 0},
+    {"multitrackInputConfiguration", NULL, ML_BODY, SH(112), 0, 0},
+    {"containerFormat", NULL, ML_BODY, SH(37), 0, 0},
+    {"adConfigurationArn", NULL, ML_BODY, SH(24), 0, 0},
 };
 static const struct model_member members_UpdateChannelResponse[] = {
-    {"channel", NULL, ML_BODY, SH(23), 0},
+    {"channel", NULL, ML_BODY, SH(23), 0, 0},
 };
 static const struct model_member members_UpdatePlaybackRestrictionPolicyRequest[] = {
-    {"arn", NULL, ML_BODY, SH(129), 1},
-    {"allowedCountries", NULL, ML_BODY, SH(126), 0},
-    {"allowedOrigins", NULL, ML_BODY, SH(128), 0},
-    {"enableStrictOriginEnforcement", NULL, ML_BODY, SH(130), 0},
-    {"name", NULL, ML_BODY, SH(132), 0},
+    {"arn", NULL, ML_BODY, SH(129), 1, 0},
+    {"allowedCountries", NULL, ML_BODY, SH(126), 0, 0},
+    {"allowedOrigins", NULL, ML_BODY, SH(128), 0, 0},
+    {"enableStrictOriginEnforcement", NULL, ML_BODY, SH(130), 0, 0},
+    {"name", NULL, ML_BODY, SH(132), 0, 0},
 };
 static const struct model_member members_UpdatePlaybackRestrictionPolicyResponse[] = {
-    {"playbackRestrictionPolicy", NULL, ML_BODY, SH(124), 0},
+    {"playbackRestrictionPolicy", NULL, ML_BODY, SH(124), 0, 0},
 };
 static const struct model_member members_ValidationException[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(214), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(185), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(185), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(185), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(185), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(185), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(185), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(185), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(185), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(214), 0, 0},
 };
 static const struct model_member members_VideoConfiguration[] = {
-    {"avcProfile", NULL, ML_BODY, SH(185), 0},
-    {"avcLevel", NULL, ML_BODY, SH(185), 0},
-    {"codec", NULL, ML_BODY, SH(185), 0},
-    {"encoder", NULL, ML_BODY, SH(185), 0},
-    {"targetBitrate", NULL, ML_BODY, SH(80), 0},
-    {"targetFramerate", NULL, ML_BODY, SH(80), 0},
-    {"videoHeight", NULL, ML_BODY, SH(80), 0},
-    {"videoWidth", NULL, ML_BODY, SH(80), 0},
-    {"level", NULL, ML_BODY, SH(185), 0},
-    {"track", NULL, ML_BODY, SH(185), 0},
-    {"profile", NULL, ML_BODY, SH(185), 0},
+    {"avcProfile", NULL, ML_BODY, SH(185), 0, 0},
+    {"avcLevel", NULL, ML_BODY, SH(185), 0, 0},
+    {"codec", NULL, ML_BODY, SH(185), 0, 0},
+    {"encoder", NULL, ML_BODY, SH(185), 0, 0},
+    {"targetBitrate", NULL, ML_BODY, SH(80), 0, 0},
+    {"targetFramerate", NULL, ML_BODY, SH(80), 0, 0},
+    {"videoHeight", NULL, ML_BODY, SH(80), 0, 0},
+    {"videoWidth", NULL, ML_BODY, SH(80), 0, 0},
+    {"level", NULL, ML_BODY, SH(185), 0, 0},
+    {"track", NULL, ML_BODY, SH(185), 0, 0},
+    {"profile", NULL, ML_BODY, SH(185), 0, 0},
 };
 
 const struct model_shape ivs_model_ivs_shapes[] = {

@@ -7,260 +7,260 @@ extern const struct model_shape ivs_model_ivschat_shapes[];
 #define SH(i) (&ivs_model_ivschat_shapes[i])
 
 static const struct model_member members_AccessDeniedException[] = {
-    {"message", NULL, ML_BODY, SH(23), 1},
+    {"message", NULL, ML_BODY, SH(23), 1, 0},
 };
 static const char *const enum_ChatTokenCapability[] = {"SEND_MESSAGE", "DISCONNECT_USER",
     "DELETE_MESSAGE"};
 static const struct model_member members_CloudWatchLogsDestinationConfiguration[] = {
-    {"logGroupName", NULL, ML_BODY, SH(43), 1},
+    {"logGroupName", NULL, ML_BODY, SH(43), 1, 0},
 };
 static const struct model_member members_ConflictException[] = {
-    {"message", NULL, ML_BODY, SH(23), 1},
-    {"resourceId", NULL, ML_BODY, SH(60), 1},
-    {"resourceType", NULL, ML_BODY, SH(62), 1},
+    {"message", NULL, ML_BODY, SH(23), 1, 0},
+    {"resourceId", NULL, ML_BODY, SH(60), 1, 0},
+    {"resourceType", NULL, ML_BODY, SH(62), 1, 0},
 };
 static const struct model_member members_CreateChatTokenRequest[] = {
-    {"attributes", NULL, ML_BODY, SH(3), 0},
-    {"capabilities", NULL, ML_BODY, SH(4), 0},
-    {"roomIdentifier", NULL, ML_BODY, SH(65), 1},
-    {"sessionDurationInMinutes", NULL, ML_BODY, SH(75), 0},
-    {"userId", NULL, ML_BODY, SH(92), 1},
+    {"attributes", NULL, ML_BODY, SH(3), 0, 0},
+    {"capabilities", NULL, ML_BODY, SH(4), 0, 0},
+    {"roomIdentifier", NULL, ML_BODY, SH(65), 1, 0},
+    {"sessionDurationInMinutes", NULL, ML_BODY, SH(75), 0, 0},
+    {"userId", NULL, ML_BODY, SH(92), 1, 0},
 };
 static const struct model_member members_CreateChatTokenResponse[] = {
-    {"sessionExpirationTime", NULL, ML_BODY, SH(84), 0},
-    {"token", NULL, ML_BODY, SH(2), 0},
-    {"tokenExpirationTime", NULL, ML_BODY, SH(84), 0},
+    {"sessionExpirationTime", NULL, ML_BODY, SH(84), 0, 0},
+    {"token", NULL, ML_BODY, SH(2), 0, 0},
+    {"tokenExpirationTime", NULL, ML_BODY, SH(84), 0, 0},
 };
 static const struct model_member members_CreateLoggingConfigurationRequest[] = {
-    {"destinationConfiguration", NULL, ML_BODY, SH(20), 1},
-    {"name", NULL, ML_BODY, SH(49), 0},
-    {"tags", NULL, ML_BODY, SH(82), 0},
+    {"destinationConfiguration", NULL, ML_BODY, SH(20), 1, 0},
+    {"name", NULL, ML_BODY, SH(49), 0, 0},
+    {"tags", NULL, ML_BODY, SH(82), 0, 0},
 };
 static const struct model_member members_CreateLoggingConfigurationResponse[] = {
-    {"arn", NULL, ML_BODY, SH(44), 0},
-    {"createTime", NULL, ML_BODY, SH(84), 0},
-    {"destinationConfiguration", NULL, ML_BODY, SH(20), 0},
-    {"id", NULL, ML_BODY, SH(45), 0},
-    {"name", NULL, ML_BODY, SH(49), 0},
-    {"state", NULL, ML_BODY, SH(12), 0},
-    {"tags", NULL, ML_BODY, SH(82), 0},
-    {"updateTime", NULL, ML_BODY, SH(84), 0},
+    {"arn", NULL, ML_BODY, SH(44), 0, 0},
+    {"createTime", NULL, ML_BODY, SH(84), 0, 0},
+    {"destinationConfiguration", NULL, ML_BODY, SH(20), 0, 0},
+    {"id", NULL, ML_BODY, SH(45), 0, 0},
+    {"name", NULL, ML_BODY, SH(49), 0, 0},
+    {"state", NULL, ML_BODY, SH(12), 0, 0},
+    {"tags", NULL, ML_BODY, SH(82), 0, 0},
+    {"updateTime", NULL, ML_BODY, SH(84), 0, 0},
 };
 static const char *const enum_CreateLoggingConfigurationState[] = {"ACTIVE"};
 static const struct model_member members_CreateRoomRequest[] = {
-    {"loggingConfigurationIdentifiers", NULL, ML_BODY, SH(47), 0},
-    {"maximumMessageLength", NULL, ML_BODY, SH(67), 0},
-    {"maximumMessageRatePerSecond", NULL, ML_BODY, SH(68), 0},
-    {"messageReviewHandler", NULL, ML_BODY, SH(55), 0},
-    {"name", NULL, ML_BODY, SH(69), 0},
-    {"tags", NULL, ML_BODY, SH(82), 0},
+    {"loggingConfigurationIdentifiers", NULL, ML_BODY, SH(47), 0, 0},
+    {"maximumMessageLength", NULL, ML_BODY, SH(67), 0, 0},
+    {"maximumMessageRatePerSecond", NULL, ML_BODY, SH(68), 0, 0},
+    {"messageReviewHandler", NULL, ML_BODY, SH(55), 0, 0},
+    {"name", NULL, ML_BODY, SH(69), 0, 0},
+    {"tags", NULL, ML_BODY, SH(82), 0, 0},
 };
 static const struct model_member members_CreateRoomResponse[] = {
-    {"arn", NULL, ML_BODY, SH(63), 0},
-    {"createTime", NULL, ML_BODY, SH(84), 0},
-    {"id", NULL, ML_BODY, SH(64), 0},
-    {"loggingConfigurationIdentifiers", NULL, ML_BODY, SH(47), 0},
-    {"maximumMessageLength", NULL, ML_BODY, SH(67), 0},
-    {"maximumMessageRatePerSecond", NULL, ML_BODY, SH(68), 0},
-    {"messageReviewHandler", NULL, ML_BODY, SH(55), 0},
-    {"name", NULL, ML_BODY, SH(69), 0},
-    {"tags", NULL, ML_BODY, SH(82), 0},
-    {"updateTime", NULL, ML_BODY, SH(84), 0},
+    {"arn", NULL, ML_BODY, SH(63), 0, 0},
+    {"createTime", NULL, ML_BODY, SH(84), 0, 0},
+    {"id", NULL, ML_BODY, SH(64), 0, 0},
+    {"loggingConfigurationIdentifiers", NULL, ML_BODY, SH(47), 0, 0},
+    {"maximumMessageLength", NULL, ML_BODY, SH(67), 0, 0},
+    {"maximumMessageRatePerSecond", NULL, ML_BODY, SH(68), 0, 0},
+    {"messageReviewHandler", NULL, ML_BODY, SH(55), 0, 0},
+    {"name", NULL, ML_BODY, SH(69), 0, 0},
+    {"tags", NULL, ML_BODY, SH(82), 0, 0},
+    {"updateTime", NULL, ML_BODY, SH(84), 0, 0},
 };
 static const struct model_member members_DeleteLoggingConfigurationRequest[] = {
-    {"identifier", NULL, ML_BODY, SH(46), 1},
+    {"identifier", NULL, ML_BODY, SH(46), 1, 0},
 };
 static const struct model_member members_DeleteMessageRequest[] = {
-    {"id", NULL, ML_BODY, SH(54), 1},
-    {"reason", NULL, ML_BODY, SH(58), 0},
-    {"roomIdentifier", NULL, ML_BODY, SH(65), 1},
+    {"id", NULL, ML_BODY, SH(54), 1, 0},
+    {"reason", NULL, ML_BODY, SH(58), 0, 0},
+    {"roomIdentifier", NULL, ML_BODY, SH(65), 1, 0},
 };
 static const struct model_member members_DeleteMessageResponse[] = {
-    {"id", NULL, ML_BODY, SH(33), 0},
+    {"id", NULL, ML_BODY, SH(33), 0, 0},
 };
 static const struct model_member members_DeleteRoomRequest[] = {
-    {"identifier", NULL, ML_BODY, SH(65), 1},
+    {"identifier", NULL, ML_BODY, SH(65), 1, 0},
 };
 static const struct model_member members_DestinationConfiguration[] = {
-    {"cloudWatchLogs", NULL, ML_BODY, SH(6), 0},
-    {"firehose", NULL, ML_BODY, SH(28), 0},
-    {"s3", NULL, ML_BODY, SH(71), 0},
+    {"cloudWatchLogs", NULL, ML_BODY, SH(6), 0, 0},
+    {"firehose", NULL, ML_BODY, SH(28), 0, 0},
+    {"s3", NULL, ML_BODY, SH(71), 0, 0},
 };
 static const struct model_member members_DisconnectUserRequest[] = {
-    {"reason", NULL, ML_BODY, SH(58), 0},
-    {"roomIdentifier", NULL, ML_BODY, SH(65), 1},
-    {"userId", NULL, ML_BODY, SH(92), 1},
+    {"reason", NULL, ML_BODY, SH(58), 0, 0},
+    {"roomIdentifier", NULL, ML_BODY, SH(65), 1, 0},
+    {"userId", NULL, ML_BODY, SH(92), 1, 0},
 };
 static const char *const enum_FallbackResult[] = {"ALLOW", "DENY"};
 static const struct model_member members_FirehoseDestinationConfiguration[] = {
-    {"deliveryStreamName", NULL, ML_BODY, SH(19), 1},
+    {"deliveryStreamName", NULL, ML_BODY, SH(19), 1, 0},
 };
 static const struct model_member members_GetLoggingConfigurationRequest[] = {
-    {"identifier", NULL, ML_BODY, SH(46), 1},
+    {"identifier", NULL, ML_BODY, SH(46), 1, 0},
 };
 static const struct model_member members_GetLoggingConfigurationResponse[] = {
-    {"arn", NULL, ML_BODY, SH(44), 0},
-    {"createTime", NULL, ML_BODY, SH(84), 0},
-    {"destinationConfiguration", NULL, ML_BODY, SH(20), 0},
-    {"id", NULL, ML_BODY, SH(45), 0},
-    {"name", NULL, ML_BODY, SH(49), 0},
-    {"state", NULL, ML_BODY, SH(50), 0},
-    {"tags", NULL, ML_BODY, SH(82), 0},
-    {"updateTime", NULL, ML_BODY, SH(84), 0},
+    {"arn", NULL, ML_BODY, SH(44), 0, 0},
+    {"createTime", NULL, ML_BODY, SH(84), 0, 0},
+    {"destinationConfiguration", NULL, ML_BODY, SH(20), 0, 0},
+    {"id", NULL, ML_BODY, SH(45), 0, 0},
+    {"name", NULL, ML_BODY, SH(49), 0, 0},
+    {"state", NULL, ML_BODY, SH(50), 0, 0},
+    {"tags", NULL, ML_BODY, SH(82), 0, 0},
+    {"updateTime", NULL, ML_BODY, SH(84), 0, 0},
 };
 static const struct model_member members_GetRoomRequest[] = {
-    {"identifier", NULL, ML_BODY, SH(65), 1},
+    {"identifier", NULL, ML_BODY, SH(65), 1, 0},
 };
 static const struct model_member members_GetRoomResponse[] = {
-    {"arn", NULL, ML_BODY, SH(63), 0},
-    {"createTime", NULL, ML_BODY, SH(84), 0},
-    {"id", NULL, ML_BODY, SH(64), 0},
-    {"loggingConfigurationIdentifiers", NULL, ML_BODY, SH(47), 0},
-    {"maximumMessageLength", NULL, ML_BODY, SH(67), 0},
-    {"maximumMessageRatePerSecond", NULL, ML_BODY, SH(68), 0},
-    {"messageReviewHandler", NULL, ML_BODY, SH(55), 0},
-    {"name", NULL, ML_BODY, SH(69), 0},
-    {"tags", NULL, ML_BODY, SH(82), 0},
-    {"updateTime", NULL, ML_BODY, SH(84), 0},
+    {"arn", NULL, ML_BODY, SH(63), 0, 0},
+    {"createTime", NULL, ML_BODY, SH(84), 0, 0},
+    {"id", NULL, ML_BODY, SH(64), 0, 0},
+    {"loggingConfigurationIdentifiers", NULL, ML_BODY, SH(47), 0, 0},
+    {"maximumMessageLength", NULL, ML_BODY, SH(67), 0, 0},
+    {"maximumMessageRatePerSecond", NULL, ML_BODY, SH(68), 0, 0},
+    {"messageReviewHandler", NULL, ML_BODY, SH(55), 0, 0},
+    {"name", NULL, ML_BODY, SH(69), 0, 0},
+    {"tags", NULL, ML_BODY, SH(82), 0, 0},
+    {"updateTime", NULL, ML_BODY, SH(84), 0, 0},
 };
 static const struct model_member members_InternalServerException[] = {
-    {"message", NULL, ML_BODY, SH(23), 1},
+    {"message", NULL, ML_BODY, SH(23), 1, 0},
 };
 static const struct model_member members_ListLoggingConfigurationsRequest[] = {
-    {"maxResults", NULL, ML_BODY, SH(52), 0},
-    {"nextToken", NULL, ML_BODY, SH(56), 0},
+    {"maxResults", NULL, ML_BODY, SH(52), 0, 0},
+    {"nextToken", NULL, ML_BODY, SH(56), 0, 0},
 };
 static const struct model_member members_ListLoggingConfigurationsResponse[] = {
-    {"loggingConfigurations", NULL, ML_BODY, SH(48), 1},
-    {"nextToken", NULL, ML_BODY, SH(56), 0},
+    {"loggingConfigurations", NULL, ML_BODY, SH(48), 1, 0},
+    {"nextToken", NULL, ML_BODY, SH(56), 0, 0},
 };
 static const struct model_member members_ListRoomsRequest[] = {
-    {"loggingConfigurationIdentifier", NULL, ML_BODY, SH(46), 0},
-    {"maxResults", NULL, ML_BODY, SH(53), 0},
-    {"messageReviewHandlerUri", NULL, ML_BODY, SH(35), 0},
-    {"name", NULL, ML_BODY, SH(69), 0},
-    {"nextToken", NULL, ML_BODY, SH(56), 0},
+    {"loggingConfigurationIdentifier", NULL, ML_BODY, SH(46), 0, 0},
+    {"maxResults", NULL, ML_BODY, SH(53), 0, 0},
+    {"messageReviewHandlerUri", NULL, ML_BODY, SH(35), 0, 0},
+    {"name", NULL, ML_BODY, SH(69), 0, 0},
+    {"nextToken", NULL, ML_BODY, SH(56), 0, 0},
 };
 static const struct model_member members_ListRoomsResponse[] = {
-    {"nextToken", NULL, ML_BODY, SH(56), 0},
-    {"rooms", NULL, ML_BODY, SH(66), 1},
+    {"nextToken", NULL, ML_BODY, SH(56), 0, 0},
+    {"rooms", NULL, ML_BODY, SH(66), 1, 0},
 };
 static const struct model_member members_ListTagsForResourceRequest[] = {
-    {"resourceArn", "resourceArn", ML_URI, SH(59), 1},
+    {"resourceArn", "resourceArn", ML_URI, SH(59), 1, 0},
 };
 static const struct model_member members_ListTagsForResourceResponse[] = {
-    {"tags", NULL, ML_BODY, SH(82), 1},
+    {"tags", NULL, ML_BODY, SH(82), 1, 0},
 };
 static const char *const enum_LoggingConfigurationState[] = {"CREATING", "CREATE_FAILED",
     "DELETING", "DELETE_FAILED", "UPDATING", "UPDATE_FAILED", "ACTIVE"};
 static const struct model_member members_LoggingConfigurationSummary[] = {
-    {"arn", NULL, ML_BODY, SH(44), 0},
-    {"createTime", NULL, ML_BODY, SH(84), 0},
-    {"destinationConfiguration", NULL, ML_BODY, SH(20), 0},
-    {"id", NULL, ML_BODY, SH(45), 0},
-    {"name", NULL, ML_BODY, SH(49), 0},
-    {"state", NULL, ML_BODY, SH(50), 0},
-    {"tags", NULL, ML_BODY, SH(82), 0},
-    {"updateTime", NULL, ML_BODY, SH(84), 0},
+    {"arn", NULL, ML_BODY, SH(44), 0, 0},
+    {"createTime", NULL, ML_BODY, SH(84), 0, 0},
+    {"destinationConfiguration", NULL, ML_BODY, SH(20), 0, 0},
+    {"id", NULL, ML_BODY, SH(45), 0, 0},
+    {"name", NULL, ML_BODY, SH(49), 0, 0},
+    {"state", NULL, ML_BODY, SH(50), 0, 0},
+    {"tags", NULL, ML_BODY, SH(82), 0, 0},
+    {"updateTime", NULL, ML_BODY, SH(84), 0, 0},
 };
 static const struct model_member members_MessageReviewHandler[] = {
-    {"fallbackResult", NULL, ML_BODY, SH(26), 0},
-    {"uri", NULL, ML_BODY, SH(35), 0},
+    {"fallbackResult", NULL, ML_BODY, SH(26), 0, 0},
+    {"uri", NULL, ML_BODY, SH(35), 0, 0},
 };
 static const struct model_member members_PendingVerification[] = {
-    {"message", NULL, ML_BODY, SH(23), 1},
+    {"message", NULL, ML_BODY, SH(23), 1, 0},
 };
 static const struct model_member members_ResourceNotFoundException[] = {
-    {"message", NULL, ML_BODY, SH(23), 1},
-    {"resourceId", NULL, ML_BODY, SH(60), 1},
-    {"resourceType", NULL, ML_BODY, SH(62), 1},
+    {"message", NULL, ML_BODY, SH(23), 1, 0},
+    {"resourceId", NULL, ML_BODY, SH(60), 1, 0},
+    {"resourceType", NULL, ML_BODY, SH(62), 1, 0},
 };
 static const char *const enum_ResourceType[] = {"ROOM"};
 static const struct model_member members_RoomSummary[] = {
-    {"arn", NULL, ML_BODY, SH(63), 0},
-    {"createTime", NULL, ML_BODY, SH(84), 0},
-    {"id", NULL, ML_BODY, SH(64), 0},
-    {"loggingConfigurationIdentifiers", NULL, ML_BODY, SH(47), 0},
-    {"messageReviewHandler", NULL, ML_BODY, SH(55), 0},
-    {"name", NULL, ML_BODY, SH(69), 0},
-    {"tags", NULL, ML_BODY, SH(82), 0},
-    {"updateTime", NULL, ML_BODY, SH(84), 0},
+    {"arn", NULL, ML_BODY, SH(63), 0, 0},
+    {"createTime", NULL, ML_BODY, SH(84), 0, 0},
+    {"id", NULL, ML_BODY, SH(64), 0, 0},
+    {"loggingConfigurationIdentifiers", NULL, ML_BODY, SH(47), 0, 0},
+    {"messageReviewHandler", NULL, ML_BODY, SH(55), 0, 0},
+    {"name", NULL, ML_BODY, SH(69), 0, 0},
+    {"tags", NULL, ML_BODY, SH(82), 0, 0},
+    {"updateTime", NULL, ML_BODY, SH(84), 0, 0},
 };
 static const struct model_member members_S3DestinationConfiguration[] = {
-    {"bucketName", NULL, ML_BODY, SH(1), 1},
+    {"bucketName", NULL, ML_BODY, SH(1), 1, 0},
 };
 static const struct model_member members_SendEventRequest[] = {
-    {"attributes", NULL, ML_BODY, SH(24), 0},
-    {"eventName", NULL, ML_BODY, SH(25), 1},
-    {"roomIdentifier", NULL, ML_BODY, SH(65), 1},
+    {"attributes", NULL, ML_BODY, SH(24), 0, 0},
+    {"eventName", NULL, ML_BODY, SH(25), 1, 0},
+    {"roomIdentifier", NULL, ML_BODY, SH(65), 1, 0},
 };
 static const struct model_member members_SendEventResponse[] = {
-    {"id", NULL, ML_BODY, SH(33), 0},
+    {"id", NULL, ML_BODY, SH(33), 0, 0},
 };
 static const struct model_member members_ServiceQuotaExceededException[] = {
-    {"limit", NULL, ML_BODY, SH(36), 1},
-    {"message", NULL, ML_BODY, SH(23), 1},
-    {"resourceId", NULL, ML_BODY, SH(60), 1},
-    {"resourceType", NULL, ML_BODY, SH(62), 1},
+    {"limit", NULL, ML_BODY, SH(36), 1, 0},
+    {"message", NULL, ML_BODY, SH(23), 1, 0},
+    {"resourceId", NULL, ML_BODY, SH(60), 1, 0},
+    {"resourceType", NULL, ML_BODY, SH(62), 1, 0},
 };
 static const struct model_member members_TagResourceRequest[] = {
-    {"resourceArn", "resourceArn", ML_URI, SH(59), 1},
-    {"tags", NULL, ML_BODY, SH(82), 1},
+    {"resourceArn", "resourceArn", ML_URI, SH(59), 1, 0},
+    {"tags", NULL, ML_BODY, SH(82), 1, 0},
 };
 static const struct model_member members_ThrottlingException[] = {
-    {"limit", NULL, ML_BODY, SH(36), 1},
-    {"message", NULL, ML_BODY, SH(23), 1},
-    {"resourceId", NULL, ML_BODY, SH(60), 1},
-    {"resourceType", NULL, ML_BODY, SH(62), 1},
+    {"limit", NULL, ML_BODY, SH(36), 1, 0},
+    {"message", NULL, ML_BODY, SH(23), 1, 0},
+    {"resourceId", NULL, ML_BODY, SH(60), 1, 0},
+    {"resourceType", NULL, ML_BODY, SH(62), 1, 0},
 };
 static const struct model_member members_UntagResourceRequest[] = {
-    {"resourceArn", "resourceArn", ML_URI, SH(59), 1},
-    {"tagKeys", "tagKeys", ML_QUERY, SH(78), 1},
+    {"resourceArn", "resourceArn", ML_URI, SH(59), 1, 0},
+    {"tagKeys", "tagKeys", ML_QUERY, SH(78), 1, 0},
 };
 static const struct model_member members_UpdateLoggingConfigurationRequest[] = {
-    {"destinationConfiguration", NULL, ML_BODY, SH(20), 0},
-    {"identifier", NULL, ML_BODY, SH(46), 1},
-    {"name", NULL, ML_BODY, SH(49), 0},
+    {"destinationConfiguration", NULL, ML_BODY, SH(20), 0, 0},
+    {"identifier", NULL, ML_BODY, SH(46), 1, 0},
+    {"name", NULL, ML_BODY, SH(49), 0, 0},
 };
 static const struct model_member members_UpdateLoggingConfigurationResponse[] = {
-    {"arn", NULL, ML_BODY, SH(44), 0},
-    {"createTime", NULL, ML_BODY, SH(84), 0},
-    {"destinationConfiguration", NULL, ML_BODY, SH(20), 0},
-    {"id", NULL, ML_BODY, SH(45), 0},
-    {"name", NULL, ML_BODY, SH(49), 0},
-    {"state", NULL, ML_BODY, SH(89), 0},
-    {"tags", NULL, ML_BODY, SH(82), 0},
-    {"updateTime", NULL, ML_BODY, SH(84), 0},
+    {"arn", NULL, ML_BODY, SH(44), 0, 0},
+    {"createTime", NULL, ML_BODY, SH(84), 0, 0},
+    {"destinationConfiguration", NULL, ML_BODY, SH(20), 0, 0},
+    {"id", NULL, ML_BODY, SH(45), 0, 0},
+    {"name", NULL, ML_BODY, SH(49), 0, 0},
+    {"state", NULL, ML_BODY, SH(89), 0, 0},
+    {"tags", NULL, ML_BODY, SH(82), 0, 0},
+    {"updateTime", NULL, ML_BODY, SH(84), 0, 0},
 };
 static const char *const enum_UpdateLoggingConfigurationState[] = {"ACTIVE"};
 static const struct model_member members_UpdateRoomRequest[] = {
-    {"identifier", NULL, ML_BODY, SH(65), 1},
-    {"loggingConfigurationIdentifiers", NULL, ML_BODY, SH(47), 0},
-    {"maximumMessageLength", NULL, ML_BODY, SH(67), 0},
-    {"maximumMessageRatePerSecond", NULL, ML_BODY, SH(68), 0},
-    {"messageReviewHandler", NULL, ML_BODY, SH(55), 0},
-    {"name", NULL, ML_BODY, SH(69), 0},
+    {"identifier", NULL, ML_BODY, SH(65), 1, 0},
+    {"loggingConfigurationIdentifiers", NULL, ML_BODY, SH(47), 0, 0},
+    {"maximumMessageLength", NULL, ML_BODY, SH(67), 0, 0},
+    {"maximumMessageRatePerSecond", NULL, ML_BODY, SH(68), 0, 0},
+    {"messageReviewHandler", NULL, ML_BODY, SH(55), 0, 0},
+    {"name", NULL, ML_BODY, SH(69), 0, 0},
 };
 static const struct model_member members_UpdateRoomResponse[] = {
-    {"arn", NULL, ML_BODY, SH(63), 0},
-    {"createTime", NULL, ML_BODY, SH(84), 0},
-    {"id", NULL, ML_BODY, SH(64), 0},
-    {"loggingConfigurationIdentifiers", NULL, ML_BODY, SH(47), 0},
-    {"maximumMessageLength", NULL, ML_BODY, SH(67), 0},
-    {"maximumMessageRatePerSecond", NULL, ML_BODY, SH(68), 0},
-    {"messageReviewHandler", NULL, ML_BODY, SH(55), 0},
-    {"name", NULL, ML_BODY, SH(69), 0},
-    {"tags", NULL, ML_BODY, SH(82), 0},
-    {"updateTime", NULL, ML_BODY, SH(84), 0},
+    {"arn", NULL, ML_BODY, SH(63), 0, 0},
+    {"createTime", NULL, ML_BODY, SH(84), 0, 0},
+    {"id", NULL, ML_BODY, SH(64), 0, 0},
+    {"loggingConfigurationIdentifiers", NULL, ML_BODY, SH(47), 0, 0},
+    {"maximumMessageLength", NULL, ML_BODY, SH(67), 0, 0},
+    {"maximumMessageRatePerSecond", NULL, ML_BODY, SH(68), 0, 0},
+    {"messageReviewHandler", NULL, ML_BODY, SH(55), 0, 0},
+    {"name", NULL, ML_BODY, SH(69), 0, 0},
+    {"tags", NULL, ML_BODY, SH(82), 0, 0},
+    {"updateTime", NULL, ML_BODY, SH(84), 0, 0},
 };
 static const struct model_member members_ValidationException[] = {
-    {"fieldList", NULL, ML_BODY, SH(95), 0},
-    {"message", NULL, ML_BODY, SH(23), 1},
-    {"reason", NULL, ML_BODY, SH(96), 1},
+    {"fieldList", NULL, ML_BODY, SH(95), 0, 0},
+    {"message", NULL, ML_BODY, SH(23), 1, 0},
+    {"reason", NULL, ML_BODY, SH(96), 1, 0},
 };
 static const struct model_member members_ValidationExceptionField[] = {
-    {"message", NULL, ML_BODY, SH(23), 1},
-    {"name", NULL, ML_BODY, SH(27), 1},
+    {"message", NULL, ML_BODY, SH(23), 1, 0},
+    {"name", NULL, ML_BODY, SH(27), 1, 0},
 };
 static const char *const enum_ValidationExceptionReason[] = {"UNKNOWN_OPERATION",
     "FIELD_VALIDATION_FAILED", "OTHER"};

@@ -7,183 +7,183 @@ extern const struct model_shape ivs_model_ivsrealtime_shapes[];
 #define SH(i) (&ivs_model_ivsrealtime_shapes[i])
 
 static const struct model_member members_AccessDeniedException[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(242), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(218), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(242), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(218), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0, 0},
 };
 static const struct model_member members_AutoParticipantRecordingConfiguration[] = {
-    {"hlsConfiguration", NULL, ML_BODY, SH(136), 0},
-    {"mediaTypes", NULL, ML_BODY, SH(138), 0},
-    {"recordParticipantReplicas", NULL, ML_BODY, SH(177), 0},
-    {"recordingReconnectWindowSeconds", NULL, ML_BODY, SH(139), 0},
-    {"storageConfigurationArn", NULL, ML_BODY, SH(3), 1},
-    {"thumbnailConfiguration", NULL, ML_BODY, SH(148), 0},
+    {"hlsConfiguration", NULL, ML_BODY, SH(136), 0, 0},
+    {"mediaTypes", NULL, ML_BODY, SH(138), 0, 0},
+    {"recordParticipantReplicas", NULL, ML_BODY, SH(177), 0, 0},
+    {"recordingReconnectWindowSeconds", NULL, ML_BODY, SH(139), 0, 0},
+    {"storageConfigurationArn", NULL, ML_BODY, SH(3), 1, 0},
+    {"thumbnailConfiguration", NULL, ML_BODY, SH(148), 0, 0},
 };
 static const struct model_member members_ChannelDestinationConfiguration[] = {
-    {"channelArn", NULL, ML_BODY, SH(6), 1},
-    {"encoderConfigurationArn", NULL, ML_BODY, SH(52), 0},
+    {"channelArn", NULL, ML_BODY, SH(6), 1, 0},
+    {"encoderConfigurationArn", NULL, ML_BODY, SH(52), 0, 0},
 };
 static const struct model_member members_Composition[] = {
-    {"arn", NULL, ML_BODY, SH(9), 1},
-    {"destinations", NULL, ML_BODY, SH(44), 1},
-    {"endTime", NULL, ML_BODY, SH(229), 0},
-    {"layout", NULL, ML_BODY, SH(94), 1},
-    {"stageArn", NULL, ML_BODY, SH(194), 1},
-    {"startTime", NULL, ML_BODY, SH(229), 0},
-    {"state", NULL, ML_BODY, SH(13), 1},
-    {"tags", NULL, ML_BODY, SH(224), 0},
+    {"arn", NULL, ML_BODY, SH(9), 1, 0},
+    {"destinations", NULL, ML_BODY, SH(44), 1, 0},
+    {"endTime", NULL, ML_BODY, SH(229), 0, 0},
+    {"layout", NULL, ML_BODY, SH(94), 1, 0},
+    {"stageArn", NULL, ML_BODY, SH(194), 1, 0},
+    {"startTime", NULL, ML_BODY, SH(229), 0, 0},
+    {"state", NULL, ML_BODY, SH(13), 1, 0},
+    {"tags", NULL, ML_BODY, SH(224), 0, 0},
 };
 static const struct model_member members_CompositionRecordingHlsConfiguration[] = {
-    {"targetSegmentDurationSeconds", NULL, ML_BODY, SH(12), 0},
+    {"targetSegmentDurationSeconds", NULL, ML_BODY, SH(12), 0, 0},
 };
 static const char *const enum_CompositionState[] = {"STARTING", "ACTIVE", "STOPPING", "FAILED",
     "STOPPED"};
 static const struct model_member members_CompositionSummary[] = {
-    {"arn", NULL, ML_BODY, SH(9), 1},
-    {"destinations", NULL, ML_BODY, SH(47), 1},
-    {"endTime", NULL, ML_BODY, SH(229), 0},
-    {"stageArn", NULL, ML_BODY, SH(194), 1},
-    {"startTime", NULL, ML_BODY, SH(229), 0},
-    {"state", NULL, ML_BODY, SH(13), 1},
-    {"tags", NULL, ML_BODY, SH(224), 0},
+    {"arn", NULL, ML_BODY, SH(9), 1, 0},
+    {"destinations", NULL, ML_BODY, SH(47), 1, 0},
+    {"endTime", NULL, ML_BODY, SH(229), 0, 0},
+    {"stageArn", NULL, ML_BODY, SH(194), 1, 0},
+    {"startTime", NULL, ML_BODY, SH(229), 0, 0},
+    {"state", NULL, ML_BODY, SH(13), 1, 0},
+    {"tags", NULL, ML_BODY, SH(224), 0, 0},
 };
 static const struct model_member members_CompositionThumbnailConfiguration[] = {
-    {"storage", NULL, ML_BODY, SH(228), 0},
-    {"targetIntervalSeconds", NULL, ML_BODY, SH(225), 0},
+    {"storage", NULL, ML_BODY, SH(228), 0, 0},
+    {"targetIntervalSeconds", NULL, ML_BODY, SH(225), 0, 0},
 };
 static const struct model_member members_ConflictException[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(242), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(218), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(242), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(218), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0, 0},
 };
 static const struct model_member members_CreateEncoderConfigurationRequest[] = {
-    {"name", NULL, ML_BODY, SH(54), 0},
-    {"tags", NULL, ML_BODY, SH(224), 0},
-    {"video", NULL, ML_BODY, SH(238), 0},
+    {"name", NULL, ML_BODY, SH(54), 0, 0},
+    {"tags", NULL, ML_BODY, SH(224), 0, 0},
+    {"video", NULL, ML_BODY, SH(238), 0, 0},
 };
 static const struct model_member members_CreateEncoderConfigurationResponse[] = {
-    {"encoderConfiguration", NULL, ML_BODY, SH(51), 0},
+    {"encoderConfiguration", NULL, ML_BODY, SH(51), 0, 0},
 };
 static const struct model_member members_CreateIngestConfigurationRequest[] = {
-    {"attributes", NULL, ML_BODY, SH(130), 0},
-    {"ingestProtocol", NULL, ML_BODY, SH(91), 1},
-    {"insecureIngest", NULL, ML_BODY, SH(92), 0},
-    {"name", NULL, ML_BODY, SH(87), 0},
-    {"redundantIngest", NULL, ML_BODY, SH(180), 0},
-    {"stageArn", NULL, ML_BODY, SH(88), 0},
-    {"tags", NULL, ML_BODY, SH(224), 0},
-    {"userId", NULL, ML_BODY, SH(236), 0},
+    {"attributes", NULL, ML_BODY, SH(130), 0, 0},
+    {"ingestProtocol", NULL, ML_BODY, SH(91), 1, 0},
+    {"insecureIngest", NULL, ML_BODY, SH(92), 0, 0},
+    {"name", NULL, ML_BODY, SH(87), 0, 0},
+    {"redundantIngest", NULL, ML_BODY, SH(180), 0, 0},
+    {"stageArn", NULL, ML_BODY, SH(88), 0, 0},
+    {"tags", NULL, ML_BODY, SH(224), 0, 0},
+    {"userId", NULL, ML_BODY, SH(236), 0, 0},
 };
 static const struct model_member members_CreateIngestConfigurationResponse[] = {
-    {"ingestConfiguration", NULL, ML_BODY, SH(84), 0},
+    {"ingestConfiguration", NULL, ML_BODY, SH(84), 0, 0},
 };
 static const struct model_member members_CreateParticipantTokenRequest[] = {
-    {"attributes", NULL, ML_BODY, SH(150), 0},
-    {"capabilities", NULL, ML_BODY, SH(151), 0},
-    {"duration", NULL, ML_BODY, SH(155), 0},
-    {"stageArn", NULL, ML_BODY, SH(194), 1},
-    {"userId", NULL, ML_BODY, SH(160), 0},
+    {"attributes", NULL, ML_BODY, SH(150), 0, 0},
+    {"capabilities", NULL, ML_BODY, SH(151), 0, 0},
+    {"duration", NULL, ML_BODY, SH(155), 0, 0},
+    {"stageArn", NULL, ML_BODY, SH(194), 1, 0},
+    {"userId", NULL, ML_BODY, SH(160), 0, 0},
 };
 static const struct model_member members_CreateParticipantTokenResponse[] = {
-    {"participantToken", NULL, ML_BODY, SH(149), 0},
+    {"participantToken", NULL, ML_BODY, SH(149), 0, 0},
 };
 static const struct model_member members_CreateStageRequest[] = {
-    {"autoParticipantRecordingConfiguration", NULL, ML_BODY, SH(2), 0},
-    {"name", NULL, ML_BODY, SH(197), 0},
-    {"participantTokenConfigurations", NULL, ML_BODY, SH(154), 0},
-    {"tags", NULL, ML_BODY, SH(224), 0},
+    {"autoParticipantRecordingConfiguration", NULL, ML_BODY, SH(2), 0, 0},
+    {"name", NULL, ML_BODY, SH(197), 0, 0},
+    {"participantTokenConfigurations", NULL, ML_BODY, SH(154), 0, 0},
+    {"tags", NULL, ML_BODY, SH(224), 0, 0},
 };
 static const struct model_member members_CreateStageResponse[] = {
-    {"participantTokens", NULL, ML_BODY, SH(158), 0},
-    {"stage", NULL, ML_BODY, SH(193), 0},
+    {"participantTokens", NULL, ML_BODY, SH(158), 0, 0},
+    {"stage", NULL, ML_BODY, SH(193), 0, 0},
 };
 static const struct model_member members_CreateStorageConfigurationRequest[] = {
-    {"name", NULL, ML_BODY, SH(214), 0},
-    {"s3", NULL, ML_BODY, SH(191), 1},
-    {"tags", NULL, ML_BODY, SH(224), 0},
+    {"name", NULL, ML_BODY, SH(214), 0, 0},
+    {"s3", NULL, ML_BODY, SH(191), 1, 0},
+    {"tags", NULL, ML_BODY, SH(224), 0, 0},
 };
 static const struct model_member members_CreateStorageConfigurationResponse[] = {
-    {"storageConfiguration", NULL, ML_BODY, SH(212), 0},
+    {"storageConfiguration", NULL, ML_BODY, SH(212), 0, 0},
 };
 static const struct model_member members_DeleteEncoderConfigurationRequest[] = {
-    {"arn", NULL, ML_BODY, SH(52), 1},
+    {"arn", NULL, ML_BODY, SH(52), 1, 0},
 };
 static const struct model_member members_DeleteIngestConfigurationRequest[] = {
-    {"arn", NULL, ML_BODY, SH(85), 1},
-    {"force", NULL, ML_BODY, SH(5), 0},
+    {"arn", NULL, ML_BODY, SH(85), 1, 0},
+    {"force", NULL, ML_BODY, SH(5), 0, 0},
 };
 static const struct model_member members_DeletePublicKeyRequest[] = {
-    {"arn", NULL, ML_BODY, SH(169), 1},
+    {"arn", NULL, ML_BODY, SH(169), 1, 0},
 };
 static const struct model_member members_DeleteStageRequest[] = {
-    {"arn", NULL, ML_BODY, SH(194), 1},
+    {"arn", NULL, ML_BODY, SH(194), 1, 0},
 };
 static const struct model_member members_DeleteStorageConfigurationRequest[] = {
-    {"arn", NULL, ML_BODY, SH(213), 1},
+    {"arn", NULL, ML_BODY, SH(213), 1, 0},
 };
 static const struct model_member members_Destination[] = {
-    {"configuration", NULL, ML_BODY, SH(40), 1},
-    {"detail", NULL, ML_BODY, SH(43), 0},
-    {"endTime", NULL, ML_BODY, SH(229), 0},
-    {"id", NULL, ML_BODY, SH(218), 1},
-    {"startTime", NULL, ML_BODY, SH(229), 0},
-    {"state", NULL, ML_BODY, SH(45), 1},
+    {"configuration", NULL, ML_BODY, SH(40), 1, 0},
+    {"detail", NULL, ML_BODY, SH(43), 0, 0},
+    {"endTime", NULL, ML_BODY, SH(229), 0, 0},
+    {"id", NULL, ML_BODY, SH(218), 1, 0},
+    {"startTime", NULL, ML_BODY, SH(229), 0, 0},
+    {"state", NULL, ML_BODY, SH(45), 1, 0},
 };
 static const struct model_member members_DestinationConfiguration[] = {
-    {"channel", NULL, ML_BODY, SH(7), 0},
-    {"name", NULL, ML_BODY, SH(42), 0},
-    {"s3", NULL, ML_BODY, SH(189), 0},
+    {"channel", NULL, ML_BODY, SH(7), 0, 0},
+    {"name", NULL, ML_BODY, SH(42), 0, 0},
+    {"s3", NULL, ML_BODY, SH(189), 0, 0},
 };
 static const struct model_member members_DestinationDetail[] = {
-    {"s3", NULL, ML_BODY, SH(190), 0},
+    {"s3", NULL, ML_BODY, SH(190), 0, 0},
 };
 static const char *const enum_DestinationState[] = {"STARTING", "ACTIVE", "STOPPING",
     "RECONNECTING", "FAILED", "STOPPED"};
 static const struct model_member members_DestinationSummary[] = {
-    {"endTime", NULL, ML_BODY, SH(229), 0},
-    {"id", NULL, ML_BODY, SH(218), 1},
-    {"startTime", NULL, ML_BODY, SH(229), 0},
-    {"state", NULL, ML_BODY, SH(45), 1},
+    {"endTime", NULL, ML_BODY, SH(229), 0, 0},
+    {"id", NULL, ML_BODY, SH(218), 1, 0},
+    {"startTime", NULL, ML_BODY, SH(229), 0, 0},
+    {"state", NULL, ML_BODY, SH(45), 1, 0},
 };
 static const struct model_member members_DisconnectParticipantRequest[] = {
-    {"participantId", NULL, ML_BODY, SH(157), 1},
-    {"reason", NULL, ML_BODY, SH(48), 0},
-    {"stageArn", NULL, ML_BODY, SH(194), 1},
+    {"participantId", NULL, ML_BODY, SH(157), 1, 0},
+    {"reason", NULL, ML_BODY, SH(48), 0, 0},
+    {"stageArn", NULL, ML_BODY, SH(194), 1, 0},
 };
 static const struct model_member members_EncoderConfiguration[] = {
-    {"arn", NULL, ML_BODY, SH(52), 1},
-    {"name", NULL, ML_BODY, SH(54), 0},
-    {"tags", NULL, ML_BODY, SH(224), 0},
-    {"video", NULL, ML_BODY, SH(238), 0},
+    {"arn", NULL, ML_BODY, SH(52), 1, 0},
+    {"name", NULL, ML_BODY, SH(54), 0, 0},
+    {"tags", NULL, ML_BODY, SH(224), 0, 0},
+    {"video", NULL, ML_BODY, SH(238), 0, 0},
 };
 static const struct model_member members_EncoderConfigurationSummary[] = {
-    {"arn", NULL, ML_BODY, SH(52), 1},
-    {"name", NULL, ML_BODY, SH(54), 0},
-    {"tags", NULL, ML_BODY, SH(224), 0},
+    {"arn", NULL, ML_BODY, SH(52), 1, 0},
+    {"name", NULL, ML_BODY, SH(54), 0, 0},
+    {"tags", NULL, ML_BODY, SH(224), 0, 0},
 };
 static const struct model_member members_Event[] = {
-    {"destinationSessionId", NULL, ML_BODY, SH(199), 0},
-    {"destinationStageArn", NULL, ML_BODY, SH(194), 0},
-    {"errorCode", NULL, ML_BODY, SH(58), 0},
-    {"eventTime", NULL, ML_BODY, SH(229), 0},
-    {"name", NULL, ML_BODY, SH(60), 0},
-    {"newToken", NULL, ML_BODY, SH(61), 0},
-    {"participantId", NULL, ML_BODY, SH(132), 0},
-    {"previousToken", NULL, ML_BODY, SH(61), 0},
-    {"remoteParticipantId", NULL, ML_BODY, SH(132), 0},
-    {"replica", NULL, ML_BODY, SH(183), 0},
+    {"destinationSessionId", NULL, ML_BODY, SH(199), 0, 0},
+    {"destinationStageArn", NULL, ML_BODY, SH(194), 0, 0},
+    {"errorCode", NULL, ML_BODY, SH(58), 0, 0},
+    {"eventTime", NULL, ML_BODY, SH(229), 0, 0},
+    {"name", NULL, ML_BODY, SH(60), 0, 0},
+    {"newToken", NULL, ML_BODY, SH(61), 0, 0},
+    {"participantId", NULL, ML_BODY, SH(132), 0, 0},
+    {"previousToken", NULL, ML_BODY, SH(61), 0, 0},
+    {"remoteParticipantId", NULL, ML_BODY, SH(132), 0, 0},
+    {"replica", NULL, ML_BODY, SH(183), 0, 0},
 };
 static const char *const enum_EventErrorCode[] = {"INSUFFICIENT_CAPABILITIES", "QUOTA_EXCEEDED",
     "PUBLISHER_NOT_FOUND", "BITRATE_EXCEEDED", "RESOLUTION_EXCEEDED", "STREAM_DURATION_EXCEEDED",
@@ -194,510 +194,510 @@ static const char *const enum_EventName[] = {"JOINED", "LEFT", "PUBLISH_STARTED"
     "SUBSCRIBE_ERROR", "JOIN_ERROR", "REPLICATION_STARTED", "REPLICATION_STOPPED",
     "TOKEN_EXCHANGED"};
 static const struct model_member members_ExchangedParticipantToken[] = {
-    {"attributes", NULL, ML_BODY, SH(150), 0},
-    {"capabilities", NULL, ML_BODY, SH(151), 0},
-    {"expirationTime", NULL, ML_BODY, SH(156), 0},
-    {"userId", NULL, ML_BODY, SH(160), 0},
+    {"attributes", NULL, ML_BODY, SH(150), 0, 0},
+    {"capabilities", NULL, ML_BODY, SH(151), 0, 0},
+    {"expirationTime", NULL, ML_BODY, SH(156), 0, 0},
+    {"userId", NULL, ML_BODY, SH(160), 0, 0},
 };
 static const struct model_member members_GetCompositionRequest[] = {
-    {"arn", NULL, ML_BODY, SH(9), 1},
+    {"arn", NULL, ML_BODY, SH(9), 1, 0},
 };
 static const struct model_member members_GetCompositionResponse[] = {
-    {"composition", NULL, ML_BODY, SH(8), 0},
+    {"composition", NULL, ML_BODY, SH(8), 0, 0},
 };
 static const struct model_member members_GetEncoderConfigurationRequest[] = {
-    {"arn", NULL, ML_BODY, SH(52), 1},
+    {"arn", NULL, ML_BODY, SH(52), 1, 0},
 };
 static const struct model_member members_GetEncoderConfigurationResponse[] = {
-    {"encoderConfiguration", NULL, ML_BODY, SH(51), 0},
+    {"encoderConfiguration", NULL, ML_BODY, SH(51), 0, 0},
 };
 static const struct model_member members_GetIngestConfigurationRequest[] = {
-    {"arn", NULL, ML_BODY, SH(85), 1},
+    {"arn", NULL, ML_BODY, SH(85), 1, 0},
 };
 static const struct model_member members_GetIngestConfigurationResponse[] = {
-    {"ingestConfiguration", NULL, ML_BODY, SH(84), 0},
+    {"ingestConfiguration", NULL, ML_BODY, SH(84), 0, 0},
 };
 static const struct model_member members_GetParticipantRequest[] = {
-    {"participantId", NULL, ML_BODY, SH(132), 1},
-    {"sessionId", NULL, ML_BODY, SH(199), 1},
-    {"stageArn", NULL, ML_BODY, SH(194), 1},
+    {"participantId", NULL, ML_BODY, SH(132), 1, 0},
+    {"sessionId", NULL, ML_BODY, SH(199), 1, 0},
+    {"stageArn", NULL, ML_BODY, SH(194), 1, 0},
 };
 static const struct model_member members_GetParticipantResponse[] = {
-    {"participant", NULL, ML_BODY, SH(129), 0},
+    {"participant", NULL, ML_BODY, SH(129), 0, 0},
 };
 static const struct model_member members_GetPublicKeyRequest[] = {
-    {"arn", NULL, ML_BODY, SH(169), 1},
+    {"arn", NULL, ML_BODY, SH(169), 1, 0},
 };
 static const struct model_member members_GetPublicKeyResponse[] = {
-    {"publicKey", NULL, ML_BODY, SH(168), 0},
+    {"publicKey", NULL, ML_BODY, SH(168), 0, 0},
 };
 static const struct model_member members_GetStageRequest[] = {
-    {"arn", NULL, ML_BODY, SH(194), 1},
+    {"arn", NULL, ML_BODY, SH(194), 1, 0},
 };
 static const struct model_member members_GetStageResponse[] = {
-    {"stage", NULL, ML_BODY, SH(193), 0},
+    {"stage", NULL, ML_BODY, SH(193), 0, 0},
 };
 static const struct model_member members_GetStageSessionRequest[] = {
-    {"sessionId", NULL, ML_BODY, SH(199), 1},
-    {"stageArn", NULL, ML_BODY, SH(194), 1},
+    {"sessionId", NULL, ML_BODY, SH(199), 1, 0},
+    {"stageArn", NULL, ML_BODY, SH(194), 1, 0},
 };
 static const struct model_member members_GetStageSessionResponse[] = {
-    {"stageSession", NULL, ML_BODY, SH(198), 0},
+    {"stageSession", NULL, ML_BODY, SH(198), 0, 0},
 };
 static const struct model_member members_GetStorageConfigurationRequest[] = {
-    {"arn", NULL, ML_BODY, SH(213), 1},
+    {"arn", NULL, ML_BODY, SH(213), 1, 0},
 };
 static const struct model_member members_GetStorageConfigurationResponse[] = {
-    {"storageConfiguration", NULL, ML_BODY, SH(212), 0},
+    {"storageConfiguration", NULL, ML_BODY, SH(212), 0, 0},
 };
 static const struct model_member members_GridConfiguration[] = {
-    {"featuredParticipantAttribute", NULL, ML_BODY, SH(1), 0},
-    {"gridGap", NULL, ML_BODY, SH(80), 0},
-    {"omitStoppedVideo", NULL, ML_BODY, SH(127), 0},
-    {"participantOrderAttribute", NULL, ML_BODY, SH(1), 0},
-    {"videoAspectRatio", NULL, ML_BODY, SH(239), 0},
-    {"videoFillMode", NULL, ML_BODY, SH(240), 0},
+    {"featuredParticipantAttribute", NULL, ML_BODY, SH(1), 0, 0},
+    {"gridGap", NULL, ML_BODY, SH(80), 0, 0},
+    {"omitStoppedVideo", NULL, ML_BODY, SH(127), 0, 0},
+    {"participantOrderAttribute", NULL, ML_BODY, SH(1), 0, 0},
+    {"videoAspectRatio", NULL, ML_BODY, SH(239), 0, 0},
+    {"videoFillMode", NULL, ML_BODY, SH(240), 0, 0},
 };
 static const struct model_member members_ImportPublicKeyRequest[] = {
-    {"name", NULL, ML_BODY, SH(173), 0},
-    {"publicKeyMaterial", NULL, ML_BODY, SH(172), 1},
-    {"tags", NULL, ML_BODY, SH(224), 0},
+    {"name", NULL, ML_BODY, SH(173), 0, 0},
+    {"publicKeyMaterial", NULL, ML_BODY, SH(172), 1, 0},
+    {"tags", NULL, ML_BODY, SH(224), 0, 0},
 };
 static const struct model_member members_ImportPublicKeyResponse[] = {
-    {"publicKey", NULL, ML_BODY, SH(168), 0},
+    {"publicKey", NULL, ML_BODY, SH(168), 0, 0},
 };
 static const struct model_member members_IngestConfiguration[] = {
-    {"arn", NULL, ML_BODY, SH(85), 1},
-    {"attributes", NULL, ML_BODY, SH(130), 0},
-    {"ingestProtocol", NULL, ML_BODY, SH(91), 1},
-    {"name", NULL, ML_BODY, SH(87), 0},
-    {"participantId", NULL, ML_BODY, SH(132), 1},
-    {"redundantIngest", NULL, ML_BODY, SH(180), 0},
-    {"redundantIngestCredentials", NULL, ML_BODY, SH(182), 0},
-    {"stageArn", NULL, ML_BODY, SH(88), 1},
-    {"state", NULL, ML_BODY, SH(89), 1},
-    {"streamKey", NULL, ML_BODY, SH(217), 1},
-    {"tags", NULL, ML_BODY, SH(224), 0},
-    {"userId", NULL, ML_BODY, SH(236), 0},
+    {"arn", NULL, ML_BODY, SH(85), 1, 0},
+    {"attributes", NULL, ML_BODY, SH(130), 0, 0},
+    {"ingestProtocol", NULL, ML_BODY, SH(91), 1, 0},
+    {"name", NULL, ML_BODY, SH(87), 0, 0},
+    {"participantId", NULL, ML_BODY, SH(132), 1, 0},
+    {"redundantIngest", NULL, ML_BODY, SH(180), 0, 0},
+    {"redundantIngestCredentials", NULL, ML_BODY, SH(182), 0, 0},
+    {"stageArn", NULL, ML_BODY, SH(88), 1, 0},
+    {"state", NULL, ML_BODY, SH(89), 1, 0},
+    {"streamKey", NULL, ML_BODY, SH(217), 1, 0},
+    {"tags", NULL, ML_BODY, SH(224), 0, 0},
+    {"userId", NULL, ML_BODY, SH(236), 0, 0},
 };
 static const char *const enum_IngestConfigurationState[] = {"ACTIVE", "INACTIVE"};
 static const struct model_member members_IngestConfigurationSummary[] = {
-    {"arn", NULL, ML_BODY, SH(85), 1},
-    {"ingestProtocol", NULL, ML_BODY, SH(91), 1},
-    {"name", NULL, ML_BODY, SH(87), 0},
-    {"participantId", NULL, ML_BODY, SH(132), 1},
-    {"redundantIngest", NULL, ML_BODY, SH(180), 0},
-    {"stageArn", NULL, ML_BODY, SH(88), 1},
-    {"state", NULL, ML_BODY, SH(89), 1},
-    {"userId", NULL, ML_BODY, SH(236), 0},
+    {"arn", NULL, ML_BODY, SH(85), 1, 0},
+    {"ingestProtocol", NULL, ML_BODY, SH(91), 1, 0},
+    {"name", NULL, ML_BODY, SH(87), 0, 0},
+    {"participantId", NULL, ML_BODY, SH(132), 1, 0},
+    {"redundantIngest", NULL, ML_BODY, SH(180), 0, 0},
+    {"stageArn", NULL, ML_BODY, SH(88), 1, 0},
+    {"state", NULL, ML_BODY, SH(89), 1, 0},
+    {"userId", NULL, ML_BODY, SH(236), 0, 0},
 };
 static const char *const enum_IngestProtocol[] = {"RTMP", "RTMPS"};
 static const struct model_member members_InternalServerException[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(242), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(218), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(242), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(218), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0, 0},
 };
 static const struct model_member members_LayoutConfiguration[] = {
-    {"grid", NULL, ML_BODY, SH(79), 0},
-    {"pip", NULL, ML_BODY, SH(163), 0},
+    {"grid", NULL, ML_BODY, SH(79), 0, 0},
+    {"pip", NULL, ML_BODY, SH(163), 0, 0},
 };
 static const struct model_member members_ListCompositionsRequest[] = {
-    {"filterByEncoderConfigurationArn", NULL, ML_BODY, SH(52), 0},
-    {"filterByStageArn", NULL, ML_BODY, SH(194), 0},
-    {"maxResults", NULL, ML_BODY, SH(117), 0},
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
+    {"filterByEncoderConfigurationArn", NULL, ML_BODY, SH(52), 0, 0},
+    {"filterByStageArn", NULL, ML_BODY, SH(194), 0, 0},
+    {"maxResults", NULL, ML_BODY, SH(117), 0, 0},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
 };
 static const struct model_member members_ListCompositionsResponse[] = {
-    {"compositions", NULL, ML_BODY, SH(15), 1},
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
+    {"compositions", NULL, ML_BODY, SH(15), 1, 0},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
 };
 static const struct model_member members_ListEncoderConfigurationsRequest[] = {
-    {"maxResults", NULL, ML_BODY, SH(118), 0},
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
+    {"maxResults", NULL, ML_BODY, SH(118), 0, 0},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
 };
 static const struct model_member members_ListEncoderConfigurationsResponse[] = {
-    {"encoderConfigurations", NULL, ML_BODY, SH(56), 1},
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
+    {"encoderConfigurations", NULL, ML_BODY, SH(56), 1, 0},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
 };
 static const struct model_member members_ListIngestConfigurationsRequest[] = {
-    {"filterByStageArn", NULL, ML_BODY, SH(194), 0},
-    {"filterByState", NULL, ML_BODY, SH(89), 0},
-    {"maxResults", NULL, ML_BODY, SH(119), 0},
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
+    {"filterByStageArn", NULL, ML_BODY, SH(194), 0, 0},
+    {"filterByState", NULL, ML_BODY, SH(89), 0, 0},
+    {"maxResults", NULL, ML_BODY, SH(119), 0, 0},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
 };
 static const struct model_member members_ListIngestConfigurationsResponse[] = {
-    {"ingestConfigurations", NULL, ML_BODY, SH(86), 1},
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
+    {"ingestConfigurations", NULL, ML_BODY, SH(86), 1, 0},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
 };
 static const struct model_member members_ListParticipantEventsRequest[] = {
-    {"maxResults", NULL, ML_BODY, SH(120), 0},
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
-    {"participantId", NULL, ML_BODY, SH(132), 1},
-    {"sessionId", NULL, ML_BODY, SH(199), 1},
-    {"stageArn", NULL, ML_BODY, SH(194), 1},
+    {"maxResults", NULL, ML_BODY, SH(120), 0, 0},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
+    {"participantId", NULL, ML_BODY, SH(132), 1, 0},
+    {"sessionId", NULL, ML_BODY, SH(199), 1, 0},
+    {"stageArn", NULL, ML_BODY, SH(194), 1, 0},
 };
 static const struct model_member members_ListParticipantEventsResponse[] = {
-    {"events", NULL, ML_BODY, SH(59), 1},
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
+    {"events", NULL, ML_BODY, SH(59), 1, 0},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
 };
 static const struct model_member members_ListParticipantReplicasRequest[] = {
-    {"maxResults", NULL, ML_BODY, SH(121), 0},
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
-    {"participantId", NULL, ML_BODY, SH(132), 1},
-    {"sourceStageArn", NULL, ML_BODY, SH(194), 1},
+    {"maxResults", NULL, ML_BODY, SH(121), 0, 0},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
+    {"participantId", NULL, ML_BODY, SH(132), 1, 0},
+    {"sourceStageArn", NULL, ML_BODY, SH(194), 1, 0},
 };
 static const struct model_member members_ListParticipantReplicasResponse[] = {
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
-    {"replicas", NULL, ML_BODY, SH(145), 1},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
+    {"replicas", NULL, ML_BODY, SH(145), 1, 0},
 };
 static const struct model_member members_ListParticipantsRequest[] = {
-    {"filterByPublished", NULL, ML_BODY, SH(175), 0},
-    {"filterByRecordingState", NULL, ML_BODY, SH(135), 0},
-    {"filterByState", NULL, ML_BODY, SH(146), 0},
-    {"filterByUserId", NULL, ML_BODY, SH(236), 0},
-    {"maxResults", NULL, ML_BODY, SH(122), 0},
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
-    {"sessionId", NULL, ML_BODY, SH(199), 1},
-    {"stageArn", NULL, ML_BODY, SH(194), 1},
+    {"filterByPublished", NULL, ML_BODY, SH(175), 0, 0},
+    {"filterByRecordingState", NULL, ML_BODY, SH(135), 0, 0},
+    {"filterByState", NULL, ML_BODY, SH(146), 0, 0},
+    {"filterByUserId", NULL, ML_BODY, SH(236), 0, 0},
+    {"maxResults", NULL, ML_BODY, SH(122), 0, 0},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
+    {"sessionId", NULL, ML_BODY, SH(199), 1, 0},
+    {"stageArn", NULL, ML_BODY, SH(194), 1, 0},
 };
 static const struct model_member members_ListParticipantsResponse[] = {
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
-    {"participants", NULL, ML_BODY, SH(133), 1},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
+    {"participants", NULL, ML_BODY, SH(133), 1, 0},
 };
 static const struct model_member members_ListPublicKeysRequest[] = {
-    {"maxResults", NULL, ML_BODY, SH(123), 0},
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
+    {"maxResults", NULL, ML_BODY, SH(123), 0, 0},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
 };
 static const struct model_member members_ListPublicKeysResponse[] = {
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
-    {"publicKeys", NULL, ML_BODY, SH(171), 1},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
+    {"publicKeys", NULL, ML_BODY, SH(171), 1, 0},
 };
 static const struct model_member members_ListStageSessionsRequest[] = {
-    {"maxResults", NULL, ML_BODY, SH(125), 0},
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
-    {"stageArn", NULL, ML_BODY, SH(194), 1},
+    {"maxResults", NULL, ML_BODY, SH(125), 0, 0},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
+    {"stageArn", NULL, ML_BODY, SH(194), 1, 0},
 };
 static const struct model_member members_ListStageSessionsResponse[] = {
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
-    {"stageSessions", NULL, ML_BODY, SH(200), 1},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
+    {"stageSessions", NULL, ML_BODY, SH(200), 1, 0},
 };
 static const struct model_member members_ListStagesRequest[] = {
-    {"maxResults", NULL, ML_BODY, SH(124), 0},
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
+    {"maxResults", NULL, ML_BODY, SH(124), 0, 0},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
 };
 static const struct model_member members_ListStagesResponse[] = {
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
-    {"stages", NULL, ML_BODY, SH(203), 1},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
+    {"stages", NULL, ML_BODY, SH(203), 1, 0},
 };
 static const struct model_member members_ListStorageConfigurationsRequest[] = {
-    {"maxResults", NULL, ML_BODY, SH(126), 0},
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
+    {"maxResults", NULL, ML_BODY, SH(126), 0, 0},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
 };
 static const struct model_member members_ListStorageConfigurationsResponse[] = {
-    {"nextToken", NULL, ML_BODY, SH(128), 0},
-    {"storageConfigurations", NULL, ML_BODY, SH(216), 1},
+    {"nextToken", NULL, ML_BODY, SH(128), 0, 0},
+    {"storageConfigurations", NULL, ML_BODY, SH(216), 1, 0},
 };
 static const struct model_member members_ListTagsForResourceRequest[] = {
-    {"resourceArn", "resourceArn", ML_URI, SH(186), 1},
+    {"resourceArn", "resourceArn", ML_URI, SH(186), 1, 0},
 };
 static const struct model_member members_ListTagsForResourceResponse[] = {
-    {"tags", NULL, ML_BODY, SH(224), 1},
+    {"tags", NULL, ML_BODY, SH(224), 1, 0},
 };
 static const struct model_member members_Participant[] = {
-    {"attributes", NULL, ML_BODY, SH(130), 0},
-    {"browserName", NULL, ML_BODY, SH(131), 0},
-    {"browserVersion", NULL, ML_BODY, SH(131), 0},
-    {"firstJoinTime", NULL, ML_BODY, SH(229), 0},
-    {"ingestConfigurationArn", NULL, ML_BODY, SH(85), 0},
-    {"ispName", NULL, ML_BODY, SH(131), 0},
-    {"osName", NULL, ML_BODY, SH(131), 0},
-    {"osVersion", NULL, ML_BODY, SH(131), 0},
-    {"participantId", NULL, ML_BODY, SH(132), 0},
-    {"protocol", NULL, ML_BODY, SH(134), 0},
-    {"published", NULL, ML_BODY, SH(175), 0},
-    {"recordingS3BucketName", NULL, ML_BODY, SH(140), 0},
-    {"recordingS3Prefix", NULL, ML_BODY, SH(141), 0},
-    {"recordingState", NULL, ML_BODY, SH(142), 0},
-    {"redundantIngest", NULL, ML_BODY, SH(180), 0},
-    {"replicationState", NULL, ML_BODY, SH(184), 0},
-    {"replicationType", NULL, ML_BODY, SH(185), 0},
-    {"sdkVersion", NULL, ML_BODY, SH(131), 0},
-    {"sourceSessionId", NULL, ML_BODY, SH(199), 0},
-    {"sourceStageArn", NULL, ML_BODY, SH(194), 0},
-    {"state", NULL, ML_BODY, SH(146), 0},
-    {"userId", NULL, ML_BODY, SH(236), 0},
+    {"attributes", NULL, ML_BODY, SH(130), 0, 0},
+    {"browserName", NULL, ML_BODY, SH(131), 0, 0},
+    {"browserVersion", NULL, ML_BODY, SH(131), 0, 0},
+    {"firstJoinTime", NULL, ML_BODY, SH(229), 0, 0},
+    {"ingestConfigurationArn", NULL, ML_BODY, SH(85), 0, 0},
+    {"ispName", NULL, ML_BODY, SH(131), 0, 0},
+    {"osName", NULL, ML_BODY, SH(131), 0, 0},
+    {"osVersion", NULL, ML_BODY, SH(131), 0, 0},
+    {"participantId", NULL, ML_BODY, SH(132), 0, 0},
+    {"protocol", NULL, ML_BODY, SH(134), 0, 0},
+    {"published", NULL, ML_BODY, SH(175), 0, 0},
+    {"recordingS3BucketName", NULL, ML_BODY, SH(140), 0, 0},
+    {"recordingS3Prefix", NULL, ML_BODY, SH(141), 0, 0},
+    {"recordingState", NULL, ML_BODY, SH(142), 0, 0},
+    {"redundantIngest", NULL, ML_BODY, SH(180), 0, 0},
+    {"replicationState", NULL, ML_BODY, SH(184), 0, 0},
+    {"replicationType", NULL, ML_BODY, SH(185), 0, 0},
+    {"sdkVersion", NULL, ML_BODY, SH(131), 0, 0},
+    {"sourceSessionId", NULL, ML_BODY, SH(199), 0, 0},
+    {"sourceStageArn", NULL, ML_BODY, SH(194), 0, 0},
+    {"state", NULL, ML_BODY, SH(146), 0, 0},
+    {"userId", NULL, ML_BODY, SH(236), 0, 0},
 };
 static const char *const enum_ParticipantProtocol[] = {"UNKNOWN", "WHIP", "RTMP", "RTMPS"};
 static const char *const enum_ParticipantRecordingFilterByRecordingState[] = {"STARTING",
     "ACTIVE", "STOPPING", "STOPPED", "FAILED"};
 static const struct model_member members_ParticipantRecordingHlsConfiguration[] = {
-    {"targetSegmentDurationSeconds", NULL, ML_BODY, SH(143), 0},
+    {"targetSegmentDurationSeconds", NULL, ML_BODY, SH(143), 0, 0},
 };
 static const char *const enum_ParticipantRecordingMediaType[] = {"AUDIO_VIDEO", "AUDIO_ONLY",
     "NONE"};
 static const char *const enum_ParticipantRecordingState[] = {"STARTING", "ACTIVE", "STOPPING",
     "STOPPED", "FAILED", "DISABLED"};
 static const struct model_member members_ParticipantReplica[] = {
-    {"destinationSessionId", NULL, ML_BODY, SH(199), 1},
-    {"destinationStageArn", NULL, ML_BODY, SH(194), 1},
-    {"participantId", NULL, ML_BODY, SH(132), 1},
-    {"replicationState", NULL, ML_BODY, SH(184), 1},
-    {"sourceSessionId", NULL, ML_BODY, SH(199), 1},
-    {"sourceStageArn", NULL, ML_BODY, SH(194), 1},
+    {"destinationSessionId", NULL, ML_BODY, SH(199), 1, 0},
+    {"destinationStageArn", NULL, ML_BODY, SH(194), 1, 0},
+    {"participantId", NULL, ML_BODY, SH(132), 1, 0},
+    {"replicationState", NULL, ML_BODY, SH(184), 1, 0},
+    {"sourceSessionId", NULL, ML_BODY, SH(199), 1, 0},
+    {"sourceStageArn", NULL, ML_BODY, SH(194), 1, 0},
 };
 static const char *const enum_ParticipantState[] = {"CONNECTED", "DISCONNECTED"};
 static const struct model_member members_ParticipantSummary[] = {
-    {"firstJoinTime", NULL, ML_BODY, SH(229), 0},
-    {"ingestConfigurationArn", NULL, ML_BODY, SH(85), 0},
-    {"participantId", NULL, ML_BODY, SH(132), 0},
-    {"published", NULL, ML_BODY, SH(175), 0},
-    {"recordingState", NULL, ML_BODY, SH(142), 0},
-    {"redundantIngest", NULL, ML_BODY, SH(180), 0},
-    {"replicationState", NULL, ML_BODY, SH(184), 0},
-    {"replicationType", NULL, ML_BODY, SH(185), 0},
-    {"sourceSessionId", NULL, ML_BODY, SH(199), 0},
-    {"sourceStageArn", NULL, ML_BODY, SH(194), 0},
-    {"state", NULL, ML_BODY, SH(146), 0},
-    {"userId", NULL, ML_BODY, SH(236), 0},
+    {"firstJoinTime", NULL, ML_BODY, SH(229), 0, 0},
+    {"ingestConfigurationArn", NULL, ML_BODY, SH(85), 0, 0},
+    {"participantId", NULL, ML_BODY, SH(132), 0, 0},
+    {"published", NULL, ML_BODY, SH(175), 0, 0},
+    {"recordingState", NULL, ML_BODY, SH(142), 0, 0},
+    {"redundantIngest", NULL, ML_BODY, SH(180), 0, 0},
+    {"replicationState", NULL, ML_BODY, SH(184), 0, 0},
+    {"replicationType", NULL, ML_BODY, SH(185), 0, 0},
+    {"sourceSessionId", NULL, ML_BODY, SH(199), 0, 0},
+    {"sourceStageArn", NULL, ML_BODY, SH(194), 0, 0},
+    {"state", NULL, ML_BODY, SH(146), 0, 0},
+    {"userId", NULL, ML_BODY, SH(236), 0, 0},
 };
 static const struct model_member members_ParticipantThumbnailConfiguration[] = {
-    {"recordingMode", NULL, ML_BODY, SH(226), 0},
-    {"storage", NULL, ML_BODY, SH(228), 0},
-    {"targetIntervalSeconds", NULL, ML_BODY, SH(225), 0},
+    {"recordingMode", NULL, ML_BODY, SH(226), 0, 0},
+    {"storage", NULL, ML_BODY, SH(228), 0, 0},
+    {"targetIntervalSeconds", NULL, ML_BODY, SH(225), 0, 0},
 };
 static const struct model_member members_ParticipantToken[] = {
-    {"attributes", NULL, ML_BODY, SH(150), 0},
-    {"capabilities", NULL, ML_BODY, SH(151), 0},
-    {"duration", NULL, ML_BODY, SH(155), 0},
-    {"expirationTime", NULL, ML_BODY, SH(156), 0},
-    {"participantId", NULL, ML_BODY, SH(157), 0},
-    {"token", NULL, ML_BODY, SH(159), 0},
-    {"userId", NULL, ML_BODY, SH(160), 0},
+    {"attributes", NULL, ML_BODY, SH(150), 0, 0},
+    {"capabilities", NULL, ML_BODY, SH(151), 0, 0},
+    {"duration", NULL, ML_BODY, SH(155), 0, 0},
+    {"expirationTime", NULL, ML_BODY, SH(156), 0, 0},
+    {"participantId", NULL, ML_BODY, SH(157), 0, 0},
+    {"token", NULL, ML_BODY, SH(159), 0, 0},
+    {"userId", NULL, ML_BODY, SH(160), 0, 0},
 };
 static const char *const enum_ParticipantTokenCapability[] = {"PUBLISH", "SUBSCRIBE"};
 static const struct model_member members_ParticipantTokenConfiguration[] = {
-    {"attributes", NULL, ML_BODY, SH(150), 0},
-    {"capabilities", NULL, ML_BODY, SH(151), 0},
-    {"duration", NULL, ML_BODY, SH(155), 0},
-    {"userId", NULL, ML_BODY, SH(160), 0},
+    {"attributes", NULL, ML_BODY, SH(150), 0, 0},
+    {"capabilities", NULL, ML_BODY, SH(151), 0, 0},
+    {"duration", NULL, ML_BODY, SH(155), 0, 0},
+    {"userId", NULL, ML_BODY, SH(160), 0, 0},
 };
 static const struct model_member members_PendingVerification[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(242), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(218), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(242), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(218), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0, 0},
 };
 static const char *const enum_PipBehavior[] = {"STATIC", "DYNAMIC"};
 static const struct model_member members_PipConfiguration[] = {
-    {"featuredParticipantAttribute", NULL, ML_BODY, SH(1), 0},
-    {"gridGap", NULL, ML_BODY, SH(80), 0},
-    {"omitStoppedVideo", NULL, ML_BODY, SH(127), 0},
-    {"participantOrderAttribute", NULL, ML_BODY, SH(1), 0},
-    {"pipBehavior", NULL, ML_BODY, SH(162), 0},
-    {"pipHeight", NULL, ML_BODY, SH(164), 0},
-    {"pipOffset", NULL, ML_BODY, SH(165), 0},
-    {"pipParticipantAttribute", NULL, ML_BODY, SH(1), 0},
-    {"pipPosition", NULL, ML_BODY, SH(166), 0},
-    {"pipWidth", NULL, ML_BODY, SH(167), 0},
-    {"videoFillMode", NULL, ML_BODY, SH(240), 0},
+    {"featuredParticipantAttribute", NULL, ML_BODY, SH(1), 0, 0},
+    {"gridGap", NULL, ML_BODY, SH(80), 0, 0},
+    {"omitStoppedVideo", NULL, ML_BODY, SH(127), 0, 0},
+    {"participantOrderAttribute", NULL, ML_BODY, SH(1), 0, 0},
+    {"pipBehavior", NULL, ML_BODY, SH(162), 0, 0},
+    {"pipHeight", NULL, ML_BODY, SH(164), 0, 0},
+    {"pipOffset", NULL, ML_BODY, SH(165), 0, 0},
+    {"pipParticipantAttribute", NULL, ML_BODY, SH(1), 0, 0},
+    {"pipPosition", NULL, ML_BODY, SH(166), 0, 0},
+    {"pipWidth", NULL, ML_BODY, SH(167), 0, 0},
+    {"videoFillMode", NULL, ML_BODY, SH(240), 0, 0},
 };
 static const char *const enum_PipPosition[] = {"TOP_LEFT", "TOP_RIGHT", "BOTTOM_LEFT",
     "BOTTOM_RIGHT"};
 static const struct model_member members_PublicKey[] = {
-    {"arn", NULL, ML_BODY, SH(169), 0},
-    {"fingerprint", NULL, ML_BODY, SH(170), 0},
-    {"name", NULL, ML_BODY, SH(173), 0},
-    {"publicKeyMaterial", NULL, ML_BODY, SH(172), 0},
-    {"tags", NULL, ML_BODY, SH(224), 0},
+    {"arn", NULL, ML_BODY, SH(169), 0, 0},
+    {"fingerprint", NULL, ML_BODY, SH(170), 0, 0},
+    {"name", NULL, ML_BODY, SH(173), 0, 0},
+    {"publicKeyMaterial", NULL, ML_BODY, SH(172), 0, 0},
+    {"tags", NULL, ML_BODY, SH(224), 0, 0},
 };
 static const struct model_member members_PublicKeySummary[] = {
-    {"arn", NULL, ML_BODY, SH(169), 0},
-    {"name", NULL, ML_BODY, SH(173), 0},
-    {"tags", NULL, ML_BODY, SH(224), 0},
+    {"arn", NULL, ML_BODY, SH(169), 0, 0},
+    {"name", NULL, ML_BODY, SH(173), 0, 0},
+    {"tags", NULL, ML_BODY, SH(224), 0, 0},
 };
 static const struct model_member members_RecordingConfiguration[] = {
-    {"format", NULL, ML_BODY, SH(179), 0},
-    {"hlsConfiguration", NULL, ML_BODY, SH(11), 0},
+    {"format", NULL, ML_BODY, SH(179), 0, 0},
+    {"hlsConfiguration", NULL, ML_BODY, SH(11), 0, 0},
 };
 static const char *const enum_RecordingConfigurationFormat[] = {"HLS"};
 static const struct model_member members_RedundantIngestCredential[] = {
-    {"participantId", NULL, ML_BODY, SH(132), 0},
-    {"streamKey", NULL, ML_BODY, SH(217), 0},
+    {"participantId", NULL, ML_BODY, SH(132), 0, 0},
+    {"streamKey", NULL, ML_BODY, SH(217), 0, 0},
 };
 static const char *const enum_ReplicationState[] = {"ACTIVE", "STOPPED"};
 static const char *const enum_ReplicationType[] = {"SOURCE", "REPLICA", "NONE"};
 static const struct model_member members_ResourceNotFoundException[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(242), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(218), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(242), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(218), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0, 0},
 };
 static const struct model_member members_S3DestinationConfiguration[] = {
-    {"encoderConfigurationArns", NULL, ML_BODY, SH(53), 1},
-    {"recordingConfiguration", NULL, ML_BODY, SH(178), 0},
-    {"storageConfigurationArn", NULL, ML_BODY, SH(213), 1},
-    {"thumbnailConfigurations", NULL, ML_BODY, SH(17), 0},
+    {"encoderConfigurationArns", NULL, ML_BODY, SH(53), 1, 0},
+    {"recordingConfiguration", NULL, ML_BODY, SH(178), 0, 0},
+    {"storageConfigurationArn", NULL, ML_BODY, SH(213), 1, 0},
+    {"thumbnailConfigurations", NULL, ML_BODY, SH(17), 0, 0},
 };
 static const struct model_member members_S3Detail[] = {
-    {"recordingPrefix", NULL, ML_BODY, SH(218), 1},
+    {"recordingPrefix", NULL, ML_BODY, SH(218), 1, 0},
 };
 static const struct model_member members_S3StorageConfiguration[] = {
-    {"bucketName", NULL, ML_BODY, SH(188), 1},
+    {"bucketName", NULL, ML_BODY, SH(188), 1, 0},
 };
 static const struct model_member members_ServiceQuotaExceededException[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(242), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(218), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(242), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(218), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0, 0},
 };
 static const struct model_member members_Stage[] = {
-    {"activeSessionId", NULL, ML_BODY, SH(199), 0},
-    {"arn", NULL, ML_BODY, SH(194), 1},
-    {"autoParticipantRecordingConfiguration", NULL, ML_BODY, SH(2), 0},
-    {"endpoints", NULL, ML_BODY, SH(196), 0},
-    {"name", NULL, ML_BODY, SH(197), 0},
-    {"tags", NULL, ML_BODY, SH(224), 0},
+    {"activeSessionId", NULL, ML_BODY, SH(199), 0, 0},
+    {"arn", NULL, ML_BODY, SH(194), 1, 0},
+    {"autoParticipantRecordingConfiguration", NULL, ML_BODY, SH(2), 0, 0},
+    {"endpoints", NULL, ML_BODY, SH(196), 0, 0},
+    {"name", NULL, ML_BODY, SH(197), 0, 0},
+    {"tags", NULL, ML_BODY, SH(224), 0, 0},
 };
 static const struct model_member members_StageEndpoints[] = {
-    {"events", NULL, ML_BODY, SH(195), 0},
-    {"rtmp", NULL, ML_BODY, SH(195), 0},
-    {"rtmps", NULL, ML_BODY, SH(195), 0},
-    {"whip", NULL, ML_BODY, SH(195), 0},
+    {"events", NULL, ML_BODY, SH(195), 0, 0},
+    {"rtmp", NULL, ML_BODY, SH(195), 0, 0},
+    {"rtmps", NULL, ML_BODY, SH(195), 0, 0},
+    {"whip", NULL, ML_BODY, SH(195), 0, 0},
 };
 static const struct model_member members_StageSession[] = {
-    {"endTime", NULL, ML_BODY, SH(229), 0},
-    {"sessionId", NULL, ML_BODY, SH(199), 0},
-    {"startTime", NULL, ML_BODY, SH(229), 0},
+    {"endTime", NULL, ML_BODY, SH(229), 0, 0},
+    {"sessionId", NULL, ML_BODY, SH(199), 0, 0},
+    {"startTime", NULL, ML_BODY, SH(229), 0, 0},
 };
 static const struct model_member members_StageSessionSummary[] = {
-    {"endTime", NULL, ML_BODY, SH(229), 0},
-    {"sessionId", NULL, ML_BODY, SH(199), 0},
-    {"startTime", NULL, ML_BODY, SH(229), 0},
+    {"endTime", NULL, ML_BODY, SH(229), 0, 0},
+    {"sessionId", NULL, ML_BODY, SH(199), 0, 0},
+    {"startTime", NULL, ML_BODY, SH(229), 0, 0},
 };
 static const struct model_member members_StageSummary[] = {
-    {"activeSessionId", NULL, ML_BODY, SH(199), 0},
-    {"arn", NULL, ML_BODY, SH(194), 1},
-    {"name", NULL, ML_BODY, SH(197), 0},
-    {"tags", NULL, ML_BODY, SH(224), 0},
+    {"activeSessionId", NULL, ML_BODY, SH(199), 0, 0},
+    {"arn", NULL, ML_BODY, SH(194), 1, 0},
+    {"name", NULL, ML_BODY, SH(197), 0, 0},
+    {"tags", NULL, ML_BODY, SH(224), 0, 0},
 };
 static const struct model_member members_StartCompositionRequest[] = {
-    {"destinations", NULL, ML_BODY, SH(41), 1},
-    {"idempotencyToken", NULL, ML_BODY, SH(10), 0},
-    {"layout", NULL, ML_BODY, SH(94), 0},
-    {"stageArn", NULL, ML_BODY, SH(194), 1},
-    {"tags", NULL, ML_BODY, SH(224), 0},
+    {"destinations", NULL, ML_BODY, SH(41), 1, 0},
+    {"idempotencyToken", NULL, ML_BODY, SH(10), 0, 1},
+    {"layout", NULL, ML_BODY, SH(94), 0, 0},
+    {"stageArn", NULL, ML_BODY, SH(194), 1, 0},
+    {"tags", NULL, ML_BODY, SH(224), 0, 0},
 };
 static const struct model_member members_StartCompositionResponse[] = {
-    {"composition", NULL, ML_BODY, SH(8), 0},
+    {"composition", NULL, ML_BODY, SH(8), 0, 0},
 };
 static const struct model_member members_StartParticipantReplicationRequest[] = {
-    {"attributes", NULL, ML_BODY, SH(130), 0},
-    {"destinationStageArn", NULL, ML_BODY, SH(194), 1},
-    {"participantId", NULL, ML_BODY, SH(132), 1},
-    {"reconnectWindowSeconds", NULL, ML_BODY, SH(176), 0},
-    {"sourceStageArn", NULL, ML_BODY, SH(194), 1},
+    {"attributes", NULL, ML_BODY, SH(130), 0, 0},
+    {"destinationStageArn", NULL, ML_BODY, SH(194), 1, 0},
+    {"participantId", NULL, ML_BODY, SH(132), 1, 0},
+    {"reconnectWindowSeconds", NULL, ML_BODY, SH(176), 0, 0},
+    {"sourceStageArn", NULL, ML_BODY, SH(194), 1, 0},
 };
 static const struct model_member members_StartParticipantReplicationResponse[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0, 0},
 };
 static const struct model_member members_StopCompositionRequest[] = {
-    {"arn", NULL, ML_BODY, SH(9), 1},
+    {"arn", NULL, ML_BODY, SH(9), 1, 0},
 };
 static const struct model_member members_StopParticipantReplicationRequest[] = {
-    {"destinationStageArn", NULL, ML_BODY, SH(194), 1},
-    {"participantId", NULL, ML_BODY, SH(132), 1},
-    {"sourceStageArn", NULL, ML_BODY, SH(194), 1},
+    {"destinationStageArn", NULL, ML_BODY, SH(194), 1, 0},
+    {"participantId", NULL, ML_BODY, SH(132), 1, 0},
+    {"sourceStageArn", NULL, ML_BODY, SH(194), 1, 0},
 };
 static const struct model_member members_StopParticipantReplicationResponse[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0, 0},
 };
 static const struct model_member members_StorageConfiguration[] = {
-    {"arn", NULL, ML_BODY, SH(213), 1},
-    {"name", NULL, ML_BODY, SH(214), 0},
-    {"s3", NULL, ML_BODY, SH(191), 0},
-    {"tags", NULL, ML_BODY, SH(224), 0},
+    {"arn", NULL, ML_BODY, SH(213), 1, 0},
+    {"name", NULL, ML_BODY, SH(214), 0, 0},
+    {"s3", NULL, ML_BODY, SH(191), 0, 0},
+    {"tags", NULL, ML_BODY, SH(224), 0, 0},
 };
 static const struct model_member members_StorageConfigurationSummary[] = {
-    {"arn", NULL, ML_BODY, SH(213), 1},
-    {"name", NULL, ML_BODY, SH(214), 0},
-    {"s3", NULL, ML_BODY, SH(191), 0},
-    {"tags", NULL, ML_BODY, SH(224), 0},
+    {"arn", NULL, ML_BODY, SH(213), 1, 0},
+    {"name", NULL, ML_BODY, SH(214), 0, 0},
+    {"s3", NULL, ML_BODY, SH(191), 0, 0},
+    {"tags", NULL, ML_BODY, SH(224), 0, 0},
 };
 static const struct model_member members_TagResourceRequest[] = {
-    {"resourceArn", "resourceArn", ML_URI, SH(186), 1},
-    {"tags", NULL, ML_BODY, SH(224), 1},
+    {"resourceArn", "resourceArn", ML_URI, SH(186), 1, 0},
+    {"tags", NULL, ML_BODY, SH(224), 1, 0},
 };
 static const char *const enum_ThumbnailRecordingMode[] = {"INTERVAL", "DISABLED"};
 static const char *const enum_ThumbnailStorageType[] = {"SEQUENTIAL", "LATEST"};
 static const struct model_member members_UntagResourceRequest[] = {
-    {"resourceArn", "resourceArn", ML_URI, SH(186), 1},
-    {"tagKeys", "tagKeys", ML_QUERY, SH(220), 1},
+    {"resourceArn", "resourceArn", ML_URI, SH(186), 1, 0},
+    {"tagKeys", "tagKeys", ML_QUERY, SH(220), 1, 0},
 };
 static const struct model_member members_UpdateIngestConfigurationRequest[] = {
-    {"arn", NULL, ML_BODY, SH(85), 1},
-    {"redundantIngest", NULL, ML_BODY, SH(180), 0},
-    {"stageArn", NULL, ML_BODY, SH(88), 0},
+    {"arn", NULL, ML_BODY, SH(85), 1, 0},
+    {"redundantIngest", NULL, ML_BODY, SH(180), 0, 0},
+    {"stageArn", NULL, ML_BODY, SH(88), 0, 0},
 };
 static const struct model_member members_UpdateIngestConfigurationResponse[] = {
-    {"ingestConfiguration", NULL, ML_BODY, SH(84), 0},
+    {"ingestConfiguration", NULL, ML_BODY, SH(84), 0, 0},
 };
 static const struct model_member members_UpdateStageRequest[] = {
-    {"arn", NULL, ML_BODY, SH(194), 1},
-    {"autoParticipantRecordingConfiguration", NULL, ML_BODY, SH(2), 0},
-    {"name", NULL, ML_BODY, SH(197), 0},
+    {"arn", NULL, ML_BODY, SH(194), 1, 0},
+    {"autoParticipantRecordingConfiguration", NULL, ML_BODY, SH(2), 0, 0},
+    {"name", NULL, ML_BODY, SH(197), 0, 0},
 };
 static const struct model_member members_UpdateStageResponse[] = {
-    {"stage", NULL, ML_BODY, SH(193), 0},
+    {"stage", NULL, ML_BODY, SH(193), 0, 0},
 };
 static const struct model_member members_ValidationException[] = {
-    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0},
-    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0},
-    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0},
-    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0},
-    {"exceptionMessage", NULL, ML_BODY, SH(242), 0},
-    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0},
-    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(218), 0},
-    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0},
-    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0},
+    {"accessControlAllowOrigin", "Access-Control-Allow-Origin", ML_HEADER, SH(218), 0, 0},
+    {"accessControlExposeHeaders", "Access-Control-Expose-Headers", ML_HEADER, SH(218), 0, 0},
+    {"cacheControl", "Cache-Control", ML_HEADER, SH(218), 0, 0},
+    {"contentSecurityPolicy", "Content-Security-Policy", ML_HEADER, SH(218), 0, 0},
+    {"exceptionMessage", NULL, ML_BODY, SH(242), 0, 0},
+    {"strictTransportSecurity", "Strict-Transport-Security", ML_HEADER, SH(218), 0, 0},
+    {"xAmznErrorType", "x-amzn-ErrorType", ML_HEADER, SH(218), 0, 0},
+    {"xContentTypeOptions", "X-Content-Type-Options", ML_HEADER, SH(218), 0, 0},
+    {"xFrameOptions", "X-Frame-Options", ML_HEADER, SH(218), 0, 0},
 };
 static const struct model_member members_Video[] = {
-    {"bitrate", NULL, ML_BODY, SH(4), 0},
-    {"framerate", NULL, ML_BODY, SH(62), 0},
-    {"height", NULL, ML_BODY, SH(81), 0},
-    {"width", NULL, ML_BODY, SH(241), 0},
+    {"bitrate", NULL, ML_BODY, SH(4), 0, 0},
+    {"framerate", NULL, ML_BODY, SH(62), 0, 0},
+    {"height", NULL, ML_BODY, SH(81), 0, 0},
+    {"width", NULL, ML_BODY, SH(241), 0, 0},
 };
 static const char *const enum_VideoAspectRatio[] = {"AUTO", "VIDEO", "SQUARE", "PORTRAIT"};
 static const char *const enum_VideoFillMode[] = {"FILL", "COVER", "CONTAIN"};

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "buf.h"
 #include "errors.h"
 #include "model.h"
@@ -79,6 +81,21 @@ static int scalar_text(const struct model_shape *shape, const cJSON *j, struct b
 
 static cJSON *to_json(const struct model_shape *shape, const cJSON *j);
 
+/* A random (version 4) UUID in its 36-character text form; -1 when OpenSSL has no
+ * randomness to give. */
+static int new_uuid(char out[37])
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1)
+        return -1;
+    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+    return 0;
+}
+
 static cJSON *structure_to_json(const struct model_shape *shape, const cJSON *j, int body_only)
 {
     cJSON *obj = cJSON_CreateObject();
@@ -91,6 +108,17 @@ static cJSON *structure_to_json(const struct model_shape *shape, const cJSON *j,
         if (body_only && m->location != ML_BODY)
             continue;
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, m->name);
+        if ((!v || cJSON_IsNull(v)) && body_only && m->idempotency_token) {
+            /* As botocore does for the top-level members with the trait. */
+            char uuid[37];
+            cJSON *t = new_uuid(uuid) == 0 ? cJSON_CreateString(uuid) : NULL;
+            if (!t) {
+                cJSON_Delete(obj);
+                return NULL;
+            }
+            cJSON_AddItemToObject(obj, m->name, t);
+            continue;
+        }
         if (!v || cJSON_IsNull(v))
             continue;
         cJSON *c = to_json(m->shape, v);
@@ -396,7 +424,7 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
             body_given = 1;
     }
     if (body_given || !method_has_no_body(op->method)) {
-        cJSON *body = in && input ? structure_to_json(in, input, 1) : cJSON_CreateObject();
+        cJSON *body = in ? structure_to_json(in, input, 1) : cJSON_CreateObject();
         char *text_body = body ? cJSON_PrintUnformatted(body) : NULL;
         cJSON_Delete(body);
         if (!text_body) {

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #include "client.h"
 #include "errors.h"
 #include "support/client_fixture.h"
@@ -732,6 +734,48 @@ static void test_service_introspection(void)
     CHECK(ivs_client_service(NULL) == NULL);
 }
 
+/* Real-Time's replication calls answer with header-bound output members only: they reach
+ * the output as the model names them. */
+static void test_header_bound_output_members(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    CHECK(srv != NULL);
+    if (!srv)
+        return;
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    fakesrv_push(srv, &(struct fakesrv_response){
+                          .status = 200,
+                          .headers = "Access-Control-Allow-Origin: *\r\n"
+                                     "Cache-Control: no-store, no-cache\r\n"
+                                     "X-Frame-Options: DENY\r\nContent-Type: application/json\r\n",
+                          .body = "{}",
+                      });
+    struct ivs_client_options o;
+    s_options(&o, url, NULL);
+    o.service = "ivs-realtime";
+    struct ivs_client *c = fixture_client(&o);
+    char *out = NULL;
+    struct ivs_error err = {0};
+    const char *in =
+        "{\"sourceStageArn\":\"arn:aws:ivs:us-west-2:123456789012:stage/aaaaaaaaaaaa\","
+        "\"destinationStageArn\":\"arn:aws:ivs:us-west-2:123456789012:stage/"
+        "bbbbbbbbbbbb\",\"participantId\":\"pid1\"}";
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "StartParticipantReplication", in, strlen(in), &out,
+                                         NULL, &err));
+    cJSON *j = out ? cJSON_Parse(out) : NULL;
+    CHECK_STR_EQ("*", cJSON_GetStringValue(cJSON_GetObjectItem(j, "accessControlAllowOrigin")));
+    CHECK_STR_EQ("no-store, no-cache",
+                 cJSON_GetStringValue(cJSON_GetObjectItem(j, "cacheControl")));
+    CHECK_STR_EQ("DENY", cJSON_GetStringValue(cJSON_GetObjectItem(j, "xFrameOptions")));
+    CHECK(cJSON_GetObjectItem(j, "strictTransportSecurity") == NULL); /* not sent */
+    cJSON_Delete(j);
+    ivs_free(out);
+    ivs_error_clear(&err);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
 int main(void)
 {
     RUN(test_no_region_is_a_config_error);
@@ -753,5 +797,6 @@ int main(void)
     RUN(test_endpoint_with_default_port_and_path);
     RUN(test_each_service_signs_and_routes_as_its_model_says);
     RUN(test_service_introspection);
+    RUN(test_header_bound_output_members);
     return harness_finish();
 }

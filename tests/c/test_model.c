@@ -447,8 +447,8 @@ static void test_pattern_unicode_tags(void)
         "é",
         "日本語",
         "Ελληνικά",
-        "a\xC2\xA0"
-        "b" /* U+00A0 no-break space */,
+        ("a\xC2\xA0"
+         "b") /* U+00A0 no-break space */,
         "\xD9\xA0\xD9\xA1\xD9\xA2" /* Arabic-Indic digits 0 1 2 */,
         "key:with/=+-@._",
         "a b",
@@ -649,6 +649,9 @@ static void check_shape(const struct model_service *svc, const char *name, const
         const cJSON *r;
         cJSON_ArrayForEach(r, req) is_req |= strcmp(r->valuestring, mm->name) == 0;
         CHECK_MSG(mm->required == is_req, "%s.%s required", name, mm->name);
+        CHECK_MSG(mm->idempotency_token ==
+                      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "idempotencyToken")),
+                  "%s.%s idempotency token", name, mm->name);
     }
 }
 

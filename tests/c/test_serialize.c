@@ -465,6 +465,37 @@ static void test_header_members(void)
     cJSON_Delete(input);
 }
 
+/* StartComposition's idempotencyToken: filled with a fresh UUID v4 when not given (as botocore
+ * does), kept when given. */
+static void test_idempotency_token_is_filled_in(void)
+{
+    const struct model_service *rt = model_find_service("ivs-realtime");
+    const struct model_operation *op = model_find_operation(rt, "StartComposition");
+    CHECK(op != NULL);
+    if (!op)
+        return;
+    cJSON *input = cJSON_Parse("{\"stageArn\":\"arn:aws:ivs:us-west-2:123456789012:stage/abc\","
+                               "\"destinations\":[]}");
+    struct model_request r1, r2;
+    CHECK(model_serialize(op, input, &r1, NULL) == IVS_OK);
+    CHECK(model_serialize(op, input, &r2, NULL) == IVS_OK);
+    cJSON *b1 = cJSON_Parse(r1.body), *b2 = cJSON_Parse(r2.body);
+    const char *t1 = cJSON_GetStringValue(cJSON_GetObjectItem(b1, "idempotencyToken"));
+    const char *t2 = cJSON_GetStringValue(cJSON_GetObjectItem(b2, "idempotencyToken"));
+    CHECK(t1 && t2 && strlen(t1) == 36 && strcmp(t1, t2) != 0);
+    CHECK(t1 && t1[8] == '-' && t1[13] == '-' && t1[14] == '4' && t1[18] == '-' && t1[23] == '-' &&
+          strchr("89ab", t1[19]) && strspn(t1, "0123456789abcdef-") == 36);
+    cJSON_Delete(b1);
+    cJSON_Delete(b2);
+    model_request_cleanup(&r1);
+    model_request_cleanup(&r2);
+    cJSON_AddStringToObject(input, "idempotencyToken", "mine-1");
+    CHECK(model_serialize(op, input, &r1, NULL) == IVS_OK);
+    CHECK(r1.body && strstr(r1.body, "\"idempotencyToken\":\"mine-1\""));
+    model_request_cleanup(&r1);
+    cJSON_Delete(input);
+}
+
 static void test_deserialize_errors(void)
 {
     const struct model_operation *op = (const void *)1;
@@ -687,6 +718,7 @@ int main(void)
     RUN(test_json_types);
     RUN(test_missing_uri_label);
     RUN(test_header_members);
+    RUN(test_idempotency_token_is_filled_in);
     RUN(test_deserialize_errors);
     RUN(test_against_botocore);
     return harness_finish();

@@ -51,4 +51,31 @@ describe("make docs", function()
     local get = ops:match('name = "get_channel".-</dd>')
     assert.is_truthy(get:find("<code>arn</code> (string, <strong>required</strong>", 1, true), get)
   end)
+
+  it("has a page with every operation of IVS Chat and of IVS Real-Time, and their module pages", function()
+    if not (sh("command -v ldoc >/dev/null")) then
+      pending("ldoc is not installed (Debian package lua-ldoc)")
+      return
+    end
+    -- The first test ran make docs.
+    for _, page in ipairs({ { "ivs.chat", "chat_operations", 17 }, { "ivs.realtime", "realtime_operations", 39 } }) do
+      local html = read(ROOT .. "/docs/api/operations/" .. page[2] .. ".html")
+      assert.is_truthy(html, page[2] .. ".html was not written")
+      local _, names = sh("cd " .. q(ROOT) .. " && LUA_PATH='lua_binding/?.lua;;' LUA_CPATH=" ..
+        q(BUILD .. "/lua/?.so;;") .. " lua5.4 -e 'for _, n in ipairs(require(\"" .. page[1]
+        .. "\").operations()) do print(n) end'")
+      local count = 0
+      for name in names:gmatch("[%w_]+") do
+        count = count + 1
+        assert.is_truthy(html:find('name = "' .. name .. '"', 1, true), name .. " is missing from " .. page[2])
+      end
+      assert.equal(page[3], count)
+      assert.is_truthy(read(ROOT .. "/docs/api/modules/" .. page[1] .. ".html"), page[1] .. " has no module page")
+    end
+    local rt = read(ROOT .. "/docs/api/operations/realtime_operations.html")
+    local create = rt:match('name = "create_participant_token".-</dd>')
+    assert.is_truthy(create and create:find("<code>stageArn</code> (string, <strong>required</strong>", 1, true))
+    local mod = read(ROOT .. "/docs/api/modules/ivs.realtime.html")
+    assert.is_truthy(mod:find("participant_token", 1, true))
+  end)
 end)
