@@ -365,8 +365,6 @@ struct eng_part *eng_partition(struct engine *e, const char *account, const char
     return p;
 }
 
-const char *eng_part_prefix(const struct eng_part *p) { return p->prefix; }
-
 struct eng_part *eng_partition_at(struct engine *e, size_t i)
 {
     return i < e->part_count ? e->parts[i] : NULL;
@@ -481,20 +479,6 @@ int eng_each(struct eng_part *p, const struct eng_service *svc, int kind,
             return rc;
     }
     return 0;
-}
-
-static int count_one(struct eng_res *r, void *arg)
-{
-    (void)r;
-    (*(size_t *)arg)++;
-    return 0;
-}
-
-size_t eng_count(struct eng_part *p, const struct eng_service *svc, int kind)
-{
-    size_t n = 0;
-    eng_each(p, svc, kind, count_one, &n);
-    return n;
 }
 
 /* Checks arn:aws:{svc}:{region}:{account}:{type}/{id} with the model's character classes,

@@ -177,8 +177,6 @@ void eng_use_partition(struct eng_ctx *ctx, struct eng_part *p);
 /* Reads the region and account of an ARN of svc (any of its kinds): 0, or -1 when it is not
  * one. region needs 64 bytes, account 32. */
 int eng_arn_place(const struct eng_service *svc, const char *arn, char *region, char *account);
-/* The prefix of a partition's hosts. */
-const char *eng_part_prefix(const struct eng_part *p);
 /* Looks a resource up by ARN in a partition; NULL when absent or of another service/kind
  * (kind < 0: any kind of svc). */
 struct eng_res *eng_find(struct eng_part *p, const struct eng_service *svc, int kind,
@@ -190,8 +188,6 @@ struct eng_res *eng_need(struct eng_ctx *ctx, int kind, const char *arn);
  * returns non-zero and returns that value. */
 int eng_each(struct eng_part *p, const struct eng_service *svc, int kind,
              int (*fn)(struct eng_res *r, void *arg), void *arg);
-/* How many resources of a kind the partition holds. */
-size_t eng_count(struct eng_part *p, const struct eng_service *svc, int kind);
 /* Creates a resource (quota checked, id and ARN drawn, defaults merged). NULL after filling
  * ctx->out. obj is taken. */
 struct eng_res *eng_create(struct eng_ctx *ctx, int kind, cJSON *obj);
