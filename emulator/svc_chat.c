@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sigv4.h"
 #include "util.h"
 
 enum { K_ROOM, K_LOGGING };
@@ -247,6 +248,13 @@ static void new_chat_token(char *out, size_t cap)
     free(b64);
 }
 
+/* Tokens are secrets: the room keeps their SHA-256, never the token (the state file is
+ * written to disk). */
+static void token_digest(const char *token, char out[65])
+{
+    sigv4_sha256_hex(token, strlen(token), out);
+}
+
 static void chat_token(struct eng_ctx *ctx, const cJSON *in)
 {
     struct eng_res *room = eng_need(ctx, K_ROOM, eng_str(in, "roomIdentifier"));
@@ -276,7 +284,9 @@ static void chat_token(struct eng_ctx *ctx, const cJSON *in)
                           attrs ? cJSON_Duplicate(attrs, 1) : cJSON_CreateObject());
     cJSON_AddNumberToObject(rec, "tokenExpiry", now + TOKEN_CONNECT_SECONDS);
     cJSON_AddNumberToObject(rec, "sessionExpiry", now + minutes * 60);
-    cJSON_AddItemToObject(tokens, token, rec);
+    char digest[65];
+    token_digest(token, digest);
+    cJSON_AddItemToObject(tokens, digest, rec);
     ctx->changed = 1;
     emu_iso_time(now + TOKEN_CONNECT_SECONDS, texp);
     emu_iso_time(now + minutes * 60, sexp);
@@ -404,7 +414,9 @@ static void admin_connect(struct eng_ctx *ctx, const cJSON *query, const cJSON *
 {
     (void)query;
     const char *token = eng_str(body, "token");
-    struct token_hit h = {token ? token : "", NULL, NULL};
+    char digest[65];
+    token_digest(token ? token : "", digest);
+    struct token_hit h = {digest, NULL, NULL};
     if (!token || !each_room(ctx, find_token, &h)) {
         eng_error(ctx, 401, "UnauthorizedException", "The chat token is not valid.");
         return;

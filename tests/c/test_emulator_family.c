@@ -1411,11 +1411,19 @@ static void test_family_persistence(void)
     char room[160];
     copy(room, sizeof room, js(r.json, "arn"));
     emu_resp_free(&r);
+    chat("CreateChatToken", &r, "{\"roomIdentifier\":\"%s\",\"userId\":\"u\"}", room);
+    char chat_token[256];
+    copy(chat_token, sizeof chat_token, js(r.json, "token"));
+    emu_resp_free(&r);
     char stage[160], tok[1024], id[80];
     new_stage("{\"name\":\"kept\"}", stage);
     new_token(stage, "[\"PUBLISH\"]", tok, sizeof tok);
     join(tok, id);
     CHECK_INT_EQ(0, emu_stop(&c, SIGTERM));
+    /* Tokens are secrets: the state file has neither the chat token nor the participant one. */
+    char *saved_state = harness_read_file(state, NULL);
+    CHECK(saved_state && !strstr(saved_state, chat_token) && !strstr(saved_state, tok));
+    free(saved_state);
 
     CHECK(emu_start(&c, args) == 0);
     g_emu = c;
@@ -1432,6 +1440,10 @@ static void test_family_persistence(void)
     rt("GetParticipant", &r, "{\"stageArn\":\"%s\",\"sessionId\":\"%s\",\"participantId\":\"%s\"}",
        stage, session, id);
     CHECK_STR_EQ("CONNECTED", js(jget(r.json, "participant"), "state"));
+    emu_resp_free(&r);
+    /* The chat token still opens its one connection after the restart. */
+    adminf("/_emulator/chat/connect", &r, "{\"token\":\"%s\"}", chat_token);
+    CHECK_INT_EQ(200, r.status);
     emu_resp_free(&r);
     CHECK_INT_EQ(0, emu_stop(&c, SIGTERM));
 
