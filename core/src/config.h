@@ -11,13 +11,15 @@ struct model_service;
 
 struct ivs_config {
     const struct model_service *service; /* the options' service; low-latency IVS by default */
-    char *profile;                       /* explicit, AWS_PROFILE, AWS_DEFAULT_PROFILE, "default" */
-    int profile_explicit; /* set in the options (botocore then skips environment keys) */
+    char *profile;                       /* explicit, AWS_DEFAULT_PROFILE, AWS_PROFILE, "default" */
+    int profile_explicit;       /* set in the options (botocore then skips environment keys) */
+    const char *profile_source; /* "the options", "AWS_DEFAULT_PROFILE", ..., "default" (static) */
     char *region;
+    const char *region_source; /* "the options", "AWS_REGION", ... (static) */
     char *endpoint;            /* validated, without a trailing "/" */
     char endpoint_source[160]; /* "explicit", "env AWS_ENDPOINT_URL_<ID>", ..., "default" */
     int max_attempts;          /* 0 = let retry decide */
-    char *retry_mode;          /* "standard" or "legacy"; NULL = default */
+    char *retry_mode;          /* "standard", "legacy" or "adaptive"; NULL = default */
     int new_retries_2026;      /* 1 unless AWS_NEW_RETRIES_2026 is "false" */
     char *ca_bundle;
     char *app_id;
@@ -75,7 +77,7 @@ enum ivs_status config_check_endpoint_url(const char *url, const char *what, cha
 /*
  * The endpoint a service's rules produce for a region:
  * https://{endpoint prefix}[-fips].{region}.{suffix}, where the DNS suffix depends on the
- * region's partition (aws, aws-cn, aws-us-gov, the isolated partitions) and on dual-stack.
+ * region's partition in partitions.json (partitions.h) and on dual-stack.
  * *url is freed by the caller. Fails with IVS_ERR_CONFIG "InvalidConfig" when the service or
  * the partition lacks the variant asked for.
  */

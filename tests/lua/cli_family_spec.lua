@@ -2,6 +2,7 @@
 -- subprocess against the loopback capture server: the same flags, typing, pagination, output
 -- and exit codes as `ivs OPERATION`, and self-signed participant tokens checked by an
 -- independent verifier (Python's cryptography) when it is installed.
+local compat = require("helpers.compat")
 local capture = require("helpers.capture")
 local F = require("helpers.fixtures")
 local ivs = require("ivs")
@@ -15,7 +16,7 @@ local tmp
 
 local function read_file(path)
   local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
@@ -26,9 +27,10 @@ local function run(...)
   for i, a in ipairs({ ... }) do args[i] = q(a) end
   local env = string.format("AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=us-west-2 AWS_MAX_ATTEMPTS=1",
     q(F.AKID), q(F.SECRET))
-  local cmd = string.format("%s timeout 60 %s %s >%s 2>%s </dev/null", env, q(IVS), table.concat(args, " "),
-    q(tmp .. "/out"), q(tmp .. "/err"))
-  local _, _, code = os.execute(cmd)
+  -- Under the interpreter of this run, whatever the script's #! line names.
+  local cmd = string.format("%s timeout 60 %s %s %s >%s 2>%s </dev/null", env, compat.LUA, q(IVS),
+    table.concat(args, " "), q(tmp .. "/out"), q(tmp .. "/err"))
+  local _, code = compat.execute(cmd)
   return code, read_file(tmp .. "/out"), read_file(tmp .. "/err")
 end
 
@@ -39,7 +41,7 @@ local KEY_ARN = "arn:aws:ivs:us-west-2:123456789012:public-key/abcdABC1efg2"
 describe("ivs chat / ivs realtime", function()
   lazy_setup(function()
     local p = assert(io.popen("mktemp -d"))
-    tmp = p:read("l")
+    tmp = p:read("*l")
     p:close()
   end)
   lazy_teardown(function() os.execute("rm -rf " .. q(tmp)) end)
@@ -126,7 +128,7 @@ describe("ivs chat / ivs realtime", function()
   it("signs a participant token that an independent verifier accepts", function()
     local key = tmp .. "/key.pem"
     local pub = tmp .. "/pub.pem"
-    assert.is_true(os.execute("openssl ecparam -name secp384r1 -genkey -noout -out " .. q(key)
+    assert.is_true(compat.execute("openssl ecparam -name secp384r1 -genkey -noout -out " .. q(key)
       .. " 2>/dev/null && openssl ec -in " .. q(key) .. " -pubout -out " .. q(pub) .. " 2>/dev/null") == true)
     local code, out, err = run("realtime", "participant-token", "--private-key", "file://" .. key,
       "--public-key-arn", KEY_ARN, "--stage-arn", STAGE, "--events-url", "wss://global.events.live-video.net",
@@ -144,7 +146,7 @@ describe("ivs chat / ivs realtime", function()
     assert.equal("", out)
     assert.is_truthy(err2:find("14 days", 1, true), err2)
 
-    if not os.execute("python3 -c 'import cryptography' >/dev/null 2>&1") then
+    if not compat.execute("python3 -c 'import cryptography' >/dev/null 2>&1") then
       pending("python3 with the cryptography package is not available")
       return
     end
@@ -153,7 +155,7 @@ describe("ivs chat / ivs realtime", function()
     f:close()
     local p = assert(io.popen("python3 " .. q(ROOT .. "/tests/oracle/verify_playback_token.py") .. " " .. q(pub)
       .. " < " .. q(tmp .. "/token")))
-    local verdict = ivs.json.decode(p:read("a"))
+    local verdict = ivs.json.decode(p:read("*a"))
     p:close()
     assert.is_true(verdict.valid, verdict.reason)
     assert.equal(KEY_ARN, verdict.header.kid)

@@ -4,6 +4,7 @@
 -- server failure), then the main flows with state: rooms, logging configurations and chat
 -- tokens; stages, API-issued and self-signed participant tokens joined through the admin
 -- API, sessions, participants and events; compositions holding their encoder configuration.
+local compat = require("helpers.compat")
 local emulator = require("helpers.emulator")
 local Admin = require("helpers.admin")
 local V = require("helpers.model_values")
@@ -125,16 +126,16 @@ describe("IVS Chat and Real-Time against ivs-emulator", function()
 
     -- A self-signed token: the public half imported, the private half signing here.
     local p = assert(io.popen("mktemp -d"))
-    local dir = p:read("l")
+    local dir = p:read("*l")
     p:close()
-    assert.is_true(os.execute("openssl ecparam -name secp384r1 -genkey -noout -out " .. q(dir .. "/k.pem")
+    assert.is_true(compat.execute("openssl ecparam -name secp384r1 -genkey -noout -out " .. q(dir .. "/k.pem")
       .. " 2>/dev/null && openssl ec -in " .. q(dir .. "/k.pem") .. " -pubout -out " .. q(dir .. "/p.pem")
       .. " 2>/dev/null") == true)
     local f = assert(io.open(dir .. "/k.pem"))
-    local private = f:read("a")
+    local private = f:read("*a")
     f:close()
     f = assert(io.open(dir .. "/p.pem"))
-    local public = f:read("a")
+    local public = f:read("*a")
     f:close()
     os.execute("rm -rf " .. q(dir))
     local key = assert(c:import_public_key{ publicKeyMaterial = public, name = "signer" }).publicKey

@@ -4,6 +4,7 @@
 -- body, signing scope, host, user agent) and the parsed result. Then pagination, non-blocking
 -- calls and retries for Chat and Real-Time, and botocore's own serializer against ours for all
 -- 97 operations where botocore is installed.
+local compat = require("helpers.compat")
 local capture = require("helpers.capture")
 local F = require("helpers.fixtures")
 local V = require("helpers.model_values")
@@ -228,7 +229,7 @@ end
 describe("the family against botocore's serializer", function()
   it("serializes all 97 operations as botocore does", function()
     local oracle = ROOT .. "/tests/oracle/botocore_serialize.py"
-    if not os.execute("python3 -c 'import botocore' >/dev/null 2>&1") then
+    if not compat.execute("python3 -c 'import botocore' >/dev/null 2>&1") then
       pending("botocore is not installed")
       return
     end
@@ -242,7 +243,7 @@ describe("the family against botocore's serializer", function()
       f:write(cjson.encode(input))
       f:close()
       local p = assert(io.popen("python3 " .. oracle .. " " .. ROOT .. "/" .. S.model .. " < " .. tmp))
-      local text = p:read("a")
+      local text = p:read("*a")
       p:close()
       os.remove(tmp)
       local expected = cjson.decode(text)

@@ -1,6 +1,7 @@
 -- require("ivs.realtime").participant_token and connection_token: the Lua options (types,
 -- capabilities, attributes, expiry), the token's header and claims, errors as nil, err, and
 -- the signature checked by Python's cryptography when it is installed.
+local compat = require("helpers.compat")
 local ivs = require("ivs")
 local realtime = require("ivs.realtime")
 
@@ -46,13 +47,13 @@ end
 describe("realtime.participant_token", function()
   lazy_setup(function()
     local p = assert(io.popen("mktemp -d"))
-    dir = p:read("l")
+    dir = p:read("*l")
     p:close()
-    assert.is_true(os.execute("openssl ecparam -name secp384r1 -genkey -noout -out " .. q(dir .. "/key.pem")
+    assert.is_true(compat.execute("openssl ecparam -name secp384r1 -genkey -noout -out " .. q(dir .. "/key.pem")
       .. " 2>/dev/null && openssl ec -in " .. q(dir .. "/key.pem") .. " -pubout -out " .. q(dir .. "/pub.pem")
       .. " 2>/dev/null") == true)
     local f = assert(io.open(dir .. "/key.pem"))
-    pem = f:read("a")
+    pem = f:read("*a")
     f:close()
   end)
   lazy_teardown(function() os.execute("rm -rf " .. q(dir)) end)
@@ -132,7 +133,7 @@ describe("realtime.participant_token", function()
   end)
 
   it("is verified by Python's cryptography", function()
-    if not os.execute("python3 -c 'import cryptography' >/dev/null 2>&1") then
+    if not compat.execute("python3 -c 'import cryptography' >/dev/null 2>&1") then
       pending("python3 with the cryptography package is not available")
       return
     end
@@ -142,7 +143,7 @@ describe("realtime.participant_token", function()
     f:close()
     local p = assert(io.popen("python3 " .. q(ROOT .. "/tests/oracle/verify_playback_token.py") .. " "
       .. q(dir .. "/pub.pem") .. " < " .. q(dir .. "/token")))
-    local verdict = ivs.json.decode(p:read("a"))
+    local verdict = ivs.json.decode(p:read("*a"))
     p:close()
     assert.is_true(verdict.valid, verdict.reason)
     assert.equal("caf\195\169", verdict.claims.user_id)
@@ -153,7 +154,7 @@ describe("realtime.participant_token", function()
     f:close()
     p = assert(io.popen("python3 " .. q(ROOT .. "/tests/oracle/verify_playback_token.py") .. " "
       .. q(dir .. "/pub.pem") .. " < " .. q(dir .. "/token")))
-    verdict = ivs.json.decode(p:read("a"))
+    verdict = ivs.json.decode(p:read("*a"))
     p:close()
     assert.is_false(verdict.valid)
   end)
