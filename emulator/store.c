@@ -2548,9 +2548,13 @@ static int check_unique_keys(struct state_check *c, const cJSON *v)
     return rc;
 }
 
-static const struct state_field k_root_fields[] = {{"format", F_STR, 1},  {"version", F_NUM, 1},
-                                                   {"seq", F_NUM, 1},     {"partitions", F_ARR, 1},
-                                                   {"journal", F_NUM, 0}, {0}};
+static const struct state_field k_root_fields[] = {{"format", F_STR, 1},
+                                                   {"version", F_NUM, 1},
+                                                   {"seq", F_NUM, 1},
+                                                   {"partitions", F_ARR, 1},
+                                                   {"journal", F_NUM, 0},
+                                                   {"family", F_OBJ, 0},
+                                                   {0}};
 static const struct state_field k_partition_fields[] = {{"account", F_STR, 1},
                                                         {"region", F_STR, 1},
                                                         {"resources", F_ARR, 1},
@@ -2935,6 +2939,9 @@ static int load_document(struct store *s, cJSON *root, struct state_check *c)
         if (rc == 0 && load_partition(s, pj) != 0)
             rc = state_bad(c, "out of memory");
     }
+    /* Chat and Real-Time: the engine checks its part as strictly. */
+    if (rc == 0 && engine_load(s->eng, jget(root, "family")) != 0)
+        rc = state_bad(c, "family: a resource that is not valid");
     uint64_t seq = (uint64_t)jget(root, "seq")->valuedouble;
     if (seq > s->seq)
         s->seq = seq;
@@ -2961,7 +2968,8 @@ struct replay_entry {
 
 struct replay {
     cJSON *root;
-    struct strmap index; /* ARN -> struct replay_entry */
+    struct strmap index;      /* ARN -> struct replay_entry */
+    const struct engine *eng; /* Chat and Real-Time records */
 };
 
 static void replay_forget_all(struct replay *r)
@@ -3043,6 +3051,7 @@ static int apply_record(void *ctx, const cJSON *rec, char *err, size_t errlen)
         if (!strcmp(kind, "*")) {
             cJSON_ReplaceItemInObjectCaseSensitive(r->root, "partitions", cJSON_CreateArray());
             replay_forget_all(r);
+            cJSON_DeleteItemFromObjectCaseSensitive(r->root, "family");
             return 0;
         }
         if (!strcmp(kind, "ivs:event")) {
@@ -3060,6 +3069,17 @@ static int apply_record(void *ctx, const cJSON *rec, char *err, size_t errlen)
     if ((!put && strcmp(op, "del") != 0) || !id || (put && !cJSON_IsObject(value))) {
         snprintf(err, errlen, "a %.16s record of kind %.64s is incomplete", op, kind);
         return -1;
+    }
+    /* The engine's kinds ("ivschat:room", "ivs-realtime:stage"...) live in "family". */
+    if (strncmp(kind, "ivs:", 4) != 0) {
+        cJSON *family = cJSON_GetObjectItemCaseSensitive(r->root, "family");
+        if (!cJSON_IsObject(family)) {
+            family = cJSON_CreateObject();
+            jset(r->root, "family", family);
+        }
+        int st = engine_apply_record(r->eng, family, rec, err, errlen);
+        if (st <= 0)
+            return st;
     }
     if (!strcmp(kind, "ivs:event")) {
         const char *account = jstr(value, "account"), *region = jstr(value, "region");
@@ -3152,6 +3172,23 @@ static void host_emit(void *ud, const char *account, const char *region, const c
         cJSON_Delete(detail);
 }
 
+/* What the engine changed goes to the same journal as the low-latency resources. */
+static void host_journal_put(void *ud, const char *kind, const char *id, const cJSON *value)
+{
+    struct store *s = ud;
+    if (journal_missing(s) || !s->journal)
+        return;
+    journal_done(s, journal_put(s->journal, kind, id, value));
+}
+
+static void host_journal_del(void *ud, const char *kind, const char *id)
+{
+    struct store *s = ud;
+    if (journal_missing(s) || !s->journal)
+        return;
+    journal_done(s, journal_del(s->journal, kind, id));
+}
+
 /* Real-Time compositions send to IVS channels of the same account and region. */
 static int host_ivs_exists(void *ud, const char *account, const char *region, const char *arn)
 {
@@ -3171,6 +3208,7 @@ void store_call_service(struct store *s, const char *service, const char *accoun
     pthread_mutex_lock(&s->lock);
     if (engine_call(s->eng, svc, account, region, op, input, out))
         touch(s);
+    journal_verdict(s, out);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -3229,7 +3267,7 @@ static int load_file(struct store *s, char *errbuf, size_t errlen)
     int replayed = 0, rc = 0;
     char why[384] = "";
     if (root && cJSON_IsObject(root)) {
-        struct replay r = {root, {0}};
+        struct replay r = {root, {0}, s->eng};
         if (replay_start(&r) != 0) {
             snprintf(why, sizeof why, "out of memory");
             rc = -1;
@@ -3312,7 +3350,7 @@ struct store *store_new(const char *default_region, const char *default_account,
     s->state_path = ivs_strdup(state_path);
     s->started = emu_now();
     static const struct eng_service *const services[] = {&svc_chat, &svc_realtime};
-    struct eng_host host = {s, host_emit, host_ivs_exists, NULL, NULL};
+    struct eng_host host = {s, host_emit, host_ivs_exists, host_journal_put, host_journal_del};
     s->eng = engine_new(services, sizeof services / sizeof services[0], &host);
     if (!s->eng) {
         free(s->state_path);

@@ -1512,6 +1512,62 @@ static void test_family_persistence(void)
     rmdir(dir);
 }
 
+/* Every acknowledged Chat and Real-Time change is in the journal before the reply: it
+ * survives kill -9 (no time for the debounced snapshot). */
+static void test_family_journal_survives_kill(void)
+{
+    char dir[] = "/tmp/ivs-emu-family-journal-XXXXXX";
+    if (!mkdtemp(dir))
+        SKIP("no temporary directory");
+    char state[256];
+    snprintf(state, sizeof state, "%s/state.json", dir);
+    const char *args[] = {"--state", state, NULL};
+    struct emu_child saved = g_emu, c;
+    CHECK(emu_start(&c, args) == 0);
+    g_emu = c;
+    g_watchdog_pid = c.pid;
+    struct emu_resp r;
+    chat("CreateRoom", &r, "{\"name\":\"journaled\"}");
+    char room[160], gone[160];
+    copy(room, sizeof room, js(r.json, "arn"));
+    emu_resp_free(&r);
+    chat("CreateRoom", &r, "{}");
+    copy(gone, sizeof gone, js(r.json, "arn"));
+    emu_resp_free(&r);
+    chat("DeleteRoom", &r, "{\"identifier\":\"%s\"}", gone);
+    emu_resp_free(&r);
+    char stage[160], tok[1024], id[80];
+    new_stage("{\"name\":\"journaled\"}", stage);
+    new_token(stage, "[\"PUBLISH\"]", tok, sizeof tok);
+    join(tok, id);
+    CHECK_INT_EQ(-1, emu_stop(&c, SIGKILL));
+
+    CHECK(emu_start(&c, args) == 0);
+    g_emu = c;
+    g_watchdog_pid = c.pid;
+    chat("GetRoom", &r, "{\"identifier\":\"%s\"}", room);
+    CHECK_STR_EQ("journaled", js(r.json, "name"));
+    emu_resp_free(&r);
+    chat("GetRoom", &r, "{\"identifier\":\"%s\"}", gone);
+    CHECK_INT_EQ(404, r.status);
+    emu_resp_free(&r);
+    rt("GetStage", &r, "{\"arn\":\"%s\"}", stage);
+    CHECK_STR_EQ("journaled", js(jget(r.json, "stage"), "name"));
+    char session[32];
+    copy(session, sizeof session, js(jget(r.json, "stage"), "activeSessionId"));
+    emu_resp_free(&r);
+    rt("GetParticipant", &r, "{\"stageArn\":\"%s\",\"sessionId\":\"%s\",\"participantId\":\"%s\"}",
+       stage, session, id);
+    CHECK_STR_EQ("CONNECTED", js(jget(r.json, "participant"), "state"));
+    emu_resp_free(&r);
+    CHECK_INT_EQ(0, emu_stop(&c, SIGTERM));
+    g_emu = saved;
+    g_watchdog_pid = saved.pid;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
 /* ---- independent clients --------------------------------------------------------------- */
 
 static void test_boto3_oracle(void)
@@ -1743,6 +1799,7 @@ int main(void)
     RUN(test_reset_clears_the_family);
     RUN(test_host_routing);
     RUN(test_family_persistence);
+    RUN(test_family_journal_survives_kill);
     RUN(test_boto3_oracle);
     RUN(test_aws_cli_family);
     int st = emu_stop(&g_emu, SIGTERM);
