@@ -31,8 +31,9 @@ struct eng_part {
 };
 
 /* What one call may have changed, for the journal. A resource is listed when the call looked
- * it up, walked it or created it; one it removed moves to the removed list (by name: it is
- * freed). Over-reporting is harmless: a put carries the whole value. */
+ * it up by ARN or created it, or when a walk changed it (eng_touch); one it removed moves to the
+ * removed list (by name: it is freed). Over-reporting is harmless: a put carries the whole value.
+ */
 struct touched {
     struct eng_res **res;
     size_t n, cap;
@@ -239,6 +240,8 @@ static void touch(struct engine *e, struct eng_res *r)
     }
     t->res[t->n++] = r;
 }
+
+void eng_touch(struct eng_res *r) { touch(r->part->eng, r); }
 
 static void journal_kind(char *out, size_t n, const struct eng_res *r)
 {
@@ -470,10 +473,8 @@ int eng_each(struct eng_part *p, const struct eng_service *svc, int kind,
         if (n)
             memcpy(items, v->items, n * sizeof *items);
         int rc = 0;
-        for (size_t i = 0; i < n && !rc; i++) {
-            touch(e, items[i]);
+        for (size_t i = 0; i < n && !rc; i++)
             rc = fn(items[i], arg);
-        }
         free(items);
         if (rc)
             return rc;

@@ -177,6 +177,9 @@ void eng_use_partition(struct eng_ctx *ctx, struct eng_part *p);
 /* Reads the region and account of an ARN of svc (any of its kinds): 0, or -1 when it is not
  * one. region needs 64 bytes, account 32. */
 int eng_arn_place(const struct eng_service *svc, const char *arn, char *region, char *account);
+/* Marks a resource as changed by the current call (resources found with eng_find and
+ * eng_need, or created, already are). */
+void eng_touch(struct eng_res *r);
 /* Looks a resource up by ARN in a partition; NULL when absent or of another service/kind
  * (kind < 0: any kind of svc). */
 struct eng_res *eng_find(struct eng_part *p, const struct eng_service *svc, int kind,
@@ -185,7 +188,8 @@ struct eng_res *eng_find(struct eng_part *p, const struct eng_service *svc, int 
  * such resource. NULL after filling ctx->out. */
 struct eng_res *eng_need(struct eng_ctx *ctx, int kind, const char *arn);
 /* Calls fn for every resource of a kind in the partition, in creation order; stops when fn
- * returns non-zero and returns that value. */
+ * returns non-zero and returns that value. A walk reads: fn calls eng_touch on a resource it
+ * changes (or hands on to be changed), so the journal records it. */
 int eng_each(struct eng_part *p, const struct eng_service *svc, int kind,
              int (*fn)(struct eng_res *r, void *arg), void *arg);
 /* Creates a resource (quota checked, id and ARN drawn, defaults merged). NULL after filling

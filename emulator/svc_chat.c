@@ -370,6 +370,7 @@ static int find_token(struct eng_res *room, void *arg)
         cJSON_GetObjectItemCaseSensitive(room->priv, "tokens"), h->token);
     if (rec) {
         h->room = room;
+        eng_touch(room);
         h->rec = rec;
         return 1;
     }
@@ -389,6 +390,7 @@ static int find_conn(struct eng_res *room, void *arg)
         cJSON_GetObjectItemCaseSensitive(room->priv, "connections"), h->id);
     if (c) {
         h->room = room;
+        eng_touch(room);
         h->conn = c;
         return 1;
     }

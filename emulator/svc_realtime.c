@@ -724,6 +724,7 @@ static int blank_ingest_stage(struct eng_res *ic, void *arg)
 {
     const char *stage = arg;
     if (eng_streq(eng_str(ic->obj, "stageArn"), stage)) {
+        eng_touch(ic);
         eng_set(ic->obj, "stageArn", cJSON_CreateString(""));
         eng_set(ic->obj, "state", cJSON_CreateString("INACTIVE"));
     }
@@ -888,6 +889,7 @@ static void composition_stop(struct eng_ctx *ctx, struct eng_res *c, const char 
 {
     if (!composition_live(c))
         return;
+    eng_touch(c);
     char when[32];
     eng_now_iso(when);
     cJSON *d;
@@ -1608,6 +1610,7 @@ static int has_stream_key(struct eng_res *r, void *arg)
     struct key_hit *h = arg;
     if (eng_streq(eng_str(r->obj, "streamKey"), h->key)) {
         h->found = r;
+        eng_touch(r);
         return 1;
     }
     return 0;

@@ -1540,6 +1540,31 @@ static void test_family_journal_survives_kill(void)
     new_stage("{\"name\":\"journaled\"}", stage);
     new_token(stage, "[\"PUBLISH\"]", tok, sizeof tok);
     join(tok, id);
+    /* Deleting a stage changes what points at it (found by walking, not by ARN): its ingest
+     * configuration loses its stageArn, its composition stops. */
+    char doomed[160], ingest[160], comp[160];
+    new_stage("{}", doomed);
+    rt("CreateIngestConfiguration", &r, "{\"ingestProtocol\":\"RTMPS\",\"stageArn\":\"%s\"}",
+       doomed);
+    copy(ingest, sizeof ingest, js(jget(r.json, "ingestConfiguration"), "arn"));
+    emu_resp_free(&r);
+    rt("CreateStorageConfiguration", &r, "{\"s3\":{\"bucketName\":\"journal-rec\"}}");
+    char sto[160];
+    copy(sto, sizeof sto, js(jget(r.json, "storageConfiguration"), "arn"));
+    emu_resp_free(&r);
+    rt("CreateEncoderConfiguration", &r, "{}");
+    char enc[160];
+    copy(enc, sizeof enc, js(jget(r.json, "encoderConfiguration"), "arn"));
+    emu_resp_free(&r);
+    rt("StartComposition", &r,
+       "{\"stageArn\":\"%s\",\"destinations\":[{\"s3\":{\"storageConfigurationArn\":\"%s\","
+       "\"encoderConfigurationArns\":[\"%s\"]}}]}",
+       doomed, sto, enc);
+    copy(comp, sizeof comp, js(jget(r.json, "composition"), "arn"));
+    emu_resp_free(&r);
+    rt("DeleteStage", &r, "{\"arn\":\"%s\"}", doomed);
+    CHECK_INT_EQ(200, r.status);
+    emu_resp_free(&r);
     CHECK_INT_EQ(-1, emu_stop(&c, SIGKILL));
 
     CHECK(emu_start(&c, args) == 0);
@@ -1559,6 +1584,12 @@ static void test_family_journal_survives_kill(void)
     rt("GetParticipant", &r, "{\"stageArn\":\"%s\",\"sessionId\":\"%s\",\"participantId\":\"%s\"}",
        stage, session, id);
     CHECK_STR_EQ("CONNECTED", js(jget(r.json, "participant"), "state"));
+    emu_resp_free(&r);
+    rt("GetIngestConfiguration", &r, "{\"arn\":\"%s\"}", ingest);
+    CHECK_STR_EQ("", js(jget(r.json, "ingestConfiguration"), "stageArn"));
+    emu_resp_free(&r);
+    rt("GetComposition", &r, "{\"arn\":\"%s\"}", comp);
+    CHECK_STR_EQ("STOPPED", js(jget(r.json, "composition"), "state"));
     emu_resp_free(&r);
     CHECK_INT_EQ(0, emu_stop(&c, SIGTERM));
     g_emu = saved;
