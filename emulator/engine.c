@@ -162,6 +162,8 @@ static void error_members(struct eng_ctx *ctx, int status, const char *resource_
 }
 
 static void error_v(struct eng_ctx *ctx, int status, const char *type, const char *resource_id,
+                    long limit, const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+static void error_v(struct eng_ctx *ctx, int status, const char *type, const char *resource_id,
                     long limit, const char *fmt, va_list ap)
 {
     struct buf b = BUF_INIT;

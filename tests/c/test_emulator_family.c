@@ -55,6 +55,8 @@ static void send_op(const char *service, const char *op, const char *json, struc
 }
 
 static void vcall(const char *service, const char *op, struct emu_resp *r, const char *fmt,
+                  va_list ap) __attribute__((format(printf, 4, 0)));
+static void vcall(const char *service, const char *op, struct emu_resp *r, const char *fmt,
                   va_list ap)
 {
     struct buf b = BUF_INIT;
