@@ -255,7 +255,8 @@ int auth_verify(const struct emu_auth *a, const struct emu_request_view *req, lo
     if (!region_ok)
         return deny(out, "InvalidSignatureException",
                     "Credential should be scoped to a valid region. ");
-    const char *service = a->service ? a->service : "ivs";
+    /* The routed service's signing name (per request), else the server's (identity routes). */
+    const char *service = req->service ? req->service : a->service ? a->service : "ivs";
     if (strcmp(svc, service) != 0)
         return deny(out, "InvalidSignatureException",
                     "Credential should be scoped to correct service: '%s'. ", service);

@@ -46,6 +46,9 @@ struct emu_request_view {
     size_t header_count;
     const void *body;
     size_t body_len;
+    /* The signing name the credential scope must carry (the routed service's: "ivs" for
+     * low-latency and Real-Time, "ivschat" for Chat); NULL means "ivs". */
+    const char *service;
 };
 
 struct sigv4_key_cache;

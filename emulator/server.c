@@ -231,6 +231,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct emu_reply *r,
         if (!r->front_door)
             cJSON_AddStringToObject(o, "exceptionMessage", r->message ? r->message : "");
         cJSON_AddStringToObject(o, "message", r->message ? r->message : "");
+        for (cJSON *m = r->error_members ? r->error_members->child : NULL; m; m = m->next)
+            cJSON_AddItemToObject(o, m->string, cJSON_Duplicate(m, 1));
         text = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
     } else if (r->body && r->status != 204) {
@@ -251,6 +253,15 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct emu_reply *r,
     MHD_add_response_header(resp, "Access-Control-Expose-Headers",
                             "x-amzn-errortype,x-amzn-requestid,x-amzn-errormessage,x-amzn-trace-id,"
                             "x-amz-apigw-id,date");
+    /* The API Gateway front door's security headers (Real-Time's replication operations model
+     * them as their whole output). */
+    MHD_add_response_header(resp, "Cache-Control", "no-store, no-cache");
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "default-src 'self'; upgrade-insecure-requests;");
+    MHD_add_response_header(resp, "Strict-Transport-Security",
+                            "max-age:47304000; includeSubDomains");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     if (r->error_type)
         MHD_add_response_header(resp, "x-amzn-ErrorType", r->error_type);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
@@ -299,6 +310,22 @@ static void sleep_ms(long ms)
         ;
 }
 
+/* Real-Time's resource types in the shared `ivs` ARN namespace. */
+static int realtime_arn(const char *arn)
+{
+    static const char *const types[] = {
+        "stage/",       "public-key/",          "encoder-configuration/", "storage-configuration/",
+        "composition/", "ingest-configuration/"};
+    if (strncmp(arn, "arn:aws:ivs:", 12) != 0)
+        return 0;
+    const char *p = strchr(arn + 12, ':');
+    p = p ? strchr(p + 1, ':') : NULL;
+    for (size_t i = 0; p && i < sizeof types / sizeof types[0]; i++)
+        if (!strncmp(p + 1, types[i], strlen(types[i])))
+            return 1;
+    return 0;
+}
+
 static int known_region(const struct emu_server *srv, const char *region)
 {
     for (const char *const *r = srv->regions; *r; r++)
@@ -307,16 +334,84 @@ static int known_region(const struct emu_server *srv, const char *region)
     return 0;
 }
 
-/* Handles an IVS API request; returns 0, or -1 when the connection must be dropped. */
+/* Is the service of the credential scope (AKID/date/region/SERVICE/aws4_request) this one? */
+static int scope_service_is(const char *authorization, const char *service)
+{
+    const char *cred = authorization ? strstr(authorization, "Credential=") : NULL;
+    if (!cred)
+        return 0;
+    cred += 11;
+    size_t len = strcspn(cred, ", "), n = strlen(service);
+    for (int slash = 0; len > 0; cred++, len--) {
+        if (*cred == '/' && ++slash == 3)
+            return len > n + 1 && !strncmp(cred + 1, service, n) && cred[1 + n] == '/';
+    }
+    return 0;
+}
+
+/*
+ * The service a request is for, when something other than its operation path says it: the
+ * three services share one port. The Host names it when a client kept the real host name;
+ * Chat signs as ivschat; Real-Time and low-latency both sign as ivs, so their (distinct)
+ * operation paths decide, except /tags/{arn}, which both have: there the ARN's resource type
+ * decides. NULL: try every service's routes.
+ */
+static const struct model_service *route_hint(const struct emu_request_view *req)
+{
+    const char *host = emu_header(req, "host");
+    if (host && !strncasecmp(host, "ivschat.", 8))
+        return model_find_service("ivschat");
+    if (host && !strncasecmp(host, "ivsrealtime.", 12))
+        return model_find_service("ivs-realtime");
+    if (scope_service_is(emu_header(req, "authorization"), "ivschat"))
+        return model_find_service("ivschat");
+    if (!strncmp(req->raw_path, "/tags/", 6)) {
+        struct buf arn = BUF_INIT;
+        sigv4_uri_decode(&arn, req->raw_path + 6, strcspn(req->raw_path + 6, "?"));
+        const char *a = buf_str(&arn);
+        const struct model_service *svc = !strncmp(a, "arn:aws:ivschat:", 16)
+                                              ? model_find_service("ivschat")
+                                          : realtime_arn(a) ? model_find_service("ivs-realtime")
+                                                            : model_find_service("ivs");
+        buf_free(&arn);
+        return svc;
+    }
+    return NULL;
+}
+
+/* Finds the operation of the routed service (or of the first whose routes match). */
+static enum ivs_status route(const struct emu_request_view *req,
+                             const struct model_service **svc_out,
+                             const struct model_operation **op, cJSON **input,
+                             struct ivs_error *err)
+{
+    const struct model_service *hint = route_hint(req);
+    enum ivs_status st = IVS_ERR_USAGE;
+    for (size_t i = 0; i < model_service_count; i++) {
+        const struct model_service *svc = hint ? hint : &model_services[i];
+        ivs_error_clear(err);
+        st = model_deserialize_request(svc, req->method, req->raw_path, req->raw_query, req->body,
+                                       req->body_len, op, input, err);
+        *svc_out = svc;
+        if (hint || st != IVS_ERR_USAGE)
+            break;
+    }
+    return st;
+}
+
+/* Handles an API request of any of the services; returns 0, or -1 when the connection must
+ * be dropped. */
 static int handle_api(struct emu_server *srv, struct MHD_Connection *c,
-                      const struct emu_request_view *req, struct emu_reply *out)
+                      const struct emu_request_view *wire, struct emu_reply *out)
 {
     const struct model_operation *op = NULL;
+    const struct model_service *svc = NULL;
     cJSON *input = NULL;
     struct ivs_error err = {0};
-    enum ivs_status st =
-        model_deserialize_request(model_default_service(), req->method, req->raw_path,
-                                  req->raw_query, req->body, req->body_len, &op, &input, &err);
+    struct emu_request_view view = *wire;
+    const struct emu_request_view *req = &view;
+    enum ivs_status st = route(req, &svc, &op, &input, &err);
+    view.service = svc ? svc->signing_name : NULL;
     if (st == IVS_ERR_USAGE || (st != IVS_OK && !op && st != IVS_ERR_VALIDATION)) {
         /* The front door answers an unknown route as it does a missing signature. */
         ivs_error_clear(&err);
@@ -379,7 +474,7 @@ static int handle_api(struct emu_server *srv, struct MHD_Connection *c,
             return -1;
         }
         if (!out->status)
-            store_call(srv->cfg.store, account, region, op, input, out);
+            store_call_service(srv->cfg.store, svc->name, account, region, op, input, out);
     }
     ivs_error_clear(&err);
     cJSON_Delete(input);
@@ -480,7 +575,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, &query);
     struct emu_request_view req = {method,        url,       buf_str(&query),
                                    headers.items, headers.n, ctx->body.data ? ctx->body.data : "",
-                                   ctx->body.len};
+                                   ctx->body.len, NULL};
     int drop = 0;
     if (headers.failed || buf_failed(&ctx->body) || buf_failed(&query)) {
         emu_reply_error(&out, 500, "InternalServerException", "Out of memory.");

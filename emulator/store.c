@@ -11,16 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include "buf.h"
+#include "engine.h"
 #include "identity.h"
 #include "journal.h"
+#include "keys.h"
 #include "sigv4.h"
+#include "svc.h"
 #include "util.h"
 
 /* Resource-count quotas per account and region. Channels follow the documented default; the
@@ -104,6 +101,7 @@ struct store {
     struct fault *faults;
     size_t fault_count;
     double started;
+    struct engine *eng; /* IVS Chat and IVS Real-Time (engine.h) */
     /* Saver thread. */
     pthread_t saver;
     int saver_running;
@@ -128,6 +126,7 @@ void emu_reply_cleanup(struct emu_reply *r)
         return;
     free(r->message);
     free(r->body);
+    cJSON_Delete(r->error_members);
     memset(r, 0, sizeof *r);
 }
 
@@ -136,6 +135,8 @@ void emu_reply_error(struct emu_reply *r, int status, const char *type, const ch
     free(r->message);
     free(r->body);
     r->body = NULL;
+    cJSON_Delete(r->error_members);
+    r->error_members = NULL;
     r->status = status;
     /* Copied: fault types come from request-scoped buffers. */
     snprintf(r->type_buf, sizeof r->type_buf, "%s", type);
@@ -195,18 +196,6 @@ static void jset_str(cJSON *o, const char *key, const char *v)
 }
 
 static cJSON *jdup(const cJSON *v) { return cJSON_Duplicate(v, 1); }
-
-/* A copy of obj holding only the listed keys (those present). */
-static cJSON *jpick(const cJSON *obj, const char *const *keys)
-{
-    cJSON *o = cJSON_CreateObject();
-    for (; *keys; keys++) {
-        const cJSON *v = jget(obj, *keys);
-        if (v)
-            cJSON_AddItemToObject(o, *keys, jdup(v));
-    }
-    return o;
-}
 
 /* A copy without the private "_" keys. */
 static cJSON *jpublic(const cJSON *obj)
@@ -668,38 +657,44 @@ static void page_list(cJSON *o, const char *key, const struct resvec *v, const s
 /* ------------------------------------------------------------------------------------ */
 /* Views */
 
-static const char *const k_channel_summary[] = {
-    "arn",
-    "name",
-    "latencyMode",
-    "authorized",
-    "recordingConfigurationArn",
-    "tags",
-    "insecureIngest",
-    "type",
-    "preset",
-    "playbackRestrictionPolicyArn",
-    "adConfigurationArn",
-    NULL,
-};
-static const char *const k_key_summary[] = {"arn", "channelArn", "tags", NULL};
-static const char *const k_keypair_summary[] = {"arn", "name", "tags", NULL};
-static const char *const k_recording_summary[] = {"arn",   "name", "destinationConfiguration",
-                                                  "state", "tags", NULL};
-static const char *const k_stream_summary[] = {"channelArn",  "streamId",  "state", "health",
-                                               "viewerCount", "startTime", NULL};
+/* A list operation's entries as the model's summary shape has them (ChannelSummary...), so
+ * no member list is copied here by hand. */
+static const struct model_shape *summary_shape(const char *operation, const char *member)
+{
+    const struct model_operation *op = model_find_operation(model_default_service(), operation);
+    const struct model_member *m = op && op->output ? model_find_member(op->output, member) : NULL;
+    return m && m->shape ? m->shape->member_shape : NULL;
+}
 
-static cJSON *view_channel_summary(const struct res *r) { return jpick(r->obj, k_channel_summary); }
-static cJSON *view_key_summary(const struct res *r) { return jpick(r->obj, k_key_summary); }
-static cJSON *view_keypair_summary(const struct res *r) { return jpick(r->obj, k_keypair_summary); }
+static cJSON *view_channel_summary(const struct res *r)
+{
+    return eng_project(r->obj, summary_shape("ListChannels", "channels"));
+}
+static cJSON *view_key_summary(const struct res *r)
+{
+    return eng_project(r->obj, summary_shape("ListStreamKeys", "streamKeys"));
+}
+static cJSON *view_keypair_summary(const struct res *r)
+{
+    return eng_project(r->obj, summary_shape("ListPlaybackKeyPairs", "keyPairs"));
+}
 static cJSON *view_recording_summary(const struct res *r)
 {
-    return jpick(r->obj, k_recording_summary);
+    return eng_project(r->obj,
+                       summary_shape("ListRecordingConfigurations", "recordingConfigurations"));
 }
-static cJSON *view_full(const struct res *r) { return jdup(r->obj); }
+static cJSON *view_policy_summary(const struct res *r)
+{
+    return eng_project(
+        r->obj, summary_shape("ListPlaybackRestrictionPolicies", "playbackRestrictionPolicies"));
+}
+static cJSON *view_ad_summary(const struct res *r)
+{
+    return eng_project(r->obj, summary_shape("ListAdConfigurations", "adConfigurations"));
+}
 static cJSON *view_stream_summary(const struct res *r)
 {
-    return jpick(r->stream, k_stream_summary);
+    return eng_project(r->stream, summary_shape("ListStreams", "streams"));
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1265,46 +1260,6 @@ static void op_list_simple(struct partition *p, const cJSON *in, enum rtype type
 /* ------------------------------------------------------------------------------------ */
 /* Playback key pairs */
 
-/* Parses a PEM public key; accepts only ECDSA P-384 (what IVS playback tokens, ES384, use).
- * The fingerprint is the MD5 of the DER SubjectPublicKeyInfo as colon-separated hex. */
-static int parse_playback_key(const char *pem, char fingerprint[48], struct emu_reply *out)
-{
-    BIO *bio = BIO_new_mem_buf(pem, (int)strlen(pem));
-    EVP_PKEY *key = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
-    BIO_free(bio);
-    if (!key) {
-        emu_reply_error(out, 400, "ValidationException",
-                        "publicKeyMaterial is not a PEM-encoded public key.");
-        return 0;
-    }
-    char group[64] = "";
-    size_t glen = 0;
-    int ok = EVP_PKEY_get_base_id(key) == EVP_PKEY_EC &&
-             EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
-                                            &glen) == 1 &&
-             !strcmp(group, "secp384r1");
-    if (!ok) {
-        EVP_PKEY_free(key);
-        emu_reply_error(out, 400, "ValidationException",
-                        "publicKeyMaterial must be an ECDSA P-384 (secp384r1) public key.");
-        return 0;
-    }
-    unsigned char *der = NULL;
-    int der_len = i2d_PUBKEY(key, &der);
-    EVP_PKEY_free(key);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned md_len = 0;
-    if (der_len <= 0 || EVP_Digest(der, (size_t)der_len, md, &md_len, EVP_md5(), NULL) != 1) {
-        OPENSSL_free(der);
-        emu_reply_error(out, 500, "InternalServerException", "Could not digest the public key.");
-        return 0;
-    }
-    OPENSSL_free(der);
-    for (unsigned i = 0; i < 16; i++)
-        snprintf(fingerprint + 3 * i, 4, i < 15 ? "%02x:" : "%02x", md[i]);
-    return 1;
-}
-
 static void op_import_playback_key(struct store *s, struct partition *p, const cJSON *in,
                                    struct emu_reply *out)
 {
@@ -1314,7 +1269,12 @@ static void op_import_playback_key(struct store *s, struct partition *p, const c
         emu_reply_error(out, 400, "ValidationException", "publicKeyMaterial is required.");
         return;
     }
-    if (!parse_playback_key(pem, fp, out) || !tags_valid(jget(in, "tags"), out))
+    const char *why = NULL;
+    if (emu_p384_fingerprint(pem, fp, &why) != 0) {
+        emu_reply_error(out, 400, "ValidationException", "%s", why);
+        return;
+    }
+    if (!tags_valid(jget(in, "tags"), out))
         return;
     const struct resvec *v = &p->lists[RT_PLAYBACK_KEY];
     for (size_t i = 0; i < v->n; i++) {
@@ -1774,101 +1734,130 @@ static void op_batch_revoke(struct partition *p, const cJSON *in, struct emu_rep
 /* ------------------------------------------------------------------------------------ */
 /* Dispatch */
 
+/* How an operation is run: most are one of the generic get/list/update/delete/batch-get
+ * handlers on a resource type; the rest have a handler of their own. */
+enum ivs_how { H_GET, H_BATCH_GET, H_DELETE, H_LIST, H_UPDATE, H_STORE, H_PART };
+
+struct ivs_op {
+    const char *name;
+    enum ivs_how how;
+    enum rtype type;
+    const char *key; /* the output member (get, batch get, update, list) */
+    long default_max;
+    res_view view;
+    void (*with_store)(struct store *, struct partition *, const cJSON *, struct emu_reply *);
+    void (*with_part)(struct partition *, const cJSON *, struct emu_reply *);
+};
+
+#define OP_GET(n, t, k)                                                                            \
+    {                                                                                              \
+        n, H_GET, t, k, 0, NULL, NULL, NULL                                                        \
+    }
+#define OP_BATCH(n, t, k)                                                                          \
+    {                                                                                              \
+        n, H_BATCH_GET, t, k, 0, NULL, NULL, NULL                                                  \
+    }
+#define OP_DELETE(n, t)                                                                            \
+    {                                                                                              \
+        n, H_DELETE, t, NULL, 0, NULL, NULL, NULL                                                  \
+    }
+#define OP_LIST(n, t, k, d, v)                                                                     \
+    {                                                                                              \
+        n, H_LIST, t, k, d, v, NULL, NULL                                                          \
+    }
+#define OP_UPDATE(n, t, k)                                                                         \
+    {                                                                                              \
+        n, H_UPDATE, t, k, 0, NULL, NULL, NULL                                                     \
+    }
+#define OP_STORE(n, f)                                                                             \
+    {                                                                                              \
+        n, H_STORE, RT_COUNT, NULL, 0, NULL, f, NULL                                               \
+    }
+#define OP_PART(n, f)                                                                              \
+    {                                                                                              \
+        n, H_PART, RT_COUNT, NULL, 0, NULL, NULL, f                                                \
+    }
+
+/* Sorted by name (binary search); the routing guard test fails on any operation missing. */
+static const struct ivs_op s_ivs_ops[] = {
+    OP_BATCH("BatchGetChannel", RT_CHANNEL, "channels"),
+    OP_BATCH("BatchGetStreamKey", RT_STREAM_KEY, "streamKeys"),
+    OP_PART("BatchStartViewerSessionRevocation", op_batch_revoke),
+    OP_STORE("CreateAdConfiguration", op_create_ad),
+    OP_STORE("CreateChannel", op_create_channel),
+    OP_STORE("CreatePlaybackRestrictionPolicy", op_create_prp),
+    OP_STORE("CreateRecordingConfiguration", op_create_recording),
+    OP_STORE("CreateStreamKey", op_create_stream_key),
+    OP_DELETE("DeleteAdConfiguration", RT_AD),
+    OP_STORE("DeleteChannel", op_delete_channel),
+    OP_DELETE("DeletePlaybackKeyPair", RT_PLAYBACK_KEY),
+    OP_DELETE("DeletePlaybackRestrictionPolicy", RT_PRP),
+    OP_DELETE("DeleteRecordingConfiguration", RT_RECORDING),
+    OP_STORE("DeleteStreamKey", op_delete_stream_key),
+    OP_GET("GetAdConfiguration", RT_AD, "adConfiguration"),
+    OP_GET("GetChannel", RT_CHANNEL, "channel"),
+    OP_GET("GetPlaybackKeyPair", RT_PLAYBACK_KEY, "keyPair"),
+    OP_GET("GetPlaybackRestrictionPolicy", RT_PRP, "playbackRestrictionPolicy"),
+    OP_GET("GetRecordingConfiguration", RT_RECORDING, "recordingConfiguration"),
+    OP_PART("GetStream", op_get_stream),
+    OP_GET("GetStreamKey", RT_STREAM_KEY, "streamKey"),
+    OP_PART("GetStreamSession", op_get_stream_session),
+    OP_STORE("ImportPlaybackKeyPair", op_import_playback_key),
+    OP_PART("InsertAdBreak", op_insert_ad_break),
+    OP_LIST("ListAdConfigurations", RT_AD, "adConfigurations", QUOTA_AD_CONFIGURATIONS,
+            view_ad_summary),
+    OP_PART("ListChannels", op_list_channels),
+    OP_LIST("ListPlaybackKeyPairs", RT_PLAYBACK_KEY, "keyPairs", QUOTA_PLAYBACK_KEYS,
+            view_keypair_summary),
+    OP_LIST("ListPlaybackRestrictionPolicies", RT_PRP, "playbackRestrictionPolicies", 1,
+            view_policy_summary),
+    OP_LIST("ListRecordingConfigurations", RT_RECORDING, "recordingConfigurations",
+            QUOTA_RECORDING_CONFIGURATIONS, view_recording_summary),
+    OP_PART("ListStreamKeys", op_list_stream_keys),
+    OP_PART("ListStreamSessions", op_list_stream_sessions),
+    OP_PART("ListStreams", op_list_streams),
+    OP_PART("ListTagsForResource", op_list_tags),
+    OP_PART("PutMetadata", op_put_metadata),
+    OP_PART("StartViewerSessionRevocation", op_revoke),
+    OP_STORE("StopStream", op_stop_stream),
+    OP_STORE("TagResource", op_tag),
+    OP_STORE("UntagResource", op_untag),
+    OP_UPDATE("UpdateAdConfiguration", RT_AD, "adConfiguration"),
+    OP_STORE("UpdateChannel", op_update_channel),
+    OP_UPDATE("UpdatePlaybackRestrictionPolicy", RT_PRP, "playbackRestrictionPolicy"),
+};
+
+static int ivs_op_cmp(const void *key, const void *item)
+{
+    return strcmp(key, ((const struct ivs_op *)item)->name);
+}
+
 void store_call(struct store *s, const char *account, const char *region,
                 const struct model_operation *op, const cJSON *in, struct emu_reply *out)
 {
     pthread_mutex_lock(&s->lock);
     struct partition *p = partition_get(s, account, region);
-    const char *n = op->name;
+    const struct ivs_op *o = bsearch(op->name, s_ivs_ops, sizeof s_ivs_ops / sizeof s_ivs_ops[0],
+                                     sizeof s_ivs_ops[0], ivs_op_cmp);
     if (!p)
         emu_reply_error(out, 500, "InternalServerException", "Out of memory.");
-    else if (!strcmp(n, "GetChannel"))
-        op_get_simple(p, in, RT_CHANNEL, "channel", out);
-    else if (!strcmp(n, "CreateChannel"))
-        op_create_channel(s, p, in, out);
-    else if (!strcmp(n, "UpdateChannel"))
-        op_update_channel(s, p, in, out);
-    else if (!strcmp(n, "DeleteChannel"))
-        op_delete_channel(s, p, in, out);
-    else if (!strcmp(n, "ListChannels"))
-        op_list_channels(p, in, out);
-    else if (!strcmp(n, "BatchGetChannel"))
-        op_batch_get(p, in, RT_CHANNEL, "channels", out);
-    else if (!strcmp(n, "CreateStreamKey"))
-        op_create_stream_key(s, p, in, out);
-    else if (!strcmp(n, "GetStreamKey"))
-        op_get_simple(p, in, RT_STREAM_KEY, "streamKey", out);
-    else if (!strcmp(n, "DeleteStreamKey"))
-        op_delete_stream_key(s, p, in, out);
-    else if (!strcmp(n, "ListStreamKeys"))
-        op_list_stream_keys(p, in, out);
-    else if (!strcmp(n, "BatchGetStreamKey"))
-        op_batch_get(p, in, RT_STREAM_KEY, "streamKeys", out);
-    else if (!strcmp(n, "CreateRecordingConfiguration"))
-        op_create_recording(s, p, in, out);
-    else if (!strcmp(n, "GetRecordingConfiguration"))
-        op_get_simple(p, in, RT_RECORDING, "recordingConfiguration", out);
-    else if (!strcmp(n, "DeleteRecordingConfiguration"))
-        op_delete_simple(s, p, in, RT_RECORDING, 204, out);
-    else if (!strcmp(n, "ListRecordingConfigurations"))
-        op_list_simple(p, in, RT_RECORDING, n, "recordingConfigurations",
-                       QUOTA_RECORDING_CONFIGURATIONS, view_recording_summary, out);
-    else if (!strcmp(n, "ImportPlaybackKeyPair"))
-        op_import_playback_key(s, p, in, out);
-    else if (!strcmp(n, "GetPlaybackKeyPair"))
-        op_get_simple(p, in, RT_PLAYBACK_KEY, "keyPair", out);
-    else if (!strcmp(n, "DeletePlaybackKeyPair"))
-        op_delete_simple(s, p, in, RT_PLAYBACK_KEY, 200, out);
-    else if (!strcmp(n, "ListPlaybackKeyPairs"))
-        op_list_simple(p, in, RT_PLAYBACK_KEY, n, "keyPairs", QUOTA_PLAYBACK_KEYS,
-                       view_keypair_summary, out);
-    else if (!strcmp(n, "CreatePlaybackRestrictionPolicy"))
-        op_create_prp(s, p, in, out);
-    else if (!strcmp(n, "GetPlaybackRestrictionPolicy"))
-        op_get_simple(p, in, RT_PRP, "playbackRestrictionPolicy", out);
-    else if (!strcmp(n, "UpdatePlaybackRestrictionPolicy"))
-        op_update_simple(s, p, in, RT_PRP, "playbackRestrictionPolicy", out);
-    else if (!strcmp(n, "DeletePlaybackRestrictionPolicy"))
-        op_delete_simple(s, p, in, RT_PRP, 204, out);
-    else if (!strcmp(n, "ListPlaybackRestrictionPolicies"))
-        op_list_simple(p, in, RT_PRP, n, "playbackRestrictionPolicies", 1, view_full, out);
-    else if (!strcmp(n, "CreateAdConfiguration"))
-        op_create_ad(s, p, in, out);
-    else if (!strcmp(n, "GetAdConfiguration"))
-        op_get_simple(p, in, RT_AD, "adConfiguration", out);
-    else if (!strcmp(n, "UpdateAdConfiguration"))
-        op_update_simple(s, p, in, RT_AD, "adConfiguration", out);
-    else if (!strcmp(n, "DeleteAdConfiguration"))
-        op_delete_simple(s, p, in, RT_AD, 204, out);
-    else if (!strcmp(n, "ListAdConfigurations"))
-        op_list_simple(p, in, RT_AD, n, "adConfigurations", QUOTA_AD_CONFIGURATIONS, view_full,
-                       out);
-    else if (!strcmp(n, "TagResource"))
-        op_tag(s, p, in, out);
-    else if (!strcmp(n, "UntagResource"))
-        op_untag(s, p, in, out);
-    else if (!strcmp(n, "ListTagsForResource"))
-        op_list_tags(p, in, out);
-    else if (!strcmp(n, "GetStream"))
-        op_get_stream(p, in, out);
-    else if (!strcmp(n, "ListStreams"))
-        op_list_streams(p, in, out);
-    else if (!strcmp(n, "StopStream"))
-        op_stop_stream(s, p, in, out);
-    else if (!strcmp(n, "GetStreamSession"))
-        op_get_stream_session(p, in, out);
-    else if (!strcmp(n, "ListStreamSessions"))
-        op_list_stream_sessions(p, in, out);
-    else if (!strcmp(n, "PutMetadata"))
-        op_put_metadata(p, in, out);
-    else if (!strcmp(n, "InsertAdBreak"))
-        op_insert_ad_break(p, in, out);
-    else if (!strcmp(n, "StartViewerSessionRevocation"))
-        op_revoke(p, in, out);
-    else if (!strcmp(n, "BatchStartViewerSessionRevocation"))
-        op_batch_revoke(p, in, out);
+    else if (!o)
+        emu_reply_error(out, 500, "InternalServerException", "Operation %s is not handled.",
+                        op->name);
+    else if (o->how == H_GET)
+        op_get_simple(p, in, o->type, o->key, out);
+    else if (o->how == H_BATCH_GET)
+        op_batch_get(p, in, o->type, o->key, out);
+    else if (o->how == H_DELETE)
+        op_delete_simple(s, p, in, o->type, op->success_status, out);
+    else if (o->how == H_LIST)
+        op_list_simple(p, in, o->type, o->name, o->key, o->default_max, o->view, out);
+    else if (o->how == H_UPDATE)
+        op_update_simple(s, p, in, o->type, o->key, out);
+    else if (o->how == H_STORE)
+        o->with_store(s, p, in, out);
     else
-        emu_reply_error(out, 500, "InternalServerException", "Operation %s is not handled.", n);
+        o->with_part(p, in, out);
     journal_verdict(s, out);
     pthread_mutex_unlock(&s->lock);
 }
@@ -2071,6 +2060,8 @@ static void admin_health(struct store *s, const cJSON *body, struct emu_reply *o
 static void admin_events(struct store *s, const cJSON *query, struct emu_reply *out)
 {
     const char *channel = jstr(query, "channelArn"), *type = jstr(query, "detailType");
+    if (!channel)
+        channel = jstr(query, "resourceArn");
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "events");
     for (size_t i = 0; i < s->part_count; i++) {
@@ -2123,11 +2114,13 @@ static void admin_add_fault(struct store *s, const cJSON *body, struct emu_reply
     const char *op = jstr(body, "operation");
     const cJSON *status = jget(body, "status"), *count = jget(body, "count"),
                 *lat = jget(body, "latencyMs");
-    if (!op || !*op || strlen(op) >= 64 ||
-        (strcmp(op, "*") != 0 && !model_find_operation(model_default_service(), op) &&
-         !identity_is_operation(op))) {
+    int known = op && (!strcmp(op, "*") || identity_is_operation(op));
+    for (size_t i = 0; op && !known && i < model_service_count; i++)
+        known = model_find_operation(&model_services[i], op) != NULL;
+    if (!op || !*op || strlen(op) >= 64 || !known) {
         emu_reply_error(out, 400, "ValidationException",
-                        "operation must name an IVS or identity operation or be \"*\".");
+                        "operation must name an operation of IVS, IVS Chat, IVS Real-Time or the "
+                        "identity services, or be \"*\".");
         return;
     }
     if (status && (!cJSON_IsNumber(status) ||
@@ -2188,6 +2181,8 @@ static void clear_all(struct store *s)
     free(s->faults);
     s->faults = NULL;
     s->fault_count = 0;
+    if (s->eng)
+        engine_reset(s->eng);
 }
 
 void store_admin(struct store *s, const char *method, const char *path, const cJSON *query,
@@ -2206,6 +2201,7 @@ void store_admin(struct store *s, const char *method, const char *path, const cJ
         cJSON_AddStringToObject(o, "region", s->default_region);
         cJSON_AddStringToObject(o, "account", s->default_account);
         cJSON_AddNumberToObject(o, "channels", (double)channels);
+        cJSON_AddNumberToObject(o, "familyResources", (double)engine_count(s->eng));
         reply_json(out, 200, o);
     } else if (!strcmp(path, "/reset") && post) {
         clear_all(s);
@@ -2238,8 +2234,15 @@ void store_admin(struct store *s, const char *method, const char *path, const cJ
         s->fault_count = 0;
         reply_json(out, 200, cJSON_CreateObject());
     } else {
-        emu_reply_error(out, 404, "UnknownAdminEndpoint",
-                        "No admin endpoint %s %s (see emulator/README.md).", method, path);
+        int changed = 0;
+        if (engine_admin(s->eng, method, path, query, body, s->default_account, s->default_region,
+                         out, &changed)) {
+            if (changed)
+                touch(s);
+        } else {
+            emu_reply_error(out, 404, "UnknownAdminEndpoint",
+                            "No admin endpoint %s %s (see emulator/README.md).", method, path);
+        }
     }
     journal_verdict(s, out);
     pthread_mutex_unlock(&s->lock);
@@ -2294,6 +2297,7 @@ static char *snapshot_locked(struct store *s, uint64_t journal_gen)
         cJSON_AddItemToObject(pj, "events", jdup(p->events));
         cJSON_AddItemToArray(parts, pj);
     }
+    cJSON_AddItemToObject(root, "family", engine_snapshot(s->eng));
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return text;
@@ -2544,9 +2548,13 @@ static int check_unique_keys(struct state_check *c, const cJSON *v)
     return rc;
 }
 
-static const struct state_field k_root_fields[] = {{"format", F_STR, 1},  {"version", F_NUM, 1},
-                                                   {"seq", F_NUM, 1},     {"partitions", F_ARR, 1},
-                                                   {"journal", F_NUM, 0}, {0}};
+static const struct state_field k_root_fields[] = {{"format", F_STR, 1},
+                                                   {"version", F_NUM, 1},
+                                                   {"seq", F_NUM, 1},
+                                                   {"partitions", F_ARR, 1},
+                                                   {"journal", F_NUM, 0},
+                                                   {"family", F_OBJ, 0},
+                                                   {0}};
 static const struct state_field k_partition_fields[] = {{"account", F_STR, 1},
                                                         {"region", F_STR, 1},
                                                         {"resources", F_ARR, 1},
@@ -2931,6 +2939,9 @@ static int load_document(struct store *s, cJSON *root, struct state_check *c)
         if (rc == 0 && load_partition(s, pj) != 0)
             rc = state_bad(c, "out of memory");
     }
+    /* Chat and Real-Time: the engine checks its part as strictly. */
+    if (rc == 0 && engine_load(s->eng, jget(root, "family")) != 0)
+        rc = state_bad(c, "family: a resource that is not valid");
     uint64_t seq = (uint64_t)jget(root, "seq")->valuedouble;
     if (seq > s->seq)
         s->seq = seq;
@@ -2962,7 +2973,8 @@ struct replay_entry {
 
 struct replay {
     cJSON *root;
-    struct strmap index; /* ARN -> struct replay_entry */
+    struct strmap index;      /* ARN -> struct replay_entry */
+    const struct engine *eng; /* Chat and Real-Time records */
 };
 
 static void replay_forget_all(struct replay *r)
@@ -3044,6 +3056,7 @@ static int apply_record(void *ctx, const cJSON *rec, char *err, size_t errlen)
         if (!strcmp(kind, "*")) {
             replay_forget_all(r);
             jset(r->root, "partitions", cJSON_CreateArray());
+            cJSON_DeleteItemFromObjectCaseSensitive(r->root, "family");
             return 0;
         }
         if (!strcmp(kind, "ivs:event")) {
@@ -3062,6 +3075,17 @@ static int apply_record(void *ctx, const cJSON *rec, char *err, size_t errlen)
     if ((!put && strcmp(op, "del") != 0) || !id || (put && !cJSON_IsObject(value))) {
         snprintf(err, errlen, "a %.16s record of kind %.64s is incomplete", op, kind);
         return -1;
+    }
+    /* The engine's kinds ("ivschat:room", "ivs-realtime:stage"...) live in "family". */
+    if (strncmp(kind, "ivs:", 4) != 0) {
+        cJSON *family = cJSON_GetObjectItemCaseSensitive(r->root, "family");
+        if (!cJSON_IsObject(family)) {
+            family = cJSON_CreateObject();
+            jset(r->root, "family", family);
+        }
+        int st = engine_apply_record(r->eng, family, rec, err, errlen);
+        if (st <= 0)
+            return st;
     }
     if (!strcmp(kind, "ivs:event")) {
         const char *account = jstr(value, "account"), *region = jstr(value, "region");
@@ -3143,6 +3167,57 @@ int store_load(struct store *s, char *errbuf, size_t errlen)
     return rc;
 }
 
+/* The engine's events join the low-latency ones in one log (the admin API's /events). */
+static void host_emit(void *ud, const char *account, const char *region, const char *detail_type,
+                      const char *resource_arn, cJSON *detail)
+{
+    struct partition *p = partition_get(ud, account, region);
+    if (p)
+        emit_event(p, detail_type, resource_arn, detail);
+    else
+        cJSON_Delete(detail);
+}
+
+/* What the engine changed goes to the same journal as the low-latency resources. */
+static void host_journal_put(void *ud, const char *kind, const char *id, const cJSON *value)
+{
+    struct store *s = ud;
+    if (journal_missing(s) || !s->journal)
+        return;
+    journal_done(s, journal_put(s->journal, kind, id, value));
+}
+
+static void host_journal_del(void *ud, const char *kind, const char *id)
+{
+    struct store *s = ud;
+    if (journal_missing(s) || !s->journal)
+        return;
+    journal_done(s, journal_del(s->journal, kind, id));
+}
+
+/* Real-Time compositions send to IVS channels of the same account and region. */
+static int host_ivs_exists(void *ud, const char *account, const char *region, const char *arn)
+{
+    struct partition *p = partition_get(ud, account, region);
+    return p && res_find(p, arn, RT_CHANNEL) != NULL;
+}
+
+void store_call_service(struct store *s, const char *service, const char *account,
+                        const char *region, const struct model_operation *op, const cJSON *input,
+                        struct emu_reply *out)
+{
+    const struct eng_service *svc = service ? engine_service(s->eng, service) : NULL;
+    if (!svc) {
+        store_call(s, account, region, op, input, out);
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (engine_call(s->eng, svc, account, region, op, input, out))
+        touch(s);
+    journal_verdict(s, out);
+    pthread_mutex_unlock(&s->lock);
+}
+
 /* The snapshot's bytes; 1 when there is no snapshot, -1 with a message on error. */
 static int read_snapshot(const char *path, struct buf *text, char *errbuf, size_t errlen)
 {
@@ -3198,7 +3273,7 @@ static int load_file(struct store *s, char *errbuf, size_t errlen)
     int replayed = 0, rc = 0;
     char why[384] = "";
     if (root && cJSON_IsObject(root)) {
-        struct replay r = {root, {0}};
+        struct replay r = {root, {0}, s->eng};
         if (replay_start(&r) != 0) {
             snprintf(why, sizeof why, "out of memory");
             rc = -1;
@@ -3280,6 +3355,15 @@ struct store *store_new(const char *default_region, const char *default_account,
     s->default_account = ivs_strdup(default_account);
     s->state_path = ivs_strdup(state_path);
     s->started = emu_now();
+    static const struct eng_service *const services[] = {&svc_chat, &svc_realtime};
+    struct eng_host host = {s, host_emit, host_ivs_exists, host_journal_put, host_journal_del};
+    s->eng = engine_new(services, sizeof services / sizeof services[0], &host);
+    if (!s->eng) {
+        free(s->state_path);
+        s->state_path = NULL; /* nothing to save: nothing was loaded */
+        store_free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -3297,6 +3381,7 @@ void store_free(struct store *s)
     if (s->state_path)
         save_now(s, 1);
     clear_all(s);
+    engine_free(s->eng);
     free(s->default_region);
     free(s->default_account);
     free(s->state_path);

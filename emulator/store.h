@@ -1,5 +1,6 @@
 /* store.h: the emulator's state (every IVS resource of every account and region), the 41
- * operations over it, the admin API, fault injection and persistence. One mutex guards all
+ * IVS low-latency operations over it, the family's other services through the resource engine
+ * (engine.h), the admin API, fault injection and persistence. One mutex guards all
  * of it; every function here takes it itself, so callers on any thread need no locking. */
 #ifndef EMU_STORE_H
 #define EMU_STORE_H
@@ -19,6 +20,7 @@ struct emu_reply {
     /* Set by the identity services (identity.c): body is sent verbatim with this content
      * type, also on error, and x-amzn-ErrorType only when error_type is set. */
     const char *content_type;
+    cJSON *error_members; /* more members of a modelled error's body (owned; NULL: none) */
 };
 
 void emu_reply_cleanup(struct emu_reply *r);
@@ -61,6 +63,12 @@ int store_start_saver(struct store *s);
 /* Runs one IVS operation for (account, region) on an already validated input. */
 void store_call(struct store *s, const char *account, const char *region,
                 const struct model_operation *op, const cJSON *input, struct emu_reply *out);
+
+/* Runs one operation of a named service of the family ("ivs", "ivschat", "ivs-realtime"):
+ * "ivs" (or NULL) goes to store_call, the others to the resource engine (engine.h). */
+void store_call_service(struct store *s, const char *service, const char *account,
+                        const char *region, const struct model_operation *op, const cJSON *input,
+                        struct emu_reply *out);
 
 /* Handles the admin API: method and the path below "/_emulator" (e.g. "/streams/start"),
  * the decoded query parameters as a JSON object of strings, and the parsed JSON body (NULL
