@@ -284,8 +284,8 @@ end
 -- may sit inside `config = {...}` or at the top level (not both for the same key).
 --
 -- * `region` (string), `endpoint` (full URL; wins over everything), `profile` (string)
--- * `credentials = { creds = { access_key_id, secret_access_key, session_token },
---   profile = "name", anonymous = true }`
+-- * `credentials`: a table with `creds = { access_key_id, secret_access_key, session_token }`,
+--   `profile = "name"` or `anonymous = true`
 -- * `timeout` (seconds per attempt), `connect_timeout` (seconds), `close_connection`
 --   (boolean: no connection reuse)
 -- * `max_attempts` (integer >= 1, total attempts), `retry_mode` (`"standard"`, `"legacy"` or
@@ -425,7 +425,7 @@ end
 --   becomes an object, written with its keys sorted (byte order), so equal values always give
 --   the same text; an empty table becomes `{}`, or `[]` when marked with `ivs.json.array`.
 --   Integers are written exactly, floats with up to 17 significant digits (enough to read
---   back the same number); strings are written byte for byte with `"`, `\` and control
+--   back the same number); strings are written byte for byte with `"`, the backslash and control
 --   characters escaped (give UTF-8). Anything else (mixed keys, a function, NaN, a table that
 --   contains itself) raises.
 -- * **Decoding**: objects become tables with string keys, arrays become sequences marked
@@ -462,8 +462,9 @@ ivs.json = {
 
 local query_engine -- made on first use: most scripts never query
 
---- Searches a value with a JMESPath expression, as the AWS CLI's `--query` does.
+--- Searches a value with a JMESPath expression, as the AWS CLI's query option does.
 --
+-- The `ivs` command's `--query` uses it.
 -- The whole JMESPath language (jmespath.org): `channels[?latencyMode=='LOW'].arn`,
 -- `length(channels)`, `sort_by(items, &name)[-1]`, slices, pipes, multi-selects, literals and
 -- the built-in functions. `data` is any value this module returns or `ivs.json.decode` gives
@@ -760,20 +761,6 @@ end
 -- (a request already sent may still take effect on the service).
 -- @function Client:cancel_all
 
---- Whether the call has completed (successfully or not).
--- @function Call:done
--- @treturn boolean
-
---- The outcome of a completed call, as `Client:call` returns it: the result table, or
--- `nil, err`. Raises while the call is still in flight.
--- @function Call:result
--- @treturn table|nil the result
--- @treturn ivs.Error|nil the error
-
---- The call's operation, in snake_case.
--- @function Call:operation
--- @treturn string
-
 --- Runs many calls concurrently and waits for all of them.
 --
 -- Starts up to `concurrency` calls at once on this client and polls until every one has
@@ -850,6 +837,29 @@ function methods:run_all(calls, opts)
   end
   return results
 end
+
+--- Handles of calls in flight (`ivs.Call`), as `Client:start` returns them.
+-- @type Call
+
+--- Whether the call has completed (successfully or not).
+-- @function Call:done
+-- @treturn boolean
+
+--- The outcome of a completed call, as `Client:call` returns it: the result table, or
+-- `nil, err`. Raises while the call is still in flight.
+-- @function Call:result
+-- @treturn table|nil the result
+-- @treturn ivs.Error|nil the error
+
+--- The call's operation, in snake_case.
+-- @function Call:operation
+-- @treturn string
+
+--- Playback tokens and request signing.
+--
+-- Functions of the module (`ivs.playback_token{...}`), not methods of a client: they need
+-- no client and send nothing.
+-- @section signing
 
 -- ========================================================================================
 -- Playback tokens (private channels)

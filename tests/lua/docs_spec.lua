@@ -21,20 +21,62 @@ local function read(path)
   return s
 end
 
+-- make docs writes docs/api in the checkout and runs its own interpreters (LDoc under lua5.1,
+-- the page generator and the checker under lua5.4): one run of the suite is enough, and two at
+-- once would write the same files.
+local function can_run()
+  if (os.getenv("IVS_TEST_LUA") or "lua5.4") ~= "lua5.4" then
+    pending("make docs is tried in the lua5.4 run")
+    return false
+  end
+  if not (sh("command -v ldoc >/dev/null")) then
+    pending("ldoc is not installed (Debian package lua-ldoc)")
+    return false
+  end
+  return true
+end
+
+local function make_docs(env)
+  return sh(string.format("%s timeout 300 make -s -C %s docs BUILD=%s IVS_SKIP_DEPS=1", env or "", q(ROOT), q(BUILD)))
+end
+
+-- The documented names of a page: `<a name = "X">` anchors of its items.
+local function anchors(html)
+  local names = {}
+  for name in html:gmatch('<a name = "([^"]+)"></a>') do names[name] = true end
+  return names
+end
+
 describe("make docs", function()
+  -- Runs first: it leaves docs/api unformatted, and the next spec writes it again.
+  it("fails when LDoc cannot format the pages (markdown.lua hidden from its path)", function()
+    if not can_run() then return end
+    -- a copy of LDoc's module directory without markdown.lua: LDoc then falls back to plain
+    -- text and exits 0, which make docs must turn into a failure
+    local lib
+    for _, dir in ipairs({ "/usr/share/lua/5.1", "/usr/local/share/lua/5.1" }) do
+      if sh("test -f " .. q(dir .. "/markdown.lua") .. " && test -d " .. q(dir .. "/ldoc")) then lib = dir end
+    end
+    if not lib then
+      pending("LDoc's modules are not in /usr/share/lua/5.1")
+      return
+    end
+    local ok, hidden = sh("mktemp -d /tmp/ivs-nomd-XXXXXX")
+    assert.is_true(ok, hidden)
+    hidden = hidden:gsub("%s+$", "")
+    ok = sh("for f in " .. q(lib) .. "/*; do [ \"$(basename \"$f\")\" = markdown.lua ] || ln -s \"$f\" " ..
+      q(hidden) .. "/; done")
+    assert.is_true(ok)
+    local out
+    ok, out = make_docs("LUA_PATH=" .. q(hidden .. "/?.lua;" .. hidden .. "/?/init.lua"))
+    sh("rm -rf " .. q(hidden))
+    assert.is_false(ok, out)
+    assert.is_truthy(out:find("check-docs: the reference is not formatted", 1, true), out)
+  end)
+
   it("builds the LDoc reference with every operation and its parameters", function()
-    -- make docs writes docs/api in the checkout and runs its own interpreters (LDoc under
-    -- lua5.1, the page generator under lua5.4): one run of the suite is enough, and two at
-    -- once would write the same files.
-    if (os.getenv("IVS_TEST_LUA") or "lua5.4") ~= "lua5.4" then
-      pending("make docs is tried in the lua5.4 run")
-      return
-    end
-    if not (sh("command -v ldoc >/dev/null")) then
-      pending("ldoc is not installed (Debian package lua-ldoc)")
-      return
-    end
-    local ok, out = sh(string.format("timeout 300 make -s -C %s docs BUILD=%s IVS_SKIP_DEPS=1", q(ROOT), q(BUILD)))
+    if not can_run() then return end
+    local ok, out = make_docs()
     assert.is_true(ok, out)
     local index = read(ROOT .. "/docs/api/index.html")
     assert.is_truthy(index, "docs/api/index.html was not written")
@@ -57,5 +99,53 @@ describe("make docs", function()
     assert.is_truthy(create:find(latency, 1, true), create)
     local get = ops:match('name = "get_channel".-</dd>')
     assert.is_truthy(get:find("<code>arn</code> (string, <strong>required</strong>", 1, true), get)
+  end)
+
+  -- Every name the module page documents is where the page says it is, and every public
+  -- name is documented: `Client:x` is a method of clients, `Call:x` of call handles, a plain
+  -- `x` a field of the module (operations have their own page).
+  it("documents each function where it really is, and every public function", function()
+    if not can_run() then return end
+    local index = read(ROOT .. "/docs/api/index.html")
+    if not index then
+      local ok, out = make_docs()
+      assert.is_true(ok, out)
+      index = assert(read(ROOT .. "/docs/api/index.html"))
+    end
+    local ivs = require("ivs")
+    local is_op = {}
+    for _, n in ipairs(ivs.operations()) do is_op[n] = true end
+    local classes = { Client = ivs.Client.__index, Call = ivs.Call.__index }
+    local documented = anchors(index)
+    local wrong = {}
+    for name in pairs(documented) do
+      local class, method = name:match("^(%w+):([%w_]+)$")
+      if class then
+        if not (classes[class] and type(classes[class][method]) == "function") then
+          wrong[#wrong + 1] = name .. " is documented but is not a method of " .. class
+        end
+      elseif ivs[name] == nil then
+        wrong[#wrong + 1] = name .. " is documented but ivs." .. name .. " does not exist"
+      end
+    end
+    for name in pairs(ivs) do
+      if not is_op[name] and not documented[name] then
+        wrong[#wrong + 1] = "ivs." .. name .. " is not documented"
+      end
+    end
+    for class, methods in pairs(classes) do
+      for name in pairs(methods) do
+        if not is_op[name] and not documented[class .. ":" .. name] then
+          wrong[#wrong + 1] = class .. ":" .. name .. " is not documented"
+        end
+      end
+    end
+    table.sort(wrong)
+    assert.same({}, wrong)
+    -- the signing functions are the module's, under their own section
+    for _, name in ipairs({ "playback_token", "playback_url", "sign", "presign" }) do
+      assert.is_true(documented[name], name)
+      assert.is_nil(documented["Client:" .. name], name)
+    end
   end)
 end)
