@@ -99,7 +99,7 @@ help:
 	@echo "make asan       run the C suites under AddressSanitizer and UBSan"
 	@echo "make valgrind   run the Lua specs under valgrind (leak check)"
 	@echo "make bench      benchmarks against boto3 and the AWS CLI"
-	@echo "make model      regenerate core/src/model_gen.c from the IVS model"
+	@echo "make model      regenerate the C model tables from models/ (every service)"
 	@echo "make partitions regenerate core/src/partitions_gen.c from models/partitions.json"
 	@echo "make docs       API reference with LDoc"
 	@echo "make install    install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX)); LUA=luajit (or lua5.1..lua5.4)"
@@ -194,8 +194,12 @@ bench: all $(BENCH_TOOLS)
 demo: all emulator
 	@scripts/demo
 
+# Every service of models/*/ (botocore's files, copied unchanged) into core/src/model_<prefix>.c,
+# core/src/services.c and core/src/model_unicode.c; tests/c/test_model.c fails when the
+# committed files differ from what this produces.
+MODELS := $(sort $(wildcard models/*/*.model.json))
 model:
-	lua5.4 scripts/gen-model.lua $(MODEL) > core/src/model_gen.c.tmp && mv core/src/model_gen.c.tmp core/src/model_gen.c
+	lua5.4 scripts/gen-model.lua core/src $(MODELS)
 
 partitions:
 	lua5.4 scripts/gen-partitions.lua models/partitions.json > core/src/partitions_gen.c.tmp && mv core/src/partitions_gen.c.tmp core/src/partitions_gen.c
@@ -239,12 +243,13 @@ uninstall:
 	rmdir $(DESTDIR)$(LUA_LMODDIR)/ivs 2>/dev/null || true
 	rmdir $(DESTDIR)$(LUA_CMODDIR)/ivs 2>/dev/null || true
 
-# The Lua API reference (LDoc) in docs/api/: the module page from lua_binding/ivs.lua and an
-# operations page that scripts/gen-ops-doc.lua writes from the built module's ivs.describe().
-# Each step names its interpreter, never `lua`: LDoc runs under lua5.1 (Debian's lua-ldoc and
-# markdown.lua are 5.1 modules; under a Lua without markdown.lua LDoc writes raw text and exits
-# 0), and scripts/check-docs.lua fails the target when a page came out unformatted.
-DOCS_GEN := build/docs/operations.lua
+# The Lua API reference (LDoc) in docs/api/: the module pages (ivs, ivs.chat, ivs.realtime) and
+# one operations page per service that scripts/gen-ops-doc.lua writes from the built modules'
+# describe(). Each step names its interpreter, never `lua`: LDoc runs under lua5.1 (Debian's
+# lua-ldoc and markdown.lua are 5.1 modules; under a Lua without markdown.lua LDoc writes raw
+# text and exits 0), and scripts/check-docs.lua fails the target when a page came out
+# unformatted.
+DOCS_GEN := build/docs
 
 docs: lua
 	@command -v ldoc >/dev/null 2>&1 || { echo "make docs: ldoc not found (Debian package lua-ldoc)" >&2; exit 1; }

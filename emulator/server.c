@@ -314,8 +314,9 @@ static int handle_api(struct emu_server *srv, struct MHD_Connection *c,
     const struct model_operation *op = NULL;
     cJSON *input = NULL;
     struct ivs_error err = {0};
-    enum ivs_status st = model_deserialize_request(req->method, req->raw_path, req->raw_query,
-                                                   req->body, req->body_len, &op, &input, &err);
+    enum ivs_status st =
+        model_deserialize_request(model_default_service(), req->method, req->raw_path,
+                                  req->raw_query, req->body, req->body_len, &op, &input, &err);
     if (st == IVS_ERR_USAGE || (st != IVS_OK && !op && st != IVS_ERR_VALIDATION)) {
         /* The front door answers an unknown route as it does a missing signature. */
         ivs_error_clear(&err);

@@ -2124,7 +2124,8 @@ static void admin_add_fault(struct store *s, const cJSON *body, struct emu_reply
     const cJSON *status = jget(body, "status"), *count = jget(body, "count"),
                 *lat = jget(body, "latencyMs");
     if (!op || !*op || strlen(op) >= 64 ||
-        (strcmp(op, "*") != 0 && !model_find_operation(op) && !identity_is_operation(op))) {
+        (strcmp(op, "*") != 0 && !model_find_operation(model_default_service(), op) &&
+         !identity_is_operation(op))) {
         emu_reply_error(out, 400, "ValidationException",
                         "operation must name an IVS or identity operation or be \"*\".");
         return;

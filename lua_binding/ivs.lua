@@ -36,7 +36,12 @@
 -- **Module state**: the module sets no globals. Its only mutable state is the default
 -- client behind the module-level operation functions (`ivs.create_channel{...}`), created
 -- from the environment and shared config files on first use and kept for the life of the
--- module (`ivs.reset_default()` closes it).
+-- module (`ivs.reset_default()` closes it); `ivs.chat` and `ivs.realtime` keep one each.
+--
+-- **The family**: `require("ivs.chat")` (IVS Chat) and `require("ivs.realtime")` (IVS
+-- Real-Time) are built by `ivs.service_module` from this same file, with the same options
+-- and conventions; their clients share the `ivs.Client` metatable and each gets the
+-- operation methods of its own service.
 --
 -- @module ivs
 -- @usage
@@ -114,13 +119,46 @@ ivs.Call = core.Call
 --- The error kinds, in status order (`"ok"`, `"validation"`, ...).
 ivs.kinds = core.kinds
 
+-- The methods every client has (call, close, start, pages, ...); the generated per-operation
+-- methods live in each service's own table below.
 local methods = core.client_methods
 
--- Operation summaries by API name and by snake name.
-local op_by_name = {}
-for _, op in ipairs(core.operations) do
-  op_by_name[op.name] = op
-  op_by_name[op.snake_name] = op
+-- The services of the family ("ivs", "ivschat", "ivs-realtime"), from the C core's tables:
+-- each with its operation summaries, their lookup by API and by snake name, and its
+-- generated client methods. One implementation serves all: `require("ivs.chat")` and
+-- `require("ivs.realtime")` are `ivs.service_module` for their service.
+local services = {}
+for _, name in ipairs(core.service_names) do
+  local s = core.services[name]
+  local svc = {
+    name = name, api_version = s.api_version, operations = s.operations, op_by_name = {}, methods = {},
+  }
+  for _, op in ipairs(s.operations) do
+    svc.op_by_name[op.name] = op
+    svc.op_by_name[op.snake_name] = op
+  end
+  services[name] = svc
+end
+
+-- Clients share one metatable (ivs.Client); the service a client was made for picks its
+-- operation methods. The service is recorded when the client is made (a weak table, so it
+-- never keeps a client alive) and asked of the core only for a client made elsewhere.
+local client_service = methods.service
+local service_of = setmetatable({}, { __mode = "k" })
+
+local function service_of_client(self)
+  local name = service_of[self]
+  if not name then
+    name = client_service(self)
+    service_of[self] = name
+  end
+  return services[name]
+end
+
+core.Client.__index = function(self, key)
+  local m = methods[key]
+  if m ~= nil then return m end
+  return service_of_client(self).methods[key]
 end
 
 -- ========================================================================================
@@ -278,6 +316,92 @@ end
 -- Clients
 -- ========================================================================================
 
+-- A client of service svc from the flat options (nil, err when the core refuses them).
+local function new_client(flat, svc)
+  flat.service = svc.name
+  local c, err = core.new_client(flat)
+  if c then service_of[c] = svc.name end
+  return c, err
+end
+
+local function check_params(params, name, level)
+  if params ~= nil and type(params) ~= "table" then
+    error(string_format("bad argument #1 to '%s' (table of parameters expected, got %s)", name,
+      type(params)), level)
+  end
+end
+
+-- ========================================================================================
+-- The module-level API of a service: new, a default client, one function per operation,
+-- introspection. `ivs` gets it for low-latency IVS; `ivs.service_module` builds the same for
+-- the other services.
+-- ========================================================================================
+
+local function install_service_api(mod, svc)
+  -- Creates a client (documented below, at `new`).
+  mod.new = function(opts)
+    return new_client(normalize_options(opts), svc)
+  end
+
+  local mt = getmetatable(mod) or {}
+  -- `ivs(opts)` is `ivs.new(opts)`.
+  mt.__call = function(_, opts) return new_client(normalize_options(opts), svc) end
+  setmetatable(mod, mt)
+
+  local default_client
+
+  local function get_default()
+    if default_client and not default_client:is_closed() then return default_client end
+    local c, err = new_client({}, svc)
+    if not c then return nil, err end
+    default_client = c
+    return c
+  end
+
+  mod.default_client = function() return get_default() end
+
+  mod.reset_default = function()
+    if default_client then default_client:close() end
+    default_client = nil
+  end
+
+  for _, op in ipairs(svc.operations) do
+    local api_name, snake = op.name, op.snake_name
+    -- Module-level form of each operation: `ivs.create_channel{...}` on the default client.
+    -- Returns nil, err when the default client cannot be built (no region...).
+    mod[snake] = function(params)
+      check_params(params, snake, 3)
+      local c, err = get_default()
+      if not c then return nil, err end
+      return c:call(api_name, params)
+    end
+  end
+
+  mod.call = function(operation, params)
+    local c, err = get_default()
+    if not c then return nil, err end
+    return c:call(operation, params)
+  end
+
+  mod.operations = function()
+    local out = {}
+    for _, op in ipairs(svc.operations) do out[#out + 1] = op.snake_name end
+    sort(out)
+    return out
+  end
+
+  mod.describe = function(operation)
+    if type(operation) ~= "string" then
+      error(string_format("bad argument #1 to 'describe' (operation name expected, got %s)", type(operation)), 2)
+    end
+    return core.describe(operation, svc.name)
+  end
+
+  mod.API_VERSION = svc.api_version
+  mod.SERVICE = svc.name
+  return mod
+end
+
 --- Creates a client.
 --
 -- Options mirror the R SDK's `paws::ivs(config, credentials, endpoint, region)`: the keys
@@ -305,92 +429,34 @@ end
 -- Anything unset is resolved the standard AWS way (environment, then shared config files).
 -- An unknown option name or a value of the wrong type raises (naming the option and, for
 -- unknown names, the closest valid one). A configuration the core rejects (no region, a bad
--- endpoint...) returns `nil, err`.
+-- endpoint...) returns `nil, err`. `ivs(opts)` is the same as `ivs.new(opts)`.
 -- @tparam[opt] table opts options as above
 -- @treturn ivs.Client|nil the client
 -- @treturn ivs.Error|nil the error when the client could not be created
 -- @usage local c, err = ivs.new{ region = "us-west-2", credentials = { profile = "media" } }
 -- @usage local c = ivs{ config = { region = "eu-west-1", timeout = 10 } }
-function ivs.new(opts)
-  return core.new_client(normalize_options(opts))
-end
-
-setmetatable(ivs, {
-  -- `ivs(opts)` is `ivs.new(opts)`.
-  __call = function(_, opts) return core.new_client(normalize_options(opts)) end,
-})
-
-local function check_params(params, name, level)
-  if params ~= nil and type(params) ~= "table" then
-    error(string_format("bad argument #1 to '%s' (table of parameters expected, got %s)", name,
-      type(params)), level)
-  end
-end
-
--- ========================================================================================
--- Module-level operations on a default client
--- ========================================================================================
-
-local default_client
-
-local function get_default()
-  if default_client and not default_client:is_closed() then return default_client end
-  local c, err = core.new_client({})
-  if not c then return nil, err end
-  default_client = c
-  return c
-end
+-- @function new
 
 --- The default client behind the module-level functions, created on first use from the
 -- environment and shared config files (region, credentials, endpoint...).
 -- @treturn ivs.Client|nil the client
 -- @treturn ivs.Error|nil why it could not be created (it is tried again next time)
-function ivs.default_client()
-  return get_default()
-end
+-- @function default_client
 
 --- Closes and forgets the default client; the next module-level call builds a new one
 -- (useful after changing the environment).
-function ivs.reset_default()
-  if default_client then default_client:close() end
-  default_client = nil
-end
-
-for _, op in ipairs(core.operations) do
-  local api_name, snake = op.name, op.snake_name
-  -- Module-level form of each operation: `ivs.create_channel{...}` on the default client.
-  -- Returns nil, err when the default client cannot be built (no region...).
-  ivs[snake] = function(params)
-    check_params(params, snake, 3)
-    local c, err = get_default()
-    if not c then return nil, err end
-    return c:call(api_name, params)
-  end
-end
+-- @function reset_default
 
 --- Calls an operation on the default client by name.
 -- @tparam string operation API or snake_case name
 -- @tparam[opt] table params
 -- @treturn table|nil the result
 -- @treturn ivs.Error|nil the error
-function ivs.call(operation, params)
-  local c, err = get_default()
-  if not c then return nil, err end
-  return c:call(operation, params)
-end
-
--- ========================================================================================
--- Introspection
--- ========================================================================================
+-- @function call
 
 --- The snake_case names of every operation, sorted.
 -- @treturn {string,...} e.g. `{"batch_get_channel", ..., "update_playback_restriction_policy"}`
-function ivs.operations()
-  local out = {}
-  for _, op in ipairs(core.operations) do out[#out + 1] = op.snake_name end
-  sort(out)
-  return out
-end
+-- @function operations
 
 --- Describes an operation from the model.
 --
@@ -406,11 +472,48 @@ end
 -- @tparam string operation snake_case or API name
 -- @treturn table the description (a fresh table each call)
 -- @usage for _, p in ipairs(ivs.describe("create_channel").params) do print(p.name, p.type) end
-function ivs.describe(operation)
-  if type(operation) ~= "string" then
-    error(string_format("bad argument #1 to 'describe' (operation name expected, got %s)", type(operation)), 2)
+-- @function describe
+
+install_service_api(ivs, services.ivs)
+
+--- The API name of the service this module calls (`"ivs"`; `"ivschat"` for `ivs.chat`,
+-- `"ivs-realtime"` for `ivs.realtime`).
+-- @field SERVICE
+
+--- The API names of the services of the family, sorted: `{"ivs", "ivs-realtime", "ivschat"}`.
+-- @treturn {string,...}
+function ivs.services()
+  local out = {}
+  for i, name in ipairs(core.service_names) do out[i] = name end
+  return out
+end
+
+local service_modules = { ivs = ivs }
+
+--- The module of a service of the family, with the same conventions as `ivs` itself:
+-- `new` (the same options), `default_client`, `reset_default`, one function per operation
+-- on the default client, `call`, `operations`, `describe`, `API_VERSION`, `SERVICE`, and the
+-- shared `Error`, `Client`, `Call`, `kinds`, `is_error`, `is_client`, `json`.
+-- `require("ivs.chat")` is `ivs.service_module("ivschat")` and `require("ivs.realtime")`
+-- adds self-signed participant tokens to `ivs.service_module("ivs-realtime")`.
+-- An unknown name raises.
+-- @tparam string name `"ivs"`, `"ivschat"` or `"ivs-realtime"`
+-- @treturn table the module (the same table each time)
+function ivs.service_module(name)
+  local svc = type(name) == "string" and services[name]
+  if not svc then
+    error(string_format("bad argument #1 to 'service_module' (unknown service %s; expected one of %s)",
+      type(name) == "string" and ("'" .. name .. "'") or type(name), table.concat(core.service_names, ", ")), 2)
   end
-  return core.describe(operation)
+  local mod = service_modules[name]
+  if mod then return mod end
+  mod = {
+    VERSION = ivs.VERSION, _VERSION = ivs._VERSION, Error = ivs.Error, Client = ivs.Client,
+    Call = ivs.Call, kinds = ivs.kinds, is_error = ivs.is_error, is_client = ivs.is_client, json = ivs.json,
+  }
+  install_service_api(mod, svc)
+  service_modules[name] = mod
+  return mod
 end
 
 -- ========================================================================================
@@ -538,7 +641,7 @@ end
 -- Besides the methods below, a client has one method per IVS operation, named in
 -- snake_case (`client:create_channel{...}`, `client:list_tags_for_resource{...}`): each
 -- takes one table of parameters (or nothing) and returns the result table, or `nil, err`.
--- The implemented-in-C methods are `call`, `close`, `is_closed`, `region`, `endpoint`,
+-- The implemented-in-C methods are `call`, `close`, `is_closed`, `region`, `endpoint`, `service`,
 -- `identity`, `whoami`, `start`, `poll`, `in_flight` and `cancel_all`.
 -- Release a client with `client:close()` or `local c <close> = ivs.new{...}`; garbage
 -- collection closes it too, but only eventually.
@@ -566,6 +669,10 @@ end
 -- @function Client:endpoint
 -- @treturn string
 
+--- The API name of the client's service: `"ivs"`, `"ivschat"` or `"ivs-realtime"`.
+-- @function Client:service
+-- @treturn string
+
 --- Who the client is: where its settings and credentials come from (resolving the
 -- credentials now if needed). Fields: `profile`, `profile_source`, `region`,
 -- `region_source`, `endpoint`, `endpoint_source`, `config_file`, `credentials_file`,
@@ -591,23 +698,26 @@ local function check_self(self, name)
 end
 
 
-for _, op in ipairs(core.operations) do
-  local api_name, snake = op.name, op.snake_name
-  methods[snake] = function(self, params)
-    check_self(self, snake)
-    check_params(params, snake, 3)
-    return self:call(api_name, params)
+for _, svc in pairs(services) do
+  for _, op in ipairs(svc.operations) do
+    local api_name, snake = op.name, op.snake_name
+    svc.methods[snake] = function(self, params)
+      check_self(self, snake)
+      check_params(params, snake, 3)
+      return self:call(api_name, params)
+    end
   end
 end
 
-local function find_paginated(name, fname)
+local function find_paginated(self, name, fname)
   if type(name) ~= "string" then
     error(string_format("bad argument #1 to '%s' (operation name expected, got %s)", fname, type(name)), 3)
   end
-  local op = op_by_name[name]
+  local svc = service_of_client(self)
+  local op = svc.op_by_name[name]
   if not op then
     local names = {}
-    for _, o in ipairs(core.operations) do names[#names + 1] = o.snake_name end
+    for _, o in ipairs(svc.operations) do names[#names + 1] = o.snake_name end
     error(string_format("bad argument #1 to '%s' (unknown operation '%s'; did you mean '%s'?)", fname, name,
       closest(name, names)), 3)
   end
@@ -672,7 +782,7 @@ end
 -- @usage for page in client:pages("list_channels", { maxResults = 50 }) do print(#page.channels) end
 function methods:pages(operation, params, opts)
   check_self(self, "pages")
-  local op = find_paginated(operation, "pages")
+  local op = find_paginated(self, operation, "pages")
   check_params(params, "pages", 3)
   opts = opts or {}
   return page_iterator(self, op, params, check_limit(opts, "max_pages", "pages"))
@@ -692,7 +802,7 @@ end
 -- @usage for ch in client:items("list_channels") do print(ch.arn, ch.name) end
 function methods:items(operation, params, opts)
   check_self(self, "items")
-  local op = find_paginated(operation, "items")
+  local op = find_paginated(self, operation, "items")
   check_params(params, "items", 3)
   opts = opts or {}
   local max_items = check_limit(opts, "max_items", "items")
@@ -795,6 +905,7 @@ function methods:run_all(calls, opts)
     error("bad argument #2 to 'run_all' (concurrency must be an integer >= 1)", 2)
   end
   local n = #calls
+  local op_by_name = service_of_client(self).op_by_name
   for i = 1, n do
     local entry = calls[i]
     if type(entry) ~= "table" or type(entry[1]) ~= "string" or not op_by_name[entry[1]] then

@@ -31,6 +31,7 @@
 #include "buf.h"
 #include "errors.h"
 #include "model.h"
+#include "participant_token.h"
 #include "playback_token.h"
 #include "ivs_lua.h"
 #include "lua_sign.h"
@@ -93,13 +94,14 @@ static size_t s_distance(const char *a, const char *b)
     return prev[lb];
 }
 
-/* The operation name closest to `name` (snake or API spelling, whichever is closer). */
-static const char *s_closest_operation(const char *name)
+/* The operation of svc whose name is closest to `name` (snake or API spelling, whichever is
+ * closer). */
+static const char *s_closest_operation(const struct model_service *svc, const char *name)
 {
     const char *best = NULL;
     size_t best_d = (size_t)-1;
-    for (size_t i = 0; i < ivs_model_operation_count; i++) {
-        const struct model_operation *op = &ivs_model_operations[i];
+    for (size_t i = 0; i < svc->model->operation_count; i++) {
+        const struct model_operation *op = &svc->model->operations[i];
         size_t d1 = s_distance(name, op->snake_name), d2 = s_distance(name, op->name);
         if (d1 < best_d) {
             best_d = d1;
@@ -111,6 +113,19 @@ static const char *s_closest_operation(const char *name)
         }
     }
     return best;
+}
+
+/* "unknown operation 'x' (did you mean 'y'?)", naming the service when it is not low-latency
+ * IVS (whose message predates the others). */
+static void s_push_unknown_operation(lua_State *L, const struct model_service *svc,
+                                     const char *name)
+{
+    if (svc == model_default_service())
+        lua_pushfstring(L, "unknown operation '%s' (did you mean '%s'?)", name,
+                        s_closest_operation(svc, name));
+    else
+        lua_pushfstring(L, "unknown %s operation '%s' (did you mean '%s'?)", svc->name, name,
+                        s_closest_operation(svc, name));
 }
 
 static const char *s_type_name(enum model_type t)
@@ -151,13 +166,6 @@ static const char *s_log_level_name(enum ivs_log_level level)
     case IVS_LOG_DEBUG: return "debug";
     }
     return "info";
-}
-
-static const struct model_shape *s_shape_or_null(int index)
-{
-    if (index < 0 || (size_t)index >= ivs_model_shape_count)
-        return NULL;
-    return &ivs_model_shapes[index];
 }
 
 static void s_set_string(lua_State *L, const char *key, const char *value)
@@ -338,8 +346,8 @@ static struct key_census s_census(lua_State *L, int idx)
     return kc;
 }
 
-static void s_to_json(struct to_json *tj, int idx, int shape_index, cJSON *parent, const char *key,
-                      int depth);
+static void s_to_json(struct to_json *tj, int idx, const struct model_shape *shape, cJSON *parent,
+                      const char *key, int depth);
 
 /* Converts the table at idx into an object attached to parent under key (or appended). */
 static void s_attach(cJSON *parent, const char *key, cJSON *item)
@@ -386,7 +394,8 @@ static void s_table_to_json(struct to_json *tj, int idx, const struct model_shap
     s_attach(parent, key, node);
 
     if (is_array) {
-        int elem = shape && shape->type == MT_LIST ? shape->member_shape : -1;
+        const struct model_shape *elem =
+            shape && shape->type == MT_LIST ? shape->member_shape : NULL;
         for (lua_Integer i = 1; i <= kc.max_int; i++) {
             size_t old = s_path_push_index(tj, i);
             lua_geti(L, idx, i);
@@ -401,10 +410,10 @@ static void s_table_to_json(struct to_json *tj, int idx, const struct model_shap
         const char *k = lua_tostring(L, -2); /* a string key: no in-place conversion */
         size_t klen = 0;
         lua_tolstring(L, -2, &klen);
-        int member_shape = -1;
+        const struct model_shape *member_shape = NULL;
         if (shape && shape->type == MT_STRUCTURE) {
             const struct model_member *m = model_find_member(shape, k);
-            member_shape = m ? m->shape : -1;
+            member_shape = m ? m->shape : NULL;
         } else if (shape && shape->type == MT_MAP) {
             member_shape = shape->member_shape;
         }
@@ -419,11 +428,10 @@ static void s_table_to_json(struct to_json *tj, int idx, const struct model_shap
 
 /* Converts the Lua value at idx to JSON and attaches it to parent. nil is skipped (an absent
  * member); values that JSON cannot carry raise. */
-static void s_to_json(struct to_json *tj, int idx, int shape_index, cJSON *parent, const char *key,
-                      int depth)
+static void s_to_json(struct to_json *tj, int idx, const struct model_shape *shape, cJSON *parent,
+                      const char *key, int depth)
 {
     lua_State *L = tj->L;
-    const struct model_shape *shape = s_shape_or_null(shape_index);
     cJSON *item = NULL;
     switch (lua_type(L, idx)) {
     case LUA_TNIL: return;
@@ -475,9 +483,8 @@ static void s_push_number(lua_State *L, double d, const struct model_shape *shap
 
 /* Pushes the Lua form of a JSON value. JSON null becomes nil (so a null member is absent and
  * a null list element is dropped). */
-static void s_push_json(lua_State *L, const cJSON *j, int shape_index, int depth)
+static void s_push_json(lua_State *L, const cJSON *j, const struct model_shape *shape, int depth)
 {
-    const struct model_shape *shape = s_shape_or_null(shape_index);
     luaL_checkstack(L, 4, "response nested too deeply");
     if (depth > MAX_DEPTH)
         luaL_error(L, "response nested too deeply");
@@ -488,10 +495,10 @@ static void s_push_json(lua_State *L, const cJSON *j, int shape_index, int depth
         {
             if (cJSON_IsNull(child) || !child->string)
                 continue;
-            int member_shape = -1;
+            const struct model_shape *member_shape = NULL;
             if (shape && shape->type == MT_STRUCTURE) {
                 const struct model_member *m = model_find_member(shape, child->string);
-                member_shape = m ? m->shape : -1;
+                member_shape = m ? m->shape : NULL;
             } else if (shape && shape->type == MT_MAP) {
                 member_shape = shape->member_shape;
             }
@@ -500,7 +507,8 @@ static void s_push_json(lua_State *L, const cJSON *j, int shape_index, int depth
         }
     } else if (cJSON_IsArray(j)) {
         lua_createtable(L, cJSON_GetArraySize(j), 0);
-        int elem = shape && shape->type == MT_LIST ? shape->member_shape : -1;
+        const struct model_shape *elem =
+            shape && shape->type == MT_LIST ? shape->member_shape : NULL;
         lua_Integer n = 0;
         const cJSON *child;
         cJSON_ArrayForEach(child, j)
@@ -1009,6 +1017,7 @@ static int l_new_client(lua_State *L)
     o.app_id = s_opt_string(L, 1, "app_id");
     o.use_fips_endpoint = s_opt_tristate(L, 1, "use_fips_endpoint");
     o.use_dualstack_endpoint = s_opt_tristate(L, 1, "use_dualstack_endpoint");
+    o.service = s_opt_string(L, 1, "service");
     int ty = lua_getfield(L, 1, "max_attempts");
     if (ty == LUA_TNUMBER) {
         if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 100)
@@ -1072,13 +1081,14 @@ static int l_new_client(lua_State *L)
 /* The operation named by argument 2 and the parameters of argument 3 (a table or nil), for
  * call and start; raises on misuse. Leaves the stack as client, name, params, frame and
  * returns the frame, whose input holds the converted parameters. */
-static struct call_frame *s_operation_input(lua_State *L, const struct model_operation **op_out)
+static struct call_frame *s_operation_input(lua_State *L, const struct lclient *lc,
+                                            const struct model_operation **op_out)
 {
     const char *name = luaL_checkstring(L, 2);
-    const struct model_operation *op = model_find_operation(name);
+    const struct model_service *svc = model_find_service(ivs_client_service(lc->client));
+    const struct model_operation *op = model_find_operation(svc, name);
     if (!op) {
-        lua_pushfstring(L, "unknown operation '%s' (did you mean '%s'?)", name,
-                        s_closest_operation(name));
+        s_push_unknown_operation(L, svc, name);
         luaL_argerror(L, 2, lua_tostring(L, -1));
     }
     if (!lua_isnoneornil(L, 3) && !lua_istable(L, 3))
@@ -1104,7 +1114,7 @@ static struct call_frame *s_operation_input(lua_State *L, const struct model_ope
             luaL_error(L, "not enough memory");
         }
         cJSON_Delete(tmp);
-        s_table_to_json(&tj, 3, s_shape_or_null(op->input), f->input, NULL, 0);
+        s_table_to_json(&tj, 3, op->input, f->input, NULL, 0);
         cJSON *root = cJSON_DetachItemFromArray(f->input, 0);
         cJSON_Delete(f->input);
         f->input = root;
@@ -1119,7 +1129,7 @@ static int l_client_call(lua_State *L)
 {
     struct lclient *lc = s_check_idle_client(L, 1);
     const struct model_operation *op;
-    struct call_frame *f = s_operation_input(L, &op);
+    struct call_frame *f = s_operation_input(L, lc, &op);
 
     lc->L = L;
     enum ivs_status st = client_call_json(lc->client, op, f->input, &f->output, &f->err);
@@ -1197,7 +1207,7 @@ static int l_client_start(lua_State *L)
 {
     struct lclient *lc = s_check_idle_client(L, 1);
     const struct model_operation *op;
-    struct call_frame *f = s_operation_input(L, &op);
+    struct call_frame *f = s_operation_input(L, lc, &op);
     /* The handle exists before the call starts, so a memory error cannot strand the slot. */
     struct lcall *call = lua_newuserdatauv(L, sizeof *call, 1); /* index 5 */
     call->slot = NULL;
@@ -1413,6 +1423,13 @@ static int l_client_whoami(lua_State *L)
     return 2;
 }
 
+/* client:service() -> the API name of the client's service ("ivs", "ivschat", ...). */
+static int l_client_service(lua_State *L)
+{
+    lua_pushstring(L, ivs_client_service(s_check_open_client(L, 1)->client));
+    return 1;
+}
+
 /* Shows the type and the address only: a client holds credentials, and none of them may
  * ever end up in a log through tostring(). */
 static int l_client_tostring(lua_State *L)
@@ -1432,7 +1449,7 @@ static int l_is_client(lua_State *L)
  * Introspection
  * ------------------------------------------------------------------------------------- */
 
-static void s_push_shape(lua_State *L, int shape_index, int depth);
+static void s_push_shape(lua_State *L, const struct model_shape *s, int depth);
 
 static void s_push_member(lua_State *L, const struct model_member *m, int depth)
 {
@@ -1444,9 +1461,8 @@ static void s_push_member(lua_State *L, const struct model_member *m, int depth)
 }
 
 /* Pushes a description of a shape: type, constraints, and nested members/element/key/value. */
-static void s_push_shape(lua_State *L, int shape_index, int depth)
+static void s_push_shape(lua_State *L, const struct model_shape *s, int depth)
 {
-    const struct model_shape *s = s_shape_or_null(shape_index);
     luaL_checkstack(L, 6, "model nested too deeply");
     lua_createtable(L, 0, 8);
     if (!s)
@@ -1504,26 +1520,39 @@ static void s_push_operation(lua_State *L, const struct model_operation *op)
     s_set_boolean(L, "idempotent", op->idempotent);
     s_set_boolean(L, "paginated", op->paginated);
     s_set_string(L, "result_key", op->result_key);
-    const struct model_shape *in = s_shape_or_null(op->input);
-    const struct model_shape *out = s_shape_or_null(op->output);
+    const struct model_shape *in = op->input;
+    const struct model_shape *out = op->output;
     s_set_string(L, "input_shape", in ? in->name : NULL);
     s_set_string(L, "output_shape", out ? out->name : NULL);
 }
 
-/* core.describe(name) -> the operation summary plus `params` (input members) and `output`
- * (output members), or raises for an unknown name. */
+/* The service named by argument idx: a string, or nil for low-latency IVS; raises for an
+ * unknown name. */
+static const struct model_service *s_opt_service(lua_State *L, int idx)
+{
+    if (lua_isnoneornil(L, idx))
+        return model_default_service();
+    const char *name = luaL_checkstring(L, idx);
+    const struct model_service *svc = model_find_service(name);
+    if (!svc)
+        luaL_argerror(L, idx, lua_pushfstring(L, "unknown service '%s'", name));
+    return svc;
+}
+
+/* core.describe(name [, service]) -> the operation summary plus `params` (input members) and
+ * `output` (output members), or raises for an unknown name. service defaults to "ivs". */
 static int l_describe(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
-    const struct model_operation *op = model_find_operation(name);
+    const struct model_service *svc = s_opt_service(L, 2);
+    const struct model_operation *op = model_find_operation(svc, name);
     if (!op) {
-        lua_pushfstring(L, "unknown operation '%s' (did you mean '%s'?)", name,
-                        s_closest_operation(name));
+        s_push_unknown_operation(L, svc, name);
         return luaL_argerror(L, 1, lua_tostring(L, -1));
     }
     s_push_operation(L, op);
-    const struct model_shape *in = s_shape_or_null(op->input);
-    const struct model_shape *out = s_shape_or_null(op->output);
+    const struct model_shape *in = op->input;
+    const struct model_shape *out = op->output;
     lua_createtable(L, in ? (int)in->member_count : 0, 0);
     for (size_t i = 0; in && i < in->member_count; i++) {
         s_push_member(L, &in->members[i], 1);
@@ -1549,6 +1578,7 @@ static const luaL_Reg s_client_methods[] = {
     {"is_closed", l_client_is_closed},
     {"region", l_client_region},
     {"endpoint", l_client_endpoint},
+    {"service", l_client_service},
     {"identity", l_client_identity},
     {"whoami", l_client_whoami},
     {"start", l_client_start},
@@ -1571,6 +1601,8 @@ static const luaL_Reg s_functions[] = {
     {"describe", l_describe},
     {"playback_token", ivs_lua_playback_token},
     {"playback_url", ivs_lua_playback_url},
+    {"participant_token", ivs_lua_participant_token},
+    {"connection_token", ivs_lua_connection_token},
     {"json_encode", l_json_encode},
     {"json_decode", l_json_decode},
     {NULL, NULL},
@@ -1615,12 +1647,35 @@ int luaopen_ivs_core(lua_State *L)
     lua_setfield(L, -2, "__index");
     lua_setfield(L, -2, "Call");
 
-    lua_createtable(L, (int)ivs_model_operation_count, 0);
-    for (size_t i = 0; i < ivs_model_operation_count; i++) {
-        s_push_operation(L, &ivs_model_operations[i]);
-        lua_seti(L, -2, (lua_Integer)i + 1);
+    /* core.services[name] = {name, endpoint_prefix, signing_name, service_id, api_version,
+     * operations}; core.service_names lists the names in order. core.operations and
+     * core.API_VERSION are low-latency IVS's, as before there were several services. */
+    lua_createtable(L, 0, (int)model_service_count);
+    lua_createtable(L, (int)model_service_count, 0);
+    for (size_t k = 0; k < model_service_count; k++) {
+        const struct model_service *svc = &model_services[k];
+        lua_pushstring(L, svc->name);
+        lua_seti(L, -2, (lua_Integer)k + 1);
+        lua_createtable(L, 0, 6);
+        s_set_string(L, "name", svc->name);
+        s_set_string(L, "endpoint_prefix", svc->endpoint_prefix);
+        s_set_string(L, "signing_name", svc->signing_name);
+        s_set_string(L, "service_id", svc->service_id);
+        s_set_string(L, "api_version", svc->model->api_version);
+        lua_createtable(L, (int)svc->model->operation_count, 0);
+        for (size_t i = 0; i < svc->model->operation_count; i++) {
+            s_push_operation(L, &svc->model->operations[i]);
+            lua_seti(L, -2, (lua_Integer)i + 1);
+        }
+        lua_setfield(L, -2, "operations");
+        lua_setfield(L, -3, svc->name);
     }
-    lua_setfield(L, -2, "operations");
+    lua_setfield(L, -3, "service_names");
+    lua_getfield(L, -1, "ivs");
+    lua_getfield(L, -1, "operations");
+    lua_setfield(L, -4, "operations");
+    lua_pop(L, 1);
+    lua_setfield(L, -2, "services");
 
     lua_createtable(L, IVS_ERR_CANCELLED + 1, 0);
     for (int k = IVS_OK; k <= IVS_ERR_CANCELLED; k++) {
@@ -1631,7 +1686,7 @@ int luaopen_ivs_core(lua_State *L)
 
     lua_pushstring(L, ivs_version());
     lua_setfield(L, -2, "VERSION");
-    lua_pushstring(L, ivs_model_api_version);
+    lua_pushstring(L, model_default_service()->model->api_version);
     lua_setfield(L, -2, "API_VERSION");
     lua_pushfstring(L, "ivs.core %s", ivs_version());
     lua_setfield(L, -2, "_VERSION");

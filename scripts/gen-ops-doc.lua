@@ -1,22 +1,25 @@
 #!/usr/bin/env lua5.4
--- Writes the operation reference for LDoc: one documented function per IVS operation, with
--- every input member (name, type, required, constraints, nesting) and the output members,
--- read from the built module through ivs.operations() and ivs.describe().
+-- Writes the operation reference for LDoc: one page per service of the family (IVS, IVS Chat,
+-- IVS Real-Time), with one documented function per operation, every input member (name,
+-- type, required, constraints, nesting) and the output members, read from the built modules
+-- through operations() and describe().
 --
---   lua5.4 scripts/gen-ops-doc.lua OUT.lua      (LUA_PATH/LUA_CPATH must find the built `ivs`;
---                                                `make docs` sets them)
+--   lua5.4 scripts/gen-ops-doc.lua DIR    writes DIR/operations.lua, DIR/chat_operations.lua and
+--                                         DIR/realtime_operations.lua (LUA_PATH/LUA_CPATH must
+--                                         find the built `ivs`; `make docs` sets them)
 --
--- The output is a Lua file made only of doc comments; config.ld lists it next to ivs.lua.
+-- Each output is a Lua file made only of doc comments; config.ld lists them next to the
+-- modules.
 
-local out_path = arg[1]
-if not out_path then
-  io.stderr:write("usage: gen-ops-doc.lua OUTPUT\n")
+local out_dir = arg[1]
+if not out_dir then
+  io.stderr:write("usage: gen-ops-doc.lua DIR\n")
   os.exit(2)
 end
 
-local ok, ivs = pcall(require, "ivs")
+local ok, why = pcall(require, "ivs")
 if not ok then
-  io.stderr:write("gen-ops-doc: cannot load the ivs module (run `make` first): ", tostring(ivs), "\n")
+  io.stderr:write("gen-ops-doc: cannot load the ivs module (run `make` first): ", tostring(why), "\n")
   os.exit(1)
 end
 
@@ -155,72 +158,87 @@ local function doc_block(lines)
   return concat(outl, "\n") .. "\n"
 end
 
-local names = ivs.operations()
-local chunks = {}
-chunks[#chunks + 1] = doc_block({
-  format("The %d operations of the IVS API (%s), generated from the service model.", #names,
-    ivs.API_VERSION or "2020-07-14"),
-  "",
-  "Each operation is a method of a client (`client:create_channel{...}`) and a function of",
-  "the module that uses the default client (`ivs.create_channel{...}`). It takes one table",
-  "of parameters with the API's member names and returns the result table, or `nil, err`",
-  "(see `ivs`). Parameters are checked against the constraints below before anything is",
-  "sent; a request that breaks any of them fails with a `validation` error that lists every",
-  "problem.",
-  "",
-  "This page is written by `scripts/gen-ops-doc.lua` from `ivs.describe()`.",
-  "@operations operations",
-})
+-- One page per service: the module, what to call the page, how its examples name things.
+local PAGES = {
+  { module = "ivs", file = "operations.lua", page = "operations", title = "IVS API", var = "ivs",
+    example = "create_channel" },
+  { module = "ivs.chat", file = "chat_operations.lua", page = "chat_operations", title = "IVS Chat API",
+    var = "chat", example = "create_room" },
+  { module = "ivs.realtime", file = "realtime_operations.lua", page = "realtime_operations",
+    title = "IVS Real-Time API", var = "realtime", example = "create_stage" },
+}
 
-for _, snake in ipairs(names) do
-  local d = ivs.describe(snake)
-  local http = d.http or {}
-  local method, uri = d.method or http.method, d.uri or http.uri
-  local lines = {}
-  lines[#lines + 1] = format("%s: %s.", code(d.name or d.api_name or snake),
-    code((method or "?") .. " " .. (uri or "?")))
-  lines[#lines + 1] = ""
-  local facts = {}
-  if d.readonly then facts[#facts + 1] = "reads only" end
-  if d.idempotent then facts[#facts + 1] = "idempotent" end
-  if d.paginated then
-    facts[#facts + 1] = format("paginated: %s iterates over %s", code(format('client:items("%s", params)', snake)),
-      code(d.result_key or "the results"))
-  end
-  if #facts > 0 then
-    lines[#lines + 1] = (concat(facts, "; "):gsub("^%l", string.upper)) .. "."
+local function write_page(P)
+  local mod = require(P.module)
+  local names = mod.operations()
+  local chunks = {}
+  chunks[#chunks + 1] = doc_block({
+    format("The %d operations of the %s (%s), generated from the service model.", #names, P.title,
+      mod.API_VERSION or "2020-07-14"),
+    "",
+    format("Each operation is a method of a client (`client:%s{...}`) and a function of", P.example),
+    format("the module `%s` that uses the default client (`%s.%s{...}`). It takes one table", P.module, P.var,
+      P.example),
+    "of parameters with the API's member names and returns the result table, or `nil, err`",
+    "(see `ivs`). Parameters are checked against the constraints below before anything is",
+    "sent; a request that breaks any of them fails with a `validation` error that lists every",
+    "problem.",
+    "",
+    "This page is written by `scripts/gen-ops-doc.lua` from `describe()`.",
+    "@operations " .. P.page,
+  })
+
+  for _, snake in ipairs(names) do
+    local d = mod.describe(snake)
+    local http = d.http or {}
+    local method, uri = d.method or http.method, d.uri or http.uri
+    local lines = {}
+    lines[#lines + 1] = format("%s: %s.", code(d.name or d.api_name or snake),
+      code((method or "?") .. " " .. (uri or "?")))
     lines[#lines + 1] = ""
-  end
-  local params = input_members(d)
-  local any_required = false
-  for _, m in ipairs(params) do any_required = any_required or m.required end
-  if #params == 0 then
-    lines[#lines + 1] = "**Parameters**: none."
-  else
-    lines[#lines + 1] = "**Parameters**"
+    local facts = {}
+    if d.readonly then facts[#facts + 1] = "reads only" end
+    if d.idempotent then facts[#facts + 1] = "idempotent" end
+    if d.paginated then
+      facts[#facts + 1] = format("paginated: %s iterates over %s", code(format('client:items("%s", params)', snake)),
+        code(d.result_key or "the results"))
+    end
+    if #facts > 0 then
+      lines[#lines + 1] = (concat(facts, "; "):gsub("^%l", string.upper)) .. "."
+      lines[#lines + 1] = ""
+    end
+    local params = input_members(d)
+    local any_required = false
+    for _, m in ipairs(params) do any_required = any_required or m.required end
+    if #params == 0 then
+      lines[#lines + 1] = "**Parameters**: none."
+    else
+      lines[#lines + 1] = "**Parameters**"
+      lines[#lines + 1] = ""
+      emit_members(lines, params, 0, true)
+    end
     lines[#lines + 1] = ""
-    emit_members(lines, params, 0, true)
+    local outputs = output_members(d)
+    if #outputs == 0 then
+      lines[#lines + 1] = "**Result**: an empty table."
+    else
+      lines[#lines + 1] = "**Result**"
+      lines[#lines + 1] = ""
+      emit_members(lines, outputs, 0, false)
+    end
+    lines[#lines + 1] = "@function " .. snake
+    lines[#lines + 1] = format("@tparam%s table params the parameters listed above", any_required and "" or "[opt]")
+    lines[#lines + 1] = "@treturn[1] table the result"
+    lines[#lines + 1] = "@treturn[2] nil"
+    lines[#lines + 1] = "@treturn[2] ivs.Error what went wrong"
+    chunks[#chunks + 1] = doc_block(lines)
   end
-  lines[#lines + 1] = ""
-  local outputs = output_members(d)
-  if #outputs == 0 then
-    lines[#lines + 1] = "**Result**: an empty table."
-  else
-    lines[#lines + 1] = "**Result**"
-    lines[#lines + 1] = ""
-    emit_members(lines, outputs, 0, false)
-  end
-  lines[#lines + 1] = "@function " .. snake
-  lines[#lines + 1] = format("@tparam%s table params the parameters listed above", any_required and "" or "[opt]")
-  lines[#lines + 1] = "@treturn[1] table the result"
-  lines[#lines + 1] = "@treturn[2] nil"
-  lines[#lines + 1] = "@treturn[2] ivs.Error what went wrong"
-  chunks[#chunks + 1] = doc_block(lines)
+
+  local text = concat(chunks, "\n") .. "\nreturn nil\n"
+  local f = assert(io.open(out_dir .. "/" .. P.file, "w"))
+  f:write(text)
+  f:close()
 end
 
-local text = concat(chunks, "\n") .. "\nreturn nil\n"
-local dir = out_path:match("^(.*)/[^/]*$")
-if dir and dir ~= "" then os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'") end
-local f = assert(io.open(out_path, "w"))
-f:write(text)
-f:close()
+os.execute("mkdir -p '" .. out_dir:gsub("'", "'\\''") .. "'")
+for _, P in ipairs(PAGES) do write_page(P) end

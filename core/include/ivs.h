@@ -3,8 +3,10 @@
  *
  * libivs signs requests with SigV4, sends them over libcurl with keep-alive, resolves the
  * standard AWS configuration (profiles, environment, config files) and credential chain,
- * retries in the AWS "standard" mode, and knows every operation of the IVS API
- * (2020-07-14) from tables generated from the service model.
+ * retries in the AWS "standard" mode, and knows every operation of the IVS family from
+ * tables generated from the service models: low-latency IVS ("ivs"), IVS Chat ("ivschat")
+ * and IVS Real-Time ("ivs-realtime"), all 2020-07-14. A client calls one service, chosen
+ * when it is made (ivs_client_options.service).
  *
  * Conventions (they hold for every function below unless its comment says otherwise):
  *  - Handles are opaque. Each `_new` has a `_free` that accepts NULL.
@@ -184,6 +186,14 @@ struct ivs_client_options {
      * "MfaTokenRequired" (nothing ever reads a terminal). */
     ivs_mfa_token_fn mfa_token;
     void *mfa_token_ud;
+
+    /* Added in 0.1 for the IVS family: which service the client calls, by its API name (as
+     * ivs_service_name() lists them): "ivs" (low-latency streaming; the default when NULL),
+     * "ivschat" (IVS Chat) or "ivs-realtime" (IVS Real-Time stages). It decides the
+     * operations, the endpoint (AWS_ENDPOINT_URL_IVSCHAT, AWS_ENDPOINT_URL_IVS_REALTIME, the
+     * [services] keys ivschat and ivs_realtime) and the signing name. An unknown name is an
+     * IVS_ERR_CONFIG error, code "UnknownService", whose message lists the known ones. */
+    const char *service;
 };
 
 /* Zeroes the options (the same as `= {0}`); kept for symmetry with other C libraries. */
@@ -208,6 +218,9 @@ IVS_API void ivs_client_free(struct ivs_client *client);
 /* The resolved region and endpoint of a client (owned by the client). */
 IVS_API const char *ivs_client_region(const struct ivs_client *client);
 IVS_API const char *ivs_client_endpoint(const struct ivs_client *client);
+
+/* The API name of the service a client calls ("ivs", "ivschat", "ivs-realtime"; static). */
+IVS_API const char *ivs_client_service(const struct ivs_client *client);
 
 /*
  * Says who the client is, as a JSON object in *json_out (free with ivs_free()): "profile" and
@@ -234,7 +247,7 @@ IVS_API enum ivs_status ivs_client_whoami(struct ivs_client *client, char **json
                                           struct ivs_error *err);
 
 /*
- * Calls one IVS operation.
+ * Calls one operation of the client's service.
  *  operation     the API name ("CreateChannel") or the snake_case name ("create_channel")
  *  request_json  a JSON object with the operation's input members (API member names, as
  *                in `{"name":"lobby","latencyMode":"LOW"}`); NULL or "" means `{}`
@@ -328,11 +341,27 @@ IVS_API void ivs_client_cancel_all(struct ivs_client *client);
  * Operations (introspection)
  * ------------------------------------------------------------------------------------- */
 
-/* The number of operations in the model (41 for IVS 2020-07-14). */
+/* The number of services a client can call (3: "ivs", "ivs-realtime", "ivschat"). */
+IVS_API size_t ivs_service_count(void);
+
+/* The API name of service i, sorted by name; NULL when i is out of range. The strings are
+ * static. */
+IVS_API const char *ivs_service_name(size_t i);
+
+/* The number of operations of a service (41 for "ivs", 17 for "ivschat", 39 for
+ * "ivs-realtime"); 0 when the service is unknown or NULL. */
+IVS_API size_t ivs_service_operation_count(const char *service);
+
+/* The API name of operation i of a service, in the model's sorted order; NULL when the
+ * service is unknown or i is out of range. */
+IVS_API const char *ivs_service_operation_name(const char *service, size_t i);
+
+/* The number of operations of low-latency IVS (41 for IVS 2020-07-14): the same as
+ * ivs_service_operation_count("ivs"). */
 IVS_API size_t ivs_operation_count(void);
 
-/* The API name of operation i ("BatchGetChannel"...), in the model's sorted order; NULL when
- * i is out of range. */
+/* The API name of operation i of low-latency IVS ("BatchGetChannel"...), in the model's
+ * sorted order; NULL when i is out of range. */
 IVS_API const char *ivs_operation_name(size_t i);
 
 /* ---------------------------------------------------------------------------------------
@@ -497,6 +526,97 @@ IVS_API enum ivs_status ivs_playback_token(const char *private_key_pem, size_t p
  */
 IVS_API enum ivs_status ivs_playback_url(const char *playback_url, const char *token,
                                          char **url_out, struct ivs_error *err);
+
+/* ---------------------------------------------------------------------------------------
+ * Self-signed IVS Real-Time tokens
+ *
+ * A participant joins a Real-Time stage with a participant token. Besides the tokens
+ * CreateParticipantToken returns, IVS accepts tokens the application signs itself: a JWT
+ * signed ES384 with the private half of a P-384 key pair whose public half was given to
+ * ImportPublicKey, with the public key's ARN as the JOSE header's `kid`. Signing happens
+ * here; nothing is sent. A connection token lets the client SDKs keep one connection for
+ * several stages of the same account and region; it does not replace participant tokens.
+ * ------------------------------------------------------------------------------------- */
+
+/* Capabilities of a participant token (bits). */
+#define IVS_PARTICIPANT_PUBLISH 1
+#define IVS_PARTICIPANT_SUBSCRIBE 2
+
+/* One attribute of a participant token: a string key and value, both UTF-8. */
+struct ivs_token_attribute {
+    const char *key;
+    const char *value;
+};
+
+/*
+ * The claims of a participant token. Zero-initialise and set what you need.
+ *  public_key_arn   required: the imported public key's ARN
+ *                   (arn:aws:ivs:<region>:<account>:public-key/<id>), the header's kid
+ *  stage_arn        required (resource): arn:aws:ivs:<region>:<account>:stage/<id>; the
+ *                   topic claim is its id
+ *  events_url       required (events_url): the stage's endpoints.events, a wss:// URL
+ *  whip_url         required (whip_url): the stage's endpoints.whip, an https:// URL
+ *  user_id          optional (user_id): at most 128 characters, visible to every participant
+ *  capabilities     IVS_PARTICIPANT_PUBLISH and/or IVS_PARTICIPANT_SUBSCRIBE; 0 means both
+ *                   (CreateParticipantToken's default). Only granted ones are written, as
+ *                   allow_publish / allow_subscribe = true
+ *  attributes       optional (attributes): at most 1 KB of keys and values in all, visible
+ *                   to every participant; attribute_count entries, keys unique
+ *  participant_id   optional (jti): becomes the participant id; at most 64 characters of
+ *                   [A-Za-z0-9_-]; NULL = 12 random alphanumerics (as IVS's own)
+ *  issued_at        iat, Unix seconds; 0 = now
+ *  expires_at       required (exp), Unix seconds: after now, and at most 14 days after
+ *                   issued_at (IVS refuses longer-lived tokens)
+ */
+struct ivs_participant_token_claims {
+    const char *public_key_arn;
+    const char *stage_arn;
+    const char *events_url;
+    const char *whip_url;
+    const char *user_id;
+    int capabilities;
+    const struct ivs_token_attribute *attributes;
+    size_t attribute_count;
+    const char *participant_id;
+    int64_t issued_at;
+    int64_t expires_at;
+};
+
+/*
+ * Makes a self-signed participant token. private_key_pem and pem_len are as for
+ * ivs_playback_token() (an EC P-384 private key; 0 = NUL-terminated); now is the current
+ * Unix time (0 = the real clock). The payload carries exp, iat, jti, user_id, resource,
+ * topic, events_url, whip_url, capabilities, attributes and version "1.0".
+ * Errors: IVS_ERR_VALIDATION with code "InvalidParticipantTokenClaims" (the message names
+ * every claim at fault) or "InvalidPrivateKey"; IVS_ERR_USAGE for NULL arguments.
+ * *token_out is freed with ivs_free().
+ */
+IVS_API enum ivs_status ivs_participant_token(const char *private_key_pem, size_t pem_len,
+                                              const struct ivs_participant_token_claims *claims,
+                                              int64_t now, char **token_out, struct ivs_error *err);
+
+/*
+ * The claims of a connection token.
+ *  public_key_arn   required, as for participant tokens; the account_id and region claims
+ *                   are taken from it (the key's home region)
+ *  events_url       NULL = "wss://global.events.live-video.net", the only value IVS accepts
+ *  connection_id    optional (jti): at most 64 characters of [A-Za-z0-9_-]; NULL = random
+ *  issued_at        iat; 0 = now
+ *  expires_at       required (exp): after now, at most 4 weeks after issued_at
+ */
+struct ivs_connection_token_claims {
+    const char *public_key_arn;
+    const char *events_url;
+    const char *connection_id;
+    int64_t issued_at;
+    int64_t expires_at;
+};
+
+/* Makes a self-signed connection token, as ivs_participant_token() does a participant token
+ * (errors use the code "InvalidConnectionTokenClaims"). */
+IVS_API enum ivs_status ivs_connection_token(const char *private_key_pem, size_t pem_len,
+                                             const struct ivs_connection_token_claims *claims,
+                                             int64_t now, char **token_out, struct ivs_error *err);
 
 #ifdef __cplusplus
 }

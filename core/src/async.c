@@ -291,7 +291,7 @@ enum ivs_status ivs_client_start(struct ivs_client *c, const char *operation,
     const struct model_operation *op;
     cJSON *input;
     enum ivs_status st =
-        client_parse_request(operation, request_json, request_len, &op, &input, err);
+        client_parse_request(c, operation, request_json, request_len, &op, &input, err);
     if (st != IVS_OK)
         return st;
     st = s_start(c, op, input, done, NULL, ud, err);

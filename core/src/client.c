@@ -184,8 +184,13 @@ static char *s_user_agent(const struct ivs_config *cfg, size_t *app_id_points)
 {
     struct buf ua = BUF_INIT;
     curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
-    buf_printf(&ua, "libivs/%s api/ivs#%s md/curl#%s os/linux", IVS_VERSION, ivs_model_api_version,
-               cv && cv->version ? cv->version : "unknown");
+    /* botocore's api/<service id>#<version> metadata: the id lower-cased, spaces as dashes. */
+    struct buf id = BUF_INIT;
+    for (const char *p = cfg->service->service_id; *p; p++)
+        buf_putc(&id, *p == ' ' ? '-' : (char)tolower((unsigned char)*p));
+    buf_printf(&ua, "libivs/%s api/%s#%s md/curl#%s os/linux", IVS_VERSION, buf_str(&id),
+               cfg->service->model->api_version, cv && cv->version ? cv->version : "unknown");
+    buf_free(&id);
     /* As botocore: the retry mode, then the app id (PROVIDERS.md 9). */
     buf_printf(&ua, " cfg/retry-mode#%s", cfg->retry_mode ? cfg->retry_mode : "standard");
     *app_id_points = 0;
@@ -284,7 +289,8 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
     }
     client_log(c, IVS_LOG_DEBUG, "client: region %s, endpoint %s (%s), max attempts %d",
                c->cfg.region, c->cfg.endpoint,
-               c->cfg.endpoint_source ? c->cfg.endpoint_source : "resolved", c->retry.max_attempts);
+               c->cfg.endpoint_source[0] ? c->cfg.endpoint_source : "resolved",
+               c->retry.max_attempts);
     *out = c;
     return IVS_OK;
 }
@@ -334,7 +340,7 @@ enum ivs_status ivs_client_identity(struct ivs_client *c, char **json_out, struc
     cJSON_AddStringToObject(obj, "region_source", c->cfg.region_source);
     cJSON_AddStringToObject(obj, "endpoint", c->cfg.endpoint);
     cJSON_AddStringToObject(obj, "endpoint_source",
-                            c->cfg.endpoint_source ? c->cfg.endpoint_source : "resolved");
+                            c->cfg.endpoint_source[0] ? c->cfg.endpoint_source : "resolved");
     if (c->cfg.config_path)
         cJSON_AddStringToObject(obj, "config_file", c->cfg.config_path);
     if (c->cfg.credentials_path)
@@ -367,11 +373,35 @@ enum ivs_status ivs_client_whoami(struct ivs_client *c, char **json_out, struct 
     return IVS_OK;
 }
 
-size_t ivs_operation_count(void) { return ivs_model_operation_count; }
+const char *ivs_client_service(const struct ivs_client *c)
+{
+    return c ? c->cfg.service->name : NULL;
+}
+
+size_t ivs_operation_count(void) { return model_default_service()->model->operation_count; }
 
 const char *ivs_operation_name(size_t i)
 {
-    return i < ivs_model_operation_count ? ivs_model_operations[i].name : NULL;
+    return ivs_service_operation_name(model_default_service()->name, i);
+}
+
+size_t ivs_service_count(void) { return model_service_count; }
+
+const char *ivs_service_name(size_t i)
+{
+    return i < model_service_count ? model_services[i].name : NULL;
+}
+
+size_t ivs_service_operation_count(const char *service)
+{
+    const struct model_service *svc = model_find_service(service);
+    return svc ? svc->model->operation_count : 0;
+}
+
+const char *ivs_service_operation_name(const char *service, size_t i)
+{
+    const struct model_service *svc = model_find_service(service);
+    return svc && i < svc->model->operation_count ? svc->model->operations[i].name : NULL;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -535,7 +565,7 @@ enum ivs_status call_prepare_attempt(struct ivs_client *c, struct call_state *cs
             .body = req->body,
             .body_len = req->body_len,
             .region = c->cfg.region,
-            .service = ivs_model_signing_name,
+            .service = c->cfg.service->signing_name,
             .time = now_ms / 1000,
             .access_key_id = cr->access_key_id,
             .secret_access_key = cr->secret_access_key,
@@ -570,6 +600,44 @@ enum ivs_status call_prepare_attempt(struct ivs_client *c, struct call_state *cs
     cs->sent = 1;
     cs->sent_at_ms = s_monotonic_ms();
     return IVS_OK;
+}
+
+/* Output members bound to response headers (Real-Time's replication calls return nothing
+ * else), added to the output as the model types them. Returns -1 when memory runs out. */
+static int s_add_header_members(const struct model_operation *op, const struct http_response *resp,
+                                cJSON *result)
+{
+    const struct model_shape *out = op->output;
+    for (size_t i = 0; out && i < out->member_count; i++) {
+        const struct model_member *m = &out->members[i];
+        const char *v;
+        if (m->location != ML_HEADER || !m->location_name ||
+            !(v = http_response_header(resp, m->location_name)))
+            continue;
+        cJSON *item;
+        char *end;
+        double d;
+        switch (m->shape->type) {
+        case MT_INTEGER:
+        case MT_LONG:
+        case MT_FLOAT:
+        case MT_DOUBLE:
+            d = strtod(v, &end);
+            item = end != v && !*end ? cJSON_CreateNumber(d) : cJSON_CreateString(v);
+            break;
+        case MT_BOOLEAN:
+            item = strcasecmp(v, "true") == 0    ? cJSON_CreateTrue()
+                   : strcasecmp(v, "false") == 0 ? cJSON_CreateFalse()
+                                                 : cJSON_CreateString(v);
+            break;
+        default: item = cJSON_CreateString(v); break;
+        }
+        if (!item)
+            return -1;
+        cJSON_DeleteItemFromObjectCaseSensitive(result, m->name);
+        cJSON_AddItemToObject(result, m->name, item);
+    }
+    return 0;
 }
 
 /* Turns the response of an attempt into its output or its error. */
@@ -611,8 +679,10 @@ static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state 
             return IVS_ERR_INTERNAL;
         }
     }
-    if (!result)
+    if (!result || s_add_header_members(op, resp, result) != 0) {
+        cJSON_Delete(result);
         return ivs_error_nomem(err);
+    }
     *output = result;
     return IVS_OK;
 }
@@ -734,16 +804,18 @@ enum ivs_status client_call_json(struct ivs_client *c, const struct model_operat
     return call_end(&cs, err);
 }
 
-enum ivs_status client_parse_request(const char *operation, const char *request_json,
-                                     size_t request_len, const struct model_operation **op_out,
-                                     cJSON **input_out, struct ivs_error *err)
+enum ivs_status client_parse_request(const struct ivs_client *c, const char *operation,
+                                     const char *request_json, size_t request_len,
+                                     const struct model_operation **op_out, cJSON **input_out,
+                                     struct ivs_error *err)
 {
     *op_out = NULL;
     *input_out = NULL;
-    const struct model_operation *op = model_find_operation(operation);
+    const struct model_service *svc = c->cfg.service;
+    const struct model_operation *op = model_find_operation(svc, operation);
     if (!op)
-        return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation", "'%s' is not an IVS operation",
-                             operation);
+        return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation",
+                             "'%s' is not an operation of %s", operation, svc->name);
     cJSON *input = NULL;
     if (request_json && request_len) {
         input = cJSON_ParseWithLength(request_json, request_len);
@@ -772,7 +844,7 @@ enum ivs_status ivs_client_call(struct ivs_client *c, const char *operation,
     const struct model_operation *op;
     cJSON *input;
     enum ivs_status st =
-        client_parse_request(operation, request_json, request_len, &op, &input, err);
+        client_parse_request(c, operation, request_json, request_len, &op, &input, err);
     if (st != IVS_OK)
         return st;
     cJSON *output = NULL;

@@ -107,12 +107,13 @@ void call_rate_take(struct ivs_client *c);
  * what cs holds and returns the call's status. */
 enum ivs_status call_end(struct call_state *cs, struct ivs_error *err);
 
-/* Finds the operation (API or snake_case name) and parses the request text (NULL or empty =
- * no input, *input_out NULL); IVS_ERR_USAGE "UnknownOperation" or IVS_ERR_VALIDATION when
- * the text is not a JSON object. The caller deletes *input_out. */
-enum ivs_status client_parse_request(const char *operation, const char *request_json,
-                                     size_t request_len, const struct model_operation **op_out,
-                                     cJSON **input_out, struct ivs_error *err);
+/* Finds the operation of the client's service (API or snake_case name) and parses the request text
+ * (NULL or empty = no input, *input_out NULL); IVS_ERR_USAGE "UnknownOperation" or
+ * IVS_ERR_VALIDATION when the text is not a JSON object. The caller deletes *input_out. */
+enum ivs_status client_parse_request(const struct ivs_client *c, const char *operation,
+                                     const char *request_json, size_t request_len,
+                                     const struct model_operation **op_out, cJSON **input_out,
+                                     struct ivs_error *err);
 
 /* The transport settings of the client (blocking connection and multi alike). */
 void client_http_options(const struct ivs_client *c, struct http_options *out);

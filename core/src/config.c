@@ -2,12 +2,14 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "buf.h"
 #include "errors.h"
+#include "model.h"
 #include "partitions.h"
 #include "profile.h"
 
@@ -65,10 +67,13 @@ static int region_is_valid(const char *r)
     return 1;
 }
 
-enum ivs_status config_default_endpoint(const char *region, int fips, int dualstack, char **url,
-                                        struct ivs_error *err)
+enum ivs_status config_default_endpoint(const struct model_service *svc, const char *region,
+                                        int fips, int dualstack, char **url, struct ivs_error *err)
 {
     *url = NULL;
+    if ((fips && !svc->fips) || (dualstack && !svc->dualstack))
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig", "%s has no %s endpoints",
+                             svc->name, fips ? "FIPS" : "dual-stack");
     /* The partition table is generated from models/partitions.json (partitions.h). */
     const struct partition *p = partition_for_region(region);
     const char *suffix = p->dns_suffix;
@@ -80,7 +85,7 @@ enum ivs_status config_default_endpoint(const char *region, int fips, int dualst
     if (dualstack)
         suffix = p->dualstack_dns_suffix;
     struct buf b = BUF_INIT;
-    buf_printf(&b, "https://ivs%s.%s.%s", fips ? "-fips" : "", region, suffix);
+    buf_printf(&b, "https://%s%s.%s.%s", svc->endpoint_prefix, fips ? "-fips" : "", region, suffix);
     *url = buf_steal(&b);
     return *url ? IVS_OK : ivs_error_nomem(err);
 }
@@ -246,6 +251,29 @@ static enum ivs_status resolve_profile(const struct ivs_client_options *opts,
     return IVS_OK;
 }
 
+static enum ivs_status resolve_service(const struct ivs_client_options *opts,
+                                       struct ivs_config *cfg, struct ivs_error *err)
+{
+    if (!opts || !opts->service || !*opts->service) {
+        cfg->service = model_default_service();
+        return IVS_OK;
+    }
+    const char *name = opts->service;
+    cfg->service = model_find_service(name);
+    if (cfg->service)
+        return IVS_OK;
+    struct buf names = BUF_INIT;
+    for (size_t i = 0; i < model_service_count; i++)
+        buf_printf(&names, "%s%s", i ? ", " : "", model_services[i].name);
+    enum ivs_status st =
+        buf_failed(&names)
+            ? ivs_error_nomem(err)
+            : ivs_error_set(err, IVS_ERR_CONFIG, "UnknownService",
+                            "unknown service \"%.64s\": expected one of %s", name, buf_str(&names));
+    buf_free(&names);
+    return st;
+}
+
 static enum ivs_status resolve_region(const struct ivs_client_options *opts, struct ivs_config *cfg,
                                       struct ivs_error *err)
 {
@@ -280,6 +308,15 @@ static enum ivs_status resolve_endpoint(const struct ivs_client_options *opts,
                                         struct ivs_config *cfg, struct ivs_error *err)
 {
     const char *url = NULL, *source = NULL, *label = NULL;
+    const struct model_service *svc = cfg->service;
+    /* Static sizes: env_name and config_key are short generated identifiers. */
+    char env_var[96], env_source[112], section_source[128], section_label[128];
+    snprintf(env_var, sizeof env_var, "AWS_ENDPOINT_URL_%s", svc->env_name);
+    snprintf(env_source, sizeof env_source, "env %s", env_var);
+    snprintf(section_source, sizeof section_source, "profile services section (%s endpoint_url)",
+             svc->config_key);
+    snprintf(section_label, sizeof section_label, "the services section's %s endpoint_url",
+             svc->config_key);
     if (opts && opts->endpoint && *opts->endpoint) {
         url = opts->endpoint;
         source = "explicit";
@@ -292,11 +329,11 @@ static enum ivs_status resolve_endpoint(const struct ivs_client_options *opts,
             const char *services = profile_get(cfg->config_file, cfg->profile, "services");
             const char *service_url =
                 services ? profile_get_sub(cfg->config_file, PROFILE_SECTION_SERVICES, services,
-                                           "ivs", "endpoint_url")
+                                           svc->config_key, "endpoint_url")
                          : NULL;
-            if ((url = config_getenv(opts, "AWS_ENDPOINT_URL_IVS")) != NULL) {
-                source = "env AWS_ENDPOINT_URL_IVS";
-                label = "AWS_ENDPOINT_URL_IVS";
+            if ((url = config_getenv(opts, env_var)) != NULL) {
+                source = env_source;
+                label = env_var;
             } else if ((url = config_getenv(opts, "AWS_ENDPOINT_URL")) != NULL) {
                 source = "env AWS_ENDPOINT_URL";
                 label = "AWS_ENDPOINT_URL";
@@ -312,8 +349,8 @@ static enum ivs_status resolve_endpoint(const struct ivs_client_options *opts,
                                      services);
             } else if (service_url && *service_url) {
                 url = service_url;
-                source = "profile services section (ivs endpoint_url)";
-                label = "the services section's ivs endpoint_url";
+                source = section_source;
+                label = section_label;
             } else if ((url = config_profile_value(cfg, "endpoint_url")) != NULL) {
                 source = "profile endpoint_url";
                 label = "the profile's endpoint_url";
@@ -321,8 +358,8 @@ static enum ivs_status resolve_endpoint(const struct ivs_client_options *opts,
         }
     }
     if (!url) {
-        cfg->endpoint_source = "default";
-        return config_default_endpoint(cfg->region, cfg->use_fips, cfg->use_dualstack,
+        snprintf(cfg->endpoint_source, sizeof cfg->endpoint_source, "default");
+        return config_default_endpoint(svc, cfg->region, cfg->use_fips, cfg->use_dualstack,
                                        &cfg->endpoint, err);
     }
     if (cfg->use_fips || cfg->use_dualstack)
@@ -330,7 +367,7 @@ static enum ivs_status resolve_endpoint(const struct ivs_client_options *opts,
                              "a custom endpoint (from %s) cannot be combined with %s endpoints; "
                              "unset one of them",
                              label, cfg->use_fips ? "FIPS" : "dual-stack");
-    cfg->endpoint_source = source;
+    snprintf(cfg->endpoint_source, sizeof cfg->endpoint_source, "%s", source);
     return config_check_endpoint_url(url, label, &cfg->endpoint, err);
 }
 
@@ -415,7 +452,9 @@ enum ivs_status config_resolve(const struct ivs_client_options *opts, struct ivs
     struct ivs_config cfg = {0};
     cfg.getenv_fn = opts ? opts->getenv : NULL;
     cfg.getenv_ud = opts ? opts->getenv_ud : NULL;
-    enum ivs_status st = resolve_profile(opts, &cfg, err);
+    enum ivs_status st = resolve_service(opts, &cfg, err);
+    if (st == IVS_OK)
+        st = resolve_profile(opts, &cfg, err);
     if (st == IVS_OK)
         st = resolve_flag(opts, &cfg, opts ? opts->use_fips_endpoint : 0, "AWS_USE_FIPS_ENDPOINT",
                           "use_fips_endpoint", &cfg.use_fips, err);

@@ -7,18 +7,20 @@
 #include "ivs.h"
 
 struct profile_file;
+struct model_service;
 
 struct ivs_config {
-    char *profile;              /* explicit, AWS_DEFAULT_PROFILE, AWS_PROFILE, "default" */
+    const struct model_service *service; /* the options' service; low-latency IVS by default */
+    char *profile;                       /* explicit, AWS_DEFAULT_PROFILE, AWS_PROFILE, "default" */
     int profile_explicit;       /* set in the options (botocore then skips environment keys) */
     const char *profile_source; /* "the options", "AWS_DEFAULT_PROFILE", ..., "default" (static) */
     char *region;
-    const char *region_source;   /* "the options", "AWS_REGION", ... (static) */
-    char *endpoint;              /* validated, without a trailing "/" */
-    const char *endpoint_source; /* "explicit", "env AWS_ENDPOINT_URL_IVS", ..., "default" */
-    int max_attempts;            /* 0 = let retry decide */
-    char *retry_mode;            /* "standard", "legacy" or "adaptive"; NULL = default */
-    int new_retries_2026;        /* 1 unless AWS_NEW_RETRIES_2026 is "false" */
+    const char *region_source; /* "the options", "AWS_REGION", ... (static) */
+    char *endpoint;            /* validated, without a trailing "/" */
+    char endpoint_source[160]; /* "explicit", "env AWS_ENDPOINT_URL_<ID>", ..., "default" */
+    int max_attempts;          /* 0 = let retry decide */
+    char *retry_mode;          /* "standard", "legacy" or "adaptive"; NULL = default */
+    int new_retries_2026;      /* 1 unless AWS_NEW_RETRIES_2026 is "false" */
     char *ca_bundle;
     char *app_id;
     int use_fips, use_dualstack; /* 0/1 after resolution */
@@ -38,7 +40,8 @@ struct ivs_config {
 };
 
 /*
- * Resolves every setting. Fails with IVS_ERR_CONFIG and one of the codes "NoRegion",
+ * Resolves every setting. Fails with IVS_ERR_CONFIG and one of the codes "UnknownService",
+ * "NoRegion",
  * "InvalidRegion", "ProfileNotFound", "InvalidEndpoint", "InvalidConfig". opts may be NULL.
  * On failure *out is left zeroed (nothing to clean up); on success release it with
  * config_cleanup().
@@ -72,12 +75,13 @@ enum ivs_status config_check_endpoint_url(const char *url, const char *what, cha
                                           struct ivs_error *err);
 
 /*
- * The endpoint the IVS rules produce for a region: https://ivs[-fips].{region}.{suffix},
- * where the DNS suffix is the dnsSuffix (or with dual-stack the dualStackDnsSuffix) of the
- * region's partition in partitions.json (partitions.h). *url is freed by the caller. Fails
- * with IVS_ERR_CONFIG "InvalidConfig" when the partition lacks the variant asked for.
+ * The endpoint a service's rules produce for a region:
+ * https://{endpoint prefix}[-fips].{region}.{suffix}, where the DNS suffix depends on the
+ * region's partition in partitions.json (partitions.h) and on dual-stack.
+ * *url is freed by the caller. Fails with IVS_ERR_CONFIG "InvalidConfig" when the service or
+ * the partition lacks the variant asked for.
  */
-enum ivs_status config_default_endpoint(const char *region, int fips, int dualstack, char **url,
-                                        struct ivs_error *err);
+enum ivs_status config_default_endpoint(const struct model_service *svc, const char *region,
+                                        int fips, int dualstack, char **url, struct ivs_error *err);
 
 #endif

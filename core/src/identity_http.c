@@ -11,6 +11,7 @@
 
 #include "errors.h"
 #include "http.h"
+#include "model.h"
 #include "profile.h"
 #include "sigv4.h"
 
@@ -81,7 +82,8 @@ static const char *configured_endpoint(const struct ivs_config *cfg, enum ident_
 static char *partition_suffix(const char *region, int dualstack, struct ivs_error *err)
 {
     char *ivs_url = NULL;
-    if (config_default_endpoint(region, 0, dualstack, &ivs_url, err) != IVS_OK)
+    if (config_default_endpoint(model_default_service(), region, 0, dualstack, &ivs_url, err) !=
+        IVS_OK)
         return NULL;
     const char *at = strstr(ivs_url, region);
     char *suffix = NULL;

@@ -9,26 +9,44 @@
 #include "pattern.h"
 #include "timeutil.h"
 
-const struct model_operation *model_find_operation(const char *name)
+const struct model_service *model_find_service(const char *name)
 {
     if (!name)
         return NULL;
-    size_t lo = 0, hi = ivs_model_operation_count;
+    for (size_t i = 0; i < model_service_count; i++)
+        if (strcmp(model_services[i].name, name) == 0)
+            return &model_services[i];
+    return NULL;
+}
+
+const struct model_service *model_default_service(void)
+{
+    const struct model_service *svc = model_find_service("ivs");
+    assert(svc);
+    return svc;
+}
+
+const struct model_operation *model_find_operation(const struct model_service *svc,
+                                                   const char *name)
+{
+    if (!svc || !name)
+        return NULL;
+    const struct model_tables *t = svc->model;
+    size_t lo = 0, hi = t->operation_count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(name, ivs_model_operations[mid].name);
+        int c = strcmp(name, t->operations[mid].name);
         if (c == 0)
-            return &ivs_model_operations[mid];
+            return &t->operations[mid];
         if (c < 0)
             hi = mid;
         else
             lo = mid + 1;
     }
-    lo = 0, hi = ivs_model_operation_count;
+    lo = 0, hi = t->operation_count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const struct model_operation *op =
-            &ivs_model_operations[ivs_model_operations_by_snake_name[mid]];
+        const struct model_operation *op = &t->operations[t->operations_by_snake_name[mid]];
         int c = strcmp(name, op->snake_name);
         if (c == 0)
             return op;
@@ -40,10 +58,15 @@ const struct model_operation *model_find_operation(const char *name)
     return NULL;
 }
 
-const struct model_shape *model_shape(int index)
+const struct model_paginator *model_find_paginator(const struct model_service *svc,
+                                                   const char *operation)
 {
-    assert(index >= 0 && (size_t)index < ivs_model_shape_count);
-    return &ivs_model_shapes[index];
+    if (!svc || !operation)
+        return NULL;
+    for (size_t i = 0; i < svc->model->paginator_count; i++)
+        if (strcmp(svc->model->paginators[i].operation, operation) == 0)
+            return &svc->model->paginators[i];
+    return NULL;
 }
 
 const struct model_member *model_find_member(const struct model_shape *shape, const char *name)
@@ -68,8 +91,17 @@ int model_pattern_match(const struct model_shape *shape, const char *s, size_t l
     return r != 0;
 }
 
+/* An open-addressing table from shape to compiled pattern. Keyed by the shape's address, so
+ * one cache serves every service (the emulator's workers see all three); it only ever holds
+ * the few patterns that were checked, so it stays small. */
+struct pattern_slot {
+    const struct model_shape *shape;
+    struct pattern *compiled;
+};
+
 struct model_pattern_cache {
-    struct pattern **compiled; /* ivs_model_shape_count slots, NULL until first needed */
+    struct pattern_slot *slots;
+    size_t cap, used; /* cap is a power of two; used < cap / 2 */
     size_t compilations;
 };
 
@@ -78,8 +110,9 @@ struct model_pattern_cache *model_pattern_cache_new(void)
     struct model_pattern_cache *cache = calloc(1, sizeof *cache);
     if (!cache)
         return NULL;
-    cache->compiled = calloc(ivs_model_shape_count, sizeof *cache->compiled);
-    if (!cache->compiled) {
+    cache->cap = 64;
+    cache->slots = calloc(cache->cap, sizeof *cache->slots);
+    if (!cache->slots) {
         free(cache);
         return NULL;
     }
@@ -90,9 +123,9 @@ void model_pattern_cache_free(struct model_pattern_cache *cache)
 {
     if (!cache)
         return;
-    for (size_t i = 0; i < ivs_model_shape_count; i++)
-        pattern_free(cache->compiled[i]);
-    free(cache->compiled);
+    for (size_t i = 0; i < cache->cap; i++)
+        pattern_free(cache->slots[i].compiled);
+    free(cache->slots);
     free(cache);
 }
 
@@ -101,23 +134,58 @@ size_t model_pattern_cache_compilations(const struct model_pattern_cache *cache)
     return cache ? cache->compilations : 0;
 }
 
-int model_pattern_match_cached(struct model_pattern_cache *cache, int shape_index, const char *s,
-                               size_t len)
+static size_t slot_of(const struct pattern_slot *slots, size_t cap, const struct model_shape *shape)
 {
-    const struct model_shape *shape = model_shape(shape_index);
+    size_t h = ((size_t)(uintptr_t)shape >> 4) * (size_t)0x9E3779B97F4A7C15ull;
+    size_t i = h & (cap - 1);
+    while (slots[i].shape && slots[i].shape != shape)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+/* Doubles the table; 0 on success, -1 when memory runs out (the cache keeps working). */
+static int cache_grow(struct model_pattern_cache *cache)
+{
+    size_t cap = cache->cap * 2;
+    struct pattern_slot *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < cache->cap; i++)
+        if (cache->slots[i].shape)
+            slots[slot_of(slots, cap, cache->slots[i].shape)] = cache->slots[i];
+    free(cache->slots);
+    cache->slots = slots;
+    cache->cap = cap;
+    return 0;
+}
+
+int model_pattern_match_cached(struct model_pattern_cache *cache, const struct model_shape *shape,
+                               const char *s, size_t len)
+{
     if (!cache)
         return model_pattern_match(shape, s, len);
-    if (!shape->pattern || shape->pattern_mode == MP_NONE)
+    if (!shape || !shape->pattern || shape->pattern_mode == MP_NONE)
         return 1;
-    struct pattern *p = cache->compiled[shape_index];
-    if (!p) {
+    size_t i = slot_of(cache->slots, cache->cap, shape);
+    if (!cache->slots[i].shape) {
+        struct pattern *p;
         /* A failure (out of memory) is not remembered: the next match tries again. */
         if (pattern_compile(shape->pattern, &p, NULL))
             return 1; /* as model_pattern_match: never reject what we cannot check */
-        cache->compiled[shape_index] = p;
+        if ((cache->used + 1) * 2 > cache->cap) {
+            if (cache_grow(cache) != 0) {
+                int r = pattern_match(p, s, len) != 0;
+                pattern_free(p);
+                return r;
+            }
+            i = slot_of(cache->slots, cache->cap, shape);
+        }
+        cache->slots[i].shape = shape;
+        cache->slots[i].compiled = p;
+        cache->used++;
         cache->compilations++;
     }
-    return pattern_match(p, s, len) != 0;
+    return pattern_match(cache->slots[i].compiled, s, len) != 0;
 }
 
 /* Reads exactly n digits; returns -1 when they are not all digits. */

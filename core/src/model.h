@@ -1,7 +1,7 @@
-/* model.h: the IVS API as data. The tables are generated from the botocore-format service
- * model by scripts/gen-model.lua into model_gen.c (`make model`); nothing here is written by
- * hand per operation. The serializer, the validator, the Lua binding and the emulator all
- * read these tables. */
+/* model.h: the IVS family's APIs as data. The tables are generated from the botocore-format
+ * service models in models/ by scripts/gen-model.lua into model_<prefix>.c and services.c
+ * (`make model`); nothing here is written by hand per operation or per service. The
+ * serializer, the validator, the Lua binding and the emulator all read these tables. */
 #ifndef IVS_MODEL_H
 #define IVS_MODEL_H
 
@@ -30,25 +30,32 @@ enum model_location { ML_BODY, ML_URI, ML_QUERY, ML_HEADER };
 
 /* Pattern handling decided by the generator (see scripts/gen-model.lua for why). */
 enum model_pattern_mode {
-    MP_NONE,      /* no pattern, or one we deliberately do not enforce (ResourceArn) */
-    MP_SEARCH     /* the model's regex, matched unanchored as the model specifies */
+    MP_NONE,  /* no pattern, or one we deliberately do not enforce (ResourceArn) */
+    MP_SEARCH /* the model's regex, matched unanchored as the model specifies */
 };
+
+struct model_shape;
 
 struct model_member {
     const char *name;          /* member name; also the JSON key */
     const char *location_name; /* wire name for uri/querystring/header members; NULL else */
     enum model_location location;
-    int shape;                 /* index into ivs_model_shapes */
+    const struct model_shape *shape;
     unsigned char required;
+    /* The model's idempotencyToken trait: the client fills in a fresh UUID when the caller
+     * gives none, once per call, so that its retries are recognised as the same request. */
+    unsigned char idempotency_token;
 };
 
+/* Shapes point at each other directly, so walking a value needs no service at hand. */
 struct model_shape {
     const char *name;
+    int index; /* position in its service's shapes[] (tables and tests refer to shapes by it) */
     enum model_type type;
     const struct model_member *members; /* structure members, in model order */
     size_t member_count;
-    int member_shape; /* list element or map value shape; -1 when not a list/map */
-    int key_shape;    /* map key shape; -1 when not a map */
+    const struct model_shape *member_shape; /* list element or map value; NULL otherwise */
+    const struct model_shape *key_shape;    /* map key; NULL otherwise */
     unsigned char has_min, has_max;
     int64_t min, max; /* string length (UTF-8 code points), list/map size, or number range */
     const char *const *enum_values;
@@ -57,19 +64,19 @@ struct model_shape {
     enum model_pattern_mode pattern_mode;
     unsigned char sensitive;
     unsigned char is_error;
-    int error_status;    /* HTTP status of an error shape; 0 otherwise */
+    int error_status;             /* HTTP status of an error shape; 0 otherwise */
     const char *timestamp_format; /* "iso8601" for timestamps; NULL otherwise */
 };
 
 struct model_operation {
-    const char *name;       /* "CreateChannel" */
-    const char *snake_name; /* "create_channel" */
-    const char *method;     /* "POST" */
-    const char *uri;        /* "/CreateChannel" or "/tags/{resourceArn}" */
-    int input;              /* shape index, -1 when none */
-    int output;             /* shape index, -1 when none */
-    int success_status;     /* 200 or 204 */
-    const int *errors;      /* error shape indexes */
+    const char *name;                        /* "CreateChannel" */
+    const char *snake_name;                  /* "create_channel" */
+    const char *method;                      /* "POST" */
+    const char *uri;                         /* "/CreateChannel" or "/tags/{resourceArn}" */
+    const struct model_shape *input;         /* NULL when none */
+    const struct model_shape *output;        /* NULL when none */
+    int success_status;                      /* 200 or 204 */
+    const struct model_shape *const *errors; /* the operation's error shapes */
     size_t error_count;
     unsigned char readonly_;
     unsigned char idempotent;
@@ -78,22 +85,59 @@ struct model_operation {
     const char *result_key; /* the output list member holding the items; NULL if not paginated */
 };
 
-extern const struct model_shape ivs_model_shapes[];
-extern const size_t ivs_model_shape_count;
-extern const struct model_operation ivs_model_operations[]; /* sorted by name */
-extern const size_t ivs_model_operation_count;
-/* Indexes into ivs_model_operations sorted by snake_name (whose order differs from the API
- * names': "list_stream_sessions" < "list_streams"), for binary search by either name. */
-extern const int ivs_model_operations_by_snake_name[];
-extern const char ivs_model_api_version[];   /* "2020-07-14" */
-extern const char ivs_model_signing_name[];  /* "ivs" */
-extern const char ivs_model_endpoint_prefix[]; /* "ivs" */
+/* One of botocore's paginators-1.json entries (a subset of the paginated operations). */
+struct model_paginator {
+    const char *operation; /* API name */
+    const char *input_token, *output_token, *limit_key, *result_key;
+};
 
-/* Finds an operation by API name or snake_case name; NULL when unknown. */
-const struct model_operation *model_find_operation(const char *name);
+/* One service's generated tables (core/src/model_<endpoint prefix>.c, `make model`). */
+struct model_tables {
+    const char *api_version;          /* "2020-07-14" */
+    const struct model_shape *shapes; /* sorted by name */
+    size_t shape_count;
+    const struct model_operation *operations; /* sorted by name */
+    size_t operation_count;
+    /* Indexes into operations sorted by snake_name (whose order differs from the API names':
+     * "list_stream_sessions" < "list_streams"), for binary search by either name. */
+    const int *operations_by_snake_name;
+    const struct model_paginator *paginators; /* sorted by operation */
+    size_t paginator_count;
+};
 
-/* The shape with a given index (asserts the index is valid). */
-const struct model_shape *model_shape(int index);
+/*
+ * A service of the family: everything that tells one from another (core/src/services.c,
+ * generated from models/<name>/). The client, the signer and the configuration read these
+ * fields instead of naming a service.
+ */
+struct model_service {
+    const char *name;            /* API and CLI name: "ivs", "ivschat", "ivs-realtime" */
+    const char *endpoint_prefix; /* host label: "ivs", "ivschat", "ivsrealtime" */
+    const char *signing_name;    /* SigV4 credential scope: "ivs", "ivschat", "ivs" (Real-Time!) */
+    const char *service_id;      /* botocore's service id: "ivs", "ivschat", "IVS RealTime" */
+    const char *env_name;        /* AWS_ENDPOINT_URL_<env_name>: "IVS", ..., "IVS_REALTIME" */
+    const char *config_key;      /* key in a [services] section: "ivs", ..., "ivs_realtime" */
+    unsigned char fips;          /* the endpoint rules have {prefix}-fips hosts */
+    unsigned char dualstack;     /* ... and dual-stack hosts */
+    const struct model_tables *model;
+};
+
+extern const struct model_service model_services[]; /* sorted by name */
+extern const size_t model_service_count;
+
+/* The service with an API name ("ivs", "ivschat", "ivs-realtime"); NULL when unknown. */
+const struct model_service *model_find_service(const char *name);
+
+/* The low-latency IVS service, the default of every client. */
+const struct model_service *model_default_service(void);
+
+/* Finds an operation of a service by API name or snake_case name; NULL when unknown. */
+const struct model_operation *model_find_operation(const struct model_service *svc,
+                                                   const char *name);
+
+/* The paginator botocore defines for an operation; NULL when it defines none. */
+const struct model_paginator *model_find_paginator(const struct model_service *svc,
+                                                   const char *operation);
 
 /* Finds a member of a structure shape by name; NULL when absent. */
 const struct model_member *model_find_member(const struct model_shape *shape, const char *name);
@@ -105,17 +149,19 @@ const struct model_member *model_find_member(const struct model_shape *shape, co
  * operation and the parameter path, in one IVS_ERR_VALIDATION error with code
  * "ParamValidationError"; the message joins them with "; ". input may be NULL (= {}).
  */
-enum ivs_status model_validate(const struct model_operation *op, const cJSON *input, struct ivs_error *err);
+enum ivs_status model_validate(const struct model_operation *op, const cJSON *input,
+                               struct ivs_error *err);
 
 /* Does a UTF-8 string match a shape's pattern as the generator decided (MP_*)? 1 yes, 0 no.
  * Compiles the pattern for this one match; model_pattern_match_cached() does not. */
 int model_pattern_match(const struct model_shape *shape, const char *s, size_t len);
 
 /*
- * The model's patterns compiled on first use and kept, one slot per shape. Compiling a
- * pattern costs far more than matching it, and every call of an operation checks the same
- * few patterns. A cache belongs to one thread at a time (each client holds one, each emulator
- * worker thread too); there is no process-wide cache.
+ * The models' patterns compiled on first use and kept, keyed by shape (so one cache serves
+ * every service: an emulator worker sees all three). Compiling a pattern costs far more than
+ * matching it, and every call of an operation checks the same few patterns. A cache belongs
+ * to one thread at a time (each client holds one, each emulator worker thread too); there is
+ * no process-wide cache.
  */
 struct model_pattern_cache;
 
@@ -129,10 +175,10 @@ void model_pattern_cache_free(struct model_pattern_cache *cache);
  * failed); lets tests see that repeated validation reuses them. */
 size_t model_pattern_cache_compilations(const struct model_pattern_cache *cache);
 
-/* model_pattern_match() for the shape ivs_model_shapes[shape_index], with its compiled
- * pattern taken from (or added to) cache. cache may be NULL: compile for this match only. */
-int model_pattern_match_cached(struct model_pattern_cache *cache, int shape_index, const char *s,
-                               size_t len);
+/* model_pattern_match() with the shape's compiled pattern taken from (or added to) cache.
+ * cache may be NULL: compile for this match only. One cache serves every service. */
+int model_pattern_match_cached(struct model_pattern_cache *cache, const struct model_shape *shape,
+                               const char *s, size_t len);
 
 /* model_validate() with patterns from cache (NULL: compile each one as it is checked).
  * Same checks, same errors. */
@@ -160,10 +206,10 @@ struct model_header {
 };
 
 struct model_request {
-    const char *method;  /* static */
-    char *path;          /* wire path, labels percent-encoded: "/tags/arn%3Aaws%3A..." */
-    char *query;         /* wire query without '?', NULL when none: "tagKeys=a%20b&tagKeys=c" */
-    char *body;          /* JSON body; NULL when the operation sends none (GET/DELETE) */
+    const char *method; /* static */
+    char *path;         /* wire path, labels percent-encoded: "/tags/arn%3Aaws%3A..." */
+    char *query;        /* wire query without '?', NULL when none: "tagKeys=a%20b&tagKeys=c" */
+    char *body;         /* JSON body; NULL when the operation sends none (GET/DELETE) */
     size_t body_len;
     /* Header-bound members (none of the IVS inputs has any; kept for model fidelity). */
     struct model_header *headers;
@@ -176,14 +222,14 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
 void model_request_cleanup(struct model_request *r);
 
 /*
- * Reverse of model_serialize, for the emulator: finds the operation for a method and a wire
- * path (and fills *out with the input rebuilt from labels, query and JSON body). Returns
+ * Reverse of model_serialize, for the emulator: finds the operation of svc for a method and a
+ * wire path (and fills *out with the input rebuilt from labels, query and JSON body). Returns
  * IVS_OK, IVS_ERR_USAGE when no operation matches the route (code "UnknownOperation"), or
  * IVS_ERR_VALIDATION when the body is not a JSON object or a member has the wrong type.
  */
-enum ivs_status model_deserialize_request(const char *method, const char *path, const char *query,
-                                          const char *body, size_t body_len,
-                                          const struct model_operation **op_out, cJSON **input_out,
-                                          struct ivs_error *err);
+enum ivs_status model_deserialize_request(const struct model_service *svc, const char *method,
+                                          const char *path, const char *query, const char *body,
+                                          size_t body_len, const struct model_operation **op_out,
+                                          cJSON **input_out, struct ivs_error *err);
 
 #endif

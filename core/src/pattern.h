@@ -22,7 +22,7 @@ struct pattern_range {
 };
 
 /* Code points of the general categories L (letters), N (numbers) and Z (separators), as
- * sorted, merged ranges generated from UnicodeData.txt into model_gen.c. */
+ * sorted, merged ranges generated from UnicodeData.txt into model_unicode.c. */
 extern const struct pattern_range pattern_unicode_L[];
 extern const size_t pattern_unicode_L_count;
 extern const struct pattern_range pattern_unicode_N[];

@@ -45,13 +45,20 @@ static int is_key_char(char c)
            c == '-';
 }
 
-/* Appends s[0..len) with every "sk_<run>" that starts a word replaced by MASK. */
+/* Whether s starts with a stream key's prefix: "sk_" (low-latency IVS) or "rt_" (an IVS
+ * Real-Time ingest configuration's key). */
+static int is_stream_key_prefix(const char *s)
+{
+    return (s[0] == 's' && s[1] == 'k' && s[2] == '_') ||
+           (s[0] == 'r' && s[1] == 't' && s[2] == '_');
+}
+
+/* Appends s[0..len) with every "sk_<run>" or "rt_<run>" that starts a word replaced by MASK. */
 static void append_masking_stream_keys(struct buf *out, const char *s, size_t len)
 {
     size_t i = 0, copied = 0;
     while (i + 3 <= len) {
-        if (s[i] == 's' && s[i + 1] == 'k' && s[i + 2] == '_' &&
-            (i == 0 || !is_key_char(s[i - 1]))) {
+        if (is_stream_key_prefix(s + i) && (i == 0 || !is_key_char(s[i - 1]))) {
             buf_append(out, s + copied, i - copied);
             buf_puts(out, MASK);
             i += 3;
@@ -153,7 +160,7 @@ static void copy_string_value(struct scanner *s)
     const char *tok = s->p, *tok_end = string_end(s->p, s->end);
     char head[4];
     decode_string(tok, tok_end, head, sizeof head);
-    if (strcmp(head, "sk_") == 0)
+    if (strlen(head) == 3 && is_stream_key_prefix(head))
         buf_puts(s->out, "\"" MASK "\"");
     else
         append_masking_stream_keys(s->out, tok, (size_t)(tok_end - tok));

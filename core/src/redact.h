@@ -11,13 +11,14 @@
  * Appends a log-safe copy of a JSON text to out. The values of secret members, at any depth,
  * become "***": value (stream key values), passphrase, metadata (PutMetadata payloads are
  * sensitive), privateKey, SecretAccessKey / secretAccessKey / aws_secret_access_key,
- * SessionToken / sessionToken / aws_session_token, Token / token, password (member names
- * compared case-insensitively; AccessKeyId is not secret). A null value stays null. Any
- * other string value that starts with "sk_" (an IVS stream key) becomes "***", and "sk_..."
- * runs inside other strings are masked too. Everything else is copied byte for byte, so
- * valid JSON in gives valid JSON out. Text that is not valid JSON (an error page, a body cut
- * short) is appended with every "sk_..." run masked and, after any quoted secret member
- * name followed by a colon, the next token masked. Redact before truncating.
+ * SessionToken / sessionToken / aws_session_token, Token / token (chat and participant
+ * tokens too), password (member names compared case-insensitively; AccessKeyId is not
+ * secret; a Real-Time "streamKey" member is a string starting with "rt_", see below). A null value
+ * stays null. Any other string value that starts with "sk_" (an IVS stream key) or "rt_" (a
+ * Real-Time one) becomes "***", and such runs inside other strings are masked too. Everything else
+ * is copied byte for byte, so valid JSON in gives valid JSON out. Text that is not valid JSON (an
+ * error page, a body cut short) is appended with every "sk_..." run masked and, after any quoted
+ * secret member name followed by a colon, the next token masked. Redact before truncating.
  */
 void redact_json(struct buf *out, const char *json, size_t len);
 

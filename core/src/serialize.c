@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "buf.h"
 #include "errors.h"
 #include "model.h"
@@ -77,7 +79,22 @@ static int scalar_text(const struct model_shape *shape, const cJSON *j, struct b
 
 /* ---- JSON body --------------------------------------------------------------------------- */
 
-static cJSON *to_json(int shape_index, const cJSON *j);
+static cJSON *to_json(const struct model_shape *shape, const cJSON *j);
+
+/* A random (version 4) UUID in its 36-character text form; -1 when OpenSSL has no
+ * randomness to give. */
+static int new_uuid(char out[37])
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1)
+        return -1;
+    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+    return 0;
+}
 
 static cJSON *structure_to_json(const struct model_shape *shape, const cJSON *j, int body_only)
 {
@@ -91,6 +108,17 @@ static cJSON *structure_to_json(const struct model_shape *shape, const cJSON *j,
         if (body_only && m->location != ML_BODY)
             continue;
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, m->name);
+        if ((!v || cJSON_IsNull(v)) && body_only && m->idempotency_token) {
+            /* As botocore does for the top-level members with the trait. */
+            char uuid[37];
+            cJSON *t = new_uuid(uuid) == 0 ? cJSON_CreateString(uuid) : NULL;
+            if (!t) {
+                cJSON_Delete(obj);
+                return NULL;
+            }
+            cJSON_AddItemToObject(obj, m->name, t);
+            continue;
+        }
         if (!v || cJSON_IsNull(v))
             continue;
         cJSON *c = to_json(m->shape, v);
@@ -103,9 +131,8 @@ static cJSON *structure_to_json(const struct model_shape *shape, const cJSON *j,
     return obj;
 }
 
-static cJSON *to_json(int shape_index, const cJSON *j)
+static cJSON *to_json(const struct model_shape *shape, const cJSON *j)
 {
-    const struct model_shape *shape = model_shape(shape_index);
     switch (shape->type) {
     case MT_STRUCTURE: return structure_to_json(shape, j, 0);
     case MT_LIST: {
@@ -194,12 +221,12 @@ static void put_query_pair(struct buf *q, const char *name, size_t name_len, con
 /* Appends name=value pairs for one querystring member (lists repeat the name). */
 static int put_query_member(struct buf *q, const struct model_member *m, const cJSON *v)
 {
-    const struct model_shape *shape = model_shape(m->shape);
+    const struct model_shape *shape = m->shape;
     struct buf text = BUF_INIT;
     int rc = 0;
     const cJSON *item;
     if (shape->type == MT_LIST) {
-        const struct model_shape *es = model_shape(shape->member_shape);
+        const struct model_shape *es = shape->member_shape;
         cJSON_ArrayForEach(item, v)
         {
             buf_reset(&text);
@@ -209,14 +236,14 @@ static int put_query_member(struct buf *q, const struct model_member *m, const c
         }
     } else if (shape->type == MT_MAP) {
         /* A querystring map spreads its entries as parameters of their own. */
-        const struct model_shape *vs = model_shape(shape->member_shape);
+        const struct model_shape *vs = shape->member_shape;
         cJSON_ArrayForEach(item, v)
         {
             if (!item->string)
                 continue;
             if (vs->type == MT_LIST) {
                 const cJSON *e;
-                const struct model_shape *es = model_shape(vs->member_shape);
+                const struct model_shape *es = vs->member_shape;
                 cJSON_ArrayForEach(e, item)
                 {
                     buf_reset(&text);
@@ -260,7 +287,7 @@ static int add_header(struct model_request *out, const char *name, const char *v
 static int put_header_member(struct model_request *out, const struct model_member *m,
                              const cJSON *v)
 {
-    const struct model_shape *shape = model_shape(m->shape);
+    const struct model_shape *shape = m->shape;
     struct buf text = BUF_INIT;
     int rc = 0;
     const cJSON *item;
@@ -273,7 +300,7 @@ static int put_header_member(struct model_request *out, const struct model_membe
             buf_reset(&text);
             buf_reset(&name);
             buf_printf(&name, "%s%s", m->location_name, item->string);
-            if ((rc = scalar_text(model_shape(shape->member_shape), item, &text, 1)) != 0 ||
+            if ((rc = scalar_text(shape->member_shape, item, &text, 1)) != 0 ||
                 (rc = add_header(out, buf_str(&name), buf_str(&text))) != 0)
                 break;
         }
@@ -285,7 +312,7 @@ static int put_header_member(struct model_request *out, const struct model_membe
             if (!first)
                 buf_puts(&text, ",");
             first = 0;
-            if ((rc = scalar_text(model_shape(shape->member_shape), item, &text, 1)) != 0)
+            if ((rc = scalar_text(shape->member_shape, item, &text, 1)) != 0)
                 break;
         }
         if (rc == 0)
@@ -329,7 +356,7 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
                              "model_serialize needs an operation and an output request");
     memset(out, 0, sizeof *out);
     out->method = op->method;
-    const struct model_shape *in = op->input >= 0 ? model_shape(op->input) : NULL;
+    const struct model_shape *in = op->input;
     if (input && !cJSON_IsObject(input) && !(cJSON_IsArray(input) && !input->child))
         return ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
                              "%s: input: expected an object of parameters", op->snake_name);
@@ -358,8 +385,7 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
         const struct model_member *m = uri_member(in, label, label_len);
         const cJSON *v = m ? cJSON_GetObjectItemCaseSensitive(input, m->name) : NULL;
         buf_reset(&text);
-        if (!m || !v || cJSON_IsNull(v) || scalar_text(model_shape(m->shape), v, &text, 0) ||
-            text.len == 0) {
+        if (!m || !v || cJSON_IsNull(v) || scalar_text(m->shape, v, &text, 0) || text.len == 0) {
             st = ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
                                "%s: %.*s: missing required URI parameter (a non-empty value is "
                                "needed to build the path)",
@@ -398,7 +424,7 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
             body_given = 1;
     }
     if (body_given || !method_has_no_body(op->method)) {
-        cJSON *body = in && input ? structure_to_json(in, input, 1) : cJSON_CreateObject();
+        cJSON *body = in ? structure_to_json(in, input, 1) : cJSON_CreateObject();
         char *text_body = body ? cJSON_PrintUnformatted(body) : NULL;
         cJSON_Delete(body);
         if (!text_body) {
@@ -609,7 +635,7 @@ static int apply_query(const struct model_shape *in, const struct query_param *q
         const struct model_member *m = &in->members[i];
         if (m->location != ML_QUERY)
             continue;
-        const struct model_shape *shape = model_shape(m->shape);
+        const struct model_shape *shape = m->shape;
         *bad = m->name;
         if (shape->type == MT_LIST || shape->type == MT_MAP) {
             cJSON *coll = shape->type == MT_LIST ? cJSON_CreateArray() : cJSON_CreateObject();
@@ -620,11 +646,11 @@ static int apply_query(const struct model_shape *in, const struct query_param *q
                 int claimed = 0;
                 for (size_t o = 0; o < in->member_count && !claimed; o++)
                     claimed = in->members[o].location == ML_QUERY &&
-                              model_shape(in->members[o].shape)->type != MT_MAP &&
+                              in->members[o].shape->type != MT_MAP &&
                               strcmp(in->members[o].location_name, qp[k].name) == 0;
                 if (shape->type == MT_LIST ? strcmp(qp[k].name, m->location_name) != 0 : claimed)
                     continue;
-                const struct model_shape *es = model_shape(shape->member_shape);
+                const struct model_shape *es = shape->member_shape;
                 if (shape->type == MT_MAP && es->type == MT_LIST) {
                     cJSON *list = cJSON_GetObjectItemCaseSensitive(coll, qp[k].name);
                     if (!list) {
@@ -634,7 +660,7 @@ static int apply_query(const struct model_shape *in, const struct query_param *q
                             return -1;
                         }
                     }
-                    cJSON *e = text_to_json(model_shape(es->member_shape), qp[k].value);
+                    cJSON *e = text_to_json(es->member_shape, qp[k].value);
                     if (!e) {
                         cJSON_Delete(coll);
                         return 1;
@@ -673,18 +699,19 @@ static int apply_query(const struct model_shape *in, const struct query_param *q
     return 0;
 }
 
-enum ivs_status model_deserialize_request(const char *method, const char *path, const char *query,
-                                          const char *body, size_t body_len,
-                                          const struct model_operation **op_out, cJSON **input_out,
-                                          struct ivs_error *err)
+enum ivs_status model_deserialize_request(const struct model_service *svc, const char *method,
+                                          const char *path, const char *query, const char *body,
+                                          size_t body_len, const struct model_operation **op_out,
+                                          cJSON **input_out, struct ivs_error *err)
 {
     if (op_out)
         *op_out = NULL;
     if (input_out)
         *input_out = NULL;
-    if (!method || !path || !op_out || !input_out)
+    if (!svc || !method || !path || !op_out || !input_out)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
-                             "model_deserialize_request needs a method, a path and outputs");
+                             "model_deserialize_request needs a service, a method, a path and "
+                             "outputs");
     size_t path_len = strcspn(path, "?");
     if (!query && path[path_len] == '?')
         query = path + path_len + 1;
@@ -692,15 +719,16 @@ enum ivs_status model_deserialize_request(const char *method, const char *path, 
     const struct model_operation *op = NULL;
     struct label_capture caps[MAX_LABELS];
     int ncaps = 0;
-    for (size_t i = 0; i < ivs_model_operation_count && !op; i++) {
-        const struct model_operation *cand = &ivs_model_operations[i];
+    for (size_t i = 0; i < svc->model->operation_count && !op; i++) {
+        const struct model_operation *cand = &svc->model->operations[i];
         if (strcmp(cand->method, method) == 0 &&
             match_template(cand->uri, path, path_len, caps, &ncaps))
             op = cand;
     }
     if (!op)
         return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation",
-                             "no IVS operation matches %s %.*s", method, (int)path_len, path);
+                             "no %s operation matches %s %.*s", svc->name, method, (int)path_len,
+                             path);
 
     cJSON *input = NULL;
     const char *p = body;
@@ -736,14 +764,14 @@ enum ivs_status model_deserialize_request(const char *method, const char *path, 
             return ivs_error_nomem(err);
     }
 
-    const struct model_shape *in = op->input >= 0 ? model_shape(op->input) : NULL;
+    const struct model_shape *in = op->input;
     enum ivs_status st = IVS_OK;
     for (int i = 0; i < ncaps && in; i++) {
         const struct model_member *m = uri_member(in, caps[i].label, caps[i].label_len);
         if (!m)
             continue;
         char *text = decode(caps[i].value, caps[i].value_len, 0);
-        cJSON *v = text ? text_to_json(model_shape(m->shape), text) : NULL;
+        cJSON *v = text ? text_to_json(m->shape, text) : NULL;
         free(text);
         if (!v) {
             st = text ? ivs_error_set(err, IVS_ERR_VALIDATION, "SerializationException",

@@ -10,9 +10,8 @@
 #include "buf.h"
 #include "errors.h"
 #include "ivs.h"
+#include "model.h"
 #include "sigv4.h"
-
-#define DEFAULT_SERVICE "ivs"
 
 /* Requests with at most this many headers pass them to the signer from the stack. */
 #define INLINE_HEADERS 16
@@ -165,7 +164,9 @@ static enum ivs_status prepare(const struct ivs_sign_request *req,
     p->body = req->body;
     p->body_len = req->body_len;
     p->region = req->region;
-    p->service = req->service && *req->service ? req->service : DEFAULT_SERVICE;
+    /* The default is the signing name of the default service (low-latency IVS). */
+    p->service =
+        req->service && *req->service ? req->service : model_default_service()->signing_name;
     p->time = req->time ? req->time : (int64_t)time(NULL);
     p->access_key_id = creds->access_key_id;
     p->secret_access_key = creds->secret_access_key;

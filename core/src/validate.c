@@ -173,9 +173,9 @@ static void unknown_member(struct vctx *v, const struct model_shape *shape, cons
 
 /* ---- Scalars ----------------------------------------------------------------------------- */
 
-static void check_string(struct vctx *v, int shape_index, const char *s, const char *what)
+static void check_string(struct vctx *v, const struct model_shape *shape, const char *s,
+                         const char *what)
 {
-    const struct model_shape *shape = model_shape(shape_index);
     size_t len = strlen(s), pos = 0;
     int64_t count = 0;
     while (pos < len) {
@@ -208,7 +208,7 @@ static void check_string(struct vctx *v, int shape_index, const char *s, const c
             buf_free(&b);
         }
     }
-    if (!model_pattern_match_cached(v->patterns, shape_index, s, len)) {
+    if (!model_pattern_match_cached(v->patterns, shape, s, len)) {
         struct buf b = BUF_INIT;
         if (!shape->sensitive) {
             put_quoted(&b, s, MAX_QUOTED);
@@ -262,7 +262,7 @@ static void check_size(struct vctx *v, const struct model_shape *shape, int64_t 
 
 /* ---- The walk ---------------------------------------------------------------------------- */
 
-static void validate_value(struct vctx *v, int shape_index, const cJSON *j);
+static void validate_value(struct vctx *v, const struct model_shape *shape, const cJSON *j);
 
 static void validate_structure(struct vctx *v, const struct model_shape *shape, const cJSON *j)
 {
@@ -297,9 +297,8 @@ static void validate_structure(struct vctx *v, const struct model_shape *shape, 
     }
 }
 
-static void validate_value(struct vctx *v, int shape_index, const cJSON *j)
+static void validate_value(struct vctx *v, const struct model_shape *shape, const cJSON *j)
 {
-    const struct model_shape *shape = model_shape(shape_index);
     switch (shape->type) {
     case MT_STRUCTURE:
         /* An empty array is accepted as an empty object: a Lua binding cannot tell an empty
@@ -345,7 +344,7 @@ static void validate_value(struct vctx *v, int shape_index, const cJSON *j)
             buf_putc(&v->path, '[');
             put_quoted(&v->path, item->string, 40);
             buf_putc(&v->path, ']');
-            if (shape->key_shape >= 0)
+            if (shape->key_shape)
                 check_string(v, shape->key_shape, item->string, "key ");
             if (cJSON_IsNull(item))
                 problem(v, "map values cannot be null");
@@ -361,7 +360,7 @@ static void validate_value(struct vctx *v, int shape_index, const cJSON *j)
             problem(v, "expected a string, got %s", json_kind(j));
             return;
         }
-        check_string(v, shape_index, j->valuestring, "");
+        check_string(v, shape, j->valuestring, "");
         return;
     case MT_INTEGER:
     case MT_LONG:
@@ -410,18 +409,17 @@ enum ivs_status model_validate_cached(const struct model_operation *op, const cJ
     if (input && !cJSON_IsObject(input) && !(cJSON_IsArray(input) && !input->child)) {
         problem(&v, "expected an object of parameters, got %s", json_kind(input));
     } else if (input) {
-        if (op->input >= 0) {
-            validate_structure(&v, model_shape(op->input), input);
+        if (op->input) {
+            validate_structure(&v, op->input, input);
         } else {
-            static const struct model_shape no_members = {
-                .name = "", .member_shape = -1, .key_shape = -1};
+            static const struct model_shape no_members = {.name = ""};
             validate_structure(&v, &no_members, input);
         }
-    } else if (op->input >= 0) {
+    } else if (op->input) {
         cJSON empty;
         memset(&empty, 0, sizeof empty);
         empty.type = cJSON_Object;
-        validate_structure(&v, model_shape(op->input), &empty);
+        validate_structure(&v, op->input, &empty);
     }
     if (v.problems > MAX_REPORTED)
         buf_printf(&v.msg, "; and %d more problems", v.problems - MAX_REPORTED);

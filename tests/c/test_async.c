@@ -757,7 +757,8 @@ static void test_json_variant_hands_over_the_output(void)
     struct ivs_client_options o;
     s_options(&o, url, NULL);
     struct ivs_client *c = fixture_client(&o);
-    const struct model_operation *op = model_find_operation("list_channels");
+    const struct model_operation *op =
+        model_find_operation(model_default_service(), "list_channels");
     struct json_outcome ok = {0}, bad = {0};
     struct ivs_error err = {0};
     cJSON *input = cJSON_Parse("{\"maxResults\":2}");
@@ -773,8 +774,9 @@ static void test_json_variant_hands_over_the_output(void)
     CHECK_INT_EQ(1, bad.fired);
     CHECK(bad.output == NULL);
     CHECK_STR_EQ("ConflictException", bad.code);
-    CHECK_INT_EQ(IVS_ERR_VALIDATION, client_start_json(c, model_find_operation("GetChannel"), NULL,
-                                                       s_json_done, &ok, &err));
+    CHECK_INT_EQ(IVS_ERR_VALIDATION,
+                 client_start_json(c, model_find_operation(model_default_service(), "GetChannel"),
+                                   NULL, s_json_done, &ok, &err));
     ivs_error_clear(&err);
     ivs_client_free(c);
     fakesrv_stop(srv);

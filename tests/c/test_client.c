@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #include "client.h"
 #include "errors.h"
 #include "support/client_fixture.h"
@@ -706,6 +708,166 @@ static void test_endpoint_with_default_port_and_path(void)
     CHECK(ivs_operation_name(41) == NULL);
 }
 
+/* One call of `operation` on a client of `service`; checks the credential scope's service
+ * and the path, and returns the response (caller frees). */
+static char *s_service_call(const char *service, const char *operation, const char *in,
+                            const char *want_path, const char *want_scope)
+{
+    struct fakesrv *srv = fakesrv_start();
+    CHECK(srv != NULL);
+    if (!srv)
+        return NULL;
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"ok\":true}"});
+    struct fake_time t = {.now_ms = 1440938160000LL, .rnd = 0.5};
+    struct ivs_client_options o;
+    s_options(&o, url, &t);
+    o.service = service;
+    struct ivs_client *c = fixture_client(&o);
+    char *out = NULL;
+    struct ivs_error err = {0};
+    if (c) {
+        CHECK_STR_EQ(service, ivs_client_service(c));
+        enum ivs_status st = ivs_client_call(c, operation, in, strlen(in), &out, NULL, &err);
+        CHECK_MSG(st == IVS_OK, "%s %s: %s", service, operation, err.message ? err.message : "?");
+    }
+    CHECK_INT_EQ(1, fakesrv_request_count(srv));
+    if (fakesrv_request_count(srv) == 1) {
+        const struct fakesrv_request *r = fakesrv_request(srv, 0);
+        char hb[512], want[128];
+        CHECK_STR_EQ(want_path, r->target);
+        snprintf(want, sizeof want, "/20150830/us-west-2/%s/aws4_request,", want_scope);
+        const char *auth = fakesrv_request_header(r, "authorization", hb, sizeof hb);
+        CHECK_MSG(auth && strstr(auth, want), "%s: %s", service, auth ? auth : "(none)");
+        const char *ua = fakesrv_request_header(r, "user-agent", hb, sizeof hb);
+        snprintf(want, sizeof want, " api/%s#2020-07-14 ",
+                 strcmp(service, "ivs-realtime") == 0 ? "ivs-realtime" : service);
+        CHECK_MSG(ua && strstr(ua, want), "user agent %s", ua ? ua : "(none)");
+    }
+    ivs_error_clear(&err);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+    return out;
+}
+
+/* The service is chosen when the client is made; Real-Time signs as "ivs" (its model's
+ * signing name) though its host is ivsrealtime.*; operations belong to one service. */
+static void test_each_service_signs_and_routes_as_its_model_says(void)
+{
+    char *out = s_service_call("ivschat", "create_chat_token",
+                               "{\"roomIdentifier\":\"arn:aws:ivschat:us-west-2:123456789012:room/"
+                               "g1H2I3j4k5L6\",\"userId\":\"u1\"}",
+                               "/CreateChatToken", "ivschat");
+    CHECK(out && strcmp(out, "{\"ok\":true}") == 0);
+    ivs_free(out);
+    out = s_service_call("ivs-realtime", "GetStage",
+                         "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:stage/8h86yWuvnf17\"}",
+                         "/GetStage", "ivs");
+    ivs_free(out);
+    /* The broken ResourceArn pattern of Chat is not enforced: a real room ARN goes through. */
+    out = s_service_call("ivschat", "ListTagsForResource",
+                         "{\"resourceArn\":\"arn:aws:ivschat:us-west-2:123456789012:room/"
+                         "g1H2I3j4k5L6\"}",
+                         "/tags/arn%3Aaws%3Aivschat%3Aus-west-2%3A123456789012%3Aroom%2F"
+                         "g1H2I3j4k5L6",
+                         "ivschat");
+    ivs_free(out);
+    out =
+        s_service_call("ivs", "GetChannel", "{\"arn\":\"" CHANNEL_ARN "\"}", "/GetChannel", "ivs");
+    ivs_free(out);
+
+    /* An operation of another service is unknown to this client; nothing is sent. */
+    struct ivs_client_options o;
+    s_options(&o, "http://127.0.0.1:9", NULL);
+    o.service = "ivschat";
+    struct ivs_client *c = fixture_client(&o);
+    char *resp = NULL;
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_ERR_USAGE, ivs_client_call(c, "GetChannel", "{}", 2, &resp, NULL, &err));
+    CHECK_STR_EQ("UnknownOperation", err.code);
+    CHECK(err.message && strstr(err.message, "ivschat"));
+    ivs_error_clear(&err);
+    /* Validation uses the service's model. */
+    CHECK_INT_EQ(IVS_ERR_VALIDATION,
+                 ivs_client_call(c, "CreateChatToken", "{}", 2, &resp, NULL, &err));
+    CHECK(err.message && strstr(err.message, "roomIdentifier"));
+    ivs_error_clear(&err);
+    ivs_client_free(c);
+
+    o.service = "ivs_chat";
+    c = NULL;
+    CHECK_INT_EQ(IVS_ERR_CONFIG, ivs_client_new(&o, &c, &err));
+    CHECK(c == NULL);
+    CHECK_STR_EQ("UnknownService", err.code);
+    ivs_error_clear(&err);
+}
+
+static void test_service_introspection(void)
+{
+    CHECK_INT_EQ(3, ivs_service_count());
+    CHECK_STR_EQ("ivs", ivs_service_name(0));
+    CHECK_STR_EQ("ivs-realtime", ivs_service_name(1));
+    CHECK_STR_EQ("ivschat", ivs_service_name(2));
+    CHECK(ivs_service_name(3) == NULL);
+    CHECK_INT_EQ(41, ivs_service_operation_count("ivs"));
+    CHECK_INT_EQ(17, ivs_service_operation_count("ivschat"));
+    CHECK_INT_EQ(39, ivs_service_operation_count("ivs-realtime"));
+    CHECK_INT_EQ(0, ivs_service_operation_count("nope"));
+    CHECK_INT_EQ(0, ivs_service_operation_count(NULL));
+    CHECK_STR_EQ("CreateChatToken", ivs_service_operation_name("ivschat", 0));
+    CHECK_STR_EQ("UpdateStage", ivs_service_operation_name("ivs-realtime", 38));
+    CHECK(ivs_service_operation_name("ivs-realtime", 39) == NULL);
+    CHECK(ivs_service_operation_name("nope", 0) == NULL);
+    size_t total = 0;
+    for (size_t i = 0; i < ivs_service_count(); i++)
+        total += ivs_service_operation_count(ivs_service_name(i));
+    CHECK_INT_EQ(97, total);
+    CHECK(ivs_client_service(NULL) == NULL);
+}
+
+/* Real-Time's replication calls answer with header-bound output members only: they reach
+ * the output as the model names them. */
+static void test_header_bound_output_members(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    CHECK(srv != NULL);
+    if (!srv)
+        return;
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    fakesrv_push(srv, &(struct fakesrv_response){
+                          .status = 200,
+                          .headers = "Access-Control-Allow-Origin: *\r\n"
+                                     "Cache-Control: no-store, no-cache\r\n"
+                                     "X-Frame-Options: DENY\r\nContent-Type: application/json\r\n",
+                          .body = "{}",
+                      });
+    struct ivs_client_options o;
+    s_options(&o, url, NULL);
+    o.service = "ivs-realtime";
+    struct ivs_client *c = fixture_client(&o);
+    char *out = NULL;
+    struct ivs_error err = {0};
+    const char *in =
+        "{\"sourceStageArn\":\"arn:aws:ivs:us-west-2:123456789012:stage/aaaaaaaaaaaa\","
+        "\"destinationStageArn\":\"arn:aws:ivs:us-west-2:123456789012:stage/"
+        "bbbbbbbbbbbb\",\"participantId\":\"pid1\"}";
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "StartParticipantReplication", in, strlen(in), &out,
+                                         NULL, &err));
+    cJSON *j = out ? cJSON_Parse(out) : NULL;
+    CHECK_STR_EQ("*", cJSON_GetStringValue(cJSON_GetObjectItem(j, "accessControlAllowOrigin")));
+    CHECK_STR_EQ("no-store, no-cache",
+                 cJSON_GetStringValue(cJSON_GetObjectItem(j, "cacheControl")));
+    CHECK_STR_EQ("DENY", cJSON_GetStringValue(cJSON_GetObjectItem(j, "xFrameOptions")));
+    CHECK(cJSON_GetObjectItem(j, "strictTransportSecurity") == NULL); /* not sent */
+    cJSON_Delete(j);
+    ivs_free(out);
+    ivs_error_clear(&err);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
 int main(void)
 {
     RUN(test_no_region_is_a_config_error);
@@ -727,5 +889,8 @@ int main(void)
     RUN(test_clients_on_several_threads);
     RUN(test_anonymous_requests_are_unsigned);
     RUN(test_endpoint_with_default_port_and_path);
+    RUN(test_each_service_signs_and_routes_as_its_model_says);
+    RUN(test_service_introspection);
+    RUN(test_header_bound_output_members);
     return harness_finish();
 }

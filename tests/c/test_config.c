@@ -284,8 +284,10 @@ static const char *endpoint_for(struct env *e, const char *explicit_endpoint, in
     if (config_resolve(&o, &cfg, err) != IVS_OK)
         return NULL;
     snprintf(result, sizeof result, "%s", cfg.endpoint);
+    static char source_copy[160];
+    snprintf(source_copy, sizeof source_copy, "%s", cfg.endpoint_source);
     if (source)
-        *source = cfg.endpoint_source;
+        *source = source_copy;
     config_cleanup(&cfg);
     return result;
 }
@@ -662,6 +664,84 @@ static void test_endpoint_variants(void)
     ivs_error_clear(&err);
 }
 
+/* The endpoint of a client of `service` (NULL: the default). */
+static const char *service_endpoint(struct env *e, const char *service, int fips, int dual,
+                                    const char **source, struct ivs_error *err)
+{
+    static char result[256], source_copy[160];
+    struct ivs_client_options o;
+    struct ivs_config cfg;
+    setup(&o, e);
+    o.service = service;
+    o.use_fips_endpoint = fips;
+    o.use_dualstack_endpoint = dual;
+    if (config_resolve(&o, &cfg, err) != IVS_OK)
+        return NULL;
+    snprintf(result, sizeof result, "%s", cfg.endpoint);
+    snprintf(source_copy, sizeof source_copy, "%s", cfg.endpoint_source);
+    if (source)
+        *source = source_copy;
+    config_cleanup(&cfg);
+    return result;
+}
+
+/* Each service has its own host, its own AWS_ENDPOINT_URL_<ID> and its own [services] key
+ * (botocore's rule: the service id, spaces as underscores), and shares the global ones. */
+static void test_service_endpoints(void)
+{
+    files("[default]\nregion = us-west-2\nservices = local\n"
+          "[services local]\nivs =\n  endpoint_url = http://ivs.local\n"
+          "ivs_realtime =\n  endpoint_url = http://realtime.local:8443\n",
+          NULL);
+    struct ivs_error err = {0};
+    const char *src = NULL;
+    struct env none = {{NULL}};
+    CHECK_STR_EQ("http://ivs.local", service_endpoint(&none, NULL, 0, 0, &src, &err));
+    CHECK_STR_EQ("http://ivs.local", service_endpoint(&none, "ivs", 0, 0, &src, &err));
+    CHECK_STR_EQ("http://realtime.local:8443",
+                 service_endpoint(&none, "ivs-realtime", 0, 0, &src, &err));
+    CHECK(src && strstr(src, "ivs_realtime endpoint_url"));
+    /* Chat has no entry in the section: the default host. */
+    CHECK_STR_EQ("https://ivschat.us-west-2.amazonaws.com",
+                 service_endpoint(&none, "ivschat", 0, 0, &src, &err));
+    CHECK_STR_EQ("default", src);
+
+    struct env env = {{"AWS_ENDPOINT_URL_IVSCHAT", "http://chat-env.example",
+                       "AWS_ENDPOINT_URL_IVS_REALTIME", "http://rt-env.example", NULL}};
+    CHECK_STR_EQ("http://chat-env.example", service_endpoint(&env, "ivschat", 0, 0, &src, &err));
+    CHECK_STR_EQ("env AWS_ENDPOINT_URL_IVSCHAT", src);
+    CHECK_STR_EQ("http://rt-env.example", service_endpoint(&env, "ivs-realtime", 0, 0, &src, &err));
+    CHECK_STR_EQ("env AWS_ENDPOINT_URL_IVS_REALTIME", src);
+    CHECK_STR_EQ("http://ivs.local", service_endpoint(&env, "ivs", 0, 0, &src, &err));
+    struct env global = {{"AWS_ENDPOINT_URL", "http://all.example", NULL}};
+    CHECK_STR_EQ("http://all.example", service_endpoint(&global, "ivschat", 0, 0, &src, &err));
+    CHECK_STR_EQ("http://all.example", service_endpoint(&global, "ivs-realtime", 0, 0, &src, &err));
+    remove_files();
+
+    files(NULL, NULL);
+    struct env us = {{"AWS_REGION", "eu-west-1", NULL}};
+    CHECK_STR_EQ("https://ivsrealtime.eu-west-1.amazonaws.com",
+                 service_endpoint(&us, "ivs-realtime", 0, 0, NULL, &err));
+    CHECK_STR_EQ("https://ivsrealtime-fips.eu-west-1.api.aws",
+                 service_endpoint(&us, "ivs-realtime", 1, 1, NULL, &err));
+    CHECK_STR_EQ("https://ivschat-fips.eu-west-1.amazonaws.com",
+                 service_endpoint(&us, "ivschat", 1, 0, NULL, &err));
+    struct env cn = {{"AWS_REGION", "cn-north-1", NULL}};
+    CHECK_STR_EQ("https://ivschat.cn-north-1.api.amazonwebservices.com.cn",
+                 service_endpoint(&cn, "ivschat", 0, 1, NULL, &err));
+
+    /* An unknown service fails at creation and names the known ones. */
+    CHECK(service_endpoint(&us, "ivs-chat", 0, 0, NULL, &err) == NULL);
+    CHECK_INT_EQ(IVS_ERR_CONFIG, err.kind);
+    CHECK_STR_EQ("UnknownService", err.code);
+    CHECK(err.message && strstr(err.message, "\"ivs-chat\"") &&
+          strstr(err.message, "ivs, ivs-realtime, ivschat"));
+    ivs_error_clear(&err);
+    CHECK(service_endpoint(&us, "", 0, 0, NULL, &err) != NULL); /* "" is the default */
+    remove_files();
+    ivs_error_clear(&err);
+}
+
 static void test_endpoint_validation(void)
 {
     struct ivs_error err = {0};
@@ -868,6 +948,7 @@ int main(void)
     RUN(test_endpoint_precedence);
     RUN(test_services_section_must_exist);
     RUN(test_endpoint_variants);
+    RUN(test_service_endpoints);
     RUN(test_partitions);
     RUN(test_partitions_are_generated_from_the_model);
     RUN(test_resolution_matches_botocore);

@@ -1,4 +1,5 @@
-/* test_playback_token.c: ES384 playback tokens, verified here with OpenSSL from the public
+/* test_playback_token.c: ES384 playback tokens and self-signed Real-Time participant and
+ * connection tokens, verified here with OpenSSL from the public
  * key alone (r||s turned back into DER), and again by the Python `cryptography` package
  * (tests/oracle/verify_playback_token.py) when it is installed. */
 #include "harness.h"
@@ -882,8 +883,288 @@ static void test_python_cryptography_oracle(void)
     free(token);
 }
 
+/* ------------------------------------------------------------------------------------- */
+/* Self-signed Real-Time participant and connection tokens                                */
+/* ------------------------------------------------------------------------------------- */
+
+#define KEY_ARN "arn:aws:ivs:us-west-2:123456789012:public-key/abcdABC1efg2"
+#define STAGE_ARN "arn:aws:ivs:us-west-2:123456789012:stage/8h86yWuvnf17"
+#define EVENTS_URL "wss://global.events.live-video.net"
+#define WHIP_URL "https://7d77e42545dc.global-bm.whip.live-video.net"
+
+static struct ivs_participant_token_claims participant_claims(void)
+{
+    struct ivs_participant_token_claims c = {0};
+    c.public_key_arn = KEY_ARN;
+    c.stage_arn = STAGE_ARN;
+    c.events_url = EVENTS_URL;
+    c.whip_url = WHIP_URL;
+    c.expires_at = NOW + 3600;
+    return c;
+}
+
+static void test_participant_token_exact_and_verifies(void)
+{
+    if (!have_key())
+        SKIP("OpenSSL could not make a P-384 key");
+    static const struct ivs_token_attribute attrs[] = {{"username", "guest \"one\""},
+                                                       {"seat", "3"}};
+    struct ivs_participant_token_claims c = participant_claims();
+    c.user_id = "guest-1";
+    c.capabilities = IVS_PARTICIPANT_PUBLISH | IVS_PARTICIPANT_SUBSCRIBE;
+    c.attributes = attrs;
+    c.attribute_count = 2;
+    c.participant_id = "p_1-A";
+    c.expires_at = NOW + 14 * 24 * 3600; /* the longest allowed */
+    char *token = NULL;
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_OK, ivs_participant_token(s_keys.pem, 0, &c, NOW, &token, &err));
+    struct jwt j;
+    CHECK(token && jwt_split(token, &j));
+    if (token && j.header) {
+        CHECK_STR_EQ("{\"alg\":\"ES384\",\"typ\":\"JWT\",\"kid\":\"" KEY_ARN "\"}", j.header);
+        CHECK_STR_EQ("{\"exp\":1701209600,\"iat\":1700000000,\"jti\":\"p_1-A\",\"user_id\":"
+                     "\"guest-1\",\"resource\":\"" STAGE_ARN "\",\"topic\":\"8h86yWuvnf17\","
+                     "\"events_url\":\"" EVENTS_URL "\",\"whip_url\":\"" WHIP_URL "\","
+                     "\"capabilities\":{\"allow_publish\":true,\"allow_subscribe\":true},"
+                     "\"attributes\":{\"username\":\"guest \\\"one\\\"\",\"seat\":\"3\"},"
+                     "\"version\":\"1.0\"}",
+                     j.payload);
+        CHECK_INT_EQ(96, j.sig_len);
+        jwt_free(&j);
+        CHECK(es384_verify(s_keys.pub_pem, token));
+        /* A changed claim no longer verifies. */
+        char *dot = strchr(token, '.');
+        dot[3] = dot[3] == 'A' ? 'B' : 'A';
+        CHECK(!es384_verify(s_keys.pub_pem, token));
+    }
+    ivs_free(token);
+
+    /* Subscribe only: only that capability is written; no user_id, no attributes; a random
+     * 12-character jti, different each time. */
+    c = participant_claims();
+    c.capabilities = IVS_PARTICIPANT_SUBSCRIBE;
+    char *t1 = NULL, *t2 = NULL;
+    CHECK_INT_EQ(IVS_OK, ivs_participant_token(s_keys.pem, 0, &c, NOW, &t1, &err));
+    CHECK_INT_EQ(IVS_OK, ivs_participant_token(s_keys.pem, 0, &c, NOW, &t2, &err));
+    struct jwt j1, j2;
+    CHECK(t1 && t2 && jwt_split(t1, &j1) && jwt_split(t2, &j2));
+    if (j1.payload && j2.payload) {
+        cJSON *p1 = cJSON_Parse(j1.payload), *p2 = cJSON_Parse(j2.payload);
+        const char *jti1 = cJSON_GetStringValue(cJSON_GetObjectItem(p1, "jti"));
+        const char *jti2 = cJSON_GetStringValue(cJSON_GetObjectItem(p2, "jti"));
+        CHECK(jti1 && strlen(jti1) == 12 &&
+              strspn(jti1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+                           "qrstuvwxyz0123456789") == 12);
+        CHECK(jti1 && jti2 && strcmp(jti1, jti2) != 0);
+        CHECK(!cJSON_GetObjectItem(p1, "user_id") && !cJSON_GetObjectItem(p1, "attributes"));
+        const cJSON *caps = cJSON_GetObjectItem(p1, "capabilities");
+        CHECK_INT_EQ(1, cJSON_GetArraySize(caps));
+        CHECK(cJSON_IsTrue(cJSON_GetObjectItem(caps, "allow_subscribe")));
+        cJSON_Delete(p1);
+        cJSON_Delete(p2);
+        jwt_free(&j1);
+        jwt_free(&j2);
+    }
+    CHECK(es384_verify(s_keys.pub_pem, t1));
+    ivs_free(t1);
+    ivs_free(t2);
+    /* 0 = both capabilities, as CreateParticipantToken's default. */
+    c = participant_claims();
+    CHECK_INT_EQ(IVS_OK, ivs_participant_token(s_keys.pem, 0, &c, NOW, &t1, &err));
+    CHECK(t1 && jwt_split(t1, &j1));
+    CHECK(j1.payload && strstr(j1.payload, "{\"allow_publish\":true,\"allow_subscribe\":true}"));
+    jwt_free(&j1);
+    ivs_free(t1);
+    ivs_error_clear(&err);
+}
+
+/* Expects the participant claims to be refused, the message naming `what`. */
+static void expect_participant_error(const struct ivs_participant_token_claims *c, const char *what,
+                                     int line)
+{
+    char *token = (char *)"unchanged";
+    struct ivs_error err = {0};
+    enum ivs_status st = ivs_participant_token(s_keys.pem, 0, c, NOW, &token, &err);
+    if (st != IVS_ERR_VALIDATION || !err.code ||
+        strcmp(err.code, "InvalidParticipantTokenClaims") != 0 || !err.message ||
+        !strstr(err.message, what) || token != NULL)
+        harness_fail(__FILE__, line, "expected a claims error about '%s', got %d %s: %s", what,
+                     (int)st, err.code ? err.code : "-", err.message ? err.message : "-");
+    ivs_error_clear(&err);
+}
+
+static void test_participant_token_limits(void)
+{
+    if (!have_key())
+        SKIP("OpenSSL could not make a P-384 key");
+    struct ivs_participant_token_claims c = participant_claims();
+    c.expires_at = NOW + 14 * 24 * 3600 + 1;
+    expect_participant_error(&c, "14 days", __LINE__);
+    c.expires_at = NOW;
+    expect_participant_error(&c, "not in the future", __LINE__);
+    c.expires_at = 0;
+    expect_participant_error(&c, "exp is required", __LINE__);
+    c = participant_claims();
+    c.issued_at = NOW - 100; /* issued earlier: the 14 days count from iat */
+    c.expires_at = NOW - 100 + 14 * 24 * 3600 + 1;
+    expect_participant_error(&c, "14 days", __LINE__);
+
+    c = participant_claims();
+    c.public_key_arn = "arn:aws:ivs:us-west-2:123456789012:stage/abc";
+    expect_participant_error(&c, "public key ARN", __LINE__);
+    c = participant_claims();
+    c.stage_arn = "arn:aws:ivs:us-west-2:123456789012:channel/abc";
+    expect_participant_error(&c, "stage ARN", __LINE__);
+    c = participant_claims();
+    c.events_url = "https://global.events.live-video.net";
+    expect_participant_error(&c, "wss://", __LINE__);
+    c = participant_claims();
+    c.whip_url = NULL;
+    expect_participant_error(&c, "whip_url", __LINE__);
+
+    char long_id[200];
+    memset(long_id, 'u', 129);
+    long_id[129] = '\0';
+    c = participant_claims();
+    c.user_id = long_id;
+    expect_participant_error(&c, "user_id is longer than 128", __LINE__);
+    long_id[128] = '\0';
+    char *token = NULL;
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_OK, ivs_participant_token(s_keys.pem, 0, &c, NOW, &token, &err));
+    ivs_free(token);
+
+    c = participant_claims();
+    c.participant_id = "has space";
+    expect_participant_error(&c, "jti", __LINE__);
+    memset(long_id, 'j', 65);
+    long_id[65] = '\0';
+    c.participant_id = long_id;
+    expect_participant_error(&c, "jti", __LINE__);
+
+    c = participant_claims();
+    c.capabilities = 4;
+    expect_participant_error(&c, "capabilities", __LINE__);
+
+    /* Attributes: 1 KB of keys and values in all; keys unique and non-empty. */
+    static char big[1100];
+    memset(big, 'v', 1020);
+    big[1020] = '\0';
+    struct ivs_token_attribute attrs[2] = {{"abcd", big}, {"k", "v"}};
+    c = participant_claims();
+    c.attributes = attrs;
+    c.attribute_count = 1; /* 4 + 1020 = 1024 bytes: the limit */
+    CHECK_INT_EQ(IVS_OK, ivs_participant_token(s_keys.pem, 0, &c, NOW, &token, &err));
+    ivs_free(token);
+    c.attribute_count = 2;
+    expect_participant_error(&c, "more than 1 KB", __LINE__);
+    attrs[0].key = "k";
+    attrs[0].value = "w";
+    expect_participant_error(&c, "given twice", __LINE__);
+    attrs[0].key = "";
+    expect_participant_error(&c, "non-empty key", __LINE__);
+
+    /* Every problem at once. */
+    c = participant_claims();
+    c.stage_arn = NULL;
+    c.events_url = NULL;
+    c.expires_at = 0;
+    expect_participant_error(&c, "resource (the stage ARN) is required; events_url", __LINE__);
+    ivs_error_clear(&err);
+
+    CHECK_INT_EQ(IVS_ERR_USAGE, ivs_participant_token(NULL, 0, &c, NOW, &token, &err));
+    ivs_error_clear(&err);
+    c = participant_claims();
+    CHECK_INT_EQ(IVS_ERR_VALIDATION,
+                 ivs_participant_token("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE "
+                                       "KEY-----\n",
+                                       0, &c, NOW, &token, &err));
+    CHECK_STR_EQ("InvalidPrivateKey", err.code);
+    ivs_error_clear(&err);
+}
+
+static void test_connection_token(void)
+{
+    if (!have_key())
+        SKIP("OpenSSL could not make a P-384 key");
+    struct ivs_connection_token_claims c = {0};
+    c.public_key_arn = KEY_ARN;
+    c.connection_id = "conn-1";
+    c.expires_at = NOW + 28 * 24 * 3600;
+    char *token = NULL;
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_OK, ivs_connection_token(s_keys.pem, 0, &c, NOW, &token, &err));
+    struct jwt j;
+    CHECK(token && jwt_split(token, &j));
+    if (j.payload) {
+        CHECK_STR_EQ("{\"alg\":\"ES384\",\"typ\":\"JWT\",\"kid\":\"" KEY_ARN "\"}", j.header);
+        CHECK_STR_EQ("{\"exp\":1702419200,\"iat\":1700000000,\"jti\":\"conn-1\",\"account_id\":"
+                     "\"123456789012\",\"region\":\"us-west-2\",\"events_url\":\"" EVENTS_URL
+                     "\",\"version\":\"1.0\"}",
+                     j.payload);
+        jwt_free(&j);
+    }
+    CHECK(es384_verify(s_keys.pub_pem, token));
+    ivs_free(token);
+    c.expires_at = NOW + 28 * 24 * 3600 + 1;
+    token = NULL;
+    CHECK_INT_EQ(IVS_ERR_VALIDATION, ivs_connection_token(s_keys.pem, 0, &c, NOW, &token, &err));
+    CHECK_STR_EQ("InvalidConnectionTokenClaims", err.code);
+    CHECK(err.message && strstr(err.message, "4 weeks"));
+    ivs_error_clear(&err);
+    c.expires_at = NOW + 60;
+    c.events_url = "wss://us-west-2.events.live-video.net";
+    CHECK_INT_EQ(IVS_ERR_VALIDATION, ivs_connection_token(s_keys.pem, 0, &c, NOW, &token, &err));
+    CHECK(err.message && strstr(err.message, "events_url"));
+    ivs_error_clear(&err);
+}
+
+static void test_participant_token_python_oracle(void)
+{
+    if (!have_key())
+        SKIP("OpenSSL could not make a P-384 key");
+    if (!oracle_available())
+        SKIP("python3 with the cryptography package is not available");
+    static const struct ivs_token_attribute attrs[] = {{"name", "caf\xc3\xa9"}};
+    struct ivs_participant_token_claims c = participant_claims();
+    c.user_id = "guest-1";
+    c.attributes = attrs;
+    c.attribute_count = 1;
+    char *token = NULL;
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_OK, ivs_participant_token(s_keys.pem, 0, &c, NOW, &token, &err));
+    if (!token)
+        return;
+    int status;
+    cJSON *verdict = oracle_verify(s_keys.pub_pem, token, &status);
+    CHECK_INT_EQ(0, status);
+    if (verdict) {
+        CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(verdict, "valid")));
+        const cJSON *header = cJSON_GetObjectItemCaseSensitive(verdict, "header");
+        const cJSON *claims = cJSON_GetObjectItemCaseSensitive(verdict, "claims");
+        CHECK_STR_EQ(KEY_ARN, cJSON_GetStringValue(cJSON_GetObjectItem(header, "kid")));
+        CHECK_STR_EQ("8h86yWuvnf17", cJSON_GetStringValue(cJSON_GetObjectItem(claims, "topic")));
+        CHECK_STR_EQ("1.0", cJSON_GetStringValue(cJSON_GetObjectItem(claims, "version")));
+        CHECK_STR_EQ("caf\xc3\xa9", cJSON_GetStringValue(cJSON_GetObjectItem(
+                                        cJSON_GetObjectItem(claims, "attributes"), "name")));
+    }
+    cJSON_Delete(verdict);
+    char *dot = strrchr(token, '.');
+    dot[7] = dot[7] == 'A' ? 'B' : 'A';
+    verdict = oracle_verify(s_keys.pub_pem, token, &status);
+    CHECK_INT_EQ(1, status);
+    cJSON_Delete(verdict);
+    ivs_free(token);
+    ivs_error_clear(&err);
+}
+
 int main(void)
 {
+    RUN(test_participant_token_exact_and_verifies);
+    RUN(test_participant_token_limits);
+    RUN(test_connection_token);
+    RUN(test_participant_token_python_oracle);
     RUN(test_minimal_token_verifies);
     RUN(test_all_claims_exact);
     RUN(test_strings_escaped_and_big_integers_exact);

@@ -169,6 +169,29 @@ static void test_stream_keys_anywhere(void)
     free(out);
 }
 
+/* IVS Chat and Real-Time: chat and participant tokens (member "token"), Real-Time ingest
+ * stream keys ("rt_...", as a value or anywhere in a string). */
+static void test_chat_and_realtime_secrets(void)
+{
+    const char *in =
+        "{\"ingestConfiguration\":{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:ingest-"
+        "configuration/"
+        "AbCdEfGh1234\",\"streamKey\":\"rt_123456789012_us-west-2_AbCdEfGh1234_SeCrEtPaRt\","
+        "\"redundantIngestCredentials\":[{\"participantId\":\"xyZ654abC321\",\"streamKey\":"
+        "\"rt_123456789012_us-west-2_AbCdEfGh1234_OtHeRsEcReT\"}],\"state\":\"INACTIVE\"},"
+        "\"participantToken\":{\"participantId\":\"p1\",\"token\":\"eyJhbGciOiJLTVMifQ."
+        "SIGNEDPART\"},"
+        "\"note\":\"publish to rtmps://host/app/rt_1_us-west-2_x_ThIrDsEcReT "
+        "now\",\"start_time\":\"art_x\"}";
+    char *out = redacted(in);
+    const char *secrets[] = {"SeCrEtPaRt", "OtHeRsEcReT", "SIGNEDPART", "ThIrDsEcReT"};
+    check_clean_json(out, secrets, 4);
+    CHECK(out && strstr(out, "\"participantId\":\"xyZ654abC321\"") != NULL);
+    CHECK(out && strstr(out, "\"state\":\"INACTIVE\"") != NULL);
+    CHECK(out && strstr(out, "\"start_time\":\"art_x\"") != NULL); /* rt_ inside a word */
+    free(out);
+}
+
 static void test_non_json_text(void)
 {
     const char *texts[] = {
@@ -277,6 +300,7 @@ int main(void)
     RUN(test_credential_outputs);
     RUN(test_other_secret_members);
     RUN(test_stream_keys_anywhere);
+    RUN(test_chat_and_realtime_secrets);
     RUN(test_non_json_text);
     RUN(test_deep_nesting_is_bounded);
     RUN(test_header_secrecy);

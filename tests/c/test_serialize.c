@@ -12,6 +12,9 @@
 #include "harness.h"
 #include "model.h"
 
+/* The cases below are low-latency IVS's. */
+#define IVS model_default_service()
+
 struct wire_case {
     const char *op;
     const char *input;
@@ -264,14 +267,14 @@ static int same(const char *a, const char *b)
 static void test_every_operation(void)
 {
     size_t n = sizeof every_operation / sizeof every_operation[0];
-    CHECK_INT_EQ(ivs_model_operation_count, n);
+    CHECK_INT_EQ(IVS->model->operation_count, n);
     for (size_t i = 0; i < n; i++) {
         const struct wire_case *c = &every_operation[i];
-        const struct model_operation *op = model_find_operation(c->op);
+        const struct model_operation *op = model_find_operation(IVS, c->op);
         CHECK_MSG(op != NULL, "%s", c->op);
         if (!op)
             continue;
-        CHECK_STR_EQ(ivs_model_operations[i].name, c->op); /* one case per op, in order */
+        CHECK_STR_EQ(IVS->model->operations[i].name, c->op); /* one case per op, in order */
         cJSON *input = cJSON_Parse(c->input);
         struct ivs_error err = {0};
         CHECK_MSG(model_validate(op, input, &err) == IVS_OK, "%s: %s", c->op,
@@ -291,7 +294,7 @@ static void test_every_operation(void)
             /* Round trip: the emulator's reading of the request gives the input back. */
             const struct model_operation *back = NULL;
             cJSON *again = NULL;
-            st = model_deserialize_request(r.method, r.path, r.query, r.body,
+            st = model_deserialize_request(IVS, r.method, r.path, r.query, r.body,
                                            r.body ? r.body_len : 0, &back, &again, &err);
             CHECK_MSG(st == IVS_OK, "%s: %s", c->op, err.message ? err.message : "");
             CHECK(back == op);
@@ -310,7 +313,7 @@ static enum ivs_status ser(const char *op_name, const char *json, struct model_r
     cJSON *input = cJSON_Parse(json);
     CHECK_MSG(input != NULL, "bad test JSON %s", json);
     struct ivs_error err = {0};
-    enum ivs_status st = model_serialize(model_find_operation(op_name), input, r, &err);
+    enum ivs_status st = model_serialize(model_find_operation(IVS, op_name), input, r, &err);
     ivs_error_clear(&err);
     cJSON_Delete(input);
     return st;
@@ -321,12 +324,12 @@ static void round_trip(const char *op_name, const char *json)
     struct model_request r;
     cJSON *input = cJSON_Parse(json);
     struct ivs_error err = {0};
-    const struct model_operation *op = model_find_operation(op_name);
+    const struct model_operation *op = model_find_operation(IVS, op_name);
     CHECK(model_serialize(op, input, &r, &err) == IVS_OK);
     const struct model_operation *back = NULL;
     cJSON *again = NULL;
-    CHECK(model_deserialize_request(r.method, r.path, r.query, r.body, r.body_len, &back, &again,
-                                    &err) == IVS_OK);
+    CHECK(model_deserialize_request(IVS, r.method, r.path, r.query, r.body, r.body_len, &back,
+                                    &again, &err) == IVS_OK);
     CHECK(back == op);
     CHECK_MSG(again && cJSON_Compare(again, input, 1), "round trip of %s", json);
     cJSON_Delete(again);
@@ -403,7 +406,7 @@ static void test_json_types(void)
     CHECK_STR_EQ("{}", r.body);
     CHECK_INT_EQ(2, r.body_len);
     model_request_cleanup(&r);
-    CHECK(model_serialize(model_find_operation("list_streams"), NULL, &r, NULL) == IVS_OK);
+    CHECK(model_serialize(model_find_operation(IVS, "list_streams"), NULL, &r, NULL) == IVS_OK);
     CHECK_STR_EQ("{}", r.body);
     model_request_cleanup(&r);
     /* Unknown keys are not sent (validation reports them). */
@@ -417,13 +420,13 @@ static void test_missing_uri_label(void)
     struct model_request r;
     struct ivs_error err = {0};
     cJSON *input = cJSON_Parse("{\"resourceArn\":\"\"}");
-    CHECK(model_serialize(model_find_operation("list_tags_for_resource"), input, &r, &err) ==
+    CHECK(model_serialize(model_find_operation(IVS, "list_tags_for_resource"), input, &r, &err) ==
           IVS_ERR_VALIDATION);
     CHECK(err.message && strstr(err.message, "list_tags_for_resource: resourceArn:"));
     CHECK(r.path == NULL && r.body == NULL);
     ivs_error_clear(&err);
     cJSON_Delete(input);
-    CHECK(model_serialize(model_find_operation("list_tags_for_resource"), NULL, &r, &err) ==
+    CHECK(model_serialize(model_find_operation(IVS, "list_tags_for_resource"), NULL, &r, &err) ==
           IVS_ERR_VALIDATION);
     ivs_error_clear(&err);
 }
@@ -432,19 +435,19 @@ static void test_header_members(void)
 {
     /* No IVS input binds headers, so borrow an error shape (its members are header-bound)
      * as the input of a made-up operation to exercise that path. */
-    int shape = -1;
-    for (size_t i = 0; i < ivs_model_shape_count; i++)
-        if (strcmp(ivs_model_shapes[i].name, "ValidationException") == 0)
-            shape = (int)i;
-    CHECK(shape >= 0);
-    if (shape < 0)
+    const struct model_shape *shape = NULL;
+    for (size_t i = 0; i < IVS->model->shape_count; i++)
+        if (strcmp(IVS->model->shapes[i].name, "ValidationException") == 0)
+            shape = &IVS->model->shapes[i];
+    CHECK(shape != NULL);
+    if (!shape)
         return;
     struct model_operation op = {.name = "Fake",
                                  .snake_name = "fake",
                                  .method = "GET",
                                  .uri = "/fake?x-id=Fake",
                                  .input = shape,
-                                 .output = -1,
+                                 .output = NULL,
                                  .success_status = 200};
     cJSON *input = cJSON_Parse("{\"xAmznErrorType\":\"ValidationException\","
                                "\"exceptionMessage\":\"hi\"}");
@@ -462,43 +465,75 @@ static void test_header_members(void)
     cJSON_Delete(input);
 }
 
+/* StartComposition's idempotencyToken: filled with a fresh UUID v4 when not given (as botocore
+ * does), kept when given. */
+static void test_idempotency_token_is_filled_in(void)
+{
+    const struct model_service *rt = model_find_service("ivs-realtime");
+    const struct model_operation *op = model_find_operation(rt, "StartComposition");
+    CHECK(op != NULL);
+    if (!op)
+        return;
+    cJSON *input = cJSON_Parse("{\"stageArn\":\"arn:aws:ivs:us-west-2:123456789012:stage/abc\","
+                               "\"destinations\":[]}");
+    struct model_request r1, r2;
+    CHECK(model_serialize(op, input, &r1, NULL) == IVS_OK);
+    CHECK(model_serialize(op, input, &r2, NULL) == IVS_OK);
+    cJSON *b1 = cJSON_Parse(r1.body), *b2 = cJSON_Parse(r2.body);
+    const char *t1 = cJSON_GetStringValue(cJSON_GetObjectItem(b1, "idempotencyToken"));
+    const char *t2 = cJSON_GetStringValue(cJSON_GetObjectItem(b2, "idempotencyToken"));
+    CHECK(t1 && t2 && strlen(t1) == 36 && strcmp(t1, t2) != 0);
+    CHECK(t1 && t1[8] == '-' && t1[13] == '-' && t1[14] == '4' && t1[18] == '-' && t1[23] == '-' &&
+          strchr("89ab", t1[19]) && strspn(t1, "0123456789abcdef-") == 36);
+    cJSON_Delete(b1);
+    cJSON_Delete(b2);
+    model_request_cleanup(&r1);
+    model_request_cleanup(&r2);
+    cJSON_AddStringToObject(input, "idempotencyToken", "mine-1");
+    CHECK(model_serialize(op, input, &r1, NULL) == IVS_OK);
+    CHECK(r1.body && strstr(r1.body, "\"idempotencyToken\":\"mine-1\""));
+    model_request_cleanup(&r1);
+    cJSON_Delete(input);
+}
+
 static void test_deserialize_errors(void)
 {
     const struct model_operation *op = (const void *)1;
     cJSON *input = (cJSON *)1;
     struct ivs_error err = {0};
-    CHECK(model_deserialize_request("POST", "/NoSuchOperation", NULL, "{}", 2, &op, &input, &err) ==
-          IVS_ERR_USAGE);
+    CHECK(model_deserialize_request(IVS, "POST", "/NoSuchOperation", NULL, "{}", 2, &op, &input,
+                                    &err) == IVS_ERR_USAGE);
     CHECK_STR_EQ("UnknownOperation", err.code);
     CHECK(op == NULL && input == NULL);
     ivs_error_clear(&err);
-    CHECK(model_deserialize_request("PUT", "/tags/x", NULL, NULL, 0, &op, &input, &err) ==
+    CHECK(model_deserialize_request(IVS, "PUT", "/tags/x", NULL, NULL, 0, &op, &input, &err) ==
           IVS_ERR_USAGE);
     ivs_error_clear(&err);
-    CHECK(model_deserialize_request("GET", "/tags/", NULL, NULL, 0, &op, &input, &err) ==
+    CHECK(model_deserialize_request(IVS, "GET", "/tags/", NULL, NULL, 0, &op, &input, &err) ==
           IVS_ERR_USAGE);
     ivs_error_clear(&err);
-    CHECK(model_deserialize_request("GET", "/tags/a/b", NULL, NULL, 0, &op, &input, &err) ==
+    CHECK(model_deserialize_request(IVS, "GET", "/tags/a/b", NULL, NULL, 0, &op, &input, &err) ==
           IVS_ERR_USAGE);
     ivs_error_clear(&err);
-    CHECK(model_deserialize_request("POST", "/CreateChannel", NULL, "[1]", 3, &op, &input, &err) ==
-          IVS_ERR_VALIDATION);
+    CHECK(model_deserialize_request(IVS, "POST", "/CreateChannel", NULL, "[1]", 3, &op, &input,
+                                    &err) == IVS_ERR_VALIDATION);
     CHECK(err.message && strstr(err.message, "JSON object"));
     ivs_error_clear(&err);
-    CHECK(model_deserialize_request("POST", "/CreateChannel", NULL, "{\"a\":", 5, &op, &input,
+    CHECK(model_deserialize_request(IVS, "POST", "/CreateChannel", NULL, "{\"a\":", 5, &op, &input,
                                     &err) == IVS_ERR_VALIDATION);
     ivs_error_clear(&err);
-    CHECK(model_deserialize_request("POST", "/CreateChannel", NULL, "{} x", 4, &op, &input, &err) ==
-          IVS_ERR_VALIDATION);
+    CHECK(model_deserialize_request(IVS, "POST", "/CreateChannel", NULL, "{} x", 4, &op, &input,
+                                    &err) == IVS_ERR_VALIDATION);
     ivs_error_clear(&err);
     /* Empty body = no parameters; the query may ride on the path. */
-    CHECK(model_deserialize_request("POST", "/CreateChannel", NULL, "", 0, &op, &input, &err) ==
-          IVS_OK);
-    CHECK(op == model_find_operation("CreateChannel"));
+    CHECK(model_deserialize_request(IVS, "POST", "/CreateChannel", NULL, "", 0, &op, &input,
+                                    &err) == IVS_OK);
+    CHECK(op == model_find_operation(IVS, "CreateChannel"));
     CHECK(cJSON_IsObject(input) && input->child == NULL);
     cJSON_Delete(input);
-    CHECK(model_deserialize_request("DELETE", "/tags/arn%3Ax?tagKeys=a+b&tagKeys=c%2Bd&other=1",
-                                    NULL, NULL, 0, &op, &input, &err) == IVS_OK);
+    CHECK(model_deserialize_request(IVS, "DELETE",
+                                    "/tags/arn%3Ax?tagKeys=a+b&tagKeys=c%2Bd&other=1", NULL, NULL,
+                                    0, &op, &input, &err) == IVS_OK);
     char *text = cJSON_PrintUnformatted(input);
     CHECK_STR_EQ("{\"resourceArn\":\"arn:x\",\"tagKeys\":[\"a b\",\"c+d\"]}", text);
     free(text);
@@ -606,7 +641,7 @@ static void compare_with_botocore(cJSON *cases, const char *model_path)
         const char *name = cJSON_GetObjectItemCaseSensitive(c, "operation")->valuestring;
         const cJSON *input = cJSON_GetObjectItemCaseSensitive(c, "input");
         struct model_request r;
-        if (model_serialize(model_find_operation(name), input, &r, NULL) != IVS_OK) {
+        if (model_serialize(model_find_operation(IVS, name), input, &r, NULL) != IVS_OK) {
             CHECK_MSG(0, "%s: serialize failed", name);
             continue;
         }
@@ -683,6 +718,7 @@ int main(void)
     RUN(test_json_types);
     RUN(test_missing_uri_label);
     RUN(test_header_members);
+    RUN(test_idempotency_token_is_filled_in);
     RUN(test_deserialize_errors);
     RUN(test_against_botocore);
     return harness_finish();

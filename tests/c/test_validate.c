@@ -9,6 +9,9 @@
 #include "harness.h"
 #include "model.h"
 
+/* The cases below are low-latency IVS's. */
+#define IVS model_default_service()
+
 static struct ivs_error g_err;
 /* One cache shared by every case, as a client's is shared by its calls. */
 static struct model_pattern_cache *g_cache;
@@ -17,7 +20,7 @@ static struct model_pattern_cache *g_cache;
  * Every case runs both without and with a pattern cache, and both must say the same. */
 static enum ivs_status run(const char *op_name, const char *json)
 {
-    const struct model_operation *op = model_find_operation(op_name);
+    const struct model_operation *op = model_find_operation(IVS, op_name);
     CHECK_MSG(op != NULL, "no operation %s", op_name);
     ivs_error_clear(&g_err);
     cJSON *input = json ? cJSON_Parse(json) : NULL;
@@ -343,9 +346,9 @@ static void test_sensitive_values_not_echoed(void)
     /* StreamMetadata is sensitive: its problems are described, its value never quoted. */
     run("put_metadata", "{\"channelArn\":\"arn:aws:ivs:us-west-2:1:channel/a\",\"metadata\":5}");
     CHECK(strstr(msg(), "put_metadata: metadata: expected a string") != NULL);
-    const struct model_operation *op = model_find_operation("put_metadata");
-    const struct model_member *m = model_find_member(model_shape(op->input), "metadata");
-    CHECK(m && model_shape(m->shape)->sensitive);
+    const struct model_operation *op = model_find_operation(IVS, "put_metadata");
+    const struct model_member *m = model_find_member(op->input, "metadata");
+    CHECK(m && m->shape->sensitive);
 }
 
 /* ---- The pattern cache --------------------------------------------------------------- */
@@ -354,7 +357,8 @@ static enum ivs_status validate_text(struct model_pattern_cache *cache, const ch
                                      const char *json, struct ivs_error *err)
 {
     cJSON *input = cJSON_Parse(json);
-    enum ivs_status st = model_validate_cached(model_find_operation(op_name), input, cache, err);
+    enum ivs_status st =
+        model_validate_cached(model_find_operation(IVS, op_name), input, cache, err);
     cJSON_Delete(input);
     return st;
 }
@@ -414,17 +418,17 @@ static void test_cache_agrees_on_every_model_pattern(void)
     CHECK(cache != NULL);
     size_t patterned = 0;
     for (int round = 0; round < 2; round++) {
-        for (size_t i = 0; i < ivs_model_shape_count; i++) {
-            const struct model_shape *shape = &ivs_model_shapes[i];
+        for (size_t i = 0; i < IVS->model->shape_count; i++) {
+            const struct model_shape *shape = &IVS->model->shapes[i];
             if (round == 0 && shape->pattern && shape->pattern_mode == MP_SEARCH)
                 patterned++;
             for (size_t k = 0; k < sizeof subjects / sizeof subjects[0]; k++) {
                 size_t len = strlen(subjects[k]);
-                CHECK_MSG(model_pattern_match_cached(cache, (int)i, subjects[k], len) ==
+                CHECK_MSG(model_pattern_match_cached(cache, shape, subjects[k], len) ==
                               model_pattern_match(shape, subjects[k], len),
                           "%s on \"%s\"", shape->name, subjects[k]);
                 CHECK_INT_EQ(model_pattern_match(shape, subjects[k], len),
-                             model_pattern_match_cached(NULL, (int)i, subjects[k], len));
+                             model_pattern_match_cached(NULL, shape, subjects[k], len));
             }
         }
     }

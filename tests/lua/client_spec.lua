@@ -27,10 +27,12 @@ describe("module", function()
   end)
 
   it("generates one client method and one module function per operation", function()
+    local c = assert(ivs.new{ region = "us-west-2", endpoint = "http://127.0.0.1:9" })
     for _, name in ipairs(ivs.operations()) do
-      assert.is_function(ivs.Client.__index[name], name)
+      assert.is_function(c[name], name)
       assert.is_function(ivs[name], name)
     end
+    c:close()
   end)
 
   it("describes an operation from the model", function()

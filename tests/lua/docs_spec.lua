@@ -106,16 +106,28 @@ describe("make docs", function()
   -- `x` a field of the module (operations have their own page).
   it("documents each function where it really is, and every public function", function()
     if not can_run() then return end
-    local index = read(ROOT .. "/docs/api/index.html")
+    local page = ROOT .. "/docs/api/modules/ivs.html"
+    local index = read(page)
     if not index then
       local ok, out = make_docs()
       assert.is_true(ok, out)
-      index = assert(read(ROOT .. "/docs/api/index.html"))
+      index = assert(read(page))
     end
     local ivs = require("ivs")
     local is_op = {}
     for _, n in ipairs(ivs.operations()) do is_op[n] = true end
-    local classes = { Client = ivs.Client.__index, Call = ivs.Call.__index }
+    -- The methods clients share: Client.__index is a table, or a function that looks a key up
+    -- in one (its upvalue `methods`) before the service's operations.
+    local function method_table(lookup)
+      if type(lookup) == "table" then return lookup end
+      for i = 1, 50 do
+        local name, value = debug.getupvalue(lookup, i)
+        if not name then break end
+        if name == "methods" and type(value) == "table" then return value end
+      end
+      error("cannot find the method table behind __index")
+    end
+    local classes = { Client = method_table(ivs.Client.__index), Call = method_table(ivs.Call.__index) }
     local documented = anchors(index)
     local wrong = {}
     for name in pairs(documented) do
@@ -147,5 +159,51 @@ describe("make docs", function()
       assert.is_true(documented[name], name)
       assert.is_nil(documented["Client:" .. name], name)
     end
+    -- ivs.chat and ivs.realtime: what their pages document exists in the module, and every
+    -- public name is documented there (its own functions as items, the shared API by name)
+    for _, m in ipairs({ "ivs.chat", "ivs.realtime" }) do
+      local html = assert(read(ROOT .. "/docs/api/modules/" .. m .. ".html"), m)
+      local mod = require(m)
+      local own_ops = {}
+      for _, n in ipairs(mod.operations()) do own_ops[n] = true end
+      local items = anchors(html)
+      for name in pairs(items) do
+        if mod[name] == nil then wrong[#wrong + 1] = m .. "." .. name .. " is documented but does not exist" end
+      end
+      for name, value in pairs(mod) do
+        if not own_ops[name] and not items[name] then
+          local shared = value == ivs[name] and documented[name]
+          if not shared and not html:find("<code>" .. name .. "</code>", 1, true) then
+            wrong[#wrong + 1] = m .. "." .. name .. " is not documented"
+          end
+        end
+      end
+    end
+    table.sort(wrong)
+    assert.same({}, wrong)
+  end)
+
+  it("has a page with every operation of IVS Chat and of IVS Real-Time, and their module pages", function()
+    if not can_run() then return end
+    -- The first test ran make docs.
+    for _, page in ipairs({ { "ivs.chat", "chat_operations", 17 }, { "ivs.realtime", "realtime_operations", 39 } }) do
+      local html = read(ROOT .. "/docs/api/operations/" .. page[2] .. ".html")
+      assert.is_truthy(html, page[2] .. ".html was not written")
+      local _, names = sh("cd " .. q(ROOT) .. " && LUA_PATH='lua_binding/?.lua;;' LUA_CPATH=" ..
+        q(BUILD .. "/lua/?.so;;") .. " lua5.4 -e 'for _, n in ipairs(require(\"" .. page[1]
+        .. "\").operations()) do print(n) end'")
+      local count = 0
+      for name in names:gmatch("[%w_]+") do
+        count = count + 1
+        assert.is_truthy(html:find('name = "' .. name .. '"', 1, true), name .. " is missing from " .. page[2])
+      end
+      assert.equal(page[3], count)
+      assert.is_truthy(read(ROOT .. "/docs/api/modules/" .. page[1] .. ".html"), page[1] .. " has no module page")
+    end
+    local rt = read(ROOT .. "/docs/api/operations/realtime_operations.html")
+    local create = rt:match('name = "create_participant_token".-</dd>')
+    assert.is_truthy(create and create:find("<code>stageArn</code> (string, <strong>required</strong>", 1, true))
+    local mod = read(ROOT .. "/docs/api/modules/ivs.realtime.html")
+    assert.is_truthy(mod:find("participant_token", 1, true))
   end)
 end)

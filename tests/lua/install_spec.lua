@@ -62,6 +62,7 @@ describe("make install", function()
     for _, rel in ipairs({
       "lib/libivs.a", "lib/libivs.so.0", "lib/libivs.so", "include/ivs.h", "lib/pkgconfig/ivs.pc",
       "lib/lua/" .. VER .. "/ivs/core.so", "share/lua/" .. VER .. "/ivs.lua", "share/lua/" .. VER .. "/ivs/query.lua",
+      "share/lua/" .. VER .. "/ivs/chat.lua", "share/lua/" .. VER .. "/ivs/realtime.lua",
       "bin/ivs", HAS_EMULATOR and "bin/ivs-emulator" or nil,
     }) do
       assert.is_true(exists(root .. "/" .. rel), rel .. " is missing")

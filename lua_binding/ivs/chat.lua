@@ -1,0 +1,25 @@
+--- Amazon IVS Chat from Lua: rooms, chat tokens, logging configurations, messages.
+--
+-- The same library as `ivs`, for the IVS Chat API (`ivschat`, 2020-07-14, 17 operations):
+-- the same options, the same conventions (`nil, err` for expected failures, misuse raises),
+-- the same validation, retries, `pages`/`items` for the paginated operations (`list_rooms`,
+-- `list_logging_configurations`), non-blocking `start`/`poll`/`run_all`, and the same
+-- introspection. Clients sign as `ivschat` and call `https://ivschat.{region}.amazonaws.com`
+-- unless an endpoint is configured (`endpoint`, `AWS_ENDPOINT_URL_IVSCHAT`, `AWS_ENDPOINT_URL`,
+-- the `ivschat` key of a `[services]` section, or the profile's `endpoint_url`).
+--
+-- The module has `new` (and `chat(opts)`), `default_client`, `reset_default`, one function
+-- per operation on the default client (`chat.create_room{...}`), `call`, `operations`,
+-- `describe`, `API_VERSION`, `SERVICE` (`"ivschat"`), and the shared `Error`, `Client`,
+-- `Call`, `kinds`, `is_error`, `is_client` and `json` of `ivs`. Sending and receiving chat
+-- messages (the messaging WebSocket) is not part of this module.
+-- @module ivs.chat
+-- @usage
+-- local chat = require("ivs.chat")
+-- local client <close> = chat.new{ region = "us-west-2" }
+-- local room = assert(client:create_room{ name = "lobby" }).arn
+-- local tok = assert(client:create_chat_token{ roomIdentifier = room, userId = "viewer-1",
+--   capabilities = { "SEND_MESSAGE" } })
+-- print(tok.token, tok.tokenExpirationTime)
+
+return require("ivs").service_module("ivschat")
