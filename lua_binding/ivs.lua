@@ -460,7 +460,8 @@ end
 
 --- Describes an operation from the model.
 --
--- The result has `name`, `snake_name`, `method`, `uri`, `success_status`, `readonly`,
+-- The result has `name`, `snake_name`, `summary` (one sentence saying what the operation
+-- does, ours, not AWS's documentation), `method`, `uri`, `success_status`, `readonly`,
 -- `idempotent`, `paginated`, `result_key`, and `params` / `output`: sequences of member
 -- descriptions. A member description has `name`, `type` (`"string"`, `"integer"`, `"long"`,
 -- `"float"`, `"double"`, `"boolean"`, `"timestamp"`, `"blob"`, `"structure"`, `"list"`,

@@ -206,4 +206,24 @@ describe("make docs", function()
     local mod = read(ROOT .. "/docs/api/modules/ivs.realtime.html")
     assert.is_truthy(mod:find("participant_token", 1, true))
   end)
+
+  it("shows each operation's one-line summary on its service's page", function()
+    if not can_run() then return end
+    for _, page in ipairs({ { "ivs", "operations" }, { "ivs.chat", "chat_operations" },
+      { "ivs.realtime", "realtime_operations" } }) do
+      local html = read(ROOT .. "/docs/api/operations/" .. page[2] .. ".html")
+      if not html then
+        local ok, out = make_docs()
+        assert.is_true(ok, out)
+        html = assert(read(ROOT .. "/docs/api/operations/" .. page[2] .. ".html"))
+      end
+      local mod = require(page[1])
+      for _, snake in ipairs(mod.operations()) do
+        local summary = mod.describe(snake).summary
+        assert.is_truthy(summary and summary ~= "", snake)
+        local row = html:match('<a href="#' .. snake .. '">[^\n]*</a></td>%s*<td class="summary">([^<]*)</td>')
+        assert.equal(summary, row, page[2] .. ": " .. snake)
+      end
+    end
+  end)
 end)

@@ -3,6 +3,7 @@
 -- is a single short sentence, and none repeats the AWS documentation (checked against botocore's
 -- documented models when they are installed; the models in the repository are doc-stripped).
 local ivs = require("ivs")
+local compat = require("helpers.compat")
 
 local ROOT = os.getenv("IVS_ROOT") or "."
 local SERVICES = { "ivs", "ivschat", "ivs-realtime" }
@@ -32,6 +33,21 @@ local function model_operations(svc)
       return names
     end
   end
+end
+
+-- The Lua module of each service and the word the CLI takes before its operations.
+local MODULES = { ivs = "ivs", ivschat = "ivs.chat", ["ivs-realtime"] = "ivs.realtime" }
+local CLI_WORDS = { ivs = nil, ivschat = "chat", ["ivs-realtime"] = "realtime" }
+
+-- Runs `ivs args...` under this run's interpreter; returns exit status and stdout.
+local function cli(args)
+  local quoted = {}
+  for i, a in ipairs(args) do quoted[i] = q(a) end
+  local p = assert(io.popen(string.format("AWS_REGION=us-west-2 timeout 60 %s %s %s 2>&1; echo \"__rc=$?\"",
+    compat.LUA, q(ROOT .. "/scripts/ivs"), table.concat(quoted, " "))))
+  local out = p:read("*a")
+  p:close()
+  return tonumber(out:match("__rc=(%d+)%s*$")), (out:gsub("__rc=%d+%s*$", ""))
 end
 
 local function summaries(svc)
@@ -68,6 +84,35 @@ describe("operation summaries", function()
       end
       table.sort(problems)
       assert.same({}, problems)
+    end)
+  end
+
+  for _, svc in ipairs(SERVICES) do
+    it(svc .. ": describe() gives each summary, and the CLI's help shows it", function()
+      local mod = require(MODULES[svc])
+      local s = summaries(svc)
+      local word = CLI_WORDS[svc]
+      local code, overview = cli(word and { word, "help" } or { "help" })
+      assert.equal(0, code, overview)
+      local count = 0
+      for _, snake in ipairs(mod.operations()) do
+        local d = mod.describe(snake)
+        assert.equal(s[d.name], d.summary, svc .. " " .. d.name)
+        -- `ivs [chat|realtime] help` lists the operation with its summary on the same line
+        local kebab = snake:gsub("_", "-")
+        local pattern = "\n  " .. kebab:gsub("%-", "%%-") .. " +([^\n]+)"
+        assert.equal(d.summary, overview:match(pattern), kebab .. " in:\n" .. overview)
+        count = count + 1
+      end
+      local ops = model_operations(svc)
+      if ops then assert.equal(#ops, count) end
+      -- and `ivs [chat|realtime] help OP` starts with it
+      local first = mod.operations()[1]
+      local args = word and { word, "help", first } or { "help", first }
+      local out
+      code, out = cli(args)
+      assert.equal(0, code, out)
+      assert.is_truthy(out:find("\n\n" .. mod.describe(first).summary .. "\n", 1, true), out)
     end)
   end
 
