@@ -9,9 +9,9 @@ LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
 BINDIR      ?= $(PREFIX)/bin
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
-# LUA names the interpreter that install, env, docs, bench and model use: lua5.1, luajit,
-# lua5.2, lua5.3 or lua5.4 (the default). LUA_VERSION is its module directory version (luajit
-# loads 5.1 modules); giving only LUA_VERSION=5.x picks lua5.x.
+# LUA names the interpreter whose module install and env use (docs, bench and model name
+# their own): lua5.1, luajit, lua5.2, lua5.3 or lua5.4 (the default). LUA_VERSION is its module directory
+# version (luajit loads 5.1 modules); giving only LUA_VERSION=5.x picks lua5.x.
 ifeq ($(origin LUA),undefined)
 LUA := lua$(or $(LUA_VERSION),5.4)
 endif
@@ -69,7 +69,7 @@ LIB_SHARED := $(BUILD)/libivs.so.$(IVS_SOVERSION)
 LUA_SRCS := $(sort $(wildcard lua_binding/*.c))
 LUA_OBJS := $(foreach l,$(LUA_ALL),$(LUA_SRCS:lua_binding/%.c=$(BUILD)/lua_binding/$(l)/%.o))
 LUA_MODULES := $(foreach l,$(LUA_BUILT),$(call lua_dir,$(l))/ivs/core.so)
-# The module of $(LUA): what install, env and docs use.
+# The module of $(LUA): what install and env use.
 LUA_MODULE := $(call lua_dir,$(notdir $(LUA)))/ivs/core.so
 
 EMU_SRCS := $(sort $(wildcard emulator/*.c))
@@ -245,7 +245,10 @@ uninstall:
 
 # The Lua API reference (LDoc) in docs/api/: the module pages (ivs, ivs.chat, ivs.realtime) and
 # one operations page per service that scripts/gen-ops-doc.lua writes from the built modules'
-# describe().
+# describe(). Each step names its interpreter, never `lua`: LDoc runs under lua5.1 (Debian's
+# lua-ldoc and markdown.lua are 5.1 modules; under a Lua without markdown.lua LDoc writes raw
+# text and exits 0), and scripts/check-docs.lua fails the target when a page came out
+# unformatted.
 DOCS_GEN := build/docs
 
 docs: lua
@@ -255,6 +258,7 @@ docs: lua
 	rm -rf docs/api
 	lua5.1 $$(command -v ldoc) .
 	@test -f docs/api/index.html || { echo "make docs: ldoc wrote no docs/api/index.html" >&2; exit 1; }
+	lua5.4 scripts/check-docs.lua docs/api
 
 # clang-format --dry-run over the C sources (scripts/check-format lists the files to fix).
 format-check:

@@ -408,8 +408,8 @@ end
 -- may sit inside `config = {...}` or at the top level (not both for the same key).
 --
 -- * `region` (string), `endpoint` (full URL; wins over everything), `profile` (string)
--- * `credentials = { creds = { access_key_id, secret_access_key, session_token },
---   profile = "name", anonymous = true }`
+-- * `credentials`: a table with `creds = { access_key_id, secret_access_key, session_token }`,
+--   `profile = "name"` or `anonymous = true`
 -- * `timeout` (seconds per attempt), `connect_timeout` (seconds), `close_connection`
 --   (boolean: no connection reuse)
 -- * `max_attempts` (integer >= 1, total attempts), `retry_mode` (`"standard"`, `"legacy"` or
@@ -460,7 +460,8 @@ end
 
 --- Describes an operation from the model.
 --
--- The result has `name`, `snake_name`, `method`, `uri`, `success_status`, `readonly`,
+-- The result has `name`, `snake_name`, `summary` (one sentence saying what the operation
+-- does, ours, not AWS's documentation), `method`, `uri`, `success_status`, `readonly`,
 -- `idempotent`, `paginated`, `result_key`, and `params` / `output`: sequences of member
 -- descriptions. A member description has `name`, `type` (`"string"`, `"integer"`, `"long"`,
 -- `"float"`, `"double"`, `"boolean"`, `"timestamp"`, `"blob"`, `"structure"`, `"list"`,
@@ -528,7 +529,7 @@ end
 --   becomes an object, written with its keys sorted (byte order), so equal values always give
 --   the same text; an empty table becomes `{}`, or `[]` when marked with `ivs.json.array`.
 --   Integers are written exactly, floats with up to 17 significant digits (enough to read
---   back the same number); strings are written byte for byte with `"`, `\` and control
+--   back the same number); strings are written byte for byte with `"`, the backslash and control
 --   characters escaped (give UTF-8). Anything else (mixed keys, a function, NaN, a table that
 --   contains itself) raises.
 -- * **Decoding**: objects become tables with string keys, arrays become sequences marked
@@ -565,8 +566,9 @@ ivs.json = {
 
 local query_engine -- made on first use: most scripts never query
 
---- Searches a value with a JMESPath expression, as the AWS CLI's `--query` does.
+--- Searches a value with a JMESPath expression, as the AWS CLI's query option does.
 --
+-- The `ivs` command's `--query` uses it.
 -- The whole JMESPath language (jmespath.org): `channels[?latencyMode=='LOW'].arn`,
 -- `length(channels)`, `sort_by(items, &name)[-1]`, slices, pipes, multi-selects, literals and
 -- the built-in functions. `data` is any value this module returns or `ivs.json.decode` gives
@@ -640,7 +642,7 @@ end
 -- Besides the methods below, a client has one method per IVS operation, named in
 -- snake_case (`client:create_channel{...}`, `client:list_tags_for_resource{...}`): each
 -- takes one table of parameters (or nothing) and returns the result table, or `nil, err`.
--- The implemented-in-C methods are `call`, `close`, `is_closed`, `region`, `endpoint`,
+-- The implemented-in-C methods are `call`, `close`, `is_closed`, `region`, `endpoint`, `service`,
 -- `identity`, `whoami`, `start`, `poll`, `in_flight` and `cancel_all`.
 -- Release a client with `client:close()` or `local c <close> = ivs.new{...}`; garbage
 -- collection closes it too, but only eventually.
@@ -666,6 +668,10 @@ end
 
 --- The resolved endpoint URL.
 -- @function Client:endpoint
+-- @treturn string
+
+--- The API name of the client's service: `"ivs"`, `"ivschat"` or `"ivs-realtime"`.
+-- @function Client:service
 -- @treturn string
 
 --- Who the client is: where its settings and credentials come from (resolving the
@@ -866,20 +872,6 @@ end
 -- (a request already sent may still take effect on the service).
 -- @function Client:cancel_all
 
---- Whether the call has completed (successfully or not).
--- @function Call:done
--- @treturn boolean
-
---- The outcome of a completed call, as `Client:call` returns it: the result table, or
--- `nil, err`. Raises while the call is still in flight.
--- @function Call:result
--- @treturn table|nil the result
--- @treturn ivs.Error|nil the error
-
---- The call's operation, in snake_case.
--- @function Call:operation
--- @treturn string
-
 --- Runs many calls concurrently and waits for all of them.
 --
 -- Starts up to `concurrency` calls at once on this client and polls until every one has
@@ -957,6 +949,29 @@ function methods:run_all(calls, opts)
   end
   return results
 end
+
+--- Handles of calls in flight (`ivs.Call`), as `Client:start` returns them.
+-- @type Call
+
+--- Whether the call has completed (successfully or not).
+-- @function Call:done
+-- @treturn boolean
+
+--- The outcome of a completed call, as `Client:call` returns it: the result table, or
+-- `nil, err`. Raises while the call is still in flight.
+-- @function Call:result
+-- @treturn table|nil the result
+-- @treturn ivs.Error|nil the error
+
+--- The call's operation, in snake_case.
+-- @function Call:operation
+-- @treturn string
+
+--- Playback tokens and request signing.
+--
+-- Functions of the module (`ivs.playback_token{...}`), not methods of a client: they need
+-- no client and send nothing.
+-- @section signing
 
 -- ========================================================================================
 -- Playback tokens (private channels)

@@ -1510,7 +1510,7 @@ static void s_push_shape(lua_State *L, const struct model_shape *s, int depth)
 /* The summary of one operation that core.operations lists. */
 static void s_push_operation(lua_State *L, const struct model_operation *op)
 {
-    lua_createtable(L, 0, 12);
+    lua_createtable(L, 0, 13);
     s_set_string(L, "name", op->name);
     s_set_string(L, "snake_name", op->snake_name);
     s_set_string(L, "method", op->method);
@@ -1520,6 +1520,7 @@ static void s_push_operation(lua_State *L, const struct model_operation *op)
     s_set_boolean(L, "idempotent", op->idempotent);
     s_set_boolean(L, "paginated", op->paginated);
     s_set_string(L, "result_key", op->result_key);
+    s_set_string(L, "summary", op->summary);
     const struct model_shape *in = op->input;
     const struct model_shape *out = op->output;
     s_set_string(L, "input_shape", in ? in->name : NULL);

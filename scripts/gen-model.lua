@@ -5,8 +5,9 @@
 --
 -- `make model` runs it over every models/*/ directory of the repository. Each directory holds a
 -- service's doc-stripped model, its paginators-1.json and endpoint-rule-set-1.json, copied
--- unchanged from botocore; the directory's name is the service's API name ("ivs", "ivschat",
--- "ivs-realtime", as botocore and the AWS CLI name it). Written into OUTDIR:
+-- unchanged from botocore, and summaries.json (ours: operation name -> one sentence); the
+-- directory's name is the service's API name ("ivs", "ivschat", "ivs-realtime", as botocore and
+-- the AWS CLI name it). Written into OUTDIR:
 --   model_<prefix>.c  one service's shapes, operations and paginators, all named
 --                     ivs_model_<prefix>_* (prefix = the endpoint prefix: ivs, ivschat, ...)
 --   services.c        the service descriptor table, one line per service (model_services[])
@@ -20,7 +21,8 @@
 -- The output is deterministic: services, shapes and operations are sorted by name, structure
 -- members keep the model's order (lua-cjson loses object order, so a small order-keeping reader
 -- below walks the JSON text and lua-cjson decodes each scalar token), and nothing that depends
--- on the machine (paths, dates) is written. Documentation prose is never emitted.
+-- on the machine (paths, dates) is written. The model's documentation prose is never emitted;
+-- each operation's one-line summary is ours, from the directory's summaries.json.
 
 local cjson = require("cjson")
 
@@ -320,6 +322,19 @@ local function load_service(model_path)
         die(model_path .. ": only the rest-json protocol is supported")
     end
     local paginators = get(parse_json(read_all(dir .. "/paginators-1.json")), "pagination")
+    -- summaries.json: one sentence of our own per operation (the models carry no prose), for
+    -- describe(), `ivs help OP` and the reference. Every operation needs one.
+    local summaries = parse_json(read_all(dir .. "/summaries.json"))
+    if type(summaries) ~= "table" or not summaries.is_object then die(dir .. "/summaries.json is not an object") end
+    local ops = get(model, "operations")
+    for _, op in ipairs(summaries.keys) do
+        if not ops.map[op] then die(dir .. "/summaries.json: " .. op .. " is not an operation of " .. name) end
+    end
+    for _, op in ipairs(ops.keys) do
+        local line = summaries.map[op]
+        if type(line) ~= "string" or line == "" then die(dir .. "/summaries.json has no summary of " .. op) end
+        if line:find("[%c]") then die(dir .. "/summaries.json: the summary of " .. op .. " is not one line") end
+    end
     local rules_text = read_all(dir .. "/endpoint-rule-set-1.json")
     local prefix = get(metadata, "endpointPrefix")
     -- The endpoint facts this client needs from the rule set: which host variants exist. The
@@ -330,6 +345,7 @@ local function load_service(model_path)
         model = model,
         metadata = metadata,
         paginators = paginators,
+        summaries = summaries.map,
         prefix = prefix,
         ident = c_ident(prefix),
         signing_name = get(metadata, "signingName") or prefix,
@@ -518,6 +534,7 @@ local function gen_service(svc)
         emit("        .idempotent = ", get(op, "idempotent") and "1" or "0", ",\n")
         emit("        .paginated = ", paginated and "1" or "0", ",\n")
         emit("        .result_key = ", c_string(result_key), ",\n")
+        emit("        .summary = ", c_string(svc.summaries[name]), ",\n")
         emit("    },\n")
     end
     emit("};\n\n")

@@ -193,6 +193,10 @@ local function write_page(P)
     local http = d.http or {}
     local method, uri = d.method or http.method, d.uri or http.uri
     local lines = {}
+    -- The one-line summary first: LDoc shows the first sentence in the page's index.
+    if not d.summary or d.summary == "" then error(snake .. " has no summary (models/<service>/summaries.json)") end
+    lines[#lines + 1] = d.summary
+    lines[#lines + 1] = ""
     lines[#lines + 1] = format("%s: %s.", code(d.name or d.api_name or snake),
       code((method or "?") .. " " .. (uri or "?")))
     lines[#lines + 1] = ""

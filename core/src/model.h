@@ -83,6 +83,7 @@ struct model_operation {
     /* Pagination, derived from the shapes: input has nextToken and output has nextToken. */
     unsigned char paginated;
     const char *result_key; /* the output list member holding the items; NULL if not paginated */
+    const char *summary;    /* one sentence of our own (models/<service>/summaries.json) */
 };
 
 /* One of botocore's paginators-1.json entries (a subset of the paginated operations). */

@@ -2353,6 +2353,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get up to 50 channels by ARN in one request; ARNs not found come back as per-item errors.",
     },
     {
         .name = "BatchGetStreamKey",
@@ -2367,6 +2368,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get up to 50 stream keys by ARN in one request, including their secret values.",
     },
     {
         .name = "BatchStartViewerSessionRevocation",
@@ -2381,6 +2383,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Revoke the playback sessions of up to 20 viewers of private channels in one request.",
     },
     {
         .name = "CreateAdConfiguration",
@@ -2395,6 +2398,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Create an ad configuration that links channels to MediaTailor playback configurations.",
     },
     {
         .name = "CreateChannel",
@@ -2409,6 +2413,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Create a channel and its first stream key; returns the ingest endpoint, playback URL and key.",
     },
     {
         .name = "CreatePlaybackRestrictionPolicy",
@@ -2423,6 +2428,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Create a policy that limits playback to chosen countries and origins.",
     },
     {
         .name = "CreateRecordingConfiguration",
@@ -2437,6 +2443,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Create a recording configuration that saves live streams to an S3 bucket.",
     },
     {
         .name = "CreateStreamKey",
@@ -2451,6 +2458,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Create a stream key for a channel that has none (a channel holds at most one).",
     },
     {
         .name = "DeleteAdConfiguration",
@@ -2465,6 +2473,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Delete an ad configuration.",
     },
     {
         .name = "DeleteChannel",
@@ -2479,6 +2488,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Delete a channel and its stream key; fails while the channel is live.",
     },
     {
         .name = "DeletePlaybackKeyPair",
@@ -2493,6 +2503,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Delete an imported playback key pair; tokens signed with its private key stop working.",
     },
     {
         .name = "DeletePlaybackRestrictionPolicy",
@@ -2507,6 +2518,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Delete a playback restriction policy.",
     },
     {
         .name = "DeleteRecordingConfiguration",
@@ -2521,6 +2533,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Delete a recording configuration; no channel may still use it.",
     },
     {
         .name = "DeleteStreamKey",
@@ -2535,6 +2548,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Delete a stream key; the channel can no longer be streamed to with it.",
     },
     {
         .name = "GetAdConfiguration",
@@ -2549,6 +2563,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get one ad configuration by ARN.",
     },
     {
         .name = "GetChannel",
@@ -2563,6 +2578,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get one channel's settings, ingest endpoint and playback URL by ARN.",
     },
     {
         .name = "GetPlaybackKeyPair",
@@ -2577,6 +2593,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get an imported playback key pair's name, fingerprint and tags (never the key itself).",
     },
     {
         .name = "GetPlaybackRestrictionPolicy",
@@ -2591,6 +2608,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get one playback restriction policy by ARN.",
     },
     {
         .name = "GetRecordingConfiguration",
@@ -2605,6 +2623,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get one recording configuration and its state by ARN.",
     },
     {
         .name = "GetStream",
@@ -2619,6 +2638,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get the live stream of a channel: state, health, viewer count and start time.",
     },
     {
         .name = "GetStreamKey",
@@ -2633,6 +2653,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get a stream key by ARN, including its secret value.",
     },
     {
         .name = "GetStreamSession",
@@ -2647,6 +2668,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get one streaming session of a channel (the latest by default) with its ingest and recording details and events.",
     },
     {
         .name = "ImportPlaybackKeyPair",
@@ -2661,6 +2683,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Import the public half of a P-384 key pair used to sign playback tokens for private channels.",
     },
     {
         .name = "InsertAdBreak",
@@ -2675,6 +2698,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Insert an ad break into a live stream of a channel that has an ad configuration.",
     },
     {
         .name = "ListAdConfigurations",
@@ -2689,6 +2713,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "adConfigurations",
+        .summary = "List ad configurations, a page at a time.",
     },
     {
         .name = "ListChannels",
@@ -2703,6 +2728,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "channels",
+        .summary = "List channels, optionally filtered by name, recording configuration, playback restriction policy or ad configuration.",
     },
     {
         .name = "ListPlaybackKeyPairs",
@@ -2717,6 +2743,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "keyPairs",
+        .summary = "List the imported playback key pairs.",
     },
     {
         .name = "ListPlaybackRestrictionPolicies",
@@ -2731,6 +2758,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "playbackRestrictionPolicies",
+        .summary = "List playback restriction policies.",
     },
     {
         .name = "ListRecordingConfigurations",
@@ -2745,6 +2773,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "recordingConfigurations",
+        .summary = "List recording configurations.",
     },
     {
         .name = "ListStreamKeys",
@@ -2759,6 +2788,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "streamKeys",
+        .summary = "List the stream keys of one channel (without their values).",
     },
     {
         .name = "ListStreamSessions",
@@ -2773,6 +2803,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "streamSessions",
+        .summary = "List a channel's streaming sessions, past and current.",
     },
     {
         .name = "ListStreams",
@@ -2787,6 +2818,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "streams",
+        .summary = "List the channels that are live now, optionally filtered by health.",
     },
     {
         .name = "ListTagsForResource",
@@ -2801,6 +2833,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "List the tags of an IVS resource.",
     },
     {
         .name = "PutMetadata",
@@ -2815,6 +2848,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Insert timed metadata (up to 1 KB) into a channel's live stream for viewers to receive.",
     },
     {
         .name = "StartViewerSessionRevocation",
@@ -2829,6 +2863,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Revoke one viewer's playback sessions on a private channel.",
     },
     {
         .name = "StopStream",
@@ -2843,6 +2878,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Disconnect the broadcaster from a live channel (the stream key stays valid).",
     },
     {
         .name = "TagResource",
@@ -2857,6 +2893,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Add or overwrite tags on an IVS resource.",
     },
     {
         .name = "UntagResource",
@@ -2871,6 +2908,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 1,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Remove tags from an IVS resource by key.",
     },
     {
         .name = "UpdateAdConfiguration",
@@ -2885,6 +2923,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Change an ad configuration's name or MediaTailor playback configurations.",
     },
     {
         .name = "UpdateChannel",
@@ -2899,6 +2938,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Change a channel's settings; a live channel must be stopped first.",
     },
     {
         .name = "UpdatePlaybackRestrictionPolicy",
@@ -2913,6 +2953,7 @@ const struct model_operation ivs_model_ivs_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Change a playback restriction policy's countries, origins or enforcement.",
     },
 };
 

@@ -1057,6 +1057,7 @@ const struct model_operation ivs_model_ivschat_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Issue a token that lets one user connect to a chat room with chosen capabilities and attributes.",
     },
     {
         .name = "CreateLoggingConfiguration",
@@ -1071,6 +1072,7 @@ const struct model_operation ivs_model_ivschat_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Create a logging configuration that sends chat messages to S3, CloudWatch Logs or Firehose.",
     },
     {
         .name = "CreateRoom",
@@ -1085,6 +1087,7 @@ const struct model_operation ivs_model_ivschat_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Create a chat room with message limits, an optional review handler and logging configurations.",
     },
     {
         .name = "DeleteLoggingConfiguration",
@@ -1099,6 +1102,7 @@ const struct model_operation ivs_model_ivschat_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Delete a logging configuration.",
     },
     {
         .name = "DeleteMessage",
@@ -1113,6 +1117,7 @@ const struct model_operation ivs_model_ivschat_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Delete a message from a room; every connected client gets a delete event for it.",
     },
     {
         .name = "DeleteRoom",
@@ -1127,6 +1132,7 @@ const struct model_operation ivs_model_ivschat_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Delete a chat room.",
     },
     {
         .name = "DisconnectUser",
@@ -1141,6 +1147,7 @@ const struct model_operation ivs_model_ivschat_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Disconnect every connection of one user from a room.",
     },
     {
         .name = "GetLoggingConfiguration",
@@ -1155,6 +1162,7 @@ const struct model_operation ivs_model_ivschat_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get one logging configuration and its state.",
     },
     {
         .name = "GetRoom",
@@ -1169,6 +1177,7 @@ const struct model_operation ivs_model_ivschat_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get one chat room's settings.",
     },
     {
         .name = "ListLoggingConfigurations",
@@ -1183,6 +1192,7 @@ const struct model_operation ivs_model_ivschat_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "loggingConfigurations",
+        .summary = "List logging configurations.",
     },
     {
         .name = "ListRooms",
@@ -1197,6 +1207,7 @@ const struct model_operation ivs_model_ivschat_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "rooms",
+        .summary = "List chat rooms, optionally filtered by name, review handler or logging configuration.",
     },
     {
         .name = "ListTagsForResource",
@@ -1211,6 +1222,7 @@ const struct model_operation ivs_model_ivschat_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "List the tags of a chat resource.",
     },
     {
         .name = "SendEvent",
@@ -1225,6 +1237,7 @@ const struct model_operation ivs_model_ivschat_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Send a custom event to every client connected to a room.",
     },
     {
         .name = "TagResource",
@@ -1239,6 +1252,7 @@ const struct model_operation ivs_model_ivschat_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Add or overwrite tags on a chat resource.",
     },
     {
         .name = "UntagResource",
@@ -1253,6 +1267,7 @@ const struct model_operation ivs_model_ivschat_ops[] = {
         .idempotent = 1,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Remove tags from a chat resource by key.",
     },
     {
         .name = "UpdateLoggingConfiguration",
@@ -1267,6 +1282,7 @@ const struct model_operation ivs_model_ivschat_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Change a logging configuration's name or destination.",
     },
     {
         .name = "UpdateRoom",
@@ -1281,6 +1297,7 @@ const struct model_operation ivs_model_ivschat_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Change a chat room's name, limits, review handler or logging configurations.",
     },
 };
 

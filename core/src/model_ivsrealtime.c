@@ -2605,6 +2605,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Create an encoder configuration (resolution, bitrate, frame rate) for server-side compositions.",
     },
     {
         .name = "CreateIngestConfiguration",
@@ -2619,6 +2620,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Create an ingest configuration so an RTMP(S) encoder can publish into a stage.",
     },
     {
         .name = "CreateParticipantToken",
@@ -2633,6 +2635,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Issue a token that lets one participant join a stage with chosen capabilities.",
     },
     {
         .name = "CreateStage",
@@ -2647,6 +2650,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Create a stage, optionally with participant tokens and automatic participant recording.",
     },
     {
         .name = "CreateStorageConfiguration",
@@ -2661,6 +2665,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Create a storage configuration naming the S3 bucket compositions and recordings go to.",
     },
     {
         .name = "DeleteEncoderConfiguration",
@@ -2675,6 +2680,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Delete an encoder configuration that no composition uses.",
     },
     {
         .name = "DeleteIngestConfiguration",
@@ -2689,6 +2695,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Delete an ingest configuration; one that is publishing needs force set.",
     },
     {
         .name = "DeletePublicKey",
@@ -2703,6 +2710,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Delete an imported public key; tokens signed with its private key stop working.",
     },
     {
         .name = "DeleteStage",
@@ -2717,6 +2725,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Delete a stage, disconnecting everyone in it.",
     },
     {
         .name = "DeleteStorageConfiguration",
@@ -2731,6 +2740,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Delete a storage configuration that no composition uses.",
     },
     {
         .name = "DisconnectParticipant",
@@ -2745,6 +2755,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Disconnect a participant from a stage and revoke its token.",
     },
     {
         .name = "GetComposition",
@@ -2759,6 +2770,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get one composition's state, layout and destinations.",
     },
     {
         .name = "GetEncoderConfiguration",
@@ -2773,6 +2785,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get one encoder configuration.",
     },
     {
         .name = "GetIngestConfiguration",
@@ -2787,6 +2800,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get one ingest configuration, including its stream key.",
     },
     {
         .name = "GetParticipant",
@@ -2801,6 +2815,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get one participant of a stage session: state, times, client and recording details.",
     },
     {
         .name = "GetPublicKey",
@@ -2815,6 +2830,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get an imported public key's material and fingerprint.",
     },
     {
         .name = "GetStage",
@@ -2829,6 +2845,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get one stage's settings, endpoints and active session.",
     },
     {
         .name = "GetStageSession",
@@ -2843,6 +2860,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get one session of a stage with its start and end times.",
     },
     {
         .name = "GetStorageConfiguration",
@@ -2857,6 +2875,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Get one storage configuration.",
     },
     {
         .name = "ImportPublicKey",
@@ -2871,6 +2890,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Import the public half of a P-384 key pair used to sign participant tokens yourself.",
     },
     {
         .name = "ListCompositions",
@@ -2885,6 +2905,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "compositions",
+        .summary = "List compositions, optionally filtered by stage or encoder configuration.",
     },
     {
         .name = "ListEncoderConfigurations",
@@ -2899,6 +2920,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "encoderConfigurations",
+        .summary = "List encoder configurations.",
     },
     {
         .name = "ListIngestConfigurations",
@@ -2913,6 +2935,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "ingestConfigurations",
+        .summary = "List ingest configurations, optionally filtered by stage or state.",
     },
     {
         .name = "ListParticipantEvents",
@@ -2927,6 +2950,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "events",
+        .summary = "List the events (join, publish, leave...) of one participant in a stage session.",
     },
     {
         .name = "ListParticipantReplicas",
@@ -2941,6 +2965,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "replicas",
+        .summary = "List the replicas of a participant in other stages.",
     },
     {
         .name = "ListParticipants",
@@ -2955,6 +2980,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "participants",
+        .summary = "List the participants of a stage session, optionally filtered by user, state, publishing or recording.",
     },
     {
         .name = "ListPublicKeys",
@@ -2969,6 +2995,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "publicKeys",
+        .summary = "List imported public keys.",
     },
     {
         .name = "ListStageSessions",
@@ -2983,6 +3010,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "stageSessions",
+        .summary = "List the sessions of a stage.",
     },
     {
         .name = "ListStages",
@@ -2997,6 +3025,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "stages",
+        .summary = "List stages.",
     },
     {
         .name = "ListStorageConfigurations",
@@ -3011,6 +3040,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 1,
         .result_key = "storageConfigurations",
+        .summary = "List storage configurations.",
     },
     {
         .name = "ListTagsForResource",
@@ -3025,6 +3055,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "List the tags of a Real-Time resource.",
     },
     {
         .name = "StartComposition",
@@ -3039,6 +3070,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Start a server-side composition of a stage to IVS channels and/or S3.",
     },
     {
         .name = "StartParticipantReplication",
@@ -3053,6 +3085,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Replicate a participant from one stage into another.",
     },
     {
         .name = "StopComposition",
@@ -3067,6 +3100,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Stop a running composition.",
     },
     {
         .name = "StopParticipantReplication",
@@ -3081,6 +3115,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Stop replicating a participant into another stage.",
     },
     {
         .name = "TagResource",
@@ -3095,6 +3130,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Add or overwrite tags on a Real-Time resource.",
     },
     {
         .name = "UntagResource",
@@ -3109,6 +3145,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 1,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Remove tags from a Real-Time resource by key.",
     },
     {
         .name = "UpdateIngestConfiguration",
@@ -3123,6 +3160,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Change the stage an ingest configuration publishes into, or its redundant-ingest setting.",
     },
     {
         .name = "UpdateStage",
@@ -3137,6 +3175,7 @@ const struct model_operation ivs_model_ivsrealtime_ops[] = {
         .idempotent = 0,
         .paginated = 0,
         .result_key = NULL,
+        .summary = "Change a stage's name or automatic participant recording settings.",
     },
 };
 

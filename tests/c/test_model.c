@@ -101,6 +101,25 @@ static void test_operations_sorted_and_unique(void)
     }
 }
 
+/* Every operation of every service carries its one-line summary (models/<service>/summaries.json):
+ * one line, a sentence ending with a period, short enough for `ivs help`. */
+static void test_operation_summaries(void)
+{
+    for (size_t k = 0; k < model_service_count; k++) {
+        const struct model_tables *t = model_services[k].model;
+        for (size_t i = 0; i < t->operation_count; i++) {
+            const char *s = t->operations[i].summary;
+            CHECK_MSG(s != NULL && *s != '\0', "%s %s has no summary", model_services[k].name,
+                      t->operations[i].name);
+            if (!s || !*s)
+                continue;
+            size_t n = strlen(s);
+            CHECK_MSG(s[n - 1] == '.' && n <= 150 && !strchr(s, '\n'), "%s: \"%s\"",
+                      t->operations[i].name, s);
+        }
+    }
+}
+
 static void test_snake_names(void)
 {
     const struct model_service *ivs = svc_named("ivs");
@@ -796,6 +815,7 @@ int main(void)
 {
     RUN(test_services_table);
     RUN(test_operations_sorted_and_unique);
+    RUN(test_operation_summaries);
     RUN(test_snake_names);
     RUN(test_operation_details);
     RUN(test_pagination_from_shapes);

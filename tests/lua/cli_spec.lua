@@ -157,8 +157,10 @@ describe("the ivs command", function()
         assert.equal(0, code, err)
         local ops, listed = {}, 0
         for line in out:gmatch("[^\n]+") do
-          local name = line:match("^  ([a-z][a-z-]+)$")
+          -- "  name  summary": the operation and its one-line summary
+          local name, summary = line:match("^  ([a-z][a-z-]+)  +(%u[^\n]*%.)$")
           if name then
+            assert.equal(ivs.describe(name:gsub("%-", "_")).summary, summary)
             ops[name] = true
             listed = listed + 1
           end

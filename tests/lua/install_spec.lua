@@ -178,6 +178,31 @@ describe("make install", function()
     assert.equal("#!/usr/bin/env " .. LUA, head)
   end)
 
+  -- The README shows the staged use of ivs.pc; its commands, with the README's stage replaced by
+  -- this run's, must work as written.
+  it("works the way the README's staged-install example shows", function()
+    assert.is_true(installed_ok, install_output)
+    local readme = assert(io.open(ROOT .. "/README.md")):read("*a")
+    local block = readme:match("```sh\n(make install DESTDIR=.-)```")
+    assert.is_truthy(block, "README.md has no staged-install example")
+    local readme_stage, readme_prefix = block:match("^make install DESTDIR=(%S+) PREFIX=(%S+)\n")
+    assert.is_truthy(readme_stage, block)
+    assert.equal(PREFIX, readme_prefix)
+    local command = block:match("\n(PKG_CONFIG_PATH=.-)\n#"):gsub("\\\n%s*", "")
+    local function here(s) return (s:gsub(readme_stage:gsub("%p", "%%%0"), (stage:gsub("%%", "%%%%")))) end
+    local ok, out = sh(here(command))
+    assert.is_true(ok, out)
+    local include, libs = block:match("\n# (%-I%S+) .- (%-L%S+ %-livs)")
+    assert.is_truthy(include, block)
+    assert.is_truthy(out:find(here(include), 1, true), out)
+    assert.is_truthy(out:find(here(libs), 1, true), out)
+    -- and the flags printed build and link a program against the staged library
+    if not have("cc") then return end
+    ok, out = sh(string.format("cc -o %s %s/tests/install/hello.c %s", q(work .. "/hello-readme"), q(ROOT),
+      (out:gsub("%s+$", ""))))
+    assert.is_true(ok, out)
+  end)
+
   it("installs an emulator whose libraries all resolve", function()
     assert.is_true(installed_ok, install_output)
     if not HAS_EMULATOR then pending("emulator/ has no sources yet") return end

@@ -52,6 +52,7 @@ describe("gen-model.lua", function()
     assert.is_truthy(model:find('"serviceId": "Chat Two"', 1, true), "the model's metadata was not found")
     write(dir .. "/ivschat-two-2020-07-14.model.json", model)
     write(dir .. "/paginators-1.json", read(ROOT .. "/models/ivschat/paginators-1.json"))
+    write(dir .. "/summaries.json", read(ROOT .. "/models/ivschat/summaries.json"))
     write(dir .. "/endpoint-rule-set-1.json",
       (read(ROOT .. "/models/ivschat/endpoint-rule-set-1.json"):gsub("https://ivschat", "https://ivschattwo")))
     local out_dir = tmp .. "/out"
@@ -76,6 +77,23 @@ describe("gen-model.lua", function()
       ok, out = sh("cc " .. cflags .. " " .. q(out_dir .. "/" .. f))
       assert.is_true(ok, f .. ": " .. out)
     end
+  end)
+
+  it("refuses a model directory whose summaries.json misses an operation", function()
+    if not (sh("lua5.4 -e 'require \"cjson\"'")) then
+      pending("lua5.4 with lua-cjson is not installed")
+      return
+    end
+    local dir = tmp .. "/models/ivschat"
+    assert.is_true((sh("mkdir -p " .. q(dir) .. " && cp " .. q(ROOT .. "/models/ivschat") .. "/*.json " .. q(dir))))
+    local summaries = read(dir .. "/summaries.json")
+    local without = summaries:gsub('%s*"DeleteRoom": "[^"]*",', "")
+    assert.are_not.equal(summaries, without)
+    write(dir .. "/summaries.json", without)
+    local ok, out = sh("lua5.4 " .. q(ROOT .. "/scripts/gen-model.lua") .. " " .. q(tmp) .. " " ..
+      q(dir .. "/ivschat-2020-07-14.model.json"))
+    assert.is_false(ok)
+    assert.is_truthy(out:find("no summary of DeleteRoom", 1, true), out)
   end)
 
   it("refuses a model of another protocol", function()
