@@ -137,7 +137,7 @@ int main(int argc, char **argv)
         goto out;
     }
     struct emu_server_config cfg = {host,    (unsigned)port,    region, account, creds, ncreds,
-                                    no_auth, (unsigned)threads, 0,      store};
+                                    no_auth, (unsigned)threads, 0,      store,   0};
     struct emu_server *srv = emu_server_start(&cfg, err, sizeof err);
     if (!srv || store_start_saver(store) != 0) {
         fprintf(stderr, "ivs-emulator: %s\n", err[0] ? err : "cannot start the state saver");

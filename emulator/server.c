@@ -185,8 +185,8 @@ static void sleep_ms(long ms)
 }
 
 /* Handles an IVS API request; returns 0, or -1 when the connection must be dropped. */
-static int handle_api(struct emu_server *srv, struct MHD_Connection *c,
-                      const struct emu_request_view *req, struct emu_reply *out)
+static int handle_api(struct emu_server *srv, const struct emu_request_view *req,
+                      struct emu_reply *out)
 {
     const struct model_operation *op = NULL;
     cJSON *input = NULL;
@@ -217,7 +217,6 @@ static int handle_api(struct emu_server *srv, struct MHD_Connection *c,
         if (auth_scope_region(emu_header(req, "authorization"), scoped, sizeof scoped) == 0)
             snprintf(region, sizeof region, "%s", scoped);
     }
-    (void)c;
     if (req->body_len && !json_content_type(emu_header(req, "content-type"))) {
         emu_reply_error(out, 415, "UnsupportedMediaTypeException", "Unsupported Media Type");
         out->front_door = 1;
@@ -251,12 +250,39 @@ static int handle_api(struct emu_server *srv, struct MHD_Connection *c,
     return 0;
 }
 
-static void handle_admin(struct emu_server *srv, struct MHD_Connection *c, const char *method,
-                         const char *path, const struct emu_request_view *req,
-                         struct emu_reply *out)
+/* The admin API's query parameters as a JSON object of decoded strings, read from the raw
+ * query (as libmicrohttpd splits it: '&' between pairs, the first '=' in each, '+' a space). */
+static cJSON *admin_query(const char *raw)
 {
     cJSON *query = cJSON_CreateObject();
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query_json, query);
+    while (query && raw && *raw) {
+        size_t n = strcspn(raw, "&");
+        if (n) {
+            struct buf pair = BUF_INIT;
+            buf_append(&pair, raw, n);
+            char *text = pair.data;
+            if (!text)
+                break;
+            for (char *p = text; *p; p++)
+                if (*p == '+')
+                    *p = ' ';
+            char *eq = strchr(text, '=');
+            if (eq)
+                *eq = '\0';
+            collect_query_json(query, MHD_GET_ARGUMENT_KIND, text, eq ? eq + 1 : NULL);
+            buf_free(&pair);
+        }
+        raw += n;
+        if (*raw == '&')
+            raw++;
+    }
+    return query;
+}
+
+static void handle_admin(struct emu_server *srv, const char *method, const char *path,
+                         const struct emu_request_view *req, struct emu_reply *out)
+{
+    cJSON *query = admin_query(req->raw_query);
     cJSON *body = NULL;
     if (req->body_len) {
         body = cJSON_ParseWithLength(req->body, req->body_len);
@@ -271,6 +297,20 @@ static void handle_admin(struct emu_server *srv, struct MHD_Connection *c, const
     store_admin(srv->cfg.store, method, path, query, body, out);
     cJSON_Delete(body);
     cJSON_Delete(query);
+}
+
+int emu_server_dispatch(struct emu_server *srv, const struct emu_request_view *req,
+                        struct emu_reply *out)
+{
+    if (!strcmp(req->method, "OPTIONS")) {
+        out->status = 200;
+        return 0;
+    }
+    if (!strncmp(req->raw_path, "/_emulator/", 11)) {
+        handle_admin(srv, req->method, req->raw_path + 10, req, out);
+        return 0;
+    }
+    return handle_api(srv, req, out);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -322,12 +362,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     } else if (ctx->too_large) {
         emu_reply_error(&out, 413, "RequestTooLargeException", "Request Too Long");
         out.front_door = 1;
-    } else if (!strcmp(method, "OPTIONS")) {
-        out.status = 200;
-    } else if (!strncmp(url, "/_emulator/", 11)) {
-        handle_admin(srv, c, method, url + 10, &req, &out);
     } else {
-        drop = handle_api(srv, c, &req, &out) != 0;
+        drop = emu_server_dispatch(srv, &req, &out) != 0;
     }
     enum MHD_Result ret = drop ? MHD_NO : send_reply(c, &out, request_id);
     emu_reply_cleanup(&out);
@@ -395,6 +431,8 @@ struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *e
         snprintf(errbuf, errlen, "cannot create thread key");
         return NULL;
     }
+    if (cfg->no_listen)
+        return srv;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
@@ -421,7 +459,8 @@ void emu_server_stop(struct emu_server *s)
 {
     if (!s)
         return;
-    MHD_stop_daemon(s->daemon);
+    if (s->daemon)
+        MHD_stop_daemon(s->daemon);
     pthread_key_delete(s->cache_key);
     pthread_key_delete(s->pattern_key);
     free(s);

@@ -19,6 +19,7 @@ struct emu_server_config {
     unsigned threads;    /* worker threads; 0 = 4 */
     size_t max_body;     /* bytes; 0 = 10 MiB */
     struct store *store; /* not owned */
+    int no_listen;       /* bind nothing: only emu_server_dispatch() is used (fuzzing) */
 };
 
 struct emu_server;
@@ -28,6 +29,14 @@ struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *e
                                     size_t errlen);
 /* The port actually bound. */
 unsigned emu_server_port(const struct emu_server *s);
+/*
+ * Routes one request that has been read in full: OPTIONS, the admin API (/_emulator/...) or an
+ * IVS operation (route, signature, content type, validation, injected faults, the store), and
+ * fills out with the reply. Returns 0, or -1 when an injected fault says to drop the
+ * connection. No socket is involved: the HTTP layer calls it, and so does the fuzz harness.
+ */
+int emu_server_dispatch(struct emu_server *s, const struct emu_request_view *req,
+                        struct emu_reply *out);
 /* Stops accepting, finishes the worker threads and releases the server. NULL is accepted. */
 void emu_server_stop(struct emu_server *s);
 

@@ -2356,8 +2356,15 @@ int store_load(struct store *s, char *errbuf, size_t errlen)
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
         buf_append(&text, chunk, n);
     fclose(f);
-    cJSON *root = cJSON_ParseWithLength(buf_str(&text), text.len);
+    int rc = store_load_text(s, buf_str(&text), text.len, s->state_path, errbuf, errlen);
     buf_free(&text);
+    return rc;
+}
+
+int store_load_text(struct store *s, const char *text, size_t len, const char *what, char *errbuf,
+                    size_t errlen)
+{
+    cJSON *root = cJSON_ParseWithLength(text, len);
     const char *format = jstr(root, "format");
     int rc = 0;
     pthread_mutex_lock(&s->lock);
@@ -2376,7 +2383,7 @@ int store_load(struct store *s, char *errbuf, size_t errlen)
     }
     if (rc != 0) {
         clear_all(s);
-        snprintf(errbuf, errlen, "%s is not a valid ivs-emulator state file", s->state_path);
+        snprintf(errbuf, errlen, "%s is not a valid ivs-emulator state file", what);
     }
     pthread_mutex_unlock(&s->lock);
     cJSON_Delete(root);

@@ -35,6 +35,11 @@ void store_free(struct store *s);
 /* Loads the state file if it exists. Returns 0 (also when absent), -1 with a message in
  * errbuf when it exists but cannot be read or parsed. */
 int store_load(struct store *s, char *errbuf, size_t errlen);
+/* Loads state from len bytes of state-file text into an empty store (what names the source
+ * in errbuf's message). Returns 0, or -1 with the store left empty and a message in errbuf.
+ * store_load() reads the file and calls this; so does the state-loader fuzz harness. */
+int store_load_text(struct store *s, const char *text, size_t len, const char *what, char *errbuf,
+                    size_t errlen);
 /* Starts the background thread that saves the state shortly after each change (debounced);
  * no-op without a state path. Returns 0 or -1. */
 int store_start_saver(struct store *s);
