@@ -494,11 +494,10 @@ static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state 
                                  s_response_header, resp, output, err);
 }
 
-enum ivs_status client_parse_response(const char *operation, long status, const char *body,
-                                      size_t body_len,
-                                      const char *(*header_lookup)(const void *ctx,
-                                                                   const char *name),
-                                      const void *ctx, cJSON **output, struct ivs_error *err)
+enum ivs_status
+client_parse_response(const char *operation, long status, const char *body, size_t body_len,
+                      const char *(*header_lookup)(const void *ctx, const char *name),
+                      const void *ctx, cJSON **output, struct ivs_error *err)
 {
     *output = NULL;
     if (status < 200 || status > 299) {

@@ -55,10 +55,9 @@ void client_parse_service_error(long status, const char *body, size_t body_len,
  * a 2xx whose body is not a JSON object is IVS_ERR_INTERNAL "InvalidResponse". *output is
  * NULL on failure. header_lookup may be NULL. Also the response-parser fuzzing entry point.
  */
-enum ivs_status client_parse_response(const char *operation, long status, const char *body,
-                                      size_t body_len,
-                                      const char *(*header_lookup)(const void *ctx,
-                                                                   const char *name),
-                                      const void *ctx, cJSON **output, struct ivs_error *err);
+enum ivs_status
+client_parse_response(const char *operation, long status, const char *body, size_t body_len,
+                      const char *(*header_lookup)(const void *ctx, const char *name),
+                      const void *ctx, cJSON **output, struct ivs_error *err);
 
 #endif

@@ -213,8 +213,7 @@ static int json_credentials(const cJSON *doc, const char *token_field, const cha
 }
 
 enum ivs_status cred_parse_document(enum cred_document kind, const char *text, size_t len,
-                                    struct credentials *out, struct buf *why,
-                                    struct ivs_error *err)
+                                    struct credentials *out, struct buf *why, struct ivs_error *err)
 {
     memset(out, 0, sizeof *out);
     cJSON *doc = cJSON_ParseWithLength(text, len);
