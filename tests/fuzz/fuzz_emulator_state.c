@@ -131,6 +131,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         FUZZ_ASSERT(errbuf[0] != '\0');
     }
+    if (getenv("FUZZ_VERBOSE")) /* to check what a seed reaches */
+        fprintf(stderr, "load: %s\n", errbuf[0] ? errbuf : "accepted");
     store_free(s);
     return 0;
 }
