@@ -49,11 +49,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cJSON_Delete(out);
     ivs_error_clear(&err);
 
-    /* Redaction: valid JSON in, valid JSON out. */
+    /* Redaction: valid JSON in, valid JSON out. cJSON takes every control byte (NUL too) for
+     * whitespace, which JSON does not; such bodies are not JSON and not checked. */
     struct buf red = BUF_INIT;
     redact_json(&red, body, m.body_len);
     char *copy = fuzz_strndup(body, m.body_len);
-    if (copy && !buf_failed(&red)) {
+    int controls = 0;
+    for (size_t i = 0; i < m.body_len; i++)
+        if ((unsigned char)body[i] < 0x20 && body[i] != '\t' && body[i] != '\n' && body[i] != '\r')
+            controls = 1;
+    if (copy && !controls && !buf_failed(&red)) {
         cJSON *in = cJSON_ParseWithLengthOpts(copy, m.body_len + 1, NULL, 1);
         if (in) {
             cJSON *again = cJSON_ParseWithLengthOpts(buf_str(&red), red.len + 1, NULL, 1);
