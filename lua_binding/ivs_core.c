@@ -702,10 +702,17 @@ static void s_json_value(struct json_writer *w, int idx, int depth)
         break;
     }
     case LUA_TTABLE: s_json_table(w, idx, depth); break;
+    case LUA_TLIGHTUSERDATA:
+        /* ivs.json.null, the one light userdata a caller can hold that means JSON null. */
+        if (lua_touserdata(L, idx) == NULL) {
+            buf_puts(w->out, "null");
+            break;
+        }
+        /* fall through */
     default:
         luaL_error(L,
-                   "json_encode: cannot encode a %s (JSON takes nil, booleans, numbers, strings "
-                   "and tables)",
+                   "json_encode: cannot encode a %s (JSON takes nil, ivs.json.null, booleans, "
+                   "numbers, strings and tables)",
                    luaL_typename(L, idx));
     }
 }
@@ -741,7 +748,9 @@ static int s_json_depth(const cJSON *j)
     return deepest + 1;
 }
 
-static void s_push_plain_json(lua_State *L, const cJSON *j)
+/* null_idx: the stack index of the value that stands for JSON null (the `null` option of
+ * json_decode), or 0 to leave nulls out (an absent key; a dropped array element). */
+static void s_push_plain_json(lua_State *L, const cJSON *j, int null_idx)
 {
     luaL_checkstack(L, 4, "json_decode: nested too deeply");
     const cJSON *child;
@@ -749,9 +758,9 @@ static void s_push_plain_json(lua_State *L, const cJSON *j)
         lua_createtable(L, 0, cJSON_GetArraySize(j));
         cJSON_ArrayForEach(child, j)
         {
-            if (cJSON_IsNull(child) || !child->string)
+            if ((cJSON_IsNull(child) && !null_idx) || !child->string)
                 continue;
-            s_push_plain_json(L, child);
+            s_push_plain_json(L, child, null_idx);
             lua_setfield(L, -2, child->string);
         }
     } else if (cJSON_IsArray(j)) {
@@ -760,9 +769,9 @@ static void s_push_plain_json(lua_State *L, const cJSON *j)
         lua_Integer n = 0;
         cJSON_ArrayForEach(child, j)
         {
-            if (cJSON_IsNull(child))
+            if (cJSON_IsNull(child) && !null_idx)
                 continue;
-            s_push_plain_json(L, child);
+            s_push_plain_json(L, child, null_idx);
             lua_seti(L, -2, ++n);
         }
     } else if (cJSON_IsString(j)) {
@@ -771,6 +780,8 @@ static void s_push_plain_json(lua_State *L, const cJSON *j)
         s_push_number(L, j->valuedouble, NULL);
     } else if (cJSON_IsBool(j)) {
         lua_pushboolean(L, cJSON_IsTrue(j));
+    } else if (null_idx) {
+        lua_pushvalue(L, null_idx);
     } else {
         lua_pushnil(L);
     }
@@ -780,6 +791,17 @@ static int l_json_decode(lua_State *L)
 {
     size_t len = 0;
     const char *text = luaL_checklstring(L, 1, &len);
+    /* Options: { null = value } keeps JSON nulls as that value (ivs.json.null, usually). The
+     * value is anchored at index 2 for the whole decode. */
+    int null_idx = 0;
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_getfield(L, 2, "null");
+        lua_replace(L, 2);
+        if (!lua_isnil(L, 2))
+            null_idx = 2;
+    }
+    lua_settop(L, 2);
     struct call_frame *f = s_new_frame(L);
     if (strlen(text) != len) {
         ivs_error_set(&f->err, IVS_ERR_VALIDATION, "InvalidJSON",
@@ -811,7 +833,7 @@ static int l_json_decode(lua_State *L)
         ivs_lua_push_error(L, &f->err, NULL);
         return 2;
     }
-    s_push_plain_json(L, f->output);
+    s_push_plain_json(L, f->output, null_idx);
     return 1;
 }
 
@@ -1468,6 +1490,8 @@ int luaopen_ivs_core(lua_State *L)
 
     luaL_newmetatable(L, JSON_ARRAY_MT);
     lua_setfield(L, -2, "json_array_mt");
+    lua_pushlightuserdata(L, NULL);
+    lua_setfield(L, -2, "json_null");
 
     luaL_newmetatable(L, ERROR_MT);
     lua_pushcfunction(L, l_error_tostring);
