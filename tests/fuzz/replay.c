@@ -118,7 +118,7 @@ static void replay_path(const char *path)
         char *full = malloc(n), *label = malloc(strlen(FUZZ_NAME) + strlen(names[i]) + 2);
         if (full && label) {
             snprintf(full, n, "%s/%s", path, names[i]);
-            sprintf(label, "%s/%s", FUZZ_NAME, names[i]);
+            snprintf(label, strlen(FUZZ_NAME) + strlen(names[i]) + 2, "%s/%s", FUZZ_NAME, names[i]);
             replay_file(full, label);
         }
         free(full);
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
     } else {
         const char *root = getenv("IVS_ROOT");
         const char *corpus = "tests/fuzz/corpus/";
-        const char *short_name = strncmp(FUZZ_NAME, "fuzz_", 5) ? FUZZ_NAME : FUZZ_NAME + 5;
+        const char *short_name = strncmp(FUZZ_NAME, "fuzz_", 5) ? FUZZ_NAME : &FUZZ_NAME[5];
         size_t n = (root ? strlen(root) + 1 : 0) + strlen(corpus) + strlen(short_name) + 1;
         char *dir = malloc(n);
         if (!dir)
