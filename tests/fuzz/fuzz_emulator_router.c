@@ -7,9 +7,10 @@
  * Authorization header goes to a --no-auth front door; one with "Authorization: fuzz-sign"
  * is signed by the harness (now, us-west-2, the emulator's key) and checked for real; any
  * other Authorization value goes to the checking front door as it is. Invariants: every
- * reply has a status, an error reply has a type, a success body is JSON. Admin requests that
- * would arm a fault with latency are skipped (the delay is real sleeping, which would only
- * slow fuzzing down). */
+ * reply has a status, an error reply has a type, a success body is JSON, and a request the
+ * harness signed is never refused for its signature. Admin requests that would arm a fault
+ * with latency are skipped (the delay is real sleeping, which would only slow fuzzing
+ * down). */
 #include <time.h>
 
 #include <cJSON.h>
@@ -159,6 +160,26 @@ static int arms_latency(const char *path, const uint8_t *body, size_t len)
     return yes;
 }
 
+/* Nonzero when every header is what an HTTP server would pass on: a token for a name (RFC
+ * 9110), no control bytes in a value, and exactly one Host. */
+static int plain_headers(const struct ivs_header *h, size_t n)
+{
+    int hosts = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!*h[i].name)
+            return 0;
+        for (const char *c = h[i].name; *c; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                  (*c >= '0' && *c <= '9') || strchr("!#$%&'*+-.^_`|~", *c)))
+                return 0;
+        for (const char *c = h[i].value; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                return 0;
+        hosts += !strcasecmp(h[i].name, "host");
+    }
+    return hosts == 1;
+}
+
 static void run_one(struct fuzz_message *m)
 {
     char *method = m->start;
@@ -230,6 +251,12 @@ static void run_one(struct fuzz_message *m)
         fprintf(stderr, "%s %s -> %d %s %s\n", method, target, rc ? -1 : out.status,
                 out.error_type ? out.error_type : "", out.message ? out.message : "");
     if (rc == 0) {
+        /* What our signer signs, our verifier accepts: the client and the emulator agree on
+         * canonicalisation (for requests an HTTP server would let through). */
+        if (self_sign && out.status == 403 && out.error_type && plain_headers(headers, n - 2) &&
+            (!strcmp(out.error_type, "InvalidSignatureException") ||
+             !strcmp(out.error_type, "IncompleteSignatureException")))
+            FUZZ_ASSERT(!"a request signed by sigv4_sign was refused by auth_verify");
         FUZZ_ASSERT(out.status >= 100 && out.status <= 599);
         if (out.status >= 400)
             FUZZ_ASSERT(out.error_type != NULL);
