@@ -17,9 +17,22 @@ struct emu_server_config {
     size_t credential_count;
     int no_auth;
     unsigned threads;    /* worker threads; 0 = 4 */
-    size_t max_body;     /* bytes; 0 = 10 MiB */
+    size_t max_body;     /* bytes; 0 = 1 MiB (EMU_DEFAULT_MAX_BODY) */
     struct store *store; /* not owned */
     int no_listen;       /* bind nothing: only emu_server_dispatch() is used (fuzzing) */
+    /* Flood limits (0 takes the default). A connection beyond a limit is closed at once. */
+    unsigned max_connections;        /* in total; default 1000, lowered to fit RLIMIT_NOFILE */
+    unsigned max_connections_per_ip; /* from one client address; default 256 */
+    unsigned header_timeout_s;       /* a request's headers must be complete this many seconds after
+                                      * the connection opened or its previous request ended;
+                                      * default 10 */
+};
+
+enum {
+    EMU_DEFAULT_MAX_BODY = 1024 * 1024,
+    EMU_DEFAULT_MAX_CONNECTIONS = 1000,
+    EMU_DEFAULT_MAX_CONNECTIONS_PER_IP = 256,
+    EMU_DEFAULT_HEADER_TIMEOUT_S = 10
 };
 
 struct emu_server;
@@ -30,13 +43,15 @@ struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *e
 /* The port actually bound. */
 unsigned emu_server_port(const struct emu_server *s);
 /*
- * Routes one request that has been read in full: OPTIONS, the admin API (/_emulator/...) or an
- * IVS operation (route, signature, content type, validation, injected faults, the store), and
- * fills out with the reply. Returns 0, or -1 when an injected fault says to drop the
- * connection. No socket is involved: the HTTP layer calls it, and so does the fuzz harness.
+ * Routes one request that has been read in full: OPTIONS, the admin API (/_emulator/...), the
+ * identity services (STS, SSO) or an IVS operation (route, signature, content type,
+ * validation, injected faults, the store), and fills out with the reply. request_id names
+ * the request in replies that carry it. Returns 0, or -1 when the connection must be dropped
+ * (an injected fault). No socket is involved: the HTTP layer calls it, and so does the fuzz
+ * harness.
  */
 int emu_server_dispatch(struct emu_server *s, const struct emu_request_view *req,
-                        struct emu_reply *out);
+                        const char *request_id, struct emu_reply *out);
 /* Stops accepting, finishes the worker threads and releases the server. NULL is accepted. */
 void emu_server_stop(struct emu_server *s);
 

@@ -51,6 +51,7 @@ struct lclient {
     struct ivs_client *client;
     lua_State *L;
     int log_ref;
+    int mfa_ref; /* the mfa_token option's function */
 };
 
 /* Everything a call allocates outside Lua, owned by a userdata so a raise cannot leak it. */
@@ -898,6 +899,44 @@ static void s_log_hook(void *ud, enum ivs_log_level level, const char *line)
         lua_pop(L, 1); /* a failing log function must not fail the request */
 }
 
+/* Runs inside lua_pcall: calls the mfa_token function with the device serial and copies the
+ * string it returns into the core's buffer. */
+static int l_mfa_trampoline(lua_State *L)
+{
+    const struct lclient *lc = lua_touserdata(L, 1);
+    const char *serial = lua_touserdata(L, 2);
+    char *code = lua_touserdata(L, 3);
+    size_t size = (size_t)lua_tointeger(L, 4);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lc->mfa_ref);
+    lua_pushstring(L, serial);
+    lua_call(L, 1, 1);
+    size_t len = 0;
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    if (!v || len == 0 || len >= size || strlen(v) != len)
+        return 0; /* no usable code: the core reports MfaTokenRequired */
+    memcpy(code, v, len + 1);
+    return 0;
+}
+
+static int s_mfa_hook(void *ud, const char *serial, char *code, size_t size)
+{
+    struct lclient *lc = ud;
+    lua_State *L = lc->L;
+    code[0] = '\0';
+    if (!L || lc->mfa_ref == LUA_NOREF || !lua_checkstack(L, 8))
+        return 1;
+    lua_pushcfunction(L, l_mfa_trampoline);
+    lua_pushlightuserdata(L, lc);
+    lua_pushlightuserdata(L, (void *)serial);
+    lua_pushlightuserdata(L, code);
+    lua_pushinteger(L, (lua_Integer)size);
+    if (lua_pcall(L, 4, 0, 0) != LUA_OK) {
+        lua_pop(L, 1); /* an error in the function means no code: the error says so */
+        return 1;
+    }
+    return code[0] ? 0 : 1;
+}
+
 /* The one destroy behind close(), __close and __gc: idempotent. */
 static void s_destroy(lua_State *L, struct lclient *lc)
 {
@@ -908,6 +947,10 @@ static void s_destroy(lua_State *L, struct lclient *lc)
     if (lc->log_ref != LUA_NOREF) {
         luaL_unref(L, LUA_REGISTRYINDEX, lc->log_ref);
         lc->log_ref = LUA_NOREF;
+    }
+    if (lc->mfa_ref != LUA_NOREF) {
+        luaL_unref(L, LUA_REGISTRYINDEX, lc->mfa_ref);
+        lc->mfa_ref = LUA_NOREF;
     }
     lc->L = NULL;
 }
@@ -1001,12 +1044,22 @@ static int l_new_client(lua_State *L)
     ty = lua_getfield(L, 1, "log"); /* stays at index 2 */
     if (ty != LUA_TNIL && ty != LUA_TFUNCTION)
         return luaL_error(L, "option 'log' must be a function, got %s", luaL_typename(L, -1));
+    int mfa_ty = lua_getfield(L, 1, "mfa_token"); /* stays at index 3 */
+    if (mfa_ty != LUA_TNIL && mfa_ty != LUA_TFUNCTION)
+        return luaL_error(L, "option 'mfa_token' must be a function, got %s", luaL_typename(L, -1));
 
     struct lclient *lc = lua_newuserdatauv(L, sizeof *lc, 0);
     lc->client = NULL;
     lc->L = NULL;
     lc->log_ref = LUA_NOREF;
+    lc->mfa_ref = LUA_NOREF;
     luaL_setmetatable(L, CLIENT_MT);
+    if (mfa_ty == LUA_TFUNCTION) {
+        lua_pushvalue(L, 3);
+        lc->mfa_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        o.mfa_token = s_mfa_hook;
+        o.mfa_token_ud = lc;
+    }
     if (ty == LUA_TFUNCTION) {
         lua_pushvalue(L, 2);
         lc->log_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -1312,6 +1365,52 @@ static int l_client_endpoint(lua_State *L)
     return 1;
 }
 
+/* client:identity() -> table (see ivs_client_identity), or nil, err. */
+static int l_client_identity(lua_State *L)
+{
+    struct lclient *lc = s_check_idle_client(L, 1);
+    struct call_frame *f = s_new_frame(L);
+    char *text = NULL;
+    lc->L = L;
+    enum ivs_status st = ivs_client_identity(lc->client, &text, &f->err);
+    lc->L = NULL;
+    if (st == IVS_OK) {
+        f->output = cJSON_Parse(text);
+        ivs_free(text);
+        if (!f->output)
+            return luaL_error(L, "out of memory");
+        s_push_plain_json(L, f->output, 0); /* nulls left out: absent fields */
+        return 1;
+    }
+    lua_pushnil(L);
+    ivs_lua_push_error(L, &f->err, "identity");
+    ivs_error_clear(&f->err);
+    return 2;
+}
+
+/* client:whoami() -> {UserId, Account, Arn} from STS GetCallerIdentity, or nil, err. */
+static int l_client_whoami(lua_State *L)
+{
+    struct lclient *lc = s_check_idle_client(L, 1);
+    struct call_frame *f = s_new_frame(L);
+    char *text = NULL;
+    lc->L = L;
+    enum ivs_status st = ivs_client_whoami(lc->client, &text, &f->err);
+    lc->L = NULL;
+    if (st == IVS_OK) {
+        f->output = cJSON_Parse(text);
+        ivs_free(text);
+        if (!f->output)
+            return luaL_error(L, "out of memory");
+        s_push_plain_json(L, f->output, 0); /* nulls left out: absent fields */
+        return 1;
+    }
+    lua_pushnil(L);
+    ivs_lua_push_error(L, &f->err, "whoami");
+    ivs_error_clear(&f->err);
+    return 2;
+}
+
 /* Shows the type and the address only: a client holds credentials, and none of them may
  * ever end up in a log through tostring(). */
 static int l_client_tostring(lua_State *L)
@@ -1448,6 +1547,8 @@ static const luaL_Reg s_client_methods[] = {
     {"is_closed", l_client_is_closed},
     {"region", l_client_region},
     {"endpoint", l_client_endpoint},
+    {"identity", l_client_identity},
+    {"whoami", l_client_whoami},
     {"start", l_client_start},
     {"poll", l_client_poll},
     {"in_flight", l_client_in_flight},

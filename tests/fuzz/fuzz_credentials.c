@@ -17,6 +17,7 @@ static void free_credentials(struct credentials *c)
     free(c->access_key_id);
     free(c->secret_access_key);
     free(c->session_token);
+    free(c->detail);
     memset(c, 0, sizeof *c);
 }
 

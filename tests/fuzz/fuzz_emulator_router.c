@@ -246,7 +246,7 @@ static void run_one(struct fuzz_message *m)
     struct emu_reply out;
     memset(&out, 0, sizeof out);
     /* -1: an injected fault dropped the connection, so there is no reply to check. */
-    int rc = emu_server_dispatch(authorization ? s_auth : s_open, &req, &out);
+    int rc = emu_server_dispatch(authorization ? s_auth : s_open, &req, "fuzz-request", &out);
     if (s_verbose)
         fprintf(stderr, "%s %s -> %d %s %s\n", method, target, rc ? -1 : out.status,
                 out.error_type ? out.error_type : "", out.message ? out.message : "");
