@@ -97,6 +97,7 @@ help:
 	@echo "make test       build and run every test (ends with 'N passed, N failed')"
 	@echo "make demo       run the example provisioning script against a local emulator"
 	@echo "make asan       run the C suites under AddressSanitizer and UBSan"
+	@echo "make fuzz       libFuzzer on every harness, FUZZ_TIME seconds each (default 600)"
 	@echo "make valgrind   run the Lua specs under valgrind (leak check)"
 	@echo "make bench      benchmarks against boto3 and the AWS CLI"
 	@echo "make model      regenerate the C model tables from models/ (every service)"
@@ -160,7 +161,65 @@ $(BUILD)/tools/%: tests/tools/%.c $(LIB_STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/c -o $@ $< $(LIB_STATIC) $(LDFLAGS) $(CORE_LIBS)
 
-tests: all $(TEST_BINS) $(TOOL_BINS)
+# ---- Fuzzing (tests/fuzz) --------------------------------------------------------------------
+# Each tests/fuzz/fuzz_NAME.c is a libFuzzer harness over one parser or router, with seeds in
+# tests/fuzz/corpus/NAME/. `make test` builds every harness as a plain program (any compiler,
+# tests/fuzz/replay.c supplies main) and replays its corpus. `make fuzz` builds them with
+# clang's libFuzzer under ASan and UBSan in build-fuzz/ and runs each for FUZZ_TIME seconds
+# (FUZZ_JOBS at a time, FUZZ_TARGETS to pick some: "profile sigv4"); a crash is saved to
+# tests/fuzz/crashes/ and makes the run fail. See tests/fuzz/README.md.
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%.c=%)
+FUZZ_REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/%)
+FUZZ_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+FUZZ_LUA_LIB := $(BUILD)/fuzz-libs/libivs_lua.a
+FUZZ_EMU_LIB := $(BUILD)/fuzz-libs/libivs_emu.a
+# fuzz_lua_json embeds Lua 5.4 and links the binding built for it.
+FUZZ_LUA_LIBS ?= $(shell $(PKG_CONFIG) --libs lua5.4 2>/dev/null || echo -llua5.4)
+FUZZ_CPPFLAGS = -Itests/fuzz -Ilua_binding -Iemulator -I$(LUA_INCDIR_lua5.4) $(MHD_CFLAGS)
+FUZZ_LINK = $(FUZZ_LUA_LIB) $(FUZZ_EMU_LIB) $(LIB_STATIC) $(LDFLAGS) $(FUZZ_LUA_LIBS) $(MHD_LIBS) \
+            $(CORE_LIBS) -ldl
+FUZZ_DEPS = tests/fuzz/fuzz.h $(FUZZ_LUA_LIB) $(FUZZ_EMU_LIB) $(LIB_STATIC)
+FUZZ_TIME ?= 600
+FUZZ_JOBS ?= 1
+FUZZ_TARGETS ?=
+# Library objects get coverage instrumentation and the sanitizers; only the harness links
+# libFuzzer's main.
+FUZZ_CFLAGS ?= -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+               -fno-sanitize-recover=undefined
+
+.PHONY: fuzz fuzz-build fuzz-replay
+
+$(FUZZ_LUA_LIB): $(LUA_SRCS:lua_binding/%.c=$(BUILD)/lua_binding/lua5.4/%.o)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_EMU_LIB): $(filter-out $(BUILD)/emulator/main.o,$(EMU_OBJS))
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FUZZ_CPPFLAGS) -DFUZZ_NAME='"$*"' -o $@ $< tests/fuzz/replay.c \
+	  $(FUZZ_LINK)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FUZZ_CPPFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LINK)
+
+fuzz-replay: $(FUZZ_REPLAY_BINS)
+fuzz-build: $(FUZZ_BINS)
+
+fuzz:
+	@command -v clang >/dev/null 2>&1 || { echo "make fuzz: clang not found (Debian package clang)" >&2; exit 1; }
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS='$(FUZZ_CFLAGS)' \
+	  LDFLAGS='-fsanitize=address,undefined' fuzz-build
+	BUILD=build-fuzz FUZZ_TIME=$(FUZZ_TIME) FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run-fuzz $(FUZZ_TARGETS)
+# ---- end of fuzzing ---------------------------------------------------------------------------
+
+tests: all $(TEST_BINS) $(TOOL_BINS) $(FUZZ_REPLAY_BINS)
 
 # The whole suite: C unit tests, Lua specs, integration specs, lint. The last line is
 # "N passed, N failed" (CI reads it).
@@ -268,6 +327,6 @@ lint: format-check
 	@if [ -f .luacheckrc ]; then luacheck -q lua_binding scripts tests/lua; fi
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(CORE_OBJS:.o=.d) $(LUA_OBJS:.o=.d) $(EMU_OBJS:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d)

@@ -401,8 +401,8 @@ static enum ivs_status route(const struct emu_request_view *req,
 
 /* Handles an API request of any of the services; returns 0, or -1 when the connection must
  * be dropped. */
-static int handle_api(struct emu_server *srv, struct MHD_Connection *c,
-                      const struct emu_request_view *wire, struct emu_reply *out)
+static int handle_api(struct emu_server *srv, const struct emu_request_view *wire,
+                      struct emu_reply *out)
 {
     const struct model_operation *op = NULL;
     const struct model_service *svc = NULL;
@@ -447,7 +447,6 @@ static int handle_api(struct emu_server *srv, struct MHD_Connection *c,
             snprintf(region, sizeof region, "%s", scoped);
         }
     }
-    (void)c;
     if (req->body_len && !json_content_type(emu_header(req, "content-type"))) {
         emu_reply_error(out, 415, "UnsupportedMediaTypeException", "Unsupported Media Type");
         out->front_door = 1;
@@ -481,12 +480,39 @@ static int handle_api(struct emu_server *srv, struct MHD_Connection *c,
     return 0;
 }
 
-static void handle_admin(struct emu_server *srv, struct MHD_Connection *c, const char *method,
-                         const char *path, const struct emu_request_view *req,
-                         struct emu_reply *out)
+/* The admin API's query parameters as a JSON object of decoded strings, read from the raw
+ * query (as libmicrohttpd splits it: '&' between pairs, the first '=' in each, '+' a space). */
+static cJSON *admin_query(const char *raw)
 {
     cJSON *query = cJSON_CreateObject();
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query_json, query);
+    while (query && raw && *raw) {
+        size_t n = strcspn(raw, "&");
+        if (n) {
+            struct buf pair = BUF_INIT;
+            buf_append(&pair, raw, n);
+            char *text = pair.data;
+            if (!text)
+                break;
+            for (char *p = text; *p; p++)
+                if (*p == '+')
+                    *p = ' ';
+            char *eq = strchr(text, '=');
+            if (eq)
+                *eq = '\0';
+            collect_query_json(query, MHD_GET_ARGUMENT_KIND, text, eq ? eq + 1 : NULL);
+            buf_free(&pair);
+        }
+        raw += n;
+        if (*raw == '&')
+            raw++;
+    }
+    return query;
+}
+
+static void handle_admin(struct emu_server *srv, const char *method, const char *path,
+                         const struct emu_request_view *req, struct emu_reply *out)
+{
+    cJSON *query = admin_query(req->raw_query);
     int identity = !strncmp(path, "/identity", 9) && (!path[9] || path[9] == '/');
     cJSON *body = NULL;
     if (req->body_len) {
@@ -507,6 +533,25 @@ static void handle_admin(struct emu_server *srv, struct MHD_Connection *c, const
         identity_reset(srv->identity);
     cJSON_Delete(body);
     cJSON_Delete(query);
+}
+
+int emu_server_dispatch(struct emu_server *srv, const struct emu_request_view *req,
+                        const char *request_id, struct emu_reply *out)
+{
+    if (!strcmp(req->method, "OPTIONS")) {
+        out->status = 200;
+        return 0;
+    }
+    if (!strncmp(req->raw_path, "/_emulator/", 11)) {
+        handle_admin(srv, req->method, req->raw_path + 10, req, out);
+        return 0;
+    }
+    if (identity_route(req))
+        return identity_handle(srv->identity, srv->cfg.no_auth ? NULL : &srv->auth,
+                               thread_cache(srv), srv->cfg.store, req, request_id, out) != 0
+                   ? -1
+                   : 0;
+    return handle_api(srv, req, out);
 }
 
 static enum MHD_Result reply_too_large(struct MHD_Connection *c, struct request_ctx *ctx)
@@ -586,15 +631,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     } else if (ctx->too_large) {
         emu_reply_error(&out, 413, "RequestTooLargeException", "Request Too Long");
         out.front_door = 1;
-    } else if (!strcmp(method, "OPTIONS")) {
-        out.status = 200;
-    } else if (!strncmp(url, "/_emulator/", 11)) {
-        handle_admin(srv, c, method, url + 10, &req, &out);
-    } else if (identity_route(&req)) {
-        drop = identity_handle(srv->identity, srv->cfg.no_auth ? NULL : &srv->auth,
-                               thread_cache(srv), srv->cfg.store, &req, request_id, &out) != 0;
     } else {
-        drop = handle_api(srv, c, &req, &out) != 0;
+        drop = emu_server_dispatch(srv, &req, request_id, &out) != 0;
     }
     enum MHD_Result ret = drop ? MHD_NO : send_reply(c, &out, request_id);
     emu_reply_cleanup(&out);
@@ -711,6 +749,8 @@ struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *e
         snprintf(errbuf, errlen, "cannot create thread key");
         return NULL;
     }
+    if (cfg->no_listen)
+        return srv;
     if (pthread_create(&srv->watcher, NULL, watcher_main, srv) == 0)
         srv->watcher_running = 1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
@@ -747,7 +787,8 @@ void emu_server_stop(struct emu_server *s)
 {
     if (!s)
         return;
-    MHD_stop_daemon(s->daemon);
+    if (s->daemon)
+        MHD_stop_daemon(s->daemon);
     stop_watcher(s);
     pthread_key_delete(s->cache_key);
     pthread_key_delete(s->pattern_key);

@@ -19,6 +19,7 @@ struct emu_server_config {
     unsigned threads;    /* worker threads; 0 = 4 */
     size_t max_body;     /* bytes; 0 = 1 MiB (EMU_DEFAULT_MAX_BODY) */
     struct store *store; /* not owned */
+    int no_listen;       /* bind nothing: only emu_server_dispatch() is used (fuzzing) */
     /* Flood limits (0 takes the default). A connection beyond a limit is closed at once. */
     unsigned max_connections;        /* in total; default 1000, lowered to fit RLIMIT_NOFILE */
     unsigned max_connections_per_ip; /* from one client address; default 256 */
@@ -41,6 +42,16 @@ struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *e
                                     size_t errlen);
 /* The port actually bound. */
 unsigned emu_server_port(const struct emu_server *s);
+/*
+ * Routes one request that has been read in full: OPTIONS, the admin API (/_emulator/...), the
+ * identity services (STS, SSO) or an IVS operation (route, signature, content type,
+ * validation, injected faults, the store), and fills out with the reply. request_id names
+ * the request in replies that carry it. Returns 0, or -1 when the connection must be dropped
+ * (an injected fault). No socket is involved: the HTTP layer calls it, and so does the fuzz
+ * harness.
+ */
+int emu_server_dispatch(struct emu_server *s, const struct emu_request_view *req,
+                        const char *request_id, struct emu_reply *out);
 /* Stops accepting, finishes the worker threads and releases the server. NULL is accepted. */
 void emu_server_stop(struct emu_server *s);
 

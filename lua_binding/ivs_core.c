@@ -529,6 +529,18 @@ static void s_push_json(lua_State *L, const cJSON *j, const struct model_shape *
     }
 }
 
+void ivs_lua_push_output(lua_State *L, const struct model_operation *op, const cJSON *output)
+{
+    if (output)
+        s_push_json(L, output, op ? op->output : NULL, 0);
+    else
+        lua_newtable(L);
+    if (!lua_istable(L, -1)) { /* a non-object body is the core's to reject, but be safe */
+        lua_pop(L, 1);
+        lua_newtable(L);
+    }
+}
+
 /* ---------------------------------------------------------------------------------------
  * Generic JSON (core.json_encode / core.json_decode), for tools such as scripts/ivs
  *
@@ -1142,14 +1154,7 @@ static int l_client_call(lua_State *L)
         ivs_error_clear(&f->err);
         return 2;
     }
-    if (f->output)
-        s_push_json(L, f->output, op->output, 0);
-    else
-        lua_newtable(L);
-    if (!lua_istable(L, -1)) { /* a non-object body is the core's to reject, but be safe */
-        lua_pop(L, 1);
-        lua_newtable(L);
-    }
+    ivs_lua_push_output(L, op, f->output);
     cJSON_Delete(f->output);
     f->output = NULL;
     return 1;
@@ -1293,14 +1298,7 @@ static int l_call_result(lua_State *L)
         ivs_lua_push_error(L, &s->err, s->op->snake_name);
         return 2;
     }
-    if (s->output)
-        s_push_json(L, s->output, s->op->output, 0);
-    else
-        lua_newtable(L);
-    if (!lua_istable(L, -1)) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-    }
+    ivs_lua_push_output(L, s->op, s->output);
     return 1;
 }
 

@@ -9,6 +9,9 @@
 
 #include "ivs.h"
 
+struct model_operation;
+struct cJSON;
+
 /* The metatable of error tables, registered by luaopen_ivs_core. */
 #define IVS_LUA_ERROR_MT "ivs.Error"
 
@@ -18,5 +21,11 @@ void ivs_lua_push_error(lua_State *L, const struct ivs_error *err, const char *o
 
 /* Pushes `nil, err` for a failure and returns 2, the count a lua_CFunction returns. */
 int ivs_lua_push_failure(lua_State *L, const struct ivs_error *err, const char *operation);
+
+/* Pushes the Lua value of an operation's parsed output (a table; an empty one when output is
+ * NULL), converted as the model's output shape says, as client:call() returns it. Raises a Lua
+ * error when the output nests too deeply. op may be NULL (no shape guidance). */
+void ivs_lua_push_output(lua_State *L, const struct model_operation *op,
+                         const struct cJSON *output);
 
 #endif

@@ -658,31 +658,47 @@ static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state 
         buf_free(&line);
     }
 
-    if (resp->status < 200 || resp->status > 299) {
-        client_parse_service_error(resp->status, resp->body.data, resp->body.len, s_response_header,
-                                   resp, err);
+    enum ivs_status st = client_parse_response(op->name, resp->status, resp->body.data,
+                                               resp->body.len, s_response_header, resp, output, err);
+    if (st == IVS_OK && s_add_header_members(op, resp, *output) != 0) {
+        cJSON_Delete(*output);
+        *output = NULL;
+        return ivs_error_nomem(err);
+    }
+    return st;
+}
+
+enum ivs_status
+client_parse_response(const char *operation, long status, const char *body, size_t body_len,
+                      const char *(*header_lookup)(const void *ctx, const char *name),
+                      const void *ctx, cJSON **output, struct ivs_error *err)
+{
+    *output = NULL;
+    if (status < 200 || status > 299) {
+        client_parse_service_error(status, body, body_len, header_lookup, ctx, err);
         return IVS_ERR_SERVICE;
     }
-
     cJSON *result;
-    if (resp->body.len == 0) {
+    if (body_len == 0) {
         result = cJSON_CreateObject();
     } else {
-        result = cJSON_ParseWithLength(resp->body.data, resp->body.len);
+        result = cJSON_ParseWithLength(body, body_len);
         if (!result || !cJSON_IsObject(result)) {
             cJSON_Delete(result);
+            const char *rid = header_lookup ? header_lookup(ctx, "x-amzn-RequestId") : NULL;
             ivs_error_set(err, IVS_ERR_INTERNAL, "InvalidResponse",
                           "%s: the service answered HTTP %ld with a body that is not a JSON object",
-                          op->name, resp->status);
-            err->status = resp->status;
-            err->request_id = ivs_strdup(rid);
+                          operation, status);
+            if (err) {
+                err->status = status;
+                free(err->request_id);
+                err->request_id = ivs_strdup(rid);
+            }
             return IVS_ERR_INTERNAL;
         }
     }
-    if (!result || s_add_header_members(op, resp, result) != 0) {
-        cJSON_Delete(result);
+    if (!result)
         return ivs_error_nomem(err);
-    }
     *output = result;
     return IVS_OK;
 }

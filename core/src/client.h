@@ -48,4 +48,16 @@ void client_parse_service_error(long status, const char *body, size_t body_len,
                                 const char *(*header_lookup)(const void *ctx, const char *name),
                                 const void *ctx, struct ivs_error *err);
 
+/*
+ * Turns one HTTP response of `operation` into its output or its error, as every call does:
+ * a 2xx with a JSON object body (or none, read as {}) gives IVS_OK and a new *output the
+ * caller deletes; any other status goes through client_parse_service_error (IVS_ERR_SERVICE);
+ * a 2xx whose body is not a JSON object is IVS_ERR_INTERNAL "InvalidResponse". *output is
+ * NULL on failure. header_lookup may be NULL. Also the response-parser fuzzing entry point.
+ */
+enum ivs_status
+client_parse_response(const char *operation, long status, const char *body, size_t body_len,
+                      const char *(*header_lookup)(const void *ctx, const char *name),
+                      const void *ctx, cJSON **output, struct ivs_error *err);
+
 #endif

@@ -245,6 +245,35 @@ static int json_credentials(const cJSON *doc, const char *token_field, const cha
     return *status == IVS_OK ? 0 : -1;
 }
 
+enum ivs_status cred_parse_document(enum cred_document kind, const char *text, size_t len,
+                                    struct credentials *out, struct buf *why, struct ivs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    cJSON *doc = cJSON_ParseWithLength(text, len);
+    enum ivs_status st = IVS_OK;
+    struct buf detail = BUF_INIT;
+    if (kind == CRED_DOC_PROCESS) {
+        const cJSON *version = cJSON_GetObjectItemCaseSensitive(doc, "Version");
+        if (!cJSON_IsObject(doc))
+            buf_puts(why, "printed something that is not a JSON object");
+        else if (!cJSON_IsNumber(version) || version->valuedouble != 1)
+            buf_puts(why, "printed a document whose Version is not 1");
+        else if (json_credentials(doc, "SessionToken", "process", out, &detail, err, &st) != 0 &&
+                 st == IVS_OK)
+            buf_printf(why, "printed unusable credentials: %s", buf_str(&detail));
+    } else {
+        const char *code = kind == CRED_DOC_IMDS ? json_string(doc, "Code") : NULL;
+        if (code && strcmp(code, "Success") != 0)
+            buf_printf(why, "the credentials are not available (Code %.40s)", code);
+        else
+            json_credentials(doc, "Token", kind == CRED_DOC_IMDS ? "imds" : "container", out, why,
+                             err, &st);
+    }
+    buf_free(&detail);
+    json_wipe_delete(doc);
+    return st;
+}
+
 /* ------------------------------------------------------------------------------------------
  * Providers. Each returns IVS_OK with out filled (found), IVS_OK with out empty and a reason
  * in why (nothing here, try the next one), or an error that stops the chain (a provider that
@@ -571,24 +600,11 @@ static enum ivs_status provider_process(struct cred_chain *c, const struct pctx 
         st = ivs_error_nomem(err);
     } else {
         /* Its stdout holds secrets: it never goes into a message, whatever its shape. */
-        cJSON *doc = cJSON_ParseWithLength(buf_str(&r.out), r.out.len);
-        const cJSON *version = cJSON_GetObjectItemCaseSensitive(doc, "Version");
         struct buf problem = BUF_INIT;
-        if (!cJSON_IsObject(doc)) {
-            buf_puts(&problem, "printed something that is not a JSON object");
-        } else if (!cJSON_IsNumber(version) || version->valuedouble != 1) {
-            buf_puts(&problem, "printed a document whose Version is not 1");
-        } else {
-            struct buf detail = BUF_INIT;
-            if (json_credentials(doc, "SessionToken", "process", out, &detail, err, &st) != 0 &&
-                st == IVS_OK)
-                buf_printf(&problem, "printed unusable credentials: %s", buf_str(&detail));
-            buf_free(&detail);
-        }
+        st = cred_parse_document(CRED_DOC_PROCESS, buf_str(&r.out), r.out.len, out, &problem, err);
         if (st == IVS_OK && problem.len)
             st = process_error(err, profile, buf_str(&problem), &r.errout);
         buf_free(&problem);
-        json_wipe_delete(doc);
     }
     if (st == IVS_OK && out->access_key_id)
         set_detail(out, "credential_process of profile '%s'", profile);
@@ -1290,16 +1306,16 @@ static enum ivs_status provider_container(struct cred_chain *c, const struct pct
         st = ivs_error_set(err, IVS_ERR_CREDENTIALS, "ContainerCredentialsError",
                            "the container credential endpoint answered HTTP %ld", resp.status);
     } else {
-        cJSON *doc = cJSON_ParseWithLength(buf_str(&resp.body), resp.body.len);
         struct buf problem = BUF_INIT;
-        if (json_credentials(doc, "Token", "container", out, &problem, err, &st) == 0)
+        st = cred_parse_document(CRED_DOC_CONTAINER, buf_str(&resp.body), resp.body.len, out,
+                                 &problem, err);
+        if (st == IVS_OK && out->access_key_id)
             set_detail(out, "container endpoint %s", url);
         else if (st == IVS_OK)
             st = ivs_error_set(err, IVS_ERR_CREDENTIALS, "ContainerCredentialsError",
                                "the container credential endpoint's answer is unusable: %s",
                                buf_str(&problem));
         buf_free(&problem);
-        json_wipe_delete(doc);
     }
     ivs_error_clear(&net);
     response_wipe(&resp);
@@ -1506,19 +1522,16 @@ static enum ivs_status provider_imds(struct cred_chain *c, const struct pctx *p,
         buf_printf(why, "the credentials request for role %s answered HTTP %ld", role, resp.status);
         goto done;
     }
-    cJSON *doc = cJSON_ParseWithLength(buf_str(&resp.body), resp.body.len);
-    const char *code = json_string(doc, "Code");
-    if (code && strcmp(code, "Success") != 0) {
-        buf_printf(why, "the credentials of role %s are not available (Code %.40s)", role, code);
-    } else {
+    {
         struct buf problem = BUF_INIT;
-        if (json_credentials(doc, "Token", "imds", out, &problem, err, &st) == 0)
+        st = cred_parse_document(CRED_DOC_IMDS, buf_str(&resp.body), resp.body.len, out, &problem,
+                                 err);
+        if (st == IVS_OK && out->access_key_id)
             set_detail(out, "instance role %s at %s", role, s.base);
         else if (st == IVS_OK)
             buf_printf(why, "role %s: %s", role, buf_str(&problem));
         buf_free(&problem);
     }
-    json_wipe_delete(doc);
 done:
     response_wipe(&resp);
     secret_free(token);

@@ -90,6 +90,25 @@ void cred_chain_set_process_timeout(struct cred_chain *c, long timeout_ms);
 enum ivs_status cred_container_url(const char *relative_uri, const char *full_uri, char **url,
                                    struct ivs_error *err);
 
+/* The JSON credential documents, each read as its provider reads it. */
+enum cred_document {
+    CRED_DOC_PROCESS,   /* credential_process stdout: Version 1, SessionToken */
+    CRED_DOC_CONTAINER, /* the container endpoint's answer: Token */
+    CRED_DOC_IMDS,      /* IMDS security-credentials/<role>: Code, Token */
+};
+
+struct buf;
+
+/*
+ * Parses len bytes of a credential document. Returns IVS_OK with *out filled when it is
+ * usable; IVS_OK with *out zeroed and a reason in why (never quoting a secret) when it is not;
+ * an error (out of memory) otherwise. The parsed text is wiped before it is released. The
+ * providers call this on what they receive; it is also the fuzzing entry point.
+ */
+enum ivs_status cred_parse_document(enum cred_document kind, const char *text, size_t len,
+                                    struct credentials *out, struct buf *why,
+                                    struct ivs_error *err);
+
 /* Adds what the chain resolves to at now_ms to obj (resolving if needed): credential_provider,
  * credential_source (profile / file / role, never a secret), access_key_id with all but the
  * last four characters masked, session_token (a boolean), expires_at (ISO 8601 or null); or

@@ -232,6 +232,9 @@ static void copy_value(struct scanner *s, int secret)
         const char *start = s->p;
         while (s->p < s->end && !strchr(",}] \t\r\n", *s->p))
             s->p++;
+        /* Always move forward, whatever byte is here (strchr matches a NUL too). */
+        if (s->p == start)
+            s->p++;
         buf_append(s->out, start, (size_t)(s->p - start));
     }
 }
@@ -303,10 +306,19 @@ void redact_json(struct buf *out, const char *json, size_t len)
 {
     if (!out || !json)
         return;
-    /* The structural pass relies on well-formed input; anything else is treated as text. */
-    cJSON *parsed = cJSON_ParseWithLength(json, len);
-    int valid = parsed != NULL;
-    cJSON_Delete(parsed);
+    /* The structural pass relies on well-formed input; anything else is treated as text.
+     * cJSON takes every control byte (NUL included) for whitespace, which JSON does not and
+     * the scanner cannot step over (a NUL there once made it loop forever), so a text with
+     * one is not JSON here. */
+    int valid = 1;
+    for (size_t i = 0; i < len && valid; i++)
+        if ((unsigned char)json[i] < 0x20 && json[i] != '\t' && json[i] != '\n' && json[i] != '\r')
+            valid = 0;
+    if (valid) {
+        cJSON *parsed = cJSON_ParseWithLength(json, len);
+        valid = parsed != NULL;
+        cJSON_Delete(parsed);
+    }
     if (!valid || max_depth(json, json + len) > MAX_DEPTH) {
         redact_text(out, json, len);
         return;
