@@ -658,8 +658,9 @@ static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state 
         buf_free(&line);
     }
 
-    enum ivs_status st = client_parse_response(op->name, resp->status, resp->body.data,
-                                               resp->body.len, s_response_header, resp, output, err);
+    enum ivs_status st =
+        client_parse_response(op->name, resp->status, resp->body.data, resp->body.len,
+                              s_response_header, resp, output, err);
     if (st == IVS_OK && s_add_header_members(op, resp, *output) != 0) {
         cJSON_Delete(*output);
         *output = NULL;

@@ -240,10 +240,9 @@ static void run_one(struct fuzz_message *m)
         headers[n].name = "Authorization";
         headers[n++].value = sig.authorization;
     }
-    struct emu_request_view req = {method,     target, query ? query : "",
-                                   headers,    n,      m->body_len ? (const void *)m->body : "",
-                                   m->body_len,
-                                   NULL};
+    struct emu_request_view req = {method,      target, query ? query : "",
+                                   headers,     n,      m->body_len ? (const void *)m->body : "",
+                                   m->body_len, NULL};
     struct emu_reply out;
     memset(&out, 0, sizeof out);
     /* -1: an injected fault dropped the connection, so there is no reply to check. */
