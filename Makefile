@@ -77,7 +77,7 @@ help:
 	@echo "make            build libivs, the Lua module and ivs-emulator"
 	@echo "make test       build and run every test (ends with 'N passed, N failed')"
 	@echo "make demo       run the example provisioning script against a local emulator"
-	@echo "make asan       run the C suites under AddressSanitizer and UBSan"
+	@echo "make asan       run the C suites and the hostile Lua specs under AddressSanitizer and UBSan"
 	@echo "make valgrind   run the Lua specs under valgrind (leak check)"
 	@echo "make bench      benchmarks against boto3 and the AWS CLI"
 	@echo "make model      regenerate core/src/model_gen.c from the IVS model"

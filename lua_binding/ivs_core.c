@@ -16,6 +16,7 @@
  * (including a memory error) raised half-way through a conversion never leaks. No C statics
  * hold state: metatables live in the registry under their names.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -633,12 +634,20 @@ static void s_json_table(struct json_writer *w, int idx, int depth)
     if (kc.integers || kc.others)
         luaL_error(L, "json_encode: a table must be either a sequence or have only string keys");
 
-    /* The key strings stay alive: the table being encoded holds them. */
+    /* Allocating the arrays below can run finalizers, and one may add keys to the table or
+     * remove them: the census is only an upper bound, checked at every key, and every key
+     * is anchored in a table of ours so that no pointer in keys[] outlives its string. */
     struct json_key *keys = lua_newuserdatauv(L, kc.strings * sizeof *keys, 0);
+    lua_createtable(L, kc.strings > INT_MAX ? INT_MAX : (int)kc.strings, 0);
+    int anchor = lua_gettop(L);
     size_t n = 0;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
+        if (n == kc.strings || lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "json_encode: the table changed while it was encoded (a finalizer?)");
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, anchor, (lua_Integer)n + 1);
         keys[n].s = lua_tolstring(L, -1, &keys[n].len);
         if (strlen(keys[n].s) != keys[n].len)
             luaL_error(L, "json_encode: keys must not contain NUL bytes");
@@ -659,7 +668,7 @@ static void s_json_table(struct json_writer *w, int idx, int depth)
     }
     s_json_newline(w, depth);
     buf_putc(w->out, '}');
-    lua_pop(L, 1); /* keys */
+    lua_pop(L, 2); /* keys and their anchor */
 }
 
 static void s_json_value(struct json_writer *w, int idx, int depth)
@@ -878,15 +887,26 @@ static void s_destroy(lua_State *L, struct lclient *lc)
     lc->L = NULL;
 }
 
-static const char *s_opt_string(lua_State *L, int t, const char *name)
+/* A string option of the table at t. The value is stored in the anchor table (ours, at
+ * index `anchor`) before its pointer is returned: it may come from an __index that nothing
+ * else references, or a later __index or log function may remove it from the options table,
+ * and either way the collector could free it while the core still reads it. */
+static const char *s_opt_string(lua_State *L, int t, int anchor, const char *name)
 {
     int ty = lua_getfield(L, t, name);
     const char *s = NULL;
-    if (ty == LUA_TSTRING)
-        s = lua_tostring(L, -1);
-    else if (ty != LUA_TNIL)
-        luaL_error(L, "option '%s' must be a string, got %s", name, luaL_typename(L, -1));
-    lua_pop(L, 1); /* the string stays alive in the options table */
+    if (ty == LUA_TSTRING) {
+        size_t len = 0;
+        s = lua_tolstring(L, -1, &len);
+        /* C would silently cut the value at the NUL. */
+        if (strlen(s) != len)
+            luaL_error(L, "option '%s' must not contain a NUL byte", name);
+        lua_setfield(L, anchor, name);
+    } else {
+        if (ty != LUA_TNIL)
+            luaL_error(L, "option '%s' must be a string, got %s", name, luaL_typename(L, -1));
+        lua_pop(L, 1);
+    }
     return s;
 }
 
@@ -926,22 +946,23 @@ static int l_new_client(lua_State *L)
         lua_newtable(L);
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
+    lua_newtable(L); /* index 2: anchors the option strings (see s_opt_string) */
 
     struct ivs_client_options o;
     ivs_client_options_init(&o);
-    o.region = s_opt_string(L, 1, "region");
-    o.endpoint = s_opt_string(L, 1, "endpoint");
-    o.profile = s_opt_string(L, 1, "profile");
-    o.access_key_id = s_opt_string(L, 1, "access_key_id");
-    o.secret_access_key = s_opt_string(L, 1, "secret_access_key");
-    o.session_token = s_opt_string(L, 1, "session_token");
+    o.region = s_opt_string(L, 1, 2, "region");
+    o.endpoint = s_opt_string(L, 1, 2, "endpoint");
+    o.profile = s_opt_string(L, 1, 2, "profile");
+    o.access_key_id = s_opt_string(L, 1, 2, "access_key_id");
+    o.secret_access_key = s_opt_string(L, 1, 2, "secret_access_key");
+    o.session_token = s_opt_string(L, 1, 2, "session_token");
     o.anonymous = s_opt_tristate(L, 1, "anonymous") > 0;
     o.timeout = s_opt_number(L, 1, "timeout");
     o.connect_timeout = s_opt_number(L, 1, "connect_timeout");
     o.close_connection = s_opt_tristate(L, 1, "close_connection") > 0;
-    o.retry_mode = s_opt_string(L, 1, "retry_mode");
-    o.ca_bundle = s_opt_string(L, 1, "ca_bundle");
-    o.app_id = s_opt_string(L, 1, "app_id");
+    o.retry_mode = s_opt_string(L, 1, 2, "retry_mode");
+    o.ca_bundle = s_opt_string(L, 1, 2, "ca_bundle");
+    o.app_id = s_opt_string(L, 1, 2, "app_id");
     o.use_fips_endpoint = s_opt_tristate(L, 1, "use_fips_endpoint");
     o.use_dualstack_endpoint = s_opt_tristate(L, 1, "use_dualstack_endpoint");
     int ty = lua_getfield(L, 1, "max_attempts");
@@ -964,7 +985,7 @@ static int l_new_client(lua_State *L)
                           luaL_typename(L, -1));
     }
     lua_pop(L, 1);
-    ty = lua_getfield(L, 1, "log"); /* stays at index 2 */
+    ty = lua_getfield(L, 1, "log"); /* stays at index 3 */
     if (ty != LUA_TNIL && ty != LUA_TFUNCTION)
         return luaL_error(L, "option 'log' must be a function, got %s", luaL_typename(L, -1));
 
@@ -974,7 +995,7 @@ static int l_new_client(lua_State *L)
     lc->log_ref = LUA_NOREF;
     luaL_setmetatable(L, CLIENT_MT);
     if (ty == LUA_TFUNCTION) {
-        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 3);
         lc->log_ref = luaL_ref(L, LUA_REGISTRYINDEX);
         o.log = s_log_hook;
         o.log_ud = lc;

@@ -1,0 +1,192 @@
+-- Hostile Lua values against the C binding: metatables whose __index runs the collector,
+-- finalizers that grow or empty the tables being read. Without ASan a bug here may only show
+-- as a wrong result (checked below); `make asan` runs this spec with the ASan-built module,
+-- where any read of freed memory or write past a block aborts the run.
+local core = require("ivs.core")
+
+-- A finalizer pending when the binding allocates: in generational mode every young
+-- collection ends by calling the pending finalizers, and a large allocation (a key array
+-- for thousands of keys) starts one. Returns the finalizer's run count so far.
+local function armed(fn)
+  local state = { runs = 0 }
+  return function()
+    setmetatable({}, { __gc = function()
+      state.runs = state.runs + 1
+      fn(state.runs)
+    end })
+  end, state
+end
+
+local function normal_gc()
+  collectgarbage("incremental", 200, 100, 13)
+  collectgarbage("collect")
+end
+
+local function fresh(prefix, n)
+  -- Built at run time (never a constant of this chunk), so the table is its only holder.
+  return prefix .. string.rep("x", n) .. tostring({}):sub(-6)
+end
+
+describe("hostile finalizers", function()
+  after_each(normal_gc)
+
+  it("json_encode survives a finalizer that adds keys while the key array is allocated", function()
+    local victim = {}
+    for i = 1, 20000 do victim["key" .. i] = i end
+    local arm, state = armed(function(run)
+      for j = 1, 200 do victim["grown" .. run .. "_" .. j] = j end
+    end)
+    collectgarbage("generational", 1, 100)
+    for _ = 1, 5 do
+      arm()
+      local ok, text = pcall(core.json_encode, victim)
+      -- Either the encoder noticed the table change (an error) or it wrote valid JSON.
+      if ok then assert.is_table(core.json_decode(text)) else assert.matches("changed", text) end
+    end
+    assert.is_true(state.runs > 0, "the finalizer never ran: the test proves nothing")
+  end)
+
+  it("sign survives a finalizer that adds headers while the header array is allocated", function()
+    local headers = {}
+    for i = 1, 20000 do headers["x-h" .. i] = "v" end
+    local arm, state = armed(function(run)
+      for j = 1, 200 do headers["x-grown-" .. run .. "-" .. j] = "g" end
+    end)
+    collectgarbage("generational", 1, 100)
+    for _ = 1, 5 do
+      arm()
+      local ok, err = pcall(core.sign, { method = "GET", url = "https://example.amazonaws.com/",
+        region = "us-east-1", service = "service", access_key_id = "AKIDEXAMPLE",
+        secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", time = 1440938160, headers = headers })
+      if not ok then assert.matches("changed", err) end
+    end
+    assert.is_true(state.runs > 0, "the finalizer never ran: the test proves nothing")
+  end)
+end)
+
+describe("hostile __index", function()
+  after_each(normal_gc)
+
+  it("new_client keeps a string that only __index handed out", function()
+    local region = "us-" .. "west-2"
+    local opts = setmetatable({}, { __index = function(_, k)
+      collectgarbage()
+      collectgarbage()
+      if k == "region" then return fresh("", 0):sub(1, 0) .. "us-" .. "west-2" end
+      if k == "endpoint" then return fresh("http://127.0.0.1:1/", 50) end
+      if k == "access_key_id" then return "AKID" .. "EXAMPLE" end
+      if k == "secret_access_key" then return fresh("secret", 40) end
+    end })
+    local c = assert(core.new_client(opts))
+    assert.equal(region, c:region())
+    assert.matches("^http://127%.0%.0%.1:1/x+", c:endpoint())
+    c:close()
+  end)
+
+  it("sign keeps a string that a later __index removed from the table", function()
+    local function opts()
+      return { method = "GET", url = "https://example.amazonaws.com/" .. string.rep("p", 60),
+        region = "us-east-1", service = "service", access_key_id = "AKIDEXAMPLE",
+        secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" .. string.rep("s", 0) }
+    end
+    local plain = opts()
+    plain.time = 1440938160
+    local want = assert(core.sign(plain))
+    local hostile = opts()
+    setmetatable(hostile, { __index = function(t, k)
+      if k == "time" then
+        rawset(t, "url", nil)
+        rawset(t, "region", nil)
+        collectgarbage()
+        collectgarbage()
+        return 1440938160
+      end
+    end })
+    local got = assert(core.sign(hostile))
+    assert.equal(want.Authorization, got.Authorization)
+  end)
+
+  it("presign keeps header strings that a later __index removed from the headers table", function()
+    local function make()
+      local h = {}
+      -- Long strings are never interned: each call makes new string objects.
+      for i = 1, 20 do h["x-header-name-long-enough-" .. string.rep("x", 30) .. i] = string.rep("v", 60) .. i end
+      return h
+    end
+    local base = { method = "GET", url = "https://example.amazonaws.com/", region = "us-east-1",
+      service = "service", access_key_id = "AKIDEXAMPLE",
+      secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", time = 1440938160, expires = 300 }
+    local headers = make()
+    local copy = make()
+    local plain = {}
+    for k, v in pairs(base) do plain[k] = v end
+    plain.headers = copy
+    local want = assert(core.presign(plain))
+    local hostile = {}
+    for k, v in pairs(base) do hostile[k] = v end
+    hostile.expires = nil
+    hostile.headers = headers
+    setmetatable(hostile, { __index = function(t, k)
+      if k == "expires" then
+        for name in pairs(t.headers) do t.headers[name] = nil end
+        collectgarbage()
+        collectgarbage()
+        return 300
+      end
+    end })
+    headers = nil -- luacheck: ignore 311 (only the table may hold the strings)
+    assert.equal(want, assert(core.presign(hostile)))
+  end)
+
+  it("playback_token keeps a claim that a later __index removed from the table", function()
+    local key = [[
+-----BEGIN EC PRIVATE KEY-----
+MIGkAgEBBDAiLeXW0eJf1/WDyAHGkQPzbsJyZnuWMZWto21+iSR/WtnsQO1m50Iy
+I1LvLk3tgAagBwYFK4EEACKhZANiAATFpVYOAhsSEhtd5/C4B5DGnzkNCnkubKs/
+iB1jApxEKLeICP7YHN54cHsU+b+y7mSTm++LW5RR7RDPJja9vdmLp/BAtPlA9GWU
+q0NnyMifkdABTWQY+35TP/xrn8TQpzo=
+-----END EC PRIVATE KEY-----
+]]
+    local arn = "arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234"
+    -- Built at run time, so only the claims table holds it (read before expires_at).
+    local claims = { channel_arn = "arn:aws:ivs:us-west-2:123456789012:" .. "channel/abcdEFGH1234" }
+    setmetatable(claims, { __index = function(t, k)
+      if k == "expires_at" then
+        rawset(t, "channel_arn", nil)
+        collectgarbage()
+        collectgarbage()
+        return 1700000300
+      end
+      if k == "now" then return 1700000000 end
+    end })
+    local token = assert(core.playback_token(key, claims))
+    local payload = token:match("^[^.]+%.([^.]+)%.")
+    local b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    local bits, out = 0, {}
+    local acc = 0
+    for i = 1, #payload do
+      acc = acc * 64 + (b64:find(payload:sub(i, i), 1, true) - 1)
+      bits = bits + 6
+      if bits >= 8 then
+        bits = bits - 8
+        out[#out + 1] = string.char(acc // (1 << bits))
+        acc = acc % (1 << bits)
+      end
+    end
+    local json = assert(core.json_decode(table.concat(out)))
+    assert.equal(arn, json["aws:channel-arn"])
+  end)
+end)
+
+describe("NUL bytes in options", function()
+  it("ivs.new refuses a string option with a NUL byte instead of cutting it short", function()
+    local ivs = require("ivs")
+    local ok, err = pcall(ivs.new, { region = "us-west-2\0evil", endpoint = "http://127.0.0.1:1",
+      credentials = { creds = { access_key_id = "AKIDEXAMPLE", secret_access_key = "secret" } } })
+    assert.is_false(ok)
+    assert.matches("region.*NUL", tostring(err))
+    ok, err = pcall(core.new_client, { region = "us-west-2", endpoint = "http://127.0.0.1:1\0/x" })
+    assert.is_false(ok)
+    assert.matches("endpoint.*NUL", tostring(err))
+  end)
+end)
