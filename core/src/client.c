@@ -83,14 +83,39 @@ void client_log(const struct ivs_client *c, enum ivs_log_level level, const char
 {
     if (!c->log || (int)level > c->log_level)
         return;
-    struct buf line = BUF_INIT;
+    struct buf line = BUF_INIT, safe = BUF_INIT;
     va_list ap;
     va_start(ap, fmt);
     buf_vprintf(&line, fmt, ap);
     va_end(ap);
+    line.sensitive = 1;
+    /* Masking by name (redact_json, redact_header_line) misses a secret where it has no
+     * name: an echoed header in a message, a private key sent as a public one. */
     if (!buf_failed(&line))
-        c->log(c->log_ud, level, buf_str(&line));
+        redact_scrub(&safe, buf_str(&line), line.len, (const char *const *)c->known_secrets, 2);
+    if (!buf_failed(&line) && !buf_failed(&safe))
+        c->log(c->log_ud, level, buf_str(&safe));
     buf_free(&line);
+    buf_free(&safe);
+}
+
+void client_scrub_error(const struct ivs_client *c, struct ivs_error *err)
+{
+    redact_error(err, (const char *const *)c->known_secrets, 2);
+}
+
+/* Keeps a copy of a secret in use (a NULL or empty value keeps the old one: masking a value
+ * no longer used costs nothing). Out of memory leaves the slot empty: masking by shape and
+ * by name still applies. */
+static void s_remember_secret(char **slot, const char *value)
+{
+    if (!value || !*value || (*slot && strcmp(*slot, value) == 0))
+        return;
+    if (*slot) {
+        explicit_bzero(*slot, strlen(*slot));
+        free(*slot);
+    }
+    *slot = ivs_strdup(value);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -213,8 +238,11 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
         retry_quota_init(&c->quota, &c->retry);
         st = s_split_endpoint(c, err);
     }
-    if (st == IVS_OK)
+    if (st == IVS_OK) {
+        s_remember_secret(&c->known_secrets[0], opts->secret_access_key);
+        s_remember_secret(&c->known_secrets[1], opts->session_token);
         st = cred_chain_new(opts, &c->cfg, &c->creds, err);
+    }
     if (st == IVS_OK) {
         c->user_agent = s_user_agent(&c->cfg);
         c->keys = sigv4_key_cache_new();
@@ -258,6 +286,12 @@ void client_destroy(struct ivs_client *c)
     free(c->base_path);
     free(c->host);
     free(c->user_agent);
+    for (size_t i = 0; i < sizeof c->known_secrets / sizeof c->known_secrets[0]; i++) {
+        if (c->known_secrets[i]) {
+            explicit_bzero(c->known_secrets[i], strlen(c->known_secrets[i]));
+            free(c->known_secrets[i]);
+        }
+    }
     http_multi_free(c->multi);
     c->magic = 0;
     free(c);
@@ -380,8 +414,12 @@ enum ivs_status call_begin(struct ivs_client *c, const struct model_operation *o
     memset(cs, 0, sizeof *cs);
     cs->op = op;
     enum ivs_status st = model_validate_cached(op, input, c->patterns, err);
-    if (st != IVS_OK)
+    if (st != IVS_OK) {
+        /* Validation quotes the bad value: it may be a secret in the wrong place (a stream
+         * key passed as an ARN). */
+        client_scrub_error(c, err);
         return st;
+    }
     st = model_serialize(op, input, &cs->req, err);
     if (st != IVS_OK)
         return st;
@@ -417,6 +455,10 @@ enum ivs_status call_prepare_attempt(struct ivs_client *c, struct call_state *cs
     enum ivs_status st = cred_chain_get(c->creds, now_ms, &cr, err);
     if (st != IVS_OK)
         return st;
+    if (cr) {
+        s_remember_secret(&c->known_secrets[0], cr->secret_access_key);
+        s_remember_secret(&c->known_secrets[1], cr->session_token);
+    }
 
     struct ivs_header *headers = cs->headers;
     size_t n = 0;
@@ -534,6 +576,8 @@ enum call_next call_finish_attempt(struct ivs_client *c, struct call_state *cs, 
         }
     }
     cs->status = st;
+    if (st != IVS_OK)
+        client_scrub_error(c, err); /* a service may echo the request's headers back */
     if (st == IVS_OK) {
         retry_quota_on_success(&c->quota, &c->retry, cs->last_cost);
         return CALL_DONE;

@@ -190,3 +190,65 @@ describe("NUL bytes in options", function()
     assert.matches("endpoint.*NUL", tostring(err))
   end)
 end)
+
+describe("secrets by value", function()
+  local capture = require("helpers.capture")
+  local ivs = require("ivs")
+  after_each(capture.finish_all)
+
+  local SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+  local TOKEN = "FwoGZXIvYXdzEBYaDEXAMPLESESSIONTOKENvalue+/=="
+  local SIG = "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+  local PRIVATE = "-----BEGIN EC PRIVATE KEY-----\nMIGkAgEBBDAiLeXW0eJf1/WDyAHGkQPzbsJyZnuWMZWto21+iSR/\n"
+    .. "-----END EC PRIVATE KEY-----\n"
+
+  local function client(url, lines)
+    return assert(ivs.new{ region = "us-west-2", endpoint = url, max_attempts = 1,
+      credentials = { creds = { access_key_id = "AKIDEXAMPLE", secret_access_key = SECRET, session_token = TOKEN } },
+      log = function(line) lines[#lines + 1] = line end })
+  end
+
+  local function assert_clean(text, what)
+    for _, s in ipairs({ SECRET, TOKEN, SIG, "MIGkAgEBBDAiLeXW0eJf1", "sk_us%-west%-2_AbCdEf" }) do
+      assert.is_nil(text:find(s, 1, s:find("%%") == nil), what .. " holds a secret: " .. text)
+    end
+  end
+
+  it("keeps a service's echo of the request headers out of tostring(err) and the log", function()
+    local echo = "you sent X-Amz-Security-Token: " .. TOKEN .. ", Authorization: AWS4-HMAC-SHA256 "
+      .. "Credential=AKIDEXAMPLE/20260101/us-west-2/ivs/aws4_request, SignedHeaders=host, Signature=" .. SIG
+      .. " and the key " .. SECRET
+    local srv = capture.start({ { status = 400, headers = { ["x-amzn-ErrorType"] = "ValidationException" },
+      body = { message = echo } } })
+    local lines = {}
+    local c = client(srv.url, lines)
+    local out, err = c:get_channel{ arn = "arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234" }
+    srv:finish()
+    assert.is_nil(out)
+    assert.equal("ValidationException", err.code)
+    assert_clean(tostring(err), "tostring(err)")
+    assert_clean(err.message, "err.message")
+    assert.matches("Credential=AKIDEXAMPLE/20260101", err.message, 1, true)
+    assert.is_true(#lines > 0)
+    assert_clean(table.concat(lines, "\n"), "the log")
+  end)
+
+  it("keeps a stream key passed as an ARN out of the validation error", function()
+    local lines = {}
+    local c = client("http://127.0.0.1:1", lines)
+    local out, err = c:get_channel{ arn = "sk_us-west-2_AbCdEf012345GhIjKlMnOp" }
+    assert.is_nil(out)
+    assert.equal("validation", err.kind)
+    assert_clean(tostring(err), "tostring(err)")
+  end)
+
+  it("keeps a private key sent as publicKeyMaterial out of the debug log", function()
+    local srv = capture.start({ { status = 200, body = { keyPair = { name = "k" } } } })
+    local lines = {}
+    local c = client(srv.url, lines)
+    assert(c:import_playback_key_pair{ publicKeyMaterial = PRIVATE, name = "k" })
+    local reqs = srv:finish()
+    assert.matches("MIGkAgEBBDAiLeXW0eJf1", reqs[1].body, 1, true) -- sent as given
+    assert_clean(table.concat(lines, "\n"), "the log")
+  end)
+end)
