@@ -16,6 +16,7 @@
  * (including a memory error) raised half-way through a conversion never leaks. No C statics
  * hold state: metatables live in the registry under their names.
  */
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -723,93 +724,352 @@ static int l_json_encode(lua_State *L)
     return 1;
 }
 
-static int s_json_depth(const cJSON *j)
+/* The decoder reads the text straight into Lua values (no cJSON in between, whose strings
+ * end at the first NUL): "\u0000" survives inside a string, integers that fit are exact
+ * lua_Integers, and a number that does not fit a double (1e999) is refused rather than made
+ * infinite. Errors name the line and column, never quote the text (it may hold a secret). */
+struct json_reader {
+    lua_State *L;
+    const char *text;
+    size_t len, pos;
+    const char *error; /* set by the first failure; the caller turns it into nil, err */
+    size_t error_at;
+};
+
+static int s_jr_fail(struct json_reader *r, const char *what)
 {
-    int deepest = 0;
-    const cJSON *child;
-    if (!cJSON_IsArray(j) && !cJSON_IsObject(j))
-        return 0;
-    cJSON_ArrayForEach(child, j)
-    {
-        int d = s_json_depth(child);
-        if (d > deepest)
-            deepest = d;
+    if (!r->error) {
+        r->error = what;
+        r->error_at = r->pos;
     }
-    return deepest + 1;
+    return 0;
 }
 
-static void s_push_plain_json(lua_State *L, const cJSON *j)
+static void s_jr_ws(struct json_reader *r)
 {
-    luaL_checkstack(L, 4, "json_decode: nested too deeply");
-    const cJSON *child;
-    if (cJSON_IsObject(j)) {
-        lua_createtable(L, 0, cJSON_GetArraySize(j));
-        cJSON_ArrayForEach(child, j)
-        {
-            if (cJSON_IsNull(child) || !child->string)
-                continue;
-            s_push_plain_json(L, child);
-            lua_setfield(L, -2, child->string);
-        }
-    } else if (cJSON_IsArray(j)) {
-        lua_createtable(L, cJSON_GetArraySize(j), 0);
-        luaL_setmetatable(L, JSON_ARRAY_MT);
-        lua_Integer n = 0;
-        cJSON_ArrayForEach(child, j)
-        {
-            if (cJSON_IsNull(child))
-                continue;
-            s_push_plain_json(L, child);
-            lua_seti(L, -2, ++n);
-        }
-    } else if (cJSON_IsString(j)) {
-        lua_pushstring(L, j->valuestring);
-    } else if (cJSON_IsNumber(j)) {
-        s_push_number(L, j->valuedouble, NULL);
-    } else if (cJSON_IsBool(j)) {
-        lua_pushboolean(L, cJSON_IsTrue(j));
-    } else {
-        lua_pushnil(L);
+    while (r->pos < r->len) {
+        char c = r->text[r->pos];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            break;
+        r->pos++;
     }
+}
+
+static int s_jr_hex4(struct json_reader *r, unsigned *out)
+{
+    if (r->len - r->pos < 4)
+        return s_jr_fail(r, "a \\u escape needs four hex digits");
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = r->text[r->pos++];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return s_jr_fail(r, "a \\u escape needs four hex digits");
+    }
+    *out = v;
+    return 1;
+}
+
+static void s_jr_utf8(luaL_Buffer *b, unsigned cp)
+{
+    if (cp < 0x80) {
+        luaL_addchar(b, (char)cp);
+    } else if (cp < 0x800) {
+        luaL_addchar(b, (char)(0xC0 | (cp >> 6)));
+        luaL_addchar(b, (char)(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        luaL_addchar(b, (char)(0xE0 | (cp >> 12)));
+        luaL_addchar(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
+        luaL_addchar(b, (char)(0x80 | (cp & 0x3F)));
+    } else {
+        luaL_addchar(b, (char)(0xF0 | (cp >> 18)));
+        luaL_addchar(b, (char)(0x80 | ((cp >> 12) & 0x3F)));
+        luaL_addchar(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
+        luaL_addchar(b, (char)(0x80 | (cp & 0x3F)));
+    }
+}
+
+/* Pushes the string starting at the opening quote (on success only). */
+static int s_jr_string(struct json_reader *r)
+{
+    luaL_Buffer b;
+    r->pos++; /* the quote */
+    luaL_buffinit(r->L, &b);
+    for (;;) {
+        if (r->pos >= r->len) {
+            luaL_pushresult(&b);
+            lua_pop(r->L, 1);
+            return s_jr_fail(r, "unterminated string");
+        }
+        size_t start = r->pos;
+        while (r->pos < r->len && r->text[r->pos] != '"' && r->text[r->pos] != '\\' &&
+               (unsigned char)r->text[r->pos] >= 0x20)
+            r->pos++;
+        luaL_addlstring(&b, r->text + start, r->pos - start);
+        if (r->pos >= r->len)
+            continue;
+        char c = r->text[r->pos];
+        if (c == '"') {
+            r->pos++;
+            luaL_pushresult(&b);
+            return 1;
+        }
+        if (c != '\\') {
+            luaL_pushresult(&b);
+            lua_pop(r->L, 1);
+            return s_jr_fail(r, "control character in a string");
+        }
+        r->pos++;
+        char e = r->pos < r->len ? r->text[r->pos++] : '\0';
+        unsigned cp = 0;
+        switch (e) {
+        case '"': luaL_addchar(&b, '"'); break;
+        case '\\': luaL_addchar(&b, '\\'); break;
+        case '/': luaL_addchar(&b, '/'); break;
+        case 'b': luaL_addchar(&b, '\b'); break;
+        case 'f': luaL_addchar(&b, '\f'); break;
+        case 'n': luaL_addchar(&b, '\n'); break;
+        case 'r': luaL_addchar(&b, '\r'); break;
+        case 't': luaL_addchar(&b, '\t'); break;
+        case 'u':
+            if (!s_jr_hex4(r, &cp))
+                break;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                unsigned lo = 0;
+                if (r->len - r->pos < 2 || r->text[r->pos] != '\\' || r->text[r->pos + 1] != 'u') {
+                    s_jr_fail(r, "a high surrogate must be followed by a low one");
+                    break;
+                }
+                r->pos += 2;
+                if (!s_jr_hex4(r, &lo))
+                    break;
+                if (lo < 0xDC00 || lo > 0xDFFF) {
+                    s_jr_fail(r, "a high surrogate must be followed by a low one");
+                    break;
+                }
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                s_jr_fail(r, "a low surrogate without a high one");
+                break;
+            }
+            s_jr_utf8(&b, cp);
+            break;
+        default: s_jr_fail(r, "invalid escape in a string");
+        }
+        if (r->error) {
+            luaL_pushresult(&b);
+            lua_pop(r->L, 1);
+            return 0;
+        }
+    }
+}
+
+static int s_jr_number(struct json_reader *r)
+{
+    size_t start = r->pos;
+    const char *t = r->text;
+    int integral = 1;
+    if (r->pos < r->len && t[r->pos] == '-')
+        r->pos++;
+    if (r->pos < r->len && t[r->pos] == '0') {
+        r->pos++;
+    } else if (r->pos < r->len && t[r->pos] >= '1' && t[r->pos] <= '9') {
+        while (r->pos < r->len && t[r->pos] >= '0' && t[r->pos] <= '9')
+            r->pos++;
+    } else {
+        return s_jr_fail(r, "invalid value");
+    }
+    if (r->pos < r->len && t[r->pos] == '.') {
+        integral = 0;
+        r->pos++;
+        if (r->pos >= r->len || t[r->pos] < '0' || t[r->pos] > '9')
+            return s_jr_fail(r, "a digit must follow the decimal point");
+        while (r->pos < r->len && t[r->pos] >= '0' && t[r->pos] <= '9')
+            r->pos++;
+    }
+    if (r->pos < r->len && (t[r->pos] == 'e' || t[r->pos] == 'E')) {
+        integral = 0;
+        r->pos++;
+        if (r->pos < r->len && (t[r->pos] == '+' || t[r->pos] == '-'))
+            r->pos++;
+        if (r->pos >= r->len || t[r->pos] < '0' || t[r->pos] > '9')
+            return s_jr_fail(r, "a digit must follow the exponent");
+        while (r->pos < r->len && t[r->pos] >= '0' && t[r->pos] <= '9')
+            r->pos++;
+    }
+    char tmp[64];
+    size_t n = r->pos - start;
+    if (n >= sizeof tmp) {
+        /* Longer than any double needs: only its magnitude matters, so parse a heap copy. */
+        char *copy = lua_newuserdatauv(r->L, n + 1, 0);
+        memcpy(copy, t + start, n);
+        copy[n] = '\0';
+        double d = strtod(copy, NULL);
+        lua_pop(r->L, 1);
+        if (!isfinite(d)) {
+            r->pos = start;
+            return s_jr_fail(r, "number too large for a double");
+        }
+        s_push_number(r->L, d, NULL);
+        return 1;
+    }
+    memcpy(tmp, t + start, n);
+    tmp[n] = '\0';
+    if (integral) {
+        errno = 0;
+        long long v = strtoll(tmp, NULL, 10);
+        if (errno == 0) {
+            lua_pushinteger(r->L, (lua_Integer)v);
+            return 1;
+        }
+    }
+    double d = strtod(tmp, NULL);
+    if (!isfinite(d)) {
+        r->pos = start;
+        return s_jr_fail(r, "number too large for a double");
+    }
+    s_push_number(r->L, d, NULL);
+    return 1;
+}
+
+static int s_jr_literal(struct json_reader *r, const char *word)
+{
+    size_t n = strlen(word);
+    if (r->len - r->pos < n || memcmp(r->text + r->pos, word, n) != 0)
+        return s_jr_fail(r, "invalid value");
+    r->pos += n;
+    return 1;
+}
+
+/* Pushes one value (JSON null as nil); returns 0 on failure with nothing pushed. */
+static int s_jr_value(struct json_reader *r, int depth)
+{
+    lua_State *L = r->L;
+    s_jr_ws(r);
+    if (r->pos >= r->len)
+        return s_jr_fail(r, "unexpected end of text");
+    char c = r->text[r->pos];
+    if (c == '{' || c == '[') {
+        if (depth >= JSON_MAX_DEPTH)
+            return s_jr_fail(r, "nested too deeply");
+        luaL_checkstack(L, 4, "json_decode: nested too deeply");
+        int is_array = c == '[';
+        char close = is_array ? ']' : '}';
+        r->pos++;
+        lua_newtable(L);
+        if (is_array)
+            luaL_setmetatable(L, JSON_ARRAY_MT);
+        int t = lua_gettop(L);
+        lua_Integer n = 0;
+        s_jr_ws(r);
+        if (r->pos < r->len && r->text[r->pos] == close) {
+            r->pos++;
+            return 1;
+        }
+        for (;;) {
+            if (!is_array) {
+                s_jr_ws(r);
+                if (r->pos >= r->len || r->text[r->pos] != '"') {
+                    lua_settop(L, t - 1);
+                    return s_jr_fail(r, "expected a member name");
+                }
+                if (!s_jr_string(r)) {
+                    lua_settop(L, t - 1);
+                    return 0;
+                }
+                s_jr_ws(r);
+                if (r->pos >= r->len || r->text[r->pos] != ':') {
+                    lua_settop(L, t - 1);
+                    return s_jr_fail(r, "expected ':'");
+                }
+                r->pos++;
+            }
+            if (!s_jr_value(r, depth + 1)) {
+                lua_settop(L, t - 1);
+                return 0;
+            }
+            /* null: an absent member, a dropped element */
+            if (lua_isnil(L, -1))
+                lua_settop(L, t);
+            else if (is_array)
+                lua_rawseti(L, t, ++n);
+            else
+                lua_rawset(L, t);
+            s_jr_ws(r);
+            if (r->pos < r->len && r->text[r->pos] == ',') {
+                r->pos++;
+                continue;
+            }
+            if (r->pos < r->len && r->text[r->pos] == close) {
+                r->pos++;
+                return 1;
+            }
+            lua_settop(L, t - 1);
+            return s_jr_fail(r, is_array ? "expected ',' or ']'" : "expected ',' or '}'");
+        }
+    }
+    if (c == '"')
+        return s_jr_string(r);
+    if (c == 't') {
+        if (!s_jr_literal(r, "true"))
+            return 0;
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    if (c == 'f') {
+        if (!s_jr_literal(r, "false"))
+            return 0;
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    if (c == 'n') {
+        if (!s_jr_literal(r, "null"))
+            return 0;
+        lua_pushnil(L);
+        return 1;
+    }
+    return s_jr_number(r);
 }
 
 static int l_json_decode(lua_State *L)
 {
     size_t len = 0;
     const char *text = luaL_checklstring(L, 1, &len);
-    struct call_frame *f = s_new_frame(L);
-    if (strlen(text) != len) {
-        ivs_error_set(&f->err, IVS_ERR_VALIDATION, "InvalidJSON",
-                      "JSON text must not contain NUL bytes");
-    } else {
-        const char *end = NULL;
-        f->output = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
-        if (!f->output) {
-            /* Point at the line and column, never quote the text (it may hold a secret). */
-            size_t at = end && end >= text ? (size_t)(end - text) : 0;
-            int line = 1, column = 1;
-            for (size_t i = 0; i < at && i < len; i++) {
-                if (text[i] == '\n') {
-                    line++;
-                    column = 1;
-                } else {
-                    column++;
-                }
-            }
-            ivs_error_set(&f->err, IVS_ERR_VALIDATION, "InvalidJSON",
-                          "not valid JSON (line %d, column %d)", line, column);
-        } else if (s_json_depth(f->output) > JSON_MAX_DEPTH) {
-            ivs_error_set(&f->err, IVS_ERR_VALIDATION, "InvalidJSON",
-                          "JSON nested more than %d levels deep", JSON_MAX_DEPTH);
+    lua_settop(L, 1);
+    struct json_reader r = {L, text, len, 0, NULL, 0};
+    if (s_jr_value(&r, 0)) {
+        s_jr_ws(&r);
+        if (r.pos == r.len)
+            return 1;
+        lua_pop(L, 1);
+        s_jr_fail(&r, "unexpected text after the value");
+    }
+    int line = 1, column = 1;
+    for (size_t i = 0; i < r.error_at && i < len; i++) {
+        if (text[i] == '\n') {
+            line++;
+            column = 1;
+        } else {
+            column++;
         }
     }
-    if (f->err.kind != IVS_OK) {
-        lua_pushnil(L);
-        ivs_lua_push_error(L, &f->err, NULL);
-        return 2;
-    }
-    s_push_plain_json(L, f->output);
-    return 1;
+    struct call_frame *f = s_new_frame(L);
+    if (strcmp(r.error, "nested too deeply") == 0)
+        ivs_error_set(&f->err, IVS_ERR_VALIDATION, "InvalidJSON",
+                      "JSON nested more than %d levels deep (line %d, column %d)", JSON_MAX_DEPTH,
+                      line, column);
+    else
+        ivs_error_set(&f->err, IVS_ERR_VALIDATION, "InvalidJSON",
+                      "not valid JSON: %s (line %d, column %d)", r.error, line, column);
+    lua_pushnil(L);
+    ivs_lua_push_error(L, &f->err, NULL);
+    return 2;
 }
 
 /* ---------------------------------------------------------------------------------------

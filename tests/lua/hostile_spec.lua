@@ -252,3 +252,34 @@ describe("secrets by value", function()
     assert_clean(table.concat(lines, "\n"), "the log")
   end)
 end)
+
+describe("ivs.json.decode on odd input", function()
+  local ivs = require("ivs")
+
+  it("keeps \\u0000 inside a string", function()
+    local v = assert(ivs.json.decode('{"a":"x\\u0000y","b":["\\u0000"]}'))
+    assert.equal("x\0y", v.a)
+    assert.equal("\0", v.b[1])
+    assert.equal('{"a":"x\\u0000y"}', ivs.json.encode({ a = v.a }))
+  end)
+
+  it("refuses numbers that do not fit a double instead of making them infinite", function()
+    for _, text in ipairs({ "1e999", "[-1e999]", '{"n":1' .. string.rep("0", 400) .. "}" }) do
+      local v, err = ivs.json.decode(text)
+      assert.is_nil(v, text)
+      assert.equal("InvalidJSON", err.code)
+      assert.matches("too large", err.message)
+    end
+    assert.equal(1e308, ivs.json.decode("1e308"))
+    assert.equal(math.maxinteger, ivs.json.decode("9223372036854775807"))
+    assert.equal("integer", math.type(ivs.json.decode("-9223372036854775808")))
+  end)
+
+  it("reads surrogate pairs and refuses lone ones", function()
+    assert.equal("\u{1F600}", ivs.json.decode('"\\ud83d\\ude00"'))
+    assert.is_nil((ivs.json.decode('"\\ud83d"')))
+    assert.is_nil((ivs.json.decode('"\\ude00"')))
+    assert.is_nil((ivs.json.decode('"a\nb"')))
+  end)
+end)
+
