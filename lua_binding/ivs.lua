@@ -592,6 +592,13 @@ function methods:items(operation, params, opts)
       local page = next_page()
       if not page then return nil end
       list, i = page[key] or {}, 0
+      if type(list) ~= "table" then
+        -- The service broke the model: report it as any other failing page would be.
+        error(setmetatable({ kind = "internal", code = "InvalidResponse", status = 0, retryable = false,
+          attempts = 0, operation = op.snake_name,
+          message = string_format("%s: the response's '%s' is a %s, not a list", op.snake_name, key, type(list)) },
+          core.Error), 0)
+      end
     end
   end
 end

@@ -355,11 +355,58 @@ static const char *s_status_code_name(long status)
     }
 }
 
+/* What a response body may be before it is parsed: a tree deeper or larger than this costs
+ * far more to build (cJSON, then Lua tables) than its bytes suggest, and no IVS answer comes
+ * near it (shapes nest six deep; a page of 100 channels is a few thousand values). */
+#define RESPONSE_MAX_DEPTH 32
+#define RESPONSE_MAX_VALUES 200000
+
+/* Measures a JSON text without building it: the deepest nesting and an upper bound of its
+ * values (every value but the first follows a ',', '[' or ':'). Strings are skipped, so
+ * brackets inside them do not count. Returns 0 when it is within the limits above. */
+static int s_json_too_big(const char *p, size_t len, int *too_deep)
+{
+    size_t depth = 0, values = 1;
+    *too_deep = 0;
+    for (size_t i = 0; i < len; i++) {
+        switch (p[i]) {
+        case '"':
+            for (i++; i < len && p[i] != '"'; i++)
+                if (p[i] == '\\')
+                    i++;
+            break;
+        case '[':
+        case '{':
+            if (++depth > RESPONSE_MAX_DEPTH) {
+                *too_deep = 1;
+                return 1;
+            }
+            values += p[i] == '[';
+            break;
+        case ']':
+        case '}':
+            if (depth)
+                depth--;
+            break;
+        case ',':
+        case ':': values++; break;
+        default: break;
+        }
+        if (values > RESPONSE_MAX_VALUES)
+            return 1;
+    }
+    return 0;
+}
+
 void client_parse_service_error(long status, const char *body, size_t body_len,
                                 const char *(*header_lookup)(const void *ctx, const char *name),
                                 const void *ctx, struct ivs_error *err)
 {
-    cJSON *json = body && body_len ? cJSON_ParseWithLength(body, body_len) : NULL;
+    int too_deep;
+    /* An error body too big to parse cheaply is read as text: status and headers remain. */
+    cJSON *json = body && body_len && !s_json_too_big(body, body_len, &too_deep)
+                      ? cJSON_ParseWithLength(body, body_len)
+                      : NULL;
     if (json && !cJSON_IsObject(json)) {
         cJSON_Delete(json);
         json = NULL;
@@ -539,8 +586,21 @@ static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state 
     }
 
     cJSON *result;
+    int too_deep = 0;
     if (resp->body.len == 0) {
         result = cJSON_CreateObject();
+    } else if (s_json_too_big(resp->body.data, resp->body.len, &too_deep)) {
+        if (too_deep)
+            ivs_error_set(err, IVS_ERR_INTERNAL, "InvalidResponse",
+                          "%s: the response is nested more than %d levels deep", op->name,
+                          RESPONSE_MAX_DEPTH);
+        else
+            ivs_error_set(err, IVS_ERR_INTERNAL, "ResponseTooLarge",
+                          "%s: the response holds more than %d JSON values", op->name,
+                          RESPONSE_MAX_VALUES);
+        err->status = resp->status;
+        err->request_id = ivs_strdup(rid);
+        return IVS_ERR_INTERNAL;
     } else {
         result = cJSON_ParseWithLength(resp->body.data, resp->body.len);
         if (!result || !cJSON_IsObject(result)) {

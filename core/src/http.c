@@ -474,7 +474,8 @@ static enum ivs_status transfer_finish(struct transfer *t, CURL *e, CURLcode rc,
         st = ivs_error_nomem(err);
     } else if (t->too_large) {
         st = ivs_error_set(err, IVS_ERR_INTERNAL, "ResponseTooLarge",
-                           "the response body exceeded %d MiB", HTTP_MAX_RESPONSE_BYTES >> 20);
+                           "the response body exceeded %d MiB (counted after decompression)",
+                           HTTP_MAX_RESPONSE_BYTES >> 20);
     } else if (rc != CURLE_OK) {
         const char *url = NULL;
         curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url);

@@ -19,9 +19,10 @@
 #include "buf.h"
 #include "ivs.h"
 
-/* Responses larger than this fail with "ResponseTooLarge" (IVS answers are a few kB; a list
- * page of 100 channels is well under 1 MiB). */
-#define HTTP_MAX_RESPONSE_BYTES (64 * 1024 * 1024)
+/* Responses larger than this, counted after decompression (a few kB of gzip can expand to
+ * gigabytes), fail with "ResponseTooLarge" (IVS answers are a few kB; a list page of 100
+ * channels is well under 1 MiB). */
+#define HTTP_MAX_RESPONSE_BYTES (16 * 1024 * 1024)
 
 struct http_options {
     long connect_timeout_ms; /* 0 = 10000 */

@@ -283,3 +283,65 @@ describe("ivs.json.decode on odd input", function()
   end)
 end)
 
+describe("odd responses", function()
+  local capture = require("helpers.capture")
+  local ivs = require("ivs")
+  after_each(capture.finish_all)
+
+  local function client(url)
+    return assert(ivs.new{ region = "us-west-2", endpoint = url, max_attempts = 1,
+      credentials = { creds = { access_key_id = "AKIDEXAMPLE", secret_access_key = "secretsecret" } } })
+  end
+
+  local function call_with(body, headers)
+    local srv = capture.start({ { status = 200, body = body, headers = headers } })
+    local c = client(srv.url)
+    local ok, out, err = pcall(c.list_channels, c, {})
+    srv:finish()
+    c:close()
+    assert.is_true(ok, "raised instead of returning nil, err: " .. tostring(out))
+    return out, err
+  end
+
+  it("returns nil, err for a response nested 65 to 999 levels deep", function()
+    for _, depth in ipairs({ 65, 200, 999 }) do
+      local body = '{"channels":' .. string.rep("[", depth) .. string.rep("]", depth) .. "}"
+      local out, err = call_with(body)
+      assert.is_nil(out, depth)
+      assert.equal("InvalidResponse", err.code)
+      assert.matches("nested more than", err.message)
+    end
+  end)
+
+  it("refuses a response with too many values before building it", function()
+    local out, err = call_with('{"channels":[' .. string.rep("0,", 300000) .. "0]}")
+    assert.is_true(out == nil, "the response was accepted") -- (printing it would take minutes)
+    assert.equal("ResponseTooLarge", err.code)
+  end)
+
+  it("bounds the size of a gzip response after decompression", function()
+    local p = io.popen("(printf '{\"channels\":[]'; head -c 20000000 /dev/zero | tr '\\0' ' '; printf '}')"
+      .. " | gzip -c 2>/dev/null")
+    local gz = p and p:read("a") or ""
+    if p then p:close() end
+    if #gz < 1000 or #gz > 200000 then
+      pending("gzip is not available")
+      return
+    end
+    local out, err = call_with(gz, { ["Content-Encoding"] = "gzip" })
+    assert.is_nil(out)
+    assert.equal("ResponseTooLarge", err.code)
+    assert.matches("after decompression", err.message)
+  end)
+
+  it("raises an ivs error from items() when the result list has the wrong type", function()
+    local srv = capture.start({ { status = 200, body = { channels = 42 } } })
+    local c = client(srv.url)
+    local ok, err = pcall(function() for _ in c:items("list_channels") do end end)
+    srv:finish()
+    assert.is_false(ok)
+    assert.is_true(ivs.is_error(err), tostring(err))
+    assert.equal("InvalidResponse", err.code)
+    assert.matches("channels", tostring(err))
+  end)
+end)
