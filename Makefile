@@ -196,13 +196,17 @@ install: all
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/ivs.pc
 	install -m 755 $(LUA_MODULE) $(DESTDIR)$(LUA_CMODDIR)/ivs/core.so
 	install -m 644 lua_binding/ivs.lua $(DESTDIR)$(LUA_LMODDIR)/ivs.lua
+	install -d $(DESTDIR)$(LUA_LMODDIR)/ivs
+	install -m 644 $(wildcard lua_binding/ivs/*.lua) $(DESTDIR)$(LUA_LMODDIR)/ivs/
 	$(if $(EMU_SRCS),install -m 755 $(EMULATOR) $(DESTDIR)$(BINDIR)/ivs-emulator)
 	install -m 755 scripts/ivs $(DESTDIR)$(BINDIR)/ivs
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libivs.a $(DESTDIR)$(LIBDIR)/libivs.so $(DESTDIR)$(LIBDIR)/libivs.so.$(IVS_SOVERSION) \
 	  $(DESTDIR)$(INCLUDEDIR)/ivs.h $(DESTDIR)$(PKGCONFIGDIR)/ivs.pc $(DESTDIR)$(LUA_CMODDIR)/ivs/core.so \
-	  $(DESTDIR)$(LUA_LMODDIR)/ivs.lua $(DESTDIR)$(BINDIR)/ivs-emulator $(DESTDIR)$(BINDIR)/ivs
+	  $(DESTDIR)$(LUA_LMODDIR)/ivs.lua $(DESTDIR)$(BINDIR)/ivs-emulator $(DESTDIR)$(BINDIR)/ivs \
+	  $(patsubst lua_binding/ivs/%,$(DESTDIR)$(LUA_LMODDIR)/ivs/%,$(wildcard lua_binding/ivs/*.lua))
+	rmdir $(DESTDIR)$(LUA_LMODDIR)/ivs 2>/dev/null || true
 	rmdir $(DESTDIR)$(LUA_CMODDIR)/ivs 2>/dev/null || true
 
 # The Lua API reference (LDoc) in docs/api/: the module page from lua_binding/ivs.lua and an

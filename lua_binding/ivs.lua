@@ -391,15 +391,19 @@ end
 -- * **Decoding**: objects become tables with string keys, arrays become sequences marked
 --   with `ivs.json.array` (so `[]` encodes back as `[]`), integral numbers become integers
 --   (numbers pass through a double: integers beyond 2^53 lose precision), `null` becomes
---   `nil` (an object member is absent, an array element is dropped). Text that is not JSON
---   gives `nil, err` with `err.code == "InvalidJSON"` and the line and column in the message
---   (never a quote of the text).
+--   `nil` (an object member is absent, an array element is dropped), unless the options say
+--   `{ null = ivs.json.null }`: then every `null` becomes that value and nothing is dropped.
+--   Text that is not JSON gives `nil, err` with `err.code == "InvalidJSON"` and the line and
+--   column in the message (never a quote of the text).
 -- @table json
 -- @field encode `ivs.json.encode(value [, pretty])` returns the JSON text; `pretty` indents
---   with four spaces, one member or element per line
--- @field decode `ivs.json.decode(text)` returns the value, or `nil, err`
+--   with four spaces, one member or element per line; `ivs.json.null` encodes as `null`
+-- @field decode `ivs.json.decode(text [, options])` returns the value, or `nil, err`;
+--   `options.null` is the value JSON `null` becomes (default: left out)
 -- @field array `ivs.json.array([t])` marks `t` (default a new table) as an array and returns
 --   it, so it encodes as `[]` even when empty
+-- @field null the JSON null sentinel (a light userdata, the same value in every Lua state):
+--   where a table must hold a null (an array element, a query result), this stands for it
 -- @usage
 -- local text = ivs.json.encode({ name = "lobby", tags = {} }, true)
 -- local value, err = ivs.json.decode('{"channels":[],"nextToken":null}')
@@ -413,7 +417,66 @@ ivs.json = {
     end
     return setmetatable(t or {}, core.json_array_mt)
   end,
+  null = core.json_null,
 }
+
+local query_engine -- made on first use: most scripts never query
+
+--- Searches a value with a JMESPath expression, as the AWS CLI's `--query` does.
+--
+-- The whole JMESPath language (jmespath.org): `channels[?latencyMode=='LOW'].arn`,
+-- `length(channels)`, `sort_by(items, &name)[-1]`, slices, pipes, multi-selects, literals and
+-- the built-in functions. `data` is any value this module returns or `ivs.json.decode` gives
+-- (decode with `{ null = ivs.json.null }` to keep nulls a query can see).
+-- @param data the value to search
+-- @tparam string expression the JMESPath expression
+-- @return the result; `nil` when it is JSON null (a missing key, an empty projection's
+--   member, `null` itself). A null inside a returned array or object is `ivs.json.null`.
+-- @treturn ivs.Error|nil for a bad expression (`code` "InvalidQuery", kind "validation")
+--   or an error while evaluating it (`code` "QueryError", e.g. a function given the wrong
+--   type); `err.query_error` names the JMESPath error kind ("syntax", "invalid-type",
+--   "invalid-arity", "invalid-value", "unknown-function")
+-- @usage
+-- local arns = ivs.query(out, "channels[?latencyMode=='LOW'].arn")
+function ivs.query(data, expression)
+  if type(expression) ~= "string" then
+    error(string_format("bad argument #2 to 'query' (string expected, got %s)", type(expression)), 2)
+  end
+  if not query_engine then
+    local null = core.json_null
+    query_engine = require("ivs.query").new({
+      null = null,
+      array_mt = core.json_array_mt,
+      encode = core.json_encode,
+      decode = function(text)
+        local v, err = core.json_decode(text, { null = null })
+        if v == nil and err then error(err, 0) end
+        return v
+      end,
+    })
+  end
+  local protect = require("ivs.query").protect
+  local ok, ast, message = protect(query_engine.compile, query_engine, expression)
+  local kind = ast
+  if ok then
+    local result
+    ok, result, message = protect(query_engine.search, query_engine, ast, data)
+    if ok then
+      if result == core.json_null then return nil end
+      return result
+    end
+    kind = result
+  end
+  return nil, setmetatable({
+    kind = "validation",
+    code = kind == "syntax" and "InvalidQuery" or "QueryError",
+    query_error = kind,
+    message = message,
+    status = 0,
+    retryable = false,
+    attempts = 0,
+  }, ivs.Error)
+end
 
 --- Whether a value is an error returned by this module.
 -- @param v any value

@@ -700,10 +700,17 @@ static void s_json_value(struct json_writer *w, int idx, int depth)
         break;
     }
     case LUA_TTABLE: s_json_table(w, idx, depth); break;
+    case LUA_TLIGHTUSERDATA:
+        /* ivs.json.null, the one light userdata a caller can hold that means JSON null. */
+        if (lua_touserdata(L, idx) == NULL) {
+            buf_puts(w->out, "null");
+            break;
+        }
+        /* fall through */
     default:
         luaL_error(L,
-                   "json_encode: cannot encode a %s (JSON takes nil, booleans, numbers, strings "
-                   "and tables)",
+                   "json_encode: cannot encode a %s (JSON takes nil, ivs.json.null, booleans, "
+                   "numbers, strings and tables)",
                    luaL_typename(L, idx));
     }
 }
@@ -734,6 +741,7 @@ struct json_reader {
     size_t len, pos;
     const char *error; /* set by the first failure; the caller turns it into nil, err */
     size_t error_at;
+    int null_idx; /* stack index of the value standing for JSON null, 0 = leave nulls out */
 };
 
 static int s_jr_fail(struct json_reader *r, const char *what)
@@ -994,7 +1002,7 @@ static int s_jr_value(struct json_reader *r, int depth)
                 lua_settop(L, t - 1);
                 return 0;
             }
-            /* null: an absent member, a dropped element */
+            /* null (without the null option): an absent member, a dropped element */
             if (lua_isnil(L, -1))
                 lua_settop(L, t);
             else if (is_array)
@@ -1031,7 +1039,10 @@ static int s_jr_value(struct json_reader *r, int depth)
     if (c == 'n') {
         if (!s_jr_literal(r, "null"))
             return 0;
-        lua_pushnil(L);
+        if (r->null_idx)
+            lua_pushvalue(L, r->null_idx);
+        else
+            lua_pushnil(L);
         return 1;
     }
     return s_jr_number(r);
@@ -1041,8 +1052,18 @@ static int l_json_decode(lua_State *L)
 {
     size_t len = 0;
     const char *text = luaL_checklstring(L, 1, &len);
-    lua_settop(L, 1);
-    struct json_reader r = {L, text, len, 0, NULL, 0};
+    /* Options: { null = value } keeps JSON nulls as that value (ivs.json.null, usually). The
+     * value is anchored at index 2 for the whole decode. */
+    int null_idx = 0;
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_getfield(L, 2, "null");
+        lua_replace(L, 2);
+        if (!lua_isnil(L, 2))
+            null_idx = 2;
+    }
+    lua_settop(L, 2);
+    struct json_reader r = {L, text, len, 0, NULL, 0, null_idx};
     if (s_jr_value(&r, 0)) {
         s_jr_ws(&r);
         if (r.pos == r.len)
@@ -1751,6 +1772,8 @@ int luaopen_ivs_core(lua_State *L)
 
     luaL_newmetatable(L, JSON_ARRAY_MT);
     lua_setfield(L, -2, "json_array_mt");
+    lua_pushlightuserdata(L, NULL);
+    lua_setfield(L, -2, "json_null");
 
     luaL_newmetatable(L, ERROR_MT);
     lua_pushcfunction(L, l_error_tostring);

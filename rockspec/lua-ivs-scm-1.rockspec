@@ -44,6 +44,8 @@ build = {
   type = "builtin",
   modules = {
     ivs = "lua_binding/ivs.lua",
+    ["ivs.output"] = "lua_binding/ivs/output.lua",
+    ["ivs.query"] = "lua_binding/ivs/query.lua",
     ["ivs.core"] = {
       -- The builtin backend takes CFLAGS from the LuaRocks configuration, so -std=c11 cannot
       -- be added here; the sources are plain C11 and build with the compiler's default

@@ -383,7 +383,7 @@ describe("the ivs command", function()
       assert.equal(3, #lines)
       for _, line in ipairs(lines) do
         assert.matches("\tarn:aws:ivs:us%-west%-2:123456789012:channel/%w+\t", line)
-        assert.matches("\tLOW\ttxt%d\t", line)
+        assert.matches("\ttxt%d\tLOW\t", line) -- the model's member order: arn, name, latencyMode
       end
     end)
 

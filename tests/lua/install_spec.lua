@@ -58,7 +58,8 @@ describe("make install", function()
     local root = stage .. PREFIX
     for _, rel in ipairs({
       "lib/libivs.a", "lib/libivs.so.0", "lib/libivs.so", "include/ivs.h", "lib/pkgconfig/ivs.pc",
-      "lib/lua/5.4/ivs/core.so", "share/lua/5.4/ivs.lua", "bin/ivs", HAS_EMULATOR and "bin/ivs-emulator" or nil,
+      "lib/lua/5.4/ivs/core.so", "share/lua/5.4/ivs.lua", "share/lua/5.4/ivs/query.lua",
+      "bin/ivs", HAS_EMULATOR and "bin/ivs-emulator" or nil,
     }) do
       assert.is_true(exists(root .. "/" .. rel), rel .. " is missing")
     end

@@ -64,6 +64,12 @@ describe("rockspec", function()
 
   it("ships the Lua layer and points at include directories that exist", function()
     assert.equal("lua_binding/ivs.lua", spec.build.modules.ivs)
+    -- every Lua module under lua_binding/ivs/ is shipped under its dotted name
+    local _, listing = sh("cd " .. q(ROOT) .. " && ls lua_binding/ivs/*.lua")
+    for path in listing:gmatch("[^\n]+") do
+      local name = "ivs." .. path:match("lua_binding/ivs/(.-)%.lua$")
+      assert.equal(path, spec.build.modules[name], name .. " is not in the rockspec")
+    end
     assert.is_true((sh("test -f " .. q(ROOT .. "/lua_binding/ivs.lua"))))
     for _, d in ipairs(spec.build.modules["ivs.core"].incdirs) do
       if not d:find("$(", 1, true) then
