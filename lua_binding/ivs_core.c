@@ -72,7 +72,9 @@ static size_t s_min3(size_t a, size_t b, size_t c)
     return m < c ? m : c;
 }
 
-/* Levenshtein distance, for "did you mean" suggestions; long names are clipped. */
+/* Levenshtein distance, for "did you mean" suggestions. Both names are clipped to 63 bytes,
+ * so a suggestion costs at most 64 x 64 steps per candidate whatever the caller typed (a
+ * megabyte of bad name must not take minutes). */
 static size_t s_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -179,6 +181,33 @@ static void s_set_boolean(lua_State *L, const char *key, int value)
 {
     lua_pushboolean(L, value);
     lua_setfield(L, -2, key);
+}
+
+/* core.closest(name, candidates) -> the string of the sequence candidates nearest to name
+ * (s_distance; the first of equals), or nil when there is none. The one "did you mean" of
+ * the module, used by ivs.lua and scripts/ivs too. */
+static int l_closest(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
+    lua_Integer best = 0;
+    size_t best_d = (size_t)-1;
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, 2, i) == LUA_TSTRING) {
+            size_t d = s_distance(name, lua_tostring(L, -1));
+            if (d < best_d) {
+                best_d = d;
+                best = i;
+            }
+        }
+        lua_pop(L, 1);
+    }
+    if (!best)
+        lua_pushnil(L);
+    else
+        lua_rawgeti(L, 2, best);
+    return 1;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1752,6 +1781,7 @@ static const luaL_Reg s_functions[] = {
     {"playback_url", ivs_lua_playback_url},
     {"json_encode", l_json_encode},
     {"json_decode", l_json_decode},
+    {"closest", l_closest},
     {NULL, NULL},
 };
 
