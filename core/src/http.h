@@ -24,6 +24,10 @@
  * channels is well under 1 MiB). */
 #define HTTP_MAX_RESPONSE_BYTES (16 * 1024 * 1024)
 
+/* Response headers beyond this in total fail with "ResponseHeaderTooLarge" (an IVS answer
+ * has about ten short ones; libcurl itself refuses any one line over 100 KiB). */
+#define HTTP_MAX_RESPONSE_HEADER_BYTES (256 * 1024)
+
 struct http_options {
     long connect_timeout_ms; /* 0 = 10000 */
     long timeout_ms;         /* whole request; 0 = 60000 */
