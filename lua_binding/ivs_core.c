@@ -428,9 +428,12 @@ static void s_table_to_json(struct to_json *tj, int idx, const struct model_shap
     }
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        const char *k = lua_tostring(L, -2); /* a string key: no in-place conversion */
+        /* The census said string keys only, but Lua code (an __index reached through lua_geti
+         * below, a finalizer) may have added others since: never convert a key in place. */
+        if (lua_type(L, -2) != LUA_TSTRING)
+            s_misuse(tj, "the table changed while it was converted (a finalizer or __index?)");
         size_t klen = 0;
-        lua_tolstring(L, -2, &klen);
+        const char *k = lua_tolstring(L, -2, &klen);
         int member_shape = -1;
         if (shape && shape->type == MT_STRUCTURE) {
             const struct model_member *m = model_find_member(shape, k);
