@@ -461,11 +461,13 @@ void redact_error(struct ivs_error *err, const char *const *secrets, size_t nsec
         return;
     int ok = scrub_field(&err->code, secrets, nsecrets);
     ok = scrub_field(&err->message, secrets, nsecrets) && ok;
+    ok = scrub_field(&err->request_id, secrets, nsecrets) && ok;
     if (!ok) {
         /* Never hand back a message that may still hold a secret. */
         free(err->message);
         free(err->code);
-        err->code = NULL;
+        free(err->request_id);
+        err->code = err->request_id = NULL;
         err->message = strdup("(message withheld: out of memory while masking secrets)");
     }
 }

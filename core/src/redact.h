@@ -47,8 +47,9 @@ void redact_header_line(struct buf *out, const char *name, const char *value);
 void redact_scrub(struct buf *out, const char *text, size_t len, const char *const *secrets,
                   size_t nsecrets);
 
-/* Rewrites err's code and message through redact_scrub (err may be NULL; when memory runs
- * out the message is replaced by a fixed text rather than kept unscrubbed). */
+/* Rewrites err's code, message and request id (all of which a service chooses) through
+ * redact_scrub. err may be NULL; when memory runs out the message is replaced by a fixed
+ * text rather than kept unscrubbed. */
 void redact_error(struct ivs_error *err, const char *const *secrets, size_t nsecrets);
 
 #endif

@@ -329,7 +329,9 @@ static void test_scrub_error(void)
     err.kind = IVS_ERR_SERVICE;
     err.code = strdup("Echo" SIGNATURE);
     err.message = strdup("you sent " SECRET_KEY " and sk_us-west-2_AbCdEf012345");
+    err.request_id = strdup("rid-" SECRET_KEY);
     redact_error(&err, secrets, 1);
+    CHECK_STR_EQ("rid-***", err.request_id);
     CHECK_STR_EQ("Echo" SIGNATURE, err.code); /* hex glued to a word is no signature */
     CHECK_STR_EQ("you sent *** and ***", err.message);
     ivs_error_clear(&err);
