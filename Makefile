@@ -9,11 +9,16 @@ LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
 BINDIR      ?= $(PREFIX)/bin
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
-LUA_VERSION ?= 5.4
+# LUA names the interpreter that install, env, docs, bench and model use: lua5.1, luajit,
+# lua5.2, lua5.3 or lua5.4 (the default). LUA_VERSION is its module directory version (luajit
+# loads 5.1 modules); giving only LUA_VERSION=5.x picks lua5.x.
+ifeq ($(origin LUA),undefined)
+LUA := lua$(or $(LUA_VERSION),5.4)
+endif
+LUA_VERSION ?= $(if $(filter luajit%,$(LUA)),5.1,$(patsubst lua%,%,$(notdir $(LUA))))
 LUA_CMODDIR ?= $(LIBDIR)/lua/$(LUA_VERSION)
 LUA_LMODDIR ?= $(PREFIX)/share/lua/$(LUA_VERSION)
 PKG_CONFIG  ?= pkg-config
-LUA         ?= lua$(LUA_VERSION)
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -33,13 +38,25 @@ CRYPTO_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
 CRYPTO_LIBS   ?= $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
 CJSON_CFLAGS  ?= $(shell $(PKG_CONFIG) --cflags libcjson 2>/dev/null || echo -I/usr/include/cjson)
 CJSON_LIBS    ?= $(shell $(PKG_CONFIG) --libs libcjson 2>/dev/null || echo -lcjson)
-LUA_CFLAGS    ?= $(shell $(PKG_CONFIG) --cflags lua$(LUA_VERSION) 2>/dev/null || echo -I/usr/include/lua$(LUA_VERSION))
+# One Lua module per interpreter whose headers are installed (LUA_INCDIR_<name> overrides
+# where they are looked for): $(BUILD)/<name>/ivs/core.so, except Lua 5.4's, which stays at
+# $(BUILD)/lua/ivs/core.so. The C sources are the same for all (lua_binding/compat.h).
+LUA_ALL := lua5.1 luajit lua5.2 lua5.3 lua5.4
+LUA_INCDIR_lua5.1 ?= /usr/include/lua5.1
+LUA_INCDIR_luajit ?= /usr/include/luajit-2.1
+LUA_INCDIR_lua5.2 ?= /usr/include/lua5.2
+LUA_INCDIR_lua5.3 ?= /usr/include/lua5.3
+LUA_INCDIR_lua5.4 ?= /usr/include/lua5.4
+LUA_BUILT := $(foreach l,$(LUA_ALL),$(if $(wildcard $(LUA_INCDIR_$(l))/lua.h),$(l)))
+lua_dir = $(BUILD)/$(if $(filter lua5.4,$(1)),lua,$(1))
+EXPAT_CFLAGS  ?= $(shell $(PKG_CONFIG) --cflags expat 2>/dev/null)
+EXPAT_LIBS    ?= $(shell $(PKG_CONFIG) --libs expat 2>/dev/null || echo -lexpat)
 MHD_CFLAGS    ?= $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
 MHD_LIBS      ?= $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -MMD -MP $(WARN)
-CORE_CPPFLAGS := -Icore/include -Icore/src $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS)
-CORE_LIBS := $(CURL_LIBS) $(CRYPTO_LIBS) $(CJSON_LIBS) -lpthread -lm
+CORE_CPPFLAGS := -Icore/include -Icore/src $(CURL_CFLAGS) $(CRYPTO_CFLAGS) $(CJSON_CFLAGS) $(EXPAT_CFLAGS)
+CORE_LIBS := $(CURL_LIBS) $(CRYPTO_LIBS) $(CJSON_LIBS) $(EXPAT_LIBS) -lpthread -lm
 
 ALL_CFLAGS = $(BASE_CFLAGS) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS)
 
@@ -50,8 +67,10 @@ LIB_STATIC := $(BUILD)/libivs.a
 LIB_SHARED := $(BUILD)/libivs.so.$(IVS_SOVERSION)
 
 LUA_SRCS := $(sort $(wildcard lua_binding/*.c))
-LUA_OBJS := $(LUA_SRCS:lua_binding/%.c=$(BUILD)/lua_binding/%.o)
-LUA_MODULE := $(BUILD)/lua/ivs/core.so
+LUA_OBJS := $(foreach l,$(LUA_ALL),$(LUA_SRCS:lua_binding/%.c=$(BUILD)/lua_binding/$(l)/%.o))
+LUA_MODULES := $(foreach l,$(LUA_BUILT),$(call lua_dir,$(l))/ivs/core.so)
+# The module of $(LUA): what install, env and docs use.
+LUA_MODULE := $(call lua_dir,$(notdir $(LUA)))/ivs/core.so
 
 EMU_SRCS := $(sort $(wildcard emulator/*.c))
 EMU_OBJS := $(EMU_SRCS:emulator/%.c=$(BUILD)/emulator/%.o)
@@ -69,27 +88,29 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 .SECONDARY:
 
 .PHONY: all deps lib lua emulator tools tests test check asan valgrind install uninstall clean \
-        env model demo bench docs lint format-check help
+        env model partitions demo bench docs lint format-check help
 
 all: deps lib lua $(if $(EMU_SRCS),emulator)
 
 help:
-	@echo "make            build libivs, the Lua module and ivs-emulator"
+	@echo "make            build libivs, the Lua module (one per installed Lua) and ivs-emulator"
 	@echo "make test       build and run every test (ends with 'N passed, N failed')"
 	@echo "make demo       run the example provisioning script against a local emulator"
 	@echo "make asan       run the C suites and the hostile Lua specs under AddressSanitizer and UBSan"
 	@echo "make valgrind   run the Lua specs under valgrind (leak check)"
 	@echo "make bench      benchmarks against boto3 and the AWS CLI"
 	@echo "make model      regenerate core/src/model_gen.c from the IVS model"
+	@echo "make partitions regenerate core/src/partitions_gen.c from models/partitions.json"
 	@echo "make docs       API reference with LDoc"
-	@echo "make install    install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX))"
-	@echo "eval \"\$$(make -s env)\"   use the built module and tools from this checkout"
+	@echo "make install    install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX)); LUA=luajit (or lua5.1..lua5.4)"
+	@echo "                picks the Lua module installed (luajit: the 5.1 directories, as OBS Studio needs)"
+	@echo "eval \"\$$(make -s env)\"   use the built module and tools from this checkout (LUA=luajit...)"
 
 deps:
 	@scripts/install-deps
 
 lib: $(LIB_STATIC) $(LIB_SHARED)
-lua: $(LUA_MODULE)
+lua: $(LUA_MODULES)
 emulator: $(EMULATOR)
 tools: $(TOOL_BINS)
 
@@ -107,14 +128,17 @@ $(LIB_SHARED): $(CORE_OBJS)
 	$(CC) -shared -Wl,-soname,libivs.so.$(IVS_SOVERSION) -o $@ $^ $(LDFLAGS) $(CORE_LIBS)
 	ln -sf libivs.so.$(IVS_SOVERSION) $(BUILD)/libivs.so
 
-$(BUILD)/lua_binding/%.o: lua_binding/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LUA_CFLAGS) -c $< -o $@
-
 # The Lua module carries the core inside it, so a rock or a copied .so needs no libivs at run time.
-$(LUA_MODULE): $(LUA_OBJS) $(CORE_OBJS)
-	@mkdir -p $(dir $@)
-	$(CC) -shared -o $@ $^ $(LDFLAGS) $(CORE_LIBS)
+define LUA_MODULE_RULES
+$(BUILD)/lua_binding/$(1)/%.o: lua_binding/%.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) -I$$(LUA_INCDIR_$(1)) -c $$< -o $$@
+
+$(call lua_dir,$(1))/ivs/core.so: $(LUA_SRCS:lua_binding/%.c=$(BUILD)/lua_binding/$(1)/%.o) $$(CORE_OBJS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) -shared -o $$@ $$^ $$(LDFLAGS) $$(CORE_LIBS)
+endef
+$(foreach l,$(LUA_ALL),$(eval $(call LUA_MODULE_RULES,$(l))))
 
 $(BUILD)/emulator/%.o: emulator/%.c
 	@mkdir -p $(dir $@)
@@ -163,7 +187,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB_STATIC)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_STATIC) $(LDFLAGS) $(CORE_LIBS)
 
 bench: all $(BENCH_TOOLS)
-	BUILD=$(BUILD) $(LUA) bench/run.lua
+	BUILD=$(BUILD) lua5.4 bench/run.lua
 
 # A newcomer's first run: scripts/examples/provision.lua against a throwaway ivs-emulator on a
 # free loopback port (scripts/demo always stops it, also on failure or Ctrl-C).
@@ -171,11 +195,15 @@ demo: all emulator
 	@scripts/demo
 
 model:
-	$(LUA) scripts/gen-model.lua $(MODEL) > core/src/model_gen.c.tmp && mv core/src/model_gen.c.tmp core/src/model_gen.c
+	lua5.4 scripts/gen-model.lua $(MODEL) > core/src/model_gen.c.tmp && mv core/src/model_gen.c.tmp core/src/model_gen.c
 
+partitions:
+	lua5.4 scripts/gen-partitions.lua models/partitions.json > core/src/partitions_gen.c.tmp && mv core/src/partitions_gen.c.tmp core/src/partitions_gen.c
+
+# `make env LUA=luajit` gives the paths of LuaJIT's module (the default is Lua 5.4's).
 env:
 	@echo 'export LUA_PATH="$(CURDIR)/lua_binding/?.lua;$(CURDIR)/lua_binding/?/init.lua;$${LUA_PATH:-;}"'
-	@echo 'export LUA_CPATH="$(CURDIR)/$(BUILD)/lua/?.so;$${LUA_CPATH:-;}"'
+	@echo 'export LUA_CPATH="$(CURDIR)/$(patsubst %/ivs/core.so,%,$(LUA_MODULE))/?.so;$${LUA_CPATH:-;}"'
 	@echo 'export PATH="$(CURDIR)/$(BUILD):$(CURDIR)/scripts:$$PATH"'
 
 # ivs.pc names libdir and includedir relative to ${prefix} when they lie under PREFIX, so that
@@ -199,7 +227,9 @@ install: all
 	install -d $(DESTDIR)$(LUA_LMODDIR)/ivs
 	install -m 644 $(wildcard lua_binding/ivs/*.lua) $(DESTDIR)$(LUA_LMODDIR)/ivs/
 	$(if $(EMU_SRCS),install -m 755 $(EMULATOR) $(DESTDIR)$(BINDIR)/ivs-emulator)
-	install -m 755 scripts/ivs $(DESTDIR)$(BINDIR)/ivs
+	# The CLI runs under the interpreter whose module was installed.
+	sed '1s|^#!.*|#!/usr/bin/env $(notdir $(LUA))|' scripts/ivs > $(DESTDIR)$(BINDIR)/ivs
+	chmod 755 $(DESTDIR)$(BINDIR)/ivs
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libivs.a $(DESTDIR)$(LIBDIR)/libivs.so $(DESTDIR)$(LIBDIR)/libivs.so.$(IVS_SOVERSION) \
@@ -216,7 +246,7 @@ DOCS_GEN := build/docs/operations.lua
 docs: lua
 	@command -v ldoc >/dev/null 2>&1 || { echo "make docs: ldoc not found (Debian package lua-ldoc)" >&2; exit 1; }
 	LUA_PATH='$(CURDIR)/lua_binding/?.lua;;' LUA_CPATH='$(abspath $(BUILD))/lua/?.so;;' \
-	  $(LUA) scripts/gen-ops-doc.lua $(DOCS_GEN)
+	  lua5.4 scripts/gen-ops-doc.lua $(DOCS_GEN)
 	rm -rf docs/api
 	lua5.1 $$(command -v ldoc) .
 	@test -f docs/api/index.html || { echo "make docs: ldoc wrote no docs/api/index.html" >&2; exit 1; }

@@ -35,7 +35,7 @@ end
 -- Runs a shell command; returns its stdout and whether it exited 0 (and the exit code).
 local function capture(cmd)
   local p = assert(io.popen(cmd, "r"))
-  local out = p:read("a")
+  local out = p:read("*a")
   local ok, _, code = p:close()
   return out, ok == true, code
 end
@@ -43,7 +43,7 @@ end
 local function read_file(path)
   local f = io.open(path, "r")
   if not f then return nil end
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
@@ -206,14 +206,23 @@ end
 -- Workers
 ---------------------------------------------------------------------------------------------
 
-local function lua_worker(...)
+-- The worker under LuaJIT (what OBS and LÖVE embed), with LuaJIT's build of the module; nil
+-- when luajit or that build is missing.
+local luajit_env
+if os.execute("command -v luajit >/dev/null 2>&1") and io.open(build .. "/luajit/ivs/core.so", "rb") then
+  luajit_env = env:gsub("LUA_CPATH=%S+", function() return "LUA_CPATH=" .. quote(build .. "/luajit/?.so;;") end)
+end
+
+local function lua_worker_under(interp, interp_env, ...)
   local args = { ... }
   for i, a in ipairs(args) do args[i] = quote(a) end
-  local cmd = env .. lua .. " " .. quote(paths.worker) .. " " .. table.concat(args, " ")
+  local cmd = interp_env .. interp .. " " .. quote(paths.worker) .. " " .. table.concat(args, " ")
   local out, ok = capture(cmd)
   if not ok then error("worker.lua " .. tostring(args[1]) .. " failed", 0) end
   return json_one(out, "worker.lua")
 end
+
+local function lua_worker(...) return lua_worker_under(lua, env, ...) end
 
 local python -- the peers' interpreter, nil when boto3 is absent
 local aws_cli -- the AWS CLI command, nil when absent
@@ -353,9 +362,12 @@ end
 
 local function bench_calls()
   local endpoint, arn = fresh_with_channel()
-  local r = { ours = {}, peer = {} }
+  local r = { ours = {}, peer = {}, luajit = {} }
   for _ = 1, runs do
     r.ours[#r.ours + 1] = lua_worker("calls", endpoint, arn, C.calls, C.warmup)
+    if luajit_env then
+      r.luajit[#r.luajit + 1] = lua_worker_under("luajit", luajit_env, "calls", endpoint, arn, C.calls, C.warmup)
+    end
   end
   if python then
     for _ = 1, runs do
@@ -652,6 +664,10 @@ local function main()
     row{ what = "GetChannel calls/s, sequential, keep-alive: Lua client vs boto3",
       ours = ours, ours_text = fmt_rate(ours),
       peer = peer, peer_text = fmt_rate(peer), ratio = ratio, goal = "≥ 10×", met = at_least(ratio, 10) }
+    local jit = luajit_env and rate(calls.luajit)
+    row{ what = "GetChannel calls/s, sequential, keep-alive: LuaJIT 2.1 vs Lua 5.4 (same C core)",
+      ours = jit, ours_text = luajit_env and fmt_rate(jit) or "luajit not built", peer = ours,
+      peer_text = fmt_rate(ours), ratio = jit and ours and jit / ours }
     local ocpu, pcpu = cpu(calls.ours), python and cpu(calls.peer)
     row{ what = "Client CPU per GetChannel (client process only)", ours = ocpu, ours_text = fmt_us(ocpu), peer = pcpu,
       peer_text = fmt_us(pcpu), ratio = ocpu and pcpu and pcpu / ocpu }

@@ -1,6 +1,6 @@
 -- worker.lua: the Lua side of `make bench`, one measurement per process.
 --
---   lua5.4 bench/worker.lua MODE ENDPOINT [ARGS...]
+--   lua5.4 bench/worker.lua MODE ENDPOINT [ARGS...]     (or luajit, lua5.1...: it runs under each)
 --
 -- Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (set by bench/run.lua to the
 -- emulator's key pair) and are passed to ivs.new explicitly, as a script would. Each mode prints
@@ -41,7 +41,7 @@ end
 -- Resident set size now and at its peak (kB), from the kernel's own accounting.
 local function rss_kb()
   local f = assert(io.open("/proc/self/status"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return tonumber(text:match("VmRSS:%s*(%d+)")), tonumber(text:match("VmHWM:%s*(%d+)"))
 end
@@ -63,7 +63,7 @@ if mode == "setup" then
   emit{ arn = out.channel.arn }
 
 elseif mode == "calls" then
-  local arn, n, warmup = arg[3], math.tointeger(tonumber(arg[4])), math.tointeger(tonumber(arg[5]))
+  local arn, n, warmup = arg[3], ivs.tointeger(tonumber(arg[4])), ivs.tointeger(tonumber(arg[5]))
   for _ = 1, warmup do
     local out, err = client:get_channel{ arn = arn }
     if not out then fail("get_channel", err) end
@@ -77,7 +77,7 @@ elseif mode == "calls" then
   emit{ calls = n, wall_s = gettime() - t0, cpu_s = os.clock() - cpu0 }
 
 elseif mode == "memory" then
-  local arn, n, checkpoint = arg[3], math.tointeger(tonumber(arg[4])), math.tointeger(tonumber(arg[5]))
+  local arn, n, checkpoint = arg[3], ivs.tointeger(tonumber(arg[4])), ivs.tointeger(tonumber(arg[5]))
   local at_checkpoint
   for i = 1, n do
     local out, err = client:get_channel{ arn = arn }
@@ -93,7 +93,7 @@ elseif mode == "memory" then
   emit{ calls = n, checkpoint = checkpoint, rss_kb_checkpoint = at_checkpoint, rss_kb_end = rss, hwm_kb = hwm }
 
 elseif mode == "create" then
-  local count, prefix = math.tointeger(tonumber(arg[3])), arg[4]
+  local count, prefix = ivs.tointeger(tonumber(arg[3])), arg[4]
   for i = 1, count do
     local out, err = client:create_channel{ name = prefix .. "-" .. i }
     if not out then fail("create_channel", err) end
@@ -101,7 +101,7 @@ elseif mode == "create" then
   emit{ created = count }
 
 elseif mode == "run_all" then
-  local total, concurrency = math.tointeger(tonumber(arg[3])), math.tointeger(tonumber(arg[4]))
+  local total, concurrency = ivs.tointeger(tonumber(arg[3])), ivs.tointeger(tonumber(arg[4]))
   local warm, werr = client:list_channels{ maxResults = 1 }
   if not warm then fail("list_channels", werr) end
   local calls = {}
@@ -115,7 +115,7 @@ elseif mode == "run_all" then
   emit{ calls = total, concurrency = concurrency, wall_s = wall }
 
 elseif mode == "scale" then
-  local n = math.tointeger(tonumber(arg[3]))
+  local n = ivs.tointeger(tonumber(arg[3]))
   -- Connection and first-call costs paid before the clock starts, as peer.py does.
   local warm, werr = client:list_channels{ maxResults = 1 }
   if not warm then fail("list_channels", werr) end

@@ -82,6 +82,20 @@ static int split_authorization(const char *h, struct auth_parts *p)
     return 0;
 }
 
+int auth_scope_key(const char *authorization, char *akid, size_t akid_len, char *service,
+                   size_t service_len)
+{
+    struct auth_parts p;
+    if (!authorization || split_authorization(authorization, &p) != 0 || !p.have_credential)
+        return -1;
+    char k[128], date[16], reg[64], svc[64], term[64];
+    if (sscanf(p.credential, "%127[^/]/%15[^/]/%63[^/]/%63[^/]/%63s", k, date, reg, svc, term) != 5)
+        return -1;
+    snprintf(akid, akid_len, "%s", k);
+    snprintf(service, service_len, "%s", svc);
+    return 0;
+}
+
 int auth_scope_region(const char *authorization, char *region, size_t region_len)
 {
     struct auth_parts p;
@@ -110,8 +124,8 @@ static int parse_http_date(const char *s, long long *t)
  * X-Amz-Date, X-Amz-Security-Token and X-Amz-Content-SHA256 itself, so those are handed over
  * as parameters rather than as headers. */
 static int recompute(const struct emu_request_view *req, const struct auth_parts *p,
-                     const char *region, const char *secret, const char *akid, long long when,
-                     struct sigv4_key_cache *cache, struct sigv4_result *res)
+                     const char *region, const char *service, const char *secret, const char *akid,
+                     long long when, struct sigv4_key_cache *cache, struct sigv4_result *res)
 {
     struct ivs_header *hs = calloc(req->header_count + 1, sizeof *hs);
     if (!hs)
@@ -153,7 +167,7 @@ static int recompute(const struct emu_request_view *req, const struct auth_parts
     sp.body = req->body;
     sp.body_len = req->body_len;
     sp.region = region;
-    sp.service = "ivs";
+    sp.service = service;
     sp.time = when;
     sp.access_key_id = akid;
     sp.secret_access_key = secret;
@@ -241,9 +255,10 @@ int auth_verify(const struct emu_auth *a, const struct emu_request_view *req, lo
     if (!region_ok)
         return deny(out, "InvalidSignatureException",
                     "Credential should be scoped to a valid region. ");
-    if (strcmp(svc, "ivs") != 0)
+    const char *service = a->service ? a->service : "ivs";
+    if (strcmp(svc, service) != 0)
         return deny(out, "InvalidSignatureException",
-                    "Credential should be scoped to correct service: 'ivs'. ");
+                    "Credential should be scoped to correct service: '%s'. ", service);
     if (strcmp(term, "aws4_request") != 0)
         return deny(
             out, "InvalidSignatureException",
@@ -267,7 +282,14 @@ int auth_verify(const struct emu_auth *a, const struct emu_request_view *req, lo
     for (size_t i = 0; i < a->credential_count; i++)
         if (!strcmp(a->credentials[i].access_key_id, akid))
             cred = &a->credentials[i];
-    if (!cred)
+    /* Not a configured key: perhaps temporary credentials issued by the identity endpoints,
+     * which are only good with their own session token. */
+    struct emu_temp_credential temp;
+    memset(&temp, 0, sizeof temp);
+    int is_temp =
+        !cred && a->temp_lookup &&
+        a->temp_lookup(a->temp_ud, akid, emu_header(req, "x-amz-security-token"), &temp) == 0;
+    if (!cred && !is_temp)
         return deny(out, "UnrecognizedClientException",
                     "The security token included in the request is invalid.");
     int host_signed = 0;
@@ -283,18 +305,24 @@ int auth_verify(const struct emu_auth *a, const struct emu_request_view *req, lo
                     "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
     struct sigv4_result res;
     int good = 0;
-    if (recompute(req, &p, sregion, cred->secret_access_key, akid, when, cache, &res) == 0) {
+    if (recompute(req, &p, sregion, service,
+                  is_temp ? temp.secret_access_key : cred->secret_access_key, akid, when, cache,
+                  &res) == 0) {
         good = res.signed_headers && !strcasecmp(res.signed_headers, p.signed_headers) &&
                sigv4_equal_ct(res.signature, p.signature);
         sigv4_result_cleanup(&res);
     }
+    explicit_bzero(temp.secret_access_key, sizeof temp.secret_access_key);
     if (!good)
         return deny(
             out, "InvalidSignatureException",
             "The request signature we calculated does not match the signature you provided. Check "
             "your AWS "
             "Secret Access Key and signing method. Consult the service documentation for details.");
-    *account = cred->account;
+    if (is_temp && temp.expired)
+        return deny(out, "ExpiredTokenException",
+                    "The security token included in the request is expired");
+    *account = is_temp ? temp.account : cred->account;
     snprintf(region, region_len, "%s", sregion);
     return 0;
 }

@@ -1,12 +1,15 @@
 /* ivs-emulator: a local Amazon IVS (low-latency streaming API) for tests and development.
  * Usage: see usage() below and emulator/README.md. */
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ivs.h"
 #include "server.h"
 #include "store.h"
+#include "util.h"
 
 /* The key pair accepted when no --credentials is given (documented in README.md). */
 static const char s_default_key_id[] = "AKIAIVSEMULATOR00001";
@@ -17,7 +20,10 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: ivs-emulator [--host 127.0.0.1] [--port N] [--region us-west-2]\n"
             "                    [--account 123456789012] [--credentials ID:SECRET[:ACCOUNT]]...\n"
-            "                    [--no-auth] [--state FILE] [--threads N]\n");
+            "                    [--no-auth] [--state FILE [--fsync]] [--threads N] "
+            "[--max-connections N]\n"
+            "                    [--max-connections-per-ip N] [--header-timeout SECONDS]\n"
+            "       ivs-emulator --version\n");
 }
 
 static int valid_account(const char *s)
@@ -30,11 +36,18 @@ static int valid_account(const char *s)
     return 1;
 }
 
+/* 127.0.0.0/8: the only addresses from which only this machine can reach the emulator. */
+static int is_loopback(const char *host)
+{
+    struct in_addr a;
+    return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *region = "us-west-2", *account = "123456789012", *state = NULL;
-    long port = 4566, threads = 4;
-    int no_auth = 0;
+    long port = 4566, threads = 4, max_conn = 0, max_per_ip = 0, header_timeout = 0;
+    int no_auth = 0, fsync_journal = 0;
     struct emu_credential *creds = calloc((size_t)argc + 1, sizeof *creds);
     size_t ncreds = 0;
     int status = 2;
@@ -47,8 +60,15 @@ int main(int argc, char **argv)
             usage(stdout);
             status = 0;
             goto out;
+        } else if (!strcmp(a, "--version")) {
+            printf("ivs-emulator %s\n", IVS_VERSION);
+            status = 0;
+            goto out;
         } else if (!strcmp(a, "--no-auth")) {
             no_auth = 1;
+            continue;
+        } else if (!strcmp(a, "--fsync")) {
+            fsync_journal = 1;
             continue;
         }
         if (!v) {
@@ -72,8 +92,23 @@ int main(int argc, char **argv)
                 fprintf(stderr, "ivs-emulator: bad --threads %s\n", v);
                 goto out;
             }
+        } else if (!strcmp(a, "--max-connections") || !strcmp(a, "--max-connections-per-ip") ||
+                   !strcmp(a, "--header-timeout")) {
+            long n = strtol(v, &end, 10);
+            if (*end || n < 1 || n > 1000000) {
+                fprintf(stderr, "ivs-emulator: bad %s %s\n", a, v);
+                goto out;
+            }
+            *(!strcmp(a, "--max-connections")          ? &max_conn
+              : !strcmp(a, "--max-connections-per-ip") ? &max_per_ip
+                                                       : &header_timeout) = n;
         } else if (!strcmp(a, "--region")) {
             region = v;
+            if (!emu_region_valid(v)) {
+                fprintf(stderr, "ivs-emulator: bad --region %s (expected a name like us-west-2)\n",
+                        v);
+                goto out;
+            }
         } else if (!strcmp(a, "--account")) {
             account = v;
             if (!valid_account(v)) {
@@ -129,15 +164,38 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     status = 1;
+    if (fsync_journal && !state) {
+        fprintf(stderr, "ivs-emulator: --fsync needs --state FILE\n");
+        status = 2;
+        goto out;
+    }
     struct store *store = store_new(region, account, state);
     char err[512] = "";
+    if (store)
+        store_set_fsync(store, fsync_journal);
     if (!store || store_load(store, err, sizeof err) != 0) {
         fprintf(stderr, "ivs-emulator: %s\n", err[0] ? err : "out of memory");
         store_free(store);
         goto out;
     }
-    struct emu_server_config cfg = {host,    (unsigned)port,    region, account, creds, ncreds,
-                                    no_auth, (unsigned)threads, 0,      store};
+    struct emu_server_config cfg = {.host = host,
+                                    .port = (unsigned)port,
+                                    .region = region,
+                                    .account = account,
+                                    .credentials = creds,
+                                    .credential_count = ncreds,
+                                    .no_auth = no_auth,
+                                    .threads = (unsigned)threads,
+                                    .store = store,
+                                    .max_connections = (unsigned)max_conn,
+                                    .max_connections_per_ip = (unsigned)max_per_ip,
+                                    .header_timeout_s = (unsigned)header_timeout};
+    /* Said before binding so that it is seen even when the bind then fails. */
+    if (!is_loopback(host))
+        fprintf(stderr,
+                "ivs-emulator: warning: %s is not a loopback address; anyone who can reach this "
+                "host can use the emulator%s\n",
+                host, no_auth ? " without credentials (--no-auth)" : "");
     struct emu_server *srv = emu_server_start(&cfg, err, sizeof err);
     if (!srv || store_start_saver(store) != 0) {
         fprintf(stderr, "ivs-emulator: %s\n", err[0] ? err : "cannot start the state saver");

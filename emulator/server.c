@@ -1,18 +1,21 @@
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include <microhttpd.h>
 
 #include "buf.h"
+#include "identity.h"
 #include "model.h"
 #include "sigv4.h"
 #include "util.h"
@@ -25,10 +28,31 @@ static const char *const s_ivs_regions[] = {"us-east-1",      "us-west-2",      
 /* Request headers larger than this in total get 431, like the AWS front door's limit. */
 enum { MAX_HEADER_BYTES = 16 * 1024, CONNECTION_MEMORY = 128 * 1024 };
 
+/* A keep-alive connection may wait this long for its next request (MHD's idle timeout). */
+enum { IDLE_TIMEOUT_S = 60, LARGE_BODY = 64 * 1024 };
+
+/* One open connection, watched for the header deadline (slowloris): libmicrohttpd's own
+ * timeout only counts inactivity, so a client trickling a byte now and then would keep the
+ * connection forever. The watcher thread shuts down (never closes: the descriptor stays
+ * libmicrohttpd's) a connection whose headers are late; libmicrohttpd then sees the end of the
+ * stream and releases it. */
+struct conn_watch {
+    struct conn_watch *prev, *next;
+    int fd;
+    double deadline; /* monotonic seconds; 0 while a request is being handled */
+    int shut;
+};
+
 struct emu_server {
     struct MHD_Daemon *daemon;
+    pthread_mutex_t watch_lock;
+    pthread_cond_t watch_cond;
+    struct conn_watch *watched;
+    pthread_t watcher;
+    int watcher_running, stopping;
     struct emu_server_config cfg;
     struct emu_auth auth;
+    struct identity *identity; /* STS, SSO portal, SSO-OIDC, signin (identity.c) */
     const char *regions[sizeof s_ivs_regions / sizeof s_ivs_regions[0] + 2];
     pthread_key_t cache_key;   /* one signing-key cache per worker thread */
     pthread_key_t pattern_key; /* one compiled-pattern cache per worker thread */
@@ -38,7 +62,94 @@ struct emu_server {
 struct request_ctx {
     struct buf body;
     int too_large;
+    int replied; /* the 413 went out before the body was read */
 };
+
+static double mono_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static struct conn_watch *watch_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+/* Arms (seconds > 0) or disarms (0) the header deadline of a connection. */
+static void watch_arm(struct emu_server *srv, struct MHD_Connection *c, double seconds)
+{
+    struct conn_watch *w = watch_of(c);
+    if (!w)
+        return;
+    pthread_mutex_lock(&srv->watch_lock);
+    w->deadline = seconds > 0 ? mono_now() + seconds : 0;
+    pthread_mutex_unlock(&srv->watch_lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct emu_server *srv = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct conn_watch *w = info ? calloc(1, sizeof *w) : NULL;
+        if (!w)
+            return;
+        w->fd = info->connect_fd;
+        pthread_mutex_lock(&srv->watch_lock);
+        w->deadline = mono_now() + srv->cfg.header_timeout_s;
+        w->next = srv->watched;
+        if (w->next)
+            w->next->prev = w;
+        srv->watched = w;
+        pthread_mutex_unlock(&srv->watch_lock);
+        *socket_context = w;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+        /* Called before libmicrohttpd closes the descriptor: once unlinked here, the watcher
+         * can no longer touch it. */
+        struct conn_watch *w = *socket_context;
+        pthread_mutex_lock(&srv->watch_lock);
+        if (w->prev)
+            w->prev->next = w->next;
+        else
+            srv->watched = w->next;
+        if (w->next)
+            w->next->prev = w->prev;
+        pthread_mutex_unlock(&srv->watch_lock);
+        free(w);
+        *socket_context = NULL;
+    }
+}
+
+static void *watcher_main(void *arg)
+{
+    struct emu_server *srv = arg;
+    pthread_mutex_lock(&srv->watch_lock);
+    while (!srv->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 200 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->watch_cond, &srv->watch_lock, &until);
+        double now = mono_now();
+        for (struct conn_watch *w = srv->watched; w; w = w->next) {
+            if (w->deadline > 0 && now > w->deadline && !w->shut) {
+                shutdown(w->fd, SHUT_RDWR);
+                w->shut = 1;
+            }
+        }
+    }
+    pthread_mutex_unlock(&srv->watch_lock);
+    return NULL;
+}
 
 /* Keeps the URL and the query exactly as sent: SigV4 signs the wire form. */
 static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
@@ -112,7 +223,10 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct emu_reply *r,
                                   const char *request_id)
 {
     char *text = NULL;
-    if (r->error_type) {
+    if (r->content_type) {
+        text = r->body;
+        r->body = NULL;
+    } else if (r->error_type) {
         cJSON *o = cJSON_CreateObject();
         if (!r->front_door)
             cJSON_AddStringToObject(o, "exceptionMessage", r->message ? r->message : "");
@@ -131,7 +245,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct emu_reply *r,
         return MHD_NO;
     }
     MHD_add_response_header(resp, "x-amzn-RequestId", request_id);
-    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Content-Type",
+                            r->content_type ? r->content_type : "application/json");
     MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
     MHD_add_response_header(resp, "Access-Control-Expose-Headers",
                             "x-amzn-errortype,x-amzn-requestid,x-amzn-errormessage,x-amzn-trace-id,"
@@ -184,6 +299,14 @@ static void sleep_ms(long ms)
         ;
 }
 
+static int known_region(const struct emu_server *srv, const char *region)
+{
+    for (const char *const *r = srv->regions; *r; r++)
+        if (!strcmp(*r, region))
+            return 1;
+    return 0;
+}
+
 /* Handles an IVS API request; returns 0, or -1 when the connection must be dropped. */
 static int handle_api(struct emu_server *srv, struct MHD_Connection *c,
                       const struct emu_request_view *req, struct emu_reply *out)
@@ -213,9 +336,20 @@ static int handle_api(struct emu_server *srv, struct MHD_Connection *c,
             return 0;
         }
     } else {
+        /* Even unsigned, a scope region ends up in ARNs and URLs: only the regions a signed
+         * request may name are let in. */
         char scoped[64];
-        if (auth_scope_region(emu_header(req, "authorization"), scoped, sizeof scoped) == 0)
+        if (auth_scope_region(emu_header(req, "authorization"), scoped, sizeof scoped) == 0) {
+            if (!known_region(srv, scoped)) {
+                ivs_error_clear(&err);
+                cJSON_Delete(input);
+                emu_reply_error(out, 403, "InvalidSignatureException",
+                                "Credential should be scoped to a valid region.");
+                out->front_door = 1;
+                return 0;
+            }
             snprintf(region, sizeof region, "%s", scoped);
+        }
     }
     (void)c;
     if (req->body_len && !json_content_type(emu_header(req, "content-type"))) {
@@ -257,6 +391,7 @@ static void handle_admin(struct emu_server *srv, struct MHD_Connection *c, const
 {
     cJSON *query = cJSON_CreateObject();
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query_json, query);
+    int identity = !strncmp(path, "/identity", 9) && (!path[9] || path[9] == '/');
     cJSON *body = NULL;
     if (req->body_len) {
         body = cJSON_ParseWithLength(req->body, req->body_len);
@@ -268,9 +403,28 @@ static void handle_admin(struct emu_server *srv, struct MHD_Connection *c, const
             return;
         }
     }
-    store_admin(srv->cfg.store, method, path, query, body, out);
+    if (identity)
+        identity_admin(srv->identity, method, path + 9, body, out);
+    else
+        store_admin(srv->cfg.store, method, path, query, body, out);
+    if (!strcmp(path, "/reset") && !strcmp(method, "POST"))
+        identity_reset(srv->identity);
     cJSON_Delete(body);
     cJSON_Delete(query);
+}
+
+static enum MHD_Result reply_too_large(struct MHD_Connection *c, struct request_ctx *ctx)
+{
+    char request_id[37];
+    emu_uuid(request_id);
+    struct emu_reply out;
+    memset(&out, 0, sizeof out);
+    emu_reply_error(&out, 413, "RequestTooLargeException", "Request Too Long");
+    out.front_door = 1;
+    enum MHD_Result ret = send_reply(c, &out, request_id);
+    emu_reply_cleanup(&out);
+    ctx->replied = ret == MHD_YES;
+    return ret;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -281,21 +435,35 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     struct emu_server *srv = cls;
     struct request_ctx *ctx = *con_cls;
     if (!ctx) {
+        /* The headers are complete: the deadline is met. */
+        watch_arm(srv, c, 0);
         ctx = calloc(1, sizeof *ctx);
         if (!ctx)
             return MHD_NO;
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > srv->cfg.max_body)
-            ctx->too_large = 1;
         *con_cls = ctx;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > srv->cfg.max_body) {
+            /* Refused before a byte of the body is read; libmicrohttpd then reads no more of
+             * it and closes the connection after the reply. */
+            ctx->too_large = 1;
+            return reply_too_large(c, ctx);
+        }
+        return MHD_YES;
+    }
+    if (ctx->replied) {
+        *upload_size = 0;
         return MHD_YES;
     }
     if (*upload_size) {
         if (!ctx->too_large) {
-            if (ctx->body.len + *upload_size > srv->cfg.max_body)
+            if (ctx->body.len + *upload_size > srv->cfg.max_body) {
+                /* A chunked body (no Content-Length) that outgrows the cap: what was kept is
+                 * dropped at once and the rest is not stored. */
                 ctx->too_large = 1;
-            else
+                buf_free(&ctx->body);
+            } else {
                 buf_append(&ctx->body, upload_data, *upload_size);
+            }
         }
         *upload_size = 0;
         return MHD_YES;
@@ -326,6 +494,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         out.status = 200;
     } else if (!strncmp(url, "/_emulator/", 11)) {
         handle_admin(srv, c, method, url + 10, &req, &out);
+    } else if (identity_route(&req)) {
+        drop = identity_handle(srv->identity, srv->cfg.no_auth ? NULL : &srv->auth,
+                               thread_cache(srv), srv->cfg.store, &req, request_id, &out) != 0;
     } else {
         drop = handle_api(srv, c, &req, &out) != 0;
     }
@@ -339,20 +510,39 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
-    (void)toe;
+    struct emu_server *srv = cls;
     struct request_ctx *ctx = *con_cls;
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        watch_arm(srv, c, IDLE_TIMEOUT_S + srv->cfg.header_timeout_s);
     if (ctx) {
+        int large = ctx->body.cap >= LARGE_BODY;
         buf_free(&ctx->body);
         free(ctx);
         *con_cls = NULL;
+        /* A large body was parsed into many small blocks: hand the freed pages back to the
+         * system rather than keep the peak for the life of the process. */
+        if (large)
+            malloc_trim(0);
     }
 }
 
 static void free_cache(void *p) { sigv4_key_cache_free(p); }
 
 static void free_patterns(void *p) { model_pattern_cache_free(p); }
+
+static void stop_watcher(struct emu_server *srv)
+{
+    if (srv->watcher_running) {
+        pthread_mutex_lock(&srv->watch_lock);
+        srv->stopping = 1;
+        pthread_cond_signal(&srv->watch_cond);
+        pthread_mutex_unlock(&srv->watch_lock);
+        pthread_join(srv->watcher, NULL);
+        srv->watcher_running = 0;
+    }
+    pthread_cond_destroy(&srv->watch_cond);
+    pthread_mutex_destroy(&srv->watch_lock);
+}
 
 struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *errbuf,
                                     size_t errlen)
@@ -371,10 +561,27 @@ struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *e
         return NULL;
     }
     srv->cfg = *cfg;
+    /* Initialised first so that every later exit (and emu_server_stop) can tear them down. */
+    pthread_mutex_init(&srv->watch_lock, NULL);
+    pthread_cond_init(&srv->watch_cond, NULL);
     if (!srv->cfg.threads)
         srv->cfg.threads = 4;
     if (!srv->cfg.max_body)
-        srv->cfg.max_body = 10 * 1024 * 1024;
+        srv->cfg.max_body = EMU_DEFAULT_MAX_BODY;
+    if (!srv->cfg.max_connections)
+        srv->cfg.max_connections = EMU_DEFAULT_MAX_CONNECTIONS;
+    if (!srv->cfg.max_connections_per_ip)
+        srv->cfg.max_connections_per_ip = EMU_DEFAULT_MAX_CONNECTIONS_PER_IP;
+    if (!srv->cfg.header_timeout_s)
+        srv->cfg.header_timeout_s = EMU_DEFAULT_HEADER_TIMEOUT_S;
+    /* Past the descriptor limit accept() fails and connections pile up unanswered in the
+     * backlog: keep the connection limit below it (64 left for files and the listener). */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY &&
+        nofile.rlim_cur < (rlim_t)srv->cfg.max_connections + 64)
+        srv->cfg.max_connections = nofile.rlim_cur > 128 ? (unsigned)nofile.rlim_cur - 64 : 64;
+    if (srv->cfg.max_connections < srv->cfg.threads)
+        srv->cfg.max_connections = srv->cfg.threads;
     size_t nr = 0;
     for (size_t i = 0; i < sizeof s_ivs_regions / sizeof s_ivs_regions[0]; i++)
         srv->regions[nr++] = s_ivs_regions[i];
@@ -384,28 +591,51 @@ struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *e
     srv->auth.credential_count = cfg->credential_count;
     srv->auth.regions = srv->regions;
     srv->auth.max_skew_s = 300;
+    srv->identity = identity_new(cfg->account);
+    if (!srv->identity) {
+        stop_watcher(srv);
+        free(srv);
+        snprintf(errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    srv->auth.temp_lookup = identity_lookup;
+    srv->auth.temp_ud = srv->identity;
     if (pthread_key_create(&srv->cache_key, free_cache) != 0) {
+        stop_watcher(srv);
+        identity_free(srv->identity);
         free(srv);
         snprintf(errbuf, errlen, "cannot create thread key");
         return NULL;
     }
     if (pthread_key_create(&srv->pattern_key, free_patterns) != 0) {
         pthread_key_delete(srv->cache_key);
+        stop_watcher(srv);
+        identity_free(srv->identity);
         free(srv);
         snprintf(errbuf, errlen, "cannot create thread key");
         return NULL;
     }
+    if (pthread_create(&srv->watcher, NULL, watcher_main, srv) == 0)
+        srv->watcher_running = 1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
-    srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads,
-        MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)1024, MHD_OPTION_END);
+    srv->daemon =
+        srv->watcher_running
+            ? MHD_start_daemon(
+                  flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
+                  (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads,
+                  MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+                  on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+                  MHD_OPTION_CONNECTION_LIMIT, srv->cfg.max_connections,
+                  MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->cfg.max_connections_per_ip,
+                  MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END)
+            : NULL;
     if (!srv->daemon) {
+        stop_watcher(srv);
         pthread_key_delete(srv->cache_key);
         pthread_key_delete(srv->pattern_key);
+        identity_free(srv->identity);
         free(srv);
         snprintf(errbuf, errlen, "cannot listen on %s:%u", cfg->host, cfg->port);
         return NULL;
@@ -422,7 +652,9 @@ void emu_server_stop(struct emu_server *s)
     if (!s)
         return;
     MHD_stop_daemon(s->daemon);
+    stop_watcher(s);
     pthread_key_delete(s->cache_key);
     pthread_key_delete(s->pattern_key);
+    identity_free(s->identity);
     free(s);
 }

@@ -17,8 +17,21 @@ struct emu_server_config {
     size_t credential_count;
     int no_auth;
     unsigned threads;    /* worker threads; 0 = 4 */
-    size_t max_body;     /* bytes; 0 = 10 MiB */
+    size_t max_body;     /* bytes; 0 = 1 MiB (EMU_DEFAULT_MAX_BODY) */
     struct store *store; /* not owned */
+    /* Flood limits (0 takes the default). A connection beyond a limit is closed at once. */
+    unsigned max_connections;        /* in total; default 1000, lowered to fit RLIMIT_NOFILE */
+    unsigned max_connections_per_ip; /* from one client address; default 256 */
+    unsigned header_timeout_s;       /* a request's headers must be complete this many seconds after
+                                      * the connection opened or its previous request ended;
+                                      * default 10 */
+};
+
+enum {
+    EMU_DEFAULT_MAX_BODY = 1024 * 1024,
+    EMU_DEFAULT_MAX_CONNECTIONS = 1000,
+    EMU_DEFAULT_MAX_CONNECTIONS_PER_IP = 256,
+    EMU_DEFAULT_HEADER_TIMEOUT_S = 10
 };
 
 struct emu_server;

@@ -18,6 +18,8 @@
 #include <openssl/x509.h>
 
 #include "buf.h"
+#include "identity.h"
+#include "journal.h"
 #include "sigv4.h"
 #include "util.h"
 
@@ -72,6 +74,7 @@ struct resvec {
 };
 
 struct partition {
+    struct store *store;
     char *account;
     char *region;
     char prefix[13]; /* the per-account host prefix of ingest and playback URLs */
@@ -108,6 +111,12 @@ struct store {
     int dirty;
     pthread_cond_t cond;
     pthread_mutex_t save_lock; /* serialises file writes */
+    /* Write-ahead journal (journal.h), with a state path only. */
+    struct journal *journal;
+    uint64_t journal_gen;    /* the generation being appended to */
+    uint64_t journal_oldest; /* the oldest generation whose file may still exist */
+    int fsync_journal;
+    int journal_failed; /* an append failed during the current request */
 };
 
 /* ------------------------------------------------------------------------------------ */
@@ -349,6 +358,7 @@ static struct partition *partition_get(struct store *s, const char *account, con
         return NULL;
     }
     s->parts = np;
+    p->store = s;
     p->account = ivs_strdup(account);
     p->region = ivs_strdup(region);
     p->events = cJSON_CreateArray();
@@ -388,9 +398,13 @@ static struct res *res_add(struct store *s, struct partition *p, enum rtype type
     return r;
 }
 
+static void journal_gone(struct store *s, const struct res *r);
+
+/* Removes a resource that a request deleted (journaled). */
 static void res_remove(struct store *s, struct res *r)
 {
     struct partition *p = r->part;
+    journal_gone(s, r);
     strmap_remove(&p->by_arn, r->arn);
     resvec_remove(&p->lists[r->type], r);
     if (r->type == RT_STREAM_KEY) {
@@ -435,6 +449,88 @@ static void touch(struct store *s)
 {
     s->dirty = 1;
     pthread_cond_signal(&s->cond);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Journal records (journal.h): kind "ivs:" + the type name, id the ARN, value the resource
+ * as the snapshot holds it (without its type). Written under the lock, before the reply. */
+
+static cJSON *entry_json(const struct res *r)
+{
+    cJSON *rj = cJSON_CreateObject();
+    cJSON_AddNumberToObject(rj, "seq", (double)r->seq);
+    cJSON_AddItemToObject(rj, "obj", jdup(r->obj));
+    if (r->stream)
+        cJSON_AddItemToObject(rj, "stream", jdup(r->stream));
+    if (r->type == RT_CHANNEL)
+        cJSON_AddItemToObject(rj, "sessions", jdup(r->sessions));
+    return rj;
+}
+
+static void journal_kind(char *out, size_t n, enum rtype t)
+{
+    snprintf(out, n, "ivs:%s", s_type_names[t]);
+}
+
+static void journal_done(struct store *s, int rc)
+{
+    if (rc != 0 && !s->journal_failed) {
+        s->journal_failed = 1;
+        fprintf(stderr, "ivs-emulator: could not append to the journal of %s: %s\n", s->state_path,
+                strerror(errno));
+    }
+}
+
+/* Without a journal while a state path is set (it could not be created): nothing is durable. */
+static int journal_missing(struct store *s)
+{
+    if (s->journal || !s->state_path)
+        return 0;
+    s->journal_failed = 1;
+    return 1;
+}
+
+static void journal_res(struct store *s, const struct res *r)
+{
+    if (journal_missing(s) || !s->journal)
+        return;
+    char kind[64];
+    journal_kind(kind, sizeof kind, r->type);
+    cJSON *v = entry_json(r);
+    journal_done(s, v ? journal_put(s->journal, kind, r->arn, v) : -1);
+    cJSON_Delete(v);
+}
+
+static void journal_gone(struct store *s, const struct res *r)
+{
+    if (journal_missing(s) || !s->journal)
+        return;
+    char kind[64];
+    journal_kind(kind, sizeof kind, r->type);
+    journal_done(s, journal_del(s->journal, kind, r->arn));
+}
+
+static void journal_event(struct store *s, const cJSON *e)
+{
+    if (journal_missing(s) || !s->journal)
+        return;
+    journal_done(s, journal_put(s->journal, "ivs:event", jstr(e, "id"), e));
+}
+
+static void journal_record_clear(struct store *s, const char *kind)
+{
+    if (journal_missing(s) || !s->journal)
+        return;
+    journal_done(s, journal_clear(s->journal, kind));
+}
+
+/* A change that could not be journaled is not acknowledged as done. */
+static void journal_verdict(struct store *s, struct emu_reply *out)
+{
+    if (s->journal_failed && out->status < 400)
+        emu_reply_error(out, 500, "InternalServerException",
+                        "The change could not be recorded durably.");
+    s->journal_failed = 0;
 }
 
 /* Looks up an ARN argument of a given type: 400 when malformed, 404 when unknown. */
@@ -628,6 +724,7 @@ static void emit_event(struct partition *p, const char *detail_type, const char 
         cJSON_AddItemToArray(resources, cJSON_CreateString(channel_arn));
     cJSON_AddItemToObject(e, "detail", detail);
     cJSON_AddItemToArray(p->events, e);
+    journal_event(p->store, e);
     while (cJSON_GetArraySize(p->events) > EVENTS_KEPT)
         cJSON_DeleteItemFromArray(p->events, 0);
 }
@@ -866,6 +963,9 @@ static void op_create_channel(struct store *s, struct partition *p, const cJSON 
         return;
     }
     struct res *k = new_stream_key(s, p, r, jget(in, "tags"));
+    journal_res(s, r);
+    if (k)
+        journal_res(s, k);
     touch(s);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "channel", jdup(r->obj));
@@ -904,6 +1004,7 @@ static void op_update_channel(struct store *s, struct partition *p, const cJSON 
     if (!ok)
         return;
     apply_channel_fields(p, r->obj, in, 0);
+    journal_res(s, r);
     touch(s);
     reply_wrap(out, "channel", jdup(r->obj));
 }
@@ -1032,6 +1133,7 @@ static void op_create_stream_key(struct store *s, struct partition *p, const cJS
         emu_reply_error(out, 500, "InternalServerException", "Out of memory.");
         return;
     }
+    journal_res(s, k);
     touch(s);
     reply_wrap(out, "streamKey", jdup(k->obj));
 }
@@ -1119,6 +1221,7 @@ static void op_create_recording(struct store *s, struct partition *p, const cJSO
         emu_reply_error(out, 500, "InternalServerException", "Out of memory.");
         return;
     }
+    journal_res(s, r);
     touch(s);
     reply_wrap(out, "recordingConfiguration", jdup(r->obj));
 }
@@ -1235,6 +1338,7 @@ static void op_import_playback_key(struct store *s, struct partition *p, const c
         emu_reply_error(out, 500, "InternalServerException", "Out of memory.");
         return;
     }
+    journal_res(s, r);
     touch(s);
     reply_wrap(out, "keyPair", jdup(r->obj));
 }
@@ -1276,6 +1380,7 @@ static void op_create_prp(struct store *s, struct partition *p, const cJSON *in,
         emu_reply_error(out, 500, "InternalServerException", "Out of memory.");
         return;
     }
+    journal_res(s, r);
     touch(s);
     reply_wrap(out, "playbackRestrictionPolicy", jdup(r->obj));
 }
@@ -1320,6 +1425,7 @@ static void op_create_ad(struct store *s, struct partition *p, const cJSON *in,
         emu_reply_error(out, 500, "InternalServerException", "Out of memory.");
         return;
     }
+    journal_res(s, r);
     touch(s);
     reply_wrap(out, "adConfiguration", jdup(r->obj));
 }
@@ -1331,6 +1437,7 @@ static void op_update_simple(struct store *s, struct partition *p, const cJSON *
     if (!r || (type == RT_AD && !ad_rules(in, out)))
         return;
     copy_members(r->obj, in, type == RT_AD ? k_ad_fields : k_prp_fields);
+    journal_res(s, r);
     touch(s);
     reply_wrap(out, key, jdup(r->obj));
 }
@@ -1370,6 +1477,7 @@ static void op_tag(struct store *s, struct partition *p, const cJSON *in, struct
         return;
     }
     jset(r->obj, "tags", merged);
+    journal_res(s, r);
     touch(s);
     reply_json(out, 200, cJSON_CreateObject());
 }
@@ -1391,6 +1499,7 @@ static void op_untag(struct store *s, struct partition *p, const cJSON *in, stru
         if (cJSON_IsString(k))
             cJSON_DeleteItemFromObjectCaseSensitive(tags, k->valuestring);
     }
+    journal_res(s, r);
     touch(s);
     reply_json(out, 200, cJSON_CreateObject());
 }
@@ -1442,6 +1551,7 @@ static void stream_end(struct store *s, struct res *ch, const char *code)
     cJSON_Delete(ch->stream);
     ch->stream = NULL;
     resvec_remove(&ch->part->live, ch);
+    journal_res(s, ch);
     touch(s);
 }
 
@@ -1759,6 +1869,7 @@ void store_call(struct store *s, const char *account, const char *region,
         op_batch_revoke(p, in, out);
     else
         emu_reply_error(out, 500, "InternalServerException", "Operation %s is not handled.", n);
+    journal_verdict(s, out);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -1903,6 +2014,7 @@ static void admin_start(struct store *s, const cJSON *body, struct emu_reply *ou
     emit_stream_state(ch, ss, "IVS Stream State Change", "Session Created", NULL);
     emit_stream_state(ch, ss, "IVS Stream State Change", "Stream Start", NULL);
     emit_recording(ch, ss, "Recording Start", 0);
+    journal_res(s, ch);
     touch(s);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "stream", jdup(st));
@@ -1951,6 +2063,7 @@ static void admin_health(struct store *s, const cJSON *body, struct emu_reply *o
     const cJSON *viewers = jget(body, "viewerCount");
     if (cJSON_IsNumber(viewers))
         jset(ch->stream, "viewerCount", cJSON_CreateNumber(viewers->valuedouble));
+    journal_res(s, ch);
     touch(s);
     reply_wrap(out, "stream", jdup(ch->stream));
 }
@@ -2010,9 +2123,10 @@ static void admin_add_fault(struct store *s, const cJSON *body, struct emu_reply
     const char *op = jstr(body, "operation");
     const cJSON *status = jget(body, "status"), *count = jget(body, "count"),
                 *lat = jget(body, "latencyMs");
-    if (!op || !*op || strlen(op) >= 64 || (strcmp(op, "*") != 0 && !model_find_operation(op))) {
+    if (!op || !*op || strlen(op) >= 64 ||
+        (strcmp(op, "*") != 0 && !model_find_operation(op) && !identity_is_operation(op))) {
         emu_reply_error(out, 400, "ValidationException",
-                        "operation must name an IVS operation or be \"*\".");
+                        "operation must name an IVS or identity operation or be \"*\".");
         return;
     }
     if (status && (!cJSON_IsNumber(status) ||
@@ -2094,6 +2208,7 @@ void store_admin(struct store *s, const char *method, const char *path, const cJ
         reply_json(out, 200, o);
     } else if (!strcmp(path, "/reset") && post) {
         clear_all(s);
+        journal_record_clear(s, "*");
         touch(s);
         reply_json(out, 200, cJSON_CreateObject());
     } else if (!strcmp(path, "/streams/start") && post) {
@@ -2109,6 +2224,7 @@ void store_admin(struct store *s, const char *method, const char *path, const cJ
             cJSON_Delete(s->parts[i]->events);
             s->parts[i]->events = cJSON_CreateArray();
         }
+        journal_record_clear(s, "ivs:event");
         touch(s);
         reply_json(out, 200, cJSON_CreateObject());
     } else if (!strcmp(path, "/faults") && post) {
@@ -2124,6 +2240,7 @@ void store_admin(struct store *s, const char *method, const char *path, const cJ
         emu_reply_error(out, 404, "UnknownAdminEndpoint",
                         "No admin endpoint %s %s (see emulator/README.md).", method, path);
     }
+    journal_verdict(s, out);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -2150,12 +2267,15 @@ int store_take_fault(struct store *s, const char *operation, struct emu_fault_ac
 /* ------------------------------------------------------------------------------------ */
 /* Persistence */
 
-static char *snapshot_locked(struct store *s)
+/* journal_gen: the first journal generation the snapshot does not contain (0: none). */
+static char *snapshot_locked(struct store *s, uint64_t journal_gen)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "format", "ivs-emulator-state");
     cJSON_AddNumberToObject(root, "version", 1);
     cJSON_AddNumberToObject(root, "seq", (double)s->seq);
+    if (journal_gen)
+        cJSON_AddNumberToObject(root, "journal", (double)journal_gen);
     cJSON *parts = cJSON_AddArrayToObject(root, "partitions");
     for (size_t i = 0; i < s->part_count; i++) {
         struct partition *p = s->parts[i];
@@ -2165,15 +2285,8 @@ static char *snapshot_locked(struct store *s)
         cJSON *rs = cJSON_AddArrayToObject(pj, "resources");
         for (int t = 0; t < RT_COUNT; t++) {
             for (size_t j = 0; j < p->lists[t].n; j++) {
-                struct res *r = p->lists[t].items[j];
-                cJSON *rj = cJSON_CreateObject();
+                cJSON *rj = entry_json(p->lists[t].items[j]);
                 cJSON_AddStringToObject(rj, "type", s_type_names[t]);
-                cJSON_AddNumberToObject(rj, "seq", (double)r->seq);
-                cJSON_AddItemToObject(rj, "obj", jdup(r->obj));
-                if (r->stream)
-                    cJSON_AddItemToObject(rj, "stream", jdup(r->stream));
-                if (t == RT_CHANNEL)
-                    cJSON_AddItemToObject(rj, "sessions", jdup(r->sessions));
                 cJSON_AddItemToArray(rs, rj);
             }
         }
@@ -2231,16 +2344,46 @@ static int write_atomically(const char *path, const char *text)
     return rc;
 }
 
-static void save_now(struct store *s)
+static void unlink_journals(const struct store *s, uint64_t from, uint64_t to)
+{
+    for (uint64_t g = from; g < to; g++) {
+        char *path = journal_path(s->state_path, g);
+        if (path)
+            unlink(path);
+        free(path);
+    }
+}
+
+/* Compaction: the snapshot is taken and the next journal generation begun in one step under
+ * the lock, so every change is in exactly one of them; the older journals are removed once
+ * the snapshot is safely renamed into place. With `final` (exit) no new journal is begun. */
+static void save_now(struct store *s, int final)
 {
     pthread_mutex_lock(&s->save_lock);
     pthread_mutex_lock(&s->lock);
     s->dirty = 0;
-    char *text = snapshot_locked(s);
+    uint64_t next = s->journal_gen + 1;
+    char *text = snapshot_locked(s, next);
+    journal_close(s->journal);
+    s->journal = NULL;
+    if (!final) {
+        char *path = journal_path(s->state_path, next);
+        char err[512] = "";
+        s->journal = path ? journal_open(path, s->fsync_journal, err, sizeof err) : NULL;
+        if (!s->journal)
+            fprintf(stderr, "ivs-emulator: %s; changes are refused until it can be\n",
+                    err[0] ? err : "out of memory");
+        free(path);
+    }
+    s->journal_gen = next;
     pthread_mutex_unlock(&s->lock);
-    if (text && write_atomically(s->state_path, text) != 0)
+    if (text && write_atomically(s->state_path, text) == 0) {
+        unlink_journals(s, s->journal_oldest, next);
+        s->journal_oldest = next;
+    } else {
         fprintf(stderr, "ivs-emulator: could not save state to %s: %s\n", s->state_path,
-                strerror(errno));
+                text ? strerror(errno) : "out of memory");
+    }
     free(text);
     pthread_mutex_unlock(&s->save_lock);
 }
@@ -2258,7 +2401,7 @@ static void *saver_main(void *arg)
         /* Debounce: a burst of changes costs one write. */
         struct timespec pause = {0, 50 * 1000 * 1000};
         nanosleep(&pause, NULL);
-        save_now(s);
+        save_now(s, 0);
         pthread_mutex_lock(&s->lock);
     }
     pthread_mutex_unlock(&s->lock);
@@ -2283,34 +2426,469 @@ static enum rtype type_from_name(const char *name)
     return RT_COUNT;
 }
 
+/* State file validation. Everything the code later reads from a loaded resource is checked
+ * before anything is loaded: a file that is accepted can never crash a request, and a file
+ * that is refused leaves the store empty. Messages name the place and the member, never a
+ * value (the file holds stream keys). */
+
+struct state_check {
+    char *err;
+    size_t errlen;
+    char where[160]; /* "partitions[0].resources[3]" */
+};
+
+static int state_bad(struct state_check *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int state_bad(struct state_check *c, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(c->err, c->errlen, "%s%s%s", c->where, c->where[0] ? ": " : "", msg);
+    return -1;
+}
+
+enum { F_STR = 1, F_BOOL, F_NUM, F_OBJ, F_ARR, F_TAGS, F_HEALTH };
+
+static const char *const k_kind_text[] = {"",          "a string", "a boolean", "a number",
+                                          "an object", "an array", "a tag map", "a stream health"};
+
+struct state_field {
+    const char *key;
+    unsigned char kind;
+    unsigned char required;
+};
+
+static int tags_ok(const cJSON *tags)
+{
+    struct emu_reply scratch;
+    memset(&scratch, 0, sizeof scratch);
+    int ok = cJSON_IsObject(tags) && tags_valid(tags, &scratch);
+    emu_reply_cleanup(&scratch);
+    return ok;
+}
+
+/* Checks the members of o listed in fields; what prefixes the member names in messages. */
+static int check_fields(struct state_check *c, const cJSON *o, const char *what,
+                        const struct state_field *f)
+{
+    for (; f->key; f++) {
+        const cJSON *v = jget(o, f->key);
+        if (!v) {
+            if (f->required)
+                return state_bad(c, "%s%s is missing", what, f->key);
+            continue;
+        }
+        int ok = 0;
+        switch (f->kind) {
+        case F_STR: ok = cJSON_IsString(v); break;
+        case F_BOOL: ok = cJSON_IsBool(v); break;
+        case F_NUM: ok = cJSON_IsNumber(v); break;
+        case F_OBJ: ok = cJSON_IsObject(v); break;
+        case F_ARR: ok = cJSON_IsArray(v); break;
+        case F_TAGS: ok = tags_ok(v); break;
+        case F_HEALTH: ok = cJSON_IsString(v) && valid_health(v->valuestring); break;
+        default: break;
+        }
+        if (!ok)
+            return state_bad(c, "%s%s is not %s", what, f->key, k_kind_text[f->kind]);
+    }
+    return 0;
+}
+
+/* Members outside fields are refused where the file's layout is ours alone. */
+static int check_no_other_members(struct state_check *c, const cJSON *o, const char *what,
+                                  const struct state_field *fields)
+{
+    for (const cJSON *m = o->child; m; m = m->next) {
+        const struct state_field *f = fields;
+        while (f->key && strcmp(f->key, m->string) != 0)
+            f++;
+        if (!f->key)
+            return state_bad(c, "%sunknown member", what);
+    }
+    return 0;
+}
+
+/* Refuses any object, at any depth, that names a member twice (cJSON keeps both, and the
+ * code would read one and save both). */
+static int check_unique_keys(struct state_check *c, const cJSON *v)
+{
+    int is_obj = cJSON_IsObject(v);
+    size_t n = 0;
+    for (const cJSON *i = v->child; i; i = i->next)
+        n++;
+    struct strmap seen = {0};
+    int rc = 0;
+    for (const cJSON *i = v->child; i && rc == 0; i = i->next) {
+        if (is_obj) {
+            if (!i->string) {
+                rc = state_bad(c, "an object member has no name");
+            } else if (n <= 8) {
+                for (const cJSON *j = i->next; j; j = j->next)
+                    if (j->string && !strcmp(i->string, j->string))
+                        rc = state_bad(c, "a member is named twice in one object");
+            } else if (strmap_get(&seen, i->string)) {
+                rc = state_bad(c, "a member is named twice in one object");
+            } else if (strmap_put(&seen, i->string, (void *)i) != 0) {
+                rc = state_bad(c, "out of memory");
+            }
+        }
+        if (rc == 0 && i->child)
+            rc = check_unique_keys(c, i);
+    }
+    strmap_free(&seen);
+    return rc;
+}
+
+static const struct state_field k_root_fields[] = {{"format", F_STR, 1},  {"version", F_NUM, 1},
+                                                   {"seq", F_NUM, 1},     {"partitions", F_ARR, 1},
+                                                   {"journal", F_NUM, 0}, {0}};
+static const struct state_field k_partition_fields[] = {{"account", F_STR, 1},
+                                                        {"region", F_STR, 1},
+                                                        {"resources", F_ARR, 1},
+                                                        {"events", F_ARR, 1},
+                                                        {0}};
+static const struct state_field k_entry_fields[] = {{"type", F_STR, 1},     {"seq", F_NUM, 1},
+                                                    {"obj", F_OBJ, 1},      {"stream", F_OBJ, 0},
+                                                    {"sessions", F_ARR, 0}, {0}};
+static const struct state_field k_channel_fields[] = {{"arn", F_STR, 1},
+                                                      {"name", F_STR, 1},
+                                                      {"latencyMode", F_STR, 1},
+                                                      {"type", F_STR, 1},
+                                                      {"recordingConfigurationArn", F_STR, 1},
+                                                      {"ingestEndpoint", F_STR, 1},
+                                                      {"playbackUrl", F_STR, 1},
+                                                      {"authorized", F_BOOL, 1},
+                                                      {"tags", F_TAGS, 1},
+                                                      {"insecureIngest", F_BOOL, 1},
+                                                      {"preset", F_STR, 1},
+                                                      {"srt", F_OBJ, 1},
+                                                      {"playbackRestrictionPolicyArn", F_STR, 1},
+                                                      {"multitrackInputConfiguration", F_OBJ, 1},
+                                                      {"containerFormat", F_STR, 1},
+                                                      {"adConfigurationArn", F_STR, 1},
+                                                      {0}};
+static const struct state_field k_srt_fields[] = {
+    {"endpoint", F_STR, 1}, {"passphrase", F_STR, 1}, {0}};
+static const struct state_field k_multitrack_fields[] = {
+    {"enabled", F_BOOL, 1}, {"maximumResolution", F_STR, 1}, {"policy", F_STR, 1}, {0}};
+static const struct state_field k_stream_key_fields[] = {
+    {"arn", F_STR, 1}, {"value", F_STR, 1}, {"channelArn", F_STR, 1}, {"tags", F_TAGS, 1}, {0}};
+static const struct state_field k_playback_key_fields[] = {
+    {"arn", F_STR, 1}, {"name", F_STR, 1}, {"fingerprint", F_STR, 1}, {"tags", F_TAGS, 1}, {0}};
+static const struct state_field k_recording_fields[] = {
+    {"arn", F_STR, 1},
+    {"name", F_STR, 1},
+    {"destinationConfiguration", F_OBJ, 1},
+    {"state", F_STR, 1},
+    {"tags", F_TAGS, 1},
+    {"thumbnailConfiguration", F_OBJ, 1},
+    {"recordingReconnectWindowSeconds", F_NUM, 1},
+    {"renditionConfiguration", F_OBJ, 1},
+    {0}};
+static const struct state_field k_prp_state_fields[] = {
+    {"arn", F_STR, 1},
+    {"allowedCountries", F_ARR, 1},
+    {"allowedOrigins", F_ARR, 1},
+    {"enableStrictOriginEnforcement", F_BOOL, 1},
+    {"name", F_STR, 1},
+    {"tags", F_TAGS, 1},
+    {0}};
+static const struct state_field k_ad_state_fields[] = {
+    {"arn", F_STR, 1},
+    {"name", F_STR, 1},
+    {"mediaTailorPlaybackConfigurations", F_ARR, 1},
+    {"postRollConfiguration", F_OBJ, 1},
+    {"tags", F_TAGS, 1},
+    {0}};
+static const struct state_field *const k_obj_fields[RT_COUNT] = {
+    k_channel_fields,   k_stream_key_fields, k_playback_key_fields,
+    k_recording_fields, k_prp_state_fields,  k_ad_state_fields};
+static const struct state_field k_stream_fields[] = {
+    {"channelArn", F_STR, 1},  {"streamId", F_STR, 1},
+    {"playbackUrl", F_STR, 1}, {"startTime", F_STR, 1},
+    {"state", F_STR, 1},       {"health", F_HEALTH, 1},
+    {"viewerCount", F_NUM, 1}, {0}};
+static const struct state_field k_session_fields[] = {{"streamId", F_STR, 1},
+                                                      {"startTime", F_STR, 1},
+                                                      {"endTime", F_STR, 0},
+                                                      {"channel", F_OBJ, 1},
+                                                      {"ingestConfiguration", F_OBJ, 1},
+                                                      {"ingestConfigurations", F_OBJ, 0},
+                                                      {"recordingConfiguration", F_OBJ, 0},
+                                                      {"truncatedEvents", F_ARR, 1},
+                                                      {"_startEpoch", F_NUM, 1},
+                                                      {"_recordingSessionId", F_STR, 1},
+                                                      {"_recordingPrefix", F_STR, 1},
+                                                      {"_hasErrorEvent", F_BOOL, 0},
+                                                      {0}};
+static const struct state_field k_event_fields[] = {
+    {"version", F_STR, 1},     {"id", F_STR, 1},
+    {"detail-type", F_STR, 1}, {"source", F_STR, 1},
+    {"account", F_STR, 1},     {"time", F_STR, 1},
+    {"region", F_STR, 1},      {"resources", F_ARR, 1},
+    {"detail", F_OBJ, 1},      {0}};
+
+/* A whole number in [lo, 2^53]: counters and sequence numbers. */
+static int whole_number(const cJSON *v, double lo)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble <= 9007199254740992.0 &&
+           v->valuedouble == (double)(uint64_t)v->valuedouble;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One resource entry: its members, its ARN (type, account and region of its partition,
+ * unique) and, for channels, the live stream and the sessions. */
+static int check_entry(struct state_check *c, const cJSON *rj, const char *account,
+                       const char *region, struct strmap *arns)
+{
+    if (!cJSON_IsObject(rj))
+        return state_bad(c, "not an object");
+    if (check_fields(c, rj, "", k_entry_fields) != 0 ||
+        check_no_other_members(c, rj, "", k_entry_fields) != 0)
+        return -1;
+    enum rtype t = type_from_name(jstr(rj, "type"));
+    if (t == RT_COUNT)
+        return state_bad(c, "type is not a resource type");
+    if (!whole_number(jget(rj, "seq"), 1))
+        return state_bad(c, "seq is not a whole number of at least 1");
+    const cJSON *obj = jget(rj, "obj");
+    if (check_fields(c, obj, "obj.", k_obj_fields[t]) != 0)
+        return -1;
+    const char *arn = jstr(obj, "arn");
+    char ar[64], aa[32];
+    if (arn_parse(arn, ar, sizeof ar, aa, sizeof aa) != (int)t)
+        return state_bad(c, "obj.arn is not a %s ARN", s_type_names[t]);
+    if (strcmp(ar, region) != 0 || strcmp(aa, account) != 0)
+        return state_bad(c, "%s belongs to another account or region than its partition", arn);
+    if (strmap_get(arns, arn))
+        return state_bad(c, "%s is listed twice", arn);
+    if (strmap_put(arns, arn, (void *)rj) != 0)
+        return state_bad(c, "out of memory");
+    if (t == RT_CHANNEL) {
+        if (check_fields(c, jget(obj, "srt"), "obj.srt.", k_srt_fields) != 0 ||
+            check_fields(c, jget(obj, "multitrackInputConfiguration"),
+                         "obj.multitrackInputConfiguration.", k_multitrack_fields) != 0)
+            return -1;
+        const cJSON *stream = jget(rj, "stream"), *sessions = jget(rj, "sessions");
+        if (!sessions)
+            return state_bad(c, "sessions is missing");
+        if (stream && check_fields(c, stream, "stream.", k_stream_fields) != 0)
+            return -1;
+        const cJSON *ss;
+        cJSON_ArrayForEach(ss, sessions)
+        {
+            if (!cJSON_IsObject(ss))
+                return state_bad(c, "sessions holds a non-object");
+            if (check_fields(c, ss, "sessions[].", k_session_fields) != 0)
+                return -1;
+        }
+        if (stream && cJSON_GetArraySize(sessions) == 0)
+            return state_bad(c, "a live channel has no session");
+    } else if (jget(rj, "stream") || jget(rj, "sessions")) {
+        return state_bad(c, "only channels have a stream and sessions");
+    }
+    return 0;
+}
+
+/* Links between the resources of one partition: a stream key's channel exists and has no
+ * other key; a channel's references name existing resources of the right type. */
+static int check_links(struct state_check *c, const cJSON *resources, const struct strmap *arns,
+                       struct strmap *key_values)
+{
+    struct strmap keyed = {0};
+    int rc = 0;
+    const cJSON *rj;
+    cJSON_ArrayForEach(rj, resources)
+    {
+        enum rtype t = type_from_name(jstr(rj, "type"));
+        const cJSON *obj = jget(rj, "obj");
+        if (t == RT_STREAM_KEY) {
+            const char *ch = jstr(obj, "channelArn"), *value = jstr(obj, "value");
+            const cJSON *target = strmap_get(arns, ch);
+            if (!target || type_from_name(jstr(target, "type")) != RT_CHANNEL)
+                rc = state_bad(c, "stream key %s names a channel that is not in its partition",
+                               jstr(obj, "arn"));
+            else if (strmap_get(&keyed, ch))
+                rc = state_bad(c, "%s has more than one stream key", ch);
+            else if (strmap_get(key_values, value))
+                rc = state_bad(c, "two stream keys have the same value");
+            else if (strmap_put(&keyed, ch, (void *)obj) != 0 ||
+                     strmap_put(key_values, value, (void *)obj) != 0)
+                rc = state_bad(c, "out of memory");
+        } else if (t == RT_CHANNEL) {
+            static const struct {
+                const char *key;
+                enum rtype type;
+            } refs[] = {{"recordingConfigurationArn", RT_RECORDING},
+                        {"playbackRestrictionPolicyArn", RT_PRP},
+                        {"adConfigurationArn", RT_AD}};
+            for (size_t j = 0; j < 3 && rc == 0; j++) {
+                const char *ref = jstr(obj, refs[j].key);
+                const cJSON *target = *ref ? strmap_get(arns, ref) : NULL;
+                if (*ref && (!target || type_from_name(jstr(target, "type")) != refs[j].type))
+                    rc = state_bad(c, "channel %s: %s names no %s of its partition",
+                                   jstr(obj, "arn"), refs[j].key, s_type_names[refs[j].type]);
+            }
+        }
+        if (rc != 0)
+            break;
+    }
+    strmap_free(&keyed);
+    return rc;
+}
+
+static int valid_account_id(const char *s)
+{
+    if (!s || strlen(s) != 12)
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+/* The whole document, before anything is loaded. */
+static int check_state(struct state_check *c, const cJSON *root)
+{
+    if (!cJSON_IsObject(root))
+        return state_bad(c, "not a JSON object");
+    if (check_unique_keys(c, root) != 0 || check_fields(c, root, "", k_root_fields) != 0 ||
+        check_no_other_members(c, root, "", k_root_fields) != 0)
+        return -1;
+    if (strcmp(jstr(root, "format"), "ivs-emulator-state") != 0)
+        return state_bad(c, "format is not \"ivs-emulator-state\"");
+    if (jget(root, "version")->valuedouble != 1)
+        return state_bad(c, "version %g is not supported (1 is)",
+                         jget(root, "version")->valuedouble);
+    if (!whole_number(jget(root, "seq"), 0))
+        return state_bad(c, "seq is not a whole number");
+    if (jget(root, "journal") && !whole_number(jget(root, "journal"), 1))
+        return state_bad(c, "journal is not a whole number of at least 1");
+    const cJSON *parts = jget(root, "partitions");
+    size_t nres = 0;
+    const cJSON *pj;
+    cJSON_ArrayForEach(pj, parts) { nres += (size_t)cJSON_GetArraySize(jget(pj, "resources")); }
+    uint64_t *seqs = malloc((nres ? nres : 1) * sizeof *seqs);
+    struct strmap partitions = {0}, key_values = {0};
+    int rc = seqs ? 0 : state_bad(c, "out of memory");
+    size_t nseq = 0;
+    int pi = 0;
+    cJSON_ArrayForEach(pj, parts)
+    {
+        if (rc != 0)
+            break;
+        snprintf(c->where, sizeof c->where, "partitions[%d]", pi++);
+        if (!cJSON_IsObject(pj)) {
+            rc = state_bad(c, "not an object");
+            break;
+        }
+        if (check_fields(c, pj, "", k_partition_fields) != 0 ||
+            check_no_other_members(c, pj, "", k_partition_fields) != 0) {
+            rc = -1;
+            break;
+        }
+        const char *account = jstr(pj, "account"), *region = jstr(pj, "region");
+        if (!valid_account_id(account) || !emu_region_valid(region)) {
+            rc = state_bad(c, "account is not 12 digits or region is not a region name");
+            break;
+        }
+        char key[64];
+        snprintf(key, sizeof key, "%s/%s", account, region);
+        if (strmap_get(&partitions, key)) {
+            rc = state_bad(c, "account %s region %s is listed twice", account, region);
+            break;
+        }
+        /* The key must outlive the map: the region and account strings of the document. */
+        char *owned = ivs_strdup(key);
+        if (!owned || strmap_put(&partitions, owned, owned) != 0) {
+            free(owned);
+            rc = state_bad(c, "out of memory");
+            break;
+        }
+        struct strmap arns = {0};
+        const cJSON *resources = jget(pj, "resources"), *rj;
+        int ri = 0;
+        size_t base = strlen(c->where);
+        cJSON_ArrayForEach(rj, resources)
+        {
+            snprintf(c->where + base, sizeof c->where - base, ".resources[%d]", ri++);
+            if (check_entry(c, rj, account, region, &arns) != 0) {
+                rc = -1;
+                break;
+            }
+            seqs[nseq++] = (uint64_t)jget(rj, "seq")->valuedouble;
+        }
+        c->where[base] = '\0';
+        if (rc == 0)
+            rc = check_links(c, resources, &arns, &key_values);
+        strmap_free(&arns);
+        const cJSON *e;
+        int ei = 0;
+        cJSON_ArrayForEach(e, jget(pj, "events"))
+        {
+            if (rc != 0)
+                break;
+            snprintf(c->where + base, sizeof c->where - base, ".events[%d]", ei++);
+            if (!cJSON_IsObject(e))
+                rc = state_bad(c, "not an object");
+            else
+                rc = check_fields(c, e, "", k_event_fields);
+        }
+    }
+    if (rc == 0) {
+        c->where[0] = '\0';
+        qsort(seqs, nseq, sizeof *seqs, cmp_u64);
+        for (size_t i = 1; i < nseq; i++)
+            if (seqs[i] == seqs[i - 1]) {
+                rc = state_bad(c, "two resources have the same seq %llu",
+                               (unsigned long long)seqs[i]);
+                break;
+            }
+    }
+    for (size_t i = 0; i < partitions.cap; i++)
+        if (partitions.slots[i].key && partitions.slots[i].value)
+            free(partitions.slots[i].value);
+    strmap_free(&partitions);
+    strmap_free(&key_values);
+    free(seqs);
+    return rc;
+}
+
+/* Loads one partition of a document that check_state accepted. */
 static int load_partition(struct store *s, const cJSON *pj)
 {
-    const char *account = jstr(pj, "account"), *region = jstr(pj, "region");
-    if (!account || !region)
-        return -1;
-    struct partition *p = partition_get(s, account, region);
+    struct partition *p = partition_get(s, jstr(pj, "account"), jstr(pj, "region"));
     if (!p)
         return -1;
     const cJSON *rj;
     cJSON_ArrayForEach(rj, jget(pj, "resources"))
     {
         enum rtype t = type_from_name(jstr(rj, "type"));
-        const cJSON *obj = jget(rj, "obj"), *seq = jget(rj, "seq");
-        const char *arn = jstr(obj, "arn");
-        if (t == RT_COUNT || !arn || !cJSON_IsNumber(seq) || seq->valuedouble < 1)
+        const cJSON *obj = jget(rj, "obj");
+        cJSON *copy = jdup(obj);
+        struct res *r =
+            copy ? res_add(s, p, t, jstr(obj, "arn"), copy, (uint64_t)jget(rj, "seq")->valuedouble)
+                 : NULL;
+        if (!r) {
+            cJSON_Delete(copy);
             return -1;
-        struct res *r = res_add(s, p, t, arn, jdup(obj), (uint64_t)seq->valuedouble);
-        if (!r)
-            return -1;
+        }
         if (t == RT_CHANNEL) {
-            const cJSON *sessions = jget(rj, "sessions");
-            if (cJSON_IsArray(sessions)) {
-                cJSON_Delete(r->sessions);
-                r->sessions = jdup(sessions);
-            }
-            if (cJSON_IsObject(jget(rj, "stream"))) {
+            cJSON_Delete(r->sessions);
+            r->sessions = jdup(jget(rj, "sessions"));
+            if (jget(rj, "stream")) {
                 r->stream = jdup(jget(rj, "stream"));
-                resvec_push(&p->live, r);
+                if (resvec_push(&p->live, r) != 0)
+                    return -1;
             }
         }
     }
@@ -2320,8 +2898,8 @@ static int load_partition(struct store *s, const cJSON *pj)
         struct res *ch = res_find(p, jstr(k->obj, "channelArn"), RT_CHANNEL);
         if (ch)
             ch->stream_key = k;
-        if (jstr(k->obj, "value"))
-            strmap_put(&s->key_values, jstr(k->obj, "value"), k);
+        if (strmap_put(&s->key_values, jstr(k->obj, "value"), k) != 0)
+            return -1;
     }
     for (size_t i = 0; i < p->lists[RT_CHANNEL].n; i++) {
         struct res *ch = p->lists[RT_CHANNEL].items[i];
@@ -2332,56 +2910,361 @@ static int load_partition(struct store *s, const cJSON *pj)
             if (refs[j])
                 refs[j]->refs++;
     }
-    if (cJSON_IsArray(jget(pj, "events"))) {
-        cJSON_Delete(p->events);
-        p->events = jdup(jget(pj, "events"));
+    cJSON_Delete(p->events);
+    p->events = jdup(jget(pj, "events"));
+    return p->events ? 0 : -1;
+}
+
+/* Checks a parsed document (taken) and loads it into the store. */
+static int load_document(struct store *s, cJSON *root, struct state_check *c)
+{
+    int rc = root ? check_state(c, root) : state_bad(c, "not valid JSON");
+    if (rc != 0) {
+        cJSON_Delete(root);
+        return -1;
+    }
+    pthread_mutex_lock(&s->lock);
+    const cJSON *pj;
+    cJSON_ArrayForEach(pj, jget(root, "partitions"))
+    {
+        if (rc == 0 && load_partition(s, pj) != 0)
+            rc = state_bad(c, "out of memory");
+    }
+    uint64_t seq = (uint64_t)jget(root, "seq")->valuedouble;
+    if (seq > s->seq)
+        s->seq = seq;
+    if (rc != 0)
+        clear_all(s);
+    pthread_mutex_unlock(&s->lock);
+    cJSON_Delete(root);
+    return rc;
+}
+
+int store_load_text(struct store *s, const char *text, size_t len, const char *what, char *errbuf,
+                    size_t errlen)
+{
+    char why[384] = "";
+    struct state_check c = {why, sizeof why, ""};
+    int rc = load_document(s, cJSON_ParseWithLength(text, len), &c);
+    if (rc != 0)
+        snprintf(errbuf, errlen, "%s is not a valid state file: %s", what, why);
+    return rc;
+}
+
+/* Journal replay works on the state document before it is checked: each record rewrites it,
+ * and the result goes through the same checks as any state file. */
+struct replay_entry {
+    cJSON *parent; /* the partition's "resources" array */
+    cJSON *entry;
+    char arn[];
+};
+
+struct replay {
+    cJSON *root;
+    struct strmap index; /* ARN -> struct replay_entry */
+};
+
+static void replay_forget_all(struct replay *r)
+{
+    for (size_t i = 0; i < r->index.cap; i++) {
+        const char *k = r->index.slots[i].key;
+        if (k && r->index.slots[i].value && strmap_get(&r->index, k) == r->index.slots[i].value)
+            free(r->index.slots[i].value);
+    }
+    strmap_free(&r->index);
+}
+
+static int replay_index(struct replay *r, cJSON *resources, cJSON *entry, const char *arn)
+{
+    size_t n = strlen(arn);
+    struct replay_entry *e = malloc(sizeof *e + n + 1);
+    if (!e)
+        return -1;
+    e->parent = resources;
+    e->entry = entry;
+    memcpy(e->arn, arn, n + 1);
+    struct replay_entry *old = strmap_get(&r->index, arn);
+    if (strmap_put(&r->index, e->arn, e) != 0) {
+        free(e);
+        return -1;
+    }
+    free(old);
+    return 0;
+}
+
+/* The document's partition object for (account, region), created when missing. */
+static cJSON *replay_partition(struct replay *r, const char *account, const char *region)
+{
+    cJSON *parts = cJSON_GetObjectItemCaseSensitive(r->root, "partitions");
+    cJSON *pj;
+    cJSON_ArrayForEach(pj, parts)
+    {
+        const char *a = jstr(pj, "account"), *g = jstr(pj, "region");
+        if (a && g && !strcmp(a, account) && !strcmp(g, region))
+            return pj;
+    }
+    if (!cJSON_IsArray(parts))
+        return NULL;
+    pj = cJSON_CreateObject();
+    cJSON_AddStringToObject(pj, "account", account);
+    cJSON_AddStringToObject(pj, "region", region);
+    cJSON_AddArrayToObject(pj, "resources");
+    cJSON_AddArrayToObject(pj, "events");
+    cJSON_AddItemToArray(parts, pj);
+    return pj;
+}
+
+static int replay_start(struct replay *r)
+{
+    const cJSON *pj;
+    cJSON_ArrayForEach(pj, jget(r->root, "partitions"))
+    {
+        cJSON *resources = cJSON_GetObjectItemCaseSensitive(pj, "resources"), *rj;
+        cJSON_ArrayForEach(rj, resources)
+        {
+            const char *arn = jstr(jget(rj, "obj"), "arn");
+            if (arn && replay_index(r, resources, rj, arn) != 0)
+                return -1;
+        }
     }
     return 0;
 }
+
+static int apply_record(void *ctx, const cJSON *rec, char *err, size_t errlen)
+{
+    struct replay *r = ctx;
+    const char *op = jstr(rec, "op"), *kind = jstr(rec, "kind"), *id = jstr(rec, "id");
+    const cJSON *value = jget(rec, "value");
+    if (!kind) {
+        snprintf(err, errlen, "a record without a kind");
+        return -1;
+    }
+    if (!strcmp(op, "clear")) {
+        if (!strcmp(kind, "*")) {
+            replay_forget_all(r);
+            jset(r->root, "partitions", cJSON_CreateArray());
+            return 0;
+        }
+        if (!strcmp(kind, "ivs:event")) {
+            cJSON *pj;
+            cJSON_ArrayForEach(pj, cJSON_GetObjectItemCaseSensitive(r->root, "partitions"))
+            {
+                if (cJSON_IsObject(pj))
+                    jset(pj, "events", cJSON_CreateArray());
+            }
+            return 0;
+        }
+        snprintf(err, errlen, "cannot clear kind %.64s", kind);
+        return -1;
+    }
+    int put = !strcmp(op, "put");
+    if ((!put && strcmp(op, "del") != 0) || !id || (put && !cJSON_IsObject(value))) {
+        snprintf(err, errlen, "a %.16s record of kind %.64s is incomplete", op, kind);
+        return -1;
+    }
+    if (!strcmp(kind, "ivs:event")) {
+        const char *account = jstr(value, "account"), *region = jstr(value, "region");
+        cJSON *pj = put && account && region ? replay_partition(r, account, region) : NULL;
+        if (!pj) {
+            snprintf(err, errlen, "an event record without its account and region");
+            return -1;
+        }
+        cJSON *events = cJSON_GetObjectItemCaseSensitive(pj, "events");
+        cJSON_AddItemToArray(events, jdup(value));
+        while (cJSON_GetArraySize(events) > EVENTS_KEPT)
+            cJSON_DeleteItemFromArray(events, 0);
+        return 0;
+    }
+    enum rtype t = strncmp(kind, "ivs:", 4) == 0 ? type_from_name(kind + 4) : RT_COUNT;
+    char region[64], account[32];
+    if (t == RT_COUNT) {
+        snprintf(err, errlen, "unknown kind %.64s", kind);
+        return -1;
+    }
+    if (arn_parse(id, region, sizeof region, account, sizeof account) != (int)t ||
+        (put &&
+         (!jstr(jget(value, "obj"), "arn") || strcmp(jstr(jget(value, "obj"), "arn"), id)))) {
+        snprintf(err, errlen, "a %s record whose id is not the resource's ARN", kind);
+        return -1;
+    }
+    struct replay_entry *known = strmap_get(&r->index, id);
+    if (!put) {
+        if (known) {
+            cJSON_Delete(cJSON_DetachItemViaPointer(known->parent, known->entry));
+            strmap_remove(&r->index, id);
+            free(known);
+        }
+        return 0;
+    }
+    cJSON *entry = jdup(value);
+    cJSON *seq = cJSON_GetObjectItemCaseSensitive(r->root, "seq");
+    const cJSON *vseq = jget(value, "seq");
+    if (!entry) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(entry, "type");
+    cJSON_AddStringToObject(entry, "type", s_type_names[t]);
+    if (cJSON_IsNumber(seq) && cJSON_IsNumber(vseq) && vseq->valuedouble > seq->valuedouble)
+        cJSON_SetNumberValue(seq, vseq->valuedouble);
+    if (known) {
+        cJSON_ReplaceItemViaPointer(known->parent, known->entry, entry);
+        known->entry = entry;
+        return 0;
+    }
+    cJSON *pj = replay_partition(r, account, region);
+    cJSON *resources = cJSON_GetObjectItemCaseSensitive(pj, "resources");
+    if (!cJSON_IsArray(resources)) {
+        cJSON_Delete(entry);
+        snprintf(err, errlen, "the state file has no resources array for %s", id);
+        return -1;
+    }
+    cJSON_AddItemToArray(resources, entry);
+    if (replay_index(r, resources, entry, id) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int load_file(struct store *s, char *errbuf, size_t errlen);
 
 int store_load(struct store *s, char *errbuf, size_t errlen)
 {
     if (!s->state_path)
         return 0;
-    FILE *f = fopen(s->state_path, "rb");
-    if (!f) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf(errbuf, errlen, "cannot open %s: %s", s->state_path, strerror(errno));
-        return -1;
-    }
-    struct buf text = BUF_INIT;
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&text, chunk, n);
-    fclose(f);
-    cJSON *root = cJSON_ParseWithLength(buf_str(&text), text.len);
-    buf_free(&text);
-    const char *format = jstr(root, "format");
-    int rc = 0;
-    pthread_mutex_lock(&s->lock);
-    if (!root || !format || strcmp(format, "ivs-emulator-state") != 0) {
-        rc = -1;
-    } else {
-        const cJSON *pj;
-        cJSON_ArrayForEach(pj, jget(root, "partitions"))
-        {
-            if (load_partition(s, pj) != 0)
-                rc = -1;
-        }
-        const cJSON *seq = jget(root, "seq");
-        if (cJSON_IsNumber(seq) && (uint64_t)seq->valuedouble > s->seq)
-            s->seq = (uint64_t)seq->valuedouble;
-    }
+    int rc = load_file(s, errbuf, errlen);
     if (rc != 0) {
-        clear_all(s);
-        snprintf(errbuf, errlen, "%s is not a valid ivs-emulator state file", s->state_path);
+        /* Never overwrite what could not be loaded: the store forgets the path. */
+        free(s->state_path);
+        s->state_path = NULL;
     }
-    pthread_mutex_unlock(&s->lock);
-    cJSON_Delete(root);
     return rc;
 }
+
+/* The snapshot's bytes; 1 when there is no snapshot, -1 with a message on error. */
+static int read_snapshot(const char *path, struct buf *text, char *errbuf, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 1;
+        snprintf(errbuf, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    /* Only a regular file: a FIFO would block the start, a directory reads as nothing. */
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        snprintf(errbuf, errlen, "%s is not a regular file", path);
+        return -1;
+    }
+    char chunk[65536];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof chunk)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        buf_append(text, chunk, (size_t)n);
+    }
+    close(fd);
+    if (n < 0 || buf_failed(text)) {
+        snprintf(errbuf, errlen, "cannot read %s: %s", path,
+                 n < 0 ? strerror(errno) : "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Snapshot, then the journals from the generation the snapshot names, then a compaction when
+ * any journal was replayed (so that appends never follow a torn line), then a journal for
+ * what comes next. */
+static int load_file(struct store *s, char *errbuf, size_t errlen)
+{
+    struct buf text = BUF_INIT;
+    int have = read_snapshot(s->state_path, &text, errbuf, errlen);
+    if (have < 0) {
+        buf_free(&text);
+        return -1;
+    }
+    cJSON *root = have == 0 ? cJSON_ParseWithLength(buf_str(&text), text.len)
+                            : cJSON_Parse("{\"format\":\"ivs-emulator-state\",\"version\":1,"
+                                          "\"seq\":0,\"partitions\":[]}");
+    buf_free(&text);
+    const cJSON *jg = jget(root, "journal");
+    uint64_t first = whole_number(jg, 1) ? (uint64_t)jg->valuedouble : 1, gen = first;
+    int replayed = 0, rc = 0;
+    char why[384] = "";
+    if (root && cJSON_IsObject(root)) {
+        struct replay r = {root, {0}};
+        if (replay_start(&r) != 0) {
+            snprintf(why, sizeof why, "out of memory");
+            rc = -1;
+        }
+        for (; rc == 0; gen++) {
+            char *path = journal_path(s->state_path, gen);
+            int torn = 0;
+            int st = path ? journal_replay(path, apply_record, &r, &torn, why, sizeof why) : -1;
+            if (st < 0)
+                snprintf(errbuf, errlen, "%s: %s", path ? path : s->state_path,
+                         path ? why : "out of memory");
+            else if (torn)
+                fprintf(stderr,
+                        "ivs-emulator: warning: %s: ignored an incomplete last record (the "
+                        "process stopped while writing it; it was never acknowledged)\n",
+                        path);
+            free(path);
+            if (st != 0) {
+                rc = st < 0 ? -2 : 0;
+                break;
+            }
+            replayed = 1;
+        }
+        replay_forget_all(&r);
+    }
+    if (rc == -2) {
+        cJSON_Delete(root);
+        return -1;
+    }
+    struct state_check c = {why, sizeof why, ""};
+    if (rc != 0 || load_document(s, root, &c) != 0) {
+        if (rc != 0)
+            cJSON_Delete(root);
+        snprintf(errbuf, errlen, "%s%s is not a valid state file: %s", s->state_path,
+                 replayed ? " with its journal" : "", why);
+        return -1;
+    }
+    /* Journals older than the snapshot are leftovers of a compaction cut short. */
+    for (uint64_t g = first - 1; g >= 1; g--) {
+        char *path = journal_path(s->state_path, g);
+        int gone = path && unlink(path) != 0 && errno == ENOENT;
+        free(path);
+        if (gone)
+            break;
+    }
+    s->journal_oldest = first;
+    if (replayed) {
+        s->journal_gen = gen - 1;
+        save_now(s, 0);
+    } else {
+        s->journal_gen = first;
+        char *path = journal_path(s->state_path, first);
+        s->journal = path ? journal_open(path, s->fsync_journal, errbuf, errlen) : NULL;
+        free(path);
+    }
+    if (!s->journal) {
+        if (!errbuf[0])
+            snprintf(errbuf, errlen, "cannot start the journal of %s", s->state_path);
+        pthread_mutex_lock(&s->lock);
+        clear_all(s);
+        pthread_mutex_unlock(&s->lock);
+        return -1;
+    }
+    return 0;
+}
+
+void store_set_fsync(struct store *s, int on) { s->fsync_journal = on; }
 
 struct store *store_new(const char *default_region, const char *default_account,
                         const char *state_path)
@@ -2411,7 +3294,7 @@ void store_free(struct store *s)
         pthread_join(s->saver, NULL);
     }
     if (s->state_path)
-        save_now(s);
+        save_now(s, 1);
     clear_all(s);
     free(s->default_region);
     free(s->default_account);

@@ -16,6 +16,9 @@ struct emu_reply {
     char *message;  /* error detail (malloc'd); NULL on success */
     int front_door; /* the error comes from the front door: body {"message": ...} only */
     char *body;     /* success body as JSON text (malloc'd); NULL means empty */
+    /* Set by the identity services (identity.c): body is sent verbatim with this content
+     * type, also on error, and x-amzn-ErrorType only when error_type is set. */
+    const char *content_type;
 };
 
 void emu_reply_cleanup(struct emu_reply *r);
@@ -32,9 +35,25 @@ struct store *store_new(const char *default_region, const char *default_account,
 /* Saves a last time (when a state path is set) and releases everything. NULL is accepted. */
 void store_free(struct store *s);
 
-/* Loads the state file if it exists. Returns 0 (also when absent), -1 with a message in
- * errbuf when it exists but cannot be read or parsed. */
+/* Loads the state file if it exists, replays its journal (emulator/journal.h) and starts a
+ * new journal: from then on every change is appended to it before it is acknowledged.
+ * Returns 0 (also when there is no state yet), -1 with a one-line message naming the file
+ * and the problem in errbuf when the state cannot be read, is not a regular file, is not a
+ * valid state file, a journal line other than the last is damaged, or the journal cannot be
+ * created. */
 int store_load(struct store *s, char *errbuf, size_t errlen);
+/* Loads len bytes of state-file text into an empty store (what store_load does with the file's
+ * bytes, without the journal; also the state loader's fuzzing entry point). The whole document
+ * is checked before anything is loaded: every member the emulator later reads must be present
+ * with its type, ARNs match their type and partition and are unique, links resolve, no object
+ * names a member twice. Returns 0, or -1 with the store left empty and a one-line message in
+ * errbuf: "WHAT is not a valid state file: PLACE: PROBLEM" (never a value from the text). */
+int store_load_text(struct store *s, const char *text, size_t len, const char *what, char *errbuf,
+                    size_t errlen);
+/* With on, every journal record is flushed to the disk (fdatasync) before the change is
+ * acknowledged: power-loss safety, at the cost of a disk flush per change. Call before
+ * store_load. */
+void store_set_fsync(struct store *s, int on);
 /* Starts the background thread that saves the state shortly after each change (debounced);
  * no-op without a state path. Returns 0 or -1. */
 int store_start_saver(struct store *s);

@@ -259,3 +259,26 @@ void strmap_free(struct strmap *m)
     free(m->slots);
     memset(m, 0, sizeof *m);
 }
+
+int emu_region_valid(const char *s)
+{
+    if (!s || strlen(s) > 32 || !(s[0] >= 'a' && s[0] <= 'z') || !(s[1] >= 'a' && s[1] <= 'z') ||
+        s[2] != '-')
+        return 0;
+    /* Words of letters after the prefix, then a final word of one or two digits. */
+    const char *p = s + 3;
+    for (;;) {
+        const char *w = p;
+        while (*p >= 'a' && *p <= 'z')
+            p++;
+        if (p == w)
+            break;
+        if (*p != '-')
+            return 0;
+        p++;
+    }
+    const char *d = p;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return p > d && p - d <= 2 && *p == '\0' && d > s + 3;
+}

@@ -21,6 +21,9 @@ char *emu_base64_encode(const void *data, size_t len);
 /* Decodes standard base64; returns a malloc'd NUL-terminated buffer and its length, or NULL
  * when the text is not valid base64. */
 char *emu_base64_decode(const char *text, size_t *len_out);
+/* 1 when s has the shape of an AWS region name (us-west-2, ap-southeast-1, us-gov-east-1,
+ * cn-north-1): lowercase words joined by '-', two letters first, a number last. */
+int emu_region_valid(const char *s);
 /* 64-bit FNV-1a of a NUL-terminated string. */
 uint64_t emu_hash(const char *s);
 

@@ -51,6 +51,7 @@ local core = require("ivs.core")
 local error = error
 local getmetatable = getmetatable
 local ipairs = ipairs
+local math_floor = math.floor
 local math_type = math.type
 local pairs = pairs
 local rawequal = rawequal
@@ -61,6 +62,41 @@ local type = type
 local io_stderr = io.stderr
 
 local ivs = {}
+
+-- Numbers on every Lua: 5.3 and later have integers; in 5.1, LuaJIT and 5.2 every number is a
+-- double, and an integer is a number with an integral value that a double holds exactly
+-- (|n| < 2^53). Past 2^53 a double has already rounded what was written, so such a value is
+-- refused rather than sent rounded.
+local EXACT_LIMIT = 2 ^ 53
+local HAS_INTEGERS = math_type ~= nil
+if not HAS_INTEGERS then
+  math_type = function(v)
+    if type(v) ~= "number" then return nil end
+    if v == math_floor(v) and v > -EXACT_LIMIT and v < EXACT_LIMIT then return "integer" end
+    return "float"
+  end
+end
+
+-- What a value is, for messages: "a float", "a number beyond 2^53 ..." or its type.
+local function value_kind(v)
+  if math_type(v) ~= "float" then return type(v) end
+  if not HAS_INTEGERS and v == math_floor(v) and v - v == 0 then
+    return "a number beyond 2^53 (a double cannot hold it exactly in " .. _VERSION .. ")"
+  end
+  return "a float"
+end
+
+--- `math.tointeger` for every Lua: the integer `v` stands for, or nil. On Lua 5.1, LuaJIT
+-- and 5.2, where numbers are doubles, an integral number below 2^53 in magnitude (what a
+-- double holds exactly); strings are not converted.
+-- @param v any value
+-- @treturn ?integer
+function ivs.tointeger(v)
+  if type(v) ~= "number" then return nil end
+  if HAS_INTEGERS then return math.tointeger(v) end
+  if math_type(v) == "integer" then return v end
+  return nil
+end
 
 --- The library version, e.g. `"0.1.0"`.
 ivs.VERSION = core.VERSION
@@ -101,7 +137,7 @@ local OPTION_TYPES = {
   close_connection = "boolean", timeout = "number+", connect_timeout = "number+",
   s3_force_path_style = "boolean", max_attempts = "integer+", retry_mode = "string", max_connections = "integer+",
   log = "log", ca_bundle = "string", app_id = "string", use_fips_endpoint = "boolean",
-  use_dualstack_endpoint = "boolean", anonymous = "boolean",
+  use_dualstack_endpoint = "boolean", anonymous = "boolean", mfa_token = "function",
 }
 local CREDENTIALS_TYPES = { creds = "table", profile = "string", anonymous = "boolean" }
 local CREDS_TYPES = { access_key_id = "string", secret_access_key = "string", session_token = "string" }
@@ -180,7 +216,7 @@ local function normalize_options(opts)
   for _, k in ipairs({ "endpoint", "region", "profile", "close_connection", "timeout", "connect_timeout",
     "max_attempts", "retry_mode", "ca_bundle", "app_id", "use_fips_endpoint", "use_dualstack_endpoint",
     "max_connections",
-    "anonymous" }) do
+    "anonymous", "mfa_token" }) do
     flat[k] = merged[k]
   end
   -- s3_force_path_style: accepted for the R SDK's config shape; IVS has no buckets, so it has
@@ -229,13 +265,17 @@ end
 --   profile = "name", anonymous = true }`
 -- * `timeout` (seconds per attempt), `connect_timeout` (seconds), `close_connection`
 --   (boolean: no connection reuse)
--- * `max_attempts` (integer >= 1, total attempts), `retry_mode` (`"standard"` or `"legacy"`)
+-- * `max_attempts` (integer >= 1, total attempts), `retry_mode` (`"standard"`, `"legacy"` or
+--   `"adaptive"`: standard plus a client-side rate limiter)
 -- * `max_connections` (integer >= 1, default 32): connections open at once for calls made
 --   with `Client:start` and `Client:run_all`
 -- * `log`: a function receiving `(line, level)` for each redacted log line (level is
 --   `"error"`, `"warn"`, `"info"` or `"debug"`), or `true` for stderr
 -- * `ca_bundle`, `app_id` (added to the User-Agent), `use_fips_endpoint`,
 --   `use_dualstack_endpoint` (booleans)
+-- * `mfa_token`: `function(serial) return "123456" end`, asked for the current code of the
+--   MFA device `serial` whenever an assume-role profile with `mfa_serial` assumes its role
+--   (first use and each refresh); without it such a profile fails with `MfaTokenRequired`
 -- * `s3_force_path_style`: accepted for compatibility with the R SDK's config; it has no
 --   effect on IVS.
 --
@@ -475,7 +515,7 @@ end
 -- snake_case (`client:create_channel{...}`, `client:list_tags_for_resource{...}`): each
 -- takes one table of parameters (or nothing) and returns the result table, or `nil, err`.
 -- The implemented-in-C methods are `call`, `close`, `is_closed`, `region`, `endpoint`,
--- `start`, `poll`, `in_flight` and `cancel_all`.
+-- `identity`, `whoami`, `start`, `poll`, `in_flight` and `cancel_all`.
 -- Release a client with `client:close()` or `local c <close> = ivs.new{...}`; garbage
 -- collection closes it too, but only eventually.
 -- @type Client
@@ -501,6 +541,23 @@ end
 --- The resolved endpoint URL.
 -- @function Client:endpoint
 -- @treturn string
+
+--- Who the client is: where its settings and credentials come from (resolving the
+-- credentials now if needed). Fields: `profile`, `profile_source`, `region`,
+-- `region_source`, `endpoint`, `endpoint_source`, `config_file`, `credentials_file`,
+-- `credential_provider` (`"assume-role"`, `"sso"`, `"environment"`...), `credential_source`
+-- (the profile, file or role), `access_key_id` (all but the last four characters masked),
+-- `session_token` (boolean), `expires_at` (ISO 8601, absent for long-term keys). When no
+-- credentials resolve, `credential_provider` is absent and `credential_error_code` /
+-- `credential_error` say why. Never contains a secret.
+-- @function Client:identity
+-- @treturn table|nil the description
+-- @treturn ivs.Error|nil the error
+
+--- Asks STS who the credentials belong to (GetCallerIdentity, signed with them).
+-- @function Client:whoami
+-- @treturn table|nil `{ UserId = ..., Account = ..., Arn = ... }`
+-- @treturn ivs.Error|nil the error
 
 local function check_self(self, name)
   if not core.is_client(self) then
@@ -838,7 +895,7 @@ function ivs.playback_token(opts)
     local ok = want == "integer" and math_type(v) == "integer" or want ~= "integer" and type(v) == want
     if not ok then
       error(string_format("ivs: playback_token option '%s' must be a%s %s, got %s", k,
-        want == "integer" and "n" or "", want, math_type(v) == "float" and "a float" or type(v)), 2)
+        want == "integer" and "n" or "", want, value_kind(v)), 2)
     end
   end
   if opts.private_key == nil then
@@ -903,7 +960,7 @@ local function sign_options(fname, opts, extra)
     local ok = want == "integer" and math_type(v) == "integer" or want ~= "integer" and type(v) == want
     if not ok then
       error(string_format("ivs: %s option '%s' must be a%s %s, got %s", fname, k,
-        want == "integer" and "n" or "", want, math_type(v) == "float" and "a float" or type(v)), 3)
+        want == "integer" and "n" or "", want, value_kind(v)), 3)
     end
   end
   local creds = opts.credentials

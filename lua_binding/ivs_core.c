@@ -53,6 +53,7 @@ struct lclient {
     struct ivs_client *client;
     lua_State *L;
     int log_ref;
+    int mfa_ref; /* the mfa_token option's function */
 };
 
 /* Everything a call allocates outside Lua, owned by a userdata so a raise cannot leak it. */
@@ -190,11 +191,15 @@ static int l_closest(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
-    lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
     lua_Integer best = 0;
     size_t best_d = (size_t)-1;
-    for (lua_Integer i = 1; i <= n; i++) {
-        if (lua_rawgeti(L, 2, i) == LUA_TSTRING) {
+    for (lua_Integer i = 1;; i++) {
+        int ty = lua_rawgeti(L, 2, i);
+        if (ty == LUA_TNIL) {
+            lua_pop(L, 1);
+            break;
+        }
+        if (ty == LUA_TSTRING) {
             size_t d = s_distance(name, lua_tostring(L, -1));
             if (d < best_d) {
                 best_d = d;
@@ -763,6 +768,46 @@ static int l_json_encode(lua_State *L)
     return 1;
 }
 
+/* Pushes the Lua form of a cJSON tree without a model (for the core's own JSON texts, such as
+ * client:identity()). null_idx: the stack index of the value that stands for JSON null, or 0
+ * to leave nulls out (an absent key; a dropped array element). */
+static void s_push_plain_json(lua_State *L, const cJSON *j, int null_idx)
+{
+    luaL_checkstack(L, 4, "json_decode: nested too deeply");
+    const cJSON *child;
+    if (cJSON_IsObject(j)) {
+        lua_createtable(L, 0, cJSON_GetArraySize(j));
+        cJSON_ArrayForEach(child, j)
+        {
+            if ((cJSON_IsNull(child) && !null_idx) || !child->string)
+                continue;
+            s_push_plain_json(L, child, null_idx);
+            lua_setfield(L, -2, child->string);
+        }
+    } else if (cJSON_IsArray(j)) {
+        lua_createtable(L, cJSON_GetArraySize(j), 0);
+        luaL_setmetatable(L, JSON_ARRAY_MT);
+        lua_Integer n = 0;
+        cJSON_ArrayForEach(child, j)
+        {
+            if (cJSON_IsNull(child) && !null_idx)
+                continue;
+            s_push_plain_json(L, child, null_idx);
+            lua_seti(L, -2, ++n);
+        }
+    } else if (cJSON_IsString(j)) {
+        lua_pushstring(L, j->valuestring);
+    } else if (cJSON_IsNumber(j)) {
+        s_push_number(L, j->valuedouble, NULL);
+    } else if (cJSON_IsBool(j)) {
+        lua_pushboolean(L, cJSON_IsTrue(j));
+    } else if (null_idx) {
+        lua_pushvalue(L, null_idx);
+    } else {
+        lua_pushnil(L);
+    }
+}
+
 /* The decoder reads the text straight into Lua values (no cJSON in between, whose strings
  * end at the first NUL): "\u0000" survives inside a string, integers that fit are exact
  * lua_Integers, and a number that does not fit a double (1e999) is refused rather than made
@@ -1186,6 +1231,44 @@ static void s_log_hook(void *ud, enum ivs_log_level level, const char *line)
         lua_pop(L, 1); /* a failing log function must not fail the request */
 }
 
+/* Runs inside lua_pcall: calls the mfa_token function with the device serial and copies the
+ * string it returns into the core's buffer. */
+static int l_mfa_trampoline(lua_State *L)
+{
+    const struct lclient *lc = lua_touserdata(L, 1);
+    const char *serial = lua_touserdata(L, 2);
+    char *code = lua_touserdata(L, 3);
+    size_t size = (size_t)lua_tointeger(L, 4);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lc->mfa_ref);
+    lua_pushstring(L, serial);
+    lua_call(L, 1, 1);
+    size_t len = 0;
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    if (!v || len == 0 || len >= size || strlen(v) != len)
+        return 0; /* no usable code: the core reports MfaTokenRequired */
+    memcpy(code, v, len + 1);
+    return 0;
+}
+
+static int s_mfa_hook(void *ud, const char *serial, char *code, size_t size)
+{
+    struct lclient *lc = ud;
+    lua_State *L = lc->L;
+    code[0] = '\0';
+    if (!L || lc->mfa_ref == LUA_NOREF || !lua_checkstack(L, 8))
+        return 1;
+    lua_pushcfunction(L, l_mfa_trampoline);
+    lua_pushlightuserdata(L, lc);
+    lua_pushlightuserdata(L, (void *)serial);
+    lua_pushlightuserdata(L, code);
+    lua_pushinteger(L, (lua_Integer)size);
+    if (lua_pcall(L, 4, 0, 0) != LUA_OK) {
+        lua_pop(L, 1); /* an error in the function means no code: the error says so */
+        return 1;
+    }
+    return code[0] ? 0 : 1;
+}
+
 /* The one destroy behind close(), __close and __gc: idempotent. */
 static void s_destroy(lua_State *L, struct lclient *lc)
 {
@@ -1196,6 +1279,10 @@ static void s_destroy(lua_State *L, struct lclient *lc)
     if (lc->log_ref != LUA_NOREF) {
         luaL_unref(L, LUA_REGISTRYINDEX, lc->log_ref);
         lc->log_ref = LUA_NOREF;
+    }
+    if (lc->mfa_ref != LUA_NOREF) {
+        luaL_unref(L, LUA_REGISTRYINDEX, lc->mfa_ref);
+        lc->mfa_ref = LUA_NOREF;
     }
     lc->L = NULL;
 }
@@ -1301,12 +1388,22 @@ static int l_new_client(lua_State *L)
     ty = lua_getfield(L, 1, "log"); /* stays at index 3 */
     if (ty != LUA_TNIL && ty != LUA_TFUNCTION)
         return luaL_error(L, "option 'log' must be a function, got %s", luaL_typename(L, -1));
+    int mfa_ty = lua_getfield(L, 1, "mfa_token"); /* stays at index 4 */
+    if (mfa_ty != LUA_TNIL && mfa_ty != LUA_TFUNCTION)
+        return luaL_error(L, "option 'mfa_token' must be a function, got %s", luaL_typename(L, -1));
 
     struct lclient *lc = lua_newuserdatauv(L, sizeof *lc, 0);
     lc->client = NULL;
     lc->L = NULL;
     lc->log_ref = LUA_NOREF;
+    lc->mfa_ref = LUA_NOREF;
     luaL_setmetatable(L, CLIENT_MT);
+    if (mfa_ty == LUA_TFUNCTION) {
+        lua_pushvalue(L, 4);
+        lc->mfa_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        o.mfa_token = s_mfa_hook;
+        o.mfa_token_ud = lc;
+    }
     if (ty == LUA_TFUNCTION) {
         lua_pushvalue(L, 3);
         lc->log_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -1626,6 +1723,52 @@ static int l_client_endpoint(lua_State *L)
     return 1;
 }
 
+/* client:identity() -> table (see ivs_client_identity), or nil, err. */
+static int l_client_identity(lua_State *L)
+{
+    struct lclient *lc = s_check_idle_client(L, 1);
+    struct call_frame *f = s_new_frame(L);
+    char *text = NULL;
+    lc->L = L;
+    enum ivs_status st = ivs_client_identity(lc->client, &text, &f->err);
+    lc->L = NULL;
+    if (st == IVS_OK) {
+        f->output = cJSON_Parse(text);
+        ivs_free(text);
+        if (!f->output)
+            return luaL_error(L, "out of memory");
+        s_push_plain_json(L, f->output, 0); /* nulls left out: absent fields */
+        return 1;
+    }
+    lua_pushnil(L);
+    ivs_lua_push_error(L, &f->err, "identity");
+    ivs_error_clear(&f->err);
+    return 2;
+}
+
+/* client:whoami() -> {UserId, Account, Arn} from STS GetCallerIdentity, or nil, err. */
+static int l_client_whoami(lua_State *L)
+{
+    struct lclient *lc = s_check_idle_client(L, 1);
+    struct call_frame *f = s_new_frame(L);
+    char *text = NULL;
+    lc->L = L;
+    enum ivs_status st = ivs_client_whoami(lc->client, &text, &f->err);
+    lc->L = NULL;
+    if (st == IVS_OK) {
+        f->output = cJSON_Parse(text);
+        ivs_free(text);
+        if (!f->output)
+            return luaL_error(L, "out of memory");
+        s_push_plain_json(L, f->output, 0); /* nulls left out: absent fields */
+        return 1;
+    }
+    lua_pushnil(L);
+    ivs_lua_push_error(L, &f->err, "whoami");
+    ivs_error_clear(&f->err);
+    return 2;
+}
+
 /* Shows the type and the address only: a client holds credentials, and none of them may
  * ever end up in a log through tostring(). */
 static int l_client_tostring(lua_State *L)
@@ -1762,6 +1905,8 @@ static const luaL_Reg s_client_methods[] = {
     {"is_closed", l_client_is_closed},
     {"region", l_client_region},
     {"endpoint", l_client_endpoint},
+    {"identity", l_client_identity},
+    {"whoami", l_client_whoami},
     {"start", l_client_start},
     {"poll", l_client_poll},
     {"in_flight", l_client_in_flight},

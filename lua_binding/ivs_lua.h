@@ -2,7 +2,10 @@
 #ifndef IVS_LUA_H
 #define IVS_LUA_H
 
+#include <lauxlib.h>
 #include <lua.h>
+
+#include "compat.h"
 
 #include "ivs.h"
 

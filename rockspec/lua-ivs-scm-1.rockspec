@@ -1,8 +1,11 @@
 -- LuaRocks package for the Lua module: `ivs` (Lua layer) and `ivs.core` (C, with libivs built in).
 --
 --   luarocks --lua-version 5.4 make rockspec/lua-ivs-scm-1.rockspec     (from the checkout)
+--   luarocks --lua-version 5.1 make rockspec/lua-ivs-scm-1.rockspec     (Lua 5.1 and LuaJIT,
+--                                                                        e.g. for OBS Studio)
 --
--- The build needs only the system C libraries below and Lua 5.4: nothing is downloaded.
+-- The build needs only the system C libraries below and Lua 5.1 to 5.4 (LuaJIT loads the 5.1
+-- build): nothing is downloaded. The one C source serves every version (lua_binding/compat.h).
 -- ivs-emulator is not part of the rock: it is a C program linked with libmicrohttpd, which the
 -- builtin backend cannot build; `make install` installs it (and libivs, ivs.h, ivs.pc).
 --
@@ -28,7 +31,7 @@ cJSON) compiled into the module.]],
 }
 
 dependencies = {
-  "lua >= 5.4",
+  "lua >= 5.1, < 5.5",
 }
 
 external_dependencies = {
@@ -38,6 +41,14 @@ external_dependencies = {
   CURL = { library = "curl" },
   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
   CJSON = { header = "cjson/cJSON.h", library = "cjson" },
+  EXPAT = { header = "expat.h", library = "expat" },
+}
+
+-- `luarocks test` from a checkout: the whole spec suite under every installed Lua (busted comes
+-- from the system, as on Debian; nothing is fetched).
+test = {
+  type = "command",
+  command = "make tests && scripts/run-tests --lua-only",
 }
 
 build = {
@@ -58,8 +69,11 @@ build = {
         "core/src/credentials.c",
         "core/src/error.c",
         "core/src/http.c",
+        "core/src/identity_http.c",
         "core/src/model.c",
         "core/src/model_gen.c",
+        "core/src/partitions.c",
+        "core/src/partitions_gen.c",
         "core/src/pattern.c",
         "core/src/playback_token.c",
         "core/src/profile.c",
@@ -68,6 +82,7 @@ build = {
         "core/src/serialize.c",
         "core/src/sign.c",
         "core/src/sigv4.c",
+        "core/src/sso_login.c",
         "core/src/timeutil.c",
         "core/src/validate.c",
         "core/src/version.c",
@@ -83,9 +98,10 @@ build = {
         "$(OPENSSL_INCDIR)",
         -- the core includes <cJSON.h>, as pkg-config's libcjson cflags expect
         "$(CJSON_INCDIR)/cjson",
+        "$(EXPAT_INCDIR)",
       },
-      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CJSON_LIBDIR)" },
-      libraries = { "curl", "crypto", "cjson", "pthread", "m" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(CJSON_LIBDIR)", "$(EXPAT_LIBDIR)" },
+      libraries = { "curl", "crypto", "cjson", "expat", "pthread", "m" },
     },
   },
   install = {

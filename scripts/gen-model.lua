@@ -27,7 +27,7 @@ end
 local function read_all(path)
     local f, e = io.open(path, "rb")
     if not f then die("cannot read " .. path .. ": " .. tostring(e)) end
-    local s = f:read("a")
+    local s = f:read("*a")
     f:close()
     return s
 end
@@ -202,7 +202,7 @@ local function unicode_version(path)
     local dir = path:match("^(.*)/[^/]*$") or "."
     local f = io.open(dir .. "/ReadMe.txt", "r")
     if not f then return "unknown" end
-    local text = f:read("a")
+    local text = f:read("*a")
     f:close()
     return text:match("for Version ([%d%.]+) of the Unicode Standard") or "unknown"
 end

@@ -16,8 +16,9 @@
  *  - Threads: nothing here touches mutable global state except ivs_global_init(). A client
  *    may be used by one thread at a time; different clients may be used on different
  *    threads at once.
- *  - Secrets (secret keys, session tokens, stream keys, private keys, Authorization headers)
- *    never appear in error messages or log lines.
+ *  - Secrets (secret keys, session tokens, SSO access and refresh tokens, web identity
+ *    tokens, DPoP keys, MFA codes, stream keys, private keys, Authorization headers) never
+ *    appear in error messages or log lines.
  */
 #ifndef IVS_H
 #define IVS_H
@@ -126,6 +127,15 @@ typedef void (*ivs_sleep_fn)(void *ud, int64_t ms);
 /* A uniformly distributed number in [0, 1), used for retry jitter. */
 typedef double (*ivs_random_fn)(void *ud);
 
+/*
+ * Supplies the current code of the MFA device `serial` (the mfa_serial of an assume-role
+ * profile) each time that role is assumed: on first use and on every refresh. Write a
+ * NUL-terminated code (at most size - 1 bytes) into `code` and return 0; return nonzero to
+ * refuse, and the credentials fail with "MfaTokenRequired". It runs on the thread that
+ * resolves credentials, in the middle of a call: it must not use the client.
+ */
+typedef int (*ivs_mfa_token_fn)(void *ud, const char *serial, char *code, size_t size);
+
 /* ---------------------------------------------------------------------------------------
  * Clients
  * ------------------------------------------------------------------------------------- */
@@ -152,7 +162,7 @@ struct ivs_client_options {
     double connect_timeout; /* seconds to connect; 0 = 10 (never more than timeout) */
     int close_connection;   /* nonzero: do not reuse connections between calls */
     int max_attempts;       /* total attempts including the first; 0 = resolve (default 3) */
-    const char *retry_mode; /* "standard" or "legacy"; NULL = resolve (default "standard") */
+    const char *retry_mode; /* "standard", "legacy" or "adaptive"; NULL = resolve ("standard") */
     const char *ca_bundle;  /* CA file for TLS; NULL = AWS_CA_BUNDLE, profile, system */
     int use_fips_endpoint;
     int use_dualstack_endpoint;
@@ -169,6 +179,11 @@ struct ivs_client_options {
 
     /* Added in 0.1 for non-blocking calls (fields are only ever appended). */
     int max_connections; /* connections open at once for non-blocking calls; 0 = 32 */
+
+    /* Added for assume-role profiles with mfa_serial. Without it such a profile fails with
+     * "MfaTokenRequired" (nothing ever reads a terminal). */
+    ivs_mfa_token_fn mfa_token;
+    void *mfa_token_ud;
 };
 
 /* Zeroes the options (the same as `= {0}`); kept for symmetry with other C libraries. */
@@ -193,6 +208,30 @@ IVS_API void ivs_client_free(struct ivs_client *client);
 /* The resolved region and endpoint of a client (owned by the client). */
 IVS_API const char *ivs_client_region(const struct ivs_client *client);
 IVS_API const char *ivs_client_endpoint(const struct ivs_client *client);
+
+/*
+ * Says who the client is, as a JSON object in *json_out (free with ivs_free()): "profile" and
+ * "profile_source", "region" and "region_source", "endpoint" and "endpoint_source",
+ * "config_file", "credentials_file", and the credentials it signs with, resolved now if they
+ * were not yet: "credential_provider" ("environment", "assume-role",
+ * "assume-role-with-web-identity", "sso", "shared-credentials-file", "login", "process",
+ * "config-file", "container", "imds", "explicit", "anonymous"), "credential_source" (the
+ * profile, file or role they came from), "access_key_id" with all but the last four
+ * characters masked, "session_token" (a boolean) and "expires_at" (ISO 8601, or null for
+ * long-term keys). When no credentials can be resolved, "credential_provider" is null and
+ * "credential_error_code" / "credential_error" say why; the call itself still succeeds. No
+ * secret is ever included.
+ */
+IVS_API enum ivs_status ivs_client_identity(struct ivs_client *client, char **json_out,
+                                            struct ivs_error *err);
+
+/*
+ * Asks STS who the client's credentials belong to (GetCallerIdentity, signed with them, sent to
+ * the STS endpoint resolved as for assume role): *json_out is {"UserId", "Account", "Arn"}
+ * (free with ivs_free()). STS's errors come back as IVS_ERR_SERVICE with its code.
+ */
+IVS_API enum ivs_status ivs_client_whoami(struct ivs_client *client, char **json_out,
+                                          struct ivs_error *err);
 
 /*
  * Calls one IVS operation.

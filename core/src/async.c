@@ -15,7 +15,8 @@ struct ivs_call {
     struct ivs_client *client;
     struct call_state cs;
     struct http_async *transfer; /* the attempt on the wire, NULL otherwise */
-    int waiting;                 /* a backoff timer runs until due_ms */
+    int waiting;                 /* a backoff (or rate-limit) timer runs until due_ms */
+    int rate_waited;             /* the timer was the adaptive rate limiter's wait */
     int64_t due_ms;              /* in client_timer_now_ms() time */
     ivs_call_done_fn done;       /* public callback (JSON text), or */
     client_done_json_fn done_json;
@@ -97,6 +98,19 @@ static void s_launch(struct ivs_call *call)
 {
     struct ivs_client *c = call->client;
     struct call_state *cs = &call->cs;
+    if (call->rate_waited) {
+        call->rate_waited = 0;
+        call_rate_take(c);
+    } else {
+        int64_t wait = call_rate_delay_ms(c);
+        if (wait > 0) {
+            /* Adaptive mode's client-side limit: wait on the timer like a backoff. */
+            call->waiting = 1;
+            call->rate_waited = 1;
+            call->due_ms = client_timer_now_ms(c) + wait;
+            return;
+        }
+    }
     enum ivs_status st = call_prepare_attempt(c, cs);
     if (st == IVS_OK) {
         st = http_multi_start(c->multi, cs->req.method, buf_str(&cs->url), cs->headers,

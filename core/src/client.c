@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,9 @@ static void s_remember_secret(char **slot, const char *value)
     *slot = ivs_strdup(value);
 }
 
+/* The credential chain's one line per resolution (provider, profile or file, masked key). */
+static void s_cred_log(void *ud, const char *line) { client_log(ud, IVS_LOG_DEBUG, "%s", line); }
+
 /* ---------------------------------------------------------------------------------------
  * Construction
  * ------------------------------------------------------------------------------------- */
@@ -166,14 +170,54 @@ static enum ivs_status s_split_endpoint(struct ivs_client *c, struct ivs_error *
     return IVS_OK;
 }
 
-static char *s_user_agent(const struct ivs_config *cfg)
+/* botocore's sanitize_user_agent_string_component: each code point outside A-Z a-z 0-9 and
+ * !$%&'*+-.^_`|~,# becomes one "-". UTF-8 is decoded first (one dash for "é", not two); a
+ * byte that is not part of a valid sequence is one code point of its own, as Python's
+ * surrogateescape makes it. Returns the number of code points. */
+static size_t s_put_ua_token(struct buf *b, const char *s)
+{
+    static const char extra[] = "!$%&'*+-.^_`|~,#";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t points = 0;
+    while (*p) {
+        unsigned char c = *p;
+        points++;
+        if (c < 0x80) {
+            int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     (c && strchr(extra, c));
+            buf_putc(b, ok ? (char)c : '-');
+            p++;
+            continue;
+        }
+        size_t n = c >= 0xC2 && c <= 0xDF   ? 2
+                   : c >= 0xE0 && c <= 0xEF ? 3
+                   : c >= 0xF0 && c <= 0xF4 ? 4
+                                            : 1;
+        for (size_t i = 1; i < n; i++) {
+            if ((p[i] & 0xC0) != 0x80) {
+                n = 1;
+                break;
+            }
+        }
+        buf_putc(b, '-');
+        p += n;
+    }
+    return points;
+}
+
+static char *s_user_agent(const struct ivs_config *cfg, size_t *app_id_points)
 {
     struct buf ua = BUF_INIT;
     curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
     buf_printf(&ua, "libivs/%s api/ivs#%s md/curl#%s os/linux", IVS_VERSION, ivs_model_api_version,
                cv && cv->version ? cv->version : "unknown");
-    if (cfg->app_id && *cfg->app_id)
-        buf_printf(&ua, " app/%s", cfg->app_id);
+    /* As botocore: the retry mode, then the app id (PROVIDERS.md 9). */
+    buf_printf(&ua, " cfg/retry-mode#%s", cfg->retry_mode ? cfg->retry_mode : "standard");
+    *app_id_points = 0;
+    if (cfg->app_id && *cfg->app_id) {
+        buf_puts(&ua, " app/");
+        *app_id_points = s_put_ua_token(&ua, cfg->app_id);
+    }
     return buf_steal(&ua);
 }
 
@@ -236,6 +280,7 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
                                c->cfg.new_retries_2026, err);
     if (st == IVS_OK) {
         retry_quota_init(&c->quota, &c->retry);
+        retry_rate_init(&c->rate, (double)client_timer_now_ms(c) / 1000.0);
         st = s_split_endpoint(c, err);
     }
     if (st == IVS_OK) {
@@ -244,7 +289,13 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
         st = cred_chain_new(opts, &c->cfg, &c->creds, err);
     }
     if (st == IVS_OK) {
-        c->user_agent = s_user_agent(&c->cfg);
+        cred_chain_set_log(c->creds, s_cred_log, c);
+        size_t app_id_points;
+        c->user_agent = s_user_agent(&c->cfg, &app_id_points);
+        if (app_id_points > 50) /* botocore warns and sends it anyway */
+            client_log(c, IVS_LOG_WARN,
+                       "client: the app id is %zu characters long; 50 or fewer are recommended",
+                       app_id_points);
         c->keys = sigv4_key_cache_new();
         c->patterns = model_pattern_cache_new();
         if (!c->user_agent || !c->keys || !c->patterns)
@@ -300,6 +351,55 @@ void client_destroy(struct ivs_client *c)
 const char *ivs_client_region(const struct ivs_client *c) { return c ? c->cfg.region : NULL; }
 
 const char *ivs_client_endpoint(const struct ivs_client *c) { return c ? c->cfg.endpoint : NULL; }
+
+enum ivs_status ivs_client_identity(struct ivs_client *c, char **json_out, struct ivs_error *err)
+{
+    if (json_out)
+        *json_out = NULL;
+    if (!c || c->magic != CLIENT_MAGIC || !json_out)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "ivs_client_identity: client and json_out are required");
+    cJSON *obj = cJSON_CreateObject();
+    if (!obj)
+        return ivs_error_nomem(err);
+    cJSON_AddStringToObject(obj, "profile", c->cfg.profile);
+    cJSON_AddStringToObject(obj, "profile_source", c->cfg.profile_source);
+    cJSON_AddStringToObject(obj, "region", c->cfg.region);
+    cJSON_AddStringToObject(obj, "region_source", c->cfg.region_source);
+    cJSON_AddStringToObject(obj, "endpoint", c->cfg.endpoint);
+    cJSON_AddStringToObject(obj, "endpoint_source",
+                            c->cfg.endpoint_source ? c->cfg.endpoint_source : "resolved");
+    if (c->cfg.config_path)
+        cJSON_AddStringToObject(obj, "config_file", c->cfg.config_path);
+    if (c->cfg.credentials_path)
+        cJSON_AddStringToObject(obj, "credentials_file", c->cfg.credentials_path);
+    cred_chain_describe(c->creds, s_now_ms(c), obj);
+    char *text = cJSON_PrintUnformatted(obj);
+    cJSON_Delete(obj);
+    if (!text)
+        return ivs_error_nomem(err);
+    *json_out = text;
+    return IVS_OK;
+}
+
+enum ivs_status ivs_client_whoami(struct ivs_client *c, char **json_out, struct ivs_error *err)
+{
+    if (json_out)
+        *json_out = NULL;
+    if (!c || c->magic != CLIENT_MAGIC || !json_out)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "ivs_client_whoami: client and json_out are required");
+    cJSON *obj = NULL;
+    enum ivs_status st = cred_chain_whoami(c->creds, s_now_ms(c), &obj, err);
+    if (st != IVS_OK)
+        return st;
+    char *text = cJSON_PrintUnformatted(obj);
+    cJSON_Delete(obj);
+    if (!text)
+        return ivs_error_nomem(err);
+    *json_out = text;
+    return IVS_OK;
+}
 
 size_t ivs_operation_count(void) { return ivs_model_operation_count; }
 
@@ -638,11 +738,18 @@ enum call_next call_finish_attempt(struct ivs_client *c, struct call_state *cs, 
     cs->status = st;
     if (st != IVS_OK)
         client_scrub_error(c, err); /* a service may echo the request's headers back */
+    enum retry_class cls = st == IVS_OK ? RETRY_NONE : retry_classify(err);
+    if (c->retry.adaptive && cs->sent) {
+        double rate = retry_rate_update(&c->rate, cls == RETRY_THROTTLE,
+                                        (double)client_timer_now_ms(c) / 1000.0);
+        if (cls == RETRY_THROTTLE)
+            client_log(c, IVS_LOG_INFO, "%s: throttled, client send rate now %.3f/s", op->name,
+                       rate);
+    }
     if (st == IVS_OK) {
         retry_quota_on_success(&c->quota, &c->retry, cs->last_cost);
         return CALL_DONE;
     }
-    enum retry_class cls = retry_classify(err);
     err->retryable = cls != RETRY_NONE;
     if (cls == RETRY_NONE || cs->attempt >= c->retry.max_attempts)
         return CALL_DONE;
@@ -661,6 +768,22 @@ enum call_next call_finish_attempt(struct ivs_client *c, struct call_state *cs, 
                cs->attempt, err->code ? err->code : "error", (long long)delay);
     *delay_ms = delay;
     return CALL_RETRY;
+}
+
+int64_t call_rate_delay_ms(struct ivs_client *c)
+{
+    if (!c->retry.adaptive)
+        return 0;
+    double wait = retry_rate_acquire(&c->rate, (double)client_timer_now_ms(c) / 1000.0);
+    if (wait <= 0)
+        return 0;
+    int64_t ms = (int64_t)ceil(wait * 1000.0);
+    return ms < 1 ? 1 : ms;
+}
+
+void call_rate_take(struct ivs_client *c)
+{
+    retry_rate_take(&c->rate, (double)client_timer_now_ms(c) / 1000.0);
 }
 
 enum ivs_status call_end(struct call_state *cs, struct ivs_error *err)
@@ -695,6 +818,13 @@ enum ivs_status client_call_json(struct ivs_client *c, const struct model_operat
     if (st != IVS_OK)
         return st;
     for (;;) {
+        int64_t wait = call_rate_delay_ms(c);
+        if (wait > 0) {
+            client_log(c, IVS_LOG_DEBUG, "%s: client-side rate limit, waiting %lld ms", op->name,
+                       (long long)wait);
+            s_sleep_ms(c, wait);
+            call_rate_take(c);
+        }
         st = call_prepare_attempt(c, &cs);
         if (st == IVS_OK)
             st = http_perform(c->http, cs.req.method, buf_str(&cs.url), cs.headers, cs.header_count,

@@ -34,9 +34,10 @@ struct ivs_client {
     struct model_pattern_cache *patterns; /* compiled input patterns, for validation */
     struct retry_policy retry;
     struct retry_quota quota;
-    char *url_base;  /* scheme://host[:port] */
-    char *base_path; /* path prefix of the endpoint, "" when none */
-    char *host;      /* Host header value: host[:port] with the default port left out */
+    struct retry_rate rate; /* adaptive mode's client-side rate limiter */
+    char *url_base;         /* scheme://host[:port] */
+    char *base_path;        /* path prefix of the endpoint, "" when none */
+    char *host;             /* Host header value: host[:port] with the default port left out */
     char *user_agent;
     /* Copies of the secret access key and session token last used to sign: every log line
      * and every error the client hands out is scrubbed of them by value (redact_scrub),
@@ -99,6 +100,12 @@ enum ivs_status call_prepare_attempt(struct ivs_client *c, struct call_state *cs
  */
 enum call_next call_finish_attempt(struct ivs_client *c, struct call_state *cs, enum ivs_status st,
                                    cJSON **output, int64_t *delay_ms);
+
+/* Adaptive mode: milliseconds to wait before the next attempt may be sent (0: send now, a
+ * token was taken). After waiting that long call call_rate_take(). Always 0 in the other
+ * modes. */
+int64_t call_rate_delay_ms(struct ivs_client *c);
+void call_rate_take(struct ivs_client *c);
 
 /* Moves the final error (with its attempt count) into err when the call failed, releases
  * what cs holds and returns the call's status. */

@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "errors.h"
+#include "partitions.h"
 #include "profile.h"
 
 #define DEFAULT_TIMEOUT_MS 60000L
@@ -17,6 +18,13 @@ static const char *env_lookup(ivs_getenv_fn fn, void *ud, const char *name)
 {
     const char *v = fn ? fn(ud, name) : getenv(name);
     return v && *v ? v : NULL;
+}
+
+/* A variable as it is set, empty values included (for the few settings where botocore
+ * treats "set but empty" differently from "unset"). */
+static const char *env_raw(const struct ivs_client_options *opts, const char *name)
+{
+    return opts && opts->getenv ? opts->getenv(opts->getenv_ud, name) : getenv(name);
 }
 
 const char *config_getenv(const struct ivs_client_options *opts, const char *name)
@@ -57,41 +65,20 @@ static int region_is_valid(const char *r)
     return 1;
 }
 
-struct partition {
-    const char *region_prefix; /* NULL: the default partition */
-    const char *name;
-    const char *dns_suffix;
-    const char *dualstack_dns_suffix; /* NULL: no dual-stack endpoints */
-};
-
-/* The partitions of the endpoint rules, chosen by region prefix (the region regexes of the
- * AWS partitions file). */
-static const struct partition s_partitions[] = {
-    {"cn-", "aws-cn", "amazonaws.com.cn", "api.amazonwebservices.com.cn"},
-    {"us-gov-", "aws-us-gov", "amazonaws.com", "api.aws"},
-    {"us-iso-", "aws-iso", "c2s.ic.gov", NULL},
-    {"us-isob-", "aws-iso-b", "sc2s.sgov.gov", NULL},
-    {"eu-isoe-", "aws-iso-e", "cloud.adc-e.uk", NULL},
-    {"us-isof-", "aws-iso-f", "csp.hci.ic.gov", NULL},
-    {NULL, "aws", "amazonaws.com", "api.aws"},
-};
-
 enum ivs_status config_default_endpoint(const char *region, int fips, int dualstack, char **url,
                                         struct ivs_error *err)
 {
     *url = NULL;
-    const struct partition *p = s_partitions;
-    while (p->region_prefix && strncmp(region, p->region_prefix, strlen(p->region_prefix)) != 0)
-        p++;
+    /* The partition table is generated from models/partitions.json (partitions.h). */
+    const struct partition *p = partition_for_region(region);
     const char *suffix = p->dns_suffix;
-    if (dualstack) {
-        if (!p->dualstack_dns_suffix)
-            return ivs_error_set(
-                err, IVS_ERR_CONFIG, "InvalidConfig",
-                "dual-stack endpoints are not available in partition %s (region %s)", p->name,
-                region);
+    if ((dualstack && !p->supports_dualstack) || (fips && !p->supports_fips))
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                             "%s endpoints are not available in partition %s (region %s)",
+                             dualstack && !p->supports_dualstack ? "dual-stack" : "FIPS", p->id,
+                             region);
+    if (dualstack)
         suffix = p->dualstack_dns_suffix;
-    }
     struct buf b = BUF_INIT;
     buf_printf(&b, "https://ivs%s.%s.%s", fips ? "-fips" : "", region, suffix);
     *url = buf_steal(&b);
@@ -227,15 +214,18 @@ static enum ivs_status resolve_profile(const struct ivs_client_options *opts,
     const char *source = "the options";
     if (name && *name) {
         cfg->profile_explicit = 1;
-    } else if ((name = config_getenv(opts, "AWS_PROFILE")) != NULL) {
-        source = "AWS_PROFILE";
-    } else if ((name = config_getenv(opts, "AWS_DEFAULT_PROFILE")) != NULL) {
+    } else if ((name = env_raw(opts, "AWS_DEFAULT_PROFILE")) != NULL) {
+        /* botocore's order (PROVIDERS.md 7.3); a set but empty value names the profile "",
+         * which does not exist, rather than falling back to the default. */
         source = "AWS_DEFAULT_PROFILE";
+    } else if ((name = env_raw(opts, "AWS_PROFILE")) != NULL) {
+        source = "AWS_PROFILE";
     } else {
         name = "default";
         source = NULL;
     }
     cfg->profile = ivs_strdup(name);
+    cfg->profile_source = source ? source : "default";
     if (!cfg->profile)
         return ivs_error_nomem(err);
     cfg->config_path = shared_file_path(opts, "AWS_CONFIG_FILE", "config");
@@ -282,6 +272,7 @@ static enum ivs_status resolve_region(const struct ivs_client_options *opts, str
         return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidRegion",
                              "the region \"%.64s\" from %s is not a valid region name", v, source);
     cfg->region = ivs_strdup(v);
+    cfg->region_source = source;
     return cfg->region ? IVS_OK : ivs_error_nomem(err);
 }
 
@@ -309,6 +300,16 @@ static enum ivs_status resolve_endpoint(const struct ivs_client_options *opts,
             } else if ((url = config_getenv(opts, "AWS_ENDPOINT_URL")) != NULL) {
                 source = "env AWS_ENDPOINT_URL";
                 label = "AWS_ENDPOINT_URL";
+            } else if (services && !profile_section_key_count(cfg->config_file,
+                                                              PROFILE_SECTION_SERVICES, services)) {
+                /* A missing (or empty) section is an error, as in botocore: falling back to
+                 * the real service would send a script meant for a local endpoint to AWS. */
+                return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                                     "profile '%s' sets services = %s, but the config file (%s) "
+                                     "has no (or an empty) [services %s] section",
+                                     cfg->profile, services,
+                                     cfg->config_path ? cfg->config_path : "~/.aws/config",
+                                     services);
             } else if (service_url && *service_url) {
                 url = service_url;
                 source = "profile services section (ivs endpoint_url)";
@@ -362,11 +363,11 @@ static enum ivs_status resolve_retry(const struct ivs_client_options *opts, stru
     if (!mode || !*mode)
         mode = env_or_profile(opts, cfg, "AWS_RETRY_MODE", "retry_mode", &mode_source);
     if (mode) {
-        /* retry.c implements these two; adaptive is refused here, where the source is known. */
-        if (strcmp(mode, "standard") != 0 && strcmp(mode, "legacy") != 0)
+        /* Checked here, where the source is known (retry.c checks again). */
+        if (strcmp(mode, "standard") != 0 && strcmp(mode, "legacy") != 0 &&
+            strcmp(mode, "adaptive") != 0)
             return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
-                                 "%s must be standard or legacy (adaptive is not supported), "
-                                 "not \"%.40s\"",
+                                 "%s must be standard, legacy or adaptive, not \"%.40s\"",
                                  mode_source, mode);
         cfg->retry_mode = ivs_strdup(mode);
         if (!cfg->retry_mode)
@@ -431,9 +432,14 @@ enum ivs_status config_resolve(const struct ivs_client_options *opts, struct ivs
     if (st == IVS_OK)
         st = dup_setting(opts ? opts->ca_bundle : NULL, opts, &cfg, "AWS_CA_BUNDLE", "ca_bundle",
                          &cfg.ca_bundle, err);
-    if (st == IVS_OK)
-        st = dup_setting(opts ? opts->app_id : NULL, opts, &cfg, "AWS_SDK_UA_APP_ID",
-                         "sdk_ua_app_id", &cfg.app_id, err);
+    if (st == IVS_OK) {
+        /* AWS_SDK_UA_APP_ID set but empty means "no app id", profile notwithstanding. */
+        const char *env_app = env_raw(opts, "AWS_SDK_UA_APP_ID");
+        int cleared = env_app && !*env_app && !(opts && opts->app_id && *opts->app_id);
+        if (!cleared)
+            st = dup_setting(opts ? opts->app_id : NULL, opts, &cfg, "AWS_SDK_UA_APP_ID",
+                             "sdk_ua_app_id", &cfg.app_id, err);
+    }
     if (st == IVS_OK)
         st = seconds_to_ms(opts ? opts->timeout : 0, DEFAULT_TIMEOUT_MS, "timeout", &cfg.timeout_ms,
                            err);

@@ -9,13 +9,15 @@
 struct profile_file;
 
 struct ivs_config {
-    char *profile;        /* explicit, AWS_PROFILE, AWS_DEFAULT_PROFILE, "default" */
-    int profile_explicit; /* set in the options (botocore then skips environment keys) */
+    char *profile;              /* explicit, AWS_DEFAULT_PROFILE, AWS_PROFILE, "default" */
+    int profile_explicit;       /* set in the options (botocore then skips environment keys) */
+    const char *profile_source; /* "the options", "AWS_DEFAULT_PROFILE", ..., "default" (static) */
     char *region;
+    const char *region_source;   /* "the options", "AWS_REGION", ... (static) */
     char *endpoint;              /* validated, without a trailing "/" */
     const char *endpoint_source; /* "explicit", "env AWS_ENDPOINT_URL_IVS", ..., "default" */
     int max_attempts;            /* 0 = let retry decide */
-    char *retry_mode;            /* "standard" or "legacy"; NULL = default */
+    char *retry_mode;            /* "standard", "legacy" or "adaptive"; NULL = default */
     int new_retries_2026;        /* 1 unless AWS_NEW_RETRIES_2026 is "false" */
     char *ca_bundle;
     char *app_id;
@@ -71,9 +73,9 @@ enum ivs_status config_check_endpoint_url(const char *url, const char *what, cha
 
 /*
  * The endpoint the IVS rules produce for a region: https://ivs[-fips].{region}.{suffix},
- * where the DNS suffix depends on the region's partition (aws, aws-cn, aws-us-gov, the
- * isolated partitions) and on dual-stack. *url is freed by the caller. Fails with
- * IVS_ERR_CONFIG "InvalidConfig" when the partition lacks the variant asked for.
+ * where the DNS suffix is the dnsSuffix (or with dual-stack the dualStackDnsSuffix) of the
+ * region's partition in partitions.json (partitions.h). *url is freed by the caller. Fails
+ * with IVS_ERR_CONFIG "InvalidConfig" when the partition lacks the variant asked for.
  */
 enum ivs_status config_default_endpoint(const char *region, int fips, int dualstack, char **url,
                                         struct ivs_error *err);

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 #include "buf.h"
 #include "errors.h"
 #include "http.h"
+#include "identity_http.h"
+#include "sso_login.h"
 #include "profile.h"
 #include "timeutil.h"
 
@@ -26,6 +29,7 @@ extern char **environ;
 #define PROCESS_TIMEOUT_MS 60000L
 #define PROCESS_MAX_STDOUT (1024 * 1024)
 #define PROCESS_MAX_STDERR (64 * 1024)
+#define CRED_REFRESH_RETRY_MS 30000LL
 #define CONTAINER_HOST "http://169.254.170.2"
 #define CONTAINER_TIMEOUT_MS 2000L
 #define CONTAINER_ATTEMPTS 3
@@ -41,7 +45,14 @@ struct cred_chain {
     long process_timeout_ms;
     struct credentials cached;
     int have_cached;
-    int cached_provider; /* index into s_providers, -1 for explicit keys */
+    int cached_provider;      /* index into s_providers, -1 for explicit keys */
+    int64_t refresh_retry_ms; /* after a failed refresh, the next try waits until then */
+    int64_t session_time_s;   /* fixes the default role session name for the chain's life */
+    ivs_mfa_token_fn mfa;
+    void *mfa_ud;
+    struct ident_ctx ident;
+    void (*log)(void *ud, const char *line);
+    void *log_ud;
 };
 
 /* ------------------------------------------------------------------------------------------
@@ -58,6 +69,7 @@ static void secret_free(char *s)
 
 static void credentials_clear(struct credentials *cr)
 {
+    free(cr->detail);
     free(cr->access_key_id);
     secret_free(cr->secret_access_key);
     secret_free(cr->session_token);
@@ -103,6 +115,27 @@ static enum ivs_status credentials_set(struct credentials *out, const char *key_
         return ivs_error_nomem(err);
     }
     return IVS_OK;
+}
+
+/* Records where credentials came from (for the log and identity; never a secret). */
+static void set_detail(struct credentials *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void set_detail(struct credentials *out, const char *fmt, ...)
+{
+    struct buf b = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    free(out->detail);
+    out->detail = buf_steal(&b); /* NULL when memory ran out: the detail is optional */
+}
+
+enum ivs_status cred_set(struct credentials *out, const char *key_id, const char *secret,
+                         const char *token, int64_t expires_ms, const char *provider,
+                         struct ivs_error *err)
+{
+    return credentials_set(out, key_id, secret, token, expires_ms, provider, err);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -218,21 +251,39 @@ static int json_credentials(const cJSON *doc, const char *token_field, const cha
  * is configured but broken, as botocore treats them).
  * ---------------------------------------------------------------------------------------- */
 
-typedef enum ivs_status (*provider_fn)(struct cred_chain *c, struct credentials *out,
-                                       struct buf *why, struct ivs_error *err);
+/* Where a provider looks: the profile it reads and whether the environment counts (not when
+ * the options name the profile, nor inside a source profile's sub-chain, as in botocore). */
+struct pctx {
+    const char *profile;
+    int env_disabled;
+    int64_t now_ms;
+    struct visited *visited; /* the profiles of an assume-role chain so far */
+};
+
+typedef enum ivs_status (*provider_fn)(struct cred_chain *c, const struct pctx *p,
+                                       struct credentials *out, struct buf *why,
+                                       struct ivs_error *err);
+
+/* A value of a profile in the merged view: the credentials file's, else the config file's. */
+static const char *pval(const struct cred_chain *c, const char *profile, const char *key)
+{
+    const char *v = profile_get(c->cfg->credentials_file, profile, key);
+    if (v && *v)
+        return v;
+    v = profile_get(c->cfg->config_file, profile, key);
+    return v && *v ? v : NULL;
+}
 
 static const char *env(const struct cred_chain *c, const char *name)
 {
     return config_env(c->cfg, name);
 }
 
-static enum ivs_status provider_environment(struct cred_chain *c, struct credentials *out,
-                                            struct buf *why, struct ivs_error *err)
+/* The AWS_* key variables. `force` reads them even when the environment is disabled for the
+ * chain (credential_source = Environment has its own environment provider in botocore). */
+static enum ivs_status env_keys(struct cred_chain *c, struct credentials *out, struct buf *why,
+                                struct ivs_error *err)
 {
-    if (c->cfg->profile_explicit) {
-        buf_printf(why, "skipped because the options name profile '%s'", c->cfg->profile);
-        return IVS_OK;
-    }
     const char *key_id = env(c, "AWS_ACCESS_KEY_ID");
     const char *secret = env(c, "AWS_SECRET_ACCESS_KEY");
     if (!key_id && !secret) {
@@ -252,15 +303,28 @@ static enum ivs_status provider_environment(struct cred_chain *c, struct credent
     if (exp && cred_parse_time(exp, &expires) != 0)
         return ivs_error_set(err, IVS_ERR_CREDENTIALS, "InvalidConfig",
                              "AWS_CREDENTIAL_EXPIRATION is not an ISO 8601 time");
-    return credentials_set(out, key_id, secret, token, expires, "environment", err);
+    enum ivs_status st = credentials_set(out, key_id, secret, token, expires, "environment", err);
+    if (st == IVS_OK)
+        set_detail(out, "AWS_ACCESS_KEY_ID in the environment");
+    return st;
 }
 
-static enum ivs_status static_keys_from(const struct cred_chain *c, const struct profile_file *f,
+static enum ivs_status provider_environment(struct cred_chain *c, const struct pctx *p,
+                                            struct credentials *out, struct buf *why,
+                                            struct ivs_error *err)
+{
+    if (p->env_disabled) {
+        buf_printf(why, "skipped because the options name profile '%s'", p->profile);
+        return IVS_OK;
+    }
+    return env_keys(c, out, why, err);
+}
+
+static enum ivs_status static_keys_from(const struct profile_file *f, const char *profile,
                                         const char *path, const char *provider,
                                         struct credentials *out, struct buf *why,
                                         struct ivs_error *err)
 {
-    const char *profile = c->cfg->profile;
     if (!path) {
         buf_puts(why, "no path (HOME is not set)");
         return IVS_OK;
@@ -291,21 +355,26 @@ static enum ivs_status static_keys_from(const struct cred_chain *c, const struct
     const char *token = profile_get(f, profile, "aws_session_token");
     if (!token || !*token)
         token = profile_get(f, profile, "aws_security_token");
-    return credentials_set(out, key_id, secret, token, 0, provider, err);
+    enum ivs_status st = credentials_set(out, key_id, secret, token, 0, provider, err);
+    if (st == IVS_OK)
+        set_detail(out, "profile '%s' in %s", profile, path);
+    return st;
 }
 
-static enum ivs_status provider_credentials_file(struct cred_chain *c, struct credentials *out,
-                                                 struct buf *why, struct ivs_error *err)
+static enum ivs_status provider_credentials_file(struct cred_chain *c, const struct pctx *p,
+                                                 struct credentials *out, struct buf *why,
+                                                 struct ivs_error *err)
 {
-    return static_keys_from(c, c->cfg->credentials_file, c->cfg->credentials_path,
+    return static_keys_from(c->cfg->credentials_file, p->profile, c->cfg->credentials_path,
                             "shared-credentials-file", out, why, err);
 }
 
-static enum ivs_status provider_config_file(struct cred_chain *c, struct credentials *out,
-                                            struct buf *why, struct ivs_error *err)
+static enum ivs_status provider_config_file(struct cred_chain *c, const struct pctx *p,
+                                            struct credentials *out, struct buf *why,
+                                            struct ivs_error *err)
 {
-    return static_keys_from(c, c->cfg->config_file, c->cfg->config_path, "config-file", out, why,
-                            err);
+    return static_keys_from(c->cfg->config_file, p->profile, c->cfg->config_path, "config-file",
+                            out, why, err);
 }
 
 /* ---- credential_process ---- */
@@ -466,11 +535,12 @@ static enum ivs_status process_error(struct ivs_error *err, const char *profile,
     return st;
 }
 
-static enum ivs_status provider_process(struct cred_chain *c, struct credentials *out,
-                                        struct buf *why, struct ivs_error *err)
+static enum ivs_status provider_process(struct cred_chain *c, const struct pctx *p,
+                                        struct credentials *out, struct buf *why,
+                                        struct ivs_error *err)
 {
-    const char *profile = c->cfg->profile;
-    const char *command = config_profile_value(c->cfg, "credential_process");
+    const char *profile = p->profile;
+    const char *command = pval(c, profile, "credential_process");
     if (!command) {
         buf_printf(why, "not set in profile '%s'", profile);
         return IVS_OK;
@@ -520,46 +590,530 @@ static enum ivs_status provider_process(struct cred_chain *c, struct credentials
         buf_free(&problem);
         json_wipe_delete(doc);
     }
+    if (st == IVS_OK && out->access_key_id)
+        set_detail(out, "credential_process of profile '%s'", profile);
     buf_wipe_free(&r.out);
     buf_free(&r.errout);
     return st;
 }
 
-/* ---- assume role, web identity, SSO: recognised, not yet usable ---- */
+/* ---- assume role, web identity, SSO, login: claimed by their keys ---- */
 
-static enum ivs_status provider_unsupported(struct cred_chain *c, struct credentials *out,
-                                            struct buf *why, struct ivs_error *err)
+/* The web identity token file and where it was found (env unless disabled, then profile). */
+static const char *web_identity_file(const struct cred_chain *c, const struct pctx *p,
+                                     const char **source)
 {
-    (void)out;
-    (void)err;
-    const char *profile = c->cfg->profile;
-    static const struct {
-        const char *key, *what;
-    } keys[] = {
-        {"role_arn", "role_arn (assume role)"},
-        {"web_identity_token_file", "web_identity_token_file (web identity)"},
-        {"sso_session", "sso_session (IAM Identity Center)"},
-        {"sso_start_url", "sso_start_url (IAM Identity Center)"},
-    };
-    const char *sep = "";
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        if (config_profile_value(c->cfg, keys[i].key)) {
-            buf_printf(why, "%sprofile '%s' sets %s, which this version of libivs cannot use yet",
-                       sep, profile, keys[i].what);
-            sep = "; ";
+    *source = "AWS_WEB_IDENTITY_TOKEN_FILE";
+    if (!p->env_disabled) {
+        /* Set but empty still counts as the environment's answer, "no web identity", even
+         * when the profile has a token file (botocore reads it with `in environ`). */
+        const char *raw =
+            c->cfg->getenv_fn ? c->cfg->getenv_fn(c->cfg->getenv_ud, *source) : getenv(*source);
+        if (raw)
+            return *raw ? raw : NULL;
+    }
+    *source = "web_identity_token_file";
+    return pval(c, p->profile, "web_identity_token_file");
+}
+
+int cred_read_secret_file(const char *path, size_t max, char **out, size_t *len_out)
+{
+    *out = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return -1;
+    struct buf b = BUF_INIT;
+    b.sensitive = 1;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) {
+        buf_append(&b, chunk, n);
+        if (b.len > max)
+            break;
+    }
+    explicit_bzero(chunk, sizeof chunk);
+    int failed = ferror(fp);
+    fclose(fp);
+    if (failed || b.len > max || buf_failed(&b)) {
+        buf_wipe_free(&b);
+        errno = failed ? EIO : EFBIG;
+        return -1;
+    }
+    *len_out = b.len;
+    *out = buf_steal(&b);
+    if (!*out) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+/* The default role session name: fixed when the chain first needs one, as botocore fixes
+ * botocore-session-<time> when its provider loads. */
+static const char *default_session_name(struct cred_chain *c, int64_t now_ms, char *buf, size_t n)
+{
+    if (!c->session_time_s)
+        c->session_time_s = now_ms / 1000 > 0 ? now_ms / 1000 : (int64_t)time(NULL);
+    snprintf(buf, n, "libivs-session-%lld", (long long)c->session_time_s);
+    return buf;
+}
+
+/* Credentials from an STS answer (AssumeRole and AssumeRoleWithWebIdentity alike). */
+static enum ivs_status sts_credentials(const struct xml_doc *doc, const char *provider,
+                                       const char *context, struct credentials *out,
+                                       struct ivs_error *err)
+{
+    static const char *const fields[] = {"Credentials/AccessKeyId", "Credentials/SecretAccessKey",
+                                         "Credentials/SessionToken", "Credentials/Expiration"};
+    const char *v[4];
+    for (int i = 0; i < 4; i++) {
+        v[i] = xml_doc_get(doc, fields[i]);
+        if (!v[i] || !*v[i])
+            return ivs_error_set(err, IVS_ERR_CREDENTIALS, "InvalidResponse",
+                                 "%s: STS's answer lacks %s", context, fields[i]);
+    }
+    int64_t expires;
+    if (cred_parse_time(v[3], &expires) != 0)
+        return ivs_error_set(err, IVS_ERR_CREDENTIALS, "InvalidResponse",
+                             "%s: STS's Expiration is not an ISO 8601 time", context);
+    return credentials_set(out, v[0], v[1], v[2], expires, provider, err);
+}
+
+/* ---- assume role ---- */
+
+#define ROLE_CHAIN_MAX 16
+
+/* The profiles visited along a role chain (botocore's _visited_profiles). */
+struct visited {
+    const char *names[ROLE_CHAIN_MAX];
+    size_t n;
+};
+
+static int has_static_keys(const struct cred_chain *c, const char *profile)
+{
+    return pval(c, profile, "aws_access_key_id") || pval(c, profile, "aws_secret_access_key");
+}
+
+static int profile_exists(const struct cred_chain *c, const char *profile)
+{
+    return profile_section_exists(c->cfg->config_file, PROFILE_SECTION_PROFILE, profile) ||
+           profile_section_exists(c->cfg->credentials_file, PROFILE_SECTION_PROFILE, profile);
+}
+
+static enum ivs_status provider_web_identity(struct cred_chain *c, const struct pctx *p,
+                                             struct credentials *out, struct buf *why,
+                                             struct ivs_error *err);
+static enum ivs_status provider_sso(struct cred_chain *c, const struct pctx *p,
+                                    struct credentials *out, struct buf *why,
+                                    struct ivs_error *err);
+static enum ivs_status provider_login(struct cred_chain *c, const struct pctx *p,
+                                      struct credentials *out, struct buf *why,
+                                      struct ivs_error *err);
+static enum ivs_status provider_assume_role(struct cred_chain *c, const struct pctx *p,
+                                            struct credentials *out, struct buf *why,
+                                            struct ivs_error *err);
+static enum ivs_status provider_container(struct cred_chain *c, const struct pctx *p,
+                                          struct credentials *out, struct buf *why,
+                                          struct ivs_error *err);
+static enum ivs_status provider_imds(struct cred_chain *c, const struct pctx *p,
+                                     struct credentials *out, struct buf *why,
+                                     struct ivs_error *err);
+
+/* The credentials of a source profile (botocore's _resolve_credentials_from_profile): its own
+ * sub-chain (web identity, SSO, credentials file, login, process, config file; no
+ * environment, container or instance metadata) when it has static keys or no role of its
+ * own, else its role, assumed first. */
+static enum ivs_status resolve_source_profile(struct cred_chain *c, const char *source,
+                                              struct visited *v, int64_t now_ms,
+                                              struct credentials *out, struct ivs_error *err)
+{
+    struct pctx sp = {source, 1, now_ms, v};
+    if (!has_static_keys(c, source) && pval(c, source, "role_arn") &&
+        !pval(c, source, "web_identity_token_file")) {
+        struct buf why = BUF_INIT;
+        enum ivs_status st = provider_assume_role(c, &sp, out, &why, err);
+        buf_free(&why);
+        return st;
+    }
+    static const provider_fn sub[] = {provider_web_identity,     provider_sso,
+                                      provider_credentials_file, provider_login,
+                                      provider_process,          provider_config_file};
+    struct buf report = BUF_INIT;
+    for (size_t i = 0; i < sizeof sub / sizeof *sub; i++) {
+        struct buf why = BUF_INIT;
+        memset(out, 0, sizeof *out);
+        enum ivs_status st = sub[i](c, &sp, out, &why, err);
+        if (why.len)
+            buf_printf(&report, "; %s", buf_str(&why));
+        buf_free(&why);
+        if (st != IVS_OK || out->access_key_id) {
+            buf_free(&report);
+            return st;
         }
     }
-    if (env(c, "AWS_WEB_IDENTITY_TOKEN_FILE")) {
-        buf_printf(why,
-                   "%sAWS_WEB_IDENTITY_TOKEN_FILE is set, but web identity credentials are not "
-                   "supported by this version of libivs",
-                   sep);
-        sep = "; ";
+    enum ivs_status st = ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                                       "the source profile '%s' must have credentials (static "
+                                       "keys, role_arn, web identity, SSO, login_session or "
+                                       "credential_process)%s",
+                                       source, buf_str(&report));
+    buf_free(&report);
+    return st;
+}
+
+/* credential_source: the named provider of the chain itself, environment included. */
+static enum ivs_status resolve_credential_source(struct cred_chain *c, const struct pctx *p,
+                                                 const char *source, struct credentials *out,
+                                                 struct ivs_error *err)
+{
+    struct buf why = BUF_INIT;
+    enum ivs_status st;
+    memset(out, 0, sizeof *out);
+    if (strcmp(source, "Environment") == 0)
+        st = env_keys(c, out, &why, err);
+    else if (strcmp(source, "Ec2InstanceMetadata") == 0)
+        st = provider_imds(c, p, out, &why, err);
+    else
+        st = provider_container(c, p, out, &why, err);
+    if (st == IVS_OK && !out->access_key_id)
+        st = ivs_error_set(err, IVS_ERR_CREDENTIALS, "CredentialRetrievalError",
+                           "no credentials from credential_source %s of profile '%s' (%s)", source,
+                           p->profile, why.len ? buf_str(&why) : "nothing found");
+    buf_free(&why);
+    return st;
+}
+
+/* Appends "&Name=value" form-encoded. */
+static void form_add(struct buf *form, const char *name, const char *value)
+{
+    buf_printf(form, "&%s=", name);
+    ident_form_encode(form, value);
+}
+
+static enum ivs_status provider_assume_role(struct cred_chain *c, const struct pctx *p,
+                                            struct credentials *out, struct buf *why,
+                                            struct ivs_error *err)
+{
+    const char *profile = p->profile;
+    const char *role_arn = pval(c, profile, "role_arn");
+    /* Only the profile's token file turns a role profile into a web identity one
+     * (botocore's _has_assume_role_config_vars); the environment's does not. */
+    if (!role_arn || pval(c, profile, "web_identity_token_file")) {
+        buf_printf(why, "profile '%s' sets no role_arn", profile);
+        return IVS_OK;
     }
-    if (!*sep)
-        buf_printf(why, "profile '%s' sets no role_arn, web_identity_token_file or sso_session",
-                   profile);
-    return IVS_OK;
+    /* Validation in botocore's order (AssumeRoleProvider._validate_role_config...). */
+    const char *source_profile = pval(c, profile, "source_profile");
+    const char *credential_source = pval(c, profile, "credential_source");
+    if (source_profile && credential_source)
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                             "profile '%s' sets both source_profile and credential_source; keep "
+                             "the one that should assume role %s",
+                             profile, role_arn);
+    if (!source_profile && !credential_source)
+        return ivs_error_set(err, IVS_ERR_CREDENTIALS, "PartialCredentials",
+                             "profile '%s' sets role_arn but neither source_profile nor "
+                             "credential_source; add one to say which credentials assume the role",
+                             profile);
+    if (credential_source && strcmp(credential_source, "Environment") != 0 &&
+        strcmp(credential_source, "Ec2InstanceMetadata") != 0 &&
+        strcmp(credential_source, "EcsContainer") != 0)
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                             "the credential_source \"%.40s\" of profile '%s' is not valid; use "
+                             "Environment, Ec2InstanceMetadata or EcsContainer (exact case)",
+                             credential_source, profile);
+    if (source_profile && !profile_exists(c, source_profile))
+        return ivs_error_set(
+            err, IVS_ERR_CONFIG, "InvalidConfig",
+            "the source_profile '%s' named by profile '%s' does not exist in %s "
+            "or %s",
+            source_profile, profile, c->cfg->config_path ? c->cfg->config_path : "the config file",
+            c->cfg->credentials_path ? c->cfg->credentials_path : "the credentials file");
+    struct visited top = {{profile}, 1};
+    struct visited *v = p->visited ? p->visited : &top;
+    if (source_profile) {
+        int seen = 0;
+        for (size_t i = 0; i < v->n; i++)
+            seen |= strcmp(v->names[i], source_profile) == 0;
+        if (seen && !(strcmp(source_profile, profile) == 0 && has_static_keys(c, source_profile))) {
+            struct buf list = BUF_INIT;
+            for (size_t i = 0; i < v->n; i++)
+                buf_printf(&list, "%s'%s'", i ? ", " : "", v->names[i]);
+            enum ivs_status st = ivs_error_set(
+                err, IVS_ERR_CONFIG, "InfiniteLoopConfig",
+                "the role chain loops: profile '%s' names source_profile '%s', which was already "
+                "visited (visited profiles: %s); a profile may be its own source only when it "
+                "holds static keys",
+                profile, source_profile, buf_str(&list));
+            buf_free(&list);
+            return st;
+        }
+        if (v->n == ROLE_CHAIN_MAX)
+            return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                                 "the role chain from profile '%s' is longer than %d profiles",
+                                 v->names[0], ROLE_CHAIN_MAX);
+        v->names[v->n++] = source_profile;
+    }
+
+    /* The request, checked against the model's minimums as botocore checks them. */
+    char session_buf[64];
+    const char *session = pval(c, profile, "role_session_name");
+    if (!session)
+        session = default_session_name(c, p->now_ms, session_buf, sizeof session_buf);
+    const char *external_id = pval(c, profile, "external_id");
+    const char *mfa_serial = pval(c, profile, "mfa_serial");
+    const char *duration = pval(c, profile, "duration_seconds");
+    long duration_s = 0;
+    if (duration) {
+        char *end;
+        errno = 0;
+        long d = strtol(duration, &end, 10);
+        int parsed = !errno && end != duration && !*end;
+        if (parsed && d < 900)
+            return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                                 "duration_seconds of profile '%s' is %ld; AssumeRole needs at "
+                                 "least 900",
+                                 profile, d);
+        if (parsed)
+            duration_s = d; /* a value that does not parse is dropped, as botocore does */
+    }
+    if (strlen(session) < 2)
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                             "role_session_name of profile '%s' must have at least 2 characters",
+                             profile);
+    if (external_id && strlen(external_id) < 2)
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                             "external_id of profile '%s' must have at least 2 characters",
+                             profile);
+    if (mfa_serial && strlen(mfa_serial) < 9)
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                             "mfa_serial of profile '%s' must have at least 9 characters", profile);
+    if (mfa_serial && !c->mfa)
+        return ivs_error_set(err, IVS_ERR_CREDENTIALS, "MfaTokenRequired",
+                             "profile '%s' assumes role %s with MFA device %s, but no MFA code "
+                             "source is set: give the client an mfa_token callback (C: "
+                             "ivs_client_options.mfa_token; Lua: mfa_token = function(serial) "
+                             "... end)",
+                             profile, role_arn, mfa_serial);
+
+    struct credentials source = {0};
+    enum ivs_status st = source_profile
+                             ? resolve_source_profile(c, source_profile, v, p->now_ms, &source, err)
+                             : resolve_credential_source(c, p, credential_source, &source, err);
+    if (st != IVS_OK)
+        return st;
+
+    struct buf form = BUF_INIT;
+    form.sensitive = 1; /* the MFA code */
+    buf_puts(&form, "Action=AssumeRole&Version=2011-06-15");
+    form_add(&form, "RoleArn", role_arn);
+    form_add(&form, "RoleSessionName", session);
+    if (external_id)
+        form_add(&form, "ExternalId", external_id);
+    if (duration_s)
+        buf_printf(&form, "&DurationSeconds=%ld", duration_s);
+    if (mfa_serial) {
+        char code[64] = {0};
+        if (c->mfa(c->mfa_ud, mfa_serial, code, sizeof code) != 0 ||
+            strnlen(code, sizeof code) < 6 || strnlen(code, sizeof code) == sizeof code) {
+            explicit_bzero(code, sizeof code);
+            buf_wipe_free(&form);
+            credentials_clear(&source);
+            return ivs_error_set(err, IVS_ERR_CREDENTIALS, "MfaTokenRequired",
+                                 "profile '%s': the mfa_token callback gave no code of at least "
+                                 "6 characters for MFA device %s",
+                                 profile, mfa_serial);
+        }
+        form_add(&form, "SerialNumber", mfa_serial);
+        form_add(&form, "TokenCode", code);
+        explicit_bzero(code, sizeof code);
+    }
+    struct buf context = BUF_INIT;
+    buf_printf(&context, "profile '%s' (role %s, credentials from %s %s)", profile, role_arn,
+               source_profile ? "source_profile" : "credential_source",
+               source_profile ? source_profile : credential_source);
+    struct xml_doc doc;
+    struct ident_signer signer = {source.access_key_id, source.secret_access_key,
+                                  source.session_token};
+    st = buf_failed(&form) ? ivs_error_nomem(err)
+                           : ident_sts_call(&c->ident, "AssumeRole", buf_str(&form), &signer,
+                                            buf_str(&context), IVS_ERR_CREDENTIALS, &doc, err);
+    buf_wipe_free(&form);
+    credentials_clear(&source);
+    if (st == IVS_OK) {
+        st = sts_credentials(&doc, "assume-role", buf_str(&context), out, err);
+        if (st == IVS_OK)
+            set_detail(out, "%s, session %s", buf_str(&context), session);
+        xml_doc_free(&doc);
+    }
+    buf_free(&context);
+    return st;
+}
+
+/* ---- web identity ---- */
+
+#define WEB_IDENTITY_TOKEN_MAX (64 * 1024)
+
+static enum ivs_status provider_web_identity(struct cred_chain *c, const struct pctx *p,
+                                             struct credentials *out, struct buf *why,
+                                             struct ivs_error *err)
+{
+    const char *file_source;
+    const char *file = web_identity_file(c, p, &file_source);
+    if (!file) {
+        buf_printf(why,
+                   "neither AWS_WEB_IDENTITY_TOKEN_FILE nor web_identity_token_file in profile "
+                   "'%s' is set",
+                   p->profile);
+        return IVS_OK;
+    }
+    /* Each value separately: the environment first unless it is disabled, then the profile. */
+    const char *role_arn = p->env_disabled ? NULL : env(c, "AWS_ROLE_ARN");
+    if (!role_arn)
+        role_arn = pval(c, p->profile, "role_arn");
+    const char *session = p->env_disabled ? NULL : env(c, "AWS_ROLE_SESSION_NAME");
+    if (!session)
+        session = pval(c, p->profile, "role_session_name");
+    char session_buf[64];
+    if (!session)
+        session = default_session_name(c, p->now_ms, session_buf, sizeof session_buf);
+    if (!role_arn)
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                             "profile '%s' is set up for web identity (%s = %s) but has no role "
+                             "ARN: set role_arn in the profile or AWS_ROLE_ARN",
+                             p->profile, file_source, file);
+    /* Read at every fetch: the tool that writes it (EKS, CI) renews it in place. */
+    char *token = NULL;
+    size_t token_len = 0;
+    if (cred_read_secret_file(file, WEB_IDENTITY_TOKEN_MAX, &token, &token_len) != 0)
+        return ivs_error_set(err, IVS_ERR_CREDENTIALS, "CredentialRetrievalError",
+                             "the web identity token file %s (from %s, profile '%s') cannot be "
+                             "read: %s",
+                             file, file_source, p->profile, strerror(errno));
+    if (token_len < 4 || strlen(token) != token_len) {
+        secret_free(token);
+        return ivs_error_set(err, IVS_ERR_CREDENTIALS, "CredentialRetrievalError",
+                             "the web identity token file %s (from %s) holds no usable token "
+                             "(fewer than 4 characters, or NUL bytes)",
+                             file, file_source);
+    }
+    struct buf form = BUF_INIT;
+    form.sensitive = 1;
+    buf_puts(&form, "Action=AssumeRoleWithWebIdentity&Version=2011-06-15");
+    form_add(&form, "RoleArn", role_arn);
+    form_add(&form, "RoleSessionName", session);
+    form_add(&form, "WebIdentityToken", token);
+    secret_free(token);
+    struct buf context = BUF_INIT;
+    buf_printf(&context, "profile '%s' (web identity, role %s, token file %s from %s)", p->profile,
+               role_arn, file, file_source);
+    struct xml_doc doc;
+    enum ivs_status st =
+        buf_failed(&form) ? ivs_error_nomem(err)
+                          : ident_sts_call(&c->ident, "AssumeRoleWithWebIdentity", buf_str(&form),
+                                           NULL, buf_str(&context), IVS_ERR_CREDENTIALS, &doc, err);
+    buf_wipe_free(&form);
+    if (st == IVS_OK) {
+        st = sts_credentials(&doc, "assume-role-with-web-identity", buf_str(&context), out, err);
+        if (st == IVS_OK)
+            set_detail(out, "%s, session %s", buf_str(&context), session);
+        xml_doc_free(&doc);
+    } else if (err && err->code && strcmp(err->code, "ExpiredTokenException") == 0) {
+        ivs_error_prefix(err, "the web identity token has expired; the tool that writes the "
+                              "token file must renew it");
+    }
+    buf_free(&context);
+    return st;
+}
+
+/* ---- SSO and login ---- */
+
+static void chain_warn(void *ud, const char *line)
+{
+    const struct cred_chain *c = ud;
+    if (c->log)
+        c->log(c->log_ud, line);
+}
+
+static enum ivs_status provider_sso(struct cred_chain *c, const struct pctx *p,
+                                    struct credentials *out, struct buf *why, struct ivs_error *err)
+{
+    const char *profile = p->profile;
+    if (!pval(c, profile, "sso_account_id") && !pval(c, profile, "sso_role_name")) {
+        buf_printf(why, "profile '%s' sets no sso_account_id or sso_role_name", profile);
+        return IVS_OK;
+    }
+    /* botocore's _load_sso_config: the sso-session's keys over the profile's, which must not
+     * contradict them. */
+    static const char *const keys[] = {"sso_start_url", "sso_region"};
+    const char *values[2] = {pval(c, profile, keys[0]), pval(c, profile, keys[1])};
+    const char *session = pval(c, profile, "sso_session");
+    if (session) {
+        if (!profile_section_exists(c->cfg->config_file, PROFILE_SECTION_SSO_SESSION, session))
+            return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                                 "profile '%s' names sso_session '%s', but %s has no "
+                                 "[sso-session %s] section",
+                                 profile, session,
+                                 c->cfg->config_path ? c->cfg->config_path : "the config file",
+                                 session);
+        for (int i = 0; i < 2; i++) {
+            const char *v = profile_section_get(c->cfg->config_file, PROFILE_SECTION_SSO_SESSION,
+                                                session, keys[i]);
+            if (!v || !*v)
+                continue;
+            if (values[i] && strcmp(values[i], v) != 0)
+                return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                                     "the value of %s differs between profile '%s' (%s) and "
+                                     "sso-session '%s' (%s)",
+                                     keys[i], profile, values[i], session, v);
+            values[i] = v;
+        }
+    }
+    struct sso_settings s = {profile,
+                             session,
+                             values[0],
+                             values[1],
+                             pval(c, profile, "sso_account_id"),
+                             pval(c, profile, "sso_role_name"),
+                             env(c, "HOME")};
+    struct buf missing = BUF_INIT;
+    if (!s.role_name)
+        buf_puts(&missing, ", sso_role_name");
+    if (!s.account_id)
+        buf_puts(&missing, ", sso_account_id");
+    if (!s.start_url)
+        buf_puts(&missing, ", sso_start_url");
+    if (!s.region)
+        buf_puts(&missing, ", sso_region");
+    if (missing.len) {
+        enum ivs_status st = ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                                           "profile '%s' is set up for SSO but lacks %s", profile,
+                                           buf_str(&missing) + 2);
+        buf_free(&missing);
+        return st;
+    }
+    enum ivs_status st = sso_fetch(&c->ident, &s, p->now_ms, chain_warn, c, out, err);
+    if (st == IVS_OK)
+        set_detail(out, "profile '%s' (SSO account %s, role %s, %s %s)", profile, s.account_id,
+                   s.role_name, session ? "sso-session" : "start URL",
+                   session ? session : s.start_url);
+    return st;
+}
+
+static enum ivs_status provider_login(struct cred_chain *c, const struct pctx *p,
+                                      struct credentials *out, struct buf *why,
+                                      struct ivs_error *err)
+{
+    const char *session = pval(c, p->profile, "login_session");
+    if (!session) {
+        buf_printf(why, "profile '%s' sets no login_session", p->profile);
+        return IVS_OK;
+    }
+    struct login_settings s = {p->profile, session, env(c, "AWS_LOGIN_CACHE_DIRECTORY"),
+                               env(c, "HOME")};
+    enum ivs_status st = login_fetch(&c->ident, &s, p->now_ms, chain_warn, c, out, err);
+    if (st == IVS_OK)
+        set_detail(out, "profile '%s' (login session %s)", p->profile, session);
+    return st;
 }
 
 /* ---- HTTP helpers for the container and IMDS providers ---- */
@@ -694,9 +1248,11 @@ static enum ivs_status container_token(struct cred_chain *c, char **token, struc
     return IVS_OK;
 }
 
-static enum ivs_status provider_container(struct cred_chain *c, struct credentials *out,
-                                          struct buf *why, struct ivs_error *err)
+static enum ivs_status provider_container(struct cred_chain *c, const struct pctx *p,
+                                          struct credentials *out, struct buf *why,
+                                          struct ivs_error *err)
 {
+    (void)p;
     char *url = NULL;
     enum ivs_status st =
         cred_container_url(env(c, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"),
@@ -736,8 +1292,9 @@ static enum ivs_status provider_container(struct cred_chain *c, struct credentia
     } else {
         cJSON *doc = cJSON_ParseWithLength(buf_str(&resp.body), resp.body.len);
         struct buf problem = BUF_INIT;
-        if (json_credentials(doc, "Token", "container", out, &problem, err, &st) != 0 &&
-            st == IVS_OK)
+        if (json_credentials(doc, "Token", "container", out, &problem, err, &st) == 0)
+            set_detail(out, "container endpoint %s", url);
+        else if (st == IVS_OK)
             st = ivs_error_set(err, IVS_ERR_CREDENTIALS, "ContainerCredentialsError",
                                "the container credential endpoint's answer is unusable: %s",
                                buf_str(&problem));
@@ -877,9 +1434,11 @@ static int role_name_is_safe(const char *name)
     return 1;
 }
 
-static enum ivs_status provider_imds(struct cred_chain *c, struct credentials *out, struct buf *why,
+static enum ivs_status provider_imds(struct cred_chain *c, const struct pctx *p,
+                                     struct credentials *out, struct buf *why,
                                      struct ivs_error *err)
 {
+    (void)p;
     if (config_is_true(env(c, "AWS_EC2_METADATA_DISABLED"))) {
         buf_puts(why, "disabled by AWS_EC2_METADATA_DISABLED");
         return IVS_OK;
@@ -953,7 +1512,9 @@ static enum ivs_status provider_imds(struct cred_chain *c, struct credentials *o
         buf_printf(why, "the credentials of role %s are not available (Code %.40s)", role, code);
     } else {
         struct buf problem = BUF_INIT;
-        if (json_credentials(doc, "Token", "imds", out, &problem, err, &st) != 0 && st == IVS_OK)
+        if (json_credentials(doc, "Token", "imds", out, &problem, err, &st) == 0)
+            set_detail(out, "instance role %s at %s", role, s.base);
+        else if (st == IVS_OK)
             buf_printf(why, "role %s: %s", role, buf_str(&problem));
         buf_free(&problem);
     }
@@ -975,12 +1536,18 @@ struct provider {
     provider_fn fetch;
 };
 
+/* botocore's order (credentials.py create_credential_resolver). A provider whose settings are
+ * present claims the request: it yields credentials or fails, and the chain never goes on to
+ * the container or instance metadata in its place. */
 static const struct provider s_providers[] = {
     {"environment", provider_environment},
+    {"assume role", provider_assume_role},
+    {"web identity", provider_web_identity},
+    {"SSO", provider_sso},
     {"shared credentials file", provider_credentials_file},
-    {"config file", provider_config_file},
+    {"login", provider_login},
     {"credential_process", provider_process},
-    {"assume role / web identity / SSO", provider_unsupported},
+    {"config file", provider_config_file},
     {"container", provider_container},
     {"EC2 instance metadata", provider_imds},
 };
@@ -1014,6 +1581,11 @@ enum ivs_status cred_chain_new(const struct ivs_client_options *opts, const stru
     c->anonymous = opts && opts->anonymous;
     c->process_timeout_ms = PROCESS_TIMEOUT_MS;
     c->cached_provider = -1;
+    c->mfa = opts ? opts->mfa_token : NULL;
+    c->mfa_ud = opts ? opts->mfa_token_ud : NULL;
+    c->ident.cfg = cfg;
+    c->ident.sleep = opts ? opts->sleep : NULL;
+    c->ident.sleep_ud = opts ? opts->hooks_ud : NULL;
     if (key_id) {
         c->explicit_key_id = ivs_strdup(key_id);
         c->explicit_secret = ivs_strdup(secret);
@@ -1038,6 +1610,52 @@ void cred_chain_free(struct cred_chain *c)
     free(c);
 }
 
+void cred_chain_set_log(struct cred_chain *c, void (*fn)(void *ud, const char *line), void *ud)
+{
+    if (c) {
+        c->log = fn;
+        c->log_ud = ud;
+    }
+}
+
+static void cred_log(const struct cred_chain *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void cred_log(const struct cred_chain *c, const char *fmt, ...)
+{
+    if (!c->log)
+        return;
+    struct buf line = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&line, fmt, ap);
+    va_end(ap);
+    if (!buf_failed(&line))
+        c->log(c->log_ud, buf_str(&line));
+    buf_free(&line);
+}
+
+void cred_mask_key(const char *key_id, char *out, size_t n)
+{
+    size_t len = key_id ? strlen(key_id) : 0;
+    if (!n)
+        return;
+    if (len <= 4) {
+        snprintf(out, n, "%s", len ? "****" : "");
+        return;
+    }
+    size_t stars = len - 4 < n - 5 ? len - 4 : n - 5;
+    memset(out, '*', stars);
+    snprintf(out + stars, n - stars, "%s", key_id + len - 4);
+}
+
+void cred_format_time(int64_t ms, char *out, size_t n)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 void cred_chain_set_process_timeout(struct cred_chain *c, long timeout_ms)
 {
     if (c)
@@ -1052,13 +1670,14 @@ static int needs_refresh(const struct credentials *cr, int64_t now_ms)
 /* Runs the providers from `first` to `last`, stopping at the first that yields or fails. The
  * reasons of those that gave nothing are collected in report. *which is the provider used. */
 static enum ivs_status run_providers(struct cred_chain *c, size_t first, size_t last,
-                                     struct credentials *found, int *which, struct buf *report,
-                                     struct ivs_error *err)
+                                     int64_t now_ms, struct credentials *found, int *which,
+                                     struct buf *report, struct ivs_error *err)
 {
+    struct pctx p = {c->cfg->profile, c->cfg->profile_explicit, now_ms, NULL};
     for (size_t i = first; i <= last; i++) {
         struct buf why = BUF_INIT;
         memset(found, 0, sizeof *found);
-        enum ivs_status st = s_providers[i].fetch(c, found, &why, err);
+        enum ivs_status st = s_providers[i].fetch(c, &p, found, &why, err);
         if (st == IVS_OK && !found->access_key_id) {
             buf_printf(report, "; %s: %s", s_providers[i].label,
                        why.len ? buf_str(&why) : "nothing found");
@@ -1095,7 +1714,8 @@ enum ivs_status cred_chain_get(struct cred_chain *c, int64_t now_ms, const struc
     }
     if (c->anonymous)
         return IVS_OK;
-    if (c->have_cached && !needs_refresh(&c->cached, now_ms)) {
+    if (c->have_cached && (!needs_refresh(&c->cached, now_ms) ||
+                           (now_ms < c->refresh_retry_ms && now_ms < c->cached.expires_ms))) {
         *out = &c->cached;
         return IVS_OK;
     }
@@ -1106,20 +1726,27 @@ enum ivs_status cred_chain_get(struct cred_chain *c, int64_t now_ms, const struc
     if (c->have_cached) {
         /* Refresh from the provider that gave the current credentials. */
         size_t p = (size_t)c->cached_provider;
-        st = run_providers(c, p, p, &fresh, &which, &report, err);
+        st = run_providers(c, p, p, now_ms, &fresh, &which, &report, err);
         if (st != IVS_OK && err && err->code && strcmp(err->code, "NoCredentials") == 0)
             st = ivs_error_set(err, IVS_ERR_CREDENTIALS, "NoCredentials",
                                "the credentials from %s expire and refreshing them gave nothing%s",
                                s_providers[p].label, buf_str(&report));
         if (st != IVS_OK && now_ms < c->cached.expires_ms) {
-            /* Still valid: keep using them and try again on the next call. */
+            /* Still valid: keep using them, and wait a little before asking again so that a
+             * failing service is not called on every request. */
+            cred_log(c,
+                     "credentials: refreshing from %s failed (%s); the current ones stay "
+                     "valid for %lld s",
+                     s_providers[p].label, err && err->message ? err->message : "error",
+                     (long long)((c->cached.expires_ms - now_ms) / 1000));
+            c->refresh_retry_ms = now_ms + CRED_REFRESH_RETRY_MS;
             buf_free(&report);
             ivs_error_clear(err);
             *out = &c->cached;
             return IVS_OK;
         }
     } else {
-        st = run_providers(c, 0, PROVIDER_COUNT - 1, &fresh, &which, &report, err);
+        st = run_providers(c, 0, PROVIDER_COUNT - 1, now_ms, &fresh, &which, &report, err);
         if (st != IVS_OK && err && err->code && strcmp(err->code, "NoCredentials") == 0)
             st = ivs_error_set(err, IVS_ERR_CREDENTIALS, "NoCredentials",
                                "no credentials found; tried: explicit options: no access_key_id; "
@@ -1135,10 +1762,95 @@ enum ivs_status cred_chain_get(struct cred_chain *c, int64_t now_ms, const struc
                              "the credentials from %s had already expired when they were obtained",
                              s_providers[which].label);
     }
+    {
+        char masked[32];
+        cred_mask_key(fresh.access_key_id, masked, sizeof masked);
+        char when[32] = "never";
+        if (fresh.expires_ms)
+            cred_format_time(fresh.expires_ms, when, sizeof when);
+        cred_log(c, "credentials: %s from %s (%s), access key %s, expire %s",
+                 c->have_cached ? "refreshed" : "resolved", fresh.provider,
+                 fresh.detail ? fresh.detail : s_providers[which].label, masked, when);
+    }
     credentials_clear(&c->cached);
     c->cached = fresh;
     c->have_cached = 1;
     c->cached_provider = which;
     *out = &c->cached;
+    return IVS_OK;
+}
+
+void cred_chain_describe(struct cred_chain *c, int64_t now_ms, cJSON *obj)
+{
+    const struct credentials *cr = NULL;
+    struct ivs_error err = {0};
+    if (cred_chain_get(c, now_ms, &cr, &err) != IVS_OK) {
+        cJSON_AddNullToObject(obj, "credential_provider");
+        cJSON_AddStringToObject(obj, "credential_error_code", err.code ? err.code : "error");
+        cJSON_AddStringToObject(obj, "credential_error", err.message ? err.message : "");
+        ivs_error_clear(&err);
+        return;
+    }
+    if (!cr) {
+        cJSON_AddStringToObject(obj, "credential_provider", "anonymous");
+        cJSON_AddStringToObject(obj, "credential_source", "the anonymous option");
+        return;
+    }
+    char masked[64];
+    cred_mask_key(cr->access_key_id, masked, sizeof masked);
+    cJSON_AddStringToObject(obj, "credential_provider", cr->provider);
+    if (cr->detail)
+        cJSON_AddStringToObject(obj, "credential_source", cr->detail);
+    else if (c->cached_provider >= 0)
+        cJSON_AddStringToObject(obj, "credential_source", s_providers[c->cached_provider].label);
+    else
+        cJSON_AddStringToObject(obj, "credential_source", "the client options");
+    cJSON_AddStringToObject(obj, "access_key_id", masked);
+    cJSON_AddBoolToObject(obj, "session_token", cr->session_token != NULL);
+    if (cr->expires_ms) {
+        char when[32];
+        cred_format_time(cr->expires_ms, when, sizeof when);
+        cJSON_AddStringToObject(obj, "expires_at", when);
+    } else {
+        cJSON_AddNullToObject(obj, "expires_at");
+    }
+}
+
+enum ivs_status cred_chain_whoami(struct cred_chain *c, int64_t now_ms, cJSON **out,
+                                  struct ivs_error *err)
+{
+    *out = NULL;
+    const struct credentials *cr = NULL;
+    enum ivs_status st = cred_chain_get(c, now_ms, &cr, err);
+    if (st != IVS_OK)
+        return st;
+    if (!cr)
+        return ivs_error_set(err, IVS_ERR_CREDENTIALS, "NoCredentials",
+                             "an anonymous client has no identity to ask STS about");
+    struct ident_signer signer = {cr->access_key_id, cr->secret_access_key, cr->session_token};
+    struct xml_doc doc;
+    st = ident_sts_call(&c->ident, "GetCallerIdentity",
+                        "Action=GetCallerIdentity&Version=2011-06-15", &signer, "whoami",
+                        IVS_ERR_SERVICE, &doc, err);
+    if (st != IVS_OK)
+        return st;
+    cJSON *obj = cJSON_CreateObject();
+    static const char *const fields[] = {"UserId", "Account", "Arn"};
+    for (size_t i = 0; obj && i < sizeof fields / sizeof *fields; i++) {
+        const char *v = xml_doc_get(&doc, fields[i]);
+        if (v)
+            cJSON_AddStringToObject(obj, fields[i], v);
+        else
+            cJSON_AddNullToObject(obj, fields[i]);
+    }
+    xml_doc_free(&doc);
+    if (!obj)
+        return ivs_error_nomem(err);
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(obj, "Arn"))) {
+        cJSON_Delete(obj);
+        return ivs_error_set(err, IVS_ERR_INTERNAL, "InvalidResponse",
+                             "STS GetCallerIdentity answered without an Arn");
+    }
+    *out = obj;
     return IVS_OK;
 }

@@ -1,12 +1,14 @@
 /* credentials.h: the AWS credential chain, cached and refreshed before expiry.
  *
- * Order: explicit keys from the options; anonymous; environment (AWS_ACCESS_KEY_ID...,
- * skipped when the options named a profile, as botocore does); the profile in the shared
- * credentials file; static keys of the profile in the config file; the profile's
- * credential_process; the container provider (ECS / EKS Pod Identity); EC2 instance metadata
- * (IMDSv2, then v1 only where allowed). Assume-role, web identity and SSO profiles are
- * recognised but not yet usable; when nothing else yields credentials the error says so.
- * Secrets are overwritten before their memory is released and never appear in messages. */
+ * Order (botocore's): explicit keys from the options; anonymous; environment
+ * (AWS_ACCESS_KEY_ID..., skipped when the options named a profile, as botocore does); assume
+ * role (role_arn); web identity; SSO (sso_account_id / sso_role_name); static keys in the
+ * shared credentials file; login_session; credential_process; static keys in the config
+ * file; the container provider (ECS / EKS Pod Identity); EC2 instance metadata (IMDSv2, then
+ * v1 only where allowed). A provider whose settings are present claims the request: it
+ * yields credentials or fails, and the chain never goes on to the container or instance
+ * metadata in its place. Secrets are overwritten before their memory is released and never
+ * appear in messages. */
 #ifndef IVS_CREDENTIALS_H
 #define IVS_CREDENTIALS_H
 
@@ -18,8 +20,11 @@
 struct credentials {
     char *access_key_id, *secret_access_key, *session_token; /* token NULL for long-term keys */
     int64_t expires_ms;                                      /* Unix epoch ms; 0 = never */
-    const char *provider; /* static name: "explicit", "environment", "shared-credentials-file",
-                             "config-file", "process", "container", "imds" */
+    const char *provider; /* static name: "explicit", "environment", "assume-role",
+                             "assume-role-with-web-identity", "sso", "shared-credentials-file",
+                             "login", "process", "config-file", "container", "imds" */
+    char *detail;         /* where they came from, never a secret ("profile 'dev' in
+                             /home/u/.aws/credentials"); may be NULL */
 };
 
 struct cred_chain;
@@ -50,6 +55,27 @@ void cred_chain_free(struct cred_chain *c);
 enum ivs_status cred_chain_get(struct cred_chain *c, int64_t now_ms, const struct credentials **out,
                                struct ivs_error *err);
 
+/* Fills out with copies (token NULL or "" for none); IVS_ERR_NOMEM leaves it empty. For the
+ * providers that live in other files. */
+enum ivs_status cred_set(struct credentials *out, const char *key_id, const char *secret,
+                         const char *token, int64_t expires_ms, const char *provider,
+                         struct ivs_error *err);
+
+/* Reads a whole file that holds a secret (at most max bytes; the buffer is wiped as it grows).
+ * Returns 0 (*out NUL-terminated, caller wipes and frees), or -1 with errno set. */
+int cred_read_secret_file(const char *path, size_t max, char **out, size_t *len_out);
+
+/* Sends one line per credential resolution or failed refresh (which provider, from which
+ * profile or file, the access key id masked, the expiry; never a secret) to fn. */
+void cred_chain_set_log(struct cred_chain *c, void (*fn)(void *ud, const char *line), void *ud);
+
+/* The access key id with all but its last four characters replaced by '*' (at most n - 1
+ * bytes written). */
+void cred_mask_key(const char *key_id, char *out, size_t n);
+
+/* Unix epoch ms as "YYYY-MM-DDTHH:MM:SSZ". */
+void cred_format_time(int64_t ms, char *out, size_t n);
+
 /* Bounds how long a credential_process may run before it is killed (default 60 s); for hosts
  * with tighter deadlines, and for tests. */
 void cred_chain_set_process_timeout(struct cred_chain *c, long timeout_ms);
@@ -63,6 +89,18 @@ void cred_chain_set_process_timeout(struct cred_chain *c, long timeout_ms);
  */
 enum ivs_status cred_container_url(const char *relative_uri, const char *full_uri, char **url,
                                    struct ivs_error *err);
+
+/* Adds what the chain resolves to at now_ms to obj (resolving if needed): credential_provider,
+ * credential_source (profile / file / role, never a secret), access_key_id with all but the
+ * last four characters masked, session_token (a boolean), expires_at (ISO 8601 or null); or
+ * credential_provider null with credential_error_code and credential_error. */
+struct cJSON;
+void cred_chain_describe(struct cred_chain *c, int64_t now_ms, struct cJSON *obj);
+
+/* STS GetCallerIdentity signed with the chain's credentials: *out is {"UserId", "Account",
+ * "Arn"} (caller deletes). STS's errors are IVS_ERR_SERVICE with its code. */
+enum ivs_status cred_chain_whoami(struct cred_chain *c, int64_t now_ms, struct cJSON **out,
+                                  struct ivs_error *err);
 
 /* Parses an ISO 8601 / RFC 3339 time ("2024-05-01T12:00:00Z", fractions and ±hh:mm offsets
  * allowed; no zone means UTC) into Unix epoch ms. Returns 0 on success, -1 when malformed. */

@@ -111,14 +111,10 @@ static struct section *section_find(const struct profile_file *f, enum profile_s
     return NULL;
 }
 
+/* Opens (or finds again) a section; takes over copy. */
 static struct section *section_open(struct profile_file *f, enum profile_section_kind kind,
-                                    const char *name, size_t name_len)
+                                    char *copy)
 {
-    char *copy = ivs_strndup(name, name_len);
-    if (!copy) {
-        f->failed = 1;
-        return NULL;
-    }
     struct section *s = section_find(f, kind, copy);
     if (s) {
         free(copy);
@@ -202,27 +198,83 @@ static int split_property(const char *start, const char *end, const char **key, 
     return 1;
 }
 
-/* Interprets the text between brackets of a section header. Returns 0 for sections that are
- * not profiles, services or sso-sessions (they are parsed but their keys dropped). */
-static int classify_header(enum profile_file_kind file_kind, const char *s, const char *e,
-                           enum profile_section_kind *kind, const char **name, size_t *name_len)
+/* Splits [s, e) into words with POSIX shell rules, as Python's shlex.split does (quotes,
+ * backslash escapes, no comments). Copies the second word into *second (when there is one)
+ * and returns the number of words, or -1 for an unbalanced quote or a trailing backslash. */
+static int shell_words(const char *s, const char *e, struct buf *second)
 {
-    trim(&s, &e);
+    enum { PLAIN, SINGLE, DOUBLE } state = PLAIN;
+    int words = 0, in_word = 0;
+    for (const char *p = s; p < e; p++) {
+        char c = *p;
+        if (state == SINGLE) {
+            if (c == '\'')
+                state = PLAIN;
+            else if (words == 2)
+                buf_putc(second, c);
+            continue;
+        }
+        if (state == DOUBLE) {
+            if (c == '"') {
+                state = PLAIN;
+                continue;
+            }
+            if (c == '\\' && p + 1 < e && (p[1] == '"' || p[1] == '\\'))
+                c = *++p;
+            if (words == 2)
+                buf_putc(second, c);
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            in_word = 0;
+            continue;
+        }
+        if (!in_word) {
+            in_word = 1;
+            words++;
+        }
+        if (c == '\'') {
+            state = SINGLE;
+        } else if (c == '"') {
+            state = DOUBLE;
+        } else {
+            if (c == '\\') {
+                if (p + 1 >= e)
+                    return -1;
+                c = *++p;
+            }
+            if (words == 2)
+                buf_putc(second, c);
+        }
+    }
+    return state == PLAIN ? words : -1;
+}
+
+/* Interprets the text between brackets of a section header (not trimmed: "[ profile x ]" is
+ * not a profile, as in botocore). In the config file a header that starts with "profile",
+ * "services" or "sso-session" is split with shell rules and names a section only when it has
+ * exactly two words: `[profile 'my dev']` and `[profile "my dev"]` (what `aws configure` writes)
+ * are the profile "my dev", `[profile my dev]` is nothing. Returns 0 for sections that are
+ * not profiles, services or sso-sessions (they are parsed but their keys dropped); otherwise
+ * the name goes to *name (the caller frees it). */
+static int classify_header(enum profile_file_kind file_kind, const char *s, const char *e,
+                           enum profile_section_kind *kind, char **name)
+{
+    *name = NULL;
     if (s == e)
         return 0;
-    if (file_kind == PROFILE_FILE_CREDENTIALS) {
-        *kind = PROFILE_SECTION_PROFILE;
-        *name = s;
-        *name_len = (size_t)(e - s);
-        return 1;
-    }
     size_t len = (size_t)(e - s);
-    if (len == 7 && memcmp(s, "default", 7) == 0) {
+    if (file_kind == PROFILE_FILE_CREDENTIALS || (len == 7 && memcmp(s, "default", 7) == 0)) {
+        /* Credentials-file names are literal; trimmed as they always were here. */
+        const char *ts = s, *te = e;
+        trim(&ts, &te);
+        if (ts == te || (file_kind != PROFILE_FILE_CREDENTIALS && (ts != s || te != e)))
+            return 0;
         *kind = PROFILE_SECTION_PROFILE;
-        *name = s;
-        *name_len = 7;
-        return 1;
+        *name = ivs_strndup(ts, (size_t)(te - ts));
+        return *name ? 1 : -1;
     }
+    /* botocore tests the prefix with startswith, so "[profilex dev]" is the profile "dev". */
     static const struct {
         const char *prefix;
         enum profile_section_kind kind;
@@ -233,16 +285,19 @@ static int classify_header(enum profile_file_kind file_kind, const char *s, cons
     };
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
         size_t plen = strlen(prefixes[i].prefix);
-        if (len > plen && memcmp(s, prefixes[i].prefix, plen) == 0 && is_blank(s[plen])) {
-            const char *ns = s + plen, *ne = e;
-            trim(&ns, &ne);
-            if (ns == ne)
-                return 0;
-            *kind = prefixes[i].kind;
-            *name = ns;
-            *name_len = (size_t)(ne - ns);
-            return 1;
+        if (len < plen || memcmp(s, prefixes[i].prefix, plen) != 0)
+            continue;
+        struct buf word = BUF_INIT;
+        int n = shell_words(s, e, &word);
+        if (n != 2 || buf_failed(&word)) {
+            int failed = buf_failed(&word);
+            buf_free(&word);
+            return failed ? -1 : 0;
         }
+        *kind = prefixes[i].kind;
+        *name = ivs_strdup(buf_str(&word));
+        buf_free(&word);
+        return *name ? 1 : -1;
     }
     return 0;
 }
@@ -256,6 +311,10 @@ struct profile_file *profile_file_parse(const char *text, size_t len, enum profi
     size_t section_index = (size_t)-1; /* current section, or none */
     size_t prop_index = (size_t)-1;    /* last property of the current section, for continuations */
     const char *p = text ? text : "", *limit = p + (text ? len : 0);
+    /* A UTF-8 byte-order mark (Windows editors write one) is not part of the first line.
+     * botocore refuses such a file outright; reading it is the friendlier choice. */
+    if (limit - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
     while (p < limit && !f->failed) {
         const char *nl = memchr(p, '\n', (size_t)(limit - p));
         const char *line_end = nl ? nl : limit;
@@ -302,11 +361,13 @@ struct profile_file *profile_file_parse(const char *text, size_t len, enum profi
             if (rest < rest_end && *rest != '#' && *rest != ';')
                 continue; /* text after the header: the whole header is invalid */
             enum profile_section_kind sk;
-            const char *name;
-            size_t name_len;
-            if (!classify_header(kind, s + 1, close, &sk, &name, &name_len))
+            char *name;
+            int cls = classify_header(kind, s + 1, close, &sk, &name);
+            if (cls < 0)
+                f->failed = 1;
+            if (cls <= 0)
                 continue;
-            struct section *sec = section_open(f, sk, name, name_len);
+            struct section *sec = section_open(f, sk, name);
             if (sec)
                 section_index = (size_t)(sec - f->sections);
             continue;
@@ -374,6 +435,13 @@ int profile_section_exists(const struct profile_file *f, enum profile_section_ki
                            const char *name)
 {
     return section_find(f, kind, name) != NULL;
+}
+
+size_t profile_section_key_count(const struct profile_file *f, enum profile_section_kind kind,
+                                 const char *name)
+{
+    const struct section *s = section_find(f, kind, name);
+    return s ? s->prop_count : 0;
 }
 
 static const struct prop *prop_find(const struct prop *list, size_t count, const char *key)

@@ -1,14 +1,18 @@
 /* profile.h: the shared AWS config and credentials files (~/.aws/config, ~/.aws/credentials).
  *
  * The format follows botocore: `[profile name]` and `[default]` sections in the config file,
- * `[name]` in the credentials file (where `[profile foo]` is the literal name "profile foo"),
+ * where a header starting with "profile", "services" or "sso-session" is split with shell
+ * rules and must give exactly two words (`[profile 'my dev']` names "my dev", as `aws
+ * configure` writes it); `[name]` in the credentials file (where `[profile foo]` is the
+ * literal name "profile foo"),
  * `[services name]` and `[sso-session name]` sections kept apart from profiles, `key = value`
  * properties, and a property with an empty value followed by indented `key = value` lines
  * forming a nested map (`ivs =` / `  endpoint_url = ...`). Comments start with `#` or `;` at
  * the beginning of a line, or after whitespace following a value. Keys are folded to lower
  * case (botocore's parser does the same); section names are case-sensitive. Sections that
  * appear twice are merged, later keys winning. Lines that make no sense are skipped: a
- * broken line never makes a whole file unusable. */
+ * broken line never makes a whole file unusable. A leading UTF-8 byte-order mark is ignored
+ * (botocore refuses such a file). */
 #ifndef IVS_PROFILE_H
 #define IVS_PROFILE_H
 
@@ -42,6 +46,10 @@ void profile_file_free(struct profile_file *f);
 /* Nonzero when the file has a section of this kind and name. f may be NULL (absent file). */
 int profile_section_exists(const struct profile_file *f, enum profile_section_kind kind,
                            const char *name);
+
+/* How many keys a section holds: 0 when it is empty or absent (f may be NULL). */
+size_t profile_section_key_count(const struct profile_file *f, enum profile_section_kind kind,
+                                 const char *name);
 
 /* The value of `key` (any case) in a section; NULL when the file, the section or the key is
  * absent, or when the key only holds a nested map. The string belongs to the file. */

@@ -1,5 +1,6 @@
 #include "retry.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "errors.h"
@@ -53,20 +54,24 @@ enum ivs_status retry_policy_init(struct retry_policy *p, const char *mode, int 
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "retry_policy_init needs a policy");
     memset(p, 0, sizeof *p);
-    int legacy;
+    int legacy = 0, adaptive = 0;
     if (!mode || strcmp(mode, "standard") == 0)
         legacy = 0;
     else if (strcmp(mode, "legacy") == 0)
         legacy = 1;
+    else if (strcmp(mode, "adaptive") == 0)
+        adaptive = 1;
     else
-        return ivs_error_set(
-            err, IVS_ERR_CONFIG, "InvalidConfig",
-            "retry mode \"%.40s\" is not supported; use \"standard\" or \"legacy\"", mode);
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
+                             "retry mode \"%.40s\" is not supported; use \"standard\", "
+                             "\"legacy\" or \"adaptive\"",
+                             mode);
     if (max_attempts < 0)
         return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
                              "max_attempts must be at least 1 (got %d)", max_attempts);
 
     p->legacy = legacy;
+    p->adaptive = adaptive;
     p->cap_ms = BACKOFF_CAP_MS;
     p->quota_max = QUOTA_TOKENS;
     if (legacy) {
@@ -195,4 +200,105 @@ void retry_quota_on_success(struct retry_quota *q, const struct retry_policy *p,
         return;
     int refund = last_cost > 0 ? last_cost : 1;
     q->tokens = q->tokens > p->quota_max - refund ? p->quota_max : q->tokens + refund;
+}
+
+/* botocore's adaptive constants (see retry.h). */
+#define CUBIC_C 0.4
+#define CUBIC_BETA 0.7
+#define BUCKET_MIN_RATE 0.5
+#define RATE_CAP_SCALE 2.0
+#define MEASURE_SMOOTHING 0.8
+#define MEASURE_BUCKET_S 0.5
+
+static double cubic_zero_point(double w_max) { return cbrt(w_max * (1.0 - CUBIC_BETA) / CUBIC_C); }
+
+static void bucket_refill(struct retry_rate *r, double now)
+{
+    double filled = r->tokens + (now - r->last_refill) * r->fill_rate;
+    r->tokens = filled < r->capacity ? filled : r->capacity;
+    r->last_refill = now;
+}
+
+void retry_rate_set_bucket(struct retry_rate *r, double rate, double now)
+{
+    bucket_refill(r, now);
+    r->fill_rate = rate > BUCKET_MIN_RATE ? rate : BUCKET_MIN_RATE;
+    r->capacity = rate >= 1.0 ? rate : 1.0;
+    if (r->tokens > r->capacity)
+        r->tokens = r->capacity;
+}
+
+void retry_rate_init(struct retry_rate *r, double now)
+{
+    memset(r, 0, sizeof *r);
+    r->last_fail = now;
+    r->k = cubic_zero_point(0.0);
+    /* botocore starts the measurement at the whole second, not the half-second bucket. */
+    r->last_bucket = floor(now);
+    r->last_refill = now;
+    r->fill_rate = 1.0;
+    r->capacity = 1.0;
+}
+
+double retry_rate_acquire(struct retry_rate *r, double now)
+{
+    if (!r->enabled)
+        return 0.0;
+    bucket_refill(r, now);
+    if (r->tokens >= 1.0) {
+        r->tokens -= 1.0;
+        return 0.0;
+    }
+    return (1.0 - r->tokens) / r->fill_rate;
+}
+
+void retry_rate_take(struct retry_rate *r, double now)
+{
+    bucket_refill(r, now);
+    r->tokens -= 1.0;
+}
+
+double retry_rate_measure(struct retry_rate *r, double t)
+{
+    double bucket = floor(t / MEASURE_BUCKET_S) * MEASURE_BUCKET_S;
+    r->count++;
+    if (bucket > r->last_bucket) {
+        double current = (double)r->count / (bucket - r->last_bucket);
+        r->measured = current * MEASURE_SMOOTHING + r->measured * (1.0 - MEASURE_SMOOTHING);
+        r->count = 0;
+        r->last_bucket = bucket;
+    }
+    return r->measured;
+}
+
+double retry_rate_cubic_success(const struct retry_rate *r, double t)
+{
+    double dt = t - r->last_fail - r->k;
+    return CUBIC_C * dt * dt * dt + r->w_max;
+}
+
+double retry_rate_cubic_error(struct retry_rate *r, double current, double t)
+{
+    r->w_max = current;
+    r->k = cubic_zero_point(current);
+    r->last_fail = t;
+    return current * CUBIC_BETA;
+}
+
+double retry_rate_update(struct retry_rate *r, int throttled, double now)
+{
+    double measured = retry_rate_measure(r, now);
+    double rate;
+    if (!throttled) {
+        rate = retry_rate_cubic_success(r, now);
+    } else {
+        double current = !r->enabled || measured < r->fill_rate ? measured : r->fill_rate;
+        rate = retry_rate_cubic_error(r, current, now);
+        r->enabled = 1;
+    }
+    double capped = RATE_CAP_SCALE * measured;
+    if (capped < rate)
+        rate = capped;
+    retry_rate_set_bucket(r, rate, now);
+    return rate;
 }

@@ -14,6 +14,16 @@
  *   x-amz-retry-after      honoured           ignored
  * Delay before retry n (n = 1 after the first failed attempt):
  *   t = rnd * min(base * 2^(n-1), cap), rnd uniform in [0, 1) ("full jitter").
+ *
+ * Adaptive mode is standard mode plus a client-side rate limiter (botocore's
+ * retries/adaptive.py, bucket.py, throttling.py), with botocore's constants:
+ *   CUBIC scale constant C 0.4, beta 0.7, starting W_max 0
+ *   token bucket           initial rate 1/s, minimum fill rate 0.5/s, starts empty,
+ *                          capacity = rate (at least 1)
+ *   rate cap               2 x the measured send rate
+ *   send-rate measurement  0.5 s buckets, smoothing 0.8
+ * Until the first throttling error nothing is limited; from then on each attempt takes one
+ * token from the bucket first.
  */
 #ifndef IVS_RETRY_H
 #define IVS_RETRY_H
@@ -32,6 +42,7 @@ enum retry_class {
 struct retry_policy {
     int max_attempts; /* total attempts, first included; >= 1 */
     int legacy;       /* nonzero in "legacy" mode */
+    int adaptive;     /* nonzero in "adaptive" mode (standard + the rate limiter) */
     int64_t base_transient_ms, base_throttle_ms, cap_ms;
     int quota_max, cost_retry, cost_throttle, cost_timeout;
     int use_quota;          /* zero: retries never draw from the quota */
@@ -43,9 +54,21 @@ struct retry_quota {
     int tokens;
 };
 
+/* The adaptive rate limiter of one client. Times are seconds on any monotonic scale. */
+struct retry_rate {
+    int enabled; /* a throttling error has been seen: attempts take tokens */
+    /* CUBIC */
+    double w_max, k, last_fail;
+    /* the measured send rate */
+    double measured, last_bucket;
+    long count;
+    /* the token bucket */
+    double fill_rate, capacity, tokens, last_refill;
+};
+
 /*
- * Fills p for a retry mode: "standard" (or NULL) or "legacy"; anything else (including
- * "adaptive", which libivs does not implement) is IVS_ERR_CONFIG "InvalidConfig".
+ * Fills p for a retry mode: "standard" (or NULL), "legacy" or "adaptive"; anything else is
+ * IVS_ERR_CONFIG "InvalidConfig".
  * max_attempts 0 picks the mode's default (3 standard, 5 legacy); a negative value is
  * IVS_ERR_CONFIG "InvalidConfig". new_retries_2026 nonzero selects the 2026 parameters (the
  * default; callers pass 0 only for AWS_NEW_RETRIES_2026=false). Legacy mode ignores it.
@@ -88,5 +111,38 @@ int retry_quota_acquire(struct retry_quota *q, const struct retry_policy *p, enu
  * above quota_max. A no-op when the policy has no quota.
  */
 void retry_quota_on_success(struct retry_quota *q, const struct retry_policy *p, int last_cost);
+
+/* Starts a rate limiter at time now: rate 1, empty bucket, W_max 0, not enabled. */
+void retry_rate_init(struct retry_rate *r, double now);
+
+/*
+ * Before sending an attempt at time now: 0 when it may go (a token was taken, or the limiter
+ * is not enabled yet); otherwise the seconds to wait before asking again (nothing taken).
+ */
+double retry_rate_acquire(struct retry_rate *r, double now);
+
+/* Takes a token after the wait retry_rate_acquire asked for, even if the clock says it is
+ * not quite there (the balance may go below zero and delays the next attempts). */
+void retry_rate_take(struct retry_rate *r, double now);
+
+/*
+ * After every attempt's outcome (success, error or connection failure) at time now;
+ * throttled is nonzero for a throttling error. Measures the send rate, runs CUBIC and sets
+ * the bucket's rate to min(CUBIC's rate, 2 x measured). Returns the new bucket rate.
+ */
+double retry_rate_update(struct retry_rate *r, int throttled, double now);
+
+/* The CUBIC rate at time t after the last throttle (botocore's success_received). */
+double retry_rate_cubic_success(const struct retry_rate *r, double t);
+
+/* CUBIC after a throttle at time t while sending at current: W_max = current, K from it,
+ * the last failure = t; returns current x beta (botocore's error_received). */
+double retry_rate_cubic_error(struct retry_rate *r, double current, double t);
+
+/* Measures one send at time t; returns the smoothed rate (botocore's RateClocker.record). */
+double retry_rate_measure(struct retry_rate *r, double t);
+
+/* Sets the bucket's rate at time now, refilling at the old rate first. */
+void retry_rate_set_bucket(struct retry_rate *r, double rate, double now);
 
 #endif

@@ -10,7 +10,7 @@
 -- AWS_ENDPOINT_URL_IVS for a local emulator). Exit status: 0 on success, 1 on failure.
 local ivs = require("ivs")
 
-local client <close>, err = ivs.new()
+local client, err = ivs.new()
 if not client then
   io.stderr:write("list_all: ", tostring(err), "\n")
   os.exit(1)
@@ -48,3 +48,4 @@ for _, kind in ipairs(KINDS) do
   print(string.format("%s: %d", kind.title, #lines))
   for _, line in ipairs(lines) do print(line) end
 end
+client:close()

@@ -67,7 +67,7 @@ function emulator.request(endpoint, method, path, json_body)
     shell_quote(endpoint .. "/_emulator" .. path))
   local pipe = io.popen(cmd, "r")
   if not pipe then return nil, "cannot run curl" end
-  local out = pipe:read("a")
+  local out = pipe:read("*a")
   pipe:close()
   local status = tonumber(out:match("(%d%d%d)%s*$"))
   if status and status >= 200 and status < 300 then return true end
@@ -87,7 +87,7 @@ end
 
 -- ---------------------------------------------------------------------------------------
 
-local client <close>, client_err = ivs.new{ app_id = "lua-ivs-demo" }
+local client, client_err = ivs.new{ app_id = "lua-ivs-demo" }
 if not client then
   io.stderr:write("provision.lua: ", tostring(client_err), "\n")
   os.exit(1)
@@ -151,7 +151,7 @@ local function run()
   -- 4. A playback key pair for private channels. The private key signs viewer tokens and never
   -- leaves this machine; IVS only gets the public half.
   local pipe = assert(io.popen("mktemp -d"))
-  local dir = pipe:read("l")
+  local dir = pipe:read("*l")
   pipe:close()
   if not dir or dir == "" then error("mktemp -d failed", 0) end
   on_cleanup(nil, function() return os.execute("rm -rf " .. shell_quote(dir)) end)
@@ -161,7 +161,7 @@ local function run()
     error("openssl could not generate a key pair", 0)
   end
   local f = assert(io.open(public, "r"))
-  local pem = f:read("a")
+  local pem = f:read("*a")
   f:close()
   os.remove(private)
   local pair = check("import_playback_key_pair", client:import_playback_key_pair{
@@ -232,4 +232,5 @@ for i = #cleanup, 1, -1 do
 end
 if #undone > 0 then say("deleted", table.concat(undone, ", ")) end
 say(ok and "done" or "FAILED", ok and "everything created was deleted again" or "see the messages above")
+client:close()
 os.exit(ok and 0 or 1, true)

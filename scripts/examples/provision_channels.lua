@@ -46,9 +46,19 @@ for _, a in ipairs(arg) do
   end
 end
 
+-- A specs file is data: it runs with an empty environment (setfenv on Lua 5.1 and LuaJIT).
+local function load_data(path)
+  if setfenv then -- luacheck: ignore 113 (Lua 5.1's global)
+    local chunk, err = loadfile(path)
+    if chunk then setfenv(chunk, {}) end -- luacheck: ignore 113
+    return chunk, err
+  end
+  return loadfile(path, "t", {})
+end
+
 local specs = EXAMPLE_SPECS
 if specs_path then
-  local chunk, err = loadfile(specs_path, "t", {})
+  local chunk, err = load_data(specs_path)
   if not chunk then fail(2, err) end
   local ok, result = pcall(chunk)
   if not ok then fail(2, specs_path .. ": " .. tostring(result)) end
@@ -92,7 +102,7 @@ local function show(v)
   return v == nil and "(unset)" or tostring(v)
 end
 
-local client <close>, cerr = ivs.new()
+local client, cerr = ivs.new()
 if not client then fail(1, tostring(cerr)) end
 
 -- Existing channels by name (names need not be unique in IVS: refuse to guess).
@@ -180,4 +190,5 @@ end
 
 print(string.format("%d created, %d updated, %d unchanged, %d failed%s", counts.created, counts.updated,
   counts.unchanged, counts.failed, dry_run and " (dry run: nothing was changed)" or ""))
+client:close()
 os.exit(counts.failed == 0 and 0 or 1, true)

@@ -20,12 +20,12 @@ local function fail(status, message)
 end
 
 local target, viewer, version = arg[1], arg[2], arg[3]
-local max_version = version and math.tointeger(tonumber(version))
+local max_version = version and ivs.tointeger(tonumber(version))
 if not target or not viewer or arg[4] or (version and (not max_version or max_version < 0)) then
   fail(2, "usage: revoke_viewer.lua CHANNEL VIEWER_ID [MAX_VERSION (integer >= 0)]")
 end
 
-local client <close>, err = ivs.new()
+local client, err = ivs.new()
 if not client then fail(1, tostring(err)) end
 
 local channel_arn = target
@@ -47,3 +47,4 @@ local _, rerr = client:start_viewer_session_revocation{
 }
 if rerr then fail(1, "start_viewer_session_revocation: " .. tostring(rerr)) end
 print(string.format("revoked viewer %s on %s (session versions <= %d)", viewer, channel_arn, max_version or 0))
+client:close()

@@ -27,7 +27,7 @@ end
 local target = arg[1]
 if not target or arg[2] or target:sub(1, 1) == "-" then fail(2, "usage: rotate_stream_key.lua CHANNEL") end
 
-local client <close>, err = ivs.new()
+local client, err = ivs.new()
 if not client then fail(1, tostring(err)) end
 
 -- A name is resolved with filterByName, then matched exactly (names are not unique in IVS).
@@ -60,3 +60,4 @@ if not created then fail(1, "create_stream_key: " .. tostring(cerr)) end
 local key = created.streamKey
 print("new stream key      " .. key.arn)
 print("value               " .. mask(key.value))
+client:close()

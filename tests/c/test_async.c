@@ -237,6 +237,53 @@ static void test_retry_backoff_is_a_timer_inside_poll(void)
     fakesrv_stop(srv);
 }
 
+/* Adaptive mode on the non-blocking engine: after a throttle, the retry waits for its 500 ms
+ * backoff and then for a token of the client-side bucket (1.5 s more, see test_client.c),
+ * both as timers inside poll. */
+static void test_adaptive_rate_limit_is_a_timer_inside_poll(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    fakesrv_push(srv, &(struct fakesrv_response){
+                          .status = 429,
+                          .headers = "x-amzn-ErrorType: ThrottlingException\r\n",
+                          .body = "{\"message\":\"slow down\"}",
+                      });
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"channels\":[]}"});
+    struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.5};
+    struct ivs_client_options o;
+    s_options(&o, url, &t);
+    o.retry_mode = "adaptive";
+    struct ivs_client *c = fixture_client(&o);
+    struct outcome out = {0};
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_OK, ivs_client_start(c, "ListChannels", "{}", 2, s_record, &out, &err));
+    int64_t end = s_mono_ms() + 5000;
+    while (fakesrv_request_count(srv) < 1 && s_mono_ms() < end)
+        ivs_client_poll(c, 20);
+    CHECK_INT_EQ(1, ivs_client_poll(c, 100));
+    t.now_ms += 500; /* the backoff is over; the bucket still needs 1.5 s */
+    CHECK_INT_EQ(1, ivs_client_poll(c, 100));
+    CHECK_INT_EQ(1, ivs_client_poll(c, 100));
+    CHECK_INT_EQ(1, fakesrv_request_count(srv));
+    t.now_ms += 1499;
+    CHECK_INT_EQ(1, ivs_client_poll(c, 100));
+    CHECK_INT_EQ(1, fakesrv_request_count(srv));
+    t.now_ms += 1;
+    CHECK_INT_EQ(0, s_drain(c, 5000));
+    CHECK_INT_EQ(2, fakesrv_request_count(srv));
+    CHECK_INT_EQ(1, out.fired);
+    CHECK_INT_EQ(IVS_OK, out.status);
+    CHECK_INT_EQ(0, t.sleeps);
+    free(out.response);
+    ivs_error_clear(&err);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
 static void test_retries_use_real_time_without_a_clock_hook(void)
 {
     struct fakesrv *srv = fakesrv_start();
@@ -738,6 +785,7 @@ int main(void)
     RUN(test_hundred_calls_with_32_in_flight);
     RUN(test_connection_cap_is_honoured);
     RUN(test_retry_backoff_is_a_timer_inside_poll);
+    RUN(test_adaptive_rate_limit_is_a_timer_inside_poll);
     RUN(test_retries_use_real_time_without_a_clock_hook);
     RUN(test_client_errors_are_not_retried);
     RUN(test_network_failures_are_retried_then_reported);

@@ -91,6 +91,54 @@ static void test_call_signs_serialises_and_parses(void)
     fakesrv_stop(srv);
 }
 
+/* The app id goes into the User-Agent sanitised as botocore does it (PROVIDERS.md 9): one "-"
+ * per code point outside the allowed set, so UTF-8 is decoded first. */
+static void test_app_id_is_sanitised_into_the_user_agent(void)
+{
+    static const struct {
+        const char *app_id, *want;
+    } cases[] = {
+        {"my app/1", " app/my-app-1"},
+        {"a(b)c<d>e@f:g;h=i?j[k]l{m}n\"o\\p", " app/a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p"},
+        {"caf\xC3\xA9-\xC3\xBC my/app", " app/caf----my-app"},
+        {"ok!$%&'*+-.^_`|~,#9", " app/ok!$%&'*+-.^_`|~,#9"},
+        {"tab\there", " app/tab-here"},
+        {"bad\xFF"
+         "byte\xE2\x82",
+         " app/bad-byte--"},
+        {"\xF0\x9F\x8E\xA5"
+         "cam",
+         " app/-cam"},
+    };
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{}"});
+        struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.5};
+        struct ivs_client_options o;
+        s_options(&o, url, &t);
+        o.app_id = cases[i].app_id;
+        struct ivs_client *c = fixture_client(&o);
+        char *out = NULL;
+        struct ivs_error err = {0};
+        CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "ListChannels", "{}", 2, &out, NULL, &err));
+        char hb[512];
+        const char *ua =
+            fakesrv_request_header(fakesrv_request(srv, (int)i), "user-agent", hb, sizeof hb);
+        const char *app = ua ? strstr(ua, " cfg/retry-mode#standard app/") : NULL;
+        app = app ? strstr(app, " app/") : NULL;
+        CHECK_MSG(app && strcmp(app, cases[i].want) == 0, "case %zu: User-Agent %s", i,
+                  ua ? ua : "(none)");
+        ivs_free(out);
+        ivs_error_clear(&err);
+        ivs_client_free(c);
+    }
+    fakesrv_stop(srv);
+}
+
 static void test_session_token_is_sent_and_signed(void)
 {
     struct fakesrv *srv = fakesrv_start();
@@ -245,6 +293,50 @@ static void test_throttling_uses_the_throttling_base(void)
     CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "StopStream", in, strlen(in), &out, NULL, &err));
     CHECK_INT_EQ(1, t.sleeps);
     CHECK_INT_EQ(500, t.slept[0]);
+    ivs_free(out);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
+/* Adaptive mode: the throttle enables the client-side limiter at the measured rate (0 here:
+ * the bucket falls to its 0.5/s floor), so after the 500 ms backoff the retry also waits for
+ * a token: (1 - 0.5 x 0.5) / 0.5 = 1.5 s. Standard mode would only sleep the backoff. A later
+ * call waits for its token too (rate min(CUBIC 3.2, 2 x measured 0.8) = 1.6/s). */
+static void test_adaptive_mode_limits_the_send_rate(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    fakesrv_push(srv, &(struct fakesrv_response){
+                          .status = 400,
+                          .headers = "x-amzn-ErrorType: ThrottlingException\r\n",
+                          .body = "{\"message\":\"slow down\"}",
+                      });
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{}"});
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{}"});
+    struct fake_time t = {.now_ms = 1700000000000LL, .rnd = 0.5};
+    struct ivs_client_options o;
+    s_options(&o, url, &t);
+    o.retry_mode = "adaptive";
+    struct ivs_client *c = fixture_client(&o);
+    char *out = NULL;
+    struct ivs_error err = {0};
+    const char *in = "{\"channelArn\":\"" CHANNEL_ARN "\"}";
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "StopStream", in, strlen(in), &out, NULL, &err));
+    CHECK_INT_EQ(2, t.sleeps);
+    CHECK_INT_EQ(500, t.slept[0]);
+    CHECK_INT_EQ(1500, t.slept[1]);
+    ivs_free(out);
+    out = NULL;
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "StopStream", in, strlen(in), &out, NULL, &err));
+    CHECK_INT_EQ(3, t.sleeps);
+    CHECK(t.slept[2] >= 625 && t.slept[2] <= 626);
+    CHECK_INT_EQ(3, fakesrv_request_count(srv));
+    char hb[512];
+    const char *ua = fakesrv_request_header(fakesrv_request(srv, 0), "user-agent", hb, sizeof hb);
+    CHECK(ua && strstr(ua, " cfg/retry-mode#adaptive"));
     ivs_free(out);
     ivs_client_free(c);
     fakesrv_stop(srv);
@@ -618,11 +710,13 @@ int main(void)
 {
     RUN(test_no_region_is_a_config_error);
     RUN(test_call_signs_serialises_and_parses);
+    RUN(test_app_id_is_sanitised_into_the_user_agent);
     RUN(test_session_token_is_sent_and_signed);
     RUN(test_tag_operations_use_path_and_query);
     RUN(test_no_content_response_gives_empty_object);
     RUN(test_transient_errors_are_retried_with_backoff);
     RUN(test_throttling_uses_the_throttling_base);
+    RUN(test_adaptive_mode_limits_the_send_rate);
     RUN(test_client_errors_are_not_retried);
     RUN(test_retries_stop_at_max_attempts);
     RUN(test_connection_failures_are_retried);

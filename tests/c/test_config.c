@@ -4,9 +4,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "config.h"
 #include "harness.h"
 #include "ivs.h"
+#include "partitions.h"
 
 /* A fake environment: pairs of name, value, ended by NULL. */
 struct env {
@@ -152,6 +155,22 @@ static void test_region_precedence(void)
         CHECK_INT_EQ(IVS_OK, resolve(&e, &o, &cfg, &err));
         CHECK_STR_EQ("p", cfg.profile);
         config_cleanup(&cfg);
+    }
+    {
+        /* botocore reads AWS_DEFAULT_PROFILE first (PROVIDERS.md 7.3). */
+        struct env e = {{"AWS_DEFAULT_PROFILE", "p", "AWS_PROFILE", "default", NULL}};
+        CHECK_INT_EQ(IVS_OK, resolve(&e, &o, &cfg, &err));
+        CHECK_STR_EQ("p", cfg.profile);
+        CHECK_STR_EQ("ap-south-1", cfg.region);
+        config_cleanup(&cfg);
+    }
+    {
+        /* Set but empty names the profile "", which does not exist. */
+        struct env e = {{"AWS_DEFAULT_PROFILE", "", "AWS_PROFILE", "p", NULL}};
+        CHECK_INT_EQ(IVS_ERR_CONFIG, resolve(&e, &o, &cfg, &err));
+        CHECK_STR_EQ("ProfileNotFound", err.code);
+        CHECK(err.message && strstr(err.message, "AWS_DEFAULT_PROFILE"));
+        ivs_error_clear(&err);
     }
     remove_files();
     ivs_error_clear(&err);
@@ -323,6 +342,263 @@ static void test_endpoint_precedence(void)
     ivs_error_clear(&err);
 }
 
+/* A profile whose `services` names a missing or empty section is an error, but only when the
+ * lookup gets that far (botocore's ConfiguredEndpointProvider). */
+static void test_services_section_must_exist(void)
+{
+    files("[default]\nregion = us-west-2\nservices = nope\n"
+          "[profile empty]\nregion = us-west-2\nservices = blank\n"
+          "[profile other]\nregion = us-west-2\nservices = s3only\n"
+          "[profile own]\nregion = us-west-2\nservices = nope\nendpoint_url = http://own\n"
+          "[services blank]\n"
+          "[services s3only]\ns3 =\n  endpoint_url = http://s3.example\n",
+          NULL);
+    struct ivs_error err = {0};
+    const char *src = NULL;
+    struct env none = {{NULL}};
+    CHECK(endpoint_for(&none, NULL, 0, 0, &src, &err) == NULL);
+    CHECK_STR_EQ("InvalidConfig", err.code);
+    CHECK(err.message && strstr(err.message, "services = nope") &&
+          strstr(err.message, "[services nope]"));
+    ivs_error_clear(&err);
+    struct env empty = {{"AWS_PROFILE", "empty", NULL}};
+    CHECK(endpoint_for(&empty, NULL, 0, 0, &src, &err) == NULL);
+    CHECK_STR_EQ("InvalidConfig", err.code);
+    ivs_error_clear(&err);
+    /* The profile's own endpoint_url comes after the services section: still an error. */
+    struct env own = {{"AWS_PROFILE", "own", NULL}};
+    CHECK(endpoint_for(&own, NULL, 0, 0, &src, &err) == NULL);
+    ivs_error_clear(&err);
+    /* A section without an ivs entry is fine. */
+    struct env other = {{"AWS_PROFILE", "other", NULL}};
+    CHECK_STR_EQ("https://ivs.us-west-2.amazonaws.com",
+                 endpoint_for(&other, NULL, 0, 0, &src, &err));
+    /* Not reached: an environment endpoint, the ignore flag, an explicit endpoint. */
+    struct env env_url = {{"AWS_ENDPOINT_URL", "http://env.example", NULL}};
+    CHECK_STR_EQ("http://env.example", endpoint_for(&env_url, NULL, 0, 0, &src, &err));
+    struct env ivs_url = {{"AWS_ENDPOINT_URL_IVS", "http://ivs.example", NULL}};
+    CHECK_STR_EQ("http://ivs.example", endpoint_for(&ivs_url, NULL, 0, 0, &src, &err));
+    struct env ignore = {{"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", NULL}};
+    CHECK_STR_EQ("https://ivs.us-west-2.amazonaws.com",
+                 endpoint_for(&ignore, NULL, 0, 0, &src, &err));
+    CHECK_STR_EQ("http://explicit", endpoint_for(&none, "http://explicit", 0, 0, &src, &err));
+    remove_files();
+    ivs_error_clear(&err);
+}
+
+/* The partition table generated from models/partitions.json: membership by name or regex in
+ * file order, the aws fallback, and the suffixes it gives the endpoints. */
+static void test_partitions(void)
+{
+    static const struct {
+        const char *region, *partition;
+    } cases[] = {
+        {"us-east-1", "aws"},
+        {"aws-global", "aws"},
+        {"xx-unknown-1", "aws"},
+        {"cn-north-1", "aws-cn"},
+        {"eusc-de-east-1", "aws-eusc"},
+        {"eusc-fr-east-1", "aws"},
+        {"us-iso-east-1", "aws-iso"},
+        {"aws-iso-global", "aws-iso"},
+        {"us-isob-east-1", "aws-iso-b"},
+        {"eu-isoe-west-1", "aws-iso-e"},
+        {"us-isof-south-1", "aws-iso-f"},
+        {"us-gov-west-1", "aws-us-gov"},
+        {"us-gov-east-1", "aws-us-gov"},
+        {"il-central-1", "aws"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK_STR_EQ(cases[i].partition, partition_for_region(cases[i].region)->id);
+    files(NULL, NULL);
+    struct ivs_error err = {0};
+    static const struct {
+        const char *region;
+        int fips, dual;
+        const char *url;
+    } urls[] = {
+        {"eusc-de-east-1", 0, 0, "https://ivs.eusc-de-east-1.amazonaws.eu"},
+        {"eusc-de-east-1", 0, 1, "https://ivs.eusc-de-east-1.api.amazonwebservices.eu"},
+        {"eusc-fr-east-1", 0, 0, "https://ivs.eusc-fr-east-1.amazonaws.com"},
+        {"us-iso-east-1", 0, 0, "https://ivs.us-iso-east-1.c2s.ic.gov"},
+        {"us-iso-east-1", 0, 1, "https://ivs.us-iso-east-1.api.aws.ic.gov"},
+        {"us-isob-east-1", 0, 1, "https://ivs.us-isob-east-1.api.aws.scloud"},
+        {"eu-isoe-west-1", 0, 0, "https://ivs.eu-isoe-west-1.cloud.adc-e.uk"},
+        {"eu-isoe-west-1", 1, 1, "https://ivs-fips.eu-isoe-west-1.api.cloud-aws.adc-e.uk"},
+        {"us-isof-south-1", 0, 1, "https://ivs.us-isof-south-1.api.aws.hci.ic.gov"},
+        {"xx-unknown-1", 0, 0, "https://ivs.xx-unknown-1.amazonaws.com"},
+    };
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        struct env e = {{"AWS_REGION", urls[i].region, NULL}};
+        CHECK_STR_EQ(urls[i].url, endpoint_for(&e, NULL, urls[i].fips ? 1 : -1,
+                                               urls[i].dual ? 1 : -1, NULL, &err));
+    }
+    remove_files();
+    ivs_error_clear(&err);
+}
+
+/* core/src/partitions_gen.c is what the generator makes of models/partitions.json, and that
+ * file is botocore's (the reference copy in ../shared, when present). */
+static void test_partitions_are_generated_from_the_model(void)
+{
+    if (system("lua5.4 -e 'require(\"cjson\")' >/dev/null 2>&1") != 0)
+        SKIP("lua5.4 with lua-cjson is not installed");
+    char cmd[2048];
+    const char *root = harness_root();
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && lua5.4 scripts/gen-partitions.lua models/partitions.json | "
+             "cmp -s - core/src/partitions_gen.c",
+             root);
+    CHECK_MSG(system(cmd) == 0, "core/src/partitions_gen.c is stale: run make partitions");
+    char shared[1024];
+    snprintf(shared, sizeof shared, "%s/../shared/identity/partitions.json", root);
+    if (access(shared, R_OK) != 0)
+        return;
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s/models/partitions.json'", shared, root);
+    CHECK_MSG(system(cmd) == 0, "models/partitions.json differs from %s", shared);
+}
+
+/* The same files and environment through botocore (tests/oracle/botocore_config.py) and
+ * through config_resolve: the same profile, region and endpoint, or both refuse. Scenarios
+ * avoid the deliberate differences (AWS_REGION, inline comments, duplicate sections, BOM,
+ * dual-stack in the ISO partitions, where botocore 1.43's legacy resolver answers api.aws or
+ * raises and we follow the rule set with partitions.json). */
+static void test_resolution_matches_botocore(void)
+{
+    if (system("python3 -c 'import botocore' >/dev/null 2>&1") != 0)
+        SKIP("python3 with botocore is not installed");
+    static const struct {
+        const char *config, *credentials;
+        const char *env[8];
+    } sc[] = {
+        {"[profile a]\nregion = eu-west-1\n[profile b]\nregion = ap-south-1\n",
+         NULL,
+         {"AWS_DEFAULT_PROFILE", "a", "AWS_PROFILE", "b"}},
+        {"[profile b]\nregion = ap-south-1\n", NULL, {"AWS_PROFILE", "b"}},
+        {"[default]\nregion = us-east-2\n", NULL, {"AWS_DEFAULT_PROFILE", ""}},
+        {"[profile 'my dev']\nregion = eu-west-2\n", NULL, {"AWS_PROFILE", "my dev"}},
+        {"[profile \"my prod\"]\nregion = eu-west-3\n", NULL, {"AWS_PROFILE", "my prod"}},
+        {"[profile my dev]\nregion = eu-west-2\n", NULL, {"AWS_PROFILE", "my dev"}},
+        {"[profilex quirk]\nregion = sa-east-1\n", NULL, {"AWS_PROFILE", "quirk"}},
+        {"[profile\tdev]\nregion = ca-central-1\n", NULL, {"AWS_PROFILE", "dev"}},
+        {"[ profile dev ]\nregion = ca-central-1\n", NULL, {"AWS_PROFILE", "dev"}},
+        {"[default]\nregion = us-west-2\nservices = nope\n", NULL, {NULL}},
+        {"[default]\nregion = us-west-2\nservices = blank\n[services blank]\n", NULL, {NULL}},
+        {"[default]\nregion = us-west-2\nservices = nope\n",
+         NULL,
+         {"AWS_ENDPOINT_URL", "http://localhost:4566"}},
+        {"[default]\nregion = us-west-2\nservices = 'my local'\n"
+         "[services 'my local']\nivs =\n  endpoint_url = http://127.0.0.1:9\n",
+         NULL,
+         {NULL}},
+        {"[default]\nregion = us-west-2\nservices = s\n[services s]\ns3 =\n"
+         "  endpoint_url = http://s3\n",
+         NULL,
+         {NULL}},
+        {"[default]\nregion = us-west-2\nservices = nope\n",
+         NULL,
+         {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"}},
+        {NULL, NULL, {"AWS_DEFAULT_REGION", "eusc-de-east-1"}},
+        {NULL,
+         NULL,
+         {"AWS_DEFAULT_REGION", "eusc-de-east-1", "AWS_USE_DUALSTACK_ENDPOINT", "true"}},
+        {NULL, NULL, {"AWS_DEFAULT_REGION", "eusc-fr-east-1"}},
+        {NULL,
+         NULL,
+         {"AWS_DEFAULT_REGION", "cn-northwest-1", "AWS_USE_DUALSTACK_ENDPOINT", "true"}},
+        {NULL, NULL, {"AWS_DEFAULT_REGION", "us-iso-east-1"}},
+        {NULL, NULL, {"AWS_DEFAULT_REGION", "eu-isoe-west-1"}},
+        {NULL, NULL, {"AWS_DEFAULT_REGION", "us-gov-west-1", "AWS_USE_FIPS_ENDPOINT", "true"}},
+        {NULL, NULL, {"AWS_DEFAULT_REGION", "xx-unknown-1"}},
+        {"[default]\nREGION = us-east-2\n", NULL, {NULL}},
+        {"[default]\nregion = eu-north-1\n", "[default]\nregion = eu-south-1\n", {NULL}},
+    };
+    size_t n = sizeof sc / sizeof sc[0];
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        if (sc[i].config)
+            cJSON_AddStringToObject(o, "config", sc[i].config);
+        if (sc[i].credentials)
+            cJSON_AddStringToObject(o, "credentials", sc[i].credentials);
+        cJSON *env = cJSON_AddObjectToObject(o, "env");
+        for (size_t j = 0; j < 8 && sc[i].env[j]; j += 2)
+            cJSON_AddStringToObject(env, sc[i].env[j], sc[i].env[j + 1]);
+        cJSON_AddItemToArray(arr, o);
+    }
+    char *text = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    char in_path[] = "/tmp/ivs-config-oracle-XXXXXX";
+    int fd = mkstemp(in_path);
+    CHECK(fd >= 0 && text);
+    if (fd < 0 || !text) {
+        free(text);
+        return;
+    }
+    CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    close(fd);
+    free(text);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "python3 '%s/tests/oracle/botocore_config.py' < '%s'", harness_root(),
+             in_path);
+    FILE *p = popen(cmd, "r");
+    char *out = NULL;
+    size_t cap = 0, len = 0;
+    char chunk[4096];
+    size_t got;
+    while (p && (got = fread(chunk, 1, sizeof chunk, p)) > 0) {
+        if (len + got + 1 > cap) {
+            cap = (len + got + 1) * 2;
+            out = realloc(out, cap);
+        }
+        memcpy(out + len, chunk, got);
+        len += got;
+        out[len] = '\0';
+    }
+    CHECK(p && pclose(p) == 0);
+    unlink(in_path);
+    cJSON *results = out ? cJSON_Parse(out) : NULL;
+    CHECK_MSG(cJSON_GetArraySize(results) == (int)n, "oracle said: %.300s", out ? out : "");
+    for (size_t i = 0; i < n && cJSON_GetArraySize(results) == (int)n; i++) {
+        const cJSON *want = cJSON_GetArrayItem(results, (int)i);
+        files(sc[i].config, sc[i].credentials);
+        struct env e = {{NULL}};
+        size_t k = 0;
+        for (size_t j = 0; j < 8 && sc[i].env[j]; j++)
+            e.vars[k++] = sc[i].env[j];
+        e.vars[k] = NULL;
+        struct ivs_client_options o;
+        struct ivs_config cfg;
+        struct ivs_error err = {0};
+        enum ivs_status st = resolve(&e, &o, &cfg, &err);
+        const cJSON *werr = cJSON_GetObjectItemCaseSensitive(want, "error");
+        if (werr) {
+            CHECK_MSG(st != IVS_OK, "scenario %zu: botocore raised %s, we resolved %s", i,
+                      werr->valuestring, st == IVS_OK ? cfg.endpoint : "");
+        } else {
+            const char *wp = cJSON_GetObjectItemCaseSensitive(want, "profile")->valuestring;
+            const cJSON *wr = cJSON_GetObjectItemCaseSensitive(want, "region");
+            const char *we = cJSON_GetObjectItemCaseSensitive(want, "endpoint")->valuestring;
+            CHECK_MSG(st == IVS_OK, "scenario %zu: we refused (%s), botocore resolved %s", i,
+                      err.message ? err.message : "?", we);
+            if (st == IVS_OK) {
+                CHECK_MSG(!strcmp(wp, cfg.profile), "scenario %zu: profile %s, botocore %s", i,
+                          cfg.profile, wp);
+                CHECK_MSG(cJSON_IsString(wr) && !strcmp(wr->valuestring, cfg.region),
+                          "scenario %zu: region %s", i, cfg.region);
+                CHECK_MSG(!strcmp(we, cfg.endpoint), "scenario %zu: endpoint %s, botocore %s", i,
+                          cfg.endpoint, we);
+            }
+        }
+        if (st == IVS_OK)
+            config_cleanup(&cfg);
+        ivs_error_clear(&err);
+        remove_files();
+    }
+    cJSON_Delete(results);
+    free(out);
+}
+
 static void test_endpoint_variants(void)
 {
     files(NULL, NULL);
@@ -477,9 +753,14 @@ static void test_retry_settings(void)
     CHECK(err.message && strstr(err.message, "retry_mode"));
     struct env em = {{"AWS_RETRY_MODE", "Standard", NULL}};
     CHECK_INT_EQ(IVS_ERR_CONFIG, resolve(&em, &o, &cfg, &err));
-    struct env adaptive = {{"AWS_RETRY_MODE", "adaptive", NULL}};
+    struct env adaptive = {{"AWS_RETRY_MODE", "Adaptive", NULL}};
     CHECK_INT_EQ(IVS_ERR_CONFIG, resolve(&adaptive, &o, &cfg, &err));
     CHECK(err.message && strstr(err.message, "AWS_RETRY_MODE") && strstr(err.message, "adaptive"));
+    ivs_error_clear(&err);
+    struct env ok_adaptive = {{"AWS_RETRY_MODE", "adaptive", NULL}};
+    CHECK_INT_EQ(IVS_OK, resolve(&ok_adaptive, &o, &cfg, &err));
+    CHECK_STR_EQ("adaptive", cfg.retry_mode);
+    config_cleanup(&cfg);
     setup(&o, &none);
     o.max_attempts = -3;
     CHECK_INT_EQ(IVS_ERR_CONFIG, config_resolve(&o, &cfg, &err));
@@ -509,6 +790,11 @@ static void test_misc_settings(void)
     CHECK_INT_EQ(IVS_OK, resolve(&env, &o, &cfg, &err));
     CHECK_STR_EQ("/env/ca.pem", cfg.ca_bundle);
     CHECK_STR_EQ("env-app", cfg.app_id);
+    config_cleanup(&cfg);
+    /* AWS_SDK_UA_APP_ID set but empty: no app id, the profile's is not used (botocore). */
+    struct env cleared = {{"AWS_SDK_UA_APP_ID", "", NULL}};
+    CHECK_INT_EQ(IVS_OK, resolve(&cleared, &o, &cfg, &err));
+    CHECK(cfg.app_id == NULL);
     config_cleanup(&cfg);
 
     setup(&o, &env);
@@ -580,7 +866,11 @@ int main(void)
     RUN(test_credentials_file_wins_over_config);
     RUN(test_default_file_paths_use_home);
     RUN(test_endpoint_precedence);
+    RUN(test_services_section_must_exist);
     RUN(test_endpoint_variants);
+    RUN(test_partitions);
+    RUN(test_partitions_are_generated_from_the_model);
+    RUN(test_resolution_matches_botocore);
     RUN(test_endpoint_validation);
     RUN(test_retry_settings);
     RUN(test_misc_settings);

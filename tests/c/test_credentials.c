@@ -472,28 +472,6 @@ static void test_process_is_killed_after_timeout(void)
     ivs_error_clear(&err);
 }
 
-static void test_unsupported_profiles_are_named(void)
-{
-    struct ivs_error err = {0};
-    const char *config = temp_file("[profile role]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
-                                   "source_profile = default\n"
-                                   "[profile sso]\nsso_session = corp\n",
-                                   0600);
-    struct fixture role = {.env = {{"AWS_CONFIG_FILE", config, "AWS_PROFILE", "role", NULL}}};
-    CHECK(key_for(&role, 0, NULL, &err) == NULL);
-    CHECK_STR_EQ("NoCredentials", err.code);
-    CHECK(err.message && strstr(err.message, "role_arn (assume role)"));
-    struct fixture sso = {.env = {{"AWS_CONFIG_FILE", config, "AWS_PROFILE", "sso", NULL}}};
-    CHECK(key_for(&sso, 0, NULL, &err) == NULL);
-    CHECK(err.message && strstr(err.message, "sso_session"));
-    struct fixture web = {
-        .env = {{"AWS_WEB_IDENTITY_TOKEN_FILE", "/var/token", "AWS_ROLE_ARN", "arn:x", NULL}}};
-    CHECK(key_for(&web, 0, NULL, &err) == NULL);
-    CHECK(err.message && strstr(err.message, "AWS_WEB_IDENTITY_TOKEN_FILE"));
-    cleanup_files();
-    ivs_error_clear(&err);
-}
-
 static void test_no_credentials_lists_every_provider(void)
 {
     struct ivs_error err = {0};
@@ -511,7 +489,10 @@ static void test_no_credentials_lists_every_provider(void)
         "config file: ",
         "has no profile 'default'",
         "credential_process: not set in profile 'default'",
-        "assume role / web identity / SSO:",
+        "assume role: profile 'default' sets no role_arn",
+        "web identity: neither AWS_WEB_IDENTITY_TOKEN_FILE",
+        "SSO: profile 'default' sets no sso_account_id",
+        "login: profile 'default' sets no login_session",
         "container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI "
         "not set",
         "EC2 instance metadata: disabled by AWS_EC2_METADATA_DISABLED",
@@ -624,10 +605,18 @@ static void test_container_full_uri(void)
         CHECK_STR_EQ("token-from-file",
                      fakesrv_request_header(req, "Authorization", value, sizeof value));
     }
-    /* Refreshed near expiry. */
+    /* Refreshed near expiry, with the token file read again (EKS rotates it in place). */
+    FILE *rotate = fopen(token_file, "w");
+    if (rotate) {
+        fputs("token-rotated", rotate);
+        fclose(rotate);
+    }
     fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = s_container_body});
     CHECK_INT_EQ(IVS_OK, cred_chain_get(fx.chain, T2030 - 3 * MINUTE, &cr, &err));
     CHECK_INT_EQ(2, fakesrv_request_count(srv));
+    req = fakesrv_request(srv, 1);
+    CHECK(req && fakesrv_request_header(req, "Authorization", value, sizeof value) &&
+          strcmp(value, "token-rotated") == 0);
     fixture_free(&fx);
 
     /* Without the file, the variable is sent. */
@@ -882,6 +871,51 @@ static void test_imds_timeout_is_bounded(void)
     ivs_error_clear(&err);
 }
 
+/* A profile that names a provider claims the request: with a container and instance metadata
+ * both answering, the chain must fail on that provider, never sign as the machine's role. */
+static void test_configured_provider_never_falls_through(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    CHECK(srv != NULL);
+    if (!srv)
+        return;
+    struct imds m = {200, s_imds_creds};
+    fakesrv_set_handler(srv, imds_handler, &m);
+    char base[64], full[128];
+    fakesrv_url(srv, base, sizeof base);
+    snprintf(full, sizeof full, "%s/container", base);
+    struct ivs_error err = {0};
+    const char *config = temp_file("[profile role]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
+                                   "credential_source = Nowhere\n"
+                                   "[profile sso]\nsso_session = corp\nsso_account_id = 1\n"
+                                   "[profile web]\nrole_arn = arn:aws:iam::123456789012:role/w\n"
+                                   "web_identity_token_file = /nonexistent/token\n"
+                                   "[profile login]\nlogin_session = arn:aws:iam::1:user/a\n",
+                                   0600);
+    static const char *const profiles[] = {"role", "sso", "web", "login"};
+    for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++) {
+        struct fixture fx = {.env = {{"AWS_CONFIG_FILE", config, "AWS_PROFILE", profiles[i],
+                                      "AWS_CONTAINER_CREDENTIALS_FULL_URI", full,
+                                      "AWS_EC2_METADATA_SERVICE_ENDPOINT", base, NULL}}};
+        CHECK_MSG(key_for(&fx, 0, NULL, &err) == NULL, "profile %s fell through", profiles[i]);
+        CHECK(err.kind == IVS_ERR_CREDENTIALS || err.kind == IVS_ERR_CONFIG);
+        CHECK_MSG(err.message && strstr(err.message, profiles[i]), "%s: %s", profiles[i],
+                  err.message ? err.message : "");
+    }
+    /* Web identity from the environment claims too. */
+    struct fixture web = {
+        .env = {{"AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent/token", "AWS_ROLE_ARN",
+                 "arn:aws:iam::123456789012:role/w", "AWS_CONTAINER_CREDENTIALS_FULL_URI", full,
+                 "AWS_EC2_METADATA_SERVICE_ENDPOINT", base, NULL}}};
+    CHECK(key_for(&web, 0, NULL, &err) == NULL);
+    CHECK_INT_EQ(IVS_ERR_CREDENTIALS, err.kind);
+    CHECK(err.message && strstr(err.message, "AWS_WEB_IDENTITY_TOKEN_FILE"));
+    CHECK_INT_EQ(0, fakesrv_request_count(srv));
+    fakesrv_stop(srv);
+    cleanup_files();
+    ivs_error_clear(&err);
+}
+
 static void test_chain_order(void)
 {
     /* Credentials file, then config keys, then process, then container, then IMDS. */
@@ -914,7 +948,8 @@ static void test_chain_order(void)
     struct fixture b = {.env = {{"AWS_CONFIG_FILE", config, "AWS_PROFILE", "keys",
                                  "AWS_CONTAINER_CREDENTIALS_FULL_URI", full,
                                  "AWS_EC2_METADATA_SERVICE_ENDPOINT", base, NULL}}};
-    CHECK_STR_EQ("AKIDCFG", key_for(&b, 0, &provider, &err));
+    /* credential_process beats static keys of the config file (botocore's order). */
+    CHECK_STR_EQ("AKIDPROC", key_for(&b, 0, &provider, &err));
     struct fixture c = {.env = {{"AWS_CONFIG_FILE", config, "AWS_CONTAINER_CREDENTIALS_FULL_URI",
                                  full, "AWS_EC2_METADATA_SERVICE_ENDPOINT", base, NULL}}};
     CHECK_STR_EQ("AKIDPROC", key_for(&c, 0, &provider, &err));
@@ -943,7 +978,7 @@ int main(void)
     RUN(test_process_refresh_failure_keeps_valid_credentials);
     RUN(test_process_failures);
     RUN(test_process_is_killed_after_timeout);
-    RUN(test_unsupported_profiles_are_named);
+    RUN(test_configured_provider_never_falls_through);
     RUN(test_no_credentials_lists_every_provider);
     RUN(test_container_url);
     RUN(test_container_full_uri);

@@ -21,8 +21,10 @@ static void test_config_sections(void)
                                    "[profile dev]\n"
                                    "region=eu-west-1\n"
                                    "  \n"
-                                   "[profile   spaced name  ]\n"
+                                   "[profile   'spaced name'  ]\n"
                                    "region = ap-south-1\n"
+                                   "[profile three words here]\n"
+                                   "region = dropped\n"
                                    "[plain]\n"
                                    "region = us-west-2\n"
                                    "[profilefoo]\n"
@@ -32,12 +34,71 @@ static void test_config_sections(void)
     CHECK_STR_EQ("us-east-1", profile_get(f, "default", "region"));
     CHECK_STR_EQ("eu-west-1", profile_get(f, "dev", "region"));
     CHECK_STR_EQ("ap-south-1", profile_get(f, "spaced name", "region"));
+    CHECK(!profile_section_exists(f, PROFILE_SECTION_PROFILE, "three words here"));
+    CHECK(!profile_section_exists(f, PROFILE_SECTION_PROFILE, "three"));
     /* Sections without the "profile " prefix are not profiles in the config file. */
     CHECK(!profile_section_exists(f, PROFILE_SECTION_PROFILE, "plain"));
     CHECK(!profile_section_exists(f, PROFILE_SECTION_PROFILE, "profilefoo"));
     CHECK(!profile_section_exists(f, PROFILE_SECTION_PROFILE, "foo"));
     CHECK(profile_get(f, "dev", "missing") == NULL);
     CHECK(profile_get(f, "nobody", "region") == NULL);
+    profile_file_free(f);
+}
+
+/* Section headers as botocore reads them: shell words (quotes as `aws configure` writes them),
+ * exactly two, the prefix tested with startswith, nothing trimmed. */
+static void test_quoted_section_names(void)
+{
+    struct profile_file *f = parse("[profile 'my dev']\nregion = a\n"
+                                   "[profile \"my prod\"]\nregion = b\n"
+                                   "[profile\tdev]\nregion = c\n"
+                                   "[profile my dev]\nregion = lost\n"
+                                   "[profile 'unbalanced]\nregion = lost\n"
+                                   "[profile]\nregion = lost\n"
+                                   "[ profile spaced ]\nregion = lost\n"
+                                   "[profilex quirk]\nregion = d\n"
+                                   "[profile it\\'s]\nregion = e\n"
+                                   "[profile \"say \\\"hi\\\"\"]\nregion = f\n"
+                                   "[sso-session 'my sso']\nsso_region = us-east-1\n"
+                                   "[services 'my local']\nivs =\n  endpoint_url = http://x\n"
+                                   "[ default ]\nregion = lost\n",
+                                   PROFILE_FILE_CONFIG);
+    CHECK(f != NULL);
+    CHECK_STR_EQ("a", profile_get(f, "my dev", "region"));
+    CHECK_STR_EQ("b", profile_get(f, "my prod", "region"));
+    CHECK_STR_EQ("c", profile_get(f, "dev", "region"));
+    CHECK_STR_EQ("d", profile_get(f, "quirk", "region"));
+    CHECK_STR_EQ("e", profile_get(f, "it's", "region"));
+    CHECK_STR_EQ("f", profile_get(f, "say \"hi\"", "region"));
+    CHECK(!profile_section_exists(f, PROFILE_SECTION_PROFILE, "my"));
+    CHECK(!profile_section_exists(f, PROFILE_SECTION_PROFILE, "'unbalanced"));
+    CHECK(!profile_section_exists(f, PROFILE_SECTION_PROFILE, "unbalanced"));
+    CHECK(!profile_section_exists(f, PROFILE_SECTION_PROFILE, "spaced"));
+    CHECK(!profile_section_exists(f, PROFILE_SECTION_PROFILE, "default"));
+    CHECK_STR_EQ("us-east-1",
+                 profile_section_get(f, PROFILE_SECTION_SSO_SESSION, "my sso", "sso_region"));
+    CHECK_STR_EQ("http://x",
+                 profile_get_sub(f, PROFILE_SECTION_SERVICES, "my local", "ivs", "endpoint_url"));
+    profile_file_free(f);
+    /* The credentials file keeps its names literally. */
+    f = parse("['my dev']\nk = 1\n", PROFILE_FILE_CREDENTIALS);
+    CHECK_STR_EQ("1", profile_get(f, "'my dev'", "k"));
+    profile_file_free(f);
+}
+
+static void test_byte_order_mark(void)
+{
+    struct profile_file *f =
+        parse("\xEF\xBB\xBF[default]\nregion = eu-west-1\n", PROFILE_FILE_CONFIG);
+    CHECK(f != NULL);
+    CHECK_STR_EQ("eu-west-1", profile_get(f, "default", "region"));
+    profile_file_free(f);
+    f = parse("\xEF\xBB\xBF[dev]\naws_access_key_id = AKID\n", PROFILE_FILE_CREDENTIALS);
+    CHECK_STR_EQ("AKID", profile_get(f, "dev", "aws_access_key_id"));
+    profile_file_free(f);
+    /* Only at the very start. */
+    f = parse("[default]\n\xEF\xBB\xBFregion = x\n", PROFILE_FILE_CONFIG);
+    CHECK(profile_get(f, "default", "region") == NULL);
     profile_file_free(f);
 }
 
@@ -266,6 +327,8 @@ static void test_random_input_never_crashes(void)
 int main(void)
 {
     RUN(test_config_sections);
+    RUN(test_quoted_section_names);
+    RUN(test_byte_order_mark);
     RUN(test_credentials_sections_are_literal);
     RUN(test_services_and_sso_sections);
     RUN(test_comments_and_whitespace);

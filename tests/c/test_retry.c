@@ -1,7 +1,13 @@
 /* test_retry.c: retry classification, backoff and quota with fixed random numbers. */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <cJSON.h>
+
+#include "buf.h"
 #include "harness.h"
 #include "retry.h"
 
@@ -80,14 +86,182 @@ static void test_max_attempts_and_invalid_config(void)
     CHECK_INT_EQ(IVS_ERR_CONFIG, retry_policy_init(&p, NULL, -1, 1, &err));
     CHECK_STR_EQ("InvalidConfig", err.code);
     ivs_error_clear(&err);
-    const char *bad[] = {"adaptive", "Standard", "", "fast", "legacy "};
+    const char *bad[] = {"Adaptive", "Standard", "", "fast", "legacy "};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK_INT_EQ(IVS_ERR_CONFIG, retry_policy_init(&p, bad[i], 0, 1, &err));
         CHECK_STR_EQ("InvalidConfig", err.code);
         CHECK(err.message && strstr(err.message, "standard") && strstr(err.message, "legacy"));
         ivs_error_clear(&err);
     }
-    CHECK_INT_EQ(IVS_ERR_CONFIG, retry_policy_init(&p, "adaptive", 0, 1, NULL));
+    CHECK_INT_EQ(IVS_ERR_CONFIG, retry_policy_init(&p, "Adaptive", 0, 1, NULL));
+}
+
+/* Adaptive is standard mode (same parameters) plus the rate limiter. */
+static void test_adaptive_mode(void)
+{
+    struct retry_policy a = policy("adaptive", 0, 1);
+    struct retry_policy s = policy("standard", 0, 1);
+    CHECK_INT_EQ(1, a.adaptive);
+    CHECK_INT_EQ(0, s.adaptive);
+    a.adaptive = 0;
+    CHECK(memcmp(&a, &s, sizeof a) == 0);
+    CHECK_INT_EQ(0, policy("legacy", 0, 1).adaptive);
+}
+
+#define CHECK_NEAR(expected, actual)                                                               \
+    CHECK_MSG(fabs((expected) - (actual)) < 1e-5, "%s: expected %.7f, got %.7f", #actual,          \
+              (double)(expected), (double)(actual))
+
+/* botocore's own vectors (PROVIDERS.md 7.7, observed with its classes and a fake clock). */
+static void test_adaptive_cubic_vectors(void)
+{
+    struct retry_rate r;
+    retry_rate_init(&r, 0.0);
+    /* Before any throttle: W_max 0, K 0, last failure at the start. */
+    CHECK_NEAR(0.4, retry_rate_cubic_success(&r, 1.0));
+    CHECK_NEAR(3.2, retry_rate_cubic_success(&r, 2.0));
+    CHECK_NEAR(7.0, retry_rate_cubic_error(&r, 10.0, 10.0));
+    CHECK_NEAR(1.9574338, r.k);
+    const double t[] = {10, 11, 12, 13, 15};
+    const double want[] = {7.0, 9.648936, 10.000031, 10.453285, 21.266268};
+    for (size_t i = 0; i < 5; i++)
+        CHECK_NEAR(want[i], retry_rate_cubic_success(&r, t[i]));
+}
+
+static void test_adaptive_rate_measurement(void)
+{
+    struct retry_rate r;
+    retry_rate_init(&r, 0.0);
+    const double t[] = {0.1, 0.2, 0.3, 0.6, 0.7, 1.1, 1.6, 2.05};
+    const double want[] = {0, 0, 0, 6.4, 6.4, 4.48, 2.496, 2.0992};
+    for (size_t i = 0; i < 8; i++)
+        CHECK_NEAR(want[i], retry_rate_measure(&r, t[i]));
+}
+
+static void test_adaptive_bucket(void)
+{
+    struct retry_rate r;
+    retry_rate_init(&r, 100.0);
+    /* Not enabled: nothing is limited, nothing taken. */
+    for (int i = 0; i < 10; i++)
+        CHECK_NEAR(0.0, retry_rate_acquire(&r, 100.0));
+    retry_rate_set_bucket(&r, 0.2, 100.0);
+    CHECK_NEAR(0.5, r.fill_rate);
+    CHECK_NEAR(1.0, r.capacity);
+    retry_rate_set_bucket(&r, 7.5, 100.0);
+    CHECK_NEAR(7.5, r.fill_rate);
+    CHECK_NEAR(7.5, r.capacity);
+    /* Enabled, empty at 100 s, filling at 7.5/s: a token is 1/7.5 s away. */
+    r.enabled = 1;
+    CHECK_NEAR(0.0, r.tokens);
+    CHECK_NEAR(1.0 / 7.5, retry_rate_acquire(&r, 100.0));
+    CHECK_NEAR(0.0, r.tokens); /* nothing taken while waiting */
+    CHECK_NEAR(0.0, retry_rate_acquire(&r, 100.0 + 1.0 / 7.5 + 1e-9));
+    CHECK_NEAR(0.0, r.tokens);
+    /* A full second later the bucket holds 7.5 (its capacity), not more. */
+    CHECK_NEAR(0.0, retry_rate_acquire(&r, 102.0));
+    CHECK_NEAR(6.5, r.tokens);
+    /* Lowering the rate clips the balance to the new capacity. */
+    retry_rate_set_bucket(&r, 2.0, 102.0);
+    CHECK_NEAR(2.0, r.tokens);
+    retry_rate_take(&r, 102.0);
+    retry_rate_take(&r, 102.0);
+    retry_rate_take(&r, 102.0);
+    CHECK_NEAR(-1.0, r.tokens);
+    CHECK_NEAR(1.0, retry_rate_acquire(&r, 102.0)); /* 2 tokens short at 2/s */
+}
+
+/* A throttle enables the limiter at 0.7 x the measured rate (capped at 2 x measured), and
+ * successes then grow the rate along the cubic curve. */
+/* The same script through botocore's classes (tests/oracle/botocore_adaptive.py) and through
+ * retry_rate_update: the bucket rate, the measured rate and the enabled flag agree after
+ * every outcome. */
+static void test_adaptive_matches_botocore(void)
+{
+    if (system("python3 -c 'import botocore' >/dev/null 2>&1") != 0)
+        SKIP("python3 with botocore is not installed");
+    /* Bursts of sends with throttles among them, at uneven times. */
+    struct buf script = BUF_INIT;
+    double t[80];
+    int thr[80];
+    const double start = 5000.25;
+    double now = start;
+    buf_printf(&script, "{\"start\": %.17g, \"events\": [", start);
+    for (int i = 0; i < 80; i++) {
+        now += (i % 7 == 0) ? 0.9 : (i % 3 == 0 ? 0.05 : 0.13);
+        t[i] = now;
+        thr[i] = (i >= 10 && i < 14) || i == 30 || i == 31 || i == 55 || (i > 70 && i % 2);
+        buf_printf(&script, "%s[%.17g, %s]", i ? ", " : "", t[i], thr[i] ? "true" : "false");
+    }
+    buf_puts(&script, "]}");
+    char in_path[] = "/tmp/ivs-adaptive-XXXXXX";
+    int fd = mkstemp(in_path);
+    CHECK(fd >= 0);
+    if (fd < 0) {
+        buf_free(&script);
+        return;
+    }
+    CHECK(write(fd, script.data, script.len) == (ssize_t)script.len);
+    close(fd);
+    buf_free(&script);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "python3 '%s/tests/oracle/botocore_adaptive.py' < '%s'",
+             harness_root(), in_path);
+    FILE *p = popen(cmd, "r");
+    struct buf out = BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    while (p && (n = fread(chunk, 1, sizeof chunk, p)) > 0)
+        buf_append(&out, chunk, n);
+    int st = p ? pclose(p) : -1;
+    unlink(in_path);
+    CHECK_INT_EQ(0, st);
+    cJSON *o = cJSON_Parse(buf_str(&out));
+    const cJSON *rates = cJSON_GetObjectItemCaseSensitive(o, "rates");
+    const cJSON *measured = cJSON_GetObjectItemCaseSensitive(o, "measured");
+    const cJSON *enabled = cJSON_GetObjectItemCaseSensitive(o, "enabled");
+    CHECK_MSG(cJSON_GetArraySize(rates) == 80, "oracle said: %.200s", buf_str(&out));
+    struct retry_rate r;
+    retry_rate_init(&r, start);
+    for (int i = 0; i < 80 && cJSON_GetArraySize(rates) == 80 && !harness_current_failed(); i++) {
+        retry_rate_update(&r, thr[i], t[i]);
+        double want = cJSON_GetArrayItem(rates, i)->valuedouble;
+        double want_m = cJSON_GetArrayItem(measured, i)->valuedouble;
+        CHECK_MSG(fabs(want - r.fill_rate) <= 1e-9 * (1 + fabs(want)),
+                  "event %d: bucket rate %.12f, botocore %.12f", i, r.fill_rate, want);
+        CHECK_MSG(fabs(want_m - r.measured) <= 1e-9 * (1 + fabs(want_m)),
+                  "event %d: measured %.12f, botocore %.12f", i, r.measured, want_m);
+        CHECK_INT_EQ(cJSON_IsTrue(cJSON_GetArrayItem(enabled, i)), r.enabled);
+    }
+    cJSON_Delete(o);
+    buf_free(&out);
+}
+
+static void test_adaptive_update(void)
+{
+    struct retry_rate r;
+    retry_rate_init(&r, 0.0);
+    /* Ten sends a second for two seconds, all fine. */
+    double rate = 0;
+    for (int i = 1; i <= 20; i++)
+        rate = retry_rate_update(&r, 0, i * 0.1);
+    CHECK_INT_EQ(0, r.enabled);
+    CHECK(rate > 0);
+    double measured = r.measured;
+    CHECK(measured > 9.0 && measured < 10.5);
+    rate = retry_rate_update(&r, 1, 2.05);
+    CHECK_INT_EQ(1, r.enabled);
+    CHECK_NEAR(r.measured * 0.7, rate);
+    CHECK_NEAR(r.measured, r.w_max);
+    CHECK_NEAR(2.05, r.last_fail);
+    CHECK_NEAR(rate, r.fill_rate);
+    /* Right after the throttle CUBIC sits at W_max * beta; at K it is back at W_max. */
+    double k = r.k, w = r.w_max;
+    CHECK_NEAR(w, retry_rate_cubic_success(&r, 2.05 + k));
+    /* A second throttle while enabled uses min(measured, the bucket's rate). */
+    double fill = r.fill_rate;
+    rate = retry_rate_update(&r, 1, 2.06);
+    CHECK_NEAR((r.measured < fill ? r.measured : fill) * 0.7, rate);
 }
 
 static void test_backoff_2026(void)
@@ -300,6 +474,12 @@ int main(void)
     RUN(test_classic_parameters);
     RUN(test_legacy_mode);
     RUN(test_max_attempts_and_invalid_config);
+    RUN(test_adaptive_mode);
+    RUN(test_adaptive_cubic_vectors);
+    RUN(test_adaptive_rate_measurement);
+    RUN(test_adaptive_bucket);
+    RUN(test_adaptive_update);
+    RUN(test_adaptive_matches_botocore);
     RUN(test_backoff_2026);
     RUN(test_backoff_classic);
     RUN(test_retry_after_clamping);

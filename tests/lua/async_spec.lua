@@ -28,7 +28,8 @@ describe("non-blocking calls", function()
 
   it("start returns a handle whose result arrives through poll", function()
     local srv = echo.new()
-    local c <close> = F.client(ivs, srv.url)
+    local c = F.client(ivs, srv.url)
+    finally(function() c:close() end)
     local call = c:start("get_channel", { arn = ARN .. "abc1" })
     assert.equal("ivs.Call", getmetatable(call).__name)
     assert.equal(ivs.Call, getmetatable(call))
@@ -49,7 +50,8 @@ describe("non-blocking calls", function()
 
   it("keeps several calls on the wire at once, each with its own result", function()
     local srv = echo.new({ hold = 4 }) -- answers nothing until 4 requests wait together
-    local c <close> = F.client(ivs, srv.url, { max_connections = 4 })
+    local c = F.client(ivs, srv.url, { max_connections = 4 })
+    finally(function() c:close() end)
     local calls = {}
     for i = 1, 4 do calls[i] = assert(c:start("GetChannel", { arn = ARN .. "ch" .. i })) end
     assert.equal(4, c:poll(0))
@@ -61,7 +63,8 @@ describe("non-blocking calls", function()
 
   it("reports validation errors at once and service errors through the handle", function()
     local srv = echo.new()
-    local c <close> = F.client(ivs, srv.url)
+    local c = F.client(ivs, srv.url)
+    finally(function() c:close() end)
     local call, err = c:start("get_channel", {})
     assert.is_nil(call)
     assert.equal("validation", err.kind)
@@ -141,7 +144,8 @@ describe("non-blocking calls", function()
 
   it("drops a handle collected in flight without harm", function()
     local srv = echo.new()
-    local c <close> = F.client(ivs, srv.url)
+    local c = F.client(ivs, srv.url)
+    finally(function() c:close() end)
     do
       local _ = c:start("get_channel", { arn = ARN .. "gone" })
     end
@@ -162,7 +166,8 @@ describe("non-blocking calls", function()
 
   it("poll(0) returns at once while the server is slow", function()
     local srv = capture.start({ { body = { channels = {} }, delay = 0.5 } })
-    local c <close> = F.client(ivs, srv.url)
+    local c = F.client(ivs, srv.url)
+    finally(function() c:close() end)
     local call = assert(c:start("list_channels"))
     local worst, polls = 0, 0
     local deadline = socket.gettime() + 5
@@ -188,7 +193,8 @@ describe("client:run_all", function()
   it("runs 40 calls 8 at a time and returns the results in order", function()
     local child = echo.spawn()
     local ok, res = pcall(function()
-      local c <close> = F.client(ivs, child.url, { max_connections = 8 })
+      local c = F.client(ivs, child.url, { max_connections = 8 })
+      finally(function() c:close() end)
       local calls = {}
       for i = 1, 40 do calls[i] = { "get_channel", { arn = ARN .. "c" .. i } } end
       calls[41] = { "get_channel", {} } -- invalid: reported in place, the others still run
@@ -211,7 +217,8 @@ describe("client:run_all", function()
 
   it("rejects malformed entries before starting anything", function()
     local child = echo.spawn()
-    local c <close> = F.client(ivs, child.url)
+    local c = F.client(ivs, child.url)
+    finally(function() c:close() end)
     assert.has_error(function() c:run_all({ { "no_such_op", {} } }) end)
     assert.has_error(function() c:run_all({ { "get_channel", 5 } }) end)
     assert.has_error(function() c:run_all({}, { concurrency = 0 }) end)
@@ -224,7 +231,8 @@ describe("client:run_all", function()
   it("max_connections is a client option; cancelled is an error kind", function()
     assert.has_error(function() ivs.new({ region = "us-west-2", max_connections = 0 }) end)
     assert.has_error(function() ivs.new({ region = "us-west-2", max_connections = "8" }) end)
-    local c <close> = assert(ivs.new({ region = "us-west-2", max_connections = 8, endpoint = "http://127.0.0.1:9" }))
+    local c = assert(ivs.new({ region = "us-west-2", max_connections = 8, endpoint = "http://127.0.0.1:9" }))
+    finally(function() c:close() end)
     assert.is_true(ivs.is_client(c))
     assert.equal("cancelled", ivs.kinds[#ivs.kinds])
   end)

@@ -1,14 +1,12 @@
 -- Module-level functions on the lazily built default client, in a subprocess with its own
 -- environment (the test runner clears every AWS_* variable).
+local compat = require("helpers.compat")
 local capture = require("helpers.capture")
 local F = require("helpers.fixtures")
 
 local function run_lua(env, code)
-  local cmd = string.format("env %s lua5.4 -e %q 2>&1", env, code)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("a")
-  local ok, _, status = p:close()
-  return out, ok, status
+  local out, ok, status = compat.popen_read(string.format("env %s %s -e %q 2>&1", env, compat.LUA, code))
+  return out, ok or nil, status
 end
 
 describe("default client", function()

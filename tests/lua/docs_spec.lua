@@ -7,7 +7,7 @@ local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 local function sh(cmd)
   local p = assert(io.popen("(" .. cmd .. ") 2>&1; echo \"__rc=$?\""))
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   local rc = tonumber(out:match("__rc=(%d+)%s*$"))
   return rc == 0, (out:gsub("__rc=%d+%s*$", ""))
@@ -16,13 +16,20 @@ end
 local function read(path)
   local f = io.open(path)
   if not f then return nil end
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
 
 describe("make docs", function()
   it("builds the LDoc reference with every operation and its parameters", function()
+    -- make docs writes docs/api in the checkout and runs its own interpreters (LDoc under
+    -- lua5.1, the page generator under lua5.4): one run of the suite is enough, and two at
+    -- once would write the same files.
+    if (os.getenv("IVS_TEST_LUA") or "lua5.4") ~= "lua5.4" then
+      pending("make docs is tried in the lua5.4 run")
+      return
+    end
     if not (sh("command -v ldoc >/dev/null")) then
       pending("ldoc is not installed (Debian package lua-ldoc)")
       return

@@ -11,7 +11,8 @@ describe("service errors", function()
       headers = { ["x-amzn-ErrorType"] = "ResourceNotFoundException:http://internal.amazon.com/coral/com.amazon.ivs/",
         ["x-amzn-RequestId"] = "4f3c2b1a-9d8e-4f7a-b6c5-1234567890ab" },
       body = { exceptionMessage = "Channel not found" } } })
-    local c <close> = F.client(ivs, srv.url)
+    local c = F.client(ivs, srv.url)
+    finally(function() c:close() end)
     local out, err = c:get_channel{ arn = F.CHANNEL_ARN }
     assert.is_nil(out)
     assert.equal(ivs.Error, getmetatable(err))
@@ -35,7 +36,8 @@ describe("service errors", function()
       { status = 402, headers = { ["x-amzn-ErrorType"] = "ServiceQuotaExceededException" },
         body = { exceptionMessage = "Stream key limit reached" } },
     })
-    local c <close> = F.client(ivs, srv.url)
+    local c = F.client(ivs, srv.url)
+    finally(function() c:close() end)
     local _, e1 = c:get_stream{ channelArn = F.CHANNEL_ARN }
     local _, e2 = c:create_stream_key{ channelArn = F.CHANNEL_ARN }
     assert.equal("ChannelNotBroadcasting", e1.code)
@@ -49,7 +51,8 @@ describe("service errors", function()
     local busy = { status = 503, headers = { ["x-amzn-ErrorType"] = "ServiceUnavailable" },
       body = { exceptionMessage = "Service is busy" } }
     local srv = capture.start({ busy, busy, { body = { channels = {}, errors = {} } } })
-    local c <close> = F.client(ivs, srv.url, { max_attempts = 3 })
+    local c = F.client(ivs, srv.url, { max_attempts = 3 })
+    finally(function() c:close() end)
     local out, err = c:batch_get_channel{ arns = { F.CHANNEL_ARN } }
     assert.is_nil(err and tostring(err))
     assert.same({ channels = {}, errors = {} }, out)
@@ -63,7 +66,8 @@ describe("service errors", function()
     local busy = { status = 503, headers = { ["x-amzn-ErrorType"] = "ServiceUnavailable" },
       body = { exceptionMessage = "Service is busy" } }
     local srv = capture.start({ busy, busy })
-    local c <close> = F.client(ivs, srv.url, { max_attempts = 2 })
+    local c = F.client(ivs, srv.url, { max_attempts = 2 })
+    finally(function() c:close() end)
     local out, err = c:batch_get_channel{ arns = { F.CHANNEL_ARN } }
     assert.is_nil(out)
     assert.equal("ServiceUnavailable", err.code)
@@ -78,7 +82,8 @@ describe("service errors", function()
     local srv = capture.start({})
     local url = srv.url
     srv:finish() -- the port is closed now
-    local c <close> = F.client(ivs, url)
+    local c = F.client(ivs, url)
+    finally(function() c:close() end)
     local out, err = c:get_channel{ arn = F.CHANNEL_ARN }
     assert.is_nil(out)
     assert.equal("network", err.kind)
@@ -98,9 +103,10 @@ describe("secrets", function()
         body = { exceptionMessage = "User is not authorized to perform ivs:GetStreamKey" } },
     })
     local lines = {}
-    local c <close> = F.client(ivs, srv.url, { log = function(line, level)
+    local c = F.client(ivs, srv.url, { log = function(line, level)
       lines[#lines + 1] = level .. " " .. line
     end })
+    finally(function() c:close() end)
     local out = assert(c:create_channel{ name = "lobby" })
     assert.equal(F.STREAM_KEY, out.streamKey.value)
     local _, err = c:get_stream_key{ arn = F.STREAM_KEY_ARN }
@@ -115,7 +121,8 @@ describe("secrets", function()
 
   it("survive a log function that raises", function()
     local srv = capture.start({ { body = { channel = F.channel } } })
-    local c <close> = F.client(ivs, srv.url, { log = function() error("log sink is broken") end })
+    local c = F.client(ivs, srv.url, { log = function() error("log sink is broken") end })
+    finally(function() c:close() end)
     local out = assert(c:get_channel{ arn = F.CHANNEL_ARN })
     assert.equal("lobby", out.channel.name)
   end)

@@ -1,5 +1,6 @@
 -- The example scripts (scripts/examples) and `make demo`'s driver, each run as a subprocess
 -- against a fresh ivs-emulator, the way a user runs them.
+local compat = require("helpers.compat")
 local emulator = require("helpers.emulator")
 local ivs = require("ivs")
 local http = require("socket.http")
@@ -11,7 +12,7 @@ local q = emulator.shell_quote
 
 local function read_file(path)
   local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
@@ -30,7 +31,7 @@ local function run_with(env, script, ...)
   for i, a in ipairs({ ... }) do args[i] = q(a) end
   local cmd = string.format("%s timeout 60 %s %s %s >%s 2>%s </dev/null", env, LUA,
     q(ROOT .. "/scripts/examples/" .. script), table.concat(args, " "), q(tmp .. "/out"), q(tmp .. "/err"))
-  local _, _, code = os.execute(cmd)
+  local _, code = compat.execute(cmd)
   return code, read_file(tmp .. "/out"), read_file(tmp .. "/err")
 end
 
@@ -57,7 +58,7 @@ end
 
 local function public_key_pem()
   local private, public = tmp .. "/k.pem", tmp .. "/pub.pem"
-  assert(os.execute(string.format("openssl ecparam -name secp384r1 -genkey -noout -out %s && "
+  assert(compat.execute(string.format("openssl ecparam -name secp384r1 -genkey -noout -out %s && "
     .. "openssl ec -in %s -pubout -out %s 2>/dev/null", q(private), q(private), q(public))))
   return read_file(public)
 end
@@ -66,7 +67,7 @@ before_each(function()
   emu = emulator.start()
   client = assert(ivs.new{ endpoint = emu.url, region = emu.region, credentials = emu.credentials })
   local p = assert(io.popen("mktemp -d"))
-  tmp = p:read("l")
+  tmp = p:read("*l")
   p:close()
 end)
 
@@ -285,7 +286,7 @@ describe("scripts/demo", function()
   it("runs provision.lua against its own emulator and stops it afterwards", function()
     local cmd = string.format("timeout 120 %s >%s 2>%s </dev/null", q(ROOT .. "/scripts/demo"), q(tmp .. "/out"),
       q(tmp .. "/err"))
-    local _, _, code = os.execute(cmd)
+    local _, code = compat.execute(cmd)
     local out = read_file(tmp .. "/out")
     assert.equal(0, code, read_file(tmp .. "/err"))
     local port = assert(out:match("listening on http://127%.0%.0%.1:(%d+)"))
@@ -301,7 +302,7 @@ describe("scripts/demo", function()
     write_file(tmp .. "/fails.lua", 'io.stderr:write("broken on purpose\\n") os.exit(3)')
     local cmd = string.format("timeout 120 %s %s >%s 2>%s </dev/null", q(ROOT .. "/scripts/demo"),
       q(tmp .. "/fails.lua"), q(tmp .. "/out"), q(tmp .. "/err"))
-    local _, _, code = os.execute(cmd)
+    local _, code = compat.execute(cmd)
     assert.equal(3, code)
     assert.matches("broken on purpose", read_file(tmp .. "/err"))
     local port = assert(read_file(tmp .. "/out"):match("listening on http://127%.0%.0%.1:(%d+)"))

@@ -3,6 +3,7 @@
 -- as a wrong result (checked below); `make asan` runs this spec with the ASan-built module,
 -- where any read of freed memory or write past a block aborts the run.
 local core = require("ivs.core")
+local compat = require("helpers.compat")
 
 -- A finalizer pending when the binding allocates: in generational mode every young
 -- collection ends by calling the pending finalizers, and a large allocation (a key array
@@ -18,7 +19,7 @@ local function armed(fn)
 end
 
 local function normal_gc()
-  collectgarbage("incremental", 200, 100, 13)
+  if _VERSION == "Lua 5.4" then collectgarbage("incremental", 200, 100, 13) end
   collectgarbage("collect")
 end
 
@@ -31,6 +32,10 @@ describe("hostile finalizers", function()
   after_each(normal_gc)
 
   it("json_encode survives a finalizer that adds keys while the key array is allocated", function()
+    if _VERSION ~= "Lua 5.4" then
+      pending("needs Lua 5.4's generational collector to time the finalizer")
+      return
+    end
     local victim = {}
     for i = 1, 20000 do victim["key" .. i] = i end
     local arm, state = armed(function(run)
@@ -47,6 +52,10 @@ describe("hostile finalizers", function()
   end)
 
   it("sign survives a finalizer that adds headers while the header array is allocated", function()
+    if _VERSION ~= "Lua 5.4" then
+      pending("needs Lua 5.4's generational collector to time the finalizer")
+      return
+    end
     local headers = {}
     for i = 1, 20000 do headers["x-h" .. i] = "v" end
     local arm, state = armed(function(run)
@@ -169,8 +178,8 @@ q0NnyMifkdABTWQY+35TP/xrn8TQpzo=
       bits = bits + 6
       if bits >= 8 then
         bits = bits - 8
-        out[#out + 1] = string.char(acc // (1 << bits))
-        acc = acc % (1 << bits)
+        out[#out + 1] = string.char(math.floor(acc / 2 ^ bits))
+        acc = acc % 2 ^ bits
       end
     end
     local json = assert(core.json_decode(table.concat(out)))
@@ -271,12 +280,14 @@ describe("ivs.json.decode on odd input", function()
       assert.matches("too large", err.message)
     end
     assert.equal(1e308, ivs.json.decode("1e308"))
-    assert.equal(math.maxinteger, ivs.json.decode("9223372036854775807"))
-    assert.equal("integer", math.type(ivs.json.decode("-9223372036854775808")))
+    if compat.HAS_INTEGERS then
+      assert.equal(math.maxinteger, ivs.json.decode("9223372036854775807"))
+      assert.equal("integer", math.type(ivs.json.decode("-9223372036854775808")))
+    end
   end)
 
   it("reads surrogate pairs and refuses lone ones", function()
-    assert.equal("\u{1F600}", ivs.json.decode('"\\ud83d\\ude00"'))
+    assert.equal("\240\159\152\128", ivs.json.decode('"\\ud83d\\ude00"'))
     assert.is_nil((ivs.json.decode('"\\ud83d"')))
     assert.is_nil((ivs.json.decode('"\\ude00"')))
     assert.is_nil((ivs.json.decode('"a\nb"')))
@@ -322,7 +333,7 @@ describe("odd responses", function()
   it("bounds the size of a gzip response after decompression", function()
     local p = io.popen("(printf '{\"channels\":[]'; head -c 20000000 /dev/zero | tr '\\0' ' '; printf '}')"
       .. " | gzip -c 2>/dev/null")
-    local gz = p and p:read("a") or ""
+    local gz = p and p:read("*a") or ""
     if p then p:close() end
     if #gz < 1000 or #gz > 200000 then
       pending("gzip is not available")
@@ -360,7 +371,7 @@ describe("did you mean, on huge names", function()
     ok, err = pcall(c.pages, c, string.rep("list_channelz", 5000))
     assert.is_false(ok)
     assert.matches("did you mean", err)
-    ok, err = pcall(ivs.describe, string.rep("x", 1 << 20))
+    ok, err = pcall(ivs.describe, string.rep("x", 1048576))
     assert.is_false(ok)
     assert.matches("did you mean", err)
     c:close()

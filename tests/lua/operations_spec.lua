@@ -1,6 +1,7 @@
 -- Every IVS operation through the Lua module: the exact HTTP request that reaches the wire
 -- (method, path, query, headers, signed scope, JSON body) and the parsed result of a
 -- realistic canned response. One case per operation; the spec checks the table is complete.
+local compat = require("helpers.compat")
 local capture = require("helpers.capture")
 local F = require("helpers.fixtures")
 local cjson = require("cjson")
@@ -136,10 +137,10 @@ local function amz_epoch(d)
   local y, mo, da, h, mi, s = d:match("^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
   local days_from_civil = function(yy, m, dd)
     yy = m <= 2 and yy - 1 or yy
-    local era = yy // 400
+    local era = math.floor(yy / 400)
     local yoe = yy - era * 400
-    local doy = (153 * (m + (m > 2 and -3 or 9)) + 2) // 5 + dd - 1
-    local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    local doy = math.floor((153 * (m + (m > 2 and -3 or 9)) + 2) / 5) + dd - 1
+    local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
     return era * 146097 + doe - 719468
   end
   return days_from_civil(tonumber(y), tonumber(mo), tonumber(da)) * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60
@@ -225,7 +226,7 @@ describe("operations", function()
   it("signs exactly as botocore does (independent oracle)", function()
     local oracle = (os.getenv("IVS_ROOT") or ".") .. "/tests/oracle/botocore_sign.py"
     local probe = io.open(oracle, "r")
-    if not probe or not os.execute("python3 -c 'import botocore' >/dev/null 2>&1") then
+    if not probe or not compat.execute("python3 -c 'import botocore' >/dev/null 2>&1") then
       if probe then probe:close() end
       pending("botocore or tests/oracle/botocore_sign.py not available")
       return
@@ -253,7 +254,7 @@ describe("operations", function()
       f:write(spec)
       f:close()
       local p = assert(io.popen("python3 " .. oracle .. " < " .. tmp))
-      local out = p:read("a")
+      local out = p:read("*a")
       p:close()
       os.remove(tmp)
       local expected = cjson.decode(out)

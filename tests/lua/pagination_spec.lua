@@ -17,7 +17,8 @@ describe("pagination", function()
       { body = { channels = { channel(3) }, nextToken = "dG9rZW4tMg==" } },
       { body = { channels = { channel(4) } } },
     })
-    local c <close> = F.client(ivs, srv.url)
+    local c = F.client(ivs, srv.url)
+    finally(function() c:close() end)
     local params = { maxResults = 2, filterByName = "ch" }
     local names = {}
     local pages = 0
@@ -41,7 +42,8 @@ describe("pagination", function()
       { body = { channels = { channel(3) }, nextToken = "p3" } },
       { body = { channels = { channel(4) } } },
     })
-    local c <close> = F.client(ivs, srv.url)
+    local c = F.client(ivs, srv.url)
+    finally(function() c:close() end)
     local names = {}
     for ch in c:items("ListChannels") do names[#names + 1] = ch.name end
     assert.same({ "ch1", "ch2", "ch3", "ch4" }, names)
@@ -51,7 +53,8 @@ describe("pagination", function()
       { body = { channels = { channel(1), channel(2) }, nextToken = "p2" } },
       { body = { channels = { channel(3) }, nextToken = "p3" } },
     })
-    local c2 <close> = F.client(ivs, srv2.url)
+    local c2 = F.client(ivs, srv2.url)
+    finally(function() c2:close() end)
     names = {}
     for ch in c2:items("list_channels", nil, { max_items = 3 }) do names[#names + 1] = ch.name end
     assert.same({ "ch1", "ch2", "ch3" }, names)
@@ -64,14 +67,16 @@ describe("pagination", function()
       { body = { streamSessions = { { streamId = "st-b" } }, nextToken = "same" } },
       { body = { streamSessions = { { streamId = "st-c" } }, nextToken = "never-fetched" } },
     })
-    local c <close> = F.client(ivs, srv.url)
+    local c = F.client(ivs, srv.url)
+    finally(function() c:close() end)
     local ids = {}
     for s in c:items("list_stream_sessions", { channelArn = F.CHANNEL_ARN }) do ids[#ids + 1] = s.streamId end
     assert.same({ "st-a", "st-b" }, ids)
     assert.equal(2, #srv:finish())
 
     local srv2 = capture.start({ { body = { playbackRestrictionPolicies = { F.policy }, nextToken = "" } } })
-    local c2 <close> = F.client(ivs, srv2.url)
+    local c2 = F.client(ivs, srv2.url)
+    finally(function() c2:close() end)
     local n = 0
     for p in c2:items("list_playback_restriction_policies") do
       n = n + 1
@@ -87,7 +92,8 @@ describe("pagination", function()
       { status = 404, headers = { ["x-amzn-ErrorType"] = "ResourceNotFoundException" },
         body = { exceptionMessage = "Channel deleted" } },
     })
-    local c <close> = F.client(ivs, srv.url)
+    local c = F.client(ivs, srv.url)
+    finally(function() c:close() end)
     local seen = 0
     local ok, err = pcall(function()
       for _ in c:items("list_stream_keys", { channelArn = F.CHANNEL_ARN }) do seen = seen + 1 end
@@ -104,7 +110,8 @@ describe("pagination", function()
       { body = { keyPairs = {}, nextToken = "p2" } },
       { body = { keyPairs = {}, nextToken = "p3" } },
     })
-    local c <close> = F.client(ivs, srv.url)
+    local c = F.client(ivs, srv.url)
+    finally(function() c:close() end)
     local n = 0
     for _ in c:pages("list_playback_key_pairs", {}, { max_pages = 2 }) do n = n + 1 end
     assert.equal(2, n)

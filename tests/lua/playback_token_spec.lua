@@ -1,5 +1,6 @@
 -- Playback tokens from Lua: ivs.playback_token and ivs.playback_url. Signatures are checked
 -- by the Python `cryptography` package (tests/oracle/verify_playback_token.py) when present.
+local compat = require("helpers.compat")
 local cjson = require("cjson")
 local ivs = require("ivs")
 
@@ -39,7 +40,7 @@ local function b64url_decode(s)
   local bits, out = {}, {}
   for i = 1, #s do
     local v = B64URL:find(s:sub(i, i), 1, true) - 1
-    for b = 5, 0, -1 do bits[#bits + 1] = (v >> b) & 1 end
+    for b = 5, 0, -1 do bits[#bits + 1] = math.floor(v / 2 ^ b) % 2 end
   end
   for i = 1, #bits - 7, 8 do
     local byte = 0
@@ -64,7 +65,7 @@ local function write_temp(text)
 end
 
 local function oracle_available()
-  local ok = os.execute("python3 -c 'import cryptography' >/dev/null 2>&1")
+  local ok = compat.execute("python3 -c 'import cryptography' >/dev/null 2>&1")
   local root = os.getenv("IVS_ROOT") or "."
   local f = io.open(root .. "/tests/oracle/verify_playback_token.py", "r")
   if f then f:close() end
@@ -75,10 +76,8 @@ end
 local function oracle_verify(token, public_pem)
   local key_path, token_path = write_temp(public_pem), write_temp(token)
   local root = os.getenv("IVS_ROOT") or "."
-  local p = assert(io.popen(string.format("python3 '%s/tests/oracle/verify_playback_token.py' '%s' < '%s'",
-    root, key_path, token_path)))
-  local out = p:read("a")
-  local _, _, code = p:close()
+  local out, _, code = compat.popen_read(string.format("python3 '%s/tests/oracle/verify_playback_token.py' '%s' < '%s'",
+    root, key_path, token_path))
   os.remove(key_path)
   os.remove(token_path)
   return cjson.decode(out), code

@@ -19,7 +19,7 @@ end
 local function read(path)
   local f = io.open(path, "r")
   if not f then return nil end
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end

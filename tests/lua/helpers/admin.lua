@@ -10,6 +10,7 @@
 -- (malformed JSON, a stale X-Amz-Date, no signature), signed by curl's own SigV4 (--aws-sigv4)
 -- when `sign` is true: an independent signer, so the emulator's checks are not tested against
 -- the code they share with the client.
+local compat = require("helpers.compat")
 local cjson = require("cjson.safe")
 local emulator = require("helpers.emulator")
 
@@ -27,7 +28,7 @@ end
 
 local function tmpname()
   local p = assert(io.popen("mktemp 2>/dev/null"))
-  local name = p:read("l")
+  local name = p:read("*l")
   p:close()
   assert(name and name ~= "", "mktemp failed")
   return name
@@ -47,7 +48,7 @@ local function curl(args, body, max_time)
     cmd[#cmd + 1] = "--data-binary @" .. q(file)
   end
   local p = assert(io.popen(table.concat(cmd, " ") .. " 2>&1"))
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   if file then os.remove(file) end
   local head, rest = out:match("^(HTTP/[%d.]+ %d%d%d.-)\r\n\r\n(.*)$")
@@ -139,14 +140,14 @@ end
 -- @param curve openssl curve name, default "secp384r1" (the only one IVS accepts)
 function M.ec_public_key(curve)
   local p = assert(io.popen("mktemp -d 2>/dev/null"))
-  local dir = p:read("l")
+  local dir = p:read("*l")
   p:close()
   assert(dir and dir ~= "", "mktemp -d failed")
   local key, pub = dir .. "/key.pem", dir .. "/pub.pem"
-  local okay = os.execute(string.format("openssl ecparam -name %s -genkey -noout -out %s 2>/dev/null && "
+  local okay = compat.execute(string.format("openssl ecparam -name %s -genkey -noout -out %s 2>/dev/null && "
     .. "openssl ec -in %s -pubout -out %s 2>/dev/null", q(curve or "secp384r1"), q(key), q(key), q(pub)))
   local f = okay and io.open(pub, "rb")
-  local pem = f and f:read("a")
+  local pem = f and f:read("*a")
   if f then f:close() end
   os.execute("rm -rf " .. q(dir))
   assert(pem and pem:find("BEGIN PUBLIC KEY", 1, true), "openssl could not make a key")

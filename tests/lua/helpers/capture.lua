@@ -46,7 +46,7 @@ function M.start(responses, opts)
   f:write(cjson.encode({ responses = scripted, limit = (opts and opts.limit) or 30 }))
   f:close()
   local proc = assert(io.popen(string.format("exec %s %q %q", LUA, SERVER, path), "r"))
-  local line = proc:read("l")
+  local line = proc:read("*l")
   local port = line and tonumber(line:match("^PORT (%d+)$"))
   if not port then
     proc:close()

@@ -18,7 +18,7 @@ local cjson = require("cjson")
 
 local script_path = assert(arg[1], "usage: capture_server.lua SCRIPT.json")
 local fh = assert(io.open(script_path, "rb"))
-local script = cjson.decode(fh:read("a"))
+local script = cjson.decode(fh:read("*a"))
 fh:close()
 local responses = script.responses or {}
 local deadline = socket.gettime() + (script.limit or 30)

@@ -127,7 +127,7 @@ function M.spawn()
   local root = os.getenv("IVS_ROOT") or "."
   local lua = os.getenv("IVS_TEST_LUA") or "lua5.4"
   local proc = assert(io.popen(string.format("exec %s %q", lua, root .. "/tests/lua/helpers/echo_server.lua"), "r"))
-  local port = tonumber((proc:read("l") or ""):match("^PORT (%d+)$"))
+  local port = tonumber((proc:read("*l") or ""):match("^PORT (%d+)$"))
   assert(port, "echo server did not start")
   local child = { url = "http://127.0.0.1:" .. port }
   function child.finish()
@@ -137,7 +137,7 @@ function M.spawn()
       s:send("POST /quit HTTP/1.1\r\nHost: x\r\nX-Echo-Control: quit\r\nContent-Length: 0\r\n\r\n")
     end
     s:close()
-    local line = proc:read("l") or ""
+    local line = proc:read("*l") or ""
     proc:close()
     local req, conns = line:match("^DONE (%d+) (%d+)$")
     return { requests = tonumber(req), connections = tonumber(conns) }

@@ -10,6 +10,7 @@
 -- kills the emulator when the Lua process that started it dies (a crashed or killed busted run
 -- leaves nothing behind) or after `lifetime` seconds in any case. emulator.stop_all() (for
 -- after_each/teardown) stops whatever a failing spec left running.
+local compat = require("helpers.compat")
 local M = {}
 
 local ROOT = os.getenv("IVS_ROOT") or "."
@@ -31,7 +32,7 @@ M.shell_quote = shell_quote
 local function read_file(path)
   local f = io.open(path, "rb")
   if not f then return nil end
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
@@ -45,7 +46,7 @@ end
 local function alive(pid)
   local stat = read_file("/proc/" .. pid .. "/stat")
   if stat then return not stat:match("^%d+ %b() [ZX]") end
-  return os.execute("kill -0 " .. pid .. " 2>/dev/null") == true
+  return (compat.execute("kill -0 " .. pid .. " 2>/dev/null"))
 end
 
 local Emulator = {}
@@ -65,13 +66,13 @@ function M.start(opts)
   if not probe then error("ivs-emulator not built: " .. binary .. " (run make)", 2) end
   probe:close()
   local dir_pipe = assert(io.popen("mktemp -d 2>/dev/null"))
-  local dir = dir_pipe:read("l")
+  local dir = dir_pipe:read("*l")
   dir_pipe:close()
   if not dir or dir == "" then error("mktemp -d failed", 2) end
   local args = {}
   for i, a in ipairs(opts.args or {}) do args[i] = shell_quote(a) end
   local timeout = opts.timeout or 10
-  local lifetime = math.tointeger(opts.lifetime or 900) or 900
+  local lifetime = math.floor(tonumber(opts.lifetime) or 900)
   -- $PPID of the popen shell is this Lua process: the watchdog's owner.
   local script = string.format([[
 owner=$PPID
@@ -91,7 +92,7 @@ echo "$emu"
 ]], shell_quote(binary), table.concat(args, " "), shell_quote(dir .. "/out"), shell_quote(dir .. "/err"),
     lifetime)
   local p = assert(io.popen(script, "r"))
-  local pid = p:read("l")
+  local pid = p:read("*l")
   p:close()
   pid = tonumber(pid)
   if not pid then

@@ -1,4 +1,5 @@
 --- Spec support: realistic IVS resources and small assertion helpers shared by the specs.
+local compat = require("helpers.compat")
 local M = {}
 
 M.REGION = "us-west-2"
@@ -79,9 +80,9 @@ function M.same_typed(expected, actual, path)
     return false, string.format("%s: expected %s, got %s", path, type(expected), type(actual))
   end
   if type(expected) == "number" then
-    if math.type(expected) ~= math.type(actual) or expected ~= actual then
+    if compat.math_type(expected) ~= compat.math_type(actual) or expected ~= actual then
       return false, string.format("%s: expected %s (%s), got %s (%s)", path, tostring(expected),
-        math.type(expected), tostring(actual), math.type(actual))
+        compat.math_type(expected), tostring(actual), compat.math_type(actual))
     end
     return true
   end
