@@ -96,7 +96,7 @@ help:
 	@echo "make            build libivs, the Lua module (one per installed Lua) and ivs-emulator"
 	@echo "make test       build and run every test (ends with 'N passed, N failed')"
 	@echo "make demo       run the example provisioning script against a local emulator"
-	@echo "make asan       run the C suites under AddressSanitizer and UBSan"
+	@echo "make asan       run the C suites and the hostile Lua specs under AddressSanitizer and UBSan"
 	@echo "make fuzz       libFuzzer on every harness, FUZZ_TIME seconds each (default 600)"
 	@echo "make valgrind   run the Lua specs under valgrind (leak check)"
 	@echo "make bench      benchmarks against boto3 and the AWS CLI"

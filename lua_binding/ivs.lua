@@ -165,32 +165,9 @@ end
 -- Option handling
 -- ========================================================================================
 
-local function distance(a, b)
-  local la, lb = #a, #b
-  local prev = {}
-  for j = 0, lb do prev[j] = j end
-  for i = 1, la do
-    local cur = { [0] = i }
-    for j = 1, lb do
-      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
-      local best = prev[j] + 1
-      if cur[j - 1] + 1 < best then best = cur[j - 1] + 1 end
-      if prev[j - 1] + cost < best then best = prev[j - 1] + cost end
-      cur[j] = best
-    end
-    prev = cur
-  end
-  return prev[lb]
-end
-
-local function closest(name, candidates)
-  local best, best_d
-  for _, c in ipairs(candidates) do
-    local d = distance(name, c)
-    if not best_d or d < best_d then best, best_d = c, d end
-  end
-  return best
-end
+-- The nearest candidate for a "did you mean" (core.closest: a bounded edit distance in C, so
+-- a huge bad name costs no more than a short one).
+local closest = core.closest
 
 -- Option name -> expected Lua type ("number+" = positive number, "integer+" = integer >= 1).
 local OPTION_TYPES = {
@@ -824,6 +801,13 @@ function methods:items(operation, params, opts)
       local page = next_page()
       if not page then return nil end
       list, i = page[key] or {}, 0
+      if type(list) ~= "table" then
+        -- The service broke the model: report it as any other failing page would be.
+        error(setmetatable({ kind = "internal", code = "InvalidResponse", status = 0, retryable = false,
+          attempts = 0, operation = op.snake_name,
+          message = string_format("%s: the response's '%s' is a %s, not a list", op.snake_name, key, type(list)) },
+          core.Error), 0)
+      end
     end
   end
 end

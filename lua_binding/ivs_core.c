@@ -16,6 +16,8 @@
  * (including a memory error) raised half-way through a conversion never leaks. No C statics
  * hold state: metatables live in the registry under their names.
  */
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +74,9 @@ static size_t s_min3(size_t a, size_t b, size_t c)
     return m < c ? m : c;
 }
 
-/* Levenshtein distance, for "did you mean" suggestions; long names are clipped. */
+/* Levenshtein distance, for "did you mean" suggestions. Both names are clipped to 63 bytes,
+ * so a suggestion costs at most 64 x 64 steps per candidate whatever the caller typed (a
+ * megabyte of bad name must not take minutes). */
 static size_t s_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -186,6 +190,37 @@ static void s_set_boolean(lua_State *L, const char *key, int value)
 {
     lua_pushboolean(L, value);
     lua_setfield(L, -2, key);
+}
+
+/* core.closest(name, candidates) -> the string of the sequence candidates nearest to name
+ * (s_distance; the first of equals), or nil when there is none. The one "did you mean" of
+ * the module, used by ivs.lua and scripts/ivs too. */
+static int l_closest(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_Integer best = 0;
+    size_t best_d = (size_t)-1;
+    for (lua_Integer i = 1;; i++) {
+        int ty = lua_rawgeti(L, 2, i);
+        if (ty == LUA_TNIL) {
+            lua_pop(L, 1);
+            break;
+        }
+        if (ty == LUA_TSTRING) {
+            size_t d = s_distance(name, lua_tostring(L, -1));
+            if (d < best_d) {
+                best_d = d;
+                best = i;
+            }
+        }
+        lua_pop(L, 1);
+    }
+    if (!best)
+        lua_pushnil(L);
+    else
+        lua_rawgeti(L, 2, best);
+    return 1;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -407,9 +442,12 @@ static void s_table_to_json(struct to_json *tj, int idx, const struct model_shap
     }
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        const char *k = lua_tostring(L, -2); /* a string key: no in-place conversion */
+        /* The census said string keys only, but Lua code (an __index reached through lua_geti
+         * below, a finalizer) may have added others since: never convert a key in place. */
+        if (lua_type(L, -2) != LUA_TSTRING)
+            s_misuse(tj, "the table changed while it was converted (a finalizer or __index?)");
         size_t klen = 0;
-        lua_tolstring(L, -2, &klen);
+        const char *k = lua_tolstring(L, -2, &klen);
         const struct model_shape *member_shape = NULL;
         if (shape && shape->type == MT_STRUCTURE) {
             const struct model_member *m = model_find_member(shape, k);
@@ -654,12 +692,20 @@ static void s_json_table(struct json_writer *w, int idx, int depth)
     if (kc.integers || kc.others)
         luaL_error(L, "json_encode: a table must be either a sequence or have only string keys");
 
-    /* The key strings stay alive: the table being encoded holds them. */
+    /* Allocating the arrays below can run finalizers, and one may add keys to the table or
+     * remove them: the census is only an upper bound, checked at every key, and every key
+     * is anchored in a table of ours so that no pointer in keys[] outlives its string. */
     struct json_key *keys = lua_newuserdatauv(L, kc.strings * sizeof *keys, 0);
+    lua_createtable(L, kc.strings > INT_MAX ? INT_MAX : (int)kc.strings, 0);
+    int anchor = lua_gettop(L);
     size_t n = 0;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
+        if (n == kc.strings || lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "json_encode: the table changed while it was encoded (a finalizer?)");
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, anchor, (lua_Integer)n + 1);
         keys[n].s = lua_tolstring(L, -1, &keys[n].len);
         if (strlen(keys[n].s) != keys[n].len)
             luaL_error(L, "json_encode: keys must not contain NUL bytes");
@@ -680,7 +726,7 @@ static void s_json_table(struct json_writer *w, int idx, int depth)
     }
     s_json_newline(w, depth);
     buf_putc(w->out, '}');
-    lua_pop(L, 1); /* keys */
+    lua_pop(L, 2); /* keys and their anchor */
 }
 
 static void s_json_value(struct json_writer *w, int idx, int depth)
@@ -742,23 +788,9 @@ static int l_json_encode(lua_State *L)
     return 1;
 }
 
-static int s_json_depth(const cJSON *j)
-{
-    int deepest = 0;
-    const cJSON *child;
-    if (!cJSON_IsArray(j) && !cJSON_IsObject(j))
-        return 0;
-    cJSON_ArrayForEach(child, j)
-    {
-        int d = s_json_depth(child);
-        if (d > deepest)
-            deepest = d;
-    }
-    return deepest + 1;
-}
-
-/* null_idx: the stack index of the value that stands for JSON null (the `null` option of
- * json_decode), or 0 to leave nulls out (an absent key; a dropped array element). */
+/* Pushes the Lua form of a cJSON tree without a model (for the core's own JSON texts, such as
+ * client:identity()). null_idx: the stack index of the value that stands for JSON null, or 0
+ * to leave nulls out (an absent key; a dropped array element). */
 static void s_push_plain_json(lua_State *L, const cJSON *j, int null_idx)
 {
     luaL_checkstack(L, 4, "json_decode: nested too deeply");
@@ -796,6 +828,323 @@ static void s_push_plain_json(lua_State *L, const cJSON *j, int null_idx)
     }
 }
 
+/* The decoder reads the text straight into Lua values (no cJSON in between, whose strings
+ * end at the first NUL): "\u0000" survives inside a string, integers that fit are exact
+ * lua_Integers, and a number that does not fit a double (1e999) is refused rather than made
+ * infinite. Errors name the line and column, never quote the text (it may hold a secret). */
+struct json_reader {
+    lua_State *L;
+    const char *text;
+    size_t len, pos;
+    const char *error; /* set by the first failure; the caller turns it into nil, err */
+    size_t error_at;
+    int null_idx; /* stack index of the value standing for JSON null, 0 = leave nulls out */
+};
+
+static int s_jr_fail(struct json_reader *r, const char *what)
+{
+    if (!r->error) {
+        r->error = what;
+        r->error_at = r->pos;
+    }
+    return 0;
+}
+
+static void s_jr_ws(struct json_reader *r)
+{
+    while (r->pos < r->len) {
+        char c = r->text[r->pos];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            break;
+        r->pos++;
+    }
+}
+
+static int s_jr_hex4(struct json_reader *r, unsigned *out)
+{
+    if (r->len - r->pos < 4)
+        return s_jr_fail(r, "a \\u escape needs four hex digits");
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = r->text[r->pos++];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return s_jr_fail(r, "a \\u escape needs four hex digits");
+    }
+    *out = v;
+    return 1;
+}
+
+static void s_jr_utf8(luaL_Buffer *b, unsigned cp)
+{
+    if (cp < 0x80) {
+        luaL_addchar(b, (char)cp);
+    } else if (cp < 0x800) {
+        luaL_addchar(b, (char)(0xC0 | (cp >> 6)));
+        luaL_addchar(b, (char)(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        luaL_addchar(b, (char)(0xE0 | (cp >> 12)));
+        luaL_addchar(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
+        luaL_addchar(b, (char)(0x80 | (cp & 0x3F)));
+    } else {
+        luaL_addchar(b, (char)(0xF0 | (cp >> 18)));
+        luaL_addchar(b, (char)(0x80 | ((cp >> 12) & 0x3F)));
+        luaL_addchar(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
+        luaL_addchar(b, (char)(0x80 | (cp & 0x3F)));
+    }
+}
+
+/* Pushes the string starting at the opening quote (on success only). */
+static int s_jr_string(struct json_reader *r)
+{
+    luaL_Buffer b;
+    r->pos++; /* the quote */
+    luaL_buffinit(r->L, &b);
+    for (;;) {
+        if (r->pos >= r->len) {
+            luaL_pushresult(&b);
+            lua_pop(r->L, 1);
+            return s_jr_fail(r, "unterminated string");
+        }
+        size_t start = r->pos;
+        while (r->pos < r->len && r->text[r->pos] != '"' && r->text[r->pos] != '\\' &&
+               (unsigned char)r->text[r->pos] >= 0x20)
+            r->pos++;
+        luaL_addlstring(&b, r->text + start, r->pos - start);
+        if (r->pos >= r->len)
+            continue;
+        char c = r->text[r->pos];
+        if (c == '"') {
+            r->pos++;
+            luaL_pushresult(&b);
+            return 1;
+        }
+        if (c != '\\') {
+            luaL_pushresult(&b);
+            lua_pop(r->L, 1);
+            return s_jr_fail(r, "control character in a string");
+        }
+        r->pos++;
+        char e = r->pos < r->len ? r->text[r->pos++] : '\0';
+        unsigned cp = 0;
+        switch (e) {
+        case '"': luaL_addchar(&b, '"'); break;
+        case '\\': luaL_addchar(&b, '\\'); break;
+        case '/': luaL_addchar(&b, '/'); break;
+        case 'b': luaL_addchar(&b, '\b'); break;
+        case 'f': luaL_addchar(&b, '\f'); break;
+        case 'n': luaL_addchar(&b, '\n'); break;
+        case 'r': luaL_addchar(&b, '\r'); break;
+        case 't': luaL_addchar(&b, '\t'); break;
+        case 'u':
+            if (!s_jr_hex4(r, &cp))
+                break;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                unsigned lo = 0;
+                if (r->len - r->pos < 2 || r->text[r->pos] != '\\' || r->text[r->pos + 1] != 'u') {
+                    s_jr_fail(r, "a high surrogate must be followed by a low one");
+                    break;
+                }
+                r->pos += 2;
+                if (!s_jr_hex4(r, &lo))
+                    break;
+                if (lo < 0xDC00 || lo > 0xDFFF) {
+                    s_jr_fail(r, "a high surrogate must be followed by a low one");
+                    break;
+                }
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                s_jr_fail(r, "a low surrogate without a high one");
+                break;
+            }
+            s_jr_utf8(&b, cp);
+            break;
+        default: s_jr_fail(r, "invalid escape in a string");
+        }
+        if (r->error) {
+            luaL_pushresult(&b);
+            lua_pop(r->L, 1);
+            return 0;
+        }
+    }
+}
+
+static int s_jr_number(struct json_reader *r)
+{
+    size_t start = r->pos;
+    const char *t = r->text;
+    int integral = 1;
+    if (r->pos < r->len && t[r->pos] == '-')
+        r->pos++;
+    if (r->pos < r->len && t[r->pos] == '0') {
+        r->pos++;
+    } else if (r->pos < r->len && t[r->pos] >= '1' && t[r->pos] <= '9') {
+        while (r->pos < r->len && t[r->pos] >= '0' && t[r->pos] <= '9')
+            r->pos++;
+    } else {
+        return s_jr_fail(r, "invalid value");
+    }
+    if (r->pos < r->len && t[r->pos] == '.') {
+        integral = 0;
+        r->pos++;
+        if (r->pos >= r->len || t[r->pos] < '0' || t[r->pos] > '9')
+            return s_jr_fail(r, "a digit must follow the decimal point");
+        while (r->pos < r->len && t[r->pos] >= '0' && t[r->pos] <= '9')
+            r->pos++;
+    }
+    if (r->pos < r->len && (t[r->pos] == 'e' || t[r->pos] == 'E')) {
+        integral = 0;
+        r->pos++;
+        if (r->pos < r->len && (t[r->pos] == '+' || t[r->pos] == '-'))
+            r->pos++;
+        if (r->pos >= r->len || t[r->pos] < '0' || t[r->pos] > '9')
+            return s_jr_fail(r, "a digit must follow the exponent");
+        while (r->pos < r->len && t[r->pos] >= '0' && t[r->pos] <= '9')
+            r->pos++;
+    }
+    char tmp[64];
+    size_t n = r->pos - start;
+    if (n >= sizeof tmp) {
+        /* Longer than any double needs: only its magnitude matters, so parse a heap copy. */
+        char *copy = lua_newuserdatauv(r->L, n + 1, 0);
+        memcpy(copy, t + start, n);
+        copy[n] = '\0';
+        double d = strtod(copy, NULL);
+        lua_pop(r->L, 1);
+        if (!isfinite(d)) {
+            r->pos = start;
+            return s_jr_fail(r, "number too large for a double");
+        }
+        s_push_number(r->L, d, NULL);
+        return 1;
+    }
+    memcpy(tmp, t + start, n);
+    tmp[n] = '\0';
+    if (integral) {
+        errno = 0;
+        long long v = strtoll(tmp, NULL, 10);
+        if (errno == 0) {
+            lua_pushinteger(r->L, (lua_Integer)v);
+            return 1;
+        }
+    }
+    double d = strtod(tmp, NULL);
+    if (!isfinite(d)) {
+        r->pos = start;
+        return s_jr_fail(r, "number too large for a double");
+    }
+    s_push_number(r->L, d, NULL);
+    return 1;
+}
+
+static int s_jr_literal(struct json_reader *r, const char *word)
+{
+    size_t n = strlen(word);
+    if (r->len - r->pos < n || memcmp(r->text + r->pos, word, n) != 0)
+        return s_jr_fail(r, "invalid value");
+    r->pos += n;
+    return 1;
+}
+
+/* Pushes one value (JSON null as nil); returns 0 on failure with nothing pushed. */
+static int s_jr_value(struct json_reader *r, int depth)
+{
+    lua_State *L = r->L;
+    s_jr_ws(r);
+    if (r->pos >= r->len)
+        return s_jr_fail(r, "unexpected end of text");
+    char c = r->text[r->pos];
+    if (c == '{' || c == '[') {
+        if (depth >= JSON_MAX_DEPTH)
+            return s_jr_fail(r, "nested too deeply");
+        luaL_checkstack(L, 4, "json_decode: nested too deeply");
+        int is_array = c == '[';
+        char close = is_array ? ']' : '}';
+        r->pos++;
+        lua_newtable(L);
+        if (is_array)
+            luaL_setmetatable(L, JSON_ARRAY_MT);
+        int t = lua_gettop(L);
+        lua_Integer n = 0;
+        s_jr_ws(r);
+        if (r->pos < r->len && r->text[r->pos] == close) {
+            r->pos++;
+            return 1;
+        }
+        for (;;) {
+            if (!is_array) {
+                s_jr_ws(r);
+                if (r->pos >= r->len || r->text[r->pos] != '"') {
+                    lua_settop(L, t - 1);
+                    return s_jr_fail(r, "expected a member name");
+                }
+                if (!s_jr_string(r)) {
+                    lua_settop(L, t - 1);
+                    return 0;
+                }
+                s_jr_ws(r);
+                if (r->pos >= r->len || r->text[r->pos] != ':') {
+                    lua_settop(L, t - 1);
+                    return s_jr_fail(r, "expected ':'");
+                }
+                r->pos++;
+            }
+            if (!s_jr_value(r, depth + 1)) {
+                lua_settop(L, t - 1);
+                return 0;
+            }
+            /* null (without the null option): an absent member, a dropped element */
+            if (lua_isnil(L, -1))
+                lua_settop(L, t);
+            else if (is_array)
+                lua_rawseti(L, t, ++n);
+            else
+                lua_rawset(L, t);
+            s_jr_ws(r);
+            if (r->pos < r->len && r->text[r->pos] == ',') {
+                r->pos++;
+                continue;
+            }
+            if (r->pos < r->len && r->text[r->pos] == close) {
+                r->pos++;
+                return 1;
+            }
+            lua_settop(L, t - 1);
+            return s_jr_fail(r, is_array ? "expected ',' or ']'" : "expected ',' or '}'");
+        }
+    }
+    if (c == '"')
+        return s_jr_string(r);
+    if (c == 't') {
+        if (!s_jr_literal(r, "true"))
+            return 0;
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    if (c == 'f') {
+        if (!s_jr_literal(r, "false"))
+            return 0;
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    if (c == 'n') {
+        if (!s_jr_literal(r, "null"))
+            return 0;
+        if (r->null_idx)
+            lua_pushvalue(L, r->null_idx);
+        else
+            lua_pushnil(L);
+        return 1;
+    }
+    return s_jr_number(r);
+}
+
 static int l_json_decode(lua_State *L)
 {
     size_t len = 0;
@@ -811,39 +1160,34 @@ static int l_json_decode(lua_State *L)
             null_idx = 2;
     }
     lua_settop(L, 2);
-    struct call_frame *f = s_new_frame(L);
-    if (strlen(text) != len) {
-        ivs_error_set(&f->err, IVS_ERR_VALIDATION, "InvalidJSON",
-                      "JSON text must not contain NUL bytes");
-    } else {
-        const char *end = NULL;
-        f->output = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
-        if (!f->output) {
-            /* Point at the line and column, never quote the text (it may hold a secret). */
-            size_t at = end && end >= text ? (size_t)(end - text) : 0;
-            int line = 1, column = 1;
-            for (size_t i = 0; i < at && i < len; i++) {
-                if (text[i] == '\n') {
-                    line++;
-                    column = 1;
-                } else {
-                    column++;
-                }
-            }
-            ivs_error_set(&f->err, IVS_ERR_VALIDATION, "InvalidJSON",
-                          "not valid JSON (line %d, column %d)", line, column);
-        } else if (s_json_depth(f->output) > JSON_MAX_DEPTH) {
-            ivs_error_set(&f->err, IVS_ERR_VALIDATION, "InvalidJSON",
-                          "JSON nested more than %d levels deep", JSON_MAX_DEPTH);
+    struct json_reader r = {L, text, len, 0, NULL, 0, null_idx};
+    if (s_jr_value(&r, 0)) {
+        s_jr_ws(&r);
+        if (r.pos == r.len)
+            return 1;
+        lua_pop(L, 1);
+        s_jr_fail(&r, "unexpected text after the value");
+    }
+    int line = 1, column = 1;
+    for (size_t i = 0; i < r.error_at && i < len; i++) {
+        if (text[i] == '\n') {
+            line++;
+            column = 1;
+        } else {
+            column++;
         }
     }
-    if (f->err.kind != IVS_OK) {
-        lua_pushnil(L);
-        ivs_lua_push_error(L, &f->err, NULL);
-        return 2;
-    }
-    s_push_plain_json(L, f->output, null_idx);
-    return 1;
+    struct call_frame *f = s_new_frame(L);
+    if (strcmp(r.error, "nested too deeply") == 0)
+        ivs_error_set(&f->err, IVS_ERR_VALIDATION, "InvalidJSON",
+                      "JSON nested more than %d levels deep (line %d, column %d)", JSON_MAX_DEPTH,
+                      line, column);
+    else
+        ivs_error_set(&f->err, IVS_ERR_VALIDATION, "InvalidJSON",
+                      "not valid JSON: %s (line %d, column %d)", r.error, line, column);
+    lua_pushnil(L);
+    ivs_lua_push_error(L, &f->err, NULL);
+    return 2;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -963,15 +1307,26 @@ static void s_destroy(lua_State *L, struct lclient *lc)
     lc->L = NULL;
 }
 
-static const char *s_opt_string(lua_State *L, int t, const char *name)
+/* A string option of the table at t. The value is stored in the anchor table (ours, at
+ * index `anchor`) before its pointer is returned: it may come from an __index that nothing
+ * else references, or a later __index or log function may remove it from the options table,
+ * and either way the collector could free it while the core still reads it. */
+static const char *s_opt_string(lua_State *L, int t, int anchor, const char *name)
 {
     int ty = lua_getfield(L, t, name);
     const char *s = NULL;
-    if (ty == LUA_TSTRING)
-        s = lua_tostring(L, -1);
-    else if (ty != LUA_TNIL)
-        luaL_error(L, "option '%s' must be a string, got %s", name, luaL_typename(L, -1));
-    lua_pop(L, 1); /* the string stays alive in the options table */
+    if (ty == LUA_TSTRING) {
+        size_t len = 0;
+        s = lua_tolstring(L, -1, &len);
+        /* C would silently cut the value at the NUL. */
+        if (strlen(s) != len)
+            luaL_error(L, "option '%s' must not contain a NUL byte", name);
+        lua_setfield(L, anchor, name);
+    } else {
+        if (ty != LUA_TNIL)
+            luaL_error(L, "option '%s' must be a string, got %s", name, luaL_typename(L, -1));
+        lua_pop(L, 1);
+    }
     return s;
 }
 
@@ -1011,25 +1366,26 @@ static int l_new_client(lua_State *L)
         lua_newtable(L);
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
+    lua_newtable(L); /* index 2: anchors the option strings (see s_opt_string) */
 
     struct ivs_client_options o;
     ivs_client_options_init(&o);
-    o.region = s_opt_string(L, 1, "region");
-    o.endpoint = s_opt_string(L, 1, "endpoint");
-    o.profile = s_opt_string(L, 1, "profile");
-    o.access_key_id = s_opt_string(L, 1, "access_key_id");
-    o.secret_access_key = s_opt_string(L, 1, "secret_access_key");
-    o.session_token = s_opt_string(L, 1, "session_token");
+    o.region = s_opt_string(L, 1, 2, "region");
+    o.endpoint = s_opt_string(L, 1, 2, "endpoint");
+    o.profile = s_opt_string(L, 1, 2, "profile");
+    o.access_key_id = s_opt_string(L, 1, 2, "access_key_id");
+    o.secret_access_key = s_opt_string(L, 1, 2, "secret_access_key");
+    o.session_token = s_opt_string(L, 1, 2, "session_token");
     o.anonymous = s_opt_tristate(L, 1, "anonymous") > 0;
     o.timeout = s_opt_number(L, 1, "timeout");
     o.connect_timeout = s_opt_number(L, 1, "connect_timeout");
     o.close_connection = s_opt_tristate(L, 1, "close_connection") > 0;
-    o.retry_mode = s_opt_string(L, 1, "retry_mode");
-    o.ca_bundle = s_opt_string(L, 1, "ca_bundle");
-    o.app_id = s_opt_string(L, 1, "app_id");
+    o.retry_mode = s_opt_string(L, 1, 2, "retry_mode");
+    o.ca_bundle = s_opt_string(L, 1, 2, "ca_bundle");
+    o.app_id = s_opt_string(L, 1, 2, "app_id");
     o.use_fips_endpoint = s_opt_tristate(L, 1, "use_fips_endpoint");
     o.use_dualstack_endpoint = s_opt_tristate(L, 1, "use_dualstack_endpoint");
-    o.service = s_opt_string(L, 1, "service");
+    o.service = s_opt_string(L, 1, 2, "service");
     int ty = lua_getfield(L, 1, "max_attempts");
     if (ty == LUA_TNUMBER) {
         if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 100)
@@ -1050,10 +1406,10 @@ static int l_new_client(lua_State *L)
                           luaL_typename(L, -1));
     }
     lua_pop(L, 1);
-    ty = lua_getfield(L, 1, "log"); /* stays at index 2 */
+    ty = lua_getfield(L, 1, "log"); /* stays at index 3 */
     if (ty != LUA_TNIL && ty != LUA_TFUNCTION)
         return luaL_error(L, "option 'log' must be a function, got %s", luaL_typename(L, -1));
-    int mfa_ty = lua_getfield(L, 1, "mfa_token"); /* stays at index 3 */
+    int mfa_ty = lua_getfield(L, 1, "mfa_token"); /* stays at index 4 */
     if (mfa_ty != LUA_TNIL && mfa_ty != LUA_TFUNCTION)
         return luaL_error(L, "option 'mfa_token' must be a function, got %s", luaL_typename(L, -1));
 
@@ -1064,13 +1420,13 @@ static int l_new_client(lua_State *L)
     lc->mfa_ref = LUA_NOREF;
     luaL_setmetatable(L, CLIENT_MT);
     if (mfa_ty == LUA_TFUNCTION) {
-        lua_pushvalue(L, 3);
+        lua_pushvalue(L, 4);
         lc->mfa_ref = luaL_ref(L, LUA_REGISTRYINDEX);
         o.mfa_token = s_mfa_hook;
         o.mfa_token_ud = lc;
     }
     if (ty == LUA_TFUNCTION) {
-        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 3);
         lc->log_ref = luaL_ref(L, LUA_REGISTRYINDEX);
         o.log = s_log_hook;
         o.log_ud = lc;
@@ -1604,6 +1960,7 @@ static const luaL_Reg s_functions[] = {
     {"connection_token", ivs_lua_connection_token},
     {"json_encode", l_json_encode},
     {"json_decode", l_json_decode},
+    {"closest", l_closest},
     {NULL, NULL},
 };
 

@@ -63,8 +63,9 @@ static void set_string(lua_State *L, const char *key, const char *value)
 }
 
 /* An optional string field of t; raises on another type or on an embedded NUL (which C
- * would silently cut the value at). Read raw, so no __index can hand back a string that only
- * the (popped) stack slot kept alive: the table itself keeps the string alive. */
+ * would silently cut the value at). Read raw, and the value stays on the stack (the caller
+ * makes room): a later __index (opt_integer) or a finalizer may remove it from t, and only
+ * the stack slot then keeps the string the returned pointer points into alive. */
 static const char *opt_string(lua_State *L, int t, const char *name, size_t *len_out)
 {
     lua_pushstring(L, name);
@@ -78,7 +79,6 @@ static const char *opt_string(lua_State *L, int t, const char *name, size_t *len
     } else if (type != LUA_TNIL) {
         luaL_error(L, "ivs: sign option '%s' must be a string, got %s", name, luaL_typename(L, -1));
     }
-    lua_pop(L, 1);
     if (len_out)
         *len_out = len;
     return s;
@@ -106,6 +106,7 @@ static void read_request(lua_State *L, struct ivs_sign_request *req, struct ivs_
                          struct ivs_header *inline_headers)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkstack(L, 16, "ivs: sign");
     memset(req, 0, sizeof *req);
     req->method = opt_string(L, 1, "method", NULL);
     req->url = opt_string(L, 1, "url", NULL);
@@ -131,12 +132,19 @@ static void read_request(lua_State *L, struct ivs_sign_request *req, struct ivs_
         count++;
         lua_pop(L, 1);
     }
+    /* The allocations below can run finalizers, which may add headers (so count is only a
+     * bound, checked at every entry) or remove them (so every name and value is anchored in
+     * a table of ours while the signer reads them). */
     struct ivs_header *headers = inline_headers;
     if (count > INLINE_HEADERS)
         headers = lua_newuserdatauv(L, count * sizeof *headers, 0);
+    lua_createtable(L, count > INT_MAX / 2 ? INT_MAX : (int)(2 * count), 0);
+    int anchor = lua_gettop(L);
     size_t n = 0;
     lua_pushnil(L);
     while (lua_next(L, ht)) {
+        if (n == count)
+            luaL_error(L, "ivs: sign option 'headers' changed while it was read (a finalizer?)");
         if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
             luaL_error(L,
                        "ivs: sign option 'headers' maps header names to string values "
@@ -150,7 +158,9 @@ static void read_request(lua_State *L, struct ivs_sign_request *req, struct ivs_
         headers[n].name = name;
         headers[n].value = value;
         n++;
-        lua_pop(L, 1);
+        lua_rawseti(L, anchor, (lua_Integer)(2 * n)); /* pops the value */
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, anchor, (lua_Integer)(2 * n - 1));
     }
     req->headers = headers;
     req->header_count = n;

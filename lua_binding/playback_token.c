@@ -41,8 +41,9 @@ static struct token_result *new_result(lua_State *L)
 }
 
 /* Reads an optional string field of the claims table; raises on another type or on an
- * embedded NUL (which C would silently cut the claim at). Read raw, so no __index can hand
- * back a string that nothing but the popped stack slot kept alive. */
+ * embedded NUL (which C would silently cut the claim at). Read raw, and the value stays on
+ * the stack (the caller makes room): a later __index (the integer fields) may remove it from
+ * the claims table, and only the stack slot then keeps the string alive. */
 static const char *opt_string_field(lua_State *L, int t, const char *name)
 {
     lua_pushstring(L, name);
@@ -57,8 +58,6 @@ static const char *opt_string_field(lua_State *L, int t, const char *name)
         luaL_error(L, "ivs: playback token option '%s' must be a string, got %s", name,
                    luaL_typename(L, -1));
     }
-    /* The claims table keeps the string alive while it is on the stack below us. */
-    lua_pop(L, 1);
     return s;
 }
 
@@ -95,6 +94,7 @@ int ivs_lua_playback_token(lua_State *L)
     size_t pem_len = 0;
     const char *pem = luaL_checklstring(L, 1, &pem_len);
     luaL_checktype(L, 2, LUA_TTABLE);
+    luaL_checkstack(L, 12, "ivs: playback_token");
     struct ivs_playback_token_claims claims = {0};
     claims.channel_arn = opt_string_field(L, 2, "channel_arn");
     claims.expires_at = opt_integer_field(L, 2, "expires_at");

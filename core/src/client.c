@@ -84,14 +84,39 @@ void client_log(const struct ivs_client *c, enum ivs_log_level level, const char
 {
     if (!c->log || (int)level > c->log_level)
         return;
-    struct buf line = BUF_INIT;
+    struct buf line = BUF_INIT, safe = BUF_INIT;
     va_list ap;
     va_start(ap, fmt);
     buf_vprintf(&line, fmt, ap);
     va_end(ap);
+    line.sensitive = 1;
+    /* Masking by name (redact_json, redact_header_line) misses a secret where it has no
+     * name: an echoed header in a message, a private key sent as a public one. */
     if (!buf_failed(&line))
-        c->log(c->log_ud, level, buf_str(&line));
+        redact_scrub(&safe, buf_str(&line), line.len, (const char *const *)c->known_secrets, 2);
+    if (!buf_failed(&line) && !buf_failed(&safe))
+        c->log(c->log_ud, level, buf_str(&safe));
     buf_free(&line);
+    buf_free(&safe);
+}
+
+void client_scrub_error(const struct ivs_client *c, struct ivs_error *err)
+{
+    redact_error(err, (const char *const *)c->known_secrets, 2);
+}
+
+/* Keeps a copy of a secret in use (a NULL or empty value keeps the old one: masking a value
+ * no longer used costs nothing). Out of memory leaves the slot empty: masking by shape and
+ * by name still applies. */
+static void s_remember_secret(char **slot, const char *value)
+{
+    if (!value || !*value || (*slot && strcmp(*slot, value) == 0))
+        return;
+    if (*slot) {
+        explicit_bzero(*slot, strlen(*slot));
+        free(*slot);
+    }
+    *slot = ivs_strdup(value);
 }
 
 /* The credential chain's one line per resolution (provider, profile or file, masked key). */
@@ -263,8 +288,11 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
         retry_rate_init(&c->rate, (double)client_timer_now_ms(c) / 1000.0);
         st = s_split_endpoint(c, err);
     }
-    if (st == IVS_OK)
+    if (st == IVS_OK) {
+        s_remember_secret(&c->known_secrets[0], opts->secret_access_key);
+        s_remember_secret(&c->known_secrets[1], opts->session_token);
         st = cred_chain_new(opts, &c->cfg, &c->creds, err);
+    }
     if (st == IVS_OK) {
         cred_chain_set_log(c->creds, s_cred_log, c);
         size_t app_id_points;
@@ -315,6 +343,12 @@ void client_destroy(struct ivs_client *c)
     free(c->base_path);
     free(c->host);
     free(c->user_agent);
+    for (size_t i = 0; i < sizeof c->known_secrets / sizeof c->known_secrets[0]; i++) {
+        if (c->known_secrets[i]) {
+            explicit_bzero(c->known_secrets[i], strlen(c->known_secrets[i]));
+            free(c->known_secrets[i]);
+        }
+    }
     http_multi_free(c->multi);
     c->magic = 0;
     free(c);
@@ -451,11 +485,58 @@ static const char *s_status_code_name(long status)
     }
 }
 
+/* What a response body may be before it is parsed: a tree deeper or larger than this costs
+ * far more to build (cJSON, then Lua tables) than its bytes suggest, and no IVS answer comes
+ * near it (shapes nest six deep; a page of 100 channels is a few thousand values). */
+#define RESPONSE_MAX_DEPTH 32
+#define RESPONSE_MAX_VALUES 200000
+
+/* Measures a JSON text without building it: the deepest nesting and an upper bound of its
+ * values (every value but the first follows a ',', '[' or ':'). Strings are skipped, so
+ * brackets inside them do not count. Returns 0 when it is within the limits above. */
+static int s_json_too_big(const char *p, size_t len, int *too_deep)
+{
+    size_t depth = 0, values = 1;
+    *too_deep = 0;
+    for (size_t i = 0; i < len; i++) {
+        switch (p[i]) {
+        case '"':
+            for (i++; i < len && p[i] != '"'; i++)
+                if (p[i] == '\\')
+                    i++;
+            break;
+        case '[':
+        case '{':
+            if (++depth > RESPONSE_MAX_DEPTH) {
+                *too_deep = 1;
+                return 1;
+            }
+            values += p[i] == '[';
+            break;
+        case ']':
+        case '}':
+            if (depth)
+                depth--;
+            break;
+        case ',':
+        case ':': values++; break;
+        default: break;
+        }
+        if (values > RESPONSE_MAX_VALUES)
+            return 1;
+    }
+    return 0;
+}
+
 void client_parse_service_error(long status, const char *body, size_t body_len,
                                 const char *(*header_lookup)(const void *ctx, const char *name),
                                 const void *ctx, struct ivs_error *err)
 {
-    cJSON *json = body && body_len ? cJSON_ParseWithLength(body, body_len) : NULL;
+    int too_deep;
+    /* An error body too big to parse cheaply is read as text: status and headers remain. */
+    cJSON *json = body && body_len && !s_json_too_big(body, body_len, &too_deep)
+                      ? cJSON_ParseWithLength(body, body_len)
+                      : NULL;
     if (json && !cJSON_IsObject(json)) {
         cJSON_Delete(json);
         json = NULL;
@@ -510,8 +591,12 @@ enum ivs_status call_begin(struct ivs_client *c, const struct model_operation *o
     memset(cs, 0, sizeof *cs);
     cs->op = op;
     enum ivs_status st = model_validate_cached(op, input, c->patterns, err);
-    if (st != IVS_OK)
+    if (st != IVS_OK) {
+        /* Validation quotes the bad value: it may be a secret in the wrong place (a stream
+         * key passed as an ARN). */
+        client_scrub_error(c, err);
         return st;
+    }
     st = model_serialize(op, input, &cs->req, err);
     if (st != IVS_OK)
         return st;
@@ -547,6 +632,10 @@ enum ivs_status call_prepare_attempt(struct ivs_client *c, struct call_state *cs
     enum ivs_status st = cred_chain_get(c->creds, now_ms, &cr, err);
     if (st != IVS_OK)
         return st;
+    if (cr) {
+        s_remember_secret(&c->known_secrets[0], cr->secret_access_key);
+        s_remember_secret(&c->known_secrets[1], cr->session_token);
+    }
 
     struct ivs_header *headers = cs->headers;
     size_t n = 0;
@@ -680,8 +769,25 @@ client_parse_response(const char *operation, long status, const char *body, size
         return IVS_ERR_SERVICE;
     }
     cJSON *result;
+    int too_deep = 0;
     if (body_len == 0) {
         result = cJSON_CreateObject();
+    } else if (s_json_too_big(body, body_len, &too_deep)) {
+        if (too_deep)
+            ivs_error_set(err, IVS_ERR_INTERNAL, "InvalidResponse",
+                          "%s: the response is nested more than %d levels deep", operation,
+                          RESPONSE_MAX_DEPTH);
+        else
+            ivs_error_set(err, IVS_ERR_INTERNAL, "ResponseTooLarge",
+                          "%s: the response holds more than %d JSON values", operation,
+                          RESPONSE_MAX_VALUES);
+        if (err) {
+            const char *rid = header_lookup ? header_lookup(ctx, "x-amzn-RequestId") : NULL;
+            err->status = status;
+            free(err->request_id);
+            err->request_id = ivs_strdup(rid);
+        }
+        return IVS_ERR_INTERNAL;
     } else {
         result = cJSON_ParseWithLength(body, body_len);
         if (!result || !cJSON_IsObject(result)) {
@@ -721,6 +827,8 @@ enum call_next call_finish_attempt(struct ivs_client *c, struct call_state *cs, 
         }
     }
     cs->status = st;
+    if (st != IVS_OK)
+        client_scrub_error(c, err); /* a service may echo the request's headers back */
     enum retry_class cls = st == IVS_OK ? RETRY_NONE : retry_classify(err);
     if (c->retry.adaptive && cs->sent) {
         double rate = retry_rate_update(&c->rate, cls == RETRY_THROTTLE,

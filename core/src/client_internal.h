@@ -39,6 +39,10 @@ struct ivs_client {
     char *base_path;        /* path prefix of the endpoint, "" when none */
     char *host;             /* Host header value: host[:port] with the default port left out */
     char *user_agent;
+    /* Copies of the secret access key and session token last used to sign: every log line
+     * and every error the client hands out is scrubbed of them by value (redact_scrub),
+     * whatever a service echoes back. Wiped when replaced or freed. */
+    char *known_secrets[2];
     ivs_log_fn log;
     void *log_ud;
     int log_level; /* highest level passed to log */
@@ -122,6 +126,10 @@ void client_http_options(const struct ivs_client *c, struct http_options *out);
 int64_t client_timer_now_ms(const struct ivs_client *c);
 
 /* Logs one line through the client's hook (when its level is enabled). */
+/* Masks in err (code and message) every secret the client knows of and every secret shape
+ * redact_scrub recognises. Every error the client returns goes through it. */
+void client_scrub_error(const struct ivs_client *c, struct ivs_error *err);
+
 void client_log(const struct ivs_client *c, enum ivs_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

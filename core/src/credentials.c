@@ -632,10 +632,30 @@ static const char *web_identity_file(const struct cred_chain *c, const struct pc
     return pval(c, p->profile, "web_identity_token_file");
 }
 
+/* fopen(path, "rb") for a regular file only: opening a FIFO for reading would wait for a
+ * writer, forever, so the type is checked on a descriptor opened without blocking. Anything
+ * else fails with EINVAL. */
+static FILE *open_regular(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        errno = EINVAL;
+        return NULL;
+    }
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp)
+        close(fd);
+    return fp;
+}
+
 int cred_read_secret_file(const char *path, size_t max, char **out, size_t *len_out)
 {
     *out = NULL;
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = open_regular(path);
     if (!fp)
         return -1;
     struct buf b = BUF_INIT;
@@ -1232,7 +1252,7 @@ static enum ivs_status container_token(struct cred_chain *c, char **token, struc
     *token = NULL;
     const char *path = env(c, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
     if (path) {
-        FILE *fp = fopen(path, "rb");
+        FILE *fp = open_regular(path);
         if (!fp)
             return ivs_error_set(err, IVS_ERR_CREDENTIALS, "ContainerCredentialsError",
                                  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s cannot be read: %s",

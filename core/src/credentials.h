@@ -62,7 +62,8 @@ enum ivs_status cred_set(struct credentials *out, const char *key_id, const char
                          struct ivs_error *err);
 
 /* Reads a whole file that holds a secret (at most max bytes; the buffer is wiped as it grows).
- * Returns 0 (*out NUL-terminated, caller wipes and frees), or -1 with errno set. */
+ * Returns 0 (*out NUL-terminated, caller wipes and frees), or -1 with errno set (EINVAL for
+ * anything but a regular file: a FIFO is refused, never waited on). */
 int cred_read_secret_file(const char *path, size_t max, char **out, size_t *len_out);
 
 /* Sends one line per credential resolution or failed refresh (which provider, from which

@@ -28,8 +28,11 @@ struct http_settings {
  * error buffer, the callbacks' data) stay valid and are set only once. */
 struct transfer {
     struct http_response *resp;
-    int failed;    /* allocation failure inside a callback */
-    int too_large; /* the body passed HTTP_MAX_RESPONSE_BYTES */
+    int failed;            /* allocation failure inside a callback */
+    int too_large;         /* the body passed HTTP_MAX_RESPONSE_BYTES */
+    int headers_too_large; /* the headers passed HTTP_MAX_RESPONSE_HEADER_BYTES */
+    size_t header_bytes;   /* received for this request so far */
+    int body_started;      /* on_body ran for this request */
     char curl_error[CURL_ERROR_SIZE];
     /* The request's header list: nodes and text are ours and reused by the next request, so
      * building it costs no allocation once they have grown to size. curl only reads it. */
@@ -158,6 +161,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
     struct transfer *t = ud;
     size_t n = size * nmemb;
+    t->body_started = 1;
     if (n > HTTP_MAX_RESPONSE_BYTES - t->resp->body.len) {
         /* A misbehaving or hostile endpoint must not be able to exhaust the host's memory. */
         t->too_large = 1;
@@ -177,6 +181,13 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
     struct http_response *r = t->resp;
     size_t n = size * nmemb;
     size_t len = n;
+    /* Counted over every header block of the request (interim ones included): a peer must
+     * not make us keep megabytes of headers line by line. */
+    t->header_bytes += n;
+    if (t->header_bytes > HTTP_MAX_RESPONSE_HEADER_BYTES) {
+        t->headers_too_large = 1;
+        return 0;
+    }
     while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == '\n'))
         len--;
     /* Each status line starts a new header block (after a 100 Continue or an unfollowed
@@ -241,6 +252,18 @@ static enum ivs_status map_curl_error(const struct transfer *t, CURLcode rc, con
     char host[256];
     url_host(url ? url : "", host, sizeof host);
     const char *detail = t->curl_error[0] ? t->curl_error : curl_easy_strerror(rc);
+    /* libcurl reports these with codes that would mislead: a header line over its own limit
+     * (100 KiB) as out of memory with no message (before the body, by far the likelier of
+     * the two causes), an HTTP/0.9 (or non-HTTP) answer as an unsupported protocol, which
+     * reads like a bad endpoint URL. */
+    if (rc == CURLE_OUT_OF_MEMORY && !t->body_started && !t->curl_error[0])
+        return ivs_error_set(err, IVS_ERR_NETWORK, "ResponseHeaderTooLarge",
+                             "%s answered with a response header line too large to read", host);
+    if (rc == CURLE_UNSUPPORTED_PROTOCOL && strstr(detail, "HTTP/0.9"))
+        return ivs_error_set(err, IVS_ERR_NETWORK, "ProtocolError",
+                             "%s did not answer in HTTP/1.x or HTTP/2 (an HTTP/0.9 reply, or "
+                             "not HTTP at all): %s",
+                             host, detail);
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
         return ivs_error_set(err, IVS_ERR_TIMEOUT, "Timeout", "request to %s timed out: %s", host,
@@ -451,6 +474,9 @@ static enum ivs_status transfer_setup(const struct http_settings *s, struct tran
     t->resp = resp;
     t->failed = 0;
     t->too_large = 0;
+    t->headers_too_large = 0;
+    t->header_bytes = 0;
+    t->body_started = 0;
     t->curl_error[0] = '\0';
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
@@ -472,9 +498,18 @@ static enum ivs_status transfer_finish(struct transfer *t, CURL *e, CURLcode rc,
     enum ivs_status st;
     if (t->failed) {
         st = ivs_error_nomem(err);
+    } else if (t->headers_too_large) {
+        char host[256];
+        const char *url = NULL;
+        curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url);
+        url_host(url ? url : "", host, sizeof host);
+        st = ivs_error_set(err, IVS_ERR_NETWORK, "ResponseHeaderTooLarge",
+                           "%s answered with response headers over %d KiB", host,
+                           HTTP_MAX_RESPONSE_HEADER_BYTES >> 10);
     } else if (t->too_large) {
         st = ivs_error_set(err, IVS_ERR_INTERNAL, "ResponseTooLarge",
-                           "the response body exceeded %d MiB", HTTP_MAX_RESPONSE_BYTES >> 20);
+                           "the response body exceeded %d MiB (counted after decompression)",
+                           HTTP_MAX_RESPONSE_BYTES >> 20);
     } else if (rc != CURLE_OK) {
         const char *url = NULL;
         curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url);

@@ -19,9 +19,14 @@
 #include "buf.h"
 #include "ivs.h"
 
-/* Responses larger than this fail with "ResponseTooLarge" (IVS answers are a few kB; a list
- * page of 100 channels is well under 1 MiB). */
-#define HTTP_MAX_RESPONSE_BYTES (64 * 1024 * 1024)
+/* Responses larger than this, counted after decompression (a few kB of gzip can expand to
+ * gigabytes), fail with "ResponseTooLarge" (IVS answers are a few kB; a list page of 100
+ * channels is well under 1 MiB). */
+#define HTTP_MAX_RESPONSE_BYTES (16 * 1024 * 1024)
+
+/* Response headers beyond this in total fail with "ResponseHeaderTooLarge" (an IVS answer
+ * has about ten short ones; libcurl itself refuses any one line over 100 KiB). */
+#define HTTP_MAX_RESPONSE_HEADER_BYTES (256 * 1024)
 
 struct http_options {
     long connect_timeout_ms; /* 0 = 10000 */

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "buf.h"
 
@@ -395,13 +397,21 @@ struct profile_file *profile_file_load(const char *path, enum profile_file_kind 
 {
     if (!path || !*path)
         return NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
+     * The type is checked on the open descriptor (no race with a path swapped in between);
+     * anything but a regular file is skipped like a missing one. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
         return NULL;
     struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode) ||
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
         (unsigned long long)st.st_size > PROFILE_MAX_FILE_BYTES) {
-        fclose(fp);
+        close(fd);
+        return NULL;
+    }
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp) {
+        close(fd);
         return NULL;
     }
     /* Read in one go into a buffer sized up front, so no secret-bearing copy is left behind

@@ -1,5 +1,6 @@
 #include "redact.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -353,4 +354,139 @@ void redact_header_line(struct buf *out, const char *name, const char *value)
         return;
     }
     buf_puts(out, MASK);
+}
+
+/* Scrubbing by value
+ * ------------------------------------------------------------------------------------- */
+
+#define MIN_SECRET_LEN 8
+#define PEM_BEGIN "-----BEGIN "
+#define PEM_END "-----END "
+#define PEM_DASHES "-----"
+
+static int is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int is_alnum(char c)
+{
+    return is_hex(c) || (c >= 'g' && c <= 'z') || (c >= 'G' && c <= 'Z');
+}
+
+static const char *find_bytes(const char *hay, size_t hay_len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; n <= hay_len && i <= hay_len - n; i++)
+        if (hay[i] == needle[0] && memcmp(hay + i, needle, n) == 0)
+            return hay + i;
+    return NULL;
+}
+
+/* When p starts "-----BEGIN <label>-----" with a label ending in PRIVATE KEY, returns the
+ * length of the whole block through the END line's dashes (or the rest of the text). */
+static size_t pem_private_block(const char *p, size_t left)
+{
+    size_t blen = sizeof PEM_BEGIN - 1;
+    if (left < blen || memcmp(p, PEM_BEGIN, blen) != 0)
+        return 0;
+    /* Labels are short ("ENCRYPTED PRIVATE KEY", "EC PRIVATE KEY"): look no further. */
+    size_t window = left - blen < 64 ? left - blen : 64;
+    const char *dashes = find_bytes(p + blen, window, PEM_DASHES);
+    if (!dashes)
+        return 0;
+    size_t label_len = (size_t)(dashes - (p + blen));
+    if (label_len < 11 || memcmp(dashes - 11, "PRIVATE KEY", 11) != 0)
+        return 0;
+    const char *body = dashes + 5;
+    const char *end = find_bytes(body, left - (size_t)(body - p), PEM_END);
+    if (!end)
+        return left;
+    const char *tail = end + sizeof PEM_END - 1;
+    size_t tail_left = left - (size_t)(tail - p);
+    window = tail_left < 64 ? tail_left : 64;
+    const char *close = find_bytes(tail, window, PEM_DASHES);
+    return close ? (size_t)(close + 5 - p) : left;
+}
+
+void redact_scrub(struct buf *out, const char *text, size_t len, const char *const *secrets,
+                  size_t nsecrets)
+{
+    size_t i = 0, copied = 0;
+    while (i < len) {
+        size_t skip = 0;
+        for (size_t k = 0; k < nsecrets && !skip; k++) {
+            const char *sec = secrets[k];
+            if (!sec || sec[0] != text[i])
+                continue;
+            size_t sl = strlen(sec);
+            if (sl >= MIN_SECRET_LEN && sl <= len - i && memcmp(text + i, sec, sl) == 0)
+                skip = sl;
+        }
+        if (!skip && text[i] == '-')
+            skip = pem_private_block(text + i, len - i);
+        if (!skip && text[i] == 's' && i + 3 <= len && text[i + 1] == 'k' && text[i + 2] == '_' &&
+            (i == 0 || !is_key_char(text[i - 1]))) {
+            skip = 3;
+            while (i + skip < len && is_key_char(text[i + skip]))
+                skip++;
+        }
+        if (!skip && is_hex(text[i]) && (i == 0 || !is_alnum(text[i - 1]))) {
+            size_t n = 0;
+            while (i + n < len && is_hex(text[i + n]))
+                n++;
+            if (n == 64 && (i + n == len || !is_alnum(text[i + n])))
+                skip = n;
+        }
+        if (skip) {
+            buf_append(out, text + copied, i - copied);
+            buf_puts(out, MASK);
+            i += skip;
+            copied = i;
+        } else {
+            i++;
+        }
+    }
+    buf_append(out, text + copied, len - copied);
+}
+
+/* Replaces *field by its scrubbed copy; returns 0 when memory ran out. */
+static int scrub_field(char **field, const char *const *secrets, size_t nsecrets)
+{
+    if (!*field)
+        return 1;
+    struct buf b = BUF_INIT;
+    redact_scrub(&b, *field, strlen(*field), secrets, nsecrets);
+    if (buf_failed(&b)) {
+        buf_free(&b);
+        return 0;
+    }
+    if (strcmp(buf_str(&b), *field) != 0) {
+        char *copy = strdup(buf_str(&b));
+        if (!copy) {
+            buf_free(&b);
+            return 0;
+        }
+        free(*field);
+        *field = copy;
+    }
+    buf_free(&b);
+    return 1;
+}
+
+void redact_error(struct ivs_error *err, const char *const *secrets, size_t nsecrets)
+{
+    if (!err)
+        return;
+    int ok = scrub_field(&err->code, secrets, nsecrets);
+    ok = scrub_field(&err->message, secrets, nsecrets) && ok;
+    ok = scrub_field(&err->request_id, secrets, nsecrets) && ok;
+    if (!ok) {
+        /* Never hand back a message that may still hold a secret. */
+        free(err->message);
+        free(err->code);
+        free(err->request_id);
+        err->code = err->request_id = NULL;
+        err->message = strdup("(message withheld: out of memory while masking secrets)");
+    }
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "ivs.h"
 
 /*
  * Appends a log-safe copy of a JSON text to out. The values of secret members, at any depth,
@@ -34,5 +35,22 @@ int redact_header_is_secret(const char *name);
  * become "***". Values of other headers are kept, with any "sk_..." run masked.
  */
 void redact_header_line(struct buf *out, const char *name, const char *value);
+
+/*
+ * Appends text[0..len) with every secret it recognises by value masked as "***": each of
+ * secrets[0..nsecrets) (NULL entries and values shorter than 8 bytes are ignored: too short
+ * to be a credential, too likely to mask ordinary words), PEM private key blocks (BEGIN ...
+ * PRIVATE KEY through the matching END line, or to the end of the text), "sk_..." stream
+ * keys starting a word, and 64-hex-digit runs (SigV4 signatures). For text the client did
+ * not write itself (service messages, echoed headers) and for whole log lines, where
+ * masking by member or header name cannot help. Linear in len times nsecrets.
+ */
+void redact_scrub(struct buf *out, const char *text, size_t len, const char *const *secrets,
+                  size_t nsecrets);
+
+/* Rewrites err's code, message and request id (all of which a service chooses) through
+ * redact_scrub. err may be NULL; when memory runs out the message is replaced by a fixed
+ * text rather than kept unscrubbed. */
+void redact_error(struct ivs_error *err, const char *const *secrets, size_t nsecrets);
 
 #endif

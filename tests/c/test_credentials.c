@@ -968,9 +968,28 @@ static void test_chain_order(void)
     ivs_error_clear(&err);
 }
 
+/* Issue 13 item 7: a FIFO as a token file is refused at once, not waited on. */
+static void test_secret_file_fifo_does_not_block(void)
+{
+    char dir[] = "/tmp/ivs-fifo-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[64];
+    snprintf(path, sizeof path, "%s/token", dir);
+    CHECK(mkfifo(path, 0600) == 0);
+    alarm(10); /* a hang kills the binary: run-tests reports it */
+    char *text = NULL;
+    size_t len = 0;
+    CHECK_INT_EQ(-1, cred_read_secret_file(path, 4096, &text, &len));
+    CHECK(text == NULL);
+    alarm(0);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     RUN(test_parse_time);
+    RUN(test_secret_file_fifo_does_not_block);
     RUN(test_explicit_and_anonymous);
     RUN(test_environment);
     RUN(test_shared_files);

@@ -760,6 +760,109 @@ static void test_proxy_environment_is_honoured(void)
     fakesrv_stop(srv);
 }
 
+/* Issue 13 item 8: megabytes of response headers are a clear error, not "out of memory". */
+static void test_huge_response_headers_are_refused(void)
+{
+    struct fakesrv *srv;
+    struct http_conn *conn;
+    char base[64];
+    if (!setup(&srv, &conn, NULL, base, sizeof base))
+        return;
+    size_t n = 4 * 1024 * 1024;
+    char *one = malloc(n + 32), *many = malloc(n + 32);
+    CHECK(one && many);
+    if (!one || !many) {
+        free(one);
+        free(many);
+        http_conn_free(conn);
+        fakesrv_stop(srv);
+        return;
+    }
+    /* One 4 MB line (over libcurl's own limit), and 4 MB of 1 KB lines (over ours). */
+    memcpy(one, "X-Big: ", 7);
+    memset(one + 7, 'a', n);
+    memcpy(one + 7 + n, "\r\n", 3);
+    size_t len = 0;
+    while (len + 1024 < n) {
+        len += (size_t)snprintf(many + len, 32, "X-Pad-%zu: ", len);
+        memset(many + len, 'b', 1000);
+        len += 1000;
+        memcpy(many + len, "\r\n", 2);
+        len += 2;
+    }
+    many[len] = '\0';
+    const char *blocks[] = {one, many};
+    for (size_t i = 0; i < 2; i++) {
+        fakesrv_push(srv, &(struct fakesrv_response){
+                              .status = 200, .headers = blocks[i], .body = "{}", .close_after = 1});
+        struct http_response resp = {0};
+        struct ivs_error err = {0};
+        CHECK_INT_EQ(IVS_ERR_NETWORK,
+                     http_perform(conn, "GET", base, NULL, 0, NULL, 0, &resp, &err));
+        CHECK_STR_EQ("ResponseHeaderTooLarge", err.code);
+        CHECK_MSG(err.message && strstr(err.message, "header"), "message: %s", err.message);
+        http_response_cleanup(&resp);
+        ivs_error_clear(&err);
+    }
+    free(one);
+    free(many);
+    http_conn_free(conn);
+    fakesrv_stop(srv);
+}
+
+/* A server that answers anything with a line that is not HTTP (an HTTP/0.9 reply). */
+struct raw_server {
+    int fd;
+    pthread_t thread;
+};
+
+static void *raw_server_main(void *arg)
+{
+    struct raw_server *rs = arg;
+    struct timeval tv = {5, 0};
+    setsockopt(rs->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int c = accept(rs->fd, NULL, NULL);
+    if (c < 0)
+        return NULL;
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4096];
+    ssize_t got = recv(c, buf, sizeof buf, 0);
+    (void)got;
+    static const char reply[] = "hello, this is not HTTP\n";
+    ssize_t sent = send(c, reply, sizeof reply - 1, MSG_NOSIGNAL);
+    (void)sent;
+    close(c);
+    return NULL;
+}
+
+static void test_http09_reply_is_a_protocol_error(void)
+{
+    struct raw_server rs;
+    rs.fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof a;
+    CHECK(rs.fd >= 0 && bind(rs.fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+          listen(rs.fd, 1) == 0 && getsockname(rs.fd, (struct sockaddr *)&a, &alen) == 0);
+    CHECK(pthread_create(&rs.thread, NULL, raw_server_main, &rs) == 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", ntohs(a.sin_port));
+    struct http_options opts = {0};
+    struct http_conn *conn = NULL;
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_OK, http_conn_new(&opts, &conn, &err));
+    struct http_response resp = {0};
+    CHECK_INT_EQ(IVS_ERR_NETWORK, http_perform(conn, "GET", url, NULL, 0, NULL, 0, &resp, &err));
+    CHECK_STR_EQ("ProtocolError", err.code);
+    CHECK_MSG(err.message && strstr(err.message, "HTTP/0.9"), "message: %s", err.message);
+    pthread_join(rs.thread, NULL);
+    close(rs.fd);
+    http_response_cleanup(&resp);
+    ivs_error_clear(&err);
+    http_conn_free(conn);
+}
+
 int main(void)
 {
     /* These tests talk to 127.0.0.1 directly: a developer's proxy settings must not apply. */
@@ -786,5 +889,7 @@ int main(void)
     RUN(test_several_connections_on_several_threads);
     RUN(test_fakesrv_answers_expect_continue);
     RUN(test_proxy_environment_is_honoured);
+    RUN(test_huge_response_headers_are_refused);
+    RUN(test_http09_reply_is_a_protocol_error);
     return harness_finish();
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -261,6 +262,23 @@ static void test_load_and_absent(void)
     profile_file_free(NULL);
 }
 
+/* Issue 13 item 7: a FIFO as the config file must not block (open waits for a writer). */
+static void test_fifo_is_skipped_without_blocking(void)
+{
+    char dir[] = "/tmp/ivs-fifo-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[64];
+    snprintf(path, sizeof path, "%s/config", dir);
+    CHECK(mkfifo(path, 0600) == 0);
+    /* A hang is a failure: the alarm kills the test binary, and run-tests reports it. */
+    alarm(10);
+    CHECK(profile_file_load(path, PROFILE_FILE_CONFIG) == NULL);
+    CHECK(profile_file_load("/dev/null", PROFILE_FILE_CONFIG) == NULL);
+    alarm(0);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_empty_and_binary(void)
 {
     struct profile_file *f = profile_file_parse("", 0, PROFILE_FILE_CONFIG);
@@ -318,6 +336,7 @@ int main(void)
     RUN(test_invalid_lines_are_skipped);
     RUN(test_default_forms);
     RUN(test_load_and_absent);
+    RUN(test_fifo_is_skipped_without_blocking);
     RUN(test_empty_and_binary);
     RUN(test_random_input_never_crashes);
     return harness_finish();

@@ -308,8 +308,78 @@ static void test_header_lines(void)
     buf_free(&b);
 }
 
+static char *scrubbed(const char *text, const char *const *secrets, size_t n)
+{
+    struct buf out = BUF_INIT;
+    redact_scrub(&out, text, strlen(text), secrets, n);
+    return buf_steal(&out);
+}
+
+#define SIGNATURE "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+#define PEM_KEY                                                                                    \
+    "-----BEGIN EC PRIVATE KEY-----\nMIGkAgEBBDAiLeXW0eJf1/WDyAHGkQPzbsJyZnuWMZWto21+iSR/\n"       \
+    "-----END EC PRIVATE KEY-----"
+
+/* Issue 13 item 6: secrets without a name around them are masked by value. */
+static void test_scrub_by_value(void)
+{
+    const char *secrets[] = {SECRET_KEY, SESSION_TOKEN, NULL, "short"};
+    char *s = scrubbed("echo: X-Amz-Security-Token: " SESSION_TOKEN ", key=" SECRET_KEY
+                       " Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/"
+                       "us-east-1/ivs/aws4_request, Signature=" SIGNATURE,
+                       secrets, 4);
+    CHECK(s && !strstr(s, SESSION_TOKEN) && !strstr(s, SECRET_KEY) && !strstr(s, SIGNATURE));
+    CHECK_MSG(s && strstr(s, "Credential=AKIDEXAMPLE/20150830/us-east-1/ivs/aws4_request"),
+              "the credential scope is not secret: %s", s);
+    free(s);
+
+    /* A signature on its own, a stream key as an ARN, a private key as a public one (in
+     * JSON, with escaped line breaks, and as raw PEM). */
+    s = scrubbed("sig " SIGNATURE ".", secrets, 0);
+    CHECK_STR_EQ("sig ***.", s);
+    free(s);
+    s = scrubbed("arn 'sk_us-west-2_AbCdEf012345' does not match", secrets, 0);
+    CHECK_STR_EQ("arn '***' does not match", s);
+    free(s);
+    s = scrubbed("{\"publicKeyMaterial\":\"" PEM_KEY "\\n\"}", secrets, 0);
+    CHECK_STR_EQ("{\"publicKeyMaterial\":\"***\\n\"}", s);
+    free(s);
+    s = scrubbed("key: -----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN", secrets, 0);
+    CHECK_STR_EQ("key: ***", s);
+    free(s);
+    /* What is not secret survives: public keys, other hex lengths, words, short values. */
+    const char *keep = "-----BEGIN PUBLIC KEY-----\nMHYw\n-----END PUBLIC KEY----- sha "
+                       "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf3 "
+                       "task_sk_x short desk_top";
+    s = scrubbed(keep, secrets, 4);
+    CHECK_STR_EQ(keep, s);
+    free(s);
+    /* A secret right after a run of hex digits is still found. */
+    s = scrubbed("abc" SESSION_TOKEN, secrets, 4);
+    CHECK_STR_EQ("abc***", s);
+    free(s);
+}
+
+static void test_scrub_error(void)
+{
+    const char *secrets[] = {SECRET_KEY};
+    struct ivs_error err = {0};
+    err.kind = IVS_ERR_SERVICE;
+    err.code = strdup("Echo" SIGNATURE);
+    err.message = strdup("you sent " SECRET_KEY " and sk_us-west-2_AbCdEf012345");
+    err.request_id = strdup("rid-" SECRET_KEY);
+    redact_error(&err, secrets, 1);
+    CHECK_STR_EQ("rid-***", err.request_id);
+    CHECK_STR_EQ("Echo" SIGNATURE, err.code); /* hex glued to a word is no signature */
+    CHECK_STR_EQ("you sent *** and ***", err.message);
+    ivs_error_clear(&err);
+    redact_error(NULL, secrets, 1);
+}
+
 int main(void)
 {
+    RUN(test_scrub_by_value);
+    RUN(test_scrub_error);
     RUN(test_create_channel_output);
     RUN(test_get_and_batch_stream_keys);
     RUN(test_credential_outputs);

@@ -281,6 +281,65 @@ describe("the ivs command", function()
     end)
   end)
 
+  describe("on hostile input (one line, exit 2 or 1, never a stack trace)", function()
+    local capture = require("helpers.capture")
+    after_each(capture.finish_all)
+    local ENV = "AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=secretsecret AWS_REGION=us-west-2"
+
+    local function one_line(code, want, out, err)
+      assert.equal(want, code, err)
+      assert.equal("", out)
+      assert.matches("^ivs: [^\n]*\n$", err)
+      assert.is_nil(err:find("traceback", 1, true), err)
+    end
+
+    it("refuses bad command-line values as usage errors", function()
+      local code, out, err = run_with(ENV, "--max-attempts", "1000", "list-channels", "--endpoint-url",
+        "http://127.0.0.1:1")
+      one_line(code, 2, out, err)
+      assert.matches("max%-attempts", err)
+      write_file(tmp .. "/nul", "arn:aws:ivs:us-west-2:123456789012:channel/ab\0cd")
+      code, out, err = run_with(ENV, "get-channel", "--arn", "file://" .. tmp .. "/nul")
+      one_line(code, 2, out, err)
+      assert.matches("NUL", err)
+      code, out, err = run_with(ENV, "list-channels", "--cli-input-json", "file:///dev/zero")
+      one_line(code, 2, out, err)
+      assert.matches("larger than", err)
+      for _, depth in ipairs({ 100, 1000 }) do
+        write_file(tmp .. "/deep.json", '{"tags":{"a":' .. string.rep("[", depth) .. string.rep("]", depth) .. "}}")
+        code, out, err = run_with(ENV, "list-channels", "--cli-input-json", "file://" .. tmp .. "/deep.json",
+          "--endpoint-url", "http://127.0.0.1:1")
+        one_line(code, 2, out, err)
+      end
+    end)
+
+    it("answers a huge unknown name with a suggestion at once", function()
+      local started = os.time()
+      local code, out, err = run_with(ENV, string.rep("list-channelz", 8000))
+      one_line(code, 2, out, err)
+      assert.matches("did you mean", err)
+      assert.is_true(os.time() - started < 10)
+    end)
+
+    it("reports odd responses as failed calls", function()
+      for _, body in ipairs({ '{"channels":42}', '{"channels":' .. string.rep("[", 200) .. string.rep("]", 200) .. "}",
+        "not json", '{"channels":[1,"x",{"arn":5}]}' }) do
+        local r = { status = 200, body = body }
+        local srv = capture.start({ r, r, r, r })
+        for _, args in ipairs({ { "--output", "json" }, { "--output", "text", "--no-paginate" },
+          { "--output", "table", "--no-paginate" }, { "--max-items", "1" } }) do
+          local code, out, err = run_with(ENV, "list-channels", "--endpoint-url", srv.url, compat.unpack(args))
+          if code == 0 then
+            assert.equal("", err)
+          else
+            one_line(code, 1, out, err)
+          end
+        end
+        srv:finish()
+      end
+    end)
+  end)
+
   describe("against the emulator", function()
     before_each(function()
       emu = emulator.start()
