@@ -251,8 +251,8 @@ static void test_pattern_unicode_tags(void)
         "é",
         "日本語",
         "Ελληνικά",
-        "a\xC2\xA0"
-        "b" /* U+00A0 no-break space */,
+        ("a\xC2\xA0"
+         "b") /* U+00A0 no-break space */,
         "\xD9\xA0\xD9\xA1\xD9\xA2" /* Arabic-Indic digits 0 1 2 */,
         "key:with/=+-@._",
         "a b",
