@@ -178,7 +178,8 @@ CLANG_STAMPS := $(CORE_SRCS:core/src/%.c=$(BUILD)/clang/core/%.ok) \
   $(TEST_SRCS:tests/c/%.c=$(BUILD)/clang/tests/%.ok) \
   $(TEST_SUPPORT_SRCS:tests/c/%.c=$(BUILD)/clang/tests/%.ok) \
   $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/clang/tools/%.ok) \
-  $(patsubst bench/%.c,$(BUILD)/clang/bench/%.ok,$(wildcard bench/*.c))
+  $(patsubst bench/%.c,$(BUILD)/clang/bench/%.ok,$(wildcard bench/*.c)) \
+  $(patsubst scripts/examples/%.c,$(BUILD)/clang/examples/%.ok,$(wildcard scripts/examples/*.c))
 
 clang-check: $(CLANG_STAMPS)
 
@@ -197,6 +198,10 @@ $(BUILD)/clang/tests/%.ok: tests/c/%.c
 $(BUILD)/clang/tools/%.ok: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CLANG) $(CLANG_FLAGS) -Itests/c $<
+	@touch $@
+$(BUILD)/clang/examples/%.ok: scripts/examples/%.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CLANG_FLAGS) $<
 	@touch $@
 $(BUILD)/clang/bench/%.ok: bench/%.c
 	@mkdir -p $(dir $@)

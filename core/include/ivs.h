@@ -98,6 +98,13 @@ struct ivs_error {
     int attempts;
 };
 
+/* An empty struct ivs_error, for C and C++ alike (g++ -Wextra warns about `= {0}`):
+ * `struct ivs_error err = IVS_ERROR_INIT;` */
+#define IVS_ERROR_INIT                                                                             \
+    {                                                                                              \
+        IVS_OK, NULL, NULL, 0, NULL, 0, 0                                                          \
+    }
+
 /* Releases the strings of an error and zeroes it; NULL is accepted. */
 IVS_API void ivs_error_clear(struct ivs_error *err);
 
@@ -238,13 +245,14 @@ IVS_API enum ivs_status ivs_client_whoami(struct ivs_client *client, char **json
  *  operation     the API name ("CreateChannel") or the snake_case name ("create_channel")
  *  request_json  a JSON object with the operation's input members (API member names, as
  *                in `{"name":"lobby","latencyMode":"LOW"}`); NULL or "" means `{}`
- *  request_len   its length in bytes
- *  response_json on success, the output as a JSON object (`{}` for operations that return
- *                nothing); free with ivs_free()
- *  response_len  may be NULL
- * The input is validated against the model before anything is sent (IVS_ERR_VALIDATION
- * lists every problem at once). Retryable failures are retried per the client's retry
- * settings; err->attempts tells how many attempts were made.
+ *  request_len   its length in bytes, or 0 when request_json is NUL-terminated (the length
+ *                is then strlen(request_json)). The request_len bytes must hold exactly one
+ *                JSON object, optionally followed by whitespace (or the NUL): a length that cuts
+ * the text short, or bytes after the object, is IVS_ERR_VALIDATION saying so. response_json on
+ * success, the output as a JSON object (`{}` for operations that return nothing); free with
+ * ivs_free() response_len  may be NULL The input is validated against the model before anything is
+ * sent (IVS_ERR_VALIDATION lists every problem at once). Retryable failures are retried per the
+ * client's retry settings; err->attempts tells how many attempts were made.
  */
 IVS_API enum ivs_status ivs_client_call(struct ivs_client *client, const char *operation,
                                         const char *request_json, size_t request_len,

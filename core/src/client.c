@@ -734,6 +734,29 @@ enum ivs_status client_call_json(struct ivs_client *c, const struct model_operat
     return call_end(&cs, err);
 }
 
+/* Whether `len` bytes of JSON text end inside a string or an unclosed object or array. */
+static int s_json_is_unfinished(const char *text, size_t len)
+{
+    size_t depth = 0;
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = text[i];
+        if (in_string) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_string = 0;
+        } else if (ch == '"') {
+            in_string = 1;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+        } else if ((ch == '}' || ch == ']') && depth > 0) {
+            depth--;
+        }
+    }
+    return in_string || depth > 0;
+}
+
 enum ivs_status client_parse_request(const char *operation, const char *request_json,
                                      size_t request_len, const struct model_operation **op_out,
                                      cJSON **input_out, struct ivs_error *err)
@@ -745,10 +768,38 @@ enum ivs_status client_parse_request(const char *operation, const char *request_
         return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation", "'%s' is not an IVS operation",
                              operation);
     cJSON *input = NULL;
-    if (request_json && request_len) {
-        input = cJSON_ParseWithLength(request_json, request_len);
-        if (!input || !cJSON_IsObject(input)) {
+    /* ivs.h's rule: a length of 0 reads up to the NUL, so a caller who passes a string and
+     * forgets its length sends what they wrote, never a silent `{}`. */
+    size_t len = request_json && request_len == 0 ? strlen(request_json) : request_len;
+    if (request_json && len) {
+        const char *end = NULL;
+        input = cJSON_ParseWithLengthOpts(request_json, len, &end, 0);
+        size_t at = end && end >= request_json ? (size_t)(end - request_json) : 0;
+        if (!input) {
+            /* Text that is still inside a string, object or array when the bytes run out
+             * was most likely cut short by request_len: say that rather than "bad JSON". */
+            if (request_len && s_json_is_unfinished(request_json, len))
+                return ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
+                                     "%s: request_json ends inside the JSON text after "
+                                     "request_len = %zu bytes (pass the whole length, or 0 "
+                                     "for a NUL-terminated string)",
+                                     op->snake_name, request_len);
+            return ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
+                                 "%s: request_json is not valid JSON (at byte %zu of %zu)",
+                                 op->snake_name, at, len);
+        }
+        /* strchr also matches the NUL, so a length that counts the terminator (sizeof of a
+         * literal) is accepted. */
+        while (at < len && strchr(" \t\r\n", request_json[at]))
+            at++;
+        if (!cJSON_IsObject(input) || at < len) {
+            int is_object = cJSON_IsObject(input);
             cJSON_Delete(input);
+            if (is_object)
+                return ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
+                                     "%s: request_json has bytes after its JSON object (at byte "
+                                     "%zu of request_len = %zu)",
+                                     op->snake_name, at, len);
             return ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
                                  "%s: the request must be a JSON object", op->snake_name);
         }

@@ -478,6 +478,61 @@ static void test_validation_failure_sends_nothing(void)
     fakesrv_stop(srv);
 }
 
+/* ivs.h's request_len rule: 0 reads a NUL-terminated string (it used to send `{}` and create a
+ * channel without the caller's members); a short length or trailing bytes are named as such. */
+static void test_request_len_rule(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    struct ivs_client_options o;
+    s_options(&o, url, NULL);
+    struct ivs_client *c = fixture_client(&o);
+    char *out = NULL;
+    struct ivs_error err = {0};
+    const char *in = "{\"name\":5,\"latencyMode\":\"FAST\"}";
+    CHECK_INT_EQ(IVS_ERR_VALIDATION, ivs_client_call(c, "CreateChannel", in, 0, &out, NULL, &err));
+    CHECK_MSG(err.message && strstr(err.message, "name") && strstr(err.message, "latencyMode"),
+              "%s", err.message ? err.message : "(null)");
+    ivs_error_clear(&err);
+    CHECK_INT_EQ(IVS_ERR_VALIDATION,
+                 ivs_client_call(c, "CreateChannel", in, strlen(in) - 3, &out, NULL, &err));
+    CHECK_MSG(err.message && strstr(err.message, "ends inside the JSON text") &&
+                  strstr(err.message, "request_len"),
+              "%s", err.message ? err.message : "(null)");
+    ivs_error_clear(&err);
+    const char *trailing = "{\"name\":\"a\"} x";
+    CHECK_INT_EQ(IVS_ERR_VALIDATION,
+                 ivs_client_call(c, "CreateChannel", trailing, 0, &out, NULL, &err));
+    CHECK_MSG(err.message && strstr(err.message, "bytes after its JSON object"), "%s",
+              err.message ? err.message : "(null)");
+    ivs_error_clear(&err);
+    CHECK_INT_EQ(IVS_ERR_VALIDATION,
+                 ivs_client_call(c, "CreateChannel", "{\"name\":", 0, &out, NULL, &err));
+    CHECK_MSG(err.message && strstr(err.message, "not valid JSON"), "%s",
+              err.message ? err.message : "(null)");
+    ivs_error_clear(&err);
+    CHECK_INT_EQ(0, fakesrv_request_count(srv));
+    /* Whitespace or the NUL after the object is fine, and "" is still `{}`. */
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"channels\":[]}"});
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"channels\":[]}"});
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"channels\":[]}"});
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "ListChannels", "{} \n", 0, &out, NULL, &err));
+    ivs_free(out);
+    out = NULL;
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "ListChannels", "", 0, &out, NULL, &err));
+    ivs_free(out);
+    out = NULL;
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "ListChannels", "{}", sizeof "{}", &out, NULL, &err));
+    ivs_free(out);
+    CHECK_INT_EQ(3, fakesrv_request_count(srv));
+    CHECK_STR_EQ("{}", fakesrv_request(srv, 1)->body);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
 static const char *s_lookup(const void *ctx, const char *name)
 {
     const char *const *pairs = ctx;
@@ -721,6 +776,7 @@ int main(void)
     RUN(test_retries_stop_at_max_attempts);
     RUN(test_connection_failures_are_retried);
     RUN(test_validation_failure_sends_nothing);
+    RUN(test_request_len_rule);
     RUN(test_service_error_parsing);
     RUN(test_logs_never_show_secrets);
     RUN(test_connection_is_reused_unless_closed);
