@@ -31,6 +31,7 @@
 #include "buf.h"
 #include "errors.h"
 #include "model.h"
+#include "suggest.h"
 #include "playback_token.h"
 #include "ivs_lua.h"
 #include "lua_sign.h"
@@ -65,33 +66,8 @@ struct call_frame {
  * Small helpers
  * ------------------------------------------------------------------------------------- */
 
-static size_t s_min3(size_t a, size_t b, size_t c)
-{
-    size_t m = a < b ? a : b;
-    return m < c ? m : c;
-}
-
-/* Levenshtein distance, for "did you mean" suggestions; long names are clipped. */
-static size_t s_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63)
-        la = 63;
-    if (lb > 63)
-        lb = 63;
-    size_t prev[64], cur[64];
-    for (size_t j = 0; j <= lb; j++)
-        prev[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        cur[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            cur[j] = s_min3(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
-        }
-        memcpy(prev, cur, (lb + 1) * sizeof prev[0]);
-    }
-    return prev[lb];
-}
+/* The "did you mean" distance (suggest.h: one bounded, case-aware implementation). */
+static size_t s_distance(const char *a, const char *b) { return suggest_distance(a, b); }
 
 /* The operation name closest to `name` (snake or API spelling, whichever is closer). */
 static const char *s_closest_operation(const char *name)

@@ -20,6 +20,7 @@
 #include "redact.h"
 #include "retry.h"
 #include "sigv4.h"
+#include "url.h"
 
 /* ---------------------------------------------------------------------------------------
  * Hooks and their defaults
@@ -105,37 +106,19 @@ static void s_cred_log(void *ud, const char *line) { client_log(ud, IVS_LOG_DEBU
 static enum ivs_status s_split_endpoint(struct ivs_client *c, struct ivs_error *err)
 {
     const char *url = c->cfg.endpoint;
-    const char *sep = strstr(url, "://");
-    if (!sep)
-        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint", "endpoint '%s' has no scheme",
-                             url);
-    size_t scheme_len = (size_t)(sep - url);
-    int https = scheme_len == 5 && strncasecmp(url, "https", 5) == 0;
-    const char *authority = sep + 3;
-    const char *path = authority + strcspn(authority, "/?#");
-    const char *at = memchr(authority, '@', (size_t)(path - authority));
-    const char *host_start = at ? at + 1 : authority;
-    if (host_start == path)
-        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint", "endpoint '%s' has no host",
-                             url);
-
-    size_t host_len = (size_t)(path - host_start);
-    const char *port = NULL;
-    const char *close_bracket = memchr(host_start, ']', host_len);
-    const char *colon = memchr(close_bracket ? close_bracket : host_start, ':',
-                               (size_t)(path - (close_bracket ? close_bracket : host_start)));
-    if (colon)
-        port = colon + 1;
+    struct url_parts parts;
+    const char *why = url_split(url, &parts);
+    if (why)
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint", "endpoint '%s' %s", url, why);
     /* SigV4 signs Host without the scheme's default port, as the HTTP stack would send it. */
-    if (port && ((https && (size_t)(path - port) == 3 && strncmp(port, "443", 3) == 0) ||
-                 (!https && (size_t)(path - port) == 2 && strncmp(port, "80", 2) == 0)))
-        host_len = (size_t)(colon - host_start);
+    size_t host_len = parts.port_is_default ? parts.host_len : (size_t)(parts.path - parts.host);
+    const char *path = parts.path;
 
     struct buf base = BUF_INIT;
-    buf_append(&base, url, scheme_len + 3);
-    buf_append(&base, host_start, (size_t)(path - host_start));
+    buf_append(&base, url, parts.scheme_len + 3);
+    buf_append(&base, parts.host, (size_t)(path - parts.host));
     c->url_base = buf_steal(&base);
-    c->host = ivs_strndup(host_start, host_len);
+    c->host = ivs_strndup(parts.host, host_len);
     size_t path_len = strcspn(path, "?#");
     while (path_len > 0 && path[path_len - 1] == '/')
         path_len--;

@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "model.h"
 #include "pattern.h"
+#include "suggest.h"
 
 /* Beyond this many problems the message only says how many more there were. */
 #define MAX_REPORTED 25
@@ -100,42 +101,12 @@ static int is_empty_container(const cJSON *j)
 
 static int lower_ascii(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
-/* Edit distance in half units: a substitution that only changes letter case costs 1, every
- * other edit 2, so "latencymode" is nearer to "latencyMode" than to anything else. */
-static size_t edit_distance2(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 128 || lb > 128)
-        return (size_t)-1;
-    size_t row[129];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = 2 * j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = 2 * i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t sub = a[i - 1] == b[j - 1]                             ? 0
-                         : lower_ascii(a[i - 1]) == lower_ascii(b[j - 1]) ? 1
-                                                                          : 2;
-            size_t best = diag + sub;
-            if (up + 2 < best)
-                best = up + 2;
-            if (row[j - 1] + 2 < best)
-                best = row[j - 1] + 2;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 static void unknown_member(struct vctx *v, const struct model_shape *shape, const char *name)
 {
     const char *best = NULL;
     size_t best_d = (size_t)-1;
     for (size_t i = 0; i < shape->member_count; i++) {
-        size_t d = edit_distance2(name, shape->members[i].name);
+        size_t d = suggest_distance(name, shape->members[i].name);
         if (d < best_d) {
             best_d = d;
             best = shape->members[i].name;
