@@ -89,8 +89,9 @@ build = {
         "core/src/validate.c",
         "core/src/version.c",
         "lua_binding/ivs_core.c",
+        "lua_binding/lua_error.c",
+        "lua_binding/lua_playback_token.c",
         "lua_binding/lua_sign.c",
-        "lua_binding/playback_token.c",
       },
       defines = { "_GNU_SOURCE" },
       incdirs = {

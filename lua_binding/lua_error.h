@@ -1,6 +1,6 @@
-/* ivs_lua.h: what the Lua C files of the module share (ivs_core.c defines these). */
-#ifndef IVS_LUA_H
-#define IVS_LUA_H
+/* lua_error.h: ivs.Error, the error table the Lua C files of the module return (lua_error.c). */
+#ifndef IVS_LUA_ERROR_H
+#define IVS_LUA_ERROR_H
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -9,7 +9,7 @@
 
 #include "ivs.h"
 
-/* The metatable of error tables, registered by luaopen_ivs_core. */
+/* The metatable of error tables (ivs_lua_open_error registers it). */
 #define IVS_LUA_ERROR_MT "ivs.Error"
 
 /* Pushes an ivs.Error table built from err (strings copied; err is not cleared): kind, code,
@@ -18,5 +18,9 @@ void ivs_lua_push_error(lua_State *L, const struct ivs_error *err, const char *o
 
 /* Pushes `nil, err` for a failure and returns 2, the count a lua_CFunction returns. */
 int ivs_lua_push_failure(lua_State *L, const struct ivs_error *err, const char *operation);
+
+/* Registers the ivs.Error metatable (with its one-line __tostring) and sets it as field
+ * "Error" of the table on top of the stack (luaopen_ivs_core calls it). */
+void ivs_lua_open_error(lua_State *L);
 
 #endif
