@@ -248,7 +248,9 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
     memset(out, 0, sizeof *out);
     out->method = op->method;
     const struct model_shape *in = op->input >= 0 ? model_shape(op->input) : NULL;
-    if (input && !cJSON_IsObject(input) && !(cJSON_IsArray(input) && !input->child))
+    /* An object and nothing else: the Lua binding, which alone cannot tell an empty table's
+     * kind, already makes one an object wherever the model expects a structure. */
+    if (input && !cJSON_IsObject(input))
         return ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
                              "%s: input: expected an object of parameters", op->snake_name);
 

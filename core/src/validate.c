@@ -92,11 +92,6 @@ static const char *json_kind(const cJSON *j)
     return "an unknown JSON value";
 }
 
-static int is_empty_container(const cJSON *j)
-{
-    return (cJSON_IsArray(j) || cJSON_IsObject(j)) && j->child == NULL;
-}
-
 /* ---- Closest-name suggestions ------------------------------------------------------------ */
 
 static int lower_ascii(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
@@ -273,16 +268,16 @@ static void validate_value(struct vctx *v, int shape_index, const cJSON *j)
     const struct model_shape *shape = model_shape(shape_index);
     switch (shape->type) {
     case MT_STRUCTURE:
-        /* An empty array is accepted as an empty object: a Lua binding cannot tell an empty
-         * table's kind. */
-        if (!cJSON_IsObject(j) && !(cJSON_IsArray(j) && !j->child)) {
+        /* JSON kinds as they are: the Lua binding, which alone cannot tell an empty table's
+         * kind, gives each empty table the kind its shape wants before validation. */
+        if (!cJSON_IsObject(j)) {
             problem(v, "expected an object, got %s", json_kind(j));
             return;
         }
         validate_structure(v, shape, j);
         return;
     case MT_LIST: {
-        if (!cJSON_IsArray(j) && !(cJSON_IsObject(j) && is_empty_container(j))) {
+        if (!cJSON_IsArray(j)) {
             problem(v, "expected an array, got %s", json_kind(j));
             return;
         }
@@ -302,7 +297,7 @@ static void validate_value(struct vctx *v, int shape_index, const cJSON *j)
         return;
     }
     case MT_MAP: {
-        if (!cJSON_IsObject(j) && !(cJSON_IsArray(j) && !j->child)) {
+        if (!cJSON_IsObject(j)) {
             problem(v, "expected an object, got %s", json_kind(j));
             return;
         }
@@ -378,7 +373,7 @@ enum ivs_status model_validate_cached(const struct model_operation *op, const cJ
     if (!op)
         return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation", "no operation given");
     struct vctx v = {op->snake_name, cache, BUF_INIT, BUF_INIT, 0};
-    if (input && !cJSON_IsObject(input) && !(cJSON_IsArray(input) && !input->child)) {
+    if (input && !cJSON_IsObject(input)) {
         problem(&v, "expected an object of parameters, got %s", json_kind(input));
     } else if (input) {
         if (op->input >= 0) {
