@@ -191,16 +191,50 @@ void client_http_options(const struct ivs_client *c, struct http_options *out)
     };
 }
 
+/* Copies the caller's options into *own (this library's layout) as ivs.h's ABI rule says:
+ * struct_size bytes of a smaller (older) struct, the rest defaults; a larger (newer) struct
+ * only when every field this library does not know is left zero. */
+static enum ivs_status s_read_options(const struct ivs_client_options *in,
+                                      struct ivs_client_options *own, struct ivs_error *err)
+{
+    memset(own, 0, sizeof *own);
+    if (!in)
+        return IVS_OK;
+    size_t size = in->struct_size ? in->struct_size : sizeof *own;
+    if (size < sizeof in->struct_size)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "ivs_client_new: options.struct_size %zu is too small (initialise "
+                             "the options with ivs_client_options_init)",
+                             size);
+    if (size > sizeof *own) {
+        const unsigned char *extra = (const unsigned char *)in + sizeof *own;
+        for (size_t i = 0; i < size - sizeof *own; i++)
+            if (extra[i])
+                return ivs_error_set(err, IVS_ERR_USAGE, "OptionsTooNew",
+                                     "ivs_client_new: the options set fields that libivs %s "
+                                     "does not know (the program was built against a newer "
+                                     "ivs.h; it needs a newer libivs)",
+                                     IVS_VERSION);
+        size = sizeof *own;
+    }
+    memcpy(own, in, size);
+    own->struct_size = sizeof *own;
+    return IVS_OK;
+}
+
 enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs_client **out,
                                struct ivs_error *err)
 {
-    static const struct ivs_client_options no_options;
     if (!out)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "ivs_client_new: out must not be NULL");
     *out = NULL;
-    if (!opts)
-        opts = &no_options;
+    /* ivs.h's ABI rule: read the caller's struct up to its own size, never past it. */
+    struct ivs_client_options own;
+    enum ivs_status ost = s_read_options(opts, &own, err);
+    if (ost != IVS_OK)
+        return ost;
+    opts = &own;
     if (ivs_global_init() < 0)
         return ivs_error_set(err, IVS_ERR_INTERNAL, "InitFailed",
                              "libcurl global initialisation failed");
