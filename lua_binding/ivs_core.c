@@ -34,6 +34,7 @@
 #include "suggest.h"
 #include "lua_playback_token.h"
 #include "lua_error.h"
+#include "lua_options.h"
 #include "lua_sign.h"
 
 #define CLIENT_MT "ivs.Client"
@@ -892,6 +893,18 @@ static int s_opt_tristate(lua_State *L, int t, const char *name)
     return v;
 }
 
+/* The integer on top of the stack, checked against the range of option `name` in the one
+ * option table (lua_options.c), which ivs.lua checks against too; raises otherwise. */
+static lua_Integer s_opt_in_range(lua_State *L, const char *name)
+{
+    const struct ivs_lua_option *opt = ivs_lua_option(name);
+    lua_Integer v = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+    if (!opt || !lua_isinteger(L, -1) || v < opt->min || v > opt->max)
+        luaL_error(L, "option '%s' must be an integer from %d to %d", name,
+                   (int)(opt ? opt->min : 0), (int)(opt ? opt->max : 0));
+    return v;
+}
+
 /* core.new_client(opts): opts is the flat table ivs.lua builds (see ivs.new for the names).
  * Wrong option types raise; failures of the core (no region...) return nil, err. */
 static int l_new_client(lua_State *L)
@@ -920,9 +933,7 @@ static int l_new_client(lua_State *L)
     o.use_dualstack_endpoint = s_opt_tristate(L, 1, "use_dualstack_endpoint");
     int ty = lua_getfield(L, 1, "max_attempts");
     if (ty == LUA_TNUMBER) {
-        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 100)
-            return luaL_error(L, "option 'max_attempts' must be an integer from 1 to 100");
-        o.max_attempts = (int)lua_tointeger(L, -1);
+        o.max_attempts = (int)s_opt_in_range(L, "max_attempts");
     } else if (ty != LUA_TNIL) {
         return luaL_error(L, "option 'max_attempts' must be an integer, got %s",
                           luaL_typename(L, -1));
@@ -930,9 +941,7 @@ static int l_new_client(lua_State *L)
     lua_pop(L, 1);
     ty = lua_getfield(L, 1, "max_connections");
     if (ty == LUA_TNUMBER) {
-        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 10000)
-            return luaL_error(L, "option 'max_connections' must be an integer from 1 to 10000");
-        o.max_connections = (int)lua_tointeger(L, -1);
+        o.max_connections = (int)s_opt_in_range(L, "max_connections");
     } else if (ty != LUA_TNIL) {
         return luaL_error(L, "option 'max_connections' must be an integer, got %s",
                           luaL_typename(L, -1));
@@ -1506,6 +1515,7 @@ int luaopen_ivs_core(lua_State *L)
     lua_setfield(L, -2, "json_null");
 
     ivs_lua_open_error(L);
+    ivs_lua_open_options(L);
 
     luaL_newmetatable(L, CLIENT_MT);
     luaL_setfuncs(L, s_client_meta, 0);

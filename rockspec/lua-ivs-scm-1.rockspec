@@ -90,6 +90,7 @@ build = {
         "core/src/version.c",
         "lua_binding/ivs_core.c",
         "lua_binding/lua_error.c",
+        "lua_binding/lua_options.c",
         "lua_binding/lua_playback_token.c",
         "lua_binding/lua_sign.c",
       },
