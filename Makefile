@@ -87,15 +87,20 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 # that as the last line, after the test summary CI reads.
 .SECONDARY:
 
-.PHONY: all deps lib lua emulator tools tests test check asan valgrind install uninstall clean \
-        env model partitions demo bench docs lint format-check help
+.PHONY: all deps lib lua emulator tools tests test check clang-check asan valgrind install \
+        uninstall clean env model partitions demo bench docs lint format-check help
 
-all: deps lib lua $(if $(EMU_SRCS),emulator)
+# `make` only builds: it never installs packages. The targets that install what is missing
+# first (scripts/install-deps: apt-get as root, otherwise the command to run) are `deps`,
+# `test` and `demo`, as the README's quick start says.
+all: lib lua $(if $(EMU_SRCS),emulator)
 
 help:
 	@echo "make            build libivs, the Lua module (one per installed Lua) and ivs-emulator"
-	@echo "make test       build and run every test (ends with 'N passed, N failed')"
-	@echo "make demo       run the example provisioning script against a local emulator"
+	@echo "make deps       install the missing Debian packages (as root; otherwise print the command)"
+	@echo "make test       deps, build, check every C file with clang too, run every test"
+	@echo "                (ends with 'N passed, N failed')"
+	@echo "make demo       deps, then run the example provisioning script against a local emulator"
 	@echo "make asan       run the C suites and the hostile Lua specs under AddressSanitizer and UBSan"
 	@echo "make fuzz       libFuzzer on every harness, FUZZ_TIME seconds each (default 600)"
 	@echo "make valgrind   run the Lua specs under valgrind (leak check)"
@@ -219,11 +224,65 @@ fuzz:
 	BUILD=build-fuzz FUZZ_TIME=$(FUZZ_TIME) FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run-fuzz $(FUZZ_TARGETS)
 # ---- end of fuzzing ---------------------------------------------------------------------------
 
-tests: all $(TEST_BINS) $(TOOL_BINS) $(FUZZ_REPLAY_BINS)
+
+# Every C file of the tree (library, binding for each Lua, emulator, tests, tools, bench) also
+# goes through clang's front end, so a warning only clang sees (-Wformat-nonliteral,
+# -Wstring-concatenation...) fails `make tests WERROR=1` as gcc's do. -fsyntax-only keeps it to
+# seconds; the stamps and their .d files make it incremental. Skipped when clang is missing.
+CLANG ?= clang
+CLANG_OK := $(shell command -v $(CLANG) 2>/dev/null)
+CLANG_FLAGS = -std=c11 -D_GNU_SOURCE -fsyntax-only -MMD -MP -MF $@.d -MT $@ $(WARN) $(CORE_CPPFLAGS)
+CLANG_STAMPS := $(CORE_SRCS:core/src/%.c=$(BUILD)/clang/core/%.ok) \
+  $(EMU_SRCS:emulator/%.c=$(BUILD)/clang/emulator/%.ok) \
+  $(foreach l,$(LUA_BUILT),$(LUA_SRCS:lua_binding/%.c=$(BUILD)/clang/lua_binding/$(l)/%.ok)) \
+  $(TEST_SRCS:tests/c/%.c=$(BUILD)/clang/tests/%.ok) \
+  $(TEST_SUPPORT_SRCS:tests/c/%.c=$(BUILD)/clang/tests/%.ok) \
+  $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/clang/tools/%.ok) \
+  $(patsubst bench/%.c,$(BUILD)/clang/bench/%.ok,$(wildcard bench/*.c)) \
+  $(patsubst scripts/examples/%.c,$(BUILD)/clang/examples/%.ok,$(wildcard scripts/examples/*.c))
+
+clang-check: $(CLANG_STAMPS)
+
+$(BUILD)/clang/core/%.ok: core/src/%.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CLANG_FLAGS) $<
+	@touch $@
+$(BUILD)/clang/emulator/%.ok: emulator/%.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CLANG_FLAGS) $(MHD_CFLAGS) $<
+	@touch $@
+$(BUILD)/clang/tests/%.ok: tests/c/%.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CLANG_FLAGS) -Itests/c $<
+	@touch $@
+$(BUILD)/clang/tools/%.ok: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CLANG_FLAGS) -Itests/c $<
+	@touch $@
+$(BUILD)/clang/examples/%.ok: scripts/examples/%.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CLANG_FLAGS) $<
+	@touch $@
+$(BUILD)/clang/bench/%.ok: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CLANG_FLAGS) $<
+	@touch $@
+define CLANG_LUA_RULES
+$(BUILD)/clang/lua_binding/$(1)/%.ok: lua_binding/%.c
+	@mkdir -p $$(dir $$@)
+	$$(CLANG) $$(CLANG_FLAGS) -I$$(LUA_INCDIR_$(1)) $$<
+	@touch $$@
+endef
+$(foreach l,$(LUA_ALL),$(eval $(call CLANG_LUA_RULES,$(l))))
+
+tests: all $(TEST_BINS) $(TOOL_BINS) $(FUZZ_REPLAY_BINS) $(if $(CLANG_OK),clang-check)
 
 # The whole suite: C unit tests, Lua specs, integration specs, lint. The last line is
-# "N passed, N failed" (CI reads it).
-test: tests
+# "N passed, N failed" (CI reads it). The missing packages are installed first (scripts/
+# install-deps), before anything is compiled, so it runs alone and not beside a -j build.
+test:
+	@scripts/install-deps
+	@$(MAKE) --no-print-directory tests
 	@scripts/run-tests
 
 check: test
@@ -250,7 +309,9 @@ bench: all $(BENCH_TOOLS)
 
 # A newcomer's first run: scripts/examples/provision.lua against a throwaway ivs-emulator on a
 # free loopback port (scripts/demo always stops it, also on failure or Ctrl-C).
-demo: all emulator
+demo:
+	@scripts/install-deps
+	@$(MAKE) --no-print-directory all
 	@scripts/demo
 
 # Every service of models/*/ (botocore's files, copied unchanged) into core/src/model_<prefix>.c,
@@ -329,4 +390,7 @@ lint: format-check
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(CORE_OBJS:.o=.d) $(LUA_OBJS:.o=.d) $(EMU_OBJS:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d)
+# Header dependencies of every object, test, tool and bench program (gcc writes <binary>.d
+# beside a program compiled and linked in one step) and of the clang stamps.
+-include $(CORE_OBJS:.o=.d) $(LUA_OBJS:.o=.d) $(EMU_OBJS:.o=.d) $(TEST_SUPPORT_OBJS:.o=.d) \
+         $(TEST_BINS:=.d) $(TOOL_BINS:=.d) $(BENCH_TOOLS:=.d) $(CLANG_STAMPS:=.d)

@@ -3,7 +3,7 @@
  * 5.2 and 5.3 (and nothing on 5.4, or 5.5 whose API keeps these names).
  *
  * The binding's sources use the 5.4 names only; this header is the one place that knows which
- * version lacks what. Include it after <lua.h> and <lauxlib.h> (ivs_lua.h does).
+ * version lacks what. Include it after <lua.h> and <lauxlib.h> (lua_error.h does).
  *
  * Numbers: before 5.3 every Lua number is a double. lua_isinteger then means "a number with an
  * integral value that a double holds exactly" (|n| < 2^53), so integer options keep validating

@@ -170,13 +170,13 @@ end
 local closest = core.closest
 
 -- Option name -> expected Lua type ("number+" = positive number, "integer+" = integer >= 1).
-local OPTION_TYPES = {
-  credentials = "table", endpoint = "string", region = "string", profile = "string",
-  close_connection = "boolean", timeout = "number+", connect_timeout = "number+",
-  s3_force_path_style = "boolean", max_attempts = "integer+", retry_mode = "string", max_connections = "integer+",
-  log = "log", ca_bundle = "string", app_id = "string", use_fips_endpoint = "boolean",
-  use_dualstack_endpoint = "boolean", anonymous = "boolean", mfa_token = "function",
-}
+-- The one option table is the C binding's (lua_binding/lua_options.c, as core.options): it
+-- checks the same names, types and ranges, so a value passes both or neither.
+local OPTION_TYPES, OPTION_RANGES = {}, {}
+for name, spec in pairs(core.options) do
+  OPTION_TYPES[name] = spec.type
+  if spec.min then OPTION_RANGES[name] = spec end
+end
 local CREDENTIALS_TYPES = { creds = "table", profile = "string", anonymous = "boolean" }
 local CREDS_TYPES = { access_key_id = "string", secret_access_key = "string", session_token = "string" }
 
@@ -189,13 +189,15 @@ local function sorted_keys(t, extra)
 end
 
 local function check_value(where, value, want)
-  local ok
+  local ok, range_checked
   if want == "number+" then
     ok = type(value) == "number" and value > 0 and value < math.huge
     want = "a positive number"
   elseif want == "integer+" then
-    ok = math_type(value) == "integer" and value >= 1
-    want = "an integer >= 1"
+    local range = OPTION_RANGES[where:match("[%w_]+$")]
+    ok = math_type(value) == "integer" and value >= range.min and value <= range.max
+    want = string_format("an integer from %d to %d", range.min, range.max)
+    range_checked = true
   elseif want == "log" then
     ok = type(value) == "function" or type(value) == "boolean"
     want = "a function or a boolean"
@@ -204,7 +206,8 @@ local function check_value(where, value, want)
     want = "a " .. want
   end
   if not ok then
-    error(string_format("ivs: option '%s' must be %s, got %s", where, want, type(value)), 5)
+    local got = type(value) == "number" and range_checked and tostring(value) or type(value)
+    error(string_format("ivs: option '%s' must be %s, got %s", where, want, got), 5)
   end
 end
 

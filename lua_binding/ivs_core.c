@@ -33,13 +33,15 @@
 #include "buf.h"
 #include "errors.h"
 #include "model.h"
-#include "participant_token.h"
-#include "playback_token.h"
-#include "ivs_lua.h"
+#include "suggest.h"
+#include "lua_error.h"
+#include "lua_options.h"
+#include "lua_output.h"
+#include "lua_participant_token.h"
+#include "lua_playback_token.h"
 #include "lua_sign.h"
 
 #define CLIENT_MT "ivs.Client"
-#define ERROR_MT IVS_LUA_ERROR_MT
 #define FRAME_MT "ivs.CallFrame"
 #define CALL_MT "ivs.Call"
 
@@ -68,35 +70,8 @@ struct call_frame {
  * Small helpers
  * ------------------------------------------------------------------------------------- */
 
-static size_t s_min3(size_t a, size_t b, size_t c)
-{
-    size_t m = a < b ? a : b;
-    return m < c ? m : c;
-}
-
-/* Levenshtein distance, for "did you mean" suggestions. Both names are clipped to 63 bytes,
- * so a suggestion costs at most 64 x 64 steps per candidate whatever the caller typed (a
- * megabyte of bad name must not take minutes). */
-static size_t s_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63)
-        la = 63;
-    if (lb > 63)
-        lb = 63;
-    size_t prev[64], cur[64];
-    for (size_t j = 0; j <= lb; j++)
-        prev[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        cur[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            cur[j] = s_min3(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
-        }
-        memcpy(prev, cur, (lb + 1) * sizeof prev[0]);
-    }
-    return prev[lb];
-}
+/* The "did you mean" distance (suggest.h: one bounded, case-aware implementation). */
+static size_t s_distance(const char *a, const char *b) { return suggest_distance(a, b); }
 
 /* The operation of svc whose name is closest to `name` (snake or API spelling, whichever is
  * closer). */
@@ -227,74 +202,8 @@ static int l_closest(lua_State *L)
  * Errors
  * ------------------------------------------------------------------------------------- */
 
-void ivs_lua_push_error(lua_State *L, const struct ivs_error *err, const char *operation)
-{
-    lua_createtable(L, 0, 9);
-    s_set_string(L, "kind", ivs_status_name(err->kind));
-    s_set_string(L, "code", err->code ? err->code : "Unknown");
-    s_set_string(L, "message", err->message ? err->message : "");
-    s_set_integer(L, "status", (lua_Integer)err->status);
-    s_set_string(L, "request_id", err->request_id);
-    s_set_boolean(L, "retryable", err->retryable != 0);
-    s_set_integer(L, "attempts", err->attempts);
-    s_set_string(L, "operation", operation);
-    luaL_setmetatable(L, ERROR_MT);
-}
-
-int ivs_lua_push_failure(lua_State *L, const struct ivs_error *err, const char *operation)
-{
-    lua_pushnil(L);
-    ivs_lua_push_error(L, err, operation);
-    return 2;
-}
-
-/* __tostring of ivs.Error: one line, `Code: message (status 404, request id, 1 attempt)`.
- * Built only from the table's public fields, none of which ever holds a secret. */
-static int l_error_tostring(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    luaL_Buffer b;
-    lua_getfield(L, 1, "code");
-    lua_getfield(L, 1, "message");
-    lua_getfield(L, 1, "status");
-    lua_getfield(L, 1, "request_id");
-    lua_getfield(L, 1, "attempts");
-    luaL_buffinit(L, &b);
-    const char *code = lua_tostring(L, 2);
-    luaL_addstring(&b, code ? code : "Error");
-    size_t mlen = 0;
-    const char *msg = lua_tolstring(L, 3, &mlen);
-    if (msg && mlen) {
-        luaL_addstring(&b, ": ");
-        /* Keep it one line whatever the service put in its message. */
-        for (size_t i = 0; i < mlen; i++)
-            luaL_addchar(&b, (msg[i] == '\n' || msg[i] == '\r') ? ' ' : msg[i]);
-    }
-    lua_Integer status = lua_tointeger(L, 4);
-    const char *rid = lua_tostring(L, 5);
-    lua_Integer attempts = lua_tointeger(L, 6);
-    int parts = 0;
-    char tmp[64];
-    if (status > 0) {
-        snprintf(tmp, sizeof tmp, "status %lld", (long long)status);
-        luaL_addstring(&b, " (");
-        luaL_addstring(&b, tmp);
-        parts++;
-    }
-    if (rid && *rid) {
-        luaL_addstring(&b, parts++ ? ", request " : " (request ");
-        luaL_addstring(&b, rid);
-    }
-    if (attempts > 0) {
-        snprintf(tmp, sizeof tmp, "%lld attempt%s", (long long)attempts, attempts == 1 ? "" : "s");
-        luaL_addstring(&b, parts++ ? ", " : " (");
-        luaL_addstring(&b, tmp);
-    }
-    if (parts)
-        luaL_addchar(&b, ')');
-    luaL_pushresult(&b);
-    return 1;
-}
+/* ivs.Error tables are built by lua_error.c (ivs_lua_push_error), which every Lua C file of
+ * the module shares. */
 
 /* ---------------------------------------------------------------------------------------
  * Call frames
@@ -1358,6 +1267,18 @@ static int s_opt_tristate(lua_State *L, int t, const char *name)
     return v;
 }
 
+/* The integer on top of the stack, checked against the range of option `name` in the one
+ * option table (lua_options.c), which ivs.lua checks against too; raises otherwise. */
+static lua_Integer s_opt_in_range(lua_State *L, const char *name)
+{
+    const struct ivs_lua_option *opt = ivs_lua_option(name);
+    lua_Integer v = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+    if (!opt || !lua_isinteger(L, -1) || v < opt->min || v > opt->max)
+        luaL_error(L, "option '%s' must be an integer from %d to %d", name,
+                   (int)(opt ? opt->min : 0), (int)(opt ? opt->max : 0));
+    return v;
+}
+
 /* core.new_client(opts): opts is the flat table ivs.lua builds (see ivs.new for the names).
  * Wrong option types raise; failures of the core (no region...) return nil, err. */
 static int l_new_client(lua_State *L)
@@ -1388,9 +1309,7 @@ static int l_new_client(lua_State *L)
     o.service = s_opt_string(L, 1, 2, "service");
     int ty = lua_getfield(L, 1, "max_attempts");
     if (ty == LUA_TNUMBER) {
-        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 100)
-            return luaL_error(L, "option 'max_attempts' must be an integer from 1 to 100");
-        o.max_attempts = (int)lua_tointeger(L, -1);
+        o.max_attempts = (int)s_opt_in_range(L, "max_attempts");
     } else if (ty != LUA_TNIL) {
         return luaL_error(L, "option 'max_attempts' must be an integer, got %s",
                           luaL_typename(L, -1));
@@ -1398,9 +1317,7 @@ static int l_new_client(lua_State *L)
     lua_pop(L, 1);
     ty = lua_getfield(L, 1, "max_connections");
     if (ty == LUA_TNUMBER) {
-        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 10000)
-            return luaL_error(L, "option 'max_connections' must be an integer from 1 to 10000");
-        o.max_connections = (int)lua_tointeger(L, -1);
+        o.max_connections = (int)s_opt_in_range(L, "max_connections");
     } else if (ty != LUA_TNIL) {
         return luaL_error(L, "option 'max_connections' must be an integer, got %s",
                           luaL_typename(L, -1));
@@ -1984,10 +1901,8 @@ int luaopen_ivs_core(lua_State *L)
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "json_null");
 
-    luaL_newmetatable(L, ERROR_MT);
-    lua_pushcfunction(L, l_error_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_setfield(L, -2, "Error");
+    ivs_lua_open_error(L);
+    ivs_lua_open_options(L);
 
     luaL_newmetatable(L, CLIENT_MT);
     luaL_setfuncs(L, s_client_meta, 0);

@@ -8,7 +8,7 @@
 #include <lauxlib.h>
 
 #include "ivs.h"
-#include "ivs_lua.h"
+#include "lua_error.h"
 
 #define SIGNER_MT "ivs.Signer"
 #define SIGN_RESULT_MT "ivs.SignResult"

@@ -100,6 +100,13 @@ struct ivs_error {
     int attempts;
 };
 
+/* An empty struct ivs_error, for C and C++ alike (g++ -Wextra warns about `= {0}`):
+ * `struct ivs_error err = IVS_ERROR_INIT;` */
+#define IVS_ERROR_INIT                                                                             \
+    {                                                                                              \
+        IVS_OK, NULL, NULL, 0, NULL, 0, 0                                                          \
+    }
+
 /* Releases the strings of an error and zeroes it; NULL is accepted. */
 IVS_API void ivs_error_clear(struct ivs_error *err);
 
@@ -149,7 +156,21 @@ typedef int (*ivs_mfa_token_fn)(void *ud, const char *serial, char *code, size_t
  * Tri-state integers (use_fips_endpoint, use_dualstack_endpoint): 0 = not set, > 0 = on,
  * < 0 = off.
  */
+/*
+ * ABI rule for the option structs the caller allocates (struct ivs_client_options): fields are
+ * only ever appended, and the first field, struct_size, tells the library how large the
+ * caller's struct is. ivs_client_options_init() is a macro that passes sizeof of the caller's
+ * struct, so a program built against an older ivs.h and run with a newer libivs is read only
+ * up to its own last field (the newer fields take their defaults), and a program built against
+ * a newer ivs.h that sets fields an older libivs does not know gets IVS_ERR_USAGE
+ * ("OptionsTooNew") instead of having them ignored. A struct that was only zeroed (`= {0}`,
+ * memset: struct_size 0) is read with this library's own layout, as before: such a program
+ * must be rebuilt for every new libivs. Until 1.0 the soname (libivs.so.0) may still change
+ * when a struct is reordered. Times are in seconds (double) and counts are plain numbers;
+ * each field's comment names its unit.
+ */
 struct ivs_client_options {
+    size_t struct_size;   /* set by ivs_client_options_init(); see the ABI rule above */
     const char *region;   /* e.g. "us-west-2"; no region anywhere is an IVS_ERR_CONFIG error */
     const char *endpoint; /* full URL, e.g. "http://127.0.0.1:4566"; wins over everything */
     const char *profile;  /* profile name; default AWS_PROFILE, then "default" */
@@ -196,8 +217,15 @@ struct ivs_client_options {
     const char *service;
 };
 
-/* Zeroes the options (the same as `= {0}`); kept for symmetry with other C libraries. */
+/* Zeroes the first `size` bytes of the options and sets opts->struct_size = size. Call it
+ * through the ivs_client_options_init() macro, which passes the caller's sizeof. */
+IVS_API void ivs_client_options_init_size(struct ivs_client_options *opts, size_t size);
+
+/* Zeroes the options and records their size (the ABI rule above). Always initialise options
+ * with it before setting fields. (A function of this name is exported too, for programs built
+ * before the macro existed; it assumes the library's own layout.) */
 IVS_API void ivs_client_options_init(struct ivs_client_options *opts);
+#define ivs_client_options_init(opts) ivs_client_options_init_size((opts), sizeof *(opts))
 
 struct ivs_client;
 
@@ -251,13 +279,14 @@ IVS_API enum ivs_status ivs_client_whoami(struct ivs_client *client, char **json
  *  operation     the API name ("CreateChannel") or the snake_case name ("create_channel")
  *  request_json  a JSON object with the operation's input members (API member names, as
  *                in `{"name":"lobby","latencyMode":"LOW"}`); NULL or "" means `{}`
- *  request_len   its length in bytes
- *  response_json on success, the output as a JSON object (`{}` for operations that return
- *                nothing); free with ivs_free()
- *  response_len  may be NULL
- * The input is validated against the model before anything is sent (IVS_ERR_VALIDATION
- * lists every problem at once). Retryable failures are retried per the client's retry
- * settings; err->attempts tells how many attempts were made.
+ *  request_len   its length in bytes, or 0 when request_json is NUL-terminated (the length
+ *                is then strlen(request_json)). The request_len bytes must hold exactly one
+ *                JSON object, optionally followed by whitespace (or the NUL): a length that cuts
+ * the text short, or bytes after the object, is IVS_ERR_VALIDATION saying so. response_json on
+ * success, the output as a JSON object (`{}` for operations that return nothing); free with
+ * ivs_free() response_len  may be NULL The input is validated against the model before anything is
+ * sent (IVS_ERR_VALIDATION lists every problem at once). Retryable failures are retried per the
+ * client's retry settings; err->attempts tells how many attempts were made.
  */
 IVS_API enum ivs_status ivs_client_call(struct ivs_client *client, const char *operation,
                                         const char *request_json, size_t request_len,

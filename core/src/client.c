@@ -20,6 +20,7 @@
 #include "redact.h"
 #include "retry.h"
 #include "sigv4.h"
+#include "url.h"
 
 /* ---------------------------------------------------------------------------------------
  * Hooks and their defaults
@@ -130,37 +131,19 @@ static void s_cred_log(void *ud, const char *line) { client_log(ud, IVS_LOG_DEBU
 static enum ivs_status s_split_endpoint(struct ivs_client *c, struct ivs_error *err)
 {
     const char *url = c->cfg.endpoint;
-    const char *sep = strstr(url, "://");
-    if (!sep)
-        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint", "endpoint '%s' has no scheme",
-                             url);
-    size_t scheme_len = (size_t)(sep - url);
-    int https = scheme_len == 5 && strncasecmp(url, "https", 5) == 0;
-    const char *authority = sep + 3;
-    const char *path = authority + strcspn(authority, "/?#");
-    const char *at = memchr(authority, '@', (size_t)(path - authority));
-    const char *host_start = at ? at + 1 : authority;
-    if (host_start == path)
-        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint", "endpoint '%s' has no host",
-                             url);
-
-    size_t host_len = (size_t)(path - host_start);
-    const char *port = NULL;
-    const char *close_bracket = memchr(host_start, ']', host_len);
-    const char *colon = memchr(close_bracket ? close_bracket : host_start, ':',
-                               (size_t)(path - (close_bracket ? close_bracket : host_start)));
-    if (colon)
-        port = colon + 1;
+    struct url_parts parts;
+    const char *why = url_split(url, &parts);
+    if (why)
+        return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidEndpoint", "endpoint '%s' %s", url, why);
     /* SigV4 signs Host without the scheme's default port, as the HTTP stack would send it. */
-    if (port && ((https && (size_t)(path - port) == 3 && strncmp(port, "443", 3) == 0) ||
-                 (!https && (size_t)(path - port) == 2 && strncmp(port, "80", 2) == 0)))
-        host_len = (size_t)(colon - host_start);
+    size_t host_len = parts.port_is_default ? parts.host_len : (size_t)(parts.path - parts.host);
+    const char *path = parts.path;
 
     struct buf base = BUF_INIT;
-    buf_append(&base, url, scheme_len + 3);
-    buf_append(&base, host_start, (size_t)(path - host_start));
+    buf_append(&base, url, parts.scheme_len + 3);
+    buf_append(&base, parts.host, (size_t)(path - parts.host));
     c->url_base = buf_steal(&base);
-    c->host = ivs_strndup(host_start, host_len);
+    c->host = ivs_strndup(parts.host, host_len);
     size_t path_len = strcspn(path, "?#");
     while (path_len > 0 && path[path_len - 1] == '/')
         path_len--;
@@ -238,16 +221,50 @@ void client_http_options(const struct ivs_client *c, struct http_options *out)
     };
 }
 
+/* Copies the caller's options into *own (this library's layout) as ivs.h's ABI rule says:
+ * struct_size bytes of a smaller (older) struct, the rest defaults; a larger (newer) struct
+ * only when every field this library does not know is left zero. */
+static enum ivs_status s_read_options(const struct ivs_client_options *in,
+                                      struct ivs_client_options *own, struct ivs_error *err)
+{
+    memset(own, 0, sizeof *own);
+    if (!in)
+        return IVS_OK;
+    size_t size = in->struct_size ? in->struct_size : sizeof *own;
+    if (size < sizeof in->struct_size)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "ivs_client_new: options.struct_size %zu is too small (initialise "
+                             "the options with ivs_client_options_init)",
+                             size);
+    if (size > sizeof *own) {
+        const unsigned char *extra = (const unsigned char *)in + sizeof *own;
+        for (size_t i = 0; i < size - sizeof *own; i++)
+            if (extra[i])
+                return ivs_error_set(err, IVS_ERR_USAGE, "OptionsTooNew",
+                                     "ivs_client_new: the options set fields that libivs %s "
+                                     "does not know (the program was built against a newer "
+                                     "ivs.h; it needs a newer libivs)",
+                                     IVS_VERSION);
+        size = sizeof *own;
+    }
+    memcpy(own, in, size);
+    own->struct_size = sizeof *own;
+    return IVS_OK;
+}
+
 enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs_client **out,
                                struct ivs_error *err)
 {
-    static const struct ivs_client_options no_options;
     if (!out)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "ivs_client_new: out must not be NULL");
     *out = NULL;
-    if (!opts)
-        opts = &no_options;
+    /* ivs.h's ABI rule: read the caller's struct up to its own size, never past it. */
+    struct ivs_client_options own;
+    enum ivs_status ost = s_read_options(opts, &own, err);
+    if (ost != IVS_OK)
+        return ost;
+    opts = &own;
     if (ivs_global_init() < 0)
         return ivs_error_set(err, IVS_ERR_INTERNAL, "InitFailed",
                              "libcurl global initialisation failed");
@@ -929,6 +946,29 @@ enum ivs_status client_call_json(struct ivs_client *c, const struct model_operat
     return call_end(&cs, err);
 }
 
+/* Whether `len` bytes of JSON text end inside a string or an unclosed object or array. */
+static int s_json_is_unfinished(const char *text, size_t len)
+{
+    size_t depth = 0;
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = text[i];
+        if (in_string) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_string = 0;
+        } else if (ch == '"') {
+            in_string = 1;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+        } else if ((ch == '}' || ch == ']') && depth > 0) {
+            depth--;
+        }
+    }
+    return in_string || depth > 0;
+}
+
 enum ivs_status client_parse_request(const struct ivs_client *c, const char *operation,
                                      const char *request_json, size_t request_len,
                                      const struct model_operation **op_out, cJSON **input_out,
@@ -942,10 +982,38 @@ enum ivs_status client_parse_request(const struct ivs_client *c, const char *ope
         return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation",
                              "'%s' is not an operation of %s", operation, svc->name);
     cJSON *input = NULL;
-    if (request_json && request_len) {
-        input = cJSON_ParseWithLength(request_json, request_len);
-        if (!input || !cJSON_IsObject(input)) {
+    /* ivs.h's rule: a length of 0 reads up to the NUL, so a caller who passes a string and
+     * forgets its length sends what they wrote, never a silent `{}`. */
+    size_t len = request_json && request_len == 0 ? strlen(request_json) : request_len;
+    if (request_json && len) {
+        const char *end = NULL;
+        input = cJSON_ParseWithLengthOpts(request_json, len, &end, 0);
+        size_t at = end && end >= request_json ? (size_t)(end - request_json) : 0;
+        if (!input) {
+            /* Text that is still inside a string, object or array when the bytes run out
+             * was most likely cut short by request_len: say that rather than "bad JSON". */
+            if (request_len && s_json_is_unfinished(request_json, len))
+                return ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
+                                     "%s: request_json ends inside the JSON text after "
+                                     "request_len = %zu bytes (pass the whole length, or 0 "
+                                     "for a NUL-terminated string)",
+                                     op->snake_name, request_len);
+            return ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
+                                 "%s: request_json is not valid JSON (at byte %zu of %zu)",
+                                 op->snake_name, at, len);
+        }
+        /* strchr also matches the NUL, so a length that counts the terminator (sizeof of a
+         * literal) is accepted. */
+        while (at < len && strchr(" \t\r\n", request_json[at]))
+            at++;
+        if (!cJSON_IsObject(input) || at < len) {
+            int is_object = cJSON_IsObject(input);
             cJSON_Delete(input);
+            if (is_object)
+                return ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
+                                     "%s: request_json has bytes after its JSON object (at byte "
+                                     "%zu of request_len = %zu)",
+                                     op->snake_name, at, len);
             return ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
                                  "%s: the request must be a JSON object", op->snake_name);
         }

@@ -142,66 +142,13 @@ enum ivs_status cred_set(struct credentials *out, const char *key_id, const char
  * Times
  * ---------------------------------------------------------------------------------------- */
 
-static int digits(const char **p, int n, int *value)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        char c = (*p)[i];
-        if (c < '0' || c > '9')
-            return -1;
-        v = v * 10 + (c - '0');
-    }
-    *p += n;
-    *value = v;
-    return 0;
-}
-
 int cred_parse_time(const char *text, int64_t *ms_out)
 {
-    if (!text)
+    int64_t secs;
+    long nanos;
+    if (ivs_parse_iso8601(text, IVS_ISO8601_ZONE_OPTIONAL, &secs, &nanos) != 0)
         return -1;
-    const char *p = text;
-    int year, mon, day, hour, min, sec, ms = 0;
-    if (digits(&p, 4, &year) || *p++ != '-' || digits(&p, 2, &mon) || *p++ != '-' ||
-        digits(&p, 2, &day))
-        return -1;
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        return -1;
-    p++;
-    if (digits(&p, 2, &hour) || *p++ != ':' || digits(&p, 2, &min) || *p++ != ':' ||
-        digits(&p, 2, &sec))
-        return -1;
-    if (*p == '.' || *p == ',') {
-        p++;
-        int n = 0, scale = 100;
-        while (*p >= '0' && *p <= '9') {
-            if (n < 3)
-                ms += (*p - '0') * scale, scale /= 10;
-            n++, p++;
-        }
-        if (n == 0)
-            return -1;
-    }
-    int offset_min = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p++ == '-' ? -1 : 1, oh, om;
-        if (digits(&p, 2, &oh))
-            return -1;
-        if (*p == ':')
-            p++;
-        if (digits(&p, 2, &om) || oh > 23 || om > 59)
-            return -1;
-        offset_min = sign * (oh * 60 + om);
-    }
-    if (*p)
-        return -1;
-    if (!ivs_valid_date(year, mon, day) || hour > 23 || min > 59 || sec > 60)
-        return -1;
-    int64_t days = ivs_days_from_civil(year, mon, day);
-    int64_t secs = days * 86400 + hour * 3600 + min * 60 + sec - (int64_t)offset_min * 60;
-    *ms_out = secs * 1000 + ms;
+    *ms_out = secs * 1000 + nanos / 1000000;
     return 0;
 }
 

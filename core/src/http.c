@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include "errors.h"
+#include "url.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define DEFAULT_TIMEOUT_MS 60000L
@@ -233,16 +234,14 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 /* The host part of a URL, for error messages (never includes userinfo or the path). */
 static void url_host(const char *url, char *out, size_t n)
 {
-    const char *p = strstr(url, "://");
-    p = p ? p + 3 : url;
-    const char *end = p + strcspn(p, "/?#");
-    const char *at = memchr(p, '@', (size_t)(end - p));
-    if (at)
-        p = at + 1;
-    size_t len = (size_t)(end - p);
-    if (len >= n)
-        len = n - 1;
-    memcpy(out, p, len);
+    struct url_parts parts;
+    size_t len = 0;
+    if (!url_split(url, &parts)) {
+        len = (size_t)(parts.path - parts.host);
+        if (len >= n)
+            len = n - 1;
+        memcpy(out, parts.host, len);
+    }
     out[len] = '\0';
 }
 

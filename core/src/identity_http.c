@@ -14,6 +14,7 @@
 #include "model.h"
 #include "profile.h"
 #include "sigv4.h"
+#include "url.h"
 
 #define IDENT_DEFAULT_ATTEMPTS 3
 #define IDENT_BACKOFF_BASE_MS 100
@@ -420,27 +421,12 @@ static const char *status_name(long status)
  * libcurl sends it) and the path. */
 static int split_url(const char *url, char **host, char **path)
 {
-    const char *sep = strstr(url, "://");
-    if (!sep)
+    struct url_parts parts;
+    if (url_split(url, &parts))
         return -1;
-    int https = (size_t)(sep - url) == 5;
-    const char *authority = sep + 3;
-    size_t alen = strcspn(authority, "/?#");
-    size_t hlen = alen;
-    const char *colon = NULL;
-    const char *close = memchr(authority, ']', alen);
-    for (const char *q = close ? close : authority; q < authority + alen; q++)
-        if (*q == ':')
-            colon = q;
-    if (colon) {
-        const char *port = colon + 1;
-        size_t plen = (size_t)(authority + alen - port);
-        if ((https && plen == 3 && strncmp(port, "443", 3) == 0) ||
-            (!https && plen == 2 && strncmp(port, "80", 2) == 0))
-            hlen = (size_t)(colon - authority);
-    }
-    *host = ivs_strndup(authority, hlen);
-    *path = ivs_strdup(authority + alen);
+    *host = ivs_strndup(parts.host,
+                        parts.port_is_default ? parts.host_len : (size_t)(parts.path - parts.host));
+    *path = ivs_strdup(parts.path);
     return *host && *path ? 0 : -1;
 }
 

@@ -188,84 +188,14 @@ int model_pattern_match_cached(struct model_pattern_cache *cache, const struct m
     return pattern_match(cache->slots[i].compiled, s, len) != 0;
 }
 
-/* Reads exactly n digits; returns -1 when they are not all digits. */
-static int read_digits(const char **p, int n)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        char c = (*p)[i];
-        if (c < '0' || c > '9')
-            return -1;
-        v = v * 10 + (c - '0');
-    }
-    *p += n;
-    return v;
-}
-
 int model_parse_iso8601(const char *s, double *seconds_out)
 {
-    if (!s)
+    int64_t secs;
+    long nanos;
+    if (ivs_parse_iso8601(s, IVS_ISO8601_DATE_ONLY, &secs, &nanos) != 0)
         return -1;
-    const char *p = s;
-    int year = read_digits(&p, 4);
-    if (year < 0 || *p++ != '-')
-        return -1;
-    int month = read_digits(&p, 2);
-    if (month < 1 || month > 12 || *p++ != '-')
-        return -1;
-    int day = read_digits(&p, 2);
-    if (!ivs_valid_date(year, month, day))
-        return -1;
-    double secs = (double)ivs_days_from_civil(year, month, day) * 86400.0;
-    if (*p == '\0') {
-        if (seconds_out)
-            *seconds_out = secs;
-        return 0;
-    }
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        return -1;
-    p++;
-    int hour = read_digits(&p, 2);
-    if (hour < 0 || hour > 23 || *p++ != ':')
-        return -1;
-    int minute = read_digits(&p, 2);
-    if (minute < 0 || minute > 59 || *p++ != ':')
-        return -1;
-    int second = read_digits(&p, 2);
-    if (second < 0 || second > 60) /* 60: a leap second */
-        return -1;
-    double frac = 0, scale = 0.1;
-    if (*p == '.' || *p == ',') {
-        p++;
-        if (*p < '0' || *p > '9')
-            return -1;
-        while (*p >= '0' && *p <= '9') {
-            frac += (*p++ - '0') * scale;
-            scale /= 10;
-        }
-    }
-    int offset = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p++ == '-' ? -1 : 1;
-        int oh = read_digits(&p, 2);
-        if (oh < 0 || oh > 23)
-            return -1;
-        if (*p == ':')
-            p++;
-        int om = read_digits(&p, 2);
-        if (om < 0 || om > 59)
-            return -1;
-        offset = sign * (oh * 3600 + om * 60);
-    } else {
-        return -1; /* a time without a zone is ambiguous */
-    }
-    if (*p != '\0')
-        return -1;
-    secs += hour * 3600.0 + minute * 60.0 + second + frac - offset;
     if (seconds_out)
-        *seconds_out = secs;
+        *seconds_out = (double)secs + (double)nanos / 1e9;
     return 0;
 }
 

@@ -200,21 +200,12 @@ void model_format_iso8601(double seconds, char *out, size_t out_size);
 
 /* An HTTP request as the serializer builds it; strings are owned and freed by
  * model_request_cleanup(). */
-/* A header-bound input member, as the serializer renders it. */
-struct model_header {
-    char *name;
-    char *value;
-};
-
 struct model_request {
     const char *method; /* static */
     char *path;         /* wire path, labels percent-encoded: "/tags/arn%3Aaws%3A..." */
     char *query;        /* wire query without '?', NULL when none: "tagKeys=a%20b&tagKeys=c" */
     char *body;         /* JSON body; NULL when the operation sends none (GET/DELETE) */
     size_t body_len;
-    /* Header-bound members (none of the IVS inputs has any; kept for model fidelity). */
-    struct model_header *headers;
-    size_t header_count;
 };
 
 /* Builds the HTTP request for a (validated) input. */

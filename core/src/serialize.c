@@ -32,9 +32,8 @@ static void put_encoded(struct buf *b, const char *s, size_t len, int keep_slash
 
 static int is_integer_type(enum model_type t) { return t == MT_INTEGER || t == MT_LONG; }
 
-/* The text form of a scalar for a URI label, a query value or a header. */
-static int scalar_text(const struct model_shape *shape, const cJSON *j, struct buf *out,
-                       int for_header)
+/* The text form of a scalar for a URI label or a query value. */
+static int scalar_text(const struct model_shape *shape, const cJSON *j, struct buf *out)
 {
     if (cJSON_IsString(j)) {
         buf_puts(out, j->valuestring);
@@ -44,25 +43,7 @@ static int scalar_text(const struct model_shape *shape, const cJSON *j, struct b
         double d = j->valuedouble;
         if (shape->type == MT_TIMESTAMP) {
             char ts[48];
-            if (for_header && !shape->timestamp_format) {
-                /* restJson1 headers default to the HTTP date form; the names are spelled
-                 * out because strftime's %a/%b follow the process locale. */
-                static const char *const days[] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
-                static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-                char iso[48];
-                int y, mo, dd, hh, mi, ss;
-                double whole = floor(d);
-                model_format_iso8601(whole, iso, sizeof iso);
-                if (sscanf(iso, "%d-%d-%dT%d:%d:%d", &y, &mo, &dd, &hh, &mi, &ss) != 6)
-                    return -1;
-                long long day_number = (long long)floor(whole / 86400.0);
-                int wd = (int)(((day_number % 7) + 7) % 7);
-                snprintf(ts, sizeof ts, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[wd], dd,
-                         months[mo - 1], y, hh, mi, ss);
-            } else {
-                model_format_iso8601(d, ts, sizeof ts);
-            }
+            model_format_iso8601(d, ts, sizeof ts);
             buf_puts(out, ts);
         } else if (is_integer_type(shape->type) || d == floor(d)) {
             if (!isfinite(d))
@@ -230,7 +211,7 @@ static int put_query_member(struct buf *q, const struct model_member *m, const c
         cJSON_ArrayForEach(item, v)
         {
             buf_reset(&text);
-            if ((rc = scalar_text(es, item, &text, 0)) != 0)
+            if ((rc = scalar_text(es, item, &text)) != 0)
                 break;
             put_query_pair(q, m->location_name, strlen(m->location_name), buf_str(&text));
         }
@@ -247,13 +228,13 @@ static int put_query_member(struct buf *q, const struct model_member *m, const c
                 cJSON_ArrayForEach(e, item)
                 {
                     buf_reset(&text);
-                    if ((rc = scalar_text(es, e, &text, 0)) != 0)
+                    if ((rc = scalar_text(es, e, &text)) != 0)
                         break;
                     put_query_pair(q, item->string, strlen(item->string), buf_str(&text));
                 }
             } else {
                 buf_reset(&text);
-                if ((rc = scalar_text(vs, item, &text, 0)) != 0)
+                if ((rc = scalar_text(vs, item, &text)) != 0)
                     break;
                 put_query_pair(q, item->string, strlen(item->string), buf_str(&text));
             }
@@ -261,68 +242,10 @@ static int put_query_member(struct buf *q, const struct model_member *m, const c
                 break;
         }
     } else {
-        rc = scalar_text(shape, v, &text, 0);
+        rc = scalar_text(shape, v, &text);
         if (rc == 0)
             put_query_pair(q, m->location_name, strlen(m->location_name), buf_str(&text));
     }
-    buf_free(&text);
-    return rc;
-}
-
-static int add_header(struct model_request *out, const char *name, const char *value)
-{
-    struct model_header *h = realloc(out->headers, (out->header_count + 1) * sizeof *out->headers);
-    if (!h)
-        return -1;
-    out->headers = h;
-    h[out->header_count].name = ivs_strdup(name);
-    h[out->header_count].value = ivs_strdup(value);
-    out->header_count++;
-    if (!h[out->header_count - 1].name || !h[out->header_count - 1].value)
-        return -1;
-    return 0;
-}
-
-/* Header-bound member: scalars as text, lists comma-joined, maps as prefix+key headers. */
-static int put_header_member(struct model_request *out, const struct model_member *m,
-                             const cJSON *v)
-{
-    const struct model_shape *shape = m->shape;
-    struct buf text = BUF_INIT;
-    int rc = 0;
-    const cJSON *item;
-    if (shape->type == MT_MAP) {
-        struct buf name = BUF_INIT;
-        cJSON_ArrayForEach(item, v)
-        {
-            if (!item->string)
-                continue;
-            buf_reset(&text);
-            buf_reset(&name);
-            buf_printf(&name, "%s%s", m->location_name, item->string);
-            if ((rc = scalar_text(shape->member_shape, item, &text, 1)) != 0 ||
-                (rc = add_header(out, buf_str(&name), buf_str(&text))) != 0)
-                break;
-        }
-        buf_free(&name);
-    } else if (shape->type == MT_LIST) {
-        int first = 1;
-        cJSON_ArrayForEach(item, v)
-        {
-            if (!first)
-                buf_puts(&text, ",");
-            first = 0;
-            if ((rc = scalar_text(shape->member_shape, item, &text, 1)) != 0)
-                break;
-        }
-        if (rc == 0)
-            rc = add_header(out, m->location_name, buf_str(&text));
-    } else {
-        rc = scalar_text(shape, v, &text, 1);
-        if (rc == 0)
-            rc = add_header(out, m->location_name, buf_str(&text));
-    }
-    rc = rc || buf_failed(&text) ? -1 : 0;
     buf_free(&text);
     return rc;
 }
@@ -340,11 +263,6 @@ void model_request_cleanup(struct model_request *r)
     free(r->path);
     free(r->query);
     free(r->body);
-    for (size_t i = 0; i < r->header_count; i++) {
-        free(r->headers[i].name);
-        free(r->headers[i].value);
-    }
-    free(r->headers);
     memset(r, 0, sizeof *r);
 }
 
@@ -357,7 +275,9 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
     memset(out, 0, sizeof *out);
     out->method = op->method;
     const struct model_shape *in = op->input;
-    if (input && !cJSON_IsObject(input) && !(cJSON_IsArray(input) && !input->child))
+    /* An object and nothing else: the Lua binding, which alone cannot tell an empty table's
+     * kind, already makes one an object wherever the model expects a structure. */
+    if (input && !cJSON_IsObject(input))
         return ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
                              "%s: input: expected an object of parameters", op->snake_name);
 
@@ -385,7 +305,7 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
         const struct model_member *m = uri_member(in, label, label_len);
         const cJSON *v = m ? cJSON_GetObjectItemCaseSensitive(input, m->name) : NULL;
         buf_reset(&text);
-        if (!m || !v || cJSON_IsNull(v) || scalar_text(m->shape, v, &text, 0) || text.len == 0) {
+        if (!m || !v || cJSON_IsNull(v) || scalar_text(m->shape, v, &text) || text.len == 0) {
             st = ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
                                "%s: %.*s: missing required URI parameter (a non-empty value is "
                                "needed to build the path)",
@@ -400,17 +320,24 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
 
     for (size_t i = 0; in && i < in->member_count; i++) {
         const struct model_member *m = &in->members[i];
-        if (m->location != ML_QUERY && m->location != ML_HEADER)
+        if (m->location == ML_HEADER && cJSON_GetObjectItemCaseSensitive(input, m->name)) {
+            /* No input of the services this library carries is bound to a header
+             * (test_model checks the tables), so the client never sends any: refuse rather
+             * than drop a value a new model would bind to one. */
+            st = ivs_error_set(err, IVS_ERR_INTERNAL, "BadModel",
+                               "%s: %s is bound to an HTTP header, which this client never sends",
+                               op->snake_name, m->name);
+            goto done;
+        }
+        if (m->location != ML_QUERY)
             continue;
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(input, m->name);
         if (!v || cJSON_IsNull(v))
             continue;
-        int rc =
-            m->location == ML_QUERY ? put_query_member(&query, m, v) : put_header_member(out, m, v);
-        if (rc) {
+        if (put_query_member(&query, m, v)) {
             st = ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
-                               "%s: %s: value cannot be sent in the %s", op->snake_name, m->name,
-                               m->location == ML_QUERY ? "query string" : "headers");
+                               "%s: %s: value cannot be sent in the query string", op->snake_name,
+                               m->name);
             goto done;
         }
     }

@@ -12,6 +12,7 @@
 #include "ivs.h"
 #include "model.h"
 #include "sigv4.h"
+#include "url.h"
 
 /* Requests with at most this many headers pass them to the signer from the stack. */
 #define INLINE_HEADERS 16
@@ -43,91 +44,34 @@ static enum ivs_status bad_url(struct ivs_error *err, const char *why)
 static enum ivs_status parse_url(const char *url, struct parsed_url *u, struct ivs_error *err)
 {
     memset(u, 0, sizeof *u);
-    if (!url || !*url)
-        return bad_url(err, "is missing");
-    const char *sep = strstr(url, "://");
-    if (!sep || sep == url)
-        return bad_url(err, "has no scheme (expected scheme://host/path)");
-    for (const char *c = url; c < sep; c++)
-        if (!isalnum((unsigned char)*c) && *c != '+' && *c != '-' && *c != '.')
-            return bad_url(err, "has an invalid scheme");
-    size_t scheme_len = (size_t)(sep - url);
-    long default_port = 0;
-    if (scheme_len == 4 && strncasecmp(url, "http", 4) == 0)
-        default_port = 80;
-    else if (scheme_len == 5 && strncasecmp(url, "https", 5) == 0)
-        default_port = 443;
-
-    const char *auth = sep + 3;
-    size_t auth_len = strcspn(auth, "/?#");
-    const char *rest = auth + auth_len;
-    /* Userinfo is never sent in Host; its last '@' ends it. */
-    const char *host = auth;
-    for (const char *c = auth; c < rest; c++)
-        if (*c == '@')
-            host = c + 1;
-    const char *host_end = rest;
-    const char *port = NULL;
-    if (host < rest && *host == '[') {
-        const char *close = memchr(host, ']', (size_t)(rest - host));
-        if (!close)
-            return bad_url(err, "has an unterminated IPv6 address");
-        host_end = close + 1;
-        if (host_end < rest) {
-            if (*host_end != ':')
-                return bad_url(err, "has junk after its IPv6 address");
-            port = host_end + 1;
-        }
-    } else {
-        const char *colon = memchr(host, ':', (size_t)(rest - host));
-        if (colon) {
-            host_end = colon;
-            port = colon + 1;
-        }
-    }
-    if (host_end == host)
-        return bad_url(err, "has no host");
-    long port_num = 0;
-    if (port && port < rest) {
-        for (const char *c = port; c < rest; c++) {
-            if (*c < '0' || *c > '9')
-                return bad_url(err, "has an invalid port");
-            port_num = port_num * 10 + (*c - '0');
-            if (port_num > 65535)
-                return bad_url(err, "has an invalid port");
-        }
-    }
-
-    size_t path_len = strcspn(rest, "?#");
-    const char *q = rest + path_len;
-    size_t query_len = 0;
-    if (*q == '?') {
-        q++;
-        query_len = strcspn(q, "#");
-    }
-    size_t host_len = (size_t)(host_end - host);
+    struct url_parts parts;
+    const char *why = url_split(url, &parts);
+    if (why)
+        return bad_url(err, why);
+    size_t host_len = parts.host_len, path_len = parts.path_len, query_len = parts.query_len;
     char port_text[8] = "";
-    if (port_num && port_num != default_port)
-        snprintf(port_text, sizeof port_text, ":%ld", port_num);
+    if (!parts.port_is_default)
+        snprintf(port_text, sizeof port_text, ":%ld", parts.port_num);
     size_t port_len = strlen(port_text);
     char *block = malloc(host_len + port_len + 1 + (path_len ? path_len : 1) + 1 + query_len + 1);
     if (!block)
         return ivs_error_nomem(err);
     u->storage = u->host = block;
     for (size_t i = 0; i < host_len; i++)
-        block[i] = (char)tolower((unsigned char)host[i]);
+        block[i] = (char)tolower((unsigned char)parts.host[i]);
     memcpy(block + host_len, port_text, port_len + 1);
     u->path = block + host_len + port_len + 1;
     u->path_missing = path_len == 0;
     if (path_len)
-        memcpy(u->path, rest, path_len);
+        memcpy(u->path, parts.path, path_len);
     else
         u->path[path_len++] = '/';
     u->path[path_len] = '\0';
     u->query = u->path + path_len + 1;
-    memcpy(u->query, q, query_len);
+    if (query_len)
+        memcpy(u->query, parts.query, query_len);
     u->query[query_len] = '\0';
-    u->base_len = (size_t)(rest + strcspn(rest, "?#") - url);
+    u->base_len = (size_t)(parts.path + parts.path_len - url);
     return IVS_OK;
 }
 

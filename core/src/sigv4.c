@@ -862,183 +862,206 @@ static char *store(char **cursor, const char *s, size_t len)
     return start;
 }
 
-enum ivs_status sigv4_sign(const struct sigv4_params *p, struct sigv4_key_cache *cache,
-                           struct sigv4_result *out, struct ivs_error *err)
+/* One signing in progress: what the steps below share. The steps follow the specification's
+ * tasks (docs.aws.amazon.com, "Create a signed AWS API request"): the canonical request
+ * (task 1), the string to sign (task 2), the signature (task 3) and adding it to the request
+ * (task 4). Each returns IVS_OK or the failure; IVS_ERR_NOMEM is reported by sigv4_sign. */
+struct sign_ctx {
+    const struct sigv4_params *p;
+    struct sigv4_key_cache *cache; /* NULL: a one-off signing with local engine and work */
+    struct sha_engine *e;
+    struct sign_work *w;
+    struct sigv4_result *out;
+    struct sign_state st;    /* the query parameters, sorted */
+    struct canon_header *hs; /* the headers to sign, sorted */
+    size_t hn;
+    int has_token;
+    char date8[9];    /* YYYYMMDD of the signing time */
+    size_t scope_off; /* the credential scope inside w->sts */
+    size_t scope_len;
+};
+
+/* The hashed payload: the caller's (UNSIGNED-PAYLOAD, a precomputed hash) or SHA-256 of the
+ * body. */
+static enum ivs_status sign_payload_hash(struct sign_ctx *c, struct ivs_error *err)
 {
-    if (!out)
-        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "sigv4_sign needs a result");
-    memset(out, 0, sizeof *out);
-    if (!p)
-        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "sigv4_sign needs parameters");
-    enum ivs_status rc = validate(p, err);
-    if (rc != IVS_OK)
-        return rc;
-
-    struct sha_engine local_engine;
-    struct sha_engine *e = cache ? &cache->engine : &local_engine;
-    if (!cache && engine_init(&local_engine) != 0)
-        return ivs_error_set(err, IVS_ERR_INTERNAL, "CryptoError", "SHA-256 is not available");
-    struct sign_work local_work;
-    sign_work_init(&local_work);
-    struct sign_work *w = cache ? &cache->work : &local_work;
-    work_reset(&w->arena);
-    work_reset(&w->signed_headers);
-    work_reset(&w->creq);
-    work_reset(&w->sts);
-    work_reset(&w->final);
-
-    struct sign_state st = {0};
-    struct canon_header inline_headers[INLINE_HEADERS];
-    struct canon_header *hs = inline_headers;
-    size_t hn = 0;
-    int has_token = !empty(p->session_token);
-    rc = IVS_ERR_NOMEM;
-
-    sigv4_format_amz_date(p->time, out->amz_date);
-    char date8[9];
-    memcpy(date8, out->amz_date, 8);
-    date8[8] = '\0';
-
+    const struct sigv4_params *p = c->p;
     if (p->payload_hash) {
-        size_t n = strnlen(p->payload_hash, sizeof out->payload_hash - 1);
-        memcpy(out->payload_hash, p->payload_hash, n);
-        out->payload_hash[n] = '\0';
+        size_t n = strnlen(p->payload_hash, sizeof c->out->payload_hash - 1);
+        memcpy(c->out->payload_hash, p->payload_hash, n);
+        c->out->payload_hash[n] = '\0';
     } else {
         unsigned char md[32];
-        if (engine_sha256(e, p->body, p->body_len, md) == 0)
-            put_hex(out->payload_hash, md, 32);
+        if (engine_sha256(c->e, p->body, p->body_len, md) == 0)
+            put_hex(c->out->payload_hash, md, 32);
     }
-    if (!out->payload_hash[0]) {
-        rc = ivs_error_set(err, IVS_ERR_INTERNAL, "CryptoError", "SHA-256 failed");
-        goto done;
-    }
+    if (!c->out->payload_hash[0])
+        return ivs_error_set(err, IVS_ERR_INTERNAL, "CryptoError", "SHA-256 failed");
+    return IVS_OK;
+}
 
-    /* The string to sign up to the scope; the scope is read back from it. */
-    struct buf *sts = &w->sts;
+/* Task 2, first half: the string to sign up to the credential scope, which later steps read
+ * back from it (c->scope_off, c->scope_len). */
+static enum ivs_status sign_scope(struct sign_ctx *c)
+{
+    struct buf *sts = &c->w->sts;
     buf_append(sts, SIGV4_ALGORITHM "\n", SIGV4_ALGORITHM_LEN + 1);
-    buf_append(sts, out->amz_date, 16);
+    buf_append(sts, c->out->amz_date, 16);
     buf_putc(sts, '\n');
-    size_t scope_off = sts->len;
-    buf_append(sts, date8, 8);
+    c->scope_off = sts->len;
+    buf_append(sts, c->date8, 8);
     buf_putc(sts, '/');
-    buf_puts(sts, p->region);
+    buf_puts(sts, c->p->region);
     buf_putc(sts, '/');
-    buf_puts(sts, p->service);
+    buf_puts(sts, c->p->service);
     buf_append(sts, "/aws4_request", 13);
-    size_t scope_len = sts->len - scope_off;
-    if (buf_failed(sts))
-        goto done;
+    c->scope_len = sts->len - c->scope_off;
+    return buf_failed(sts) ? IVS_ERR_NOMEM : IVS_OK;
+}
 
-    size_t max_headers = p->header_count + 3;
-    if (max_headers > INLINE_HEADERS) {
-        hs = malloc(max_headers * sizeof *hs);
-        if (!hs)
-            goto done;
-    }
-    struct buf *arena = &w->arena;
+/* Task 1, headers: the caller's headers plus X-Amz-Date, X-Amz-Security-Token and
+ * X-Amz-Content-SHA256 (headers mode), canonicalised into the arena, sorted, and the
+ * SignedHeaders list. c->hs must have room for header_count + 3 entries. */
+static enum ivs_status sign_headers(struct sign_ctx *c)
+{
+    const struct sigv4_params *p = c->p;
+    struct canon_header *hs = c->hs;
+    size_t hn = 0;
+    struct buf *arena = &c->w->arena;
     for (size_t i = 0; i < p->header_count; i++, hn++) {
         hs[hn].name_off = arena_name(arena, p->headers[i].name, &hs[hn].name_len);
         hs[hn].value_off = arena_value(arena, p->headers[i].value, &hs[hn].value_len);
     }
     if (!p->presign) {
-        add_header(arena, &hs[hn++], "x-amz-date", 10, out->amz_date, 16);
-        if (has_token && !p->omit_session_token) {
+        add_header(arena, &hs[hn++], "x-amz-date", 10, c->out->amz_date, 16);
+        if (c->has_token && !p->omit_session_token) {
             hs[hn].name_off = arena_put(arena, "x-amz-security-token", 20);
             hs[hn].name_len = 20;
             hs[hn].value_off = arena_value(arena, p->session_token, &hs[hn].value_len);
             hn++;
         }
         if (p->add_content_sha256)
-            add_header(arena, &hs[hn++], "x-amz-content-sha256", 20, out->payload_hash,
-                       strlen(out->payload_hash));
+            add_header(arena, &hs[hn++], "x-amz-content-sha256", 20, c->out->payload_hash,
+                       strlen(c->out->payload_hash));
     }
     if (buf_failed(arena))
-        goto done;
+        return IVS_ERR_NOMEM;
     for (size_t i = 0; i < hn; i++) {
         hs[i].name = arena->data + hs[i].name_off;
         hs[i].value = arena->data + hs[i].value_off;
         hs[i].order = i;
     }
     sort_headers(hs, hn);
-    append_signed_headers(&w->signed_headers, hs, hn);
-    if (buf_failed(&w->signed_headers))
-        goto done;
+    c->hn = hn;
+    append_signed_headers(&c->w->signed_headers, hs, hn);
+    return buf_failed(&c->w->signed_headers) ? IVS_ERR_NOMEM : IVS_OK;
+}
 
+/* Task 1, query: the caller's parameters plus, when presigning, the X-Amz-* ones, sorted. */
+static enum ivs_status sign_query(struct sign_ctx *c, struct ivs_error *err)
+{
+    const struct sigv4_params *p = c->p;
+    struct sign_state *st = &c->st;
     if (!empty(p->query)) {
-        rc = collect_query(p, &st, err);
+        enum ivs_status rc = collect_query(p, st, err);
         if (rc != IVS_OK)
-            goto done;
-        rc = IVS_ERR_NOMEM;
+            return rc;
     }
     if (p->presign) {
+        const struct buf *sts = &c->w->sts;
         struct buf cred = BUF_INIT;
         buf_puts(&cred, p->access_key_id);
         buf_putc(&cred, '/');
-        buf_append(&cred, sts->data + scope_off, scope_len);
+        buf_append(&cred, sts->data + c->scope_off, c->scope_len);
         char expires[24];
         snprintf(expires, sizeof expires, "%ld", p->expires_s);
         int bad = buf_failed(&cred);
-        bad = bad || push_param(&st, ivs_strdup("X-Amz-Algorithm"), ivs_strdup(SIGV4_ALGORITHM));
-        bad = bad || push_param(&st, ivs_strdup("X-Amz-Credential"), encode_value(buf_str(&cred)));
-        bad = bad || push_param(&st, ivs_strdup("X-Amz-Date"), ivs_strdup(out->amz_date));
-        bad = bad || push_param(&st, ivs_strdup("X-Amz-Expires"), ivs_strdup(expires));
-        bad = bad || push_param(&st, ivs_strdup("X-Amz-SignedHeaders"),
-                                encode_value(buf_str(&w->signed_headers)));
-        if (has_token && !p->omit_session_token)
-            bad = bad || push_param(&st, ivs_strdup("X-Amz-Security-Token"),
+        bad = bad || push_param(st, ivs_strdup("X-Amz-Algorithm"), ivs_strdup(SIGV4_ALGORITHM));
+        bad = bad || push_param(st, ivs_strdup("X-Amz-Credential"), encode_value(buf_str(&cred)));
+        bad = bad || push_param(st, ivs_strdup("X-Amz-Date"), ivs_strdup(c->out->amz_date));
+        bad = bad || push_param(st, ivs_strdup("X-Amz-Expires"), ivs_strdup(expires));
+        bad = bad || push_param(st, ivs_strdup("X-Amz-SignedHeaders"),
+                                encode_value(buf_str(&c->w->signed_headers)));
+        if (c->has_token && !p->omit_session_token)
+            bad = bad || push_param(st, ivs_strdup("X-Amz-Security-Token"),
                                     encode_value(p->session_token));
         buf_free(&cred);
         if (bad)
-            goto done;
+            return IVS_ERR_NOMEM;
     }
-    if (st.param_count > 1)
-        qsort(st.params, st.param_count, sizeof *st.params, compare_params);
+    if (st->param_count > 1)
+        qsort(st->params, st->param_count, sizeof *st->params, compare_params);
+    return IVS_OK;
+}
 
+/* Task 1: the canonical request, from the method, path, query, headers and payload hash. */
+static enum ivs_status sign_canonical_request(struct sign_ctx *c)
+{
+    const struct sigv4_params *p = c->p;
+    struct sign_work *w = c->w;
     struct buf *creq = &w->creq;
     buf_puts(creq, p->method);
     buf_putc(creq, '\n');
     append_canonical_uri(creq, &w->final, p->path, p->normalize_path, p->double_encode);
     buf_putc(creq, '\n');
-    append_query(creq, &st);
+    append_query(creq, &c->st);
     buf_putc(creq, '\n');
-    append_canonical_headers(creq, hs, hn);
+    append_canonical_headers(creq, c->hs, c->hn);
     buf_putc(creq, '\n');
     buf_append(creq, buf_str(&w->signed_headers), w->signed_headers.len);
     buf_putc(creq, '\n');
-    buf_append(creq, out->payload_hash, strlen(out->payload_hash));
-    if (buf_failed(creq))
-        goto done;
+    buf_append(creq, c->out->payload_hash, strlen(c->out->payload_hash));
+    return buf_failed(creq) ? IVS_ERR_NOMEM : IVS_OK;
+}
 
-    unsigned char digest[32], key[32];
-    if (engine_sha256(e, creq->data, creq->len, digest) != 0) {
-        rc = ivs_error_set(err, IVS_ERR_INTERNAL, "CryptoError", "SHA-256 failed");
-        goto done;
-    }
+/* Task 2, second half: the hash of the canonical request ends the string to sign. */
+static enum ivs_status sign_string_to_sign(struct sign_ctx *c, struct ivs_error *err)
+{
+    unsigned char digest[32];
+    struct buf *sts = &c->w->sts;
+    if (engine_sha256(c->e, c->w->creq.data, c->w->creq.len, digest) != 0)
+        return ivs_error_set(err, IVS_ERR_INTERNAL, "CryptoError", "SHA-256 failed");
     if (buf_reserve(sts, 65) != 0)
-        goto done;
+        return IVS_ERR_NOMEM;
     sts->data[sts->len++] = '\n';
     put_hex(sts->data + sts->len, digest, 32);
     sts->len += 64;
+    return IVS_OK;
+}
 
+/* Task 3: the signing key (cached per secret, date, region and service) and the HMAC of the
+ * string to sign with it. */
+static enum ivs_status sign_signature(struct sign_ctx *c, struct ivs_error *err)
+{
+    const struct sigv4_params *p = c->p;
+    struct sigv4_key_cache *cache = c->cache;
+    unsigned char digest[32], key[32];
     int slot = -1;
-    int mac_rc =
-        lookup_key(cache, e, p->secret_access_key, date8, p->region, p->service, key, &slot) < 0
-            ? -1
-            : 0;
+    int mac_rc = lookup_key(cache, c->e, p->secret_access_key, c->date8, p->region, p->service, key,
+                            &slot) < 0
+                     ? -1
+                     : 0;
+    /* The HMAC key schedule is kept loaded between signings with the same key. */
     if (mac_rc == 0 && (!cache || slot < 0 || cache->loaded != slot)) {
-        mac_rc = engine_hmac_key(e, key, 32);
+        mac_rc = engine_hmac_key(c->e, key, 32);
         if (cache)
             cache->loaded = mac_rc == 0 ? slot : -1;
     }
     OPENSSL_cleanse(key, sizeof key);
     if (mac_rc == 0)
-        mac_rc = engine_hmac(e, sts->data, sts->len, digest);
-    if (mac_rc != 0) {
-        rc = ivs_error_set(err, IVS_ERR_INTERNAL, "CryptoError", "HMAC-SHA256 failed");
-        goto done;
-    }
-    put_hex(out->signature, digest, 32);
+        mac_rc = engine_hmac(c->e, c->w->sts.data, c->w->sts.len, digest);
+    if (mac_rc != 0)
+        return ivs_error_set(err, IVS_ERR_INTERNAL, "CryptoError", "HMAC-SHA256 failed");
+    put_hex(c->out->signature, digest, 32);
+    return IVS_OK;
+}
 
+/* Task 4: the Authorization header value, or the presigned query string, into w->final. */
+static enum ivs_status sign_assemble(struct sign_ctx *c)
+{
+    const struct sigv4_params *p = c->p;
+    struct sign_work *w = c->w;
+    const struct buf *sts = &w->sts;
     struct buf *fin = &w->final;
     buf_reset(fin); /* it held a normalised path */
     if (p->presign) {
@@ -1052,53 +1075,118 @@ enum ivs_status sigv4_sign(const struct sigv4_params *p, struct sigv4_key_cache 
         struct buf cred = BUF_INIT;
         buf_puts(&cred, p->access_key_id);
         buf_putc(&cred, '/');
-        buf_append(&cred, sts->data + scope_off, scope_len);
+        buf_append(&cred, sts->data + c->scope_off, c->scope_len);
         sigv4_uri_encode(fin, buf_str(&cred), cred.len, 0);
         if (buf_failed(&cred))
             fin->failed = 1;
         buf_free(&cred);
-        buf_printf(fin, "&X-Amz-Date=%s&X-Amz-Expires=%ld&X-Amz-SignedHeaders=", out->amz_date,
+        buf_printf(fin, "&X-Amz-Date=%s&X-Amz-Expires=%ld&X-Amz-SignedHeaders=", c->out->amz_date,
                    p->expires_s);
         sigv4_uri_encode(fin, buf_str(&w->signed_headers), w->signed_headers.len, 0);
-        if (has_token) {
+        if (c->has_token) {
             buf_puts(fin, "&X-Amz-Security-Token=");
             sigv4_uri_encode(fin, p->session_token, strlen(p->session_token), 0);
         }
         buf_puts(fin, "&X-Amz-Signature=");
-        buf_append(fin, out->signature, 64);
+        buf_append(fin, c->out->signature, 64);
     } else {
         buf_append(fin, SIGV4_ALGORITHM " Credential=", SIGV4_ALGORITHM_LEN + 12);
         buf_puts(fin, p->access_key_id);
         buf_putc(fin, '/');
-        buf_append(fin, sts->data + scope_off, scope_len);
+        buf_append(fin, sts->data + c->scope_off, c->scope_len);
         buf_append(fin, ", SignedHeaders=", 16);
         buf_append(fin, buf_str(&w->signed_headers), w->signed_headers.len);
         buf_append(fin, ", Signature=", 12);
-        buf_append(fin, out->signature, 64);
+        buf_append(fin, c->out->signature, 64);
     }
-    if (buf_failed(fin))
-        goto done;
+    return buf_failed(fin) ? IVS_ERR_NOMEM : IVS_OK;
+}
 
-    /* Every string of the result in one allocation. */
-    char *block = malloc(creq->len + sts->len + w->signed_headers.len + scope_len + fin->len + 5);
+/* Every string of the result in one allocation. */
+static enum ivs_status sign_store_result(struct sign_ctx *c)
+{
+    struct sign_work *w = c->w;
+    struct sigv4_result *out = c->out;
+    const struct buf *creq = &w->creq, *sts = &w->sts, *fin = &w->final;
+    char *block =
+        malloc(creq->len + sts->len + w->signed_headers.len + c->scope_len + fin->len + 5);
     if (!block)
-        goto done;
+        return IVS_ERR_NOMEM;
     char *cursor = block;
     out->storage = block;
     out->canonical_request = store(&cursor, creq->data, creq->len);
     out->string_to_sign = store(&cursor, sts->data, sts->len);
     out->signed_headers = store(&cursor, buf_str(&w->signed_headers), w->signed_headers.len);
-    out->credential_scope = store(&cursor, sts->data + scope_off, scope_len);
-    if (p->presign)
+    out->credential_scope = store(&cursor, sts->data + c->scope_off, c->scope_len);
+    if (c->p->presign)
         out->query = store(&cursor, fin->data, fin->len);
     else
         out->authorization = store(&cursor, fin->data, fin->len);
-    rc = IVS_OK;
+    return IVS_OK;
+}
 
-done:
-    sign_state_free(&st);
-    if (hs != inline_headers)
-        free(hs);
+enum ivs_status sigv4_sign(const struct sigv4_params *p, struct sigv4_key_cache *cache,
+                           struct sigv4_result *out, struct ivs_error *err)
+{
+    if (!out)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "sigv4_sign needs a result");
+    memset(out, 0, sizeof *out);
+    if (!p)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument", "sigv4_sign needs parameters");
+    enum ivs_status rc = validate(p, err);
+    if (rc != IVS_OK)
+        return rc;
+
+    struct sha_engine local_engine;
+    struct sign_work local_work;
+    struct canon_header inline_headers[INLINE_HEADERS];
+    struct sign_ctx c = {
+        .p = p,
+        .cache = cache,
+        .e = cache ? &cache->engine : &local_engine,
+        .w = cache ? &cache->work : &local_work,
+        .out = out,
+        .hs = inline_headers,
+        .has_token = !empty(p->session_token),
+    };
+    if (!cache && engine_init(&local_engine) != 0)
+        return ivs_error_set(err, IVS_ERR_INTERNAL, "CryptoError", "SHA-256 is not available");
+    sign_work_init(&local_work);
+    work_reset(&c.w->arena);
+    work_reset(&c.w->signed_headers);
+    work_reset(&c.w->creq);
+    work_reset(&c.w->sts);
+    work_reset(&c.w->final);
+
+    sigv4_format_amz_date(p->time, out->amz_date);
+    memcpy(c.date8, out->amz_date, 8);
+    c.date8[8] = '\0';
+
+    size_t max_headers = p->header_count + 3;
+    if (max_headers > INLINE_HEADERS && !(c.hs = malloc(max_headers * sizeof *c.hs)))
+        rc = IVS_ERR_NOMEM;
+    if (rc == IVS_OK)
+        rc = sign_payload_hash(&c, err);
+    if (rc == IVS_OK)
+        rc = sign_scope(&c);
+    if (rc == IVS_OK)
+        rc = sign_headers(&c);
+    if (rc == IVS_OK)
+        rc = sign_query(&c, err);
+    if (rc == IVS_OK)
+        rc = sign_canonical_request(&c);
+    if (rc == IVS_OK)
+        rc = sign_string_to_sign(&c, err);
+    if (rc == IVS_OK)
+        rc = sign_signature(&c, err);
+    if (rc == IVS_OK)
+        rc = sign_assemble(&c);
+    if (rc == IVS_OK)
+        rc = sign_store_result(&c);
+
+    sign_state_free(&c.st);
+    if (c.hs && c.hs != inline_headers)
+        free(c.hs);
     if (!cache) {
         sign_work_free(&local_work);
         engine_free(&local_engine);

@@ -44,3 +44,76 @@ int ivs_valid_date(int64_t year, int month, int day)
     int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     return !(month == 2 && day == 29 && !leap);
 }
+
+/* Reads exactly n digits into *value; -1 when they are not all digits. */
+static int s_digits(const char **p, int n, int *value)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        char c = (*p)[i];
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (c - '0');
+    }
+    *p += n;
+    *value = v;
+    return 0;
+}
+
+int ivs_parse_iso8601(const char *s, unsigned flags, int64_t *seconds, long *nanos)
+{
+    if (!s)
+        return -1;
+    const char *p = s;
+    int year, month, day, hour, minute, second;
+    if (s_digits(&p, 4, &year) || *p++ != '-' || s_digits(&p, 2, &month) || *p++ != '-' ||
+        s_digits(&p, 2, &day) || !ivs_valid_date(year, month, day))
+        return -1;
+    int64_t t = ivs_days_from_civil(year, month, day) * 86400;
+    long frac = 0;
+    if (*p == '\0') {
+        if (!(flags & IVS_ISO8601_DATE_ONLY))
+            return -1;
+        goto done;
+    }
+    if (*p != 'T' && *p != 't' && *p != ' ')
+        return -1;
+    p++;
+    if (s_digits(&p, 2, &hour) || hour > 23 || *p++ != ':' || s_digits(&p, 2, &minute) ||
+        minute > 59 || *p++ != ':' || s_digits(&p, 2, &second) || second > 60)
+        return -1;
+    if (*p == '.' || *p == ',') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return -1;
+        long scale = 100000000;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            frac += (*p - '0') * scale;
+            scale /= 10;
+        }
+    }
+    int offset = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p++ == '-' ? -1 : 1, oh, om;
+        if (s_digits(&p, 2, &oh) || oh > 23)
+            return -1;
+        if (*p == ':')
+            p++;
+        if (s_digits(&p, 2, &om) || om > 59)
+            return -1;
+        offset = sign * (oh * 3600 + om * 60);
+    } else if (!(flags & IVS_ISO8601_ZONE_OPTIONAL)) {
+        return -1; /* a time without a zone is ambiguous */
+    }
+    if (*p != '\0')
+        return -1;
+    t += hour * 3600 + minute * 60 + second - offset;
+done:
+    if (seconds)
+        *seconds = t;
+    if (nanos)
+        *nanos = frac;
+    return 0;
+}

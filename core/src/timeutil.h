@@ -19,4 +19,18 @@ void ivs_split_epoch(int64_t t, int64_t *days, int64_t *seconds_of_day);
 /* 1 when day is a valid day of month in year (leap years included), else 0. */
 int ivs_valid_date(int64_t year, int month, int day);
 
+/* What ivs_parse_iso8601 accepts beyond "YYYY-MM-DDThh:mm:ss[.fff](Z|±hh[:]mm)". */
+enum {
+    IVS_ISO8601_DATE_ONLY = 1,     /* "YYYY-MM-DD" alone is midnight UTC (model timestamps) */
+    IVS_ISO8601_ZONE_OPTIONAL = 2, /* a time without a zone is UTC (credential documents) */
+};
+
+/*
+ * The one ISO 8601 reader of the library (model timestamps, credential expirations). 'T', 't'
+ * or a space separates date and time; '.' or ',' starts the fraction; second 60 (a leap
+ * second) is accepted. On success *seconds is the whole seconds since the epoch and *nanos
+ * the fraction's first nine digits (either may be NULL); returns 0, or -1 for anything else.
+ */
+int ivs_parse_iso8601(const char *s, unsigned flags, int64_t *seconds, long *nanos);
+
 #endif

@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "model.h"
 #include "pattern.h"
+#include "suggest.h"
 
 /* Beyond this many problems the message only says how many more there were. */
 #define MAX_REPORTED 25
@@ -91,51 +92,16 @@ static const char *json_kind(const cJSON *j)
     return "an unknown JSON value";
 }
 
-static int is_empty_container(const cJSON *j)
-{
-    return (cJSON_IsArray(j) || cJSON_IsObject(j)) && j->child == NULL;
-}
-
 /* ---- Closest-name suggestions ------------------------------------------------------------ */
 
 static int lower_ascii(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
-
-/* Edit distance in half units: a substitution that only changes letter case costs 1, every
- * other edit 2, so "latencymode" is nearer to "latencyMode" than to anything else. */
-static size_t edit_distance2(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 128 || lb > 128)
-        return (size_t)-1;
-    size_t row[129];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = 2 * j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = 2 * i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t sub = a[i - 1] == b[j - 1]                             ? 0
-                         : lower_ascii(a[i - 1]) == lower_ascii(b[j - 1]) ? 1
-                                                                          : 2;
-            size_t best = diag + sub;
-            if (up + 2 < best)
-                best = up + 2;
-            if (row[j - 1] + 2 < best)
-                best = row[j - 1] + 2;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
 
 static void unknown_member(struct vctx *v, const struct model_shape *shape, const char *name)
 {
     const char *best = NULL;
     size_t best_d = (size_t)-1;
     for (size_t i = 0; i < shape->member_count; i++) {
-        size_t d = edit_distance2(name, shape->members[i].name);
+        size_t d = suggest_distance(name, shape->members[i].name);
         if (d < best_d) {
             best_d = d;
             best = shape->members[i].name;
@@ -301,16 +267,16 @@ static void validate_value(struct vctx *v, const struct model_shape *shape, cons
 {
     switch (shape->type) {
     case MT_STRUCTURE:
-        /* An empty array is accepted as an empty object: a Lua binding cannot tell an empty
-         * table's kind. */
-        if (!cJSON_IsObject(j) && !(cJSON_IsArray(j) && !j->child)) {
+        /* JSON kinds as they are: the Lua binding, which alone cannot tell an empty table's
+         * kind, gives each empty table the kind its shape wants before validation. */
+        if (!cJSON_IsObject(j)) {
             problem(v, "expected an object, got %s", json_kind(j));
             return;
         }
         validate_structure(v, shape, j);
         return;
     case MT_LIST: {
-        if (!cJSON_IsArray(j) && !(cJSON_IsObject(j) && is_empty_container(j))) {
+        if (!cJSON_IsArray(j)) {
             problem(v, "expected an array, got %s", json_kind(j));
             return;
         }
@@ -330,7 +296,7 @@ static void validate_value(struct vctx *v, const struct model_shape *shape, cons
         return;
     }
     case MT_MAP: {
-        if (!cJSON_IsObject(j) && !(cJSON_IsArray(j) && !j->child)) {
+        if (!cJSON_IsObject(j)) {
             problem(v, "expected an object, got %s", json_kind(j));
             return;
         }
@@ -406,7 +372,7 @@ enum ivs_status model_validate_cached(const struct model_operation *op, const cJ
     if (!op)
         return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation", "no operation given");
     struct vctx v = {op->snake_name, cache, BUF_INIT, BUF_INIT, 0};
-    if (input && !cJSON_IsObject(input) && !(cJSON_IsArray(input) && !input->child)) {
+    if (input && !cJSON_IsObject(input)) {
         problem(&v, "expected an object of parameters, got %s", json_kind(input));
     } else if (input) {
         if (op->input) {

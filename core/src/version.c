@@ -34,8 +34,17 @@ int ivs_global_init(void)
     return first ? 0 : 1;
 }
 
-void ivs_client_options_init(struct ivs_client_options *opts)
+void ivs_client_options_init_size(struct ivs_client_options *opts, size_t size)
 {
-    if (opts)
-        memset(opts, 0, sizeof *opts);
+    if (!opts || size < sizeof opts->struct_size)
+        return;
+    memset(opts, 0, size);
+    opts->struct_size = size;
+}
+
+/* The exported symbol behind the macro of the same name (parenthesised so the macro does not
+ * expand here), for binaries built before the macro existed. */
+void(ivs_client_options_init)(struct ivs_client_options *opts)
+{
+    ivs_client_options_init_size(opts, sizeof *opts);
 }

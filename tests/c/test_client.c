@@ -2,6 +2,7 @@
  * response and error parsing, retries (driven by fake clock, sleep and random hooks, so no
  * test waits), logging without secrets, keep-alive and several clients on several threads. */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -480,6 +481,127 @@ static void test_validation_failure_sends_nothing(void)
     fakesrv_stop(srv);
 }
 
+/* ivs.h's ABI rule: an older program's smaller struct is read up to its struct_size (the
+ * bytes after it are not the library's business: here they are garbage that would crash as
+ * hook pointers), and a newer program's unknown fields are refused unless left zero. */
+static void test_options_struct_size(void)
+{
+    struct ivs_client_options init;
+    memset(&init, 0x5A, sizeof init);
+    ivs_client_options_init(&init);
+    CHECK(init.struct_size == sizeof init);
+    CHECK(init.region == NULL && init.log == NULL && init.mfa_token == NULL);
+
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"channels\":[]}"});
+
+    /* An "older" program: its struct ends before the hooks. */
+    size_t old_size = offsetof(struct ivs_client_options, log);
+    size_t big = sizeof(struct ivs_client_options) + 64;
+    struct ivs_client_options *o = malloc(big);
+    CHECK(o != NULL);
+    if (!o) {
+        fakesrv_stop(srv);
+        return;
+    }
+    memset(o, 0xA5, big);
+    ivs_client_options_init_size(o, old_size);
+    o->region = "us-west-2";
+    o->endpoint = url;
+    o->access_key_id = TEST_AKID;
+    o->secret_access_key = TEST_SECRET;
+    o->max_attempts = 1;
+    struct ivs_client *c = NULL;
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_OK, ivs_client_new(o, &c, &err));
+    char *out = NULL;
+    if (c) {
+        CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "ListChannels", "{}", 0, &out, NULL, &err));
+        ivs_free(out);
+        ivs_client_free(c);
+    }
+    ivs_error_clear(&err);
+
+    /* A "newer" program: its struct is larger than the library's. */
+    ivs_client_options_init_size(o, big);
+    o->region = "us-west-2";
+    o->anonymous = 1;
+    o->endpoint = url;
+    c = NULL;
+    CHECK_INT_EQ(IVS_OK, ivs_client_new(o, &c, &err)); /* the unknown tail is all zero */
+    ivs_client_free(c);
+    c = NULL;
+    ((unsigned char *)o)[big - 1] = 1;
+    CHECK_INT_EQ(IVS_ERR_USAGE, ivs_client_new(o, &c, &err));
+    CHECK_STR_EQ("OptionsTooNew", err.code);
+    CHECK(c == NULL);
+    ivs_error_clear(&err);
+    o->struct_size = 1;
+    CHECK_INT_EQ(IVS_ERR_USAGE, ivs_client_new(o, &c, &err));
+    ivs_error_clear(&err);
+    free(o);
+    fakesrv_stop(srv);
+}
+
+/* ivs.h's request_len rule: 0 reads a NUL-terminated string (it used to send `{}` and create a
+ * channel without the caller's members); a short length or trailing bytes are named as such. */
+static void test_request_len_rule(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    struct ivs_client_options o;
+    s_options(&o, url, NULL);
+    struct ivs_client *c = fixture_client(&o);
+    char *out = NULL;
+    struct ivs_error err = {0};
+    const char *in = "{\"name\":5,\"latencyMode\":\"FAST\"}";
+    CHECK_INT_EQ(IVS_ERR_VALIDATION, ivs_client_call(c, "CreateChannel", in, 0, &out, NULL, &err));
+    CHECK_MSG(err.message && strstr(err.message, "name") && strstr(err.message, "latencyMode"),
+              "%s", err.message ? err.message : "(null)");
+    ivs_error_clear(&err);
+    CHECK_INT_EQ(IVS_ERR_VALIDATION,
+                 ivs_client_call(c, "CreateChannel", in, strlen(in) - 3, &out, NULL, &err));
+    CHECK_MSG(err.message && strstr(err.message, "ends inside the JSON text") &&
+                  strstr(err.message, "request_len"),
+              "%s", err.message ? err.message : "(null)");
+    ivs_error_clear(&err);
+    const char *trailing = "{\"name\":\"a\"} x";
+    CHECK_INT_EQ(IVS_ERR_VALIDATION,
+                 ivs_client_call(c, "CreateChannel", trailing, 0, &out, NULL, &err));
+    CHECK_MSG(err.message && strstr(err.message, "bytes after its JSON object"), "%s",
+              err.message ? err.message : "(null)");
+    ivs_error_clear(&err);
+    CHECK_INT_EQ(IVS_ERR_VALIDATION,
+                 ivs_client_call(c, "CreateChannel", "{\"name\":", 0, &out, NULL, &err));
+    CHECK_MSG(err.message && strstr(err.message, "not valid JSON"), "%s",
+              err.message ? err.message : "(null)");
+    ivs_error_clear(&err);
+    CHECK_INT_EQ(0, fakesrv_request_count(srv));
+    /* Whitespace or the NUL after the object is fine, and "" is still `{}`. */
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"channels\":[]}"});
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"channels\":[]}"});
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"channels\":[]}"});
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "ListChannels", "{} \n", 0, &out, NULL, &err));
+    ivs_free(out);
+    out = NULL;
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "ListChannels", "", 0, &out, NULL, &err));
+    ivs_free(out);
+    out = NULL;
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "ListChannels", "{}", sizeof "{}", &out, NULL, &err));
+    ivs_free(out);
+    CHECK_INT_EQ(3, fakesrv_request_count(srv));
+    CHECK_STR_EQ("{}", fakesrv_request(srv, 1)->body);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
 static const char *s_lookup(const void *ctx, const char *name)
 {
     const char *const *pairs = ctx;
@@ -883,6 +1005,8 @@ int main(void)
     RUN(test_retries_stop_at_max_attempts);
     RUN(test_connection_failures_are_retried);
     RUN(test_validation_failure_sends_nothing);
+    RUN(test_request_len_rule);
+    RUN(test_options_struct_size);
     RUN(test_service_error_parsing);
     RUN(test_logs_never_show_secrets);
     RUN(test_connection_is_reused_unless_closed);

@@ -493,8 +493,8 @@ static void test_no_credentials_lists_every_provider(void)
         "web identity: neither AWS_WEB_IDENTITY_TOKEN_FILE",
         "SSO: profile 'default' sets no sso_account_id",
         "login: profile 'default' sets no login_session",
-        "container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI "
-        "not set",
+        ("container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI "
+         "not set"),
         "EC2 instance metadata: disabled by AWS_EC2_METADATA_DISABLED",
     };
     for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++)

@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "model.h"
 #include "pattern.h"
+#include "timeutil.h"
 
 static const struct model_service *svc_named(const char *name)
 {
@@ -554,6 +555,28 @@ static void test_pattern_constructs(void)
     CHECK_INT_EQ(-1, search("*a", "a"));
 }
 
+/* The library's one ISO 8601 reader: what model timestamps and credential documents each
+ * accept is a flag of it, not a second parser. */
+static void test_one_iso8601_reader(void)
+{
+    int64_t t = -1;
+    long ns = -1;
+    CHECK_INT_EQ(0, ivs_parse_iso8601("2024-05-01T12:00:00.123456789123Z", 0, &t, &ns));
+    CHECK(t == 1714564800 && ns == 123456789);
+    CHECK_INT_EQ(-1, ivs_parse_iso8601("2024-05-01", 0, &t, &ns));
+    CHECK_INT_EQ(0, ivs_parse_iso8601("2024-05-01", IVS_ISO8601_DATE_ONLY, &t, &ns));
+    CHECK(t == 1714521600 && ns == 0);
+    CHECK_INT_EQ(-1, ivs_parse_iso8601("2024-05-01T12:00:00", 0, &t, NULL));
+    CHECK_INT_EQ(0, ivs_parse_iso8601("2024-05-01T12:00:00", IVS_ISO8601_ZONE_OPTIONAL, &t, NULL));
+    CHECK(t == 1714564800);
+    CHECK_INT_EQ(0, ivs_parse_iso8601("2024-05-01 13:30:00,5+0130", 0, &t, &ns));
+    CHECK(t == 1714564800 && ns == 500000000);
+    CHECK_INT_EQ(-1, ivs_parse_iso8601("2024-05-01T12:00:00.Z", 0, &t, NULL));
+    CHECK_INT_EQ(-1, ivs_parse_iso8601("2024-05-01T24:00:00Z", 0, &t, NULL));
+    CHECK_INT_EQ(-1, ivs_parse_iso8601("2024-05-01T12:00:00Zjunk", 0, &t, NULL));
+    CHECK_INT_EQ(-1, ivs_parse_iso8601(NULL, 0, &t, NULL));
+}
+
 static void test_iso8601(void)
 {
     double t = -1;
@@ -825,6 +848,7 @@ int main(void)
     RUN(test_pattern_unicode_tags);
     RUN(test_pattern_constructs);
     RUN(test_pattern_compile_api);
+    RUN(test_one_iso8601_reader);
     RUN(test_iso8601);
     RUN(test_conformance_with_model_files);
     RUN(test_regenerating_gives_identical_bytes);

@@ -97,8 +97,8 @@ static void test_matches_one_shot(void)
     };
     static const char *const regions[] = {"us-west-2", "eu-central-1", "ap-south-1"};
     static const char *const secrets[] = {EXAMPLE_SECRET, "another-secret",
-                                          "a-secret-longer-than-one-sha256-block-so-the-hmac-seed-"
-                                          "is-hashed-first-0123456789abcdef"};
+                                          ("a-secret-longer-than-one-sha256-block-so-the-hmac-seed-"
+                                           "is-hashed-first-0123456789abcdef")};
     struct ivs_header many[20];
     char names[20][16];
     for (int i = 0; i < 20; i++) {

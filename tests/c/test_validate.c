@@ -60,7 +60,6 @@ static void test_valid_inputs(void)
 {
     EXPECT_OK("create_channel", "{}");
     EXPECT_OK("CreateChannel", NULL);
-    EXPECT_OK("create_channel", "[]"); /* an empty Lua table */
     EXPECT_OK("create_channel",
               "{\"name\":\"my-channel\",\"latencyMode\":\"LOW\",\"type\":\"STANDARD\","
               "\"authorized\":false,\"insecureIngest\":false,\"tags\":{\"env\":\"prod\"},"
@@ -81,6 +80,13 @@ static void test_unknown_parameter_suggests_closest(void)
     EXPECT_FAIL("create_channel", "{\"latencymode\":\"LOW\"}",
                 "create_channel: latencymode: unknown parameter, did you mean 'latencyMode'?");
     EXPECT_FAIL("create_channel", "{\"nmae\":\"x\"}", "did you mean 'name'?");
+    /* JSON kinds are what they are: the Lua binding alone turns an empty table into the kind
+     * its shape wants (validation_spec checks that side). */
+    EXPECT_FAIL("create_channel", "[]", "expected an object of parameters, got an array");
+    EXPECT_FAIL("create_channel", "{\"tags\":[]}", "tags: expected an object, got an array");
+    EXPECT_FAIL("create_recording_configuration",
+                "{\"destinationConfiguration\":[],\"thumbnailConfiguration\":{\"storage\":{}}}",
+                "expected an object, got an array");
     EXPECT_FAIL("create_recording_configuration",
                 "{\"destinationConfiguration\":{\"s3\":{\"bucket\":\"abc\"}}}",
                 "create_recording_configuration: destinationConfiguration.s3.bucket: unknown "
@@ -134,10 +140,13 @@ static void test_wrong_types(void)
 
 static void test_empty_containers_from_lua(void)
 {
-    /* An empty object where a list is expected (Lua's {}), and [] where a map is expected. */
-    EXPECT_OK("create_playback_restriction_policy", "{\"allowedCountries\":{},\"tags\":[]}");
-    EXPECT_FAIL("create_playback_restriction_policy", "{\"allowedCountries\":{\"a\":\"US\"}}",
+    /* JSON kinds are strict in C: an empty object is no list and [] no map. The Lua binding
+     * gives an empty table the kind its shape wants (validation_spec checks that side). */
+    EXPECT_FAIL("create_playback_restriction_policy", "{\"allowedCountries\":{}}",
                 "expected an array, got an object");
+    EXPECT_FAIL("create_playback_restriction_policy", "{\"tags\":[]}",
+                "expected an object, got an array");
+    EXPECT_OK("create_playback_restriction_policy", "{\"allowedCountries\":[],\"tags\":{}}");
 }
 
 static void test_string_length_in_code_points(void)
@@ -269,7 +278,7 @@ static void test_trap_real_arns_for_tag_operations(void)
                                 "playback-restriction-policy/AbCd1234\","
                                 "\"tagKeys\":[\"a\",\"b c\"]}");
     EXPECT_OK("untag_resource", "{\"resourceArn\":\"arn:aws:ivs:us-west-2:123456789012:"
-                                "stream-key/AbCd1234\",\"tagKeys\":{}}");
+                                "stream-key/AbCd1234\",\"tagKeys\":[]}");
     /* Length is still enforced on ResourceArn. */
     EXPECT_FAIL("list_tags_for_resource", "{\"resourceArn\":\"\"}",
                 "list_tags_for_resource: resourceArn: is 0 characters");

@@ -13,7 +13,7 @@
 
 #include "client.h"
 #include "fuzz.h"
-#include "ivs_lua.h"
+#include "lua_output.h"
 #include "model.h"
 
 int luaopen_ivs_core(lua_State *L);

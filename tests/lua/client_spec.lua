@@ -3,6 +3,7 @@ local capture = require("helpers.capture")
 local F = require("helpers.fixtures")
 local ivs = require("ivs")
 
+local function ivs_core_options() return require("ivs.core").options end
 local CREDS = { creds = { access_key_id = F.AKID, secret_access_key = F.SECRET, session_token = F.TOKEN } }
 
 describe("module", function()
@@ -155,7 +156,7 @@ describe("client options", function()
       { { region = 5 }, "option 'region' must be a string, got number" },
       { { timeout = "10" }, "option 'timeout' must be a positive number, got string" },
       { { timeout = -1 }, "option 'timeout' must be a positive number" },
-      { { max_attempts = 2.5 }, "option 'max_attempts' must be an integer >= 1" },
+      { { max_attempts = 2.5 }, "option 'max_attempts' must be an integer from 1 to 100, got 2.5" },
       { { close_connection = "yes" }, "option 'close_connection' must be a boolean" },
       { { log = "stderr" }, "option 'log' must be a function or a boolean" },
       { { config = "us-west-2" }, "option 'config' must be a table" },
@@ -171,6 +172,32 @@ describe("client options", function()
       "bad argument #1 to 'new' (table of options expected, got string)")
     assert.has_error(function() ivs.new{ region = "us-west-2", config = { region = "eu-west-1" } } end)
     assert.has_error(function() ivs.new{ credentials = { creds = { access_key_id = F.AKID } } } end)
+  end)
+
+  it("checks every option against the binding's one option table, blaming the caller", function()
+    -- The C binding and ivs.lua read the same table (core.options): a value passes both or
+    -- neither, and the error points at the line that called ivs.new, not inside ivs.lua.
+    assert.same({ type = "integer+", min = 1, max = 100, doc = ivs_core_options().max_attempts.doc },
+      ivs_core_options().max_attempts)
+    for _, c in ipairs({ { "max_attempts", 101 }, { "max_attempts", 0 }, { "max_connections", 10001 } }) do
+      local spec = ivs_core_options()[c[1]]
+      local ok, msg = pcall(function()
+        local client = ivs.new{ region = "us-west-2", [c[1]] = c[2] } -- not a tail call: this line is blamed
+        return client
+      end)
+      assert.is_false(ok)
+      assert.matches("client_spec%.lua:%d+: ivs: option '" .. c[1] .. "' must be an integer from "
+        .. spec.min .. " to " .. spec.max .. ", got " .. c[2], msg)
+      -- The binding's own check says the same about the same value.
+      ok, msg = pcall(require("ivs.core").new_client, { region = "us-west-2", [c[1]] = c[2] })
+      assert.is_false(ok)
+      assert.matches("option '" .. c[1] .. "' must be an integer from " .. spec.min .. " to " .. spec.max, msg)
+    end
+    local c = ivs.new{ region = "us-west-2", credentials = CREDS, max_attempts = 100 }
+    c:close()
+    -- An option ivs.new accepts is a row of the table: the unknown-option check reads it too.
+    assert.has_error(function() ivs.new{ max_attempt = 3 } end,
+      "ivs: unknown option 'max_attempt' (did you mean 'max_attempts'?)")
   end)
 
   it("returns nil, err with code NoRegion when no region is found", function()

@@ -28,6 +28,18 @@ describe("validation", function()
     return err.message, err
   end
 
+  it("sends an empty table as the kind its shape wants (the C core takes JSON kinds as they are)", function()
+    srv = capture.start({ { status = 200, body = { playbackRestrictionPolicy = {} } } })
+    client:close()
+    client = F.client(ivs, srv.url)
+    local out, err = client:create_playback_restriction_policy({ allowedCountries = {}, tags = {} })
+    assert.is_table(out, err and tostring(err))
+    local requests = srv:finish()
+    assert.equal(1, #requests)
+    assert.matches('"allowedCountries":%[%]', requests[1].body)
+    assert.matches('"tags":{}', requests[1].body)
+  end)
+
   it("names an unknown parameter and suggests the closest one", function()
     local msg = invalid("create_channel", { name = "lobby", latencyMod = "LOW" })
     assert.matches("latencyMod", msg)

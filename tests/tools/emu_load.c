@@ -1,7 +1,8 @@
 /* emu_load: a small load generator for ivs-emulator. It starts its own emulator (or uses
  * --url), creates --channels channels, then N threads send signed GetChannel requests over
  * keep-alive connections for --seconds and it prints the requests per second.
- *   build/tools/emu_load [--threads 4] [--seconds 5] [--channels 1] [--url http://127.0.0.1:PORT] */
+ *   build/tools/emu_load [--threads 4] [--seconds 5] [--channels 1] [--url http://127.0.0.1:PORT]
+ */
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -56,7 +57,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--url"))
             url = argv[i + 1];
     }
-    if (threads < 1 || threads > 64 || seconds < 1 || seconds > 600 || channels < 1 || channels > 5000) {
+    if (threads < 1 || threads > 64 || seconds < 1 || seconds > 600 || channels < 1 ||
+        channels > 5000) {
         fprintf(stderr, "emu_load: bad arguments\n");
         return 2;
     }
@@ -76,7 +78,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < channels; i++) {
         struct emu_resp r;
         emu_send(curl, &emu, "POST", "/CreateChannel", NULL, "{\"name\":\"load\"}", NULL, &r);
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "channel"), "arn");
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(r.json, "channel"), "arn");
         snprintf(arns[i], sizeof arns[i], "%s", cJSON_IsString(a) ? a->valuestring : "");
         emu_resp_free(&r);
     }
@@ -96,7 +99,8 @@ int main(int argc, char **argv)
         failed += ws[i].failed;
     }
     double elapsed = now_s() - start;
-    printf("created %d channels in %.2f s; %ld signed GetChannel ok, %ld failed, in %.2f s with %d connections: "
+    printf("created %d channels in %.2f s; %ld signed GetChannel ok, %ld failed, in %.2f s with %d "
+           "connections: "
            "%.0f requests/s\n",
            channels, created, done, failed, elapsed, threads, (double)done / elapsed);
     if (!url)

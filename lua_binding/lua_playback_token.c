@@ -1,5 +1,5 @@
-/* playback_token.c: ivs.core.playback_token and ivs.core.playback_url over the C core. */
-#include "playback_token.h"
+/* lua_playback_token.c: ivs.core.playback_token and ivs.core.playback_url over the C core. */
+#include "lua_playback_token.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +7,7 @@
 #include <lauxlib.h>
 
 #include "ivs.h"
-#include "ivs_lua.h"
+#include "lua_error.h"
 
 /* Both live in the registry, set up by luaopen_ivs_core / on first use here. */
 #define RESULT_MT "ivs.PlaybackTokenResult"

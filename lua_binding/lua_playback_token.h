@@ -1,4 +1,4 @@
-/* playback_token.h: the Lua face of playback tokens (ivs.core.playback_token and
+/* lua_playback_token.h: the Lua face of playback tokens (ivs.core.playback_token and
  * ivs.core.playback_url), kept apart from ivs_core.c and registered in its function table. */
 #ifndef IVS_LUA_PLAYBACK_TOKEN_H
 #define IVS_LUA_PLAYBACK_TOKEN_H

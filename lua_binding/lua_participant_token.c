@@ -1,13 +1,13 @@
 /* participant_token.c: ivs.core.participant_token and ivs.core.connection_token over the C
  * core (ivs_participant_token, ivs_connection_token). */
-#include "participant_token.h"
+#include "lua_participant_token.h"
 
 #include <string.h>
 
 #include <lauxlib.h>
 
 #include "ivs.h"
-#include "ivs_lua.h"
+#include "lua_error.h"
 
 #define RESULT_MT "ivs.ParticipantTokenResult"
 
