@@ -1,6 +1,7 @@
 /* client.c: the client handle and the one generic call path for every operation:
  * validate → serialise → (credentials → sign → send → parse) with standard retries. */
 #include "client_internal.h"
+#include "json_scan.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -572,6 +573,9 @@ enum ivs_status call_prepare_attempt(struct ivs_client *c, struct call_state *cs
     return IVS_OK;
 }
 
+/* How deep a response may nest: cJSON's own limit, so both ways of reading a response agree. */
+enum { RESPONSE_MAX_DEPTH = 1000 };
+
 /* Turns the response of an attempt into its output or its error. */
 static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state *cs, cJSON **output)
 {
@@ -596,6 +600,17 @@ static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state 
         return IVS_ERR_SERVICE;
     }
 
+    if (cs->raw_output) {
+        /* One pass that allocates nothing instead of a tree that would only be printed. */
+        if (resp->body.len == 0 || json_is_object(resp->body.data, resp->body.len, RESPONSE_MAX_DEPTH))
+            return IVS_OK;
+        ivs_error_set(err, IVS_ERR_INTERNAL, "InvalidResponse",
+                      "%s: the service answered HTTP %ld with a body that is not a JSON object",
+                      op->name, resp->status);
+        err->status = resp->status;
+        err->request_id = ivs_strdup(rid);
+        return IVS_ERR_INTERNAL;
+    }
     cJSON *result;
     if (resp->body.len == 0) {
         result = cJSON_CreateObject();
@@ -700,19 +715,17 @@ enum ivs_status call_end(struct call_state *cs, struct ivs_error *err)
     return st;
 }
 
-enum ivs_status client_call_json(struct ivs_client *c, const struct model_operation *op,
-                                 const cJSON *input, cJSON **output, struct ivs_error *err)
+/* The blocking call loop. With raw set, the output is the response text, moved into *raw
+ * (checked to be one JSON object, never parsed into a tree), and *output stays NULL. */
+static enum ivs_status s_call(struct ivs_client *c, const struct model_operation *op,
+                              const cJSON *input, cJSON **output, struct buf *raw,
+                              struct ivs_error *err)
 {
-    if (output)
-        *output = NULL;
-    if (!c || c->magic != CLIENT_MAGIC || !op || !output)
-        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
-                             "client_call_json: client, operation and output are required");
-
     struct call_state cs;
     enum ivs_status st = call_begin(c, op, input, &cs, err);
     if (st != IVS_OK)
         return st;
+    cs.raw_output = raw != NULL;
     for (;;) {
         int64_t wait = call_rate_delay_ms(c);
         if (wait > 0) {
@@ -731,7 +744,22 @@ enum ivs_status client_call_json(struct ivs_client *c, const struct model_operat
             break;
         s_sleep_ms(c, delay);
     }
+    if (raw && cs.status == IVS_OK) {
+        *raw = cs.resp.body;
+        cs.resp.body = (struct buf)BUF_INIT;
+    }
     return call_end(&cs, err);
+}
+
+enum ivs_status client_call_json(struct ivs_client *c, const struct model_operation *op,
+                                 const cJSON *input, cJSON **output, struct ivs_error *err)
+{
+    if (output)
+        *output = NULL;
+    if (!c || c->magic != CLIENT_MAGIC || !op || !output)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "client_call_json: client, operation and output are required");
+    return s_call(c, op, input, output, NULL, err);
 }
 
 enum ivs_status client_parse_request(const char *operation, const char *request_json,
@@ -775,17 +803,24 @@ enum ivs_status ivs_client_call(struct ivs_client *c, const char *operation,
         client_parse_request(operation, request_json, request_len, &op, &input, err);
     if (st != IVS_OK)
         return st;
+    /* The response goes back as the service sent it: parsing it into a tree only to print the
+     * tree again doubled the work of a call. */
     cJSON *output = NULL;
-    st = client_call_json(c, op, input, &output, err);
+    struct buf body = BUF_INIT;
+    st = s_call(c, op, input, &output, &body, err);
     cJSON_Delete(input);
-    if (st != IVS_OK)
+    if (st != IVS_OK) {
+        buf_free(&body);
         return st;
-    char *text = cJSON_PrintUnformatted(output);
-    cJSON_Delete(output);
-    if (!text)
+    }
+    if (body.len == 0)
+        buf_puts(&body, "{}");
+    if (buf_failed(&body)) {
+        buf_free(&body);
         return ivs_error_nomem(err);
-    *response_json = text;
+    }
     if (response_len)
-        *response_len = strlen(text);
+        *response_len = body.len;
+    *response_json = body.data;
     return IVS_OK;
 }
