@@ -602,7 +602,8 @@ static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state 
 
     if (cs->raw_output) {
         /* One pass that allocates nothing instead of a tree that would only be printed. */
-        if (resp->body.len == 0 || json_is_object(resp->body.data, resp->body.len, RESPONSE_MAX_DEPTH))
+        if (resp->body.len == 0 ||
+            json_is_object(resp->body.data, resp->body.len, RESPONSE_MAX_DEPTH))
             return IVS_OK;
         ivs_error_set(err, IVS_ERR_INTERNAL, "InvalidResponse",
                       "%s: the service answered HTTP %ld with a body that is not a JSON object",
