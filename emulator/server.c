@@ -565,6 +565,9 @@ struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *e
         return NULL;
     }
     srv->cfg = *cfg;
+    /* Initialised first so that every later exit (and emu_server_stop) can tear them down. */
+    pthread_mutex_init(&srv->watch_lock, NULL);
+    pthread_cond_init(&srv->watch_cond, NULL);
     if (!srv->cfg.threads)
         srv->cfg.threads = 4;
     if (!srv->cfg.max_body)
@@ -594,6 +597,7 @@ struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *e
     srv->auth.max_skew_s = 300;
     srv->identity = identity_new(cfg->account);
     if (!srv->identity) {
+        stop_watcher(srv);
         free(srv);
         snprintf(errbuf, errlen, "out of memory");
         return NULL;
@@ -601,6 +605,7 @@ struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *e
     srv->auth.temp_lookup = identity_lookup;
     srv->auth.temp_ud = srv->identity;
     if (pthread_key_create(&srv->cache_key, free_cache) != 0) {
+        stop_watcher(srv);
         identity_free(srv->identity);
         free(srv);
         snprintf(errbuf, errlen, "cannot create thread key");
@@ -608,13 +613,12 @@ struct emu_server *emu_server_start(const struct emu_server_config *cfg, char *e
     }
     if (pthread_key_create(&srv->pattern_key, free_patterns) != 0) {
         pthread_key_delete(srv->cache_key);
+        stop_watcher(srv);
         identity_free(srv->identity);
         free(srv);
         snprintf(errbuf, errlen, "cannot create thread key");
         return NULL;
     }
-    pthread_mutex_init(&srv->watch_lock, NULL);
-    pthread_cond_init(&srv->watch_cond, NULL);
     if (pthread_create(&srv->watcher, NULL, watcher_main, srv) == 0)
         srv->watcher_running = 1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;

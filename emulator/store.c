@@ -2940,10 +2940,15 @@ static int load_document(struct store *s, cJSON *root, struct state_check *c)
     return rc;
 }
 
-int store_load_buffer(struct store *s, const char *text, size_t len, char *errbuf, size_t errlen)
+int store_load_text(struct store *s, const char *text, size_t len, const char *what, char *errbuf,
+                    size_t errlen)
 {
-    struct state_check c = {errbuf, errlen, ""};
-    return load_document(s, cJSON_ParseWithLength(text, len), &c);
+    char why[384] = "";
+    struct state_check c = {why, sizeof why, ""};
+    int rc = load_document(s, cJSON_ParseWithLength(text, len), &c);
+    if (rc != 0)
+        snprintf(errbuf, errlen, "%s is not a valid state file: %s", what, why);
+    return rc;
 }
 
 /* Journal replay works on the state document before it is checked: each record rewrites it,
@@ -3036,15 +3041,16 @@ static int apply_record(void *ctx, const cJSON *rec, char *err, size_t errlen)
     }
     if (!strcmp(op, "clear")) {
         if (!strcmp(kind, "*")) {
-            cJSON_ReplaceItemInObjectCaseSensitive(r->root, "partitions", cJSON_CreateArray());
             replay_forget_all(r);
+            jset(r->root, "partitions", cJSON_CreateArray());
             return 0;
         }
         if (!strcmp(kind, "ivs:event")) {
             cJSON *pj;
             cJSON_ArrayForEach(pj, cJSON_GetObjectItemCaseSensitive(r->root, "partitions"))
             {
-                cJSON_ReplaceItemInObjectCaseSensitive(pj, "events", cJSON_CreateArray());
+                if (cJSON_IsObject(pj))
+                    jset(pj, "events", cJSON_CreateArray());
             }
             return 0;
         }

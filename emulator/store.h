@@ -42,13 +42,14 @@ void store_free(struct store *s);
  * valid state file, a journal line other than the last is damaged, or the journal cannot be
  * created. */
 int store_load(struct store *s, char *errbuf, size_t errlen);
-/* Loads a state document from memory into an empty store (what store_load does with the
- * file's bytes; also the state loader's fuzzing entry point). The whole document is checked
- * before anything is loaded: every member the emulator later reads must be present with its
- * type, ARNs match their partition and are unique, links resolve, no object names a member
- * twice. Returns 0, or -1 with a one-line message (naming the place, never a value) in
- * errbuf and the store left empty. */
-int store_load_buffer(struct store *s, const char *text, size_t len, char *errbuf, size_t errlen);
+/* Loads len bytes of state-file text into an empty store (what store_load does with the file's
+ * bytes, without the journal; also the state loader's fuzzing entry point). The whole document
+ * is checked before anything is loaded: every member the emulator later reads must be present
+ * with its type, ARNs match their type and partition and are unique, links resolve, no object
+ * names a member twice. Returns 0, or -1 with the store left empty and a one-line message in
+ * errbuf: "WHAT is not a valid state file: PLACE: PROBLEM" (never a value from the text). */
+int store_load_text(struct store *s, const char *text, size_t len, const char *what, char *errbuf,
+                    size_t errlen);
 /* With on, every journal record is flushed to the disk (fdatasync) before the change is
  * acknowledged: power-loss safety, at the cost of a disk flush per change. Call before
  * store_load. */

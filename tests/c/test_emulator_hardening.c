@@ -52,6 +52,8 @@ static void unwatch(pid_t pid)
             g_children[i] = 0;
 }
 
+static void sleep_ms(long ms);
+
 static const char *emulator_path(void)
 {
     static char exe[1024];
@@ -713,9 +715,9 @@ static int close_wait_count(unsigned port)
     char line[512];
     int n = 0;
     while (f && fgets(line, sizeof line, f)) {
-        unsigned lport = 0, st = 0;
-        if (sscanf(line, " %*d: %*x:%x %*x:%*x %x", &lport, &st) == 2 && lport == port &&
-            st == 0x08)
+        unsigned laddr = 0, lport = 0, st = 0;
+        if (sscanf(line, " %*d: %x:%x %*x:%*x %x", &laddr, &lport, &st) == 3 &&
+            laddr == 0x0100007F && lport == port && st == 0x08)
             n++;
     }
     if (f)
@@ -844,6 +846,55 @@ static void test_slowloris(void)
     CHECK_INT_EQ(0, stop(&c, SIGTERM));
 }
 
+/* The total limit holds when the flood comes from many addresses: the emulator never holds
+ * more connections than allowed, and once the stalled ones pass their deadline a normal
+ * client is served. */
+static void test_connection_limit(void)
+{
+    int probe = connect_from("127.0.0.5", 1);
+    if (probe < 0)
+        SKIP("cannot bind a socket to 127.0.0.5");
+    close(probe);
+    const char *args[] = {"--max-connections",
+                          "200",
+                          "--max-connections-per-ip",
+                          "100",
+                          "--header-timeout",
+                          "2",
+                          NULL};
+    struct emu_child c;
+    if (start(&c, args) != 0) {
+        CHECK_MSG(0, "could not start the emulator");
+        return;
+    }
+    long base_fds = fd_count(c.pid);
+    static const char *const sources[] = {"127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"};
+    static int flood[4][120];
+    static const char partial[] = "POST /ListChannels HTTP/1.1\r\nHost: x\r\n";
+    for (int s = 0; s < 4; s++)
+        for (int i = 0; i < 120; i++)
+            flood[s][i] = connect_from(sources[s], c.port);
+    sleep_ms(300);
+    for (int s = 0; s < 4; s++)
+        for (int i = 0; i < 120; i++)
+            if (flood[s][i] >= 0) {
+                ssize_t w = send(flood[s][i], partial, sizeof partial - 1, MSG_NOSIGNAL);
+                (void)w;
+            }
+    long fds = fd_count(c.pid);
+    CHECK_MSG(fds >= 0 && fds <= base_fds + 200 + 4, "%ld descriptors held (limit 200, base %ld)",
+              fds, base_fds);
+    /* Within the header deadline (2 s) plus a margin the normal client gets through. */
+    double ms = 0;
+    long st = timed_call(&c, &ms);
+    CHECK_MSG(st == 200 && ms < 5000, "status %ld after %.0f ms", st, ms);
+    for (int s = 0; s < 4; s++)
+        for (int i = 0; i < 120; i++)
+            if (flood[s][i] >= 0)
+                close(flood[s][i]);
+    CHECK_INT_EQ(0, stop(&c, SIGTERM));
+}
+
 /* Sends raw bytes and reads the reply until the server closes or `ms` pass. */
 static void raw_request(unsigned port, const char *head, const char *body, size_t body_len, int ms,
                         struct buf *reply)
@@ -955,27 +1006,30 @@ static void test_body_limits(void)
     buf_free(&reply);
 
     /* Memory: four concurrent bodies over the cap cost nothing; four just under it are parsed
-     * and refused, and the memory goes back. */
+     * and refused, and the memory goes back. A sanitizer's allocator keeps freed memory in
+     * quarantine, so the resident size says nothing there (`make asan` sets
+     * IVS_TEST_SANITIZER). */
+    int measure = getenv("IVS_TEST_SANITIZER") == NULL;
     long base = rss_kib(c.pid);
     char *over = array_body(4 * 1024 * 1024);
     CHECK_INT_EQ(4, four_calls(&c, over, 413));
     free(over);
     long after_over = rss_kib(c.pid);
-    CHECK_MSG(after_over - base < 16 * 1024, "RSS %ld KiB -> %ld KiB after refused bodies", base,
-              after_over);
+    CHECK_MSG(!measure || after_over - base < 16 * 1024,
+              "RSS %ld KiB -> %ld KiB after refused bodies", base, after_over);
     char *under = array_body(EMU_BODY_CAP - 1024);
     CHECK_INT_EQ(4, four_calls(&c, under, 400));
     free(under);
     /* The memory is given back once each request has completed (just after its reply). */
     long after_under = rss_kib(c.pid);
     clock_gettime(CLOCK_MONOTONIC, &t);
-    while (after_under - base >= 32 * 1024 && ms_since(&t) < 2000) {
+    while (measure && after_under - base >= 32 * 1024 && ms_since(&t) < 2000) {
         struct timespec nap = {0, 50 * 1000 * 1000};
         nanosleep(&nap, NULL);
         after_under = rss_kib(c.pid);
     }
-    CHECK_MSG(after_under - base < 32 * 1024, "RSS %ld KiB -> %ld KiB after parsed bodies", base,
-              after_under);
+    CHECK_MSG(!measure || after_under - base < 32 * 1024,
+              "RSS %ld KiB -> %ld KiB after parsed bodies", base, after_under);
     printf("# RSS %ld KiB at start, %ld after 4 x 4 MiB, %ld after 4 x 1 MiB\n", base, after_over,
            after_under);
     /* Still serving normally. */
@@ -1344,6 +1398,7 @@ int main(void)
         {"test_no_auth_region", test_no_auth_region},
         {"test_state_files_refused", test_state_files_refused},
         {"test_slowloris", test_slowloris},
+        {"test_connection_limit", test_connection_limit},
         {"test_body_limits", test_body_limits},
         {"test_kill9_durability", test_kill9_durability},
         {"test_kill9_durability_fsync", test_kill9_durability_fsync},
