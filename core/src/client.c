@@ -763,6 +763,19 @@ enum ivs_status client_call_json(struct ivs_client *c, const struct model_operat
     return s_call(c, op, input, output, NULL, err);
 }
 
+enum ivs_status client_call_text(struct ivs_client *c, const struct model_operation *op,
+                                 const cJSON *input, struct buf *body, struct ivs_error *err)
+{
+    if (!c || c->magic != CLIENT_MAGIC || !op || !body)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "client_call_text: client, operation and body are required");
+    cJSON *unused = NULL;
+    enum ivs_status st = s_call(c, op, input, &unused, body, err);
+    if (st != IVS_OK)
+        buf_free(body);
+    return st;
+}
+
 enum ivs_status client_parse_request(const char *operation, const char *request_json,
                                      size_t request_len, const struct model_operation **op_out,
                                      cJSON **input_out, struct ivs_error *err)
@@ -806,14 +819,11 @@ enum ivs_status ivs_client_call(struct ivs_client *c, const char *operation,
         return st;
     /* The response goes back as the service sent it: parsing it into a tree only to print the
      * tree again doubled the work of a call. */
-    cJSON *output = NULL;
     struct buf body = BUF_INIT;
-    st = s_call(c, op, input, &output, &body, err);
+    st = client_call_text(c, op, input, &body, err);
     cJSON_Delete(input);
-    if (st != IVS_OK) {
-        buf_free(&body);
+    if (st != IVS_OK)
         return st;
-    }
     if (body.len == 0)
         buf_puts(&body, "{}");
     if (buf_failed(&body)) {
