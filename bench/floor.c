@@ -11,14 +11,19 @@
  *            (URL, method, body, header list) are set once; the body goes to a callback that
  *            only counts bytes.
  *   capi     ivs_client_call("GetChannel") through the library, the C API user's figure.
+ *   load     the emulator's own ceiling: CONNECTIONS threads, each writing the pre-signed
+ *            request over its own kept-alive socket as the raw floor does, for SECONDS; the
+ *            client costs next to nothing, so the figure is the emulator's (every check on).
  * What lies between raw and libcurl is libcurl's; what lies above libcurl is ours.
  *
  * Usage: floor MODE ENDPOINT ARN N WARMUP   (MODE: raw, libcurl or capi; ENDPOINT
+ *        floor load ENDPOINT ARN SECONDS CONNECTIONS   (prints {"mode":"load",..,"per_second":..})
  * http://127.0.0.1:PORT; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)
  * Prints {"mode":..,"calls":N,"wall_s":..,"cpu_s":..}: cpu_s is this process's user + system
  * time over the N timed calls (getrusage), the client's own CPU. Exits 1 on any failure
  * (a non-200 answer included: a floor that measures errors is no floor). */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -186,6 +191,29 @@ static void raw_call(int fd, const struct presigned *p, char *buf, size_t cap)
     }
 }
 
+/* ---- load --------------------------------------------------------------------------- */
+
+struct loader {
+    const char *endpoint;
+    const struct presigned *p;
+    double deadline;
+    long done;
+};
+
+static void *load_thread(void *arg)
+{
+    struct loader *l = arg;
+    int fd = connect_to(l->endpoint);
+    static _Thread_local char buf[65536];
+    while (now_s() < l->deadline) {
+        for (int i = 0; i < 64; i++)
+            raw_call(fd, l->p, buf, sizeof buf);
+        l->done += 64;
+    }
+    close(fd);
+    return NULL;
+}
+
 /* ---- libcurl ------------------------------------------------------------------------ */
 
 static size_t count_body(char *data, size_t size, size_t nmemb, void *ud)
@@ -198,7 +226,8 @@ static size_t count_body(char *data, size_t size, size_t nmemb, void *ud)
 int main(int argc, char **argv)
 {
     if (argc != 6) {
-        fprintf(stderr, "usage: floor raw|libcurl|capi ENDPOINT ARN N WARMUP\n");
+        fprintf(stderr, "usage: floor raw|libcurl|capi ENDPOINT ARN N WARMUP\n"
+                        "       floor load ENDPOINT ARN SECONDS CONNECTIONS\n");
         return 2;
     }
     const char *mode = argv[1], *endpoint = argv[2], *arn = argv[3];
@@ -207,6 +236,31 @@ int main(int argc, char **argv)
         die("N must be positive");
     static struct presigned p;
     double t0 = 0, c0 = 0;
+    if (!strcmp(mode, "load")) {
+        enum { MAX_CONNECTIONS = 64 };
+        long conns = warmup;
+        if (conns < 1 || conns > MAX_CONNECTIONS)
+            die("CONNECTIONS is 1..64");
+        presign(&p, endpoint, arn);
+        struct loader l[MAX_CONNECTIONS];
+        pthread_t th[MAX_CONNECTIONS];
+        t0 = now_s();
+        for (long i = 0; i < conns; i++) {
+            l[i] = (struct loader){endpoint, &p, t0 + (double)n, 0};
+            if (pthread_create(&th[i], NULL, load_thread, &l[i]) != 0)
+                die("pthread_create failed");
+        }
+        long total = 0;
+        for (long i = 0; i < conns; i++) {
+            pthread_join(th[i], NULL);
+            total += l[i].done;
+        }
+        double wall = now_s() - t0;
+        printf("{\"mode\":\"load\",\"connections\":%ld,\"requests\":%ld,\"wall_s\":%.6f,"
+               "\"per_second\":%.0f}\n",
+               conns, total, wall, (double)total / wall);
+        return 0;
+    }
     if (!strcmp(mode, "raw")) {
         presign(&p, endpoint, arn);
         int fd = connect_to(endpoint);
