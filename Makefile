@@ -297,12 +297,18 @@ valgrind: tests
 
 # Benchmarks against boto3 and the AWS CLI (not part of `make test`): prints one table and
 # writes bench/results/latest.json. BENCH_QUICK=1 scales the counts down for a fast check.
-BENCH_TOOLS := $(BUILD)/bench/sign_bench $(BUILD)/bench/spawn \
+BENCH_TOOLS := $(BUILD)/bench/sign_bench $(BUILD)/bench/spawn $(BUILD)/bench/floor \
+               $(BUILD)/bench/malloc_count.so \
                $(if $(wildcard core/src/client.c),$(BUILD)/bench/conc_bench)
 
 $(BUILD)/bench/%: bench/%.c $(LIB_STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_STATIC) $(LDFLAGS) $(CORE_LIBS)
+
+# The allocation counter is an LD_PRELOAD shim (bench/malloc_count.c), not a program.
+$(BUILD)/bench/malloc_count.so: bench/malloc_count.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -fPIC -o $@ $< -ldl
 
 bench: all $(BENCH_TOOLS)
 	BUILD=$(BUILD) lua5.4 bench/run.lua

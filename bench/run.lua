@@ -9,7 +9,11 @@
 --
 -- Environment: BUILD (default "build"), BENCH_QUICK=1 (small counts, for a fast check),
 -- BENCH_RUNS (runs per figure, at least 3; default 5, quick 3; cold start at least 7, quick 5),
--- BENCH_PYTHON (the interpreter for the peers; default: the real one behind `python3`).
+-- BENCH_PYTHON (the interpreter for the peers; default: the real one behind `python3`),
+-- BENCH_ONLY (phases to run, e.g. "calls,cold"; default all: sign calls conc cold memory scale).
+-- Sequential calls are shown beside two floors measured in the same run (bench/floor.c): the
+-- raw floor and the libcurl floor; allocations per call come from bench/malloc_count.c and
+-- instructions per call from callgrind (when valgrind is installed).
 -- Exits 1 when it could not run at all (no emulator, no build), 0 otherwise: a goal that is
 -- not met is a finding, not a failure.
 
@@ -97,10 +101,11 @@ local results_dir = root .. "/bench/results"
 
 local C = quick and {
   sign_seconds = 0.3, calls = 300, peer_calls = 150, warmup = 30, conc_total = 200, threads = 32,
-  cold_runs = 5, memory_calls = 2000, memory_checkpoint = 200, scale = { 50, 200, 500 },
+  cold_runs = 5, memory_calls = 2000, memory_checkpoint = 200, scale = { 50, 200, 500 }, count_calls = { 20, 220 },
 } or {
   sign_seconds = 1.0, calls = 5000, peer_calls = 2000, warmup = 200, conc_total = 1000, threads = 32,
   cold_runs = 7, memory_calls = 10000, memory_checkpoint = 1000, scale = { 100, 1000, 5000 },
+  count_calls = { 100, 1100 },
 }
 C.cold_runs = math.max(C.cold_runs, runs)
 
@@ -113,6 +118,8 @@ local paths = {
   sign_bench = build .. "/bench/sign_bench",
   conc_bench = build .. "/bench/conc_bench",
   spawn = build .. "/bench/spawn",
+  floor = build .. "/bench/floor",
+  malloc_count = build .. "/bench/malloc_count.so",
   worker = root .. "/bench/worker.lua",
   cold = root .. "/bench/cold.lua",
   peer = root .. "/bench/peer.py",
@@ -360,19 +367,82 @@ local function bench_sign()
   return r
 end
 
+-- The floors and ours, interleaved run by run against one emulator, so that whatever else the
+-- machine is doing weighs on every side alike. bench/floor.c is the raw floor, the libcurl
+-- floor and the C API; worker.lua is the Lua module; peer.py is boto3.
+local function floor_run(mode, endpoint, arn, n, warmup)
+  local out, ok = capture(env .. quote(paths.floor) .. " " .. mode .. " " .. quote(endpoint) .. " " .. quote(arn) ..
+    " " .. n .. " " .. warmup)
+  if not ok then error("floor " .. mode .. " failed", 0) end
+  return json_one(out, "floor " .. mode)
+end
+
+-- Per-call counts that leave start-up and exit out: the same command with N1 and N2 calls,
+-- (count(N2) - count(N1)) / (N2 - N1). cmd(n) gives the command line for n calls; count(cmdline)
+-- runs it and returns the count.
+local function per_call(cmd, count, n1, n2)
+  local a, b = count(cmd(n1)), count(cmd(n2))
+  if not a or not b then return nil end
+  return (b - a) / (n2 - n1)
+end
+
+local function count_allocations(cmdline)
+  local out = tmpdir .. "/malloc.out"
+  os.remove(out)
+  local _, ok = capture(env .. "LD_PRELOAD=" .. quote(paths.malloc_count) .. " MALLOC_COUNT_OUT=" .. quote(out) ..
+    " " .. cmdline .. " >/dev/null 2>&1")
+  if not ok then return nil end
+  -- The shim appends one line per process that exits; the measured process is the last.
+  local lines = json_lines(read_file(out) or "")
+  return lines[#lines] and lines[#lines].allocations
+end
+
+local have_valgrind = os.execute("command -v valgrind >/dev/null 2>&1")
+
+local function count_instructions(cmdline)
+  if not have_valgrind then return nil end
+  local out, ok = capture(env .. "valgrind --tool=callgrind --callgrind-out-file=/dev/null " .. cmdline ..
+    " 2>&1 >/dev/null")
+  if not ok then return nil end
+  local n = out:match("Collected%s*:%s*(%d+)")
+  return tonumber(n)
+end
+
 local function bench_calls()
   local endpoint, arn = fresh_with_channel()
-  local r = { ours = {}, peer = {}, luajit = {} }
+  local r = { ours = {}, peer = {}, luajit = {}, raw = {}, libcurl = {}, capi = {}, counts = {} }
+  local have_floor = file_exists(paths.floor)
   for _ = 1, runs do
+    if have_floor then
+      r.raw[#r.raw + 1] = floor_run("raw", endpoint, arn, C.calls, C.warmup)
+      r.libcurl[#r.libcurl + 1] = floor_run("libcurl", endpoint, arn, C.calls, C.warmup)
+      r.capi[#r.capi + 1] = floor_run("capi", endpoint, arn, C.calls, C.warmup)
+    end
     r.ours[#r.ours + 1] = lua_worker("calls", endpoint, arn, C.calls, C.warmup)
     if luajit_env then
       r.luajit[#r.luajit + 1] = lua_worker_under("luajit", luajit_env, "calls", endpoint, arn, C.calls, C.warmup)
     end
-  end
-  if python then
-    for _ = 1, runs do
+    if python then
       r.peer[#r.peer + 1] = json_one(peer_worker("calls", endpoint, arn, C.peer_calls, C.warmup), "peer.py calls")
     end
+  end
+  -- Allocations and instructions per call: not timings, so one run each is enough.
+  local sides = {
+    lua = function(n) return lua .. " " .. quote(paths.worker) .. " calls " .. quote(endpoint) .. " " .. quote(arn) ..
+      " " .. n .. " 0" end,
+  }
+  if have_floor then
+    for _, mode in ipairs{ "raw", "libcurl", "capi" } do
+      sides[mode] = function(n) return quote(paths.floor) .. " " .. mode .. " " .. quote(endpoint) .. " " ..
+        quote(arn) .. " " .. n .. " 0" end
+    end
+  end
+  for side, cmd in pairs(sides) do
+    r.counts[side] = {
+      allocations = file_exists(paths.malloc_count) and per_call(cmd, count_allocations, C.count_calls[1],
+        C.count_calls[2]),
+      instructions = per_call(cmd, count_instructions, C.count_calls[1], C.count_calls[2]),
+    }
   end
   return r
 end
@@ -422,6 +492,9 @@ end
 local function bench_cold()
   local endpoint, arn = fresh_with_channel()
   local r = {}
+  -- The floors of a cold start: the bare interpreter, then the interpreter loading the module.
+  r.floor_exec = field(spawn(C.cold_runs, lua .. " -e ''"), "wall_s")
+  r.floor_require = field(spawn(C.cold_runs, lua .. " -e " .. quote("require('ivs')")), "wall_s")
   r.ours = field(spawn(C.cold_runs, lua .. " " .. quote(paths.cold) .. " " .. quote(endpoint) .. " " .. quote(arn)),
     "wall_s")
   if python then
@@ -495,6 +568,10 @@ local function fmt_mb(kb) return kb and string.format("%.1f MB", kb / 1024) or n
 
 local rows = {}
 local figures = {}
+-- The floor table (sequential GetChannel): one list of cells per side.
+local floor_rows = {}
+local floor_header = { "Sequential GetChannel", "calls/s", "of raw", "of libcurl", "× boto3", "client CPU/call",
+  "× raw CPU", "× libcurl CPU", "allocs/call", "instr/call" }
 
 -- ratio: how many times better ours is (higher is better for ours), nil when a side is absent.
 local function row(t)
@@ -524,19 +601,11 @@ local function goal_text(met)
   return met and "yes" or "NO"
 end
 
-local function render(markdown)
-  local header = { "What", "Ours", "Peer", "Ratio", "Goal", "Met" }
+local function render_cells(header, cells, markdown)
   local lines = {}
-  local cells = {}
-  for _, r in ipairs(rows) do
-    cells[#cells + 1] = {
-      r.what, r.ours_text or "", r.peer_text or "", r.ratio and ratio_text(r.ratio) or "",
-      r.goal or "", goal_text(r.met),
-    }
-  end
   if markdown then
     lines[#lines + 1] = "| " .. table.concat(header, " | ") .. " |"
-    lines[#lines + 1] = "|---|---|---|---|---|---|"
+    lines[#lines + 1] = "|" .. string.rep("---|", #header)
     for _, c in ipairs(cells) do lines[#lines + 1] = "| " .. table.concat(c, " | ") .. " |" end
     return table.concat(lines, "\n") .. "\n"
   end
@@ -559,7 +628,21 @@ local function render(markdown)
   return table.concat(lines, "\n") .. "\n"
 end
 
+local function render(markdown)
+  local cells = {}
+  for _, r in ipairs(rows) do
+    cells[#cells + 1] = {
+      r.what, r.ours_text or "", r.peer_text or "", r.ratio and ratio_text(r.ratio) or "",
+      r.goal or "", goal_text(r.met),
+    }
+  end
+  local text = render_cells({ "What", "Ours", "Peer", "Ratio", "Goal", "Met" }, cells, markdown)
+  if #floor_rows > 0 then text = render_cells(floor_header, floor_rows, markdown) .. "\n" .. text end
+  return text
+end
+
 local function failed_row(what, err)
+  if tostring(err):match("^skipped") then return end
   local msg = tostring(err)
   if #msg > 70 then msg = msg:sub(1, 67) .. "..." end
   row{ what = what, ours_text = "failed: " .. msg, peer_text = "" }
@@ -568,6 +651,10 @@ end
 ---------------------------------------------------------------------------------------------
 -- Main
 ---------------------------------------------------------------------------------------------
+
+local function loadavg()
+  return (read_file("/proc/loadavg") or ""):match("^(%S+ %S+ %S+)") or "?"
+end
 
 local function machine()
   local cpu = (read_file("/proc/cpuinfo") or ""):match("model name%s*:%s*([^\n]+)") or "unknown CPU"
@@ -597,7 +684,12 @@ local function main()
   end
 
   local started = gettime()
+  local load_start = loadavg()
+  local only = os.getenv("BENCH_ONLY")
   local function phase(name, fn)
+    if only and only ~= "" and not (" " .. only:gsub(",", " ") .. " "):find(" " .. name .. " ", 1, true) then
+      return nil, "skipped (BENCH_ONLY)"
+    end
     log("%s...", name)
     local t0 = gettime()
     local pok, res = pcall(fn)
@@ -645,7 +737,7 @@ local function main()
     failed_row("Signing", serr)
   end
 
-  -- 2. Sequential calls
+  -- 2. Sequential calls, beside the floors
   local calls, cerr = phase("calls", bench_calls)
   if calls then
     ours_any = true
@@ -671,6 +763,36 @@ local function main()
     local ocpu, pcpu = cpu(calls.ours), python and cpu(calls.peer)
     row{ what = "Client CPU per GetChannel (client process only)", ours = ocpu, ours_text = fmt_us(ocpu), peer = pcpu,
       peer_text = fmt_us(pcpu), ratio = ocpu and pcpu and pcpu / ocpu }
+
+    -- The floor table: every sequential figure as a fraction of both floors and beside boto3.
+    local raw_rate, curl_rate = rate(calls.raw), rate(calls.libcurl)
+    local raw_cpu, curl_cpu = cpu(calls.raw), cpu(calls.libcurl)
+    local function frac(x, f) return x and f and string.format("%.2f", x / f) or "" end
+    local function times(x, f) return x and f and string.format("%.1f×", x / f) or "" end
+    local function count_text(side, key, scale)
+      local c = calls.counts[side] and calls.counts[side][key]
+      if not c then return "" end
+      return commas(c / scale) .. (scale == 1000 and "k" or "")
+    end
+    local sides = {
+      { "Raw floor: pre-signed, one kept-alive socket (C)", calls.raw, "raw" },
+      { "libcurl floor: pre-signed, bare easy handle (C)", calls.libcurl, "libcurl" },
+      { "C API: ivs_client_call GetChannel", calls.capi, "capi" },
+      { "Lua 5.4: client:get_channel", calls.ours, "lua" },
+      { "LuaJIT 2.1: client:get_channel", luajit_env and calls.luajit or {}, nil },
+      { "boto3: get_channel", python and calls.peer or {}, nil },
+    }
+    for _, sd in ipairs(sides) do
+      local rt, c = rate(sd[2]), cpu(sd[2])
+      if rt then
+        floor_rows[#floor_rows + 1] = {
+          sd[1], fmt_rate(rt), frac(rt, raw_rate), frac(rt, curl_rate),
+          peer and string.format("%.1f×", rt / peer) or "",
+          fmt_us(c), times(c, raw_cpu), times(c, curl_cpu),
+          sd[3] and count_text(sd[3], "allocations", 1) or "", sd[3] and count_text(sd[3], "instructions", 1000) or "",
+        }
+      end
+    end
   else
     failed_row("GetChannel calls", cerr)
   end
@@ -708,6 +830,11 @@ local function main()
   if cold then
     ours_any = true
     local ours, boto, cli = median(cold.ours), cold.boto3 and median(cold.boto3), cold.aws_cli and median(cold.aws_cli)
+    local fexec, freq = median(cold.floor_exec), median(cold.floor_require)
+    row{ what = "Cold start floor: `lua5.4 -e ''` (exec and exit) vs the whole script",
+      ours = fexec, ours_text = fmt_ms(fexec), peer = ours, peer_text = fmt_ms(ours) }
+    row{ what = "Cold start floor: `lua5.4 -e \"require('ivs')\"` vs the whole script",
+      ours = freq, ours_text = fmt_ms(freq), peer = ours, peer_text = fmt_ms(ours) }
     row{ what = "Cold start + 1 GetChannel: lua5.4 script vs boto3 script",
       ours = ours, ours_text = fmt_ms(ours), peer = boto,
       peer_text = fmt_ms(boto), ratio = boto and boto / ours }
@@ -792,8 +919,9 @@ local function main()
   io.stderr:flush()
   io.write("\n", text)
   io.write("Ratio: how many times better ours is (peer ÷ ours for times and sizes, ours ÷ peer for rates).\n")
-  io.write(string.format("\n%s; %s; %s mode, medians of %d runs (cold start: %d runs); total %.0f s\n", date,
-    machine(), quick and "quick" or "full", runs, C.cold_runs, gettime() - started))
+  local load_text = "load average " .. load_start .. " at start, " .. loadavg() .. " at end"
+  io.write(string.format("\n%s; %s; %s mode, medians of %d runs (cold start: %d runs); %s; total %.0f s\n", date,
+    machine(), quick and "quick" or "full", runs, C.cold_runs, load_text, gettime() - started))
 
   os.execute("mkdir -p " .. quote(results_dir))
   local doc = {
@@ -805,13 +933,15 @@ local function main()
     counts = C,
     peers = peers,
     table = rows,
+    floor_table = floor_rows,
     raw = figures,
   }
   local json = cjson.encode(doc)
   write_file(results_dir .. "/latest.json", json .. "\n")
   write_file(results_dir .. "/" .. os.date("!%Y%m%dT%H%M%SZ") .. ".json", json .. "\n")
   write_file(results_dir .. "/latest.md", render(true) .. "\n" .. date .. "; " .. machine() .. "; " ..
-    string.format("%s mode, medians of %d runs (cold start: %d).\n", quick and "quick" or "full", runs, C.cold_runs))
+    string.format("%s mode, medians of %d runs (cold start: %d); %s.\n", quick and "quick" or "full", runs, C.cold_runs,
+      load_text))
   log("wrote %s/latest.json and latest.md", results_dir)
   return 0
 end

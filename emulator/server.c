@@ -25,8 +25,12 @@ static const char *const s_ivs_regions[] = {"us-east-1",      "us-west-2",      
                                             "ap-northeast-1", "ap-northeast-2", "eu-central-1",
                                             "eu-west-1"};
 
-/* Request headers larger than this in total get 431, like the AWS front door's limit. */
-enum { MAX_HEADER_BYTES = 16 * 1024, CONNECTION_MEMORY = 128 * 1024 };
+/* Request headers larger than this in total get 431, like the AWS front door's limit.
+ * CONNECTION_MEMORY is libmicrohttpd's per-connection pool: it must hold a little more than
+ * MAX_HEADER_BYTES so that our 431 (not libmicrohttpd's) answers headers up to about twice
+ * that, and no more, because libmicrohttpd 0.9.7x zeroes the whole pool after every request:
+ * at 128 KiB that memset was more than half of the emulator's instructions per request. */
+enum { MAX_HEADER_BYTES = 16 * 1024, CONNECTION_MEMORY = 40 * 1024 };
 
 /* A keep-alive connection may wait this long for its next request (MHD's idle timeout). */
 enum { IDLE_TIMEOUT_S = 60, LARGE_BODY = 64 * 1024 };

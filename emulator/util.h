@@ -10,7 +10,8 @@
 void emu_random_alnum(char *out, size_t n);
 /* Fills out[0..n-1] with random lowercase hex characters and NUL-terminates it. */
 void emu_random_hex(char *out, size_t n);
-/* A random RFC 4122 version-4 UUID, lowercase, into out[37]. */
+/* A random RFC 4122 version-4 UUID, lowercase, into out[37]: unique, not unpredictable (a
+ * per-thread generator seeded from the system's random source; never use it for a secret). */
 void emu_uuid(char out[37]);
 /* Wall-clock time in seconds (fractional). */
 double emu_now(void);

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,8 @@ struct lclient {
 struct call_frame {
     cJSON *input;
     cJSON *output;
+    struct buf body;    /* a blocking call's response text, read straight into Lua values */
+    struct buf scratch; /* a string with escapes, unescaped */
     struct ivs_error err;
 };
 
@@ -215,6 +218,8 @@ static int l_frame_gc(lua_State *L)
     cJSON_Delete(f->input);
     cJSON_Delete(f->output);
     f->input = f->output = NULL;
+    buf_free(&f->body);
+    buf_free(&f->scratch);
     ivs_error_clear(&f->err);
     return 0;
 }
@@ -485,6 +490,229 @@ void ivs_lua_push_output(lua_State *L, const struct model_operation *op, const c
     if (!lua_istable(L, -1)) { /* a non-object body is the core's to reject, but be safe */
         lua_pop(L, 1);
         lua_newtable(L);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------
+ * JSON text -> Lua, guided by the model
+ *
+ * A blocking call's response goes from its text straight into Lua values: no cJSON tree is
+ * built and deleted, and a string without escapes is pushed from the text itself. The core
+ * has already checked the text to be one well-formed JSON object (json_scan.c), so this
+ * reader only walks it. It gives what s_push_json gives for the same text: null members and
+ * null elements are dropped, numbers follow the shape, nesting beyond MAX_DEPTH is refused.
+ * The text and the scratch buffer belong to the call frame, so a Lua error leaks nothing.
+ * ------------------------------------------------------------------------------------- */
+
+struct text_reader {
+    lua_State *L;
+    const char *p;
+    struct buf *scratch;
+};
+
+static void s_text_ws(struct text_reader *r)
+{
+    while (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r')
+        r->p++;
+}
+
+static unsigned s_hex4(const char *p)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+static void s_put_utf8(struct buf *b, unsigned cp)
+{
+    char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xc0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3f));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xe0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[2] = (char)(0x80 | (cp & 0x3f));
+        n = 3;
+    } else {
+        u[0] = (char)(0xf0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[3] = (char)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    buf_append(b, u, n);
+}
+
+/* At the opening quote of a string; sets *s and *len to its contents (in the text itself when
+ * it has no escapes, else in the scratch buffer) and moves past the closing quote. */
+static void s_text_string(struct text_reader *r, const char **s, size_t *len)
+{
+    const char *start = ++r->p, *q = start;
+    while (*q != '"' && *q != '\\')
+        q++;
+    if (*q == '"') {
+        *s = start;
+        *len = (size_t)(q - start);
+        r->p = q + 1;
+        return;
+    }
+    struct buf *b = r->scratch;
+    buf_reset(b);
+    buf_append(b, start, (size_t)(q - start));
+    while (*q != '"') {
+        if (*q != '\\') {
+            const char *run = q;
+            while (*q != '"' && *q != '\\')
+                q++;
+            buf_append(b, run, (size_t)(q - run));
+            continue;
+        }
+        q++;
+        char c = *q++;
+        switch (c) {
+        case 'b': buf_putc(b, '\b'); break;
+        case 'f': buf_putc(b, '\f'); break;
+        case 'n': buf_putc(b, '\n'); break;
+        case 'r': buf_putc(b, '\r'); break;
+        case 't': buf_putc(b, '\t'); break;
+        case 'u': {
+            unsigned cp = s_hex4(q);
+            q += 4;
+            /* A high surrogate followed by a low one is one code point; a lone half is kept
+             * as its own (three-byte) sequence rather than refusing the whole response. */
+            if (cp >= 0xd800 && cp <= 0xdbff && q[0] == '\\' && q[1] == 'u') {
+                unsigned lo = s_hex4(q + 2);
+                if (lo >= 0xdc00 && lo <= 0xdfff) {
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    q += 6;
+                }
+            }
+            s_put_utf8(b, cp);
+            break;
+        }
+        default: buf_putc(b, c); break; /* \" \\ \/ */
+        }
+    }
+    r->p = q + 1;
+    if (buf_failed(b))
+        luaL_error(r->L, "not enough memory");
+    *s = b->data ? b->data : "";
+    *len = b->len;
+}
+
+static int s_text_is_null(const struct text_reader *r) { return r->p[0] == 'n'; }
+
+static void s_text_value(struct text_reader *r, const struct model_shape *shape, int depth);
+
+static void s_text_number(struct text_reader *r, const struct model_shape *shape)
+{
+    const char *start = r->p;
+    while ((*r->p >= '0' && *r->p <= '9') || *r->p == '-' || *r->p == '+' || *r->p == '.' ||
+           *r->p == 'e' || *r->p == 'E')
+        r->p++;
+    /* strtod as cJSON reads numbers, with the locale's decimal point as cJSON puts it in (a
+     * host may have called setlocale), so the value is the one s_push_json would push. */
+    char tmp[64];
+    size_t n = (size_t)(r->p - start);
+    if (n >= sizeof tmp)
+        n = sizeof tmp - 1;
+    memcpy(tmp, start, n);
+    tmp[n] = '\0';
+    char point = localeconv()->decimal_point[0];
+    if (point != '.') {
+        char *dot = strchr(tmp, '.');
+        if (dot)
+            *dot = point;
+    }
+    s_push_number(r->L, strtod(tmp, NULL), shape);
+}
+
+static void s_text_value(struct text_reader *r, const struct model_shape *shape, int depth)
+{
+    lua_State *L = r->L;
+    luaL_checkstack(L, 4, "response nested too deeply");
+    if (depth > MAX_DEPTH)
+        luaL_error(L, "response nested too deeply");
+    s_text_ws(r);
+    char c = *r->p;
+    if (c == '{') {
+        /* A structure's member count is a free upper bound: no rehash while it fills. */
+        lua_createtable(L, 0, shape && shape->type == MT_STRUCTURE ? (int)shape->member_count : 0);
+        r->p++;
+        s_text_ws(r);
+        while (*r->p != '}') {
+            const char *key;
+            size_t key_len;
+            s_text_string(r, &key, &key_len);
+            /* The key is copied out first: the value may reuse the scratch buffer. */
+            lua_pushlstring(L, key, key_len);
+            s_text_ws(r);
+            r->p++; /* ':' */
+            s_text_ws(r);
+            if (s_text_is_null(r)) {
+                lua_pop(L, 1);
+                r->p += 4;
+            } else {
+                const struct model_shape *member_shape = NULL;
+                if (shape && shape->type == MT_STRUCTURE) {
+                    const struct model_member *m = model_find_member(shape, lua_tostring(L, -1));
+                    member_shape = m ? m->shape : NULL;
+                } else if (shape && shape->type == MT_MAP) {
+                    member_shape = shape->member_shape;
+                }
+                s_text_value(r, member_shape, depth + 1);
+                lua_rawset(L, -3);
+            }
+            s_text_ws(r);
+            if (*r->p == ',') {
+                r->p++;
+                s_text_ws(r);
+            }
+        }
+        r->p++;
+    } else if (c == '[') {
+        lua_createtable(L, 0, 0);
+        const struct model_shape *elem =
+            shape && shape->type == MT_LIST ? shape->member_shape : NULL;
+        lua_Integer n = 0;
+        r->p++;
+        s_text_ws(r);
+        while (*r->p != ']') {
+            if (s_text_is_null(r)) {
+                r->p += 4;
+            } else {
+                s_text_value(r, elem, depth + 1);
+                lua_seti(L, -2, ++n);
+            }
+            s_text_ws(r);
+            if (*r->p == ',') {
+                r->p++;
+                s_text_ws(r);
+            }
+        }
+        r->p++;
+    } else if (c == '"') {
+        const char *str;
+        size_t len;
+        s_text_string(r, &str, &len);
+        lua_pushlstring(L, str, len);
+    } else if (c == 't') {
+        lua_pushboolean(L, 1);
+        r->p += 4;
+    } else if (c == 'f') {
+        lua_pushboolean(L, 0);
+        r->p += 5;
+    } else {
+        s_text_number(r, shape);
     }
 }
 
@@ -1417,7 +1645,7 @@ static int l_client_call(lua_State *L)
     struct call_frame *f = s_operation_input(L, lc, &op);
 
     lc->L = L;
-    enum ivs_status st = client_call_json(lc->client, op, f->input, &f->output, &f->err);
+    enum ivs_status st = client_call_text(lc->client, op, f->input, &f->body, &f->err);
     lc->L = NULL;
     cJSON_Delete(f->input);
     f->input = NULL;
@@ -1427,9 +1655,15 @@ static int l_client_call(lua_State *L)
         ivs_error_clear(&f->err);
         return 2;
     }
-    ivs_lua_push_output(L, op, f->output);
-    cJSON_Delete(f->output);
-    f->output = NULL;
+    if (f->body.len) {
+        /* The core checked the text: one JSON object, so the reader starts at its brace. */
+        struct text_reader r = {L, f->body.data, &f->scratch};
+        s_text_value(&r, op->output, 0);
+    } else {
+        lua_newtable(L);
+    }
+    buf_free(&f->body);
+    buf_free(&f->scratch);
     return 1;
 }
 

@@ -72,6 +72,7 @@ build = {
         "core/src/error.c",
         "core/src/http.c",
         "core/src/identity_http.c",
+        "core/src/json_scan.c",
         "core/src/jws.c",
         "core/src/model.c",
         "core/src/model_ivs.c",

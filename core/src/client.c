@@ -1,6 +1,7 @@
 /* client.c: the client handle and the one generic call path for every operation:
  * validate → serialise → (credentials → sign → send → parse) with standard retries. */
 #include "client_internal.h"
+#include "json_scan.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -746,6 +747,17 @@ static int s_add_header_members(const struct model_operation *op, const struct h
     return 0;
 }
 
+/* Whether an operation's output has members bound to response headers: those exist only in
+ * the parsed tree, so such a call cannot hand back the body text as it came. */
+static int s_output_has_headers(const struct model_operation *op)
+{
+    const struct model_shape *out = op->output;
+    for (size_t i = 0; out && i < out->member_count; i++)
+        if (out->members[i].location == ML_HEADER)
+            return 1;
+    return 0;
+}
+
 /* Turns the response of an attempt into its output or its error. */
 static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state *cs, cJSON **output)
 {
@@ -762,6 +774,31 @@ static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state 
         redact_json(&line, resp->body.data, resp->body.len);
         client_log(c, IVS_LOG_DEBUG, "%s", buf_str(&line));
         buf_free(&line);
+    }
+
+    if (cs->raw_output && resp->status >= 200 && resp->status <= 299) {
+        /* One pass that allocates nothing instead of a tree that would only be printed; the
+         * same limits as a parsed response. */
+        int too_deep = 0;
+        if (resp->body.len == 0 ||
+            (!s_json_too_big(resp->body.data, resp->body.len, &too_deep) &&
+             json_is_object(resp->body.data, resp->body.len, RESPONSE_MAX_DEPTH)))
+            return IVS_OK;
+        /* Not acceptable: the tree parser says precisely why (or, where it is more lenient,
+         * the text is still refused). */
+        enum ivs_status st =
+            client_parse_response(op->name, resp->status, resp->body.data, resp->body.len,
+                                  s_response_header, resp, output, err);
+        if (st != IVS_OK)
+            return st;
+        cJSON_Delete(*output);
+        *output = NULL;
+        ivs_error_set(err, IVS_ERR_INTERNAL, "InvalidResponse",
+                      "%s: the service answered HTTP %ld with a body that is not a JSON object",
+                      op->name, resp->status);
+        err->status = resp->status;
+        err->request_id = ivs_strdup(rid);
+        return IVS_ERR_INTERNAL;
     }
 
     enum ivs_status st =
@@ -912,19 +949,17 @@ enum ivs_status call_end(struct call_state *cs, struct ivs_error *err)
     return st;
 }
 
-enum ivs_status client_call_json(struct ivs_client *c, const struct model_operation *op,
-                                 const cJSON *input, cJSON **output, struct ivs_error *err)
+/* The blocking call loop. With raw set, the output is the response text, moved into *raw
+ * (checked to be one JSON object, never parsed into a tree), and *output stays NULL. */
+static enum ivs_status s_call(struct ivs_client *c, const struct model_operation *op,
+                              const cJSON *input, cJSON **output, struct buf *raw,
+                              struct ivs_error *err)
 {
-    if (output)
-        *output = NULL;
-    if (!c || c->magic != CLIENT_MAGIC || !op || !output)
-        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
-                             "client_call_json: client, operation and output are required");
-
     struct call_state cs;
     enum ivs_status st = call_begin(c, op, input, &cs, err);
     if (st != IVS_OK)
         return st;
+    cs.raw_output = raw != NULL && !s_output_has_headers(op);
     for (;;) {
         int64_t wait = call_rate_delay_ms(c);
         if (wait > 0) {
@@ -943,7 +978,48 @@ enum ivs_status client_call_json(struct ivs_client *c, const struct model_operat
             break;
         s_sleep_ms(c, delay);
     }
+    if (raw && cs.status == IVS_OK && cs.raw_output) {
+        *raw = cs.resp.body;
+        cs.resp.body = (struct buf)BUF_INIT;
+    } else if (raw && cs.status == IVS_OK && *output) {
+        /* Header-bound members live only in the tree: print it. */
+        char *text = cJSON_PrintUnformatted(*output);
+        cJSON_Delete(*output);
+        *output = NULL;
+        if (text)
+            buf_puts(raw, text);
+        free(text);
+        if (!text || buf_failed(raw)) {
+            buf_free(raw);
+            call_end(&cs, NULL);
+            return ivs_error_nomem(err);
+        }
+    }
     return call_end(&cs, err);
+}
+
+enum ivs_status client_call_json(struct ivs_client *c, const struct model_operation *op,
+                                 const cJSON *input, cJSON **output, struct ivs_error *err)
+{
+    if (output)
+        *output = NULL;
+    if (!c || c->magic != CLIENT_MAGIC || !op || !output)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "client_call_json: client, operation and output are required");
+    return s_call(c, op, input, output, NULL, err);
+}
+
+enum ivs_status client_call_text(struct ivs_client *c, const struct model_operation *op,
+                                 const cJSON *input, struct buf *body, struct ivs_error *err)
+{
+    if (!c || c->magic != CLIENT_MAGIC || !op || !body)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "client_call_text: client, operation and body are required");
+    cJSON *unused = NULL;
+    enum ivs_status st = s_call(c, op, input, &unused, body, err);
+    if (st != IVS_OK)
+        buf_free(body);
+    return st;
 }
 
 /* Whether `len` bytes of JSON text end inside a string or an unclosed object or array. */
@@ -1040,17 +1116,21 @@ enum ivs_status ivs_client_call(struct ivs_client *c, const char *operation,
         client_parse_request(c, operation, request_json, request_len, &op, &input, err);
     if (st != IVS_OK)
         return st;
-    cJSON *output = NULL;
-    st = client_call_json(c, op, input, &output, err);
+    /* The response goes back as the service sent it: parsing it into a tree only to print the
+     * tree again doubled the work of a call. */
+    struct buf body = BUF_INIT;
+    st = client_call_text(c, op, input, &body, err);
     cJSON_Delete(input);
     if (st != IVS_OK)
         return st;
-    char *text = cJSON_PrintUnformatted(output);
-    cJSON_Delete(output);
-    if (!text)
+    if (body.len == 0)
+        buf_puts(&body, "{}");
+    if (buf_failed(&body)) {
+        buf_free(&body);
         return ivs_error_nomem(err);
-    *response_json = text;
+    }
     if (response_len)
-        *response_len = strlen(text);
+        *response_len = body.len;
+    *response_json = body.data;
     return IVS_OK;
 }

@@ -8,6 +8,8 @@
 #include "ivs.h"
 #include "model.h"
 
+struct buf;
+
 /*
  * Validates, serialises, signs and sends one operation, retrying per the client's policy.
  * input may be NULL (= {}); it is not modified. On success *output is a new cJSON object the
@@ -16,6 +18,15 @@
  */
 enum ivs_status client_call_json(struct ivs_client *c, const struct model_operation *op,
                                  const cJSON *input, cJSON **output, struct ivs_error *err);
+
+/*
+ * client_call_json for a caller who reads the response text itself (ivs_client_call, the Lua
+ * binding): on success *body (BUF_INIT on entry) holds the body as the service sent it, checked
+ * to be one well-formed JSON object, or is empty when the service sent nothing; no tree is
+ * built. The caller frees it with buf_free(). On failure *body is left empty.
+ */
+enum ivs_status client_call_text(struct ivs_client *c, const struct model_operation *op,
+                                 const cJSON *input, struct buf *body, struct ivs_error *err);
 
 /*
  * Receives the outcome of a call started with client_start_json(), exactly once, from

@@ -77,6 +77,9 @@ struct call_state {
     size_t header_count;
     struct sigv4_result sig;
     int64_t sent_at_ms; /* monotonic */
+    /* Set after call_begin(): a successful response is only checked to be one JSON object and
+     * stays in resp.body (output is NULL) for a caller who wants the text, not a tree. */
+    int raw_output;
 };
 
 enum call_next { CALL_DONE, CALL_RETRY };

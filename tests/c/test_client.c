@@ -94,6 +94,52 @@ static void test_call_signs_serialises_and_parses(void)
     fakesrv_stop(srv);
 }
 
+/* ivs_client_call hands the response body on as the service sent it (checked, not parsed
+ * and printed again), and refuses a body that is not one JSON object. */
+static void test_call_passes_the_body_through_and_checks_it(void)
+{
+    struct fakesrv *srv = fakesrv_start();
+    CHECK(srv != NULL);
+    if (!srv)
+        return;
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    static const char body[] = "{ \"channel\" : { \"name\" : \"lobby\", \"n\": 1.50 } }\n";
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = body});
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{\"channel\":{\"name\":"});
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "[]"});
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = ""});
+    struct fake_time t = {.now_ms = 1440938160000LL, .rnd = 0.5};
+    struct ivs_client_options o;
+    s_options(&o, url, &t);
+    struct ivs_client *c = fixture_client(&o);
+    const char *in = "{\"arn\":\"" CHANNEL_ARN "\"}";
+    char *out = NULL;
+    size_t len = 0;
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "GetChannel", in, strlen(in), &out, &len, &err));
+    CHECK_STR_EQ(body, out);
+    CHECK_INT_EQ((long long)strlen(body), (long long)len);
+    ivs_free(out);
+    out = NULL;
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT_EQ(IVS_ERR_INTERNAL,
+                     ivs_client_call(c, "GetChannel", in, strlen(in), &out, &len, &err));
+        CHECK(out == NULL);
+        CHECK_STR_EQ("InvalidResponse", err.code);
+        CHECK_INT_EQ(200, err.status);
+        ivs_error_clear(&err);
+    }
+    /* An empty body is an empty output. */
+    CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "GetChannel", in, strlen(in), &out, &len, &err));
+    CHECK_STR_EQ("{}", out);
+    CHECK_INT_EQ(2, (long long)len);
+    ivs_free(out);
+    ivs_error_clear(&err);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
 /* The app id goes into the User-Agent sanitised as botocore does it (PROVIDERS.md 9): one "-"
  * per code point outside the allowed set, so UTF-8 is decoded first. */
 static void test_app_id_is_sanitised_into_the_user_agent(void)
@@ -994,6 +1040,7 @@ int main(void)
 {
     RUN(test_no_region_is_a_config_error);
     RUN(test_call_signs_serialises_and_parses);
+    RUN(test_call_passes_the_body_through_and_checks_it);
     RUN(test_app_id_is_sanitised_into_the_user_agent);
     RUN(test_session_token_is_sent_and_signed);
     RUN(test_tag_operations_use_path_and_query);

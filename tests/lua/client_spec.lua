@@ -282,3 +282,46 @@ describe("client lifetime", function()
       "bad argument #1 to 'items' (unknown operation 'list_chanels'; did you mean 'list_channels'?)")
   end)
 end)
+
+-- A blocking call reads the response text straight into Lua values (no cJSON tree): it must
+-- give what the tree gave for every kind of JSON value.
+describe("response reading", function()
+  after_each(capture.finish_all)
+
+  local function call_with(body)
+    local srv = capture.start({ { body = body } })
+    local c = assert(ivs.new{ region = "us-west-2", endpoint = srv.url, credentials = CREDS, max_attempts = 1 })
+    local out, err = c:get_channel{ arn = F.CHANNEL_ARN }
+    c:close()
+    srv:finish()
+    return out, err
+  end
+
+  it("unescapes strings, drops nulls and keeps unknown members", function()
+    local out = assert(call_with(' { "channel" : { "arn" : "' .. F.CHANNEL_ARN .. '",\n' ..
+      '"name": "a\\"b\\\\c\\/\\u00e9\\ud83d\\ude00\\n\\t\\u0041", "latencyMode": null,\n' ..
+      '"tags": { "k": null, "e": "", "u": "\195\169" }, "authorized": false, "insecureIngest": true,\n' ..
+      '"extra": [1, null, -2.5e1, {"x": null, "y": [[], {}]}, "s"] } }\r\n'))
+    local ch = out.channel
+    assert.equal(F.CHANNEL_ARN, ch.arn)
+    assert.equal('a"b\\c/\195\169\240\159\152\128\n\tA', ch.name)
+    assert.is_nil(ch.latencyMode)
+    assert.same({ e = "", u = "\195\169" }, ch.tags)
+    assert.equal(false, ch.authorized)
+    assert.equal(true, ch.insecureIngest)
+    assert.same({ 1, -25, { y = { {}, {} } }, "s" }, ch.extra)
+    if math.type then
+      assert.equal("integer", math.type(ch.extra[1]))
+      assert.equal("integer", math.type(ch.extra[2]))
+    end
+  end)
+
+  it("gives an empty table for an empty body and an error for a malformed one", function()
+    assert.same({}, assert(call_with("")))
+    for _, bad in ipairs{ '{"channel":', '[]', '{"a":1}x', '{"a":"\\q"}' } do
+      local out, err = call_with(bad)
+      assert.is_nil(out)
+      assert.equal("InvalidResponse", err.code)
+    end
+  end)
+end)
