@@ -4,12 +4,14 @@
 -- It creates a recording configuration, a tagged channel that records with it, reads the
 -- channel's stream key (printed masked), imports a playback key pair made with OpenSSL, goes
 -- live (emulator only), reads the stream, sends timed metadata, stops the stream, lists the
--- account's channels page by page, and deletes everything it created, also when a step fails
--- or you press Ctrl-C.
+-- account's channels page by page, opens an IVS Chat room with a chat token and an IVS
+-- Real-Time stage with a participant token (both printed masked), and deletes everything it
+-- created, also when a step fails or you press Ctrl-C.
 --
 -- Configuration comes only from the environment, as with any AWS SDK:
 --   AWS_REGION, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ...
---   AWS_ENDPOINT_URL_IVS   a local ivs-emulator (`make demo` sets it); unset for real AWS
+--   AWS_ENDPOINT_URL       a local ivs-emulator for all three services (`make demo` sets it);
+--                          unset for real AWS
 --   IVS_DEMO_BUCKET        S3 bucket (same region) for the recording configuration; against
 --                          real AWS the recording step is skipped without it
 --
@@ -23,9 +25,10 @@ local function say(label, text)
   io.write(string.format("%-22s %s\n", label, text))
 end
 
--- Stream keys are secrets: show their shape, never their value.
+-- Stream keys and tokens are secrets: show their shape, never their value.
 local function mask(secret)
   local prefix = secret:match("^(sk_[%w-]+_)") or ""
+  if prefix == "" then prefix = secret:sub(1, 4) end
   return prefix .. string.rep("*", 8) .. secret:sub(-4) .. string.format(" (%d characters)", #secret)
 end
 
@@ -207,6 +210,33 @@ local function run()
   end
   say("channels", string.format("%d in %s (ours %s)", count, client:region(), found and "included" or "MISSING"))
   if not found then error("list_channels did not return the new channel", 0) end
+
+  -- 8. IVS Chat: a room and a token that lets one viewer into it (the token goes to the
+  -- viewer's chat client, which connects to the room's messaging WebSocket).
+  local chat = check("ivs.chat.new", require("ivs.chat").new{ app_id = "lua-ivs-demo" })
+  on_cleanup(nil, function() chat:close() return true end)
+  local room = check("create_room", chat:create_room{
+    name = "demo-room-" .. suffix, tags = tags, maximumMessageLength = 500,
+  })
+  on_cleanup("chat room", function() return chat:delete_room{ identifier = room.arn } end)
+  say("chat room", room.name .. "  " .. room.arn)
+  local chat_token = check("create_chat_token", chat:create_chat_token{
+    roomIdentifier = room.arn, userId = "demo-viewer", capabilities = { "SEND_MESSAGE" },
+    sessionDurationInMinutes = 60, attributes = { displayName = "Demo viewer" },
+  })
+  say("  chat token", mask(chat_token.token) .. ", session until " .. chat_token.sessionExpirationTime)
+
+  -- 9. IVS Real-Time: a stage and a participant token for a guest who publishes and
+  -- subscribes (the token goes to the guest's broadcast SDK).
+  local realtime = check("ivs.realtime.new", require("ivs.realtime").new{ app_id = "lua-ivs-demo" })
+  on_cleanup(nil, function() realtime:close() return true end)
+  local stage = check("create_stage", realtime:create_stage{ name = "demo-stage-" .. suffix, tags = tags }).stage
+  on_cleanup("stage", function() return realtime:delete_stage{ arn = stage.arn } end)
+  say("stage", stage.name .. "  " .. stage.arn)
+  local participant = check("create_participant_token", realtime:create_participant_token{
+    stageArn = stage.arn, userId = "demo-guest", capabilities = { "PUBLISH", "SUBSCRIBE" }, duration = 60,
+  }).participantToken
+  say("  participant token", mask(participant.token) .. " for " .. participant.participantId)
 end
 
 local ok, failure = pcall(run)

@@ -132,7 +132,8 @@ end
 -- example script) at this emulator with its test credentials and no shared config files.
 function Emulator:env()
   local vars = {
-    AWS_ENDPOINT_URL_IVS = self.url, AWS_REGION = self.region, AWS_ACCESS_KEY_ID = self.access_key_id,
+    AWS_ENDPOINT_URL_IVS = self.url, AWS_ENDPOINT_URL_IVSCHAT = self.url,
+    AWS_ENDPOINT_URL_IVS_REALTIME = self.url, AWS_REGION = self.region, AWS_ACCESS_KEY_ID = self.access_key_id,
     AWS_SECRET_ACCESS_KEY = self.secret_access_key, AWS_CONFIG_FILE = "/nonexistent/ivs-emulator-config",
     AWS_SHARED_CREDENTIALS_FILE = "/nonexistent/ivs-emulator-credentials", AWS_EC2_METADATA_DISABLED = "true",
   }
