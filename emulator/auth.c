@@ -128,8 +128,14 @@ static int recompute(const struct emu_request_view *req, const struct auth_parts
                      long long when, struct sigv4_key_cache *cache, struct sigv4_result *res)
 {
     struct ivs_header *hs = calloc(req->header_count + 1, sizeof *hs);
-    if (!hs)
+    /* A name SignedHeaders lists twice ("host;host") must not take a header twice: hs has
+     * room for each request header once. */
+    unsigned char *taken = calloc(req->header_count + 1, 1);
+    if (!hs || !taken) {
+        free(hs);
+        free(taken);
         return -1;
+    }
     size_t n = 0;
     int token_signed = 0, content_sha_signed = 0;
     /* Each name from SignedHeaders, with every value the request carries for it. */
@@ -139,8 +145,9 @@ static int recompute(const struct emu_request_view *req, const struct auth_parts
         size_t len = semi ? (size_t)(semi - names) : strlen(names);
         for (size_t i = 0; i < req->header_count; i++) {
             const char *hn = req->headers[i].name;
-            if (strlen(hn) != len || strncasecmp(hn, names, len) != 0)
+            if (taken[i] || strlen(hn) != len || strncasecmp(hn, names, len) != 0)
                 continue;
+            taken[i] = 1;
             if (!strcasecmp(hn, "x-amz-date"))
                 continue;
             if (!strcasecmp(hn, "x-amz-security-token")) {
@@ -180,6 +187,7 @@ static int recompute(const struct emu_request_view *req, const struct auth_parts
     enum ivs_status st = sigv4_sign(&sp, cache, res, &err);
     ivs_error_clear(&err);
     free(hs);
+    free(taken);
     return st == IVS_OK ? 0 : -1;
 }
 
