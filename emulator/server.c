@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "identity.h"
 #include "model.h"
+#include "request.h"
 #include "sigv4.h"
 #include "util.h"
 

@@ -169,13 +169,14 @@ end
 -- a huge bad name costs no more than a short one).
 local closest = core.closest
 
--- Option name -> expected Lua type ("number+" = positive number, "integer+" = integer >= 1).
--- The one option table is the C binding's (lua_binding/lua_options.c, as core.options): it
--- checks the same names, types and ranges, so a value passes both or neither.
+-- Option name -> expected Lua type ("number+" = positive number up to max, "integer+" =
+-- integer from min to max). The one option table is the C library's (core/src/options.c, as
+-- core.options): the binding and the C library check the same names, types and ranges, so a
+-- value passes all of them or none.
 local OPTION_TYPES, OPTION_RANGES = {}, {}
 for name, spec in pairs(core.options) do
   OPTION_TYPES[name] = spec.type
-  if spec.min then OPTION_RANGES[name] = spec end
+  if spec.max then OPTION_RANGES[name] = spec end
 end
 local CREDENTIALS_TYPES = { creds = "table", profile = "string", anonymous = "boolean" }
 local CREDS_TYPES = { access_key_id = "string", secret_access_key = "string", session_token = "string" }
@@ -191,8 +192,13 @@ end
 local function check_value(where, value, want)
   local ok, range_checked
   if want == "number+" then
-    ok = type(value) == "number" and value > 0 and value < math.huge
+    local range = OPTION_RANGES[where:match("[%w_]+$")]
+    ok = type(value) == "number" and value > 0 and value <= (range and range.max or math.huge)
     want = "a positive number"
+    if range and type(value) == "number" then
+      want = string_format("a positive number of seconds up to %d", range.max)
+      range_checked = true
+    end
   elseif want == "integer+" then
     local range = OPTION_RANGES[where:match("[%w_]+$")]
     ok = math_type(value) == "integer" and value >= range.min and value <= range.max

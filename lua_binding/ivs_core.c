@@ -1467,16 +1467,19 @@ static const char *s_opt_string(lua_State *L, int t, int anchor, const char *nam
     return s;
 }
 
-static double s_opt_number(lua_State *L, int t, const char *name)
+/* A number of seconds: positive, finite and at most opt->max (the table's limit, which the C
+ * library checks too). */
+static double s_opt_number(lua_State *L, int t, const struct ivs_option *opt)
 {
-    int ty = lua_getfield(L, t, name);
+    int ty = lua_getfield(L, t, opt->name);
     double d = 0;
     if (ty == LUA_TNUMBER) {
         d = lua_tonumber(L, -1);
-        if (!(d > 0) || !isfinite(d))
-            luaL_error(L, "option '%s' must be a positive number of seconds", name);
+        if (!(d > 0) || !isfinite(d) || d > (double)opt->max)
+            luaL_error(L, "option '%s' must be a positive number of seconds up to %d", opt->name,
+                       (int)opt->max);
     } else if (ty != LUA_TNIL) {
-        luaL_error(L, "option '%s' must be a number, got %s", name, luaL_typename(L, -1));
+        luaL_error(L, "option '%s' must be a number, got %s", opt->name, luaL_typename(L, -1));
     }
     lua_pop(L, 1);
     return d;
@@ -1495,16 +1498,61 @@ static int s_opt_tristate(lua_State *L, int t, const char *name)
     return v;
 }
 
-/* The integer on top of the stack, checked against the range of option `name` in the one
- * option table (lua_options.c), which ivs.lua checks against too; raises otherwise. */
-static lua_Integer s_opt_in_range(lua_State *L, const char *name)
+/* An integer option, checked against its range in the one option table (core/src/options.c),
+ * which ivs.lua and the C library check against too; 0 (the default) when absent. */
+static int s_opt_count(lua_State *L, int t, const struct ivs_option *opt)
 {
-    const struct ivs_lua_option *opt = ivs_lua_option(name);
-    lua_Integer v = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
-    if (!opt || !lua_isinteger(L, -1) || v < opt->min || v > opt->max)
-        luaL_error(L, "option '%s' must be an integer from %d to %d", name,
-                   (int)(opt ? opt->min : 0), (int)(opt ? opt->max : 0));
-    return v;
+    int ty = lua_getfield(L, t, opt->name);
+    lua_Integer v = 0;
+    if (ty == LUA_TNUMBER) {
+        v = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+        if (!lua_isinteger(L, -1) || v < opt->min || v > opt->max)
+            luaL_error(L, "option '%s' must be an integer from %d to %d", opt->name, (int)opt->min,
+                       (int)opt->max);
+    } else if (ty != LUA_TNIL) {
+        luaL_error(L, "option '%s' must be an integer, got %s", opt->name, luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
+    return (int)v;
+}
+
+/* Fills the fields of o from the options table at index t, row by row of the one option
+ * table; strings are anchored in the table at index anchor (see s_opt_string). The rows
+ * without a field (log, mfa_token, credentials...) are l_new_client's or ivs.lua's. */
+static void s_fill_options(lua_State *L, int t, int anchor, struct ivs_client_options *o)
+{
+    for (size_t i = 0; i < ivs_option_count; i++) {
+        const struct ivs_option *opt = &ivs_options[i];
+        char *field = (char *)o + opt->offset;
+        switch (opt->kind) {
+        case IVS_OPT_STRING: {
+            const char *v = s_opt_string(L, t, anchor, opt->name);
+            memcpy(field, &v, sizeof v);
+            break;
+        }
+        case IVS_OPT_FLAG: {
+            int v = s_opt_tristate(L, t, opt->name) > 0;
+            memcpy(field, &v, sizeof v);
+            break;
+        }
+        case IVS_OPT_TRISTATE: {
+            int v = s_opt_tristate(L, t, opt->name);
+            memcpy(field, &v, sizeof v);
+            break;
+        }
+        case IVS_OPT_SECONDS: {
+            double v = s_opt_number(L, t, opt);
+            memcpy(field, &v, sizeof v);
+            break;
+        }
+        case IVS_OPT_COUNT: {
+            int v = s_opt_count(L, t, opt);
+            memcpy(field, &v, sizeof v);
+            break;
+        }
+        case IVS_OPT_NONE: break;
+        }
+    }
 }
 
 /* core.new_client(opts): opts is the flat table ivs.lua builds (see ivs.new for the names).
@@ -1519,39 +1567,8 @@ static int l_new_client(lua_State *L)
 
     struct ivs_client_options o;
     ivs_client_options_init(&o);
-    o.region = s_opt_string(L, 1, 2, "region");
-    o.endpoint = s_opt_string(L, 1, 2, "endpoint");
-    o.profile = s_opt_string(L, 1, 2, "profile");
-    o.access_key_id = s_opt_string(L, 1, 2, "access_key_id");
-    o.secret_access_key = s_opt_string(L, 1, 2, "secret_access_key");
-    o.session_token = s_opt_string(L, 1, 2, "session_token");
-    o.anonymous = s_opt_tristate(L, 1, "anonymous") > 0;
-    o.timeout = s_opt_number(L, 1, "timeout");
-    o.connect_timeout = s_opt_number(L, 1, "connect_timeout");
-    o.close_connection = s_opt_tristate(L, 1, "close_connection") > 0;
-    o.retry_mode = s_opt_string(L, 1, 2, "retry_mode");
-    o.ca_bundle = s_opt_string(L, 1, 2, "ca_bundle");
-    o.app_id = s_opt_string(L, 1, 2, "app_id");
-    o.use_fips_endpoint = s_opt_tristate(L, 1, "use_fips_endpoint");
-    o.use_dualstack_endpoint = s_opt_tristate(L, 1, "use_dualstack_endpoint");
-    o.service = s_opt_string(L, 1, 2, "service");
-    int ty = lua_getfield(L, 1, "max_attempts");
-    if (ty == LUA_TNUMBER) {
-        o.max_attempts = (int)s_opt_in_range(L, "max_attempts");
-    } else if (ty != LUA_TNIL) {
-        return luaL_error(L, "option 'max_attempts' must be an integer, got %s",
-                          luaL_typename(L, -1));
-    }
-    lua_pop(L, 1);
-    ty = lua_getfield(L, 1, "max_connections");
-    if (ty == LUA_TNUMBER) {
-        o.max_connections = (int)s_opt_in_range(L, "max_connections");
-    } else if (ty != LUA_TNIL) {
-        return luaL_error(L, "option 'max_connections' must be an integer, got %s",
-                          luaL_typename(L, -1));
-    }
-    lua_pop(L, 1);
-    ty = lua_getfield(L, 1, "log"); /* stays at index 3 */
+    s_fill_options(L, 1, 2, &o);
+    int ty = lua_getfield(L, 1, "log"); /* stays at index 3 */
     if (ty != LUA_TNIL && ty != LUA_TFUNCTION)
         return luaL_error(L, "option 'log' must be a function, got %s", luaL_typename(L, -1));
     int mfa_ty = lua_getfield(L, 1, "mfa_token"); /* stays at index 4 */

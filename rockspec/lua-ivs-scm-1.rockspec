@@ -79,6 +79,7 @@ build = {
         "core/src/model_ivschat.c",
         "core/src/model_ivsrealtime.c",
         "core/src/model_unicode.c",
+        "core/src/options.c",
         "core/src/participant_token.c",
         "core/src/partitions.c",
         "core/src/partitions_gen.c",

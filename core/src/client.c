@@ -18,6 +18,7 @@
 #include "credentials.h"
 #include "errors.h"
 #include "http.h"
+#include "options.h"
 #include "redact.h"
 #include "retry.h"
 #include "sigv4.h"
@@ -263,6 +264,8 @@ enum ivs_status ivs_client_new(const struct ivs_client_options *opts, struct ivs
     /* ivs.h's ABI rule: read the caller's struct up to its own size, never past it. */
     struct ivs_client_options own;
     enum ivs_status ost = s_read_options(opts, &own, err);
+    if (ost == IVS_OK)
+        ost = ivs_options_check(&own, err); /* the ranges of options.c, as Lua checks them */
     if (ost != IVS_OK)
         return ost;
     opts = &own;

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "errors.h"
 #include "model.h"
+#include "options.h"
 #include "partitions.h"
 #include "profile.h"
 
@@ -388,10 +389,13 @@ static enum ivs_status resolve_retry(const struct ivs_client_options *opts, stru
             long n = strtol(v, &end, 10);
             while (*end == ' ' || *end == '\t')
                 end++;
-            if (errno || end == v || *end || n < 1 || n > 1000000)
+            /* The same range as the option (core/src/options.c): a value from the environment
+             * or a profile is not allowed more attempts than one set in code. */
+            const struct ivs_option *limit = ivs_option_find("max_attempts");
+            if (errno || end == v || *end || n < limit->min || n > limit->max)
                 return ivs_error_set(err, IVS_ERR_CONFIG, "InvalidConfig",
-                                     "%s must be a whole number of at least 1, not \"%.40s\"",
-                                     source, v);
+                                     "%s must be a whole number from %ld to %ld, not \"%.40s\"",
+                                     source, limit->min, limit->max, v);
             cfg->max_attempts = (int)n;
         }
     }

@@ -213,15 +213,4 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
                                 struct model_request *out, struct ivs_error *err);
 void model_request_cleanup(struct model_request *r);
 
-/*
- * Reverse of model_serialize, for the emulator: finds the operation of svc for a method and a
- * wire path (and fills *out with the input rebuilt from labels, query and JSON body). Returns
- * IVS_OK, IVS_ERR_USAGE when no operation matches the route (code "UnknownOperation"), or
- * IVS_ERR_VALIDATION when the body is not a JSON object or a member has the wrong type.
- */
-enum ivs_status model_deserialize_request(const struct model_service *svc, const char *method,
-                                          const char *path, const char *query, const char *body,
-                                          size_t body_len, const struct model_operation **op_out,
-                                          cJSON **input_out, struct ivs_error *err);
-
 #endif

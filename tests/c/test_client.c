@@ -15,6 +15,7 @@
 #include "support/fakesrv.h"
 #include "harness.h"
 #include "ivs.h"
+#include "options.h"
 
 #define TEST_AKID "AKIDCLIENTTEST000001"
 #define TEST_SECRET "cLiEnTsEcReTkEy/ABCDEFGHIJKLMNOPQRSTUVWX"
@@ -530,6 +531,54 @@ static void test_validation_failure_sends_nothing(void)
 /* ivs.h's ABI rule: an older program's smaller struct is read up to its struct_size (the
  * bytes after it are not the library's business: here they are garbage that would crash as
  * hook pointers), and a newer program's unknown fields are refused unless left zero. */
+/* The C library checks every ranged option against the one option table (core/src/options.c)
+ * that the Lua binding and ivs.lua read: below min or above max fails here, naming the
+ * caller's option, exactly where tests/lua/client_spec.lua sees ivs.new fail. (0 is the C
+ * struct's "default" and passes; Lua has nil for that, so an explicit 0 fails there.) */
+static void test_option_ranges_follow_the_table(void)
+{
+    size_t ranged = 0;
+    for (size_t i = 0; i < ivs_option_count; i++) {
+        const struct ivs_option *opt = &ivs_options[i];
+        if (opt->kind != IVS_OPT_COUNT && opt->kind != IVS_OPT_SECONDS)
+            continue;
+        ranged++;
+        double lo = opt->kind == IVS_OPT_COUNT ? (double)opt->min : 0.5;
+        const struct {
+            double v;
+            int ok;
+        } cases[] = {{-1, 0}, {lo, 1}, {(double)opt->max, 1}, {(double)opt->max + 1, 0}};
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            struct ivs_client_options o;
+            ivs_client_options_init(&o);
+            o.region = "us-west-2";
+            o.anonymous = 1;
+            char *field = (char *)&o + opt->offset;
+            if (opt->kind == IVS_OPT_COUNT) {
+                int v = (int)cases[k].v;
+                memcpy(field, &v, sizeof v);
+            } else {
+                memcpy(field, &cases[k].v, sizeof cases[k].v);
+            }
+            struct ivs_client *c = NULL;
+            struct ivs_error err = {0};
+            enum ivs_status st = ivs_client_new(&o, &c, &err);
+            CHECK_MSG((st == IVS_OK) == cases[k].ok, "%s = %g: status %d", opt->name, cases[k].v,
+                      (int)st);
+            if (!cases[k].ok) {
+                char want[64];
+                snprintf(want, sizeof want, "option '%s' must be", opt->name);
+                CHECK_MSG(err.message && strstr(err.message, want), "%s = %g: %s", opt->name,
+                          cases[k].v, err.message ? err.message : "(no message)");
+                CHECK_STR_EQ("InvalidConfig", err.code);
+            }
+            ivs_client_free(c);
+            ivs_error_clear(&err);
+        }
+    }
+    CHECK(ranged >= 4); /* max_attempts, max_connections, timeout, connect_timeout */
+}
+
 static void test_options_struct_size(void)
 {
     struct ivs_client_options init;
@@ -1054,6 +1103,7 @@ int main(void)
     RUN(test_validation_failure_sends_nothing);
     RUN(test_request_len_rule);
     RUN(test_options_struct_size);
+    RUN(test_option_ranges_follow_the_table);
     RUN(test_service_error_parsing);
     RUN(test_logs_never_show_secrets);
     RUN(test_connection_is_reused_unless_closed);

@@ -817,8 +817,9 @@ static void test_retry_settings(void)
     CHECK_INT_EQ(1, cfg.new_retries_2026);
     config_cleanup(&cfg);
 
-    static const char *const bad_numbers[] = {"0",  "-1", "3x", "abc", "99999999999999999999",
-                                              "1.5"};
+    /* 101: the option's own limit (core/src/options.c) holds for the environment too. */
+    static const char *const bad_numbers[] = {"0",   "-1", "3x", "abc", "99999999999999999999",
+                                              "1.5", "101"};
     for (size_t i = 0; i < sizeof bad_numbers / sizeof bad_numbers[0]; i++) {
         struct env b = {{"AWS_MAX_ATTEMPTS", bad_numbers[i], NULL}};
         CHECK_MSG(resolve(&b, &o, &cfg, &err) == IVS_ERR_CONFIG, "accepted %s", bad_numbers[i]);

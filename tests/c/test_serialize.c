@@ -11,6 +11,7 @@
 
 #include "harness.h"
 #include "model.h"
+#include "request.h"
 
 /* The cases below are low-latency IVS's. */
 #define IVS model_default_service()

@@ -200,6 +200,34 @@ describe("client options", function()
       "ivs: unknown option 'max_attempt' (did you mean 'max_attempts'?)")
   end)
 
+  it("accepts and refuses each ranged option where the C library does", function()
+    -- The same cases as tests/c/test_client.c's test_option_ranges_follow_the_table, from the
+    -- same table (core/src/options.c): below min and above max fail, min and max pass, in
+    -- ivs.new, in the binding and in ivs_client_new alike, each error naming the option.
+    local core = require("ivs.core")
+    local ranged = 0
+    for name, spec in pairs(ivs_core_options()) do
+      if spec.max then
+        ranged = ranged + 1
+        local lo = spec.min or 0.5
+        for _, c in ipairs({ { -1, false }, { lo, true }, { spec.max, true }, { spec.max + 1, false } }) do
+          local value, ok_expected = c[1], c[2]
+          local ok, client = pcall(ivs.new, { region = "us-west-2", credentials = CREDS, [name] = value })
+          assert.equal(ok_expected, ok and client ~= nil, name .. " = " .. value .. ": " .. tostring(client))
+          if ok and client then client:close() end
+          if not ok_expected then
+            assert.matches("ivs: option '" .. name .. "' must be", client)
+          end
+          local bok, bclient = pcall(core.new_client, { region = "us-west-2", anonymous = true, [name] = value })
+          assert.equal(ok_expected, bok and bclient ~= nil, name .. " = " .. value .. ": " .. tostring(bclient))
+          if bok and bclient then bclient:close() end
+          if not ok_expected then assert.matches("option '" .. name .. "' must be", bclient) end
+        end
+      end
+    end
+    assert.is_true(ranged >= 4) -- max_attempts, max_connections, timeout, connect_timeout
+  end)
+
   it("returns nil, err with code NoRegion when no region is found", function()
     local c, err = ivs.new{ credentials = CREDS }
     assert.is_nil(c)

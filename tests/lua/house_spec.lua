@@ -2,7 +2,8 @@
 -- (core/src/url.c), one ISO 8601 reader (core/src/timeutil.c) and one "did you mean" distance
 -- (core/src/suggest.c); a second copy creeping back in (and drifting from the first) fails
 -- here. Code in its house: the Lua error builder is lua_error.c, which the binding's files
--- share, so ivs_core.c and lua_sign.c do not import each other.
+-- share, so ivs_core.c and lua_sign.c do not import each other. The request parser (an HTTP
+-- request back into an operation's input) is the emulator's: libivs does not ship it.
 
 local ROOT = os.getenv("IVS_ROOT") or "."
 
@@ -64,5 +65,21 @@ describe("code in its house", function()
       table.sort(expected)
       assert.same(expected, includes)
     end
+  end)
+
+  it("keeps the emulator's request parser out of libivs", function()
+    local BUILD = os.getenv("IVS_BUILD") or (ROOT .. "/build")
+    if sh("command -v nm") == "" then
+      pending("nm is not installed (Debian package binutils)")
+      return
+    end
+    local lib = BUILD .. "/libivs.a"
+    local f = assert(io.open(lib, "rb"), lib .. " is not built")
+    f:close()
+    local symbols = sh("nm -g --defined-only '" .. lib .. "'")
+    -- The library is read for real: its public entry points are there.
+    assert.is_truthy(symbols:find("ivs_client_call", 1, true))
+    assert.is_falsy(symbols:find("model_deserialize_request", 1, true))
+    assert.same({ "emulator/request.c" }, c_files_matching("\nenum ivs_status model_deserialize_request%("))
   end)
 end)
