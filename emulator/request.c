@@ -11,18 +11,6 @@
 #include "errors.h"
 
 /* The input member bound to the URI label `label` (the serializer has its twin). */
-static const struct model_member *uri_member(const struct model_shape *in, const char *label,
-                                             size_t label_len)
-{
-    for (size_t i = 0; in && i < in->member_count; i++) {
-        const struct model_member *m = &in->members[i];
-        if (m->location == ML_URI && m->location_name && strlen(m->location_name) == label_len &&
-            memcmp(m->location_name, label, label_len) == 0)
-            return m;
-    }
-    return NULL;
-}
-
 /* Percent-decodes s[0..len); '+' becomes a space when plus_is_space (query strings, as
  * HTML forms and most servers read them). A malformed escape is kept as it is. */
 static char *decode(const char *s, size_t len, int plus_is_space)
@@ -331,7 +319,7 @@ enum ivs_status model_deserialize_request(const struct model_service *svc, const
     const struct model_shape *in = op->input;
     enum ivs_status st = IVS_OK;
     for (int i = 0; i < ncaps && in; i++) {
-        const struct model_member *m = uri_member(in, caps[i].label, caps[i].label_len);
+        const struct model_member *m = model_find_uri_member(in, caps[i].label, caps[i].label_len);
         if (!m)
             continue;
         char *text = decode(caps[i].value, caps[i].value_len, 0);

@@ -81,6 +81,18 @@ const struct model_member *model_find_member(const struct model_shape *shape, co
     return NULL;
 }
 
+const struct model_member *model_find_uri_member(const struct model_shape *in, const char *label,
+                                                 size_t label_len)
+{
+    for (size_t i = 0; in && i < in->member_count; i++) {
+        const struct model_member *m = &in->members[i];
+        if (m->location == ML_URI && m->location_name && strlen(m->location_name) == label_len &&
+            memcmp(m->location_name, label, label_len) == 0)
+            return m;
+    }
+    return NULL;
+}
+
 int model_pattern_match(const struct model_shape *shape, const char *s, size_t len)
 {
     if (!shape || !shape->pattern || shape->pattern_mode == MP_NONE)

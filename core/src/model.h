@@ -143,6 +143,12 @@ const struct model_paginator *model_find_paginator(const struct model_service *s
 /* Finds a member of a structure shape by name; NULL when absent. */
 const struct model_member *model_find_member(const struct model_shape *shape, const char *name);
 
+/* Finds the member of an input shape bound to the URI label {label} (label_len bytes, without
+ * the braces or a greedy '+'); NULL when none. The client builds paths with it and the
+ * emulator reads them back with it. */
+const struct model_member *model_find_uri_member(const struct model_shape *in, const char *label,
+                                                 size_t label_len);
+
 /*
  * Validates an operation's input against the model: unknown members (with the closest valid
  * name suggested), missing required members, wrong JSON types, string length, number range,

@@ -178,18 +178,6 @@ static cJSON *to_json(const struct model_shape *shape, const cJSON *j)
 
 /* ---- Serialize --------------------------------------------------------------------------- */
 
-static const struct model_member *uri_member(const struct model_shape *in, const char *label,
-                                             size_t label_len)
-{
-    for (size_t i = 0; in && i < in->member_count; i++) {
-        const struct model_member *m = &in->members[i];
-        if (m->location == ML_URI && m->location_name && strlen(m->location_name) == label_len &&
-            memcmp(m->location_name, label, label_len) == 0)
-            return m;
-    }
-    return NULL;
-}
-
 static void put_query_pair(struct buf *q, const char *name, size_t name_len, const char *value)
 {
     if (q->len)
@@ -302,7 +290,7 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
         int greedy = label_len > 0 && label[label_len - 1] == '+';
         if (greedy)
             label_len--;
-        const struct model_member *m = uri_member(in, label, label_len);
+        const struct model_member *m = model_find_uri_member(in, label, label_len);
         const cJSON *v = m ? cJSON_GetObjectItemCaseSensitive(input, m->name) : NULL;
         buf_reset(&text);
         if (!m || !v || cJSON_IsNull(v) || scalar_text(m->shape, v, &text) || text.len == 0) {
