@@ -781,14 +781,13 @@ static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state 
 
     if (cs->raw_output && resp->status >= 200 && resp->status <= 299) {
         /* One pass that allocates nothing instead of a tree that would only be printed; the
-         * same limits as a parsed response. */
-        int too_deep = 0;
-        if (resp->body.len == 0 ||
-            (!s_json_too_big(resp->body.data, resp->body.len, &too_deep) &&
-             json_is_object(resp->body.data, resp->body.len, RESPONSE_MAX_DEPTH)))
+         * same limits as a parsed response (json_object_within counts values as
+         * s_json_too_big does). */
+        if (resp->body.len == 0 || json_object_within(resp->body.data, resp->body.len,
+                                                      RESPONSE_MAX_DEPTH, RESPONSE_MAX_VALUES))
             return IVS_OK;
-        /* Not acceptable: the tree parser says precisely why (or, where it is more lenient,
-         * the text is still refused). */
+        /* Not acceptable: the size check and the tree parser say precisely why, as for a
+         * parsed response (or, where cJSON is more lenient, the text is still refused). */
         enum ivs_status st =
             client_parse_response(op->name, resp->status, resp->body.data, resp->body.len,
                                   s_response_header, resp, output, err);

@@ -1,172 +1,210 @@
-/* json_scan.c: a recursive-descent recogniser for JSON (see json_scan.h). */
+/* json_scan.c: a recursive-descent recogniser for JSON (see json_scan.h).
+ *
+ * It runs on every response the C API and the Lua module hand on, so it is written for speed:
+ * one pass that checks the syntax, the depth and the value count together; strings (most of a
+ * response's bytes) are skipped eight bytes at a time. */
 #include "json_scan.h"
 
+#include <stdint.h>
+#include <string.h>
+
 struct scan {
-    const unsigned char *p, *end;
+    const unsigned char *end;
     int depth_left;
+    size_t values_left; /* ',', ':' and '[' still allowed */
 };
 
-static void skip_ws(struct scan *s)
+/* JSON's four whitespace bytes. */
+static const unsigned char s_ws[256] = {[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1};
+
+static inline const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
 {
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-        s->p++;
+    while (p < end && s_ws[*p])
+        p++;
+    return p;
 }
 
-static int is_hex(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+static const unsigned char s_hex[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+};
+
+/* The bytes a backslash may escape, besides 'u'. */
+static const unsigned char s_escape[256] = {
+    ['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1, ['r'] = 1, ['t'] = 1,
+};
 
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
 /* Bytes that end a plain run inside a string: the quote, the backslash and the control
- * characters (which JSON forbids raw). Strings are most of a response's bytes, so the run is
- * skipped with one table lookup per byte. */
+ * characters (which JSON forbids raw). */
 static const unsigned char s_string_stop[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,         1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ['"'] = 1, ['\\'] = 1,
 };
 
-/* At the opening quote. */
-static int scan_string(struct scan *s)
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* The high bit of each byte of v that is '"', '\\' or below 0x20 (bytes above the first such
+ * byte may be flagged falsely, from the borrow; the first one never is). */
+static inline uint64_t s_stop_bits(uint64_t v)
 {
-    const unsigned char *p = s->p + 1, *end = s->end;
+    uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
+    return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((v - ONES * 0x20) & ~v)) & HIGHS;
+}
+
+/* p is just past the opening quote; returns the byte past the closing one, or NULL. */
+static const unsigned char *scan_string(const unsigned char *p, const unsigned char *end)
+{
     for (;;) {
+        /* Eight bytes at a time while no stop byte is among them, then byte by byte up to
+         * the stop byte (the word that holds it, or the tail). */
+        while (end - p >= 8) {
+            uint64_t v;
+            memcpy(&v, p, 8);
+            uint64_t stop = s_stop_bits(v);
+            if (stop) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                p += (unsigned)__builtin_ctzll(stop) / 8;
+#endif
+                break;
+            }
+            p += 8;
+        }
         while (p < end && !s_string_stop[*p])
             p++;
         if (p >= end || *p < 0x20)
-            return 0;
-        if (*p++ == '"') {
-            s->p = p;
-            return 1;
-        }
+            return NULL;
+        if (*p++ == '"')
+            return p;
         /* A backslash: one escape. */
         if (p >= end)
-            return 0;
+            return NULL;
         unsigned char c = *p++;
         if (c == 'u') {
-            if (end - p < 4)
-                return 0;
-            for (int i = 0; i < 4; i++)
-                if (!is_hex(p[i]))
-                    return 0;
+            if (end - p < 4 || !s_hex[p[0]] || !s_hex[p[1]] || !s_hex[p[2]] || !s_hex[p[3]])
+                return NULL;
             p += 4;
-        } else if (c != '"' && c != '\\' && c != '/' && c != 'b' && c != 'f' && c != 'n' &&
-                   c != 'r' && c != 't') {
-            return 0;
+        } else if (!s_escape[c]) {
+            return NULL;
         }
     }
 }
 
-static int scan_digits(struct scan *s)
+static const unsigned char *scan_digits(const unsigned char *p, const unsigned char *end)
 {
-    const unsigned char *start = s->p;
-    while (s->p < s->end && is_digit(*s->p))
-        s->p++;
-    return s->p > start;
+    const unsigned char *start = p;
+    while (p < end && is_digit(*p))
+        p++;
+    return p > start ? p : NULL;
 }
 
-static int scan_number(struct scan *s)
+static const unsigned char *scan_number(const unsigned char *p, const unsigned char *end)
 {
-    if (*s->p == '-')
-        s->p++;
-    if (s->p >= s->end)
-        return 0;
-    if (*s->p == '0')
-        s->p++;
-    else if (!scan_digits(s))
-        return 0;
-    if (s->p < s->end && *s->p == '.') {
-        s->p++;
-        if (!scan_digits(s))
-            return 0;
+    if (*p == '-')
+        p++;
+    if (p >= end)
+        return NULL;
+    if (*p == '0')
+        p++;
+    else if (!(p = scan_digits(p, end)))
+        return NULL;
+    if (p < end && *p == '.' && !(p = scan_digits(p + 1, end)))
+        return NULL;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        p = scan_digits(p, end);
     }
-    if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
-        s->p++;
-        if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
-            s->p++;
-        if (!scan_digits(s))
-            return 0;
+    return p;
+}
+
+static const unsigned char *scan_literal(const unsigned char *p, const unsigned char *end,
+                                         const char *word, size_t n)
+{
+    if ((size_t)(end - p) < n || memcmp(p, word, n) != 0)
+        return NULL;
+    return p + n;
+}
+
+static const unsigned char *scan_container(struct scan *s, const unsigned char *p);
+
+/* At a value (p < end). */
+static const unsigned char *scan_value(struct scan *s, const unsigned char *p)
+{
+    switch (*p) {
+    case '"': return scan_string(p + 1, s->end);
+    case '{':
+    case '[': return scan_container(s, p);
+    case 't': return scan_literal(p, s->end, "true", 4);
+    case 'f': return scan_literal(p, s->end, "false", 5);
+    case 'n': return scan_literal(p, s->end, "null", 4);
+    default: return *p == '-' || is_digit(*p) ? scan_number(p, s->end) : NULL;
     }
+}
+
+/* Takes one ',', ':' or '[' from the value budget. */
+static inline int s_count(struct scan *s)
+{
+    if (s->values_left == 0)
+        return 0;
+    s->values_left--;
     return 1;
 }
-
-static int scan_literal(struct scan *s, const char *word, size_t n)
-{
-    if ((size_t)(s->end - s->p) < n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (s->p[i] != (unsigned char)word[i])
-            return 0;
-    s->p += n;
-    return 1;
-}
-
-static int scan_value(struct scan *s);
 
 /* At '{' or '['. */
-static int scan_container(struct scan *s)
+static const unsigned char *scan_container(struct scan *s, const unsigned char *p)
 {
-    unsigned char close = *s->p == '{' ? '}' : ']';
-    if (--s->depth_left < 0)
-        return 0;
-    s->p++;
-    skip_ws(s);
-    if (s->p < s->end && *s->p == close) {
-        s->p++;
+    const unsigned char *end = s->end;
+    int is_object = *p == '{';
+    unsigned char close = is_object ? '}' : ']';
+    if (--s->depth_left < 0 || (!is_object && !s_count(s)))
+        return NULL;
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == close) {
         s->depth_left++;
-        return 1;
+        return p + 1;
     }
     for (;;) {
-        if (close == '}') {
-            if (s->p >= s->end || *s->p != '"' || !scan_string(s))
-                return 0;
-            skip_ws(s);
-            if (s->p >= s->end || *s->p != ':')
-                return 0;
-            s->p++;
-            skip_ws(s);
+        if (is_object) {
+            if (p >= end || *p != '"' || !(p = scan_string(p + 1, end)))
+                return NULL;
+            p = skip_ws(p, end);
+            if (p >= end || *p != ':' || !s_count(s))
+                return NULL;
+            p = skip_ws(p + 1, end);
         }
-        if (!scan_value(s))
-            return 0;
-        skip_ws(s);
-        if (s->p >= s->end)
-            return 0;
-        if (*s->p == close) {
-            s->p++;
+        if (p >= end || !(p = scan_value(s, p)))
+            return NULL;
+        p = skip_ws(p, end);
+        if (p >= end)
+            return NULL;
+        if (*p == close) {
             s->depth_left++;
-            return 1;
+            return p + 1;
         }
-        if (*s->p != ',')
-            return 0;
-        s->p++;
-        skip_ws(s);
+        if (*p != ',' || !s_count(s))
+            return NULL;
+        p = skip_ws(p + 1, end);
     }
 }
 
-static int scan_value(struct scan *s)
+int json_object_within(const char *text, size_t len, int max_depth, size_t max_values)
 {
-    if (s->p >= s->end)
+    if (!text || max_values == 0)
         return 0;
-    switch (*s->p) {
-    case '{':
-    case '[': return scan_container(s);
-    case '"': return scan_string(s);
-    case 't': return scan_literal(s, "true", 4);
-    case 'f': return scan_literal(s, "false", 5);
-    case 'n': return scan_literal(s, "null", 4);
-    default: return (*s->p == '-' || is_digit(*s->p)) && scan_number(s);
-    }
+    const unsigned char *p = (const unsigned char *)text, *end = p + len;
+    struct scan s = {end, max_depth, max_values - 1};
+    p = skip_ws(p, end);
+    if (p >= end || *p != '{' || !(p = scan_container(&s, p)))
+        return 0;
+    return skip_ws(p, end) == end;
 }
 
 int json_is_object(const char *text, size_t len, int max_depth)
 {
-    if (!text)
-        return 0;
-    struct scan s = {(const unsigned char *)text, (const unsigned char *)text + len, max_depth};
-    skip_ws(&s);
-    if (s.p >= s.end || *s.p != '{' || !scan_container(&s))
-        return 0;
-    skip_ws(&s);
-    return s.p == s.end;
+    return json_object_within(text, len, max_depth, SIZE_MAX);
 }

@@ -7,8 +7,17 @@
 #include <stddef.h>
 
 /* Nonzero when text[0..len) is exactly one JSON object (RFC 8259), optionally surrounded by
- * whitespace, nested at most max_depth deep. Strings are checked for their escapes and for
- * raw control characters; bytes above 0x7f are accepted as they are (as cJSON does). */
+ * whitespace, nested at most max_depth deep (objects and arrays both count). Strings are
+ * checked for their escapes (every \u has four hex digits) and for raw control characters;
+ * bytes above 0x7f are accepted as they are (as cJSON does). A text this accepts can be walked
+ * by a reader that trusts it: every string closes, every container closes, every literal is
+ * whole. */
 int json_is_object(const char *text, size_t len, int max_depth);
+
+/* json_is_object with a bound on the text's size in values as well: nonzero only when
+ * the text is one object within max_depth and holds at most max_values values, counted as one
+ * plus one per ',', ':' and '[' outside strings (keys count, so this bounds the values from
+ * above). One pass over the text that checks both. */
+int json_object_within(const char *text, size_t len, int max_depth, size_t max_values);
 
 #endif
