@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -507,6 +508,7 @@ void ivs_lua_push_output(lua_State *L, const struct model_operation *op, const c
 struct text_reader {
     lua_State *L;
     const char *p;
+    const char *end; /* the text's end (its NUL): word-wide reads stay before it */
     struct buf *scratch;
 };
 
@@ -552,13 +554,40 @@ static void s_put_utf8(struct buf *b, unsigned cp)
     buf_append(b, u, n);
 }
 
+#define TEXT_ONES UINT64_C(0x0101010101010101)
+#define TEXT_HIGHS UINT64_C(0x8080808080808080)
+
+/* The first '"' or '\\' at or after q. The text is checked, so one comes before the end;
+ * runs of other bytes are skipped eight at a time where eight bytes remain. */
+static const char *s_text_stop(const char *q, const char *end)
+{
+    while (end - q >= 8) {
+        uint64_t v, x, y;
+        memcpy(&v, q, 8);
+        x = v ^ (TEXT_ONES * '"');
+        y = v ^ (TEXT_ONES * '\\');
+        /* The high bit of each zero byte of x or y; a byte above the first may be flagged
+         * falsely (the borrow), the first never is. */
+        uint64_t stop = (((x - TEXT_ONES) & ~x) | ((y - TEXT_ONES) & ~y)) & TEXT_HIGHS;
+        if (stop) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return q + (unsigned)__builtin_ctzll(stop) / 8;
+#else
+            break;
+#endif
+        }
+        q += 8;
+    }
+    while (*q != '"' && *q != '\\')
+        q++;
+    return q;
+}
+
 /* At the opening quote of a string; sets *s and *len to its contents (in the text itself when
  * it has no escapes, else in the scratch buffer) and moves past the closing quote. */
 static void s_text_string(struct text_reader *r, const char **s, size_t *len)
 {
-    const char *start = ++r->p, *q = start;
-    while (*q != '"' && *q != '\\')
-        q++;
+    const char *start = ++r->p, *q = s_text_stop(start, r->end);
     if (*q == '"') {
         *s = start;
         *len = (size_t)(q - start);
@@ -571,8 +600,7 @@ static void s_text_string(struct text_reader *r, const char **s, size_t *len)
     while (*q != '"') {
         if (*q != '\\') {
             const char *run = q;
-            while (*q != '"' && *q != '\\')
-                q++;
+            q = s_text_stop(q, r->end);
             buf_append(b, run, (size_t)(q - run));
             continue;
         }
@@ -616,6 +644,19 @@ static void s_text_value(struct text_reader *r, const struct model_shape *shape,
 static void s_text_number(struct text_reader *r, const struct model_shape *shape)
 {
     const char *start = r->p;
+    /* Most numbers are plain integers: up to 15 digits are below 2^53, so the double made
+     * here is exactly the one strtod would make. -0 takes strtod's path (it keeps the sign). */
+    const char *q = start + (*start == '-');
+    const char *digits = q;
+    int64_t v = 0;
+    while (*q >= '0' && *q <= '9' && q - digits < 16)
+        v = v * 10 + (*q++ - '0');
+    if (q - digits <= 15 && *q != '.' && *q != 'e' && *q != 'E' && !(*q >= '0' && *q <= '9') &&
+        !(v == 0 && *start == '-')) {
+        r->p = q;
+        s_push_number(r->L, (double)(*start == '-' ? -v : v), shape);
+        return;
+    }
     while ((*r->p >= '0' && *r->p <= '9') || *r->p == '-' || *r->p == '+' || *r->p == '.' ||
            *r->p == 'e' || *r->p == 'E')
         r->p++;
@@ -636,17 +677,42 @@ static void s_text_number(struct text_reader *r, const struct model_shape *shape
     s_push_number(r->L, strtod(tmp, NULL), shape);
 }
 
+/* The member of a structure a key names, as model_find_member(shape, key) finds it (the key
+ * as a C string: up to its first NUL). The search starts at *next, past the member found
+ * last: a service writes members in the model's order, so each key is usually found at the
+ * first try. */
+static const struct model_member *s_text_member(const struct model_shape *shape, const char *key,
+                                                size_t len, size_t *next)
+{
+    size_t n = shape->member_count;
+    for (size_t k = 0, i = *next; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
+        const char *name = shape->members[i].name;
+        size_t j = 0;
+        while (j < len && key[j] && name[j] == key[j])
+            j++;
+        if (name[j] == '\0' && (j == len || key[j] == '\0')) {
+            *next = i + 1 < n ? i + 1 : 0;
+            return &shape->members[i];
+        }
+    }
+    return NULL;
+}
+
 static void s_text_value(struct text_reader *r, const struct model_shape *shape, int depth)
 {
     lua_State *L = r->L;
-    luaL_checkstack(L, 4, "response nested too deeply");
     if (depth > MAX_DEPTH)
         luaL_error(L, "response nested too deeply");
     s_text_ws(r);
     char c = *r->p;
+    /* A container holds its table, a key and a value on the stack; a scalar fits in that. */
+    if (c == '{' || c == '[')
+        luaL_checkstack(L, 4, "response nested too deeply");
     if (c == '{') {
         /* A structure's member count is a free upper bound: no rehash while it fills. */
-        lua_createtable(L, 0, shape && shape->type == MT_STRUCTURE ? (int)shape->member_count : 0);
+        int is_structure = shape && shape->type == MT_STRUCTURE;
+        size_t next = 0;
+        lua_createtable(L, 0, is_structure ? (int)shape->member_count : 0);
         r->p++;
         s_text_ws(r);
         while (*r->p != '}') {
@@ -663,8 +729,8 @@ static void s_text_value(struct text_reader *r, const struct model_shape *shape,
                 r->p += 4;
             } else {
                 const struct model_shape *member_shape = NULL;
-                if (shape && shape->type == MT_STRUCTURE) {
-                    const struct model_member *m = model_find_member(shape, lua_tostring(L, -1));
+                if (is_structure) {
+                    const struct model_member *m = s_text_member(shape, key, key_len, &next);
                     member_shape = m ? m->shape : NULL;
                 } else if (shape && shape->type == MT_MAP) {
                     member_shape = shape->member_shape;
@@ -1674,7 +1740,7 @@ static int l_client_call(lua_State *L)
     }
     if (f->body.len) {
         /* The core checked the text: one JSON object, so the reader starts at its brace. */
-        struct text_reader r = {L, f->body.data, &f->scratch};
+        struct text_reader r = {L, f->body.data, f->body.data + f->body.len, &f->scratch};
         s_text_value(&r, op->output, 0);
     } else {
         lua_newtable(L);

@@ -344,6 +344,66 @@ describe("response reading", function()
     end
   end)
 
+  -- The same body read by a blocking call (straight from the text) and by a non-blocking one
+  -- (through a cJSON tree): the values, their Lua types (integer or float) and their signs
+  -- must agree exactly.
+  local function describe_value(v)
+    if type(v) == "number" then
+      local kind = math.type and math.type(v) or "number"
+      -- 1/v tells -0 from 0 where the value is a float.
+      return kind .. ":" .. string.format("%.17g", v) .. ((v == 0 and 1 / v < 0) and ":neg" or "")
+    elseif type(v) ~= "table" then
+      return type(v) .. ":" .. tostring(v)
+    end
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = k end
+    table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+    local parts = {}
+    for _, k in ipairs(keys) do parts[#parts + 1] = tostring(k) .. "=" .. describe_value(v[k]) end
+    return "{" .. table.concat(parts, ",") .. "}"
+  end
+
+  local function both_ways(mod, op, params, body)
+    local srv = capture.start({ { body = body }, { body = body } })
+    local c = F.client(mod, srv.url)
+    local blocking = assert(c[op](c, params))
+    local call = assert(c:start(op, params))
+    local deadline = os.time() + 10
+    while not call:done() and os.time() < deadline do c:poll(50) end
+    local async = assert(call:result())
+    c:close()
+    srv:finish()
+    return describe_value(blocking), describe_value(async)
+  end
+
+  it("reads numbers, keys and strings as the tree reader does", function()
+    local numbers = { "0", "-0", "7", "-7", "123456789012345", "-123456789012345",
+      "1234567890123456", "9007199254740993", "12345678901234567890", "1e3", "1E+2", "-2.5e-1",
+      "0.1", "1.0", "-0.0", "100000000000000000000000", "9223372036854775807",
+      "-9223372036854775808", "9223372036854775808", "1e400", "-1e400", "5e-324" }
+    local list = "[" .. table.concat(numbers, ",") .. "]"
+    -- Keys out of the model's order, an unknown key that starts like a member, and strings
+    -- with escapes and stop bytes at every offset of an eight-byte word.
+    local strings = {}
+    for i = 0, 17 do
+      strings[#strings + 1] = '"' .. string.rep("a", i) .. '\\"' .. string.rep("b", 17 - i) .. '"'
+      strings[#strings + 1] = '"' .. string.rep("c", i) .. '\\u00e9' .. string.rep("d", i) .. '"'
+    end
+    local body = '{"channel":{"tags":{"z":"1","a":"2"},"name":"n","arnx":1,"arn":"' .. F.CHANNEL_ARN ..
+      '","extra":' .. list .. ',"strings":[' .. table.concat(strings, ",") .. ']}}'
+    local a, b = both_ways(ivs, "get_channel", { arn = F.CHANNEL_ARN }, body)
+    assert.equal(b, a)
+    assert.matches("arnx=integer:1", a:gsub("number:", "integer:"), 1, true)
+    -- A float member (realtime's framerate): integral values stay floats, signs stay.
+    local rt = require("ivs.realtime")
+    local arn = "arn:aws:ivs:us-west-2:123456789012:encoder-configuration/AbCdEf123456"
+    for _, n in ipairs(numbers) do
+      local a2, b2 = both_ways(rt, "get_encoder_configuration", { arn = arn },
+        '{"encoderConfiguration":{"arn":"' .. arn .. '","video":{"framerate":' .. n .. ',"bitrate":' .. n .. '}}}')
+      assert.equal(b2, a2)
+    end
+  end)
+
   it("gives an empty table for an empty body and an error for a malformed one", function()
     assert.same({}, assert(call_with("")))
     for _, bad in ipairs{ '{"channel":', '[]', '{"a":1}x', '{"a":"\\q"}' } do
