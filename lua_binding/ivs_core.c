@@ -58,7 +58,8 @@ struct lclient {
     struct ivs_client *client;
     lua_State *L;
     int log_ref;
-    int mfa_ref; /* the mfa_token option's function */
+    int mfa_ref;   /* the mfa_token option's function */
+    int frame_ref; /* a spare call frame for blocking calls (s_take_frame), or LUA_NOREF */
 };
 
 /* Everything a call allocates outside Lua, owned by a userdata so a raise cannot leak it. */
@@ -240,6 +241,7 @@ static struct call_frame *s_new_frame(lua_State *L)
 struct to_json {
     lua_State *L;
     const char *op; /* snake name, for messages */
+    cJSON **root;   /* where the top table's node goes (the frame's input) */
     char path[512];
 };
 
@@ -296,20 +298,31 @@ static struct key_census s_census(lua_State *L, int idx)
     return kc;
 }
 
-static void s_to_json(struct to_json *tj, int idx, const struct model_shape *shape, cJSON *parent,
-                      const char *key, int depth);
+/* A member key: the text, and whether it is a model member's name (static, so the tree
+ * points at it instead of copying it). */
+struct member_key {
+    const char *name;
+    int is_static;
+};
 
-/* Converts the table at idx into an object attached to parent under key (or appended). */
-static void s_attach(cJSON *parent, const char *key, cJSON *item)
+static void s_to_json(struct to_json *tj, int idx, const struct model_shape *shape, cJSON *parent,
+                      struct member_key key, int depth);
+
+/* Attaches item to parent under key (or appends it to an array). */
+static void s_attach(cJSON *parent, struct member_key key, cJSON *item)
 {
     if (cJSON_IsArray(parent))
         cJSON_AddItemToArray(parent, item);
+    else if (key.is_static)
+        cJSON_AddItemToObjectCS(parent, key.name, item);
     else
-        cJSON_AddItemToObject(parent, key, item);
+        cJSON_AddItemToObject(parent, key.name, item);
 }
 
+/* Converts the table at idx into an object or array attached to parent under key; with no
+ * parent it becomes the root (*tj->root), owned by the frame before anything is added. */
 static void s_table_to_json(struct to_json *tj, int idx, const struct model_shape *shape,
-                            cJSON *parent, const char *key, int depth)
+                            cJSON *parent, struct member_key key, int depth)
 {
     lua_State *L = tj->L;
     luaL_checkstack(L, 6, "nested too deeply");
@@ -341,7 +354,10 @@ static void s_table_to_json(struct to_json *tj, int idx, const struct model_shap
     cJSON *node = is_array ? cJSON_CreateArray() : cJSON_CreateObject();
     if (!node)
         luaL_error(L, "not enough memory");
-    s_attach(parent, key, node);
+    if (parent)
+        s_attach(parent, key, node);
+    else
+        *tj->root = node;
 
     if (is_array) {
         const struct model_shape *elem =
@@ -349,7 +365,7 @@ static void s_table_to_json(struct to_json *tj, int idx, const struct model_shap
         for (lua_Integer i = 1; i <= kc.max_int; i++) {
             size_t old = s_path_push_index(tj, i);
             lua_geti(L, idx, i);
-            s_to_json(tj, lua_gettop(L), elem, node, NULL, depth + 1);
+            s_to_json(tj, lua_gettop(L), elem, node, (struct member_key){NULL, 0}, depth + 1);
             lua_pop(L, 1);
             tj->path[old] = '\0';
         }
@@ -364,16 +380,19 @@ static void s_table_to_json(struct to_json *tj, int idx, const struct model_shap
         size_t klen = 0;
         const char *k = lua_tolstring(L, -2, &klen);
         const struct model_shape *member_shape = NULL;
+        struct member_key jk = {k, 0};
         if (shape && shape->type == MT_STRUCTURE) {
             const struct model_member *m = model_find_member(shape, k);
             member_shape = m ? m->shape : NULL;
+            if (m) /* the same bytes (a key with a NUL is refused below) */
+                jk = (struct member_key){m->name, 1};
         } else if (shape && shape->type == MT_MAP) {
             member_shape = shape->member_shape;
         }
         size_t old = s_path_push_key(tj, k, shape && shape->type == MT_MAP);
         if (strlen(k) != klen)
             s_misuse(tj, "keys must not contain NUL bytes");
-        s_to_json(tj, lua_gettop(L), member_shape, node, k, depth + 1);
+        s_to_json(tj, lua_gettop(L), member_shape, node, jk, depth + 1);
         tj->path[old] = '\0';
         lua_pop(L, 1);
     }
@@ -382,7 +401,7 @@ static void s_table_to_json(struct to_json *tj, int idx, const struct model_shap
 /* Converts the Lua value at idx to JSON and attaches it to parent. nil is skipped (an absent
  * member); values that JSON cannot carry raise. */
 static void s_to_json(struct to_json *tj, int idx, const struct model_shape *shape, cJSON *parent,
-                      const char *key, int depth)
+                      struct member_key key, int depth)
 {
     lua_State *L = tj->L;
     cJSON *item = NULL;
@@ -1507,6 +1526,10 @@ static void s_destroy(lua_State *L, struct lclient *lc)
         luaL_unref(L, LUA_REGISTRYINDEX, lc->mfa_ref);
         lc->mfa_ref = LUA_NOREF;
     }
+    if (lc->frame_ref != LUA_NOREF) {
+        luaL_unref(L, LUA_REGISTRYINDEX, lc->frame_ref);
+        lc->frame_ref = LUA_NOREF;
+    }
     lc->L = NULL;
 }
 
@@ -1646,6 +1669,7 @@ static int l_new_client(lua_State *L)
     lc->L = NULL;
     lc->log_ref = LUA_NOREF;
     lc->mfa_ref = LUA_NOREF;
+    lc->frame_ref = LUA_NOREF;
     luaL_setmetatable(L, CLIENT_MT);
     if (mfa_ty == LUA_TFUNCTION) {
         lua_pushvalue(L, 4);
@@ -1674,11 +1698,9 @@ static int l_new_client(lua_State *L)
     return 1;
 }
 
-/* The operation named by argument 2 and the parameters of argument 3 (a table or nil), for
- * call and start; raises on misuse. Leaves the stack as client, name, params, frame and
- * returns the frame, whose input holds the converted parameters. */
-static struct call_frame *s_operation_input(lua_State *L, const struct lclient *lc,
-                                            const struct model_operation **op_out)
+/* The operation named by argument 2, for call and start, with argument 3 checked to be a
+ * table of parameters or nil; raises on misuse. Leaves the stack as client, name, params. */
+static const struct model_operation *s_operation(lua_State *L, const struct lclient *lc)
 {
     const char *name = luaL_checkstring(L, 2);
     const struct model_service *svc = model_find_service(ivs_client_service(lc->client));
@@ -1691,41 +1713,85 @@ static struct call_frame *s_operation_input(lua_State *L, const struct lclient *
         luaL_argerror(
             L, 3, lua_pushfstring(L, "table of parameters expected, got %s", luaL_typename(L, 3)));
     lua_settop(L, 3);
+    return op;
+}
 
+/* Converts the parameters (argument 3) into f->input, which must be empty. */
+static void s_frame_input(lua_State *L, const struct model_operation *op, struct call_frame *f)
+{
+    if (!lua_istable(L, 3)) {
+        f->input = cJSON_CreateObject();
+        if (!f->input)
+            luaL_error(L, "not enough memory");
+        return;
+    }
+    struct to_json tj;
+    tj.L = L;
+    tj.op = op->snake_name;
+    tj.root = &f->input;
+    tj.path[0] = '\0';
+    s_table_to_json(&tj, 3, op->input, NULL, (struct member_key){NULL, 0}, 0);
+    if (!cJSON_IsObject(f->input))
+        luaL_argerror(L, 3, "parameters must be a table with string keys");
+}
+
+/* The operation named by argument 2 and the parameters of argument 3 (a table or nil), for
+ * start; raises on misuse. Leaves the stack as client, name, params, frame and returns the
+ * frame, whose input holds the converted parameters. */
+static struct call_frame *s_operation_input(lua_State *L, const struct lclient *lc,
+                                            const struct model_operation **op_out)
+{
+    const struct model_operation *op = s_operation(L, lc);
     struct call_frame *f = s_new_frame(L); /* index 4 */
     *op_out = op;
-    /* The root object belongs to the frame before anything is added to it. */
-    f->input = cJSON_CreateObject();
-    if (!f->input)
-        luaL_error(L, "not enough memory");
-    if (lua_istable(L, 3)) {
-        struct to_json tj;
-        tj.L = L;
-        tj.op = op->snake_name;
-        tj.path[0] = '\0';
-        cJSON *tmp = f->input;
-        f->input = cJSON_CreateArray(); /* a holder so the root attaches like any child */
-        if (!f->input) {
-            f->input = tmp;
-            luaL_error(L, "not enough memory");
-        }
-        cJSON_Delete(tmp);
-        s_table_to_json(&tj, 3, op->input, f->input, NULL, 0);
-        cJSON *root = cJSON_DetachItemFromArray(f->input, 0);
-        cJSON_Delete(f->input);
-        f->input = root;
-        if (!cJSON_IsObject(f->input))
-            luaL_argerror(L, 3, "parameters must be a table with string keys");
-    }
+    s_frame_input(L, op, f);
     return f;
+}
+
+/* A blocking call's frame: the client's spare one when it has one (taken out, so a call made
+ * from Lua code that runs meanwhile, a metamethod or a finalizer, gets a frame of its own),
+ * else a new one. Pushed at index 4. */
+static struct call_frame *s_take_frame(lua_State *L, struct lclient *lc)
+{
+    if (lc->frame_ref != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, lc->frame_ref);
+        struct call_frame *f = luaL_testudata(L, -1, FRAME_MT);
+        if (f) {
+            lua_pushboolean(L, 0);
+            lua_rawseti(L, LUA_REGISTRYINDEX, lc->frame_ref);
+            return f;
+        }
+        lua_pop(L, 1);
+    }
+    return s_new_frame(L);
+}
+
+/* Empties the frame at index 4 and keeps it as the client's spare (a closed client keeps
+ * none: the frame is left to the collector). Its scratch buffer keeps its memory. */
+static void s_keep_frame(lua_State *L, struct lclient *lc, struct call_frame *f)
+{
+    cJSON_Delete(f->input);
+    cJSON_Delete(f->output);
+    f->input = f->output = NULL;
+    buf_free(&f->body);
+    buf_reset(&f->scratch);
+    ivs_error_clear(&f->err);
+    if (!lc->client)
+        return;
+    lua_pushvalue(L, 4);
+    if (lc->frame_ref == LUA_NOREF)
+        lc->frame_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    else
+        lua_rawseti(L, LUA_REGISTRYINDEX, lc->frame_ref);
 }
 
 /* client:call(operation, params) -> result | nil, err */
 static int l_client_call(lua_State *L)
 {
     struct lclient *lc = s_check_idle_client(L, 1);
-    const struct model_operation *op;
-    struct call_frame *f = s_operation_input(L, lc, &op);
+    const struct model_operation *op = s_operation(L, lc);
+    struct call_frame *f = s_take_frame(L, lc); /* index 4 */
+    s_frame_input(L, op, f);
 
     lc->L = L;
     enum ivs_status st = client_call_text(lc->client, op, f->input, &f->body, &f->err);
@@ -1735,7 +1801,7 @@ static int l_client_call(lua_State *L)
     if (st != IVS_OK) {
         lua_pushnil(L);
         ivs_lua_push_error(L, &f->err, op->snake_name);
-        ivs_error_clear(&f->err);
+        s_keep_frame(L, lc, f);
         return 2;
     }
     if (f->body.len) {
@@ -1745,8 +1811,7 @@ static int l_client_call(lua_State *L)
     } else {
         lua_newtable(L);
     }
-    buf_free(&f->body);
-    buf_free(&f->scratch);
+    s_keep_frame(L, lc, f);
     return 1;
 }
 

@@ -380,3 +380,63 @@ describe("did you mean, on huge names", function()
     assert.is_nil(require("ivs.core").closest("x", {}))
   end)
 end)
+
+-- A blocking call reuses the client's spare call frame; Lua code that runs during the call (a
+-- finalizer, while the response is read into tables) may call the same client, and must get
+-- a frame of its own: the outer call is still reading its response text out of its frame.
+describe("a call made from a finalizer during a call", function()
+  local capture = require("helpers.capture")
+  local F = require("helpers.fixtures")
+  local ivs = require("ivs")
+  after_each(function()
+    capture.finish_all()
+    normal_gc()
+  end)
+
+  it("gets its own frame and leaves the outer call's response whole", function()
+    if _VERSION ~= "Lua 5.4" then
+      pending("needs Lua 5.4's collector modes to time the finalizer")
+      return
+    end
+    -- Strings new to the state in every response, so reading each one allocates (and the
+    -- allocations run the collector).
+    local responses = {}
+    for r = 1, 50 do
+      local items = {}
+      for i = 1, 3000 do items[i] = '"r' .. r .. "_item" .. i .. '"' end
+      responses[r] = { body = '{"channel":{"arn":"' .. F.CHANNEL_ARN .. '","name":"n","extra":[' ..
+        table.concat(items, ",") .. "]}}" }
+    end
+    local srv = capture.start(responses)
+    local c = F.client(ivs, srv.url)
+    local function check(out)
+      assert.equal("n", out.channel.name)
+      assert.equal(3000, #out.channel.extra)
+      local r = out.channel.extra[1]:match("^r(%d+)_item1$")
+      assert.is_truthy(r)
+      assert.equal("r" .. r .. "_item3000", out.channel.extra[3000])
+    end
+    local in_call, nested, nested_in_call = false, {}, 0
+    local arm = armed(function()
+      if #nested < 10 then
+        nested[#nested + 1] = assert(c:get_channel{ arn = F.CHANNEL_ARN })
+        if in_call then nested_in_call = nested_in_call + 1 end
+      end
+    end)
+    -- A collector that never pauses: finalizers run during any allocation, reading included.
+    collectgarbage("incremental", 0, 1000, 10)
+    for _ = 1, 30 do
+      if nested_in_call >= 3 then break end
+      arm()
+      in_call = true
+      local out = assert(c:get_channel{ arn = F.CHANNEL_ARN })
+      in_call = false
+      check(out)
+    end
+    normal_gc()
+    for _, out in ipairs(nested) do check(out) end
+    assert.is_true(nested_in_call > 0, "no finalizer ran during a call: the test proves nothing")
+    c:close()
+    srv:finish()
+  end)
+end)
