@@ -254,22 +254,47 @@ static int s_misuse(struct to_json *tj, const char *what)
     return lua_error(tj->L);
 }
 
-/* Appends a path element; returns the old length so the caller can restore it. */
+/* Appends n bytes of s to the path at *len, cutting them short where the path is full (as
+ * snprintf would); the path stays NUL-terminated. */
+static void s_path_put(struct to_json *tj, size_t *len, const char *s, size_t n)
+{
+    size_t room = sizeof tj->path - 1 - *len;
+    if (n > room)
+        n = room;
+    memcpy(tj->path + *len, s, n);
+    *len += n;
+    tj->path[*len] = '\0';
+}
+
+/* Appends a path element; returns the old length so the caller can restore it. Called for
+ * every member converted, so it copies instead of formatting. */
 static size_t s_path_push_key(struct to_json *tj, const char *key, int as_map)
 {
-    size_t old = strlen(tj->path);
-    size_t room = sizeof tj->path - old;
-    if (as_map)
-        snprintf(tj->path + old, room, "[\"%s\"]", key);
-    else
-        snprintf(tj->path + old, room, old ? ".%s" : "%s", key);
+    size_t old = strlen(tj->path), len = old;
+    if (as_map) {
+        s_path_put(tj, &len, "[\"", 2);
+        s_path_put(tj, &len, key, strlen(key));
+        s_path_put(tj, &len, "\"]", 2);
+    } else {
+        if (old)
+            s_path_put(tj, &len, ".", 1);
+        s_path_put(tj, &len, key, strlen(key));
+    }
     return old;
 }
 
 static size_t s_path_push_index(struct to_json *tj, lua_Integer i)
 {
-    size_t old = strlen(tj->path);
-    snprintf(tj->path + old, sizeof tj->path - old, "[%lld]", (long long)i);
+    size_t old = strlen(tj->path), len = old;
+    char digits[24], *d = digits + sizeof digits;
+    /* Indices come from 1..n, so they are positive. */
+    unsigned long long u = (unsigned long long)i;
+    do
+        *--d = (char)('0' + u % 10);
+    while (u /= 10);
+    s_path_put(tj, &len, "[", 1);
+    s_path_put(tj, &len, d, (size_t)(digits + sizeof digits - d));
+    s_path_put(tj, &len, "]", 1);
     return old;
 }
 

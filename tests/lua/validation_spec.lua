@@ -106,6 +106,18 @@ describe("validation", function()
       "create_channel: tags[\"team\"]: numbers must be finite (JSON has no NaN or infinity)")
     assert.has_error(function() client:create_channel{ "lobby" } end,
       "create_channel: params: structure keys must be member names (strings)")
+    -- Indices and nested members in the path; a path longer than its buffer is cut short.
+    local arns = {}
+    for i = 1, 1234 do arns[i] = "a" end
+    arns[1234] = 1 / 0
+    assert.has_error(function() client:batch_get_channel{ arns = arns } end,
+      "batch_get_channel: arns[1234]: numbers must be finite (JSON has no NaN or infinity)")
+    assert.has_error(function() client:create_channel{ srt = { x = { y = { false, print } } } } end,
+      "create_channel: srt.x.y[2]: cannot send a function (JSON takes strings, numbers, booleans and tables)")
+    local long = string.rep("k", 600)
+    local ok, err = pcall(client.create_channel, client, { [long] = { [long] = print } })
+    assert.is_false(ok)
+    assert.equal("create_channel: " .. string.rep("k", 511) .. ": cannot send a function", err:sub(1, 16 + 511 + 24))
     local t = {}
     t.self = t
     assert.has_error(function() client:create_channel{ multitrackInputConfiguration = t } end)
