@@ -34,6 +34,7 @@
 #include "client.h"
 #include "buf.h"
 #include "errors.h"
+#include "json_scan.h"
 #include "model.h"
 #include "suggest.h"
 #include "lua_error.h"
@@ -598,34 +599,9 @@ static void s_put_utf8(struct buf *b, unsigned cp)
     buf_append(b, u, n);
 }
 
-#define TEXT_ONES UINT64_C(0x0101010101010101)
-#define TEXT_HIGHS UINT64_C(0x8080808080808080)
-
-/* The first '"' or '\\' at or after q. The text is checked, so one comes before the end;
- * runs of other bytes are skipped eight at a time where eight bytes remain. */
-static const char *s_text_stop(const char *q, const char *end)
-{
-    while (end - q >= 8) {
-        uint64_t v, x, y;
-        memcpy(&v, q, 8);
-        x = v ^ (TEXT_ONES * '"');
-        y = v ^ (TEXT_ONES * '\\');
-        /* The high bit of each zero byte of x or y; a byte above the first may be flagged
-         * falsely (the borrow), the first never is. */
-        uint64_t stop = (((x - TEXT_ONES) & ~x) | ((y - TEXT_ONES) & ~y)) & TEXT_HIGHS;
-        if (stop) {
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            return q + (unsigned)__builtin_ctzll(stop) / 8;
-#else
-            break;
-#endif
-        }
-        q += 8;
-    }
-    while (*q != '"' && *q != '\\')
-        q++;
-    return q;
-}
+/* The first '"' or '\\' at or after q: the text is checked (no raw control bytes in its
+ * strings, every string closed before the end), so json_string_stop finds just these. */
+static const char *s_text_stop(const char *q, const char *end) { return json_string_stop(q, end); }
 
 /* At the opening quote of a string; sets *s and *len to its contents (in the text itself when
  * it has no escapes, else in the scratch buffer) and moves past the closing quote. */

@@ -20,4 +20,9 @@ int json_is_object(const char *text, size_t len, int max_depth);
  * above). One pass over the text that checks both. */
 int json_object_within(const char *text, size_t len, int max_depth, size_t max_values);
 
+/* The first byte at or after p (before end) that ends a plain run inside a JSON string: '"',
+ * '\\' or a control byte (below 0x20); end when there is none. Reads nothing at or past end.
+ * The Lua reader walks checked strings with it too. */
+const char *json_string_stop(const char *p, const char *end);
+
 #endif
