@@ -60,7 +60,8 @@ struct lclient {
     lua_State *L;
     int log_ref;
     int mfa_ref;   /* the mfa_token option's function */
-    int frame_ref; /* a spare call frame for blocking calls (s_take_frame), or LUA_NOREF */
+    int frame_ref; /* anchors the last blocking call's frame (s_take_frame), or LUA_NOREF */
+    struct call_frame *spare; /* that frame while no call uses it; NULL else */
 };
 
 /* Everything a call allocates outside Lua, owned by a userdata so a raise cannot leak it. */
@@ -1567,6 +1568,7 @@ static void s_destroy(lua_State *L, struct lclient *lc)
         luaL_unref(L, LUA_REGISTRYINDEX, lc->frame_ref);
         lc->frame_ref = LUA_NOREF;
     }
+    lc->spare = NULL;
     lc->L = NULL;
 }
 
@@ -1707,6 +1709,7 @@ static int l_new_client(lua_State *L)
     lc->log_ref = LUA_NOREF;
     lc->mfa_ref = LUA_NOREF;
     lc->frame_ref = LUA_NOREF;
+    lc->spare = NULL;
     luaL_setmetatable(L, CLIENT_MT);
     if (mfa_ty == LUA_TFUNCTION) {
         lua_pushvalue(L, 4);
@@ -1787,17 +1790,20 @@ static struct call_frame *s_operation_input(lua_State *L, const struct lclient *
 
 /* A blocking call's frame: the client's spare one when it has one (taken out, so a call made
  * from Lua code that runs meanwhile, a metamethod or a finalizer, gets a frame of its own),
- * else a new one. Pushed at index 4. */
+ * else a new one. Pushed at index 4, so the call's stack anchors it whatever the registry
+ * slot holds later. */
 static struct call_frame *s_take_frame(lua_State *L, struct lclient *lc)
 {
-    if (lc->frame_ref != LUA_NOREF) {
+    if (lc->spare) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, lc->frame_ref);
-        struct call_frame *f = luaL_testudata(L, -1, FRAME_MT);
-        if (f) {
-            lua_pushboolean(L, 0);
-            lua_rawseti(L, LUA_REGISTRYINDEX, lc->frame_ref);
+        /* The very block: the registry is reachable from Lua (debug.getregistry), so the
+         * slot is not trusted to hold the frame. */
+        if (lua_touserdata(L, -1) == lc->spare) {
+            struct call_frame *f = lc->spare;
+            lc->spare = NULL;
             return f;
         }
+        lc->spare = NULL;
         lua_pop(L, 1);
     }
     return s_new_frame(L);
@@ -1820,6 +1826,7 @@ static void s_keep_frame(lua_State *L, struct lclient *lc, struct call_frame *f)
         lc->frame_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     else
         lua_rawseti(L, LUA_REGISTRYINDEX, lc->frame_ref);
+    lc->spare = f;
 }
 
 /* client:call(operation, params) -> result | nil, err */
