@@ -244,8 +244,15 @@ struct to_json {
     lua_State *L;
     const char *op; /* snake name, for messages */
     cJSON **root;   /* where the top table's node goes (the frame's input) */
+    /* Stack slots [anchor, anchor_end) reserved by a blocking call: a string parameter copied
+     * into one is alive until the call returns, so the tree points at it instead of copying
+     * it (the tree is deleted before the call returns). anchor == anchor_end: none left. */
+    int anchor, anchor_end;
     char path[512];
 };
+
+/* Stack slots a blocking call reserves for string parameters (most calls have one or two). */
+#define INPUT_ANCHORS 8
 
 /* Raises a misuse error naming the parameter path. The tree built so far belongs to the
  * call frame, so nothing leaks. */
@@ -447,7 +454,13 @@ static void s_to_json(struct to_json *tj, int idx, const struct model_shape *sha
         const char *s = lua_tolstring(L, idx, &len);
         if (strlen(s) != len)
             s_misuse(tj, "strings must not contain NUL bytes");
-        item = cJSON_CreateString(s);
+        if (tj->anchor < tj->anchor_end) {
+            lua_pushvalue(L, idx);
+            lua_replace(L, tj->anchor++);
+            item = cJSON_CreateStringReference(s);
+        } else {
+            item = cJSON_CreateString(s);
+        }
         break;
     }
     case LUA_TTABLE: s_table_to_json(tj, idx, shape, parent, key, depth); return;
@@ -1756,8 +1769,10 @@ static const struct model_operation *s_operation(lua_State *L, const struct lcli
     return op;
 }
 
-/* Converts the parameters (argument 3) into f->input, which must be empty. */
-static void s_frame_input(lua_State *L, const struct model_operation *op, struct call_frame *f)
+/* Converts the parameters (argument 3) into f->input, which must be empty. With anchors, the
+ * stack slots [anchors, anchors + INPUT_ANCHORS) hold the strings the tree points at. */
+static void s_frame_input(lua_State *L, const struct model_operation *op, struct call_frame *f,
+                          int anchors)
 {
     if (!lua_istable(L, 3)) {
         f->input = cJSON_CreateObject();
@@ -1769,6 +1784,8 @@ static void s_frame_input(lua_State *L, const struct model_operation *op, struct
     tj.L = L;
     tj.op = op->snake_name;
     tj.root = &f->input;
+    tj.anchor = anchors;
+    tj.anchor_end = anchors ? anchors + INPUT_ANCHORS : 0;
     tj.path[0] = '\0';
     s_table_to_json(&tj, 3, op->input, NULL, (struct member_key){NULL, 0}, 0);
     if (!cJSON_IsObject(f->input))
@@ -1784,7 +1801,7 @@ static struct call_frame *s_operation_input(lua_State *L, const struct lclient *
     const struct model_operation *op = s_operation(L, lc);
     struct call_frame *f = s_new_frame(L); /* index 4 */
     *op_out = op;
-    s_frame_input(L, op, f);
+    s_frame_input(L, op, f, 0);
     return f;
 }
 
@@ -1835,7 +1852,8 @@ static int l_client_call(lua_State *L)
     struct lclient *lc = s_check_idle_client(L, 1);
     const struct model_operation *op = s_operation(L, lc);
     struct call_frame *f = s_take_frame(L, lc); /* index 4 */
-    s_frame_input(L, op, f);
+    lua_settop(L, 4 + INPUT_ANCHORS);
+    s_frame_input(L, op, f, 5);
 
     lc->L = L;
     enum ivs_status st = client_call_text(lc->client, op, f->input, &f->body, &f->err);

@@ -393,6 +393,39 @@ describe("a call made from a finalizer during a call", function()
     normal_gc()
   end)
 
+  it("sends string parameters that Lua code dropped during the call", function()
+    -- The first strings of a blocking call are pointed at, not copied (anchored on the
+    -- call's stack); the rest are copied. The log function empties the parameters and runs
+    -- the collector while the call is on. The parameters' strings are held by nothing else
+    -- (what is expected is kept doubled, another string).
+    local params = { name = fresh("name-", 40), tags = {} }
+    local want = { name = params.name:rep(2), tags = {} }
+    for i = 1, 12 do
+      params.tags["k" .. i] = fresh("v" .. i .. "-", 30)
+      want.tags["k" .. i] = params.tags["k" .. i]:rep(2)
+    end
+    local srv = capture.start({ { body = { channel = { name = "x" } } } })
+    local calling = false
+    local c = assert(ivs.new{ region = "us-west-2", endpoint = srv.url, max_attempts = 1,
+      credentials = { creds = { access_key_id = F.AKID, secret_access_key = F.SECRET } },
+      log = function()
+        if calling and params then
+          params.name, params.tags, params = nil, nil, nil
+          collectgarbage()
+          collectgarbage()
+        end
+      end })
+    calling = true
+    assert(c:create_channel(params))
+    calling = false
+    c:close()
+    local sent = srv:finish()[1].json
+    assert.is_nil(params, "the log function never ran: the test proves nothing")
+    assert.equal(want.name, sent.name:rep(2))
+    for k, v in pairs(sent.tags) do sent.tags[k] = v:rep(2) end
+    assert.same(want.tags, sent.tags)
+  end)
+
   it("gets its own frame and leaves the outer call's response whole", function()
     if _VERSION ~= "Lua 5.4" then
       pending("needs Lua 5.4's collector modes to time the finalizer")
