@@ -732,42 +732,6 @@ static const struct model_member *s_text_member(const struct model_shape *shape,
     return NULL;
 }
 
-/* How many members or elements the object or array at p holds (nulls included: an upper
- * bound of what the table gets), so its table is made at its size instead of grown. The
- * text is checked, so every string and container closes before the end; a count never
- * exceeds the core's limit on a response's values. */
-static int s_text_count(const struct text_reader *r)
-{
-    const char *q = r->p + 1;
-    int depth = 0, n = 0, any = 0;
-    for (;; q++) {
-        switch (*q) {
-        case '"':
-            /* To the closing quote, over each escape's backslash and the byte after it. */
-            for (q = s_text_stop(q + 1, r->end); *q != '"'; q = s_text_stop(q + 2, r->end))
-                ;
-            any = 1;
-            break;
-        case '{':
-        case '[':
-            depth++;
-            any = 1;
-            break;
-        case '}':
-        case ']':
-            if (depth-- == 0)
-                return n + any;
-            break;
-        case ',': n += depth == 0; break;
-        case ' ':
-        case '\t':
-        case '\n':
-        case '\r': break;
-        default: any = 1; break;
-        }
-    }
-}
-
 static void s_text_value(struct text_reader *r, const struct model_shape *shape, int depth)
 {
     lua_State *L = r->L;
@@ -782,7 +746,7 @@ static void s_text_value(struct text_reader *r, const struct model_shape *shape,
         /* A structure's member count is a free upper bound: no rehash while it fills. */
         int is_structure = shape && shape->type == MT_STRUCTURE;
         size_t next = 0;
-        lua_createtable(L, 0, is_structure ? (int)shape->member_count : s_text_count(r));
+        lua_createtable(L, 0, is_structure ? (int)shape->member_count : 0);
         r->p++;
         s_text_ws(r);
         while (*r->p != '}') {
@@ -816,7 +780,7 @@ static void s_text_value(struct text_reader *r, const struct model_shape *shape,
         }
         r->p++;
     } else if (c == '[') {
-        lua_createtable(L, s_text_count(r), 0);
+        lua_createtable(L, 0, 0);
         const struct model_shape *elem =
             shape && shape->type == MT_LIST ? shape->member_shape : NULL;
         lua_Integer n = 0;
