@@ -716,15 +716,25 @@ static void s_text_number(struct text_reader *r, const struct model_shape *shape
  * last: a service writes members in the model's order, so each key is usually found at the
  * first try. */
 static const struct model_member *s_text_member(const struct model_shape *shape, const char *key,
-                                                size_t len, size_t *next)
+                                                size_t len, int has_nul, size_t *next)
 {
     size_t n = shape->member_count;
     for (size_t k = 0, i = *next; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
         const char *name = shape->members[i].name;
-        size_t j = 0;
-        while (j < len && key[j] && name[j] == key[j])
-            j++;
-        if (name[j] == '\0' && (j == len || key[j] == '\0')) {
+        int same;
+        if (name[0] != key[0]) {
+            same = 0; /* most misses end here (an empty key's byte is never a name's first) */
+        } else if (!has_nul) {
+            /* strncmp stops at the name's end; equal over len bytes of a key without a NUL
+             * means the name is at least that long, so name[len] is inside it. */
+            same = strncmp(name, key, len) == 0 && name[len] == '\0';
+        } else {
+            size_t j = 0;
+            while (j < len && key[j] && name[j] == key[j])
+                j++;
+            same = name[j] == '\0' && (j == len || key[j] == '\0');
+        }
+        if (same) {
             *next = i + 1 < n ? i + 1 : 0;
             return &shape->members[i];
         }
@@ -764,7 +774,12 @@ static void s_text_value(struct text_reader *r, const struct model_shape *shape,
             } else {
                 const struct model_shape *member_shape = NULL;
                 if (is_structure) {
-                    const struct model_member *m = s_text_member(shape, key, key_len, &next);
+                    /* A key read from the text itself holds no NUL (the text is checked: no
+                     * raw control bytes); one with escapes, unescaped into the scratch
+                     * buffer, may (\u0000). */
+                    int has_nul = key == r->scratch->data && memchr(key, '\0', key_len) != NULL;
+                    const struct model_member *m =
+                        s_text_member(shape, key, key_len, has_nul, &next);
                     member_shape = m ? m->shape : NULL;
                 } else if (shape && shape->type == MT_MAP) {
                     member_shape = shape->member_shape;

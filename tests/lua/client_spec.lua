@@ -402,6 +402,21 @@ describe("response reading", function()
         '{"encoderConfiguration":{"arn":"' .. arn .. '","video":{"framerate":' .. n .. ',"bitrate":' .. n .. '}}}')
       assert.equal(b2, a2)
     end
+    -- Keys with escapes name their members too.
+    local a3, b3 = both_ways(rt, "get_encoder_configuration", { arn = arn },
+      '{"encoderConfiguration":{"video":{"bitrat\\u0065":30,"fr\\u0061merate":30}}}')
+    assert.equal(b3, a3)
+    if math.type then
+      assert.matches("framerate=float:30", a3, 1, true)
+      -- A key with a NUL names the member before it (as a C string would), so it is typed
+      -- as that member.
+      local srv = capture.start({ { body = '{"encoderConfiguration":{"video":{"framerate\\u0000x":30}}}' } })
+      local c = F.client(rt, srv.url)
+      local out = assert(c:get_encoder_configuration{ arn = arn })
+      c:close()
+      srv:finish()
+      assert.equal("float", math.type(out.encoderConfiguration.video["framerate\0x"]))
+    end
   end)
 
   it("gives an empty table for an empty body and an error for a malformed one", function()
