@@ -1699,7 +1699,10 @@ struct async_slot {
     int done;
     int orphaned; /* the handle was collected first */
     enum ivs_status status;
-    cJSON *output;
+    /* The response text as a blocking call gets it (checked once by the core), read into Lua
+     * by call:result() with the blocking call's reader, so both give the same tables. */
+    struct buf body;
+    struct buf scratch; /* the reader's, owned here so a Lua error in result() leaks nothing */
     struct ivs_error err;
     const struct model_operation *op;
 };
@@ -1711,22 +1714,25 @@ struct lcall {
 
 static void s_slot_free(struct async_slot *s)
 {
-    cJSON_Delete(s->output);
+    buf_free(&s->body);
+    buf_free(&s->scratch);
     ivs_error_clear(&s->err);
     free(s);
 }
 
-static void s_call_done(void *ud, enum ivs_status status, cJSON *output, struct ivs_error *err)
+static void s_call_done(void *ud, enum ivs_status status, struct buf *body, struct ivs_error *err)
 {
     struct async_slot *s = ud;
     if (s->orphaned) {
-        cJSON_Delete(output);
-        free(s);
+        free(s); /* the core frees body and err */
         return;
     }
     s->done = 1;
     s->status = status;
-    s->output = output;
+    if (body) {
+        s->body = *body;
+        *body = (struct buf)BUF_INIT;
+    }
     if (err)
         ivs_error_move(&s->err, err);
 }
@@ -1749,7 +1755,7 @@ static int l_client_start(lua_State *L)
     slot->op = op;
 
     lc->L = L;
-    enum ivs_status st = client_start_json(lc->client, op, f->input, s_call_done, slot, &f->err);
+    enum ivs_status st = client_start_text(lc->client, op, f->input, s_call_done, slot, &f->err);
     lc->L = NULL;
     cJSON_Delete(f->input);
     f->input = NULL;
@@ -1822,7 +1828,13 @@ static int l_call_result(lua_State *L)
         ivs_lua_push_error(L, &s->err, s->op->snake_name);
         return 2;
     }
-    ivs_lua_push_output(L, s->op, s->output);
+    if (s->body.len) {
+        /* The core checked the text: one JSON object, so the reader starts at its brace. */
+        struct text_reader r = {L, s->body.data, &s->scratch};
+        s_text_value(&r, s->op->output, 0);
+    } else {
+        lua_newtable(L);
+    }
     return 1;
 }
 
