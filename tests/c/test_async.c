@@ -829,12 +829,12 @@ static void test_blocking_and_non_blocking_check_a_body_alike(void)
 {
     static const char *const bodies[] = {
         "{ \"channel\" : { \"name\" : \"lobby\", \"n\": 1.50 } }\n", /* passed on verbatim */
-        "{\"channel\":{\"name\":\"a\"}} trailing",                    /* junk after the object */
-        "{\"channel\":{}}{\"channel\":{}}",                           /* two objects */
-        "{\"channel\":{\"name\":",                                    /* cut short */
-        "[]",                                                         /* not an object */
-        "{\"channel\":{\"name\":\"\\q\"}}",                           /* a bad escape */
-        "",                                                           /* nothing: {} */
+        "{\"channel\":{\"name\":\"a\"}} trailing",                   /* junk after the object */
+        "{\"channel\":{}}{\"channel\":{}}",                          /* two objects */
+        "{\"channel\":{\"name\":",                                   /* cut short */
+        "[]",                                                        /* not an object */
+        "{\"channel\":{\"name\":\"\\q\"}}",                          /* a bad escape */
+        "",                                                          /* nothing: {} */
     };
     struct fakesrv *srv = fakesrv_start();
     if (!srv)
