@@ -2144,6 +2144,36 @@ static const luaL_Reg s_functions[] = {
     {NULL, NULL},
 };
 
+/* core.services' __index: builds a service's table on first use, then keeps it (rawset), so
+ * a one-shot script pays only for the services it touches. Names are matched exactly: the
+ * table answers the keys it would hold if it were filled at load, and nil for any other. */
+static int l_services_index(lua_State *L)
+{
+    const char *name = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+    const struct model_service *svc = NULL;
+    for (size_t k = 0; name && !svc && k < model_service_count; k++)
+        if (strcmp(model_services[k].name, name) == 0)
+            svc = &model_services[k];
+    if (!svc)
+        return 0;
+    lua_createtable(L, 0, 6);
+    s_set_string(L, "name", svc->name);
+    s_set_string(L, "endpoint_prefix", svc->endpoint_prefix);
+    s_set_string(L, "signing_name", svc->signing_name);
+    s_set_string(L, "service_id", svc->service_id);
+    s_set_string(L, "api_version", svc->model->api_version);
+    lua_createtable(L, (int)svc->model->operation_count, 0);
+    for (size_t i = 0; i < svc->model->operation_count; i++) {
+        s_push_operation(L, &svc->model->operations[i]);
+        lua_seti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "operations");
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+}
+
 int luaopen_ivs_core(lua_State *L)
 {
     luaL_newlib(L, s_functions);
@@ -2182,27 +2212,18 @@ int luaopen_ivs_core(lua_State *L)
     lua_setfield(L, -2, "Call");
 
     /* core.services[name] = {name, endpoint_prefix, signing_name, service_id, api_version,
-     * operations}; core.service_names lists the names in order. core.operations and
-     * core.API_VERSION are low-latency IVS's, as before there were several services. */
+     * operations}, built when first indexed (l_services_index); core.service_names lists the
+     * names in order. core.operations and core.API_VERSION are low-latency IVS's, as before
+     * there were several services. */
     lua_createtable(L, 0, (int)model_service_count);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, l_services_index);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
     lua_createtable(L, (int)model_service_count, 0);
     for (size_t k = 0; k < model_service_count; k++) {
-        const struct model_service *svc = &model_services[k];
-        lua_pushstring(L, svc->name);
+        lua_pushstring(L, model_services[k].name);
         lua_seti(L, -2, (lua_Integer)k + 1);
-        lua_createtable(L, 0, 6);
-        s_set_string(L, "name", svc->name);
-        s_set_string(L, "endpoint_prefix", svc->endpoint_prefix);
-        s_set_string(L, "signing_name", svc->signing_name);
-        s_set_string(L, "service_id", svc->service_id);
-        s_set_string(L, "api_version", svc->model->api_version);
-        lua_createtable(L, (int)svc->model->operation_count, 0);
-        for (size_t i = 0; i < svc->model->operation_count; i++) {
-            s_push_operation(L, &svc->model->operations[i]);
-            lua_seti(L, -2, (lua_Integer)i + 1);
-        }
-        lua_setfield(L, -2, "operations");
-        lua_setfield(L, -3, svc->name);
     }
     lua_setfield(L, -3, "service_names");
     lua_getfield(L, -1, "ivs");
