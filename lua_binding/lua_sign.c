@@ -166,20 +166,9 @@ static void read_request(lua_State *L, struct ivs_sign_request *req, struct ivs_
     req->header_count = n;
 }
 
-/* The signer of core.sign and core.presign, made by the first of them to run: setting it up
- * initialises OpenSSL's digests, about a sixth of what require("ivs") costs, which a script
- * that never signs by hand need not pay. */
-static struct lua_signer *s_signer(lua_State *L)
-{
-    struct lua_signer *s = lua_touserdata(L, lua_upvalueindex(1));
-    if (!s->signer && !(s->signer = ivs_signer_new()))
-        luaL_error(L, "ivs: cannot set up SigV4 signing (out of memory, or no SHA-256 in OpenSSL)");
-    return s;
-}
-
 static int l_sign(lua_State *L)
 {
-    struct lua_signer *s = s_signer(L);
+    struct lua_signer *s = lua_touserdata(L, lua_upvalueindex(1));
     struct ivs_sign_request req;
     struct ivs_credentials creds = {0};
     struct ivs_header inline_headers[INLINE_HEADERS];
@@ -196,7 +185,7 @@ static int l_sign(lua_State *L)
 
 static int l_presign(lua_State *L)
 {
-    struct lua_signer *s = s_signer(L);
+    struct lua_signer *s = lua_touserdata(L, lua_upvalueindex(1));
     struct ivs_sign_request req;
     struct ivs_credentials creds = {0};
     struct ivs_header inline_headers[INLINE_HEADERS];
@@ -226,6 +215,9 @@ void ivs_lua_open_sign(lua_State *L)
         lua_setfield(L, -2, "__gc");
     }
     lua_setmetatable(L, -2);
+    s->signer = ivs_signer_new();
+    if (!s->signer)
+        luaL_error(L, "ivs: cannot set up SigV4 signing (out of memory, or no SHA-256 in OpenSSL)");
 
     lua_pushvalue(L, -1);
     lua_pushcclosure(L, l_sign, 1);

@@ -1,7 +1,6 @@
 -- Cold start: require("ivs") builds only what a one-shot script needs. The tables of a
 -- service (core.services[name], its operations, op_by_name and client methods) are made when
--- the service is first used, and core.sign/core.presign make their signer on first use; what
--- is built later is the same as what was built at load before.
+-- the service is first used; what is built later is the same as what was built at load before.
 local F = require("helpers.fixtures")
 
 -- A fresh copy of the module in this Lua state (luaopen runs again), restored afterwards.
@@ -43,17 +42,5 @@ describe("cold start", function()
     assert.is_function(c.create_room)
     assert.is_nil(c.create_channel) -- a chat client has the chat operations only
     assert.has_error(function() ivs.service_module("nope") end)
-  end)
-
-  it("signs by hand on first use of core.sign and core.presign", function()
-    local ivs, _, restore = fresh()
-    finally(restore)
-    local creds = { access_key_id = F.AKID, secret_access_key = F.SECRET }
-    local url = ivs.presign{ method = "GET", url = "https://ivs.us-west-2.amazonaws.com/x", region = "us-west-2",
-      credentials = creds, expires = 60 }
-    assert.matches("X%-Amz%-Signature=%x+", url)
-    local h = ivs.sign{ method = "GET", url = "https://ivs.us-west-2.amazonaws.com/x", region = "us-west-2",
-      credentials = creds }
-    assert.matches("^AWS4%-HMAC%-SHA256 ", h.Authorization)
   end)
 end)
