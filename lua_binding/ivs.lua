@@ -126,10 +126,13 @@ local methods = core.client_methods
 -- The services of the family ("ivs", "ivschat", "ivs-realtime"), from the C core's tables:
 -- each with its operation summaries, their lookup by API and by snake name, and its
 -- generated client methods. One implementation serves all: `require("ivs.chat")` and
--- `require("ivs.realtime")` are `ivs.service_module` for their service.
-local services = {}
-for _, name in ipairs(core.service_names) do
-  local s = core.services[name]
+-- `require("ivs.realtime")` are `ivs.service_module` for their service. Each is built when
+-- first used (see add_methods below), so loading the module costs only the services a
+-- script touches; an unknown name gives nil.
+local add_methods -- (svc): fills svc.methods; defined with the client methods below
+local services = setmetatable({}, { __index = function(t, name)
+  local s = type(name) == "string" and core.services[name]
+  if not s then return nil end
   local svc = {
     name = name, api_version = s.api_version, operations = s.operations, op_by_name = {}, methods = {},
   }
@@ -137,8 +140,10 @@ for _, name in ipairs(core.service_names) do
     svc.op_by_name[op.name] = op
     svc.op_by_name[op.snake_name] = op
   end
-  services[name] = svc
-end
+  if add_methods then add_methods(svc) end -- (a service built before it exists gets them there)
+  rawset(t, name, svc)
+  return svc
+end })
 
 -- Clients share one metatable (ivs.Client); the service a client was made for picks its
 -- operation methods. The service is recorded when the client is made (a weak table, so it
@@ -685,7 +690,7 @@ local function check_self(self, name)
 end
 
 
-for _, svc in pairs(services) do
+function add_methods(svc)
   for _, op in ipairs(svc.operations) do
     local api_name, snake = op.name, op.snake_name
     svc.methods[snake] = function(self, params)
@@ -695,6 +700,7 @@ for _, svc in pairs(services) do
     end
   end
 end
+for _, svc in pairs(services) do add_methods(svc) end -- the ones built so far (ivs)
 
 local function find_paginated(self, name, fname)
   if type(name) ~= "string" then

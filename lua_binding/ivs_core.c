@@ -1871,7 +1871,10 @@ struct async_slot {
     int done;
     int orphaned; /* the handle was collected first */
     enum ivs_status status;
-    cJSON *output;
+    /* The response text as a blocking call gets it (checked once by the core), read into Lua
+     * by call:result() with the blocking call's reader, so both give the same tables. */
+    struct buf body;
+    struct buf scratch; /* the reader's, owned here so a Lua error in result() leaks nothing */
     struct ivs_error err;
     const struct model_operation *op;
 };
@@ -1883,22 +1886,25 @@ struct lcall {
 
 static void s_slot_free(struct async_slot *s)
 {
-    cJSON_Delete(s->output);
+    buf_free(&s->body);
+    buf_free(&s->scratch);
     ivs_error_clear(&s->err);
     free(s);
 }
 
-static void s_call_done(void *ud, enum ivs_status status, cJSON *output, struct ivs_error *err)
+static void s_call_done(void *ud, enum ivs_status status, struct buf *body, struct ivs_error *err)
 {
     struct async_slot *s = ud;
     if (s->orphaned) {
-        cJSON_Delete(output);
-        free(s);
+        free(s); /* the core frees body and err */
         return;
     }
     s->done = 1;
     s->status = status;
-    s->output = output;
+    if (body) {
+        s->body = *body;
+        *body = (struct buf)BUF_INIT;
+    }
     if (err)
         ivs_error_move(&s->err, err);
 }
@@ -1921,7 +1927,7 @@ static int l_client_start(lua_State *L)
     slot->op = op;
 
     lc->L = L;
-    enum ivs_status st = client_start_json(lc->client, op, f->input, s_call_done, slot, &f->err);
+    enum ivs_status st = client_start_text(lc->client, op, f->input, s_call_done, slot, &f->err);
     lc->L = NULL;
     cJSON_Delete(f->input);
     f->input = NULL;
@@ -1994,7 +2000,13 @@ static int l_call_result(lua_State *L)
         ivs_lua_push_error(L, &s->err, s->op->snake_name);
         return 2;
     }
-    ivs_lua_push_output(L, s->op, s->output);
+    if (s->body.len) {
+        /* The core checked the text: one JSON object, so the reader starts at its brace. */
+        struct text_reader r = {L, s->body.data, &s->scratch};
+        s_text_value(&r, s->op->output, 0);
+    } else {
+        lua_newtable(L);
+    }
     return 1;
 }
 
@@ -2304,6 +2316,36 @@ static const luaL_Reg s_functions[] = {
     {NULL, NULL},
 };
 
+/* core.services' __index: builds a service's table on first use, then keeps it (rawset), so
+ * a one-shot script pays only for the services it touches. Names are matched exactly: the
+ * table answers the keys it would hold if it were filled at load, and nil for any other. */
+static int l_services_index(lua_State *L)
+{
+    const char *name = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+    const struct model_service *svc = NULL;
+    for (size_t k = 0; name && !svc && k < model_service_count; k++)
+        if (strcmp(model_services[k].name, name) == 0)
+            svc = &model_services[k];
+    if (!svc)
+        return 0;
+    lua_createtable(L, 0, 6);
+    s_set_string(L, "name", svc->name);
+    s_set_string(L, "endpoint_prefix", svc->endpoint_prefix);
+    s_set_string(L, "signing_name", svc->signing_name);
+    s_set_string(L, "service_id", svc->service_id);
+    s_set_string(L, "api_version", svc->model->api_version);
+    lua_createtable(L, (int)svc->model->operation_count, 0);
+    for (size_t i = 0; i < svc->model->operation_count; i++) {
+        s_push_operation(L, &svc->model->operations[i]);
+        lua_seti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "operations");
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+}
+
 int luaopen_ivs_core(lua_State *L)
 {
     luaL_newlib(L, s_functions);
@@ -2342,27 +2384,18 @@ int luaopen_ivs_core(lua_State *L)
     lua_setfield(L, -2, "Call");
 
     /* core.services[name] = {name, endpoint_prefix, signing_name, service_id, api_version,
-     * operations}; core.service_names lists the names in order. core.operations and
-     * core.API_VERSION are low-latency IVS's, as before there were several services. */
+     * operations}, built when first indexed (l_services_index); core.service_names lists the
+     * names in order. core.operations and core.API_VERSION are low-latency IVS's, as before
+     * there were several services. */
     lua_createtable(L, 0, (int)model_service_count);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, l_services_index);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
     lua_createtable(L, (int)model_service_count, 0);
     for (size_t k = 0; k < model_service_count; k++) {
-        const struct model_service *svc = &model_services[k];
-        lua_pushstring(L, svc->name);
+        lua_pushstring(L, model_services[k].name);
         lua_seti(L, -2, (lua_Integer)k + 1);
-        lua_createtable(L, 0, 6);
-        s_set_string(L, "name", svc->name);
-        s_set_string(L, "endpoint_prefix", svc->endpoint_prefix);
-        s_set_string(L, "signing_name", svc->signing_name);
-        s_set_string(L, "service_id", svc->service_id);
-        s_set_string(L, "api_version", svc->model->api_version);
-        lua_createtable(L, (int)svc->model->operation_count, 0);
-        for (size_t i = 0; i < svc->model->operation_count; i++) {
-            s_push_operation(L, &svc->model->operations[i]);
-            lua_seti(L, -2, (lua_Integer)i + 1);
-        }
-        lua_setfield(L, -2, "operations");
-        lua_setfield(L, -3, svc->name);
     }
     lua_setfield(L, -3, "service_names");
     lua_getfield(L, -1, "ivs");

@@ -18,12 +18,15 @@ struct ivs_call {
     int waiting;                 /* a backoff (or rate-limit) timer runs until due_ms */
     int rate_waited;             /* the timer was the adaptive rate limiter's wait */
     int64_t due_ms;              /* in client_timer_now_ms() time */
-    ivs_call_done_fn done;       /* public callback (JSON text), or */
+    /* Exactly one callback: the public one (JSON text), a tree, or the text buffer. */
+    ivs_call_done_fn done;
     client_done_json_fn done_json;
+    client_done_text_fn done_text;
     void *ud;
-    /* Set once complete. */
+    /* Set once complete: the output the callback takes (a tree for done_json, else text). */
     enum ivs_status status;
     cJSON *output;
+    struct buf body;
     struct ivs_error err;
     struct ivs_call *prev, *next; /* in c->active, then in the done queue (next only) */
 };
@@ -55,12 +58,62 @@ static void s_unlink_active(struct ivs_client *c, struct ivs_call *call)
     call->prev = call->next = NULL;
 }
 
+static const char *s_response_header(const void *resp, const char *name)
+{
+    return http_response_header(resp, name);
+}
+
+/* Turns a successful call's response into what its callback takes while the response is still
+ * there. The text, checked once by call_finish_attempt exactly as a blocking call's, is moved
+ * out, not printed from a tree; only an operation with header-bound members has a tree (they
+ * exist nowhere else), printed once. A tree callback gets the one parse of the checked text.
+ * A failure here (memory) becomes the call's error. */
+static void s_take_output(struct ivs_call *call, cJSON *output)
+{
+    struct call_state *cs = &call->cs;
+    enum ivs_status st = IVS_OK;
+    if (cs->raw_output) {
+        if (call->done_json)
+            st = client_parse_response(cs->op->name, cs->resp.status, cs->resp.body.data,
+                                       cs->resp.body.len, s_response_header, &cs->resp,
+                                       &call->output, &cs->attempt_err);
+        else {
+            call->body = cs->resp.body;
+            cs->resp.body = (struct buf)BUF_INIT;
+        }
+    } else if (call->done_json) {
+        call->output = output;
+        output = NULL;
+    } else if (output) {
+        char *text = cJSON_PrintUnformatted(output);
+        if (text)
+            buf_puts(&call->body, text);
+        else
+            st = ivs_error_nomem(&cs->attempt_err);
+        free(text);
+    }
+    cJSON_Delete(output);
+    if (st == IVS_OK && call->done && call->body.len == 0)
+        buf_puts(&call->body, "{}"); /* the public text is never empty, as ivs_client_call's */
+    if (st == IVS_OK && buf_failed(&call->body)) {
+        buf_free(&call->body);
+        st = ivs_error_nomem(&cs->attempt_err);
+    }
+    if (st != IVS_OK) {
+        cs->status = st;
+        client_scrub_error(call->client, &cs->attempt_err);
+    }
+}
+
 /* Moves a finished call from the active list to the back of the delivery queue. */
 static void s_complete(struct ivs_call *call, cJSON *output)
 {
     struct ivs_client *c = call->client;
     s_unlink_active(c, call);
-    call->output = output;
+    if (call->cs.status == IVS_OK)
+        s_take_output(call, output);
+    else
+        cJSON_Delete(output);
     call->status = call_end(&call->cs, &call->err);
     if (c->done_tail)
         c->done_tail->next = call;
@@ -163,26 +216,18 @@ static int64_t s_next_timer_in(const struct ivs_client *c)
 
 static void s_fire_one(struct ivs_call *call)
 {
-    struct ivs_error *err = call->status == IVS_OK ? NULL : &call->err;
+    int ok = call->status == IVS_OK;
+    struct ivs_error *err = ok ? NULL : &call->err;
     if (call->done_json) {
         cJSON *output = call->output;
         call->output = NULL;
         call->done_json(call->ud, call->status, output, err);
-        return;
+    } else if (call->done_text) {
+        call->done_text(call->ud, call->status, ok ? &call->body : NULL, err);
+    } else {
+        call->done(call->ud, call->status, ok ? call->body.data : NULL, ok ? call->body.len : 0,
+                   err);
     }
-    if (call->status != IVS_OK) {
-        call->done(call->ud, call->status, NULL, 0, err);
-        return;
-    }
-    char *text = cJSON_PrintUnformatted(call->output);
-    if (!text) {
-        call->err.attempts = call->cs.attempt;
-        ivs_error_nomem(&call->err);
-        call->done(call->ud, IVS_ERR_NOMEM, NULL, 0, &call->err);
-        return;
-    }
-    call->done(call->ud, IVS_OK, text, strlen(text), NULL);
-    free(text);
 }
 
 /* Fires the callbacks of the completed calls, in completion order, including calls that
@@ -201,6 +246,7 @@ static int s_deliver(struct ivs_client *c)
         c->in_flight--;
         s_fire_one(call);
         cJSON_Delete(call->output);
+        buf_free(&call->body);
         ivs_error_clear(&call->err);
         free(call);
         fired++;
@@ -236,9 +282,11 @@ static void s_cancel_active(struct ivs_client *c)
     }
 }
 
+/* Starts a call for exactly one of done, done_json and done_text. */
 static enum ivs_status s_start(struct ivs_client *c, const struct model_operation *op,
                                const cJSON *input, ivs_call_done_fn done,
-                               client_done_json_fn done_json, void *ud, struct ivs_error *err)
+                               client_done_json_fn done_json, client_done_text_fn done_text,
+                               void *ud, struct ivs_error *err)
 {
     if (c->free_pending)
         return ivs_error_set(err, IVS_ERR_USAGE, "ClientClosing",
@@ -261,9 +309,13 @@ static enum ivs_status s_start(struct ivs_client *c, const struct model_operatio
             return st;
         }
     }
+    /* The body stays text, checked as a blocking call's is (the same limits, the same errors,
+     * trailing bytes refused), unless header-bound members make the tree the output. */
+    call->cs.raw_output = !call_output_has_headers(op);
     call->client = c;
     call->done = done;
     call->done_json = done_json;
+    call->done_text = done_text;
     call->ud = ud;
     s_link_active(c, call);
     c->in_flight++;
@@ -278,7 +330,17 @@ enum ivs_status client_start_json(struct ivs_client *c, const struct model_opera
     if (!c || c->magic != CLIENT_MAGIC || !op || !done)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "client_start_json: client, operation and callback are required");
-    return s_start(c, op, input, NULL, done, ud, err);
+    return s_start(c, op, input, NULL, done, NULL, ud, err);
+}
+
+enum ivs_status client_start_text(struct ivs_client *c, const struct model_operation *op,
+                                  const cJSON *input, client_done_text_fn done, void *ud,
+                                  struct ivs_error *err)
+{
+    if (!c || c->magic != CLIENT_MAGIC || !op || !done)
+        return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
+                             "client_start_text: client, operation and callback are required");
+    return s_start(c, op, input, NULL, NULL, done, ud, err);
 }
 
 enum ivs_status ivs_client_start(struct ivs_client *c, const char *operation,
@@ -294,7 +356,7 @@ enum ivs_status ivs_client_start(struct ivs_client *c, const char *operation,
         client_parse_request(c, operation, request_json, request_len, &op, &input, err);
     if (st != IVS_OK)
         return st;
-    st = s_start(c, op, input, done, NULL, ud, err);
+    st = s_start(c, op, input, done, NULL, NULL, ud, err);
     cJSON_Delete(input);
     return st;
 }

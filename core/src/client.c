@@ -761,6 +761,8 @@ static int s_output_has_headers(const struct model_operation *op)
     return 0;
 }
 
+int call_output_has_headers(const struct model_operation *op) { return s_output_has_headers(op); }
+
 /* Turns the response of an attempt into its output or its error. */
 static enum ivs_status s_parse_response(struct ivs_client *c, struct call_state *cs, cJSON **output)
 {

@@ -49,6 +49,24 @@ enum ivs_status client_start_json(struct ivs_client *c, const struct model_opera
                                   struct ivs_error *err);
 
 /*
+ * Receives the outcome of a call started with client_start_text(), exactly once, like
+ * client_done_json_fn. On success body holds the response text as client_call_text() gives
+ * it (checked once to be one JSON object, or empty when the service sent nothing) and err is
+ * NULL; the callback may move the buffer out (leaving it BUF_INIT), else the library frees it.
+ * On failure body is NULL.
+ */
+typedef void (*client_done_text_fn)(void *ud, enum ivs_status status, struct buf *body,
+                                    struct ivs_error *err);
+
+/*
+ * The non-blocking twin of client_call_text (the Lua binding's client:start): no tree is
+ * built for the response. Otherwise as client_start_json.
+ */
+enum ivs_status client_start_text(struct ivs_client *c, const struct model_operation *op,
+                                  const cJSON *input, client_done_text_fn done, void *ud,
+                                  struct ivs_error *err);
+
+/*
  * Parses a service error response into err: kind IVS_ERR_SERVICE; code from x-amzn-ErrorType
  * (text before the first ':' and after the last '#'), else the body's code/Code/__type, else
  * one derived from the status; message from exceptionMessage, message, Message, then the

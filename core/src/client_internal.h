@@ -84,6 +84,10 @@ struct call_state {
 
 enum call_next { CALL_DONE, CALL_RETRY };
 
+/* Whether op's output has members bound to response headers: they exist only in the parsed
+ * tree, so such a call cannot set raw_output (its text is the tree printed). */
+int call_output_has_headers(const struct model_operation *op);
+
 /* Validates and serialises input for op and builds the URL. On failure cs needs no cleanup
  * and err says why (validation, nomem). */
 enum ivs_status call_begin(struct ivs_client *c, const struct model_operation *op,

@@ -782,6 +782,116 @@ static void test_json_variant_hands_over_the_output(void)
     fakesrv_stop(srv);
 }
 
+/* The non-blocking path checks a response exactly as the blocking one does (the same text
+ * checker, the same limits, the same errors) and hands the text on as the service sent it,
+ * never parsed and printed again; the tree variant parses that same checked text once. */
+struct same_outcome {
+    enum ivs_status status;
+    char code[64];
+    char message[256];
+    long http_status;
+    int attempts;
+    char *text;
+};
+
+static void s_same_record(struct same_outcome *o, enum ivs_status status, const char *json,
+                          size_t len, const struct ivs_error *err)
+{
+    o->status = status;
+    if (json) {
+        o->text = malloc(len + 1);
+        memcpy(o->text, json, len);
+        o->text[len] = '\0';
+    }
+    if (err) {
+        snprintf(o->code, sizeof o->code, "%s", err->code ? err->code : "");
+        snprintf(o->message, sizeof o->message, "%s", err->message ? err->message : "");
+        o->http_status = err->status;
+        o->attempts = err->attempts;
+    }
+}
+
+static void s_same_text(void *ud, enum ivs_status status, const char *json, size_t len,
+                        const struct ivs_error *err)
+{
+    s_same_record(ud, status, json, len, err);
+}
+
+static void s_same_tree(void *ud, enum ivs_status status, cJSON *output, struct ivs_error *err)
+{
+    char *text = output ? cJSON_PrintUnformatted(output) : NULL;
+    s_same_record(ud, status, text, text ? strlen(text) : 0, err);
+    free(text);
+    cJSON_Delete(output);
+}
+
+static void test_blocking_and_non_blocking_check_a_body_alike(void)
+{
+    static const char *const bodies[] = {
+        "{ \"channel\" : { \"name\" : \"lobby\", \"n\": 1.50 } }\n", /* passed on verbatim */
+        "{\"channel\":{\"name\":\"a\"}} trailing",                   /* junk after the object */
+        "{\"channel\":{}}{\"channel\":{}}",                          /* two objects */
+        "{\"channel\":{\"name\":",                                   /* cut short */
+        "[]",                                                        /* not an object */
+        "{\"channel\":{\"name\":\"\\q\"}}",                          /* a bad escape */
+        "",                                                          /* nothing: {} */
+    };
+    struct fakesrv *srv = fakesrv_start();
+    if (!srv)
+        SKIP("no fake server");
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    struct ivs_client_options o;
+    s_options(&o, url, NULL);
+    o.max_attempts = 1;
+    struct ivs_client *c = fixture_client(&o);
+    const struct model_operation *op = model_find_operation(model_default_service(), "GetChannel");
+    const char *in = "{\"arn\":\"" ARN_PREFIX "abc\"}";
+    cJSON *input = cJSON_Parse(in);
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        for (int k = 0; k < 3; k++)
+            fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = bodies[i]});
+        struct same_outcome blocking = {0}, text = {0}, tree = {0};
+        struct ivs_error err = {0};
+        char *out = NULL;
+        size_t len = 0;
+        enum ivs_status st = ivs_client_call(c, "GetChannel", in, 0, &out, &len, &err);
+        s_same_record(&blocking, st, out, len, st == IVS_OK ? NULL : &err);
+        ivs_free(out);
+        ivs_error_clear(&err);
+        CHECK_INT_EQ(IVS_OK, ivs_client_start(c, "GetChannel", in, 0, s_same_text, &text, &err));
+        CHECK_INT_EQ(0, s_drain(c, 5000));
+        CHECK_INT_EQ(IVS_OK, client_start_json(c, op, input, s_same_tree, &tree, &err));
+        CHECK_INT_EQ(0, s_drain(c, 5000));
+        const struct same_outcome *got[] = {&text, &tree};
+        for (int k = 0; k < 2; k++) {
+            CHECK_MSG(got[k]->status == blocking.status, "body %zu, %s: status %d, blocking %d", i,
+                      k ? "tree" : "text", (int)got[k]->status, (int)blocking.status);
+            CHECK_STR_EQ(blocking.code, got[k]->code);
+            CHECK_STR_EQ(blocking.message, got[k]->message);
+            CHECK_INT_EQ(blocking.http_status, got[k]->http_status);
+            CHECK_INT_EQ(blocking.attempts, got[k]->attempts);
+        }
+        if (i == 0 || i + 1 == sizeof bodies / sizeof *bodies) {
+            CHECK_INT_EQ(IVS_OK, blocking.status);
+            CHECK_STR_EQ(i ? "{}" : bodies[0], blocking.text);
+            CHECK_STR_EQ(blocking.text, text.text); /* the service's text, not a reprint */
+            CHECK_STR_EQ(i ? "{}" : "{\"channel\":{\"name\":\"lobby\",\"n\":1.5}}", tree.text);
+        } else {
+            CHECK_INT_EQ(IVS_ERR_INTERNAL, blocking.status);
+            CHECK_STR_EQ("InvalidResponse", blocking.code);
+            CHECK_INT_EQ(200, blocking.http_status);
+            CHECK(text.text == NULL && tree.text == NULL);
+        }
+        free(blocking.text);
+        free(text.text);
+        free(tree.text);
+    }
+    cJSON_Delete(input);
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+}
+
 int main(void)
 {
     RUN(test_hundred_calls_with_32_in_flight);
@@ -799,5 +909,6 @@ int main(void)
     RUN(test_poll_zero_never_waits);
     RUN(test_negative_timeout_waits_for_a_callback);
     RUN(test_json_variant_hands_over_the_output);
+    RUN(test_blocking_and_non_blocking_check_a_body_alike);
     return harness_finish();
 }

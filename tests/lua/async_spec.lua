@@ -2,6 +2,8 @@
 local echo = require("helpers.echo_server")
 local capture = require("helpers.capture")
 local F = require("helpers.fixtures")
+local V = require("helpers.model_values")
+local cjson = require("cjson")
 local ivs = require("ivs")
 local socket = require("socket")
 
@@ -235,5 +237,109 @@ describe("client:run_all", function()
     finally(function() c:close() end)
     assert.is_true(ivs.is_client(c))
     assert.equal("cancelled", ivs.kinds[#ivs.kinds])
+  end)
+end)
+
+-- A non-blocking call's response is checked by the core exactly as a blocking call's (the
+-- same text checker: trailing bytes refused, the same limits and errors) and read into Lua by
+-- the same reader, so start/result and run_all give what call gives, value for value.
+describe("non-blocking results read like blocking ones", function()
+  after_each(capture.finish_all)
+
+  -- A value as text with every number's Lua subtype, keys sorted: equal texts, equal values.
+  local function typed(v)
+    if type(v) == "table" then
+      local keys = {}
+      for k in pairs(v) do keys[#keys + 1] = k end
+      table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+      local parts = {}
+      for _, k in ipairs(keys) do parts[#parts + 1] = typed(k) .. "=" .. typed(v[k]) end
+      return "{" .. table.concat(parts, ",") .. "}"
+    elseif type(v) == "number" then
+      return (math.type and math.type(v) or "number") .. ":" .. string.format("%.17g", v)
+    end
+    return type(v) .. ":" .. tostring(v)
+  end
+
+  local function typed_err(e)
+    if not e then return "no error" end
+    return typed({ kind = e.kind, code = e.code, message = e.message, status = e.status,
+      retryable = e.retryable, operation = e.operation })
+  end
+
+  local bodies = {
+    ' { "channel" : { "arn" : "' .. F.CHANNEL_ARN .. '", "name": "a\\"b\\u00e9\\ud83d\\ude00",\n' ..
+      '"latencyMode": null, "tags": { "k": null, "e": "" }, "authorized": false,\n' ..
+      '"extra": [1, null, -2.5e1, 1.5, 1e300, {"x": null, "y": [[], {}]}, "s"] } }\r\n',
+    '{"channel":{"name":"a"}} trailing',
+    '{"channel":{}}{"channel":{}}',
+    '{"channel":{"name":"a"}}\0',
+    '{"channel":',
+    '[]',
+    '{"a":"\\q"}',
+    '{"channel":' .. string.rep("[", 40) .. string.rep("]", 40) .. "}",
+    '',
+  }
+
+  it("gives the same result or the same error for every body", function()
+    for i, body in ipairs(bodies) do
+      local srv = capture.start({ { body = body }, { body = body }, { body = body } })
+      local c = F.client(ivs, srv.url)
+      local b_out, b_err = c:get_channel{ arn = F.CHANNEL_ARN }
+      local call = assert(c:start("get_channel", { arn = F.CHANNEL_ARN }))
+      for _ = 1, 100 do
+        if call:done() then break end
+        c:poll(100)
+      end
+      local s_out, s_err = call:result()
+      local r = c:run_all({ { "get_channel", { arn = F.CHANNEL_ARN } } })[1]
+      c:close()
+      srv:finish()
+      assert.equal(typed(b_out), typed(s_out), "body " .. i)
+      assert.equal(typed(b_out), typed(r.result), "body " .. i)
+      assert.equal(typed_err(b_err), typed_err(s_err), "body " .. i)
+      assert.equal(typed_err(b_err), typed_err(r.err), "body " .. i)
+      if i == 1 or i == #bodies then
+        assert.is_table(b_out, "body " .. i)
+      else
+        assert.is_nil(b_out, "body " .. i)
+        assert.equal("InvalidResponse", b_err.code, "body " .. i)
+      end
+    end
+  end)
+
+  -- Members bound to response headers exist only in the core's tree: the text a non-blocking
+  -- call hands over is that tree printed, as for a blocking call.
+  it("gives header-bound output members as a blocking call does", function()
+    local n = 0
+    for _, name in ipairs({ "ivs", "ivs.chat", "ivs.realtime" }) do
+      local mod = require(name)
+      for _, op in ipairs(mod.operations()) do
+        local d = mod.describe(op)
+        local headers = V.output_headers(d)
+        if #headers > 0 then
+          n = n + 1
+          local h = {}
+          for _, x in ipairs(headers) do h[x[1]] = x[3] end
+          local r = { status = d.success_status, headers = h, body = cjson.encode(V.output(d)) }
+          local srv = capture.start({ r, r })
+          local c = F.client(mod, srv.url)
+          local b_out, b_err = c:call(op, V.input(d))
+          local call = assert(c:start(op, V.input(d)))
+          for _ = 1, 100 do
+            if call:done() then break end
+            c:poll(100)
+          end
+          local s_out, s_err = call:result()
+          c:close()
+          srv:finish()
+          assert.is_table(b_out, op .. ": " .. tostring(b_err))
+          assert.equal(headers[1][3], b_out[headers[1][2]], op)
+          assert.equal(typed(b_out), typed(s_out), op)
+          assert.equal(typed_err(b_err), typed_err(s_err), op)
+        end
+      end
+    end
+    assert.is_true(n > 0, "no operation has header-bound output members")
   end)
 end)
