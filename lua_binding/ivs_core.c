@@ -2002,7 +2002,7 @@ static int l_call_result(lua_State *L)
     }
     if (s->body.len) {
         /* The core checked the text: one JSON object, so the reader starts at its brace. */
-        struct text_reader r = {L, s->body.data, &s->scratch};
+        struct text_reader r = {L, s->body.data, s->body.data + s->body.len, &s->scratch};
         s_text_value(&r, s->op->output, 0);
     } else {
         lua_newtable(L);
