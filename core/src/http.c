@@ -131,12 +131,38 @@ void http_response_cleanup(struct http_response *r)
     if (!r)
         return;
     buf_free(&r->body);
-    for (size_t i = 0; i < r->header_count; i++) {
-        free(r->headers[i].name);
-        free(r->headers[i].value);
-    }
+    buf_free(&r->header_text);
     free(r->headers);
     memset(r, 0, sizeof *r);
+}
+
+/* What a reused response may keep between requests: an IVS answer needs far less. */
+#define KEEP_BODY_BYTES (64 * 1024)
+#define KEEP_HEADER_BYTES (16 * 1024)
+#define KEEP_HEADER_LINES 64
+
+void http_response_reset(struct http_response *r)
+{
+    if (!r)
+        return;
+    if (r->body.failed || r->body.cap > KEEP_BODY_BYTES) {
+        buf_free(&r->body);
+    } else {
+        if (r->body.sensitive && r->body.data)
+            explicit_bzero(r->body.data, r->body.cap);
+        buf_reset(&r->body);
+    }
+    if (r->header_text.failed || r->header_text.cap > KEEP_HEADER_BYTES)
+        buf_free(&r->header_text);
+    else
+        buf_reset(&r->header_text);
+    if (r->header_cap > KEEP_HEADER_LINES) {
+        free(r->headers);
+        r->headers = NULL;
+        r->header_cap = 0;
+    }
+    r->header_count = 0;
+    r->status = 0;
 }
 
 const char *http_response_header(const struct http_response *r, const char *name)
@@ -151,11 +177,17 @@ const char *http_response_header(const struct http_response *r, const char *name
 
 static void drop_headers(struct http_response *r)
 {
-    for (size_t i = 0; i < r->header_count; i++) {
-        free(r->headers[i].name);
-        free(r->headers[i].value);
-    }
     r->header_count = 0;
+    buf_reset(&r->header_text);
+}
+
+/* Points every header line into the finished header text. */
+static void fix_header_pointers(struct http_response *r)
+{
+    for (size_t i = 0; i < r->header_count; i++) {
+        r->headers[i].name = r->header_text.data + r->headers[i].name_off;
+        r->headers[i].value = r->header_text.data + r->headers[i].value_off;
+    }
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
@@ -217,16 +249,25 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
         r->headers = p;
         r->header_cap = cap;
     }
-    char *name = ivs_strndup(data, name_len);
-    char *value = ivs_strndup(v, (size_t)(end - v));
-    if (!name || !value) {
-        free(name);
-        free(value);
+    /* Appended to one text block rather than copied line by line: the pointers are set when
+     * the block has stopped moving (transfer_finish). */
+    struct buf *text = &r->header_text;
+    size_t value_len = (size_t)(end - v);
+    if (buf_reserve(text, name_len + value_len + 2) != 0) {
         t->failed = 1;
         return 0;
     }
-    r->headers[r->header_count].name = name;
-    r->headers[r->header_count].value = value;
+    struct http_header_line *h = &r->headers[r->header_count];
+    h->name = h->value = NULL;
+    h->name_off = text->len;
+    memcpy(text->data + text->len, data, name_len);
+    text->len += name_len;
+    text->data[text->len++] = '\0';
+    h->value_off = text->len;
+    memcpy(text->data + text->len, v, value_len);
+    text->len += value_len;
+    text->data[text->len++] = '\0';
+    text->data[text->len] = '\0'; /* the buffer's own terminator, inside the reserved room */
     r->header_count++;
     return n;
 }
@@ -461,7 +502,7 @@ static enum ivs_status transfer_setup(const struct http_settings *s, struct tran
     if (!resp)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "http_perform needs a response");
-    http_response_cleanup(resp);
+    http_response_reset(resp);
     resp->body.sensitive = s->sensitive_body;
     if (!method || !url)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
@@ -522,6 +563,7 @@ static enum ivs_status transfer_finish(struct transfer *t, CURL *e, CURLcode rc,
         st = map_curl_error(t, rc, url, err);
     } else {
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
+        fix_header_pointers(resp);
         st = IVS_OK;
     }
     if (st != IVS_OK) {

@@ -41,13 +41,17 @@ struct http_options {
 struct http_response {
     long status;
     struct buf body;
-    /* Every response header in order, names as received. */
+    /* Every response header in order, names as received. name and value point into
+     * header_text (set once the response is complete); the offsets are where they live in it
+     * while it still grows. */
     struct http_header_line {
         char *name;
         char *value;
+        size_t name_off, value_off;
     } * headers;
     size_t header_count;
     size_t header_cap;
+    struct buf header_text; /* every name and value, each NUL-terminated: one block for all */
 };
 
 struct http_conn;
@@ -71,6 +75,10 @@ enum ivs_status http_perform(struct http_conn *c, const char *method, const char
 
 /* Releases what a response holds and zeroes it; NULL is accepted. */
 void http_response_cleanup(struct http_response *r);
+
+/* Empties a response but keeps its blocks for the next request (a sensitive body is wiped
+ * first); blocks grown past a large response are released. NULL is accepted. */
+void http_response_reset(struct http_response *r);
 
 /* The value of the first header with this name (case-insensitive); NULL when absent. */
 const char *http_response_header(const struct http_response *r, const char *name);
