@@ -370,6 +370,9 @@ void client_destroy(struct ivs_client *c)
             free(c->known_secrets[i]);
         }
     }
+    buf_free(&c->scratch.wire_path);
+    buf_free(&c->scratch.url);
+    http_response_cleanup(&c->scratch.resp);
     http_multi_free(c->multi);
     c->magic = 0;
     free(c);
@@ -606,10 +609,11 @@ static const char *s_response_header(const void *ctx, const char *name)
  * The call
  * ------------------------------------------------------------------------------------- */
 
-enum ivs_status call_begin(struct ivs_client *c, const struct model_operation *op,
-                           const cJSON *input, struct call_state *cs, struct ivs_error *err)
+/* call_begin on a cs already zeroed, whose buffers may hold the client's scratch blocks. On
+ * failure the buffers are left for the caller to release or give back. */
+static enum ivs_status s_begin(struct ivs_client *c, const struct model_operation *op,
+                               const cJSON *input, struct call_state *cs, struct ivs_error *err)
 {
-    memset(cs, 0, sizeof *cs);
     cs->op = op;
     enum ivs_status st = model_validate_cached(op, input, c->patterns, err);
     if (st != IVS_OK) {
@@ -625,18 +629,74 @@ enum ivs_status call_begin(struct ivs_client *c, const struct model_operation *o
     buf_puts(&cs->wire_path, c->base_path);
     buf_puts(&cs->wire_path, cs->req.path);
     buf_puts(&cs->url, c->url_base);
-    buf_puts(&cs->url, buf_str(&cs->wire_path));
+    buf_append(&cs->url, buf_str(&cs->wire_path), cs->wire_path.len);
     if (cs->req.query && *cs->req.query) {
         buf_putc(&cs->url, '?');
         buf_puts(&cs->url, cs->req.query);
     }
     if (buf_failed(&cs->wire_path) || buf_failed(&cs->url)) {
-        buf_free(&cs->wire_path);
-        buf_free(&cs->url);
         model_request_cleanup(&cs->req);
         return ivs_error_nomem(err);
     }
     return IVS_OK;
+}
+
+enum ivs_status call_begin(struct ivs_client *c, const struct model_operation *op,
+                           const cJSON *input, struct call_state *cs, struct ivs_error *err)
+{
+    memset(cs, 0, sizeof *cs);
+    enum ivs_status st = s_begin(c, op, input, cs, err);
+    if (st != IVS_OK) {
+        buf_free(&cs->wire_path);
+        buf_free(&cs->url);
+    }
+    return st;
+}
+
+/* Lends the client's scratch buffers to a blocking call (when no other call holds them). */
+static void s_scratch_take(struct ivs_client *c, struct call_state *cs)
+{
+    memset(cs, 0, sizeof *cs);
+    struct call_scratch *sc = &c->scratch;
+    if (sc->taken)
+        return;
+    sc->taken = 1;
+    cs->from_scratch = 1;
+    cs->wire_path = sc->wire_path;
+    cs->url = sc->url;
+    cs->resp = sc->resp;
+    sc->wire_path = sc->url = (struct buf)BUF_INIT;
+    sc->resp = (struct http_response){0};
+    buf_reset(&cs->wire_path);
+    buf_reset(&cs->url);
+}
+
+/* Empties a buffer for the next call; one grown past an unusual request is let go. */
+static void s_scratch_reset(struct buf *b)
+{
+    if (b->failed || b->cap > 4096)
+        buf_free(b);
+    else
+        buf_reset(b);
+}
+
+/* Takes the scratch buffers back from cs (emptied: a sensitive body is wiped), so call_end
+ * releases none of them. */
+static void s_scratch_give(struct ivs_client *c, struct call_state *cs)
+{
+    if (!cs->from_scratch)
+        return;
+    struct call_scratch *sc = &c->scratch;
+    s_scratch_reset(&cs->wire_path);
+    s_scratch_reset(&cs->url);
+    http_response_reset(&cs->resp);
+    sc->wire_path = cs->wire_path;
+    sc->url = cs->url;
+    sc->resp = cs->resp;
+    cs->wire_path = cs->url = (struct buf)BUF_INIT;
+    cs->resp = (struct http_response){0};
+    cs->from_scratch = 0;
+    sc->taken = 0;
 }
 
 enum ivs_status call_prepare_attempt(struct ivs_client *c, struct call_state *cs)
@@ -959,9 +1019,14 @@ static enum ivs_status s_call(struct ivs_client *c, const struct model_operation
                               struct ivs_error *err)
 {
     struct call_state cs;
-    enum ivs_status st = call_begin(c, op, input, &cs, err);
-    if (st != IVS_OK)
+    s_scratch_take(c, &cs);
+    enum ivs_status st = s_begin(c, op, input, &cs, err);
+    if (st != IVS_OK) {
+        s_scratch_give(c, &cs);
+        buf_free(&cs.wire_path);
+        buf_free(&cs.url);
         return st;
+    }
     cs.raw_output = raw != NULL && !s_output_has_headers(op);
     for (;;) {
         int64_t wait = call_rate_delay_ms(c);
@@ -994,10 +1059,12 @@ static enum ivs_status s_call(struct ivs_client *c, const struct model_operation
         free(text);
         if (!text || buf_failed(raw)) {
             buf_free(raw);
+            s_scratch_give(c, &cs);
             call_end(&cs, NULL);
             return ivs_error_nomem(err);
         }
     }
+    s_scratch_give(c, &cs);
     return call_end(&cs, err);
 }
 

@@ -51,6 +51,14 @@ struct ivs_client {
     ivs_random_fn random;
     void *hooks_ud;
     uint64_t rng; /* xorshift state when no random hook is given */
+    /* The blocking path's per-call buffers, kept from one call to the next so a call
+     * allocates none of them once they have grown to size. s_call takes them and gives them
+     * back; a call made while they are taken (from a log hook, say) uses its own. */
+    struct call_scratch {
+        int taken;
+        struct buf wire_path, url;
+        struct http_response resp;
+    } scratch;
 
     /* Non-blocking calls (async.c). */
     int max_connections;
@@ -80,6 +88,7 @@ struct call_state {
     /* Set after call_begin(): a successful response is only checked to be one JSON object and
      * stays in resp.body (output is NULL) for a caller who wants the text, not a tree. */
     int raw_output;
+    int from_scratch; /* wire_path, url and resp are the client's scratch, given back at the end */
 };
 
 enum call_next { CALL_DONE, CALL_RETRY };
