@@ -177,8 +177,8 @@ static int engine_sha256(struct sha_engine *e, const void *data, size_t len, uns
 {
     (void)e;
     SHA256_CTX ctx;
-    int ok = SHA256_Init(&ctx) && SHA256_Update(&ctx, data ? data : "", len) &&
-             SHA256_Final(out, &ctx);
+    int ok =
+        SHA256_Init(&ctx) && SHA256_Update(&ctx, data ? data : "", len) && SHA256_Final(out, &ctx);
     OPENSSL_cleanse(&ctx, sizeof ctx); /* it hashed the secret or the session token */
     return ok ? 0 : -1;
 }
