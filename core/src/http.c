@@ -42,6 +42,11 @@ struct transfer {
     struct buf header_text; /* the lines, each NUL-terminated, back to back */
     /* Options that outlive a request on the handle: set once, or undone when the next
      * request does not want them. */
+    /* The URL pre-parsed (CURLOPT_CURLU), with the text it was parsed from: a handle sending
+     * to the same URL again skips libcurl's parse and re-print of it. NULL when libcurl
+     * could not parse it (CURLOPT_URL alone then lets libcurl report why). */
+    CURLU *url;
+    struct buf url_text;
     unsigned char configured; /* the per-owner options are set */
     unsigned char custom_method, head, posted;
 };
@@ -110,6 +115,8 @@ enum ivs_status http_conn_new(const struct http_options *opts, struct http_conn 
 
 static void transfer_cleanup(struct transfer *t)
 {
+    curl_url_cleanup(t->url);
+    buf_free(&t->url_text);
     free(t->header_nodes);
     buf_free(&t->header_text);
     memset(t, 0, sizeof *t);
@@ -488,6 +495,34 @@ static void set_method(struct transfer *t, CURL *e, const char *method, const vo
     }
 }
 
+/* Points the handle at url. CURLOPT_URL is always set (it is only copied: what libcurl
+ * reports as the effective URL); CURLOPT_CURLU, which libcurl prefers when both are set,
+ * carries the URL parsed with the flags libcurl itself parses CURLOPT_URL with, once per
+ * distinct URL. */
+static void set_url(struct transfer *t, CURL *e, const char *url)
+{
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    size_t len = strlen(url);
+    if (t->url && t->url_text.len == len && memcmp(t->url_text.data, url, len) == 0) {
+        curl_easy_setopt(e, CURLOPT_CURLU, t->url);
+        return;
+    }
+    buf_reset(&t->url_text);
+    if (!t->url)
+        t->url = curl_url();
+    if (t->url &&
+        curl_url_set(t->url, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) ==
+            CURLUE_OK) {
+        buf_append(&t->url_text, url, len);
+        if (!buf_failed(&t->url_text)) {
+            curl_easy_setopt(e, CURLOPT_CURLU, t->url);
+            return;
+        }
+        buf_free(&t->url_text);
+    }
+    curl_easy_setopt(e, CURLOPT_CURLU, NULL);
+}
+
 /*
  * Configures easy handle e for one request, writing into t and resp. The blocking and the
  * multi paths both go through here and through transfer_finish(), so a request is put on the
@@ -525,7 +560,7 @@ static enum ivs_status transfer_setup(const struct http_settings *s, struct tran
     t->header_bytes = 0;
     t->body_started = 0;
     t->curl_error[0] = '\0';
-    curl_easy_setopt(e, CURLOPT_URL, url);
+    set_url(t, e, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
     set_method(t, e, method, body, body_len);
     return IVS_OK;

@@ -577,6 +577,48 @@ static void test_connection_refused_is_network_error(void)
     http_conn_free(conn);
 }
 
+/* The handle keeps the last URL pre-parsed: a request to another URL (and back) must go
+ * there, and an error must name the host of the request that failed. */
+static void test_url_changes_between_requests(void)
+{
+    struct fakesrv *srv;
+    struct http_conn *conn;
+    char base[64], url[128], dead[64], expect[32];
+    if (!setup(&srv, &conn, NULL, base, sizeof base))
+        return;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof addr;
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+          getsockname(fd, (struct sockaddr *)&addr, &alen) == 0);
+    close(fd);
+    snprintf(dead, sizeof dead, "http://127.0.0.1:%d/gone", ntohs(addr.sin_port));
+    snprintf(expect, sizeof expect, "127.0.0.1:%d", ntohs(addr.sin_port));
+    for (int i = 0; i < 3; i++)
+        fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "ok"});
+    struct http_response resp = {0};
+    struct ivs_error err = {0};
+    snprintf(url, sizeof url, "%s/one", base);
+    CHECK_INT_EQ(IVS_OK, http_perform(conn, "GET", url, NULL, 0, NULL, 0, &resp, &err));
+    CHECK_INT_EQ(IVS_OK, http_perform(conn, "GET", url, NULL, 0, NULL, 0, &resp, &err));
+    CHECK_INT_EQ(IVS_ERR_NETWORK, http_perform(conn, "GET", dead, NULL, 0, NULL, 0, &resp, &err));
+    CHECK(err.message && strstr(err.message, expect) != NULL);
+    ivs_error_clear(&err);
+    snprintf(url, sizeof url, "%s/two?x=1", base);
+    CHECK_INT_EQ(IVS_OK, http_perform(conn, "GET", url, NULL, 0, NULL, 0, &resp, &err));
+    const struct fakesrv_request *r = fakesrv_request(srv, 0);
+    CHECK(r && strcmp(r->target, "/one") == 0);
+    r = fakesrv_request(srv, 1);
+    CHECK(r && strcmp(r->target, "/one") == 0);
+    r = fakesrv_request(srv, 2);
+    CHECK(r && strcmp(r->target, "/two?x=1") == 0);
+    ivs_error_clear(&err);
+    http_response_cleanup(&resp);
+    http_conn_free(conn);
+    fakesrv_stop(srv);
+}
+
 static void test_dropped_connection_is_network_error(void)
 {
     struct fakesrv *srv;
@@ -884,6 +926,7 @@ int main(void)
     RUN(test_compressed_responses_are_decoded);
     RUN(test_timeout_is_reported_within_bound);
     RUN(test_connection_refused_is_network_error);
+    RUN(test_url_changes_between_requests);
     RUN(test_dropped_connection_is_network_error);
     RUN(test_rejects_caller_content_length_and_bad_urls);
     RUN(test_several_connections_on_several_threads);
