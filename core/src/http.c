@@ -510,9 +510,8 @@ static void set_url(struct transfer *t, CURL *e, const char *url)
     buf_reset(&t->url_text);
     if (!t->url)
         t->url = curl_url();
-    if (t->url &&
-        curl_url_set(t->url, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) ==
-            CURLUE_OK) {
+    if (t->url && curl_url_set(t->url, CURLUPART_URL, url,
+                               CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK) {
         buf_append(&t->url_text, url, len);
         if (!buf_failed(&t->url_text)) {
             curl_easy_setopt(e, CURLOPT_CURLU, t->url);
