@@ -22,6 +22,12 @@ struct http_settings {
     int sensitive_body;
     char *ca_bundle;
     char *user_agent;
+    /* The proxy environment as libcurl would read it, taken once when the owner is created
+     * (NULL: unset or empty, which libcurl treats alike). */
+    char *http_proxy;  /* http_proxy only: libcurl never reads HTTP_PROXY (CGI's httpoxy) */
+    char *https_proxy; /* https_proxy, else HTTPS_PROXY */
+    char *all_proxy;   /* all_proxy, else ALL_PROXY */
+    char *no_proxy;    /* no_proxy, else NO_PROXY */
 };
 
 /* The requests of one easy handle, one at a time, from setup to completion; what the curl
@@ -47,7 +53,9 @@ struct transfer {
      * could not parse it (CURLOPT_URL alone then lets libcurl report why). */
     CURLU *url;
     struct buf url_text;
-    unsigned char configured; /* the per-owner options are set */
+    const char *proxy, *no_proxy; /* what CURLOPT_PROXY and CURLOPT_NOPROXY were set to */
+    unsigned char proxy_set;      /* they were set at all */
+    unsigned char configured;     /* the per-owner options are set */
     unsigned char custom_method, head, posted;
 };
 
@@ -56,6 +64,31 @@ struct http_conn {
     struct http_settings settings;
     struct transfer t;
 };
+
+/* A copy of the first of these variables that is set and not empty (libcurl's
+ * curl_getenv() also takes an empty value for an unset one); NULL when none is. *failed is
+ * set when a copy cannot be made. */
+static char *env_copy(const char *lower, const char *upper, int *failed)
+{
+    const char *v = getenv(lower);
+    if ((!v || !*v) && upper)
+        v = getenv(upper);
+    if (!v || !*v)
+        return NULL;
+    char *copy = ivs_strdup(v);
+    if (!copy)
+        *failed = 1;
+    return copy;
+}
+
+/* Wipes and frees a string that may hold credentials (a proxy URL's user:password). */
+static void free_secret(char *p)
+{
+    if (p) {
+        explicit_bzero(p, strlen(p));
+        free(p);
+    }
+}
 
 static enum ivs_status settings_init(struct http_settings *s, const struct http_options *opts,
                                      struct ivs_error *err)
@@ -76,6 +109,16 @@ static enum ivs_status settings_init(struct http_settings *s, const struct http_
     s->user_agent = ivs_strdup(opts->user_agent ? opts->user_agent : "libivs/" IVS_VERSION);
     if (!s->user_agent || (opts->ca_bundle && !s->ca_bundle))
         return ivs_error_nomem(err);
+    /* Read here once rather than by libcurl on every transfer (a getenv() walk of the whole
+     * environment per variable, several per request); transfers get them back as explicit
+     * CURLOPT_PROXY / CURLOPT_NOPROXY, chosen as libcurl chooses (set_proxy). */
+    int failed = 0;
+    s->http_proxy = env_copy("http_proxy", NULL, &failed);
+    s->https_proxy = env_copy("https_proxy", "HTTPS_PROXY", &failed);
+    s->all_proxy = env_copy("all_proxy", "ALL_PROXY", &failed);
+    s->no_proxy = env_copy("no_proxy", "NO_PROXY", &failed);
+    if (failed)
+        return ivs_error_nomem(err);
     return IVS_OK;
 }
 
@@ -83,6 +126,10 @@ static void settings_cleanup(struct http_settings *s)
 {
     free(s->ca_bundle);
     free(s->user_agent);
+    free_secret(s->http_proxy);
+    free_secret(s->https_proxy);
+    free_secret(s->all_proxy);
+    free(s->no_proxy);
     memset(s, 0, sizeof *s);
 }
 
@@ -430,8 +477,6 @@ static void configure_handle(const struct http_settings *s, struct transfer *t, 
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (s->ca_bundle)
         curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_bundle);
-    /* No CURLOPT_PROXY/NOPROXY: left unset, libcurl reads http_proxy, https_proxy and
-     * no_proxy from the environment itself. */
     if (s->accept_encoding)
         curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
     if (s->close_connection) {
@@ -493,6 +538,33 @@ static void set_method(struct transfer *t, CURL *e, const char *method, const vo
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
         t->custom_method = 1;
     }
+}
+
+/* The proxy libcurl would take from the environment for url, from the copies made when the
+ * owner was created: <scheme>_proxy (for http the lowercase name only, for https either
+ * case), else all_proxy, else none. With a proxy, no_proxy goes to CURLOPT_NOPROXY, which
+ * libcurl applies exactly as it applies the variable ("" when unset: NULL would send libcurl
+ * back to the environment). Without one, CURLOPT_NOPROXY "*" says so: libcurl then neither
+ * reads the environment nor copies an empty proxy string on every transfer. */
+static void set_proxy(const struct http_settings *s, struct transfer *t, CURL *e, const char *url)
+{
+    static const char none[] = "", every_host[] = "*";
+    const char *scheme_proxy = NULL;
+    if (strncasecmp(url, "https://", 8) == 0)
+        scheme_proxy = s->https_proxy;
+    else if (strncasecmp(url, "http://", 7) == 0 || !strstr(url, "://"))
+        scheme_proxy = s->http_proxy; /* libcurl takes a URL without a scheme as http */
+    const char *proxy = scheme_proxy ? scheme_proxy : s->all_proxy;
+    const char *no_proxy = !proxy ? every_host : s->no_proxy ? s->no_proxy : none;
+    if (!t->proxy_set || proxy != t->proxy) {
+        curl_easy_setopt(e, CURLOPT_PROXY, proxy);
+        t->proxy = proxy;
+    }
+    if (!t->proxy_set || no_proxy != t->no_proxy) {
+        curl_easy_setopt(e, CURLOPT_NOPROXY, no_proxy);
+        t->no_proxy = no_proxy;
+    }
+    t->proxy_set = 1;
 }
 
 /* Points the handle at url. CURLOPT_URL is always set (it is only copied: what libcurl
@@ -560,6 +632,7 @@ static enum ivs_status transfer_setup(const struct http_settings *s, struct tran
     t->body_started = 0;
     t->curl_error[0] = '\0';
     set_url(t, e, url);
+    set_proxy(s, t, e, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
     set_method(t, e, method, body, body_len);
     return IVS_OK;

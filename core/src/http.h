@@ -5,8 +5,9 @@
  *    caller (http_multi_perform / http_multi_wait) without blocking; connections are shared
  *    through the multi handle's connection cache and capped per host.
  *
- * Proxies: libcurl's own environment handling applies (http_proxy, https_proxy/HTTPS_PROXY,
- * all_proxy, no_proxy); nothing here overrides it. TLS peer and host verification are always
+ * Proxies: the environment variables libcurl reads (http_proxy, https_proxy/HTTPS_PROXY,
+ * all_proxy/ALL_PROXY, no_proxy/NO_PROXY; never HTTP_PROXY) with libcurl's precedence, but
+ * read once, when the http_conn or http_multi is created, not on every transfer. TLS peer and host verification are always
  * on. Redirects are never followed. libcurl never adds "Expect: 100-continue" nor a default
  * Content-Type: only the caller's headers (plus Host, User-Agent, Content-Length and, with
  * accept_encoding, Accept-Encoding) go out. An http_conn or http_multi is used by one thread
