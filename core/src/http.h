@@ -7,11 +7,11 @@
  *
  * Proxies: the environment variables libcurl reads (http_proxy, https_proxy/HTTPS_PROXY,
  * all_proxy/ALL_PROXY, no_proxy/NO_PROXY; never HTTP_PROXY) with libcurl's precedence, but
- * read once, when the http_conn or http_multi is created, not on every transfer. TLS peer and host verification are always
- * on. Redirects are never followed. libcurl never adds "Expect: 100-continue" nor a default
- * Content-Type: only the caller's headers (plus Host, User-Agent, Content-Length and, with
- * accept_encoding, Accept-Encoding) go out. An http_conn or http_multi is used by one thread
- * at a time. */
+ * read once, when the http_conn or http_multi is created, not on every transfer. TLS peer and host
+ * verification are always on. Redirects are never followed. libcurl never adds "Expect:
+ * 100-continue" nor a default Content-Type: only the caller's headers (plus Host, User-Agent,
+ * Content-Length and, with accept_encoding, Accept-Encoding) go out. An http_conn or http_multi is
+ * used by one thread at a time. */
 #ifndef IVS_HTTP_H
 #define IVS_HTTP_H
 
