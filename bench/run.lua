@@ -10,7 +10,8 @@
 -- Environment: BUILD (default "build"), BENCH_QUICK=1 (small counts, for a fast check),
 -- BENCH_RUNS (runs per figure, at least 3; default 5, quick 3; cold start at least 7, quick 5),
 -- BENCH_PYTHON (the interpreter for the peers; default: the real one behind `python3`),
--- BENCH_ONLY (phases to run, e.g. "calls,cold"; default all: sign calls conc cold memory scale).
+-- BENCH_ONLY (phases to run, e.g. "calls,cold"; default all: sign calls emulator conc cold memory
+-- scale).
 -- Sequential calls are shown beside two floors measured in the same run (bench/floor.c): the
 -- raw floor and the libcurl floor; allocations per call come from bench/malloc_count.c and
 -- instructions per call from callgrind (when valgrind is installed).
@@ -399,13 +400,59 @@ end
 
 local have_valgrind = os.execute("command -v valgrind >/dev/null 2>&1")
 
+local have_annotate = have_valgrind and os.execute("command -v callgrind_annotate >/dev/null 2>&1")
+
+-- Inclusive instructions per function of one callgrind profile: name -> count. A name listed
+-- twice (a symbol seen through its file and through its object) keeps its larger count;
+-- recursion levels (name'2) are left out, since the outermost level already includes them.
+local function callgrind_functions(file)
+  if not have_annotate then return nil end
+  local out, ok = capture("callgrind_annotate --inclusive=yes --threshold=100 " .. quote(file) .. " 2>/dev/null")
+  if not ok then return nil end
+  local fns = {}
+  for line in out:gmatch("[^\n]+") do
+    local n, where = line:match("^%s*([%d,]+)%s+%b()%s+(.+)$")
+    if n then
+      where = where:gsub("%s+%[[^%]]*%]%s*$", "")
+      local name = where:match(":([^:]+)$")
+      if name and not name:find("'", 1, true) then
+        local v = tonumber((n:gsub(",", "")))
+        if not fns[name] or v > fns[name] then fns[name] = v end
+      end
+    end
+  end
+  return fns
+end
+
+-- Runs cmdline under callgrind; returns its total instruction count and, when
+-- callgrind_annotate is there, the inclusive count of every function (see above).
 local function count_instructions(cmdline)
   if not have_valgrind then return nil end
-  local out, ok = capture(env .. "valgrind --tool=callgrind --callgrind-out-file=/dev/null " .. cmdline ..
+  local file = tmpdir .. "/callgrind.out"
+  os.remove(file)
+  local out, ok = capture(env .. "valgrind --tool=callgrind --callgrind-out-file=" .. quote(file) .. " " .. cmdline ..
     " 2>&1 >/dev/null")
   if not ok then return nil end
   local n = out:match("Collected%s*:%s*(%d+)")
-  return tonumber(n)
+  local fns = callgrind_functions(file)
+  os.remove(file)
+  return tonumber(n), fns
+end
+
+-- Instructions per call and where they go: totals and each function's inclusive count from
+-- two runs of N1 and N2 calls, (count(N2) - count(N1)) / (N2 - N1), so start-up and exit
+-- cancel out. Returns the total per call and a table name -> instructions per call (nil when
+-- callgrind_annotate is missing).
+local function instructions_per_call(cmd, n1, n2)
+  local ta, fa = count_instructions(cmd(n1))
+  local tb, fb = count_instructions(cmd(n2))
+  if not ta or not tb then return nil end
+  local per
+  if fa and fb then
+    per = {}
+    for name, v in pairs(fb) do per[name] = (v - (fa[name] or 0)) / (n2 - n1) end
+  end
+  return (tb - ta) / (n2 - n1), per
 end
 
 local function bench_calls()
@@ -441,8 +488,25 @@ local function bench_calls()
     r.counts[side] = {
       allocations = file_exists(paths.malloc_count) and per_call(cmd, count_allocations, C.count_calls[1],
         C.count_calls[2]),
-      instructions = per_call(cmd, count_instructions, C.count_calls[1], C.count_calls[2]),
     }
+    r.counts[side].instructions, r.counts[side].functions =
+      instructions_per_call(cmd, C.count_calls[1], C.count_calls[2])
+  end
+  return r
+end
+
+-- The emulator's own ceiling: bench/floor.c's load mode, 4 threads each writing the pre-signed
+-- GetChannel over its own kept-alive socket for a few seconds (every answer must be a 200, so
+-- SigV4 and validation run on every request). The client side costs next to nothing.
+local function bench_emulator()
+  if not file_exists(paths.floor) then error("skipped (no floor tool)", 0) end
+  local r = { per_second = {} }
+  for _ = 1, runs do
+    local endpoint, arn = fresh_with_channel()
+    local out, ok = capture(env .. quote(paths.floor) .. " load " .. quote(endpoint) .. " " .. quote(arn) .. " " ..
+      (quick and 1 or 3) .. " 4")
+    if not ok then error("floor load failed", 0) end
+    r.per_second[#r.per_second + 1] = json_one(out, "floor load").per_second
   end
   return r
 end
@@ -570,6 +634,9 @@ local rows = {}
 local figures = {}
 -- The floor table (sequential GetChannel): one list of cells per side.
 local floor_rows = {}
+-- Where one sequential GetChannel's instructions go (callgrind, inclusive, per call).
+local breakdown_rows = {}
+local breakdown_header = { "Where one GetChannel's instructions go", "libcurl floor", "C API", "Lua 5.4" }
 local floor_header = { "Sequential GetChannel", "calls/s", "of raw", "of libcurl", "× boto3", "client CPU/call",
   "× raw CPU", "× libcurl CPU", "allocs/call", "instr/call" }
 
@@ -637,6 +704,7 @@ local function render(markdown)
     }
   end
   local text = render_cells({ "What", "Ours", "Peer", "Ratio", "Goal", "Met" }, cells, markdown)
+  if #breakdown_rows > 0 then text = render_cells(breakdown_header, breakdown_rows, markdown) .. "\n" .. text end
   if #floor_rows > 0 then text = render_cells(floor_header, floor_rows, markdown) .. "\n" .. text end
   return text
 end
@@ -793,6 +861,57 @@ local function main()
         }
       end
     end
+    -- Where the instructions of one call go, side by side: what lies in libcurl (and within
+    -- it, the parts the issue named) and what is ours, from the same callgrind runs.
+    local fsides = { { "libcurl floor", "libcurl" }, { "C API", "capi" }, { "Lua 5.4", "lua" } }
+    local function fn(side, ...)
+      local f = calls.counts[side] and calls.counts[side].functions
+      if not f then return nil end
+      local sum, any = 0, false
+      for _, name in ipairs{ ... } do
+        if f[name] then sum, any = sum + f[name], true end
+      end
+      return any and sum or nil
+    end
+    local parts = {
+      { "libcurl: curl_easy_perform, less our callbacks", function(sd)
+        local perform = fn(sd, "curl_easy_perform")
+        return perform and perform - (fn(sd, "on_header", "on_body") or 0)
+      end },
+      { "  of it: request lines built by printf", function(sd) return fn(sd, "curl_maprintf", "curl_msnprintf") end },
+      { "  of it: URL parsing (curl_url_set/get)", function(sd) return fn(sd, "curl_url_set", "curl_url_get") end },
+      { "  of it: header name compares", function(sd) return fn(sd, "curl_strnequal", "curl_strequal") end },
+      { "SigV4 signing", function(sd) return fn(sd, "sigv4_sign") end },
+      { "Validation and serialization", function(sd) return fn(sd, "model_validate_cached", "model_serialize") end },
+      { "Response check, retry bookkeeping", function(sd) return fn(sd, "call_finish_attempt") end },
+      { "Lua: parameters to request", function(sd) return fn(sd, "s_operation_input") end },
+      { "Lua: response text to tables", function(sd) return fn(sd, "s_text_value") end },
+    }
+    local have_profile = false
+    for _, sd in ipairs(fsides) do
+      if calls.counts[sd[2]] and calls.counts[sd[2]].functions then have_profile = true end
+    end
+    if have_profile then
+      local function k(v) return v and string.format("%.1fk", v / 1000) or "" end
+      local top = { 1, 5, 6, 7, 8, 9 } -- the rows that do not overlap, for "everything else"
+      for i, part in ipairs(parts) do
+        local cells = { part[1] }
+        for _, sd in ipairs(fsides) do cells[#cells + 1] = k(part[2](sd[2])) end
+        breakdown_rows[#breakdown_rows + 1] = cells
+        if i == #parts then
+          local rest, total = { "Everything else: the call, buffers, malloc, Lua VM" }, { "Total per call" }
+          for _, sd in ipairs(fsides) do
+            local t = calls.counts[sd[2]] and calls.counts[sd[2]].instructions
+            local sum = 0
+            for _, j in ipairs(top) do sum = sum + (parts[j][2](sd[2]) or 0) end
+            rest[#rest + 1] = t and k(t - sum) or ""
+            total[#total + 1] = k(t)
+          end
+          breakdown_rows[#breakdown_rows + 1] = rest
+          breakdown_rows[#breakdown_rows + 1] = total
+        end
+      end
+    end
   else
     failed_row("GetChannel calls", cerr)
   end
@@ -816,13 +935,25 @@ local function main()
     local async = median(conc.run_all)
     row{ what = string.format("%s CreateChannel, %d in flight: Lua client:run_all (one process) vs boto3 pool(%d)", n,
       C.threads, C.threads), ours = async, ours_text = fmt_s(async) or "no async API in the Lua module",
-      peer = peer, peer_text = fmt_s(peer), ratio = peer and async and peer / async }
+      peer = peer, peer_text = fmt_s(peer), ratio = peer and async and peer / async, goal = "≥ 15×",
+      met = at_least(peer and async and peer / async, 15) }
     local procs = median(conc.processes)
     row{ what = string.format("%s CreateChannel, %d in flight: %d Lua processes vs boto3 pool(%d)", n, C.threads,
       C.threads, C.threads), ours = procs, ours_text = fmt_s(procs), peer = peer, peer_text = fmt_s(peer),
       ratio = peer and procs and peer / procs }
   else
     failed_row("Concurrent CreateChannel", ccerr)
+  end
+
+  -- 3b. The emulator's ceiling
+  local emu, eerr = phase("emulator", bench_emulator)
+  if emu then
+    ours_any = true
+    local v = median(emu.per_second)
+    row{ what = "Emulator: signed GetChannel/s, 4 kept-alive connections (SigV4 and validation on)",
+      ours = v, ours_text = fmt_rate(v), peer_text = "", goal = "≥ 40,000/s", met = at_least(v, 40000) }
+  else
+    failed_row("Emulator load", eerr)
   end
 
   -- 4. Cold start
@@ -934,6 +1065,7 @@ local function main()
     peers = peers,
     table = rows,
     floor_table = floor_rows,
+    breakdown_table = breakdown_rows,
     raw = figures,
   }
   local json = cjson.encode(doc)
