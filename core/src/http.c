@@ -12,6 +12,7 @@
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define DEFAULT_TIMEOUT_MS 60000L
+#define ACCEPT_ENCODING "gzip, deflate"
 
 /* What every transfer of one owner (a blocking connection or a multi) is sent with. */
 struct http_settings {
@@ -401,7 +402,8 @@ static void put_header_line(struct buf *b, const char *name, const char *value, 
 /* Builds the header list of a request into t's reusable nodes and text; returns the list
  * (NULL when there are no lines), with *failed set when memory ran out. */
 static struct curl_slist *build_header_list(struct transfer *t, const struct ivs_header *headers,
-                                            size_t count, const char *user_agent, int *failed)
+                                            size_t count, const struct http_settings *s,
+                                            int *failed)
 {
     /* Suppress what curl would add on its own: "Expect: 100-continue" costs a round trip, and
      * a default form Content-Type would be a header the caller neither set nor signed. */
@@ -425,8 +427,15 @@ static struct curl_slist *build_header_list(struct transfer *t, const struct ivs
      * option libcurl formats "User-Agent: ..." through its own printf on every request, about
      * 23k instructions for our agent string against 10k as a custom line (a tenth of a call).
      * A caller's own User-Agent wins, as it would over the option. */
-    if (user_agent && !has_header(headers, count, "User-Agent")) {
-        put_header_line(&t->header_text, "User-Agent", user_agent, 0);
+    if (s->user_agent && !has_header(headers, count, "User-Agent")) {
+        put_header_line(&t->header_text, "User-Agent", s->user_agent, 0);
+        lines++;
+    }
+    /* Likewise Accept-Encoding: libcurl formats its own line with aprintf() per request
+     * unless one is given, and still decodes the answer because CURLOPT_ACCEPT_ENCODING is
+     * set (configure_handle). The same value as that option. */
+    if (s->accept_encoding && !has_header(headers, count, "Accept-Encoding")) {
+        put_header_line(&t->header_text, "Accept-Encoding", ACCEPT_ENCODING, 0);
         lines++;
     }
     for (size_t i = 0; i < SUPPRESSED; i++) {
@@ -478,7 +487,7 @@ static void configure_handle(const struct http_settings *s, struct transfer *t, 
     if (s->ca_bundle)
         curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_bundle);
     if (s->accept_encoding)
-        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ACCEPT_ENCODING);
     if (s->close_connection) {
         curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
         curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
@@ -618,7 +627,7 @@ static enum ivs_status transfer_setup(const struct http_settings *s, struct tran
                              "http_perform computes Content-Length itself; do not pass it");
 
     int failed = 0;
-    struct curl_slist *list = build_header_list(t, headers, header_count, s->user_agent, &failed);
+    struct curl_slist *list = build_header_list(t, headers, header_count, s, &failed);
     if (failed)
         return ivs_error_nomem(err);
 

@@ -509,6 +509,8 @@ static void test_compressed_responses_are_decoded(void)
     const struct fakesrv_request *r = fakesrv_request(srv, 0);
     CHECK_STR_EQ("gzip, deflate", fakesrv_request_header(r, "Accept-Encoding", hv, sizeof hv));
     CHECK_STR_EQ("lua-ivs/9 test", fakesrv_request_header(r, "User-Agent", hv, sizeof hv));
+    CHECK_INT_EQ(1, count_header_lines(r, "Accept-Encoding"));
+    CHECK_INT_EQ(1, count_header_lines(fakesrv_request(srv, 1), "Accept-Encoding"));
     http_response_cleanup(&resp);
     http_conn_free(conn);
     fakesrv_stop(srv);
