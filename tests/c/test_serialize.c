@@ -2,6 +2,7 @@
  * by botocore's rest-json serializer and are checked in as bytes), nasty ARNs and tag keys,
  * the round trip through model_deserialize_request, and a live comparison with botocore
  * (tests/oracle/botocore_serialize.py) when python3 + botocore and ../shared are present. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -415,6 +416,57 @@ static void test_json_types(void)
     model_request_cleanup(&r);
 }
 
+/* The body is written as text straight from the input: it must be byte for byte what cJSON
+ * prints for the same values (escapes, number forms, nested values under a string member). */
+static void test_body_prints_as_cjson_does(void)
+{
+    static const char *const values[] = {
+        "\"a\\\"b\\\\c\\u0001\\n\\t\\u001f\\b\\f\\r caf\xC3\xA9 \xF0\x9F\x98\x80 \x7F/\"",
+        "0.1",
+        "0.3333333333333333",
+        "1e300",
+        "-2.5e-7",
+        "2147483648",
+        "-2147483649",
+        "123456789.123",
+        "9007199254740993",
+        "true",
+        "[1,\"x\",{\"k\":[]},false,null]",
+        "{\"a\":{\"b\":\"\\u0002\"},\"\":{}}",
+    };
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        char json[512];
+        snprintf(json, sizeof json, "{\"tags\":{\"k\\\"e\\u0003y\":%s},\"name\":%s}", values[i],
+                 values[i]);
+        char model_order[512];
+        snprintf(model_order, sizeof model_order, "{\"name\":%s,\"tags\":{\"k\\\"e\\u0003y\":%s}}",
+                 values[i], values[i]);
+        cJSON *tree = cJSON_Parse(model_order);
+        char *expected = tree ? cJSON_PrintUnformatted(tree) : NULL;
+        struct model_request r;
+        CHECK_MSG(expected && ser("create_channel", json, &r) == IVS_OK, "%s", values[i]);
+        if (expected && r.body) {
+            CHECK_STR_EQ(expected, r.body);
+            CHECK_INT_EQ(strlen(expected), r.body_len);
+        }
+        model_request_cleanup(&r);
+        free(expected);
+        cJSON_Delete(tree);
+    }
+    /* Values a parser never makes but a caller building a tree can: NaN and infinities print
+     * as null, a raw value as its text. */
+    cJSON *in = cJSON_CreateObject();
+    cJSON_AddItemToObject(in, "name", cJSON_CreateNumber(NAN));
+    cJSON *tags = cJSON_AddObjectToObject(in, "tags");
+    cJSON_AddItemToObject(tags, "inf", cJSON_CreateNumber(-INFINITY));
+    cJSON_AddItemToObject(tags, "raw", cJSON_CreateRaw("[1, 2]"));
+    struct model_request r;
+    CHECK(model_serialize(model_find_operation(IVS, "create_channel"), in, &r, NULL) == IVS_OK);
+    CHECK_STR_EQ("{\"name\":null,\"tags\":{\"inf\":null,\"raw\":[1, 2]}}", r.body);
+    model_request_cleanup(&r);
+    cJSON_Delete(in);
+}
+
 static void test_missing_uri_label(void)
 {
     struct model_request r;
@@ -726,6 +778,7 @@ int main(void)
     RUN(test_every_operation);
     RUN(test_tag_operations_with_nasty_values);
     RUN(test_json_types);
+    RUN(test_body_prints_as_cjson_does);
     RUN(test_missing_uri_label);
     RUN(test_header_members);
     RUN(test_idempotency_token_is_filled_in);
