@@ -375,40 +375,69 @@ static enum ivs_status map_curl_error(const struct transfer *t, CURLcode rc, con
     }
 }
 
-static int has_header(const struct ivs_header *headers, size_t count, const char *name)
-{
-    for (size_t i = 0; i < count; i++)
-        if (headers[i].name && strcasecmp(headers[i].name, name) == 0)
-            return 1;
-    return 0;
-}
-
 /* Appends one header line for curl: "Name: value", or "Name;" for an empty value ("Name:"
  * would remove the header instead). An empty suppress line "Name:" is made with value NULL. */
 static void put_header_line(struct buf *b, const char *name, const char *value, int suppress)
 {
-    buf_puts(b, name);
+    size_t name_len = strlen(name), value_len = !suppress && value ? strlen(value) : 0;
+    /* name, ": " or one of ':' ';', the value and the line's own NUL (buf keeps one more) */
+    if (buf_reserve(b, name_len + value_len + 3) != 0)
+        return;
+    char *w = b->data + b->len;
+    memcpy(w, name, name_len);
+    w += name_len;
     if (suppress) {
-        buf_putc(b, ':');
-    } else if (value && *value) {
-        buf_append(b, ": ", 2);
-        buf_puts(b, value);
+        *w++ = ':';
+    } else if (value_len) {
+        *w++ = ':';
+        *w++ = ' ';
+        memcpy(w, value, value_len);
+        w += value_len;
     } else {
-        buf_putc(b, ';');
+        *w++ = ';';
     }
-    buf_append(b, "", 1); /* the line's own terminator; buf keeps one more after it */
+    *w++ = '\0';
+    b->len = (size_t)(w - b->data);
+    *w = '\0';
 }
 
-/* Builds the header list of a request into t's reusable nodes and text; returns the list
- * (NULL when there are no lines), with *failed set when memory ran out. */
-static struct curl_slist *build_header_list(struct transfer *t, const struct ivs_header *headers,
-                                            size_t count, const struct http_settings *s,
-                                            int *failed)
+/* The header names whose presence among the caller's changes what is sent. */
+enum {
+    HAS_CONTENT_LENGTH = 1,
+    HAS_USER_AGENT = 2,
+    HAS_ACCEPT_ENCODING = 4,
+    HAS_EXPECT = 8,
+    HAS_CONTENT_TYPE = 16,
+};
+
+/* Which of those names the caller's headers hold (case-insensitive), in one pass. */
+static unsigned special_headers(const struct ivs_header *headers, size_t count)
 {
-    /* Suppress what curl would add on its own: "Expect: 100-continue" costs a round trip, and
-     * a default form Content-Type would be a header the caller neither set nor signed. */
-    static const char *const suppressed[] = {"Expect", "Content-Type"};
-    enum { SUPPRESSED = sizeof suppressed / sizeof suppressed[0] };
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {
+        {"Content-Length", HAS_CONTENT_LENGTH},   {"User-Agent", HAS_USER_AGENT},
+        {"Accept-Encoding", HAS_ACCEPT_ENCODING}, {"Expect", HAS_EXPECT},
+        {"Content-Type", HAS_CONTENT_TYPE},
+    };
+    unsigned found = 0;
+    for (size_t i = 0; i < count; i++) {
+        const char *n = headers[i].name;
+        if (!n)
+            continue;
+        int first = n[0] | 0x20; /* every special name starts with a letter */
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+            if (first == (names[k].name[0] | 0x20) && strcasecmp(n, names[k].name) == 0)
+                found |= names[k].bit;
+    }
+    return found;
+}
+
+static struct curl_slist *build_header_list(struct transfer *t, const struct ivs_header *headers,
+                                            size_t count, unsigned given,
+                                            const struct http_settings *s, int *failed)
+{
     *failed = 0;
     if (buf_failed(&t->header_text))
         buf_free(&t->header_text);
@@ -427,21 +456,25 @@ static struct curl_slist *build_header_list(struct transfer *t, const struct ivs
      * option libcurl formats "User-Agent: ..." through its own printf on every request, about
      * 23k instructions for our agent string against 10k as a custom line (a tenth of a call).
      * A caller's own User-Agent wins, as it would over the option. */
-    if (s->user_agent && !has_header(headers, count, "User-Agent")) {
+    if (s->user_agent && !(given & HAS_USER_AGENT)) {
         put_header_line(&t->header_text, "User-Agent", s->user_agent, 0);
         lines++;
     }
     /* Likewise Accept-Encoding: libcurl formats its own line with aprintf() per request
      * unless one is given, and still decodes the answer because CURLOPT_ACCEPT_ENCODING is
      * set (configure_handle). The same value as that option. */
-    if (s->accept_encoding && !has_header(headers, count, "Accept-Encoding")) {
+    if (s->accept_encoding && !(given & HAS_ACCEPT_ENCODING)) {
         put_header_line(&t->header_text, "Accept-Encoding", ACCEPT_ENCODING, 0);
         lines++;
     }
-    for (size_t i = 0; i < SUPPRESSED; i++) {
-        if (has_header(headers, count, suppressed[i]))
-            continue;
-        put_header_line(&t->header_text, suppressed[i], NULL, 1);
+    /* Suppress what curl would add on its own: "Expect: 100-continue" costs a round trip, and
+     * a default form Content-Type would be a header the caller neither set nor signed. */
+    if (!(given & HAS_EXPECT)) {
+        put_header_line(&t->header_text, "Expect", NULL, 1);
+        lines++;
+    }
+    if (!(given & HAS_CONTENT_TYPE)) {
+        put_header_line(&t->header_text, "Content-Type", NULL, 1);
         lines++;
     }
     if (lines > t->header_node_cap) {
@@ -622,12 +655,13 @@ static enum ivs_status transfer_setup(const struct http_settings *s, struct tran
     if (!method || !url)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "http_perform needs a connection, method and URL");
-    if (has_header(headers, header_count, "Content-Length"))
+    unsigned given = special_headers(headers, header_count);
+    if (given & HAS_CONTENT_LENGTH)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "http_perform computes Content-Length itself; do not pass it");
 
     int failed = 0;
-    struct curl_slist *list = build_header_list(t, headers, header_count, s, &failed);
+    struct curl_slist *list = build_header_list(t, headers, header_count, given, s, &failed);
     if (failed)
         return ivs_error_nomem(err);
 
