@@ -591,11 +591,10 @@ static void set_method(struct transfer *t, CURL *e, const char *method, const vo
 static void set_proxy(const struct http_settings *s, struct transfer *t, CURL *e, const char *url)
 {
     static const char none[] = "", every_host[] = "*";
-    const char *scheme_proxy = NULL;
-    if (strncasecmp(url, "https://", 8) == 0)
-        scheme_proxy = s->https_proxy;
-    else if (strncasecmp(url, "http://", 7) == 0 || !strstr(url, "://"))
-        scheme_proxy = s->http_proxy; /* libcurl takes a URL without a scheme as http */
+    /* http for everything but https: libcurl takes a URL without a scheme as http, and refuses
+     * any other scheme (CURLOPT_PROTOCOLS_STR) before it looks for a proxy. */
+    const char *scheme_proxy =
+        strncasecmp(url, "https://", 8) == 0 ? s->https_proxy : s->http_proxy;
     const char *proxy = scheme_proxy ? scheme_proxy : s->all_proxy;
     const char *no_proxy = !proxy ? every_host : s->no_proxy ? s->no_proxy : none;
     if (!t->proxy_set || proxy != t->proxy) {
