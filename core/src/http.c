@@ -608,18 +608,16 @@ static void set_proxy(const struct http_settings *s, struct transfer *t, CURL *e
     t->proxy_set = 1;
 }
 
-/* Points the handle at url. CURLOPT_URL is always set (it is only copied: what libcurl
- * reports as the effective URL); CURLOPT_CURLU, which libcurl prefers when both are set,
- * carries the URL parsed with the flags libcurl itself parses CURLOPT_URL with, once per
- * distinct URL. */
+/* Points the handle at url, when it does not point there already. CURLOPT_URL is set too
+ * (it is only copied: what libcurl reports as the effective URL); CURLOPT_CURLU, which libcurl
+ * prefers when both are set, carries the URL parsed with the flags libcurl itself parses
+ * CURLOPT_URL with, once per distinct URL. url_text is only non-empty while both are set. */
 static void set_url(struct transfer *t, CURL *e, const char *url)
 {
-    curl_easy_setopt(e, CURLOPT_URL, url);
     size_t len = strlen(url);
-    if (t->url && t->url_text.len == len && memcmp(t->url_text.data, url, len) == 0) {
-        curl_easy_setopt(e, CURLOPT_CURLU, t->url);
-        return;
-    }
+    if (len && t->url_text.len == len && memcmp(t->url_text.data, url, len) == 0)
+        return; /* the handle still holds both, from the last request */
+    curl_easy_setopt(e, CURLOPT_URL, url);
     buf_reset(&t->url_text);
     if (!t->url)
         t->url = curl_url();
