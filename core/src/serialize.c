@@ -19,17 +19,25 @@
 static void put_encoded(struct buf *b, const char *s, size_t len, int keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
+    /* At most three bytes out for each byte in: reserve once, write in place. */
+    if (len > ((size_t)-1) / 4 || buf_reserve(b, 3 * len) != 0) {
+        b->failed = 1;
+        return;
+    }
+    char *w = b->data + b->len;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
             c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
-            buf_putc(b, (char)c);
+            *w++ = (char)c;
         } else {
-            buf_putc(b, '%');
-            buf_putc(b, hex[c >> 4]);
-            buf_putc(b, hex[c & 15]);
+            *w++ = '%';
+            *w++ = hex[c >> 4];
+            *w++ = hex[c & 15];
         }
     }
+    b->len = (size_t)(w - b->data);
+    *w = '\0';
 }
 
 static int is_integer_type(enum model_type t) { return t == MT_INTEGER || t == MT_LONG; }
@@ -381,7 +389,9 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
     const char *t = op->uri;
     while (*t && *t != '?') {
         if (*t != '{') {
-            buf_putc(&path, *t++);
+            size_t run = strcspn(t, "{?");
+            buf_append(&path, t, run);
+            t += run;
             continue;
         }
         const char *close = strchr(t, '}');
