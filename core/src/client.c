@@ -370,6 +370,7 @@ void client_destroy(struct ivs_client *c)
             free(c->known_secrets[i]);
         }
     }
+    explicit_bzero(c->secret_digest, sizeof c->secret_digest);
     buf_free(&c->scratch.wire_path);
     buf_free(&c->scratch.url);
     http_response_cleanup(&c->scratch.resp);
@@ -714,8 +715,14 @@ enum ivs_status call_prepare_attempt(struct ivs_client *c, struct call_state *cs
     if (st != IVS_OK)
         return st;
     if (cr) {
+        int same_secret = c->secret_digest_set && c->known_secrets[0] &&
+                          strcmp(c->known_secrets[0], cr->secret_access_key) == 0;
         s_remember_secret(&c->known_secrets[0], cr->secret_access_key);
         s_remember_secret(&c->known_secrets[1], cr->session_token);
+        if (!same_secret) {
+            sigv4_secret_digest(cr->secret_access_key, c->secret_digest);
+            c->secret_digest_set = 1;
+        }
     }
 
     struct ivs_header *headers = cs->headers;
@@ -739,6 +746,7 @@ enum ivs_status call_prepare_attempt(struct ivs_client *c, struct call_state *cs
             .time = now_ms / 1000,
             .access_key_id = cr->access_key_id,
             .secret_access_key = cr->secret_access_key,
+            .secret_digest = c->secret_digest,
             .session_token = cr->session_token,
             .normalize_path = 1,
             .double_encode = 1,

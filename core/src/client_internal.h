@@ -43,6 +43,10 @@ struct ivs_client {
      * and every error the client hands out is scrubbed of them by value (redact_scrub),
      * whatever a service echoes back. Wiped when replaced or freed. */
     char *known_secrets[2];
+    /* sigv4_secret_digest() of known_secrets[0] (valid when secret_digest_set), so signing
+     * does not hash the secret again on every call. Wiped when freed. */
+    unsigned char secret_digest[32];
+    int secret_digest_set;
     ivs_log_fn log;
     void *log_ud;
     int log_level; /* highest level passed to log */

@@ -226,6 +226,12 @@ static int engine_hmac_once(struct sha_engine *e, const void *key, size_t key_le
     return engine_hmac(e, msg, msg_len, out);
 }
 
+void sigv4_secret_digest(const char *secret, unsigned char out[32])
+{
+    if (engine_sha256(NULL, secret ? secret : "", secret ? strlen(secret) : 0, out) != 0)
+        memset(out, 0, 32);
+}
+
 void sigv4_sha256_hex(const void *data, size_t len, char hex[65])
 {
     unsigned char md[32];
@@ -379,8 +385,8 @@ void sigv4_key_cache_free(struct sigv4_key_cache *c)
 /* Finds or derives the key; *slot is the cache entry holding it, or -1 when it bypassed the
  * cache. Deriving reuses the engine's HMAC state, so it marks no key as loaded. */
 static int lookup_key(struct sigv4_key_cache *cache, struct sha_engine *e, const char *secret,
-                      const char *date8, const char *region, const char *service,
-                      unsigned char key[32], int *slot)
+                      const unsigned char *secret_digest, const char *date8, const char *region,
+                      const char *service, unsigned char key[32], int *slot)
 {
     *slot = -1;
     size_t region_len = strlen(region), service_len = strlen(service);
@@ -391,7 +397,9 @@ static int lookup_key(struct sigv4_key_cache *cache, struct sha_engine *e, const
     }
 
     unsigned char digest[32];
-    if (engine_sha256(e, secret, strlen(secret), digest) != 0)
+    if (secret_digest)
+        memcpy(digest, secret_digest, 32);
+    else if (engine_sha256(e, secret, strlen(secret), digest) != 0)
         return -1;
     struct key_cache_entry *victim = &cache->entries[0];
     for (size_t i = 0; i < KEY_CACHE_ENTRIES; i++) {
@@ -434,7 +442,7 @@ int sigv4_signing_key(struct sigv4_key_cache *cache, const char *secret, const c
             return -1;
     }
     int slot;
-    int rc = lookup_key(cache, e, secret, date8, region, service, key, &slot);
+    int rc = lookup_key(cache, e, secret, NULL, date8, region, service, key, &slot);
     if (!cache)
         engine_free(&local);
     return rc;
@@ -1024,8 +1032,8 @@ static enum ivs_status sign_signature(struct sign_ctx *c, struct ivs_error *err)
     struct sigv4_key_cache *cache = c->cache;
     unsigned char digest[32], key[32];
     int slot = -1;
-    int mac_rc = lookup_key(cache, c->e, p->secret_access_key, c->date8, p->region, p->service, key,
-                            &slot) < 0
+    int mac_rc = lookup_key(cache, c->e, p->secret_access_key, p->secret_digest, c->date8,
+                            p->region, p->service, key, &slot) < 0
                      ? -1
                      : 0;
     /* The HMAC key schedule is kept loaded between signings with the same key. */
