@@ -373,6 +373,8 @@ void client_destroy(struct ivs_client *c)
     explicit_bzero(c->secret_digest, sizeof c->secret_digest);
     buf_free(&c->scratch.wire_path);
     buf_free(&c->scratch.url);
+    buf_free(&c->scratch.req_path);
+    buf_free(&c->scratch.req_body);
     http_response_cleanup(&c->scratch.resp);
     http_multi_free(c->multi);
     c->magic = 0;
@@ -623,7 +625,9 @@ static enum ivs_status s_begin(struct ivs_client *c, const struct model_operatio
         client_scrub_error(c, err);
         return st;
     }
-    st = model_serialize(op, input, &cs->req, err);
+    st = cs->from_scratch
+             ? model_serialize_into(op, input, &cs->req, &cs->req_path, &cs->req_body, err)
+             : model_serialize(op, input, &cs->req, err);
     if (st != IVS_OK)
         return st;
 
@@ -665,8 +669,10 @@ static void s_scratch_take(struct ivs_client *c, struct call_state *cs)
     cs->from_scratch = 1;
     cs->wire_path = sc->wire_path;
     cs->url = sc->url;
+    cs->req_path = sc->req_path;
+    cs->req_body = sc->req_body;
     cs->resp = sc->resp;
-    sc->wire_path = sc->url = (struct buf)BUF_INIT;
+    sc->wire_path = sc->url = sc->req_path = sc->req_body = (struct buf)BUF_INIT;
     sc->resp = (struct http_response){0};
     buf_reset(&cs->wire_path);
     buf_reset(&cs->url);
@@ -690,11 +696,20 @@ static void s_scratch_give(struct ivs_client *c, struct call_state *cs)
     struct call_scratch *sc = &c->scratch;
     s_scratch_reset(&cs->wire_path);
     s_scratch_reset(&cs->url);
+    s_scratch_reset(&cs->req_path);
+    s_scratch_reset(&cs->req_body);
     http_response_reset(&cs->resp);
     sc->wire_path = cs->wire_path;
     sc->url = cs->url;
+    sc->req_path = cs->req_path;
+    sc->req_body = cs->req_body;
     sc->resp = cs->resp;
-    cs->wire_path = cs->url = (struct buf)BUF_INIT;
+    cs->wire_path = cs->url = cs->req_path = cs->req_body = (struct buf)BUF_INIT;
+    /* req pointed into the buffers just given back: it keeps only what is its own. */
+    if (cs->req.borrowed) {
+        cs->req.path = cs->req.body = NULL;
+        cs->req.body_len = 0;
+    }
     cs->resp = (struct http_response){0};
     cs->from_scratch = 0;
     sc->taken = 0;
@@ -1017,6 +1032,8 @@ enum ivs_status call_end(struct call_state *cs, struct ivs_error *err)
     buf_free(&cs->wire_path);
     buf_free(&cs->url);
     model_request_cleanup(&cs->req);
+    buf_free(&cs->req_path);
+    buf_free(&cs->req_body);
     return st;
 }
 

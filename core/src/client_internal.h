@@ -61,6 +61,7 @@ struct ivs_client {
     struct call_scratch {
         int taken;
         struct buf wire_path, url;
+        struct buf req_path, req_body; /* what the serialised request points into */
         struct http_response resp;
     } scratch;
 
@@ -79,6 +80,7 @@ struct call_state {
     const struct model_operation *op;
     struct model_request req;
     struct buf wire_path, url;
+    struct buf req_path, req_body; /* blocking calls: req's path and body live here */
     struct http_response resp;
     struct ivs_error attempt_err; /* the last attempt's failure */
     enum ivs_status status;       /* the last attempt's outcome */

@@ -361,15 +361,22 @@ void model_request_cleanup(struct model_request *r)
 {
     if (!r)
         return;
-    free(r->path);
+    if (!r->borrowed) {
+        free(r->path);
+        free(r->body);
+    }
     free(r->query);
-    free(r->body);
     memset(r, 0, sizeof *r);
 }
 
-enum ivs_status model_serialize(const struct model_operation *op, const cJSON *input,
-                                struct model_request *out, struct ivs_error *err)
+/* model_serialize's work with the path and the body built in path and json (emptied first):
+ * out gets the method, the query and the body's length; *has_body says whether json holds
+ * one. On failure out holds nothing to release. */
+static enum ivs_status serialize(const struct model_operation *op, const cJSON *input,
+                                 struct model_request *out, struct buf *path, struct buf *json,
+                                 int *has_body, struct ivs_error *err)
 {
+    *has_body = 0;
     if (!op || !out)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "model_serialize needs an operation and an output request");
@@ -382,15 +389,17 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
         return ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError",
                              "%s: input: expected an object of parameters", op->snake_name);
 
-    struct buf path = BUF_INIT, query = BUF_INIT, text = BUF_INIT;
+    struct buf query = BUF_INIT, text = BUF_INIT;
     enum ivs_status st = IVS_OK;
+    buf_reset(path);
+    buf_reset(json);
 
     /* Path, with labels filled in; a literal query in the template is kept. */
     const char *t = op->uri;
     while (*t && *t != '?') {
         if (*t != '{') {
             size_t run = strcspn(t, "{?");
-            buf_append(&path, t, run);
+            buf_append(path, t, run);
             t += run;
             continue;
         }
@@ -415,7 +424,7 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
                                op->snake_name, (int)label_len, label);
             goto done;
         }
-        put_encoded(&path, text.data, text.len, greedy);
+        put_encoded(path, text.data, text.len, greedy);
         t = close + 1;
     }
     if (*t == '?')
@@ -454,38 +463,68 @@ enum ivs_status model_serialize(const struct model_operation *op, const cJSON *i
             body_given = 1;
     }
     if (body_given || !method_has_no_body(op->method)) {
-        struct buf json = BUF_INIT;
-        buf_reserve(&json, 255); /* most bodies fit: one allocation */
-        int bad = in ? write_structure(&json, in, input, 1) : (buf_puts(&json, "{}"), 0);
-        size_t json_len = json.len;
-        char *text_body = bad ? NULL : buf_steal(&json);
-        buf_free(&json);
-        if (!text_body) {
+        if (json->cap < 256)
+            buf_reserve(json, 255); /* most bodies fit: one allocation */
+        int bad = in ? write_structure(json, in, input, 1) : (buf_puts(json, "{}"), 0);
+        if (bad || buf_failed(json)) {
             st = ivs_error_nomem(err);
             goto done;
         }
-        out->body = text_body;
-        out->body_len = json_len;
+        *has_body = 1;
+        out->body_len = json->len;
     }
 
-    if (buf_failed(&path) || buf_failed(&query)) {
+    if (!path->data)
+        buf_append(path, "", 0); /* a template without a path still gives "" */
+    if (buf_failed(path) || buf_failed(&query)) {
         st = ivs_error_nomem(err);
         goto done;
     }
-    out->path = buf_steal(&path);
     out->query = query.len ? buf_steal(&query) : NULL;
-    if (!out->path || (query.len && !out->query)) {
+    if (query.len && !out->query)
         st = ivs_error_nomem(err);
-        goto done;
-    }
 
 done:
-    buf_free(&path);
     buf_free(&query);
     buf_free(&text);
     if (st != IVS_OK) {
         model_request_cleanup(out);
         out->method = op->method;
+        *has_body = 0;
+    }
+    return st;
+}
+
+enum ivs_status model_serialize(const struct model_operation *op, const cJSON *input,
+                                struct model_request *out, struct ivs_error *err)
+{
+    struct buf path = BUF_INIT, json = BUF_INIT;
+    int has_body;
+    enum ivs_status st = serialize(op, input, out, &path, &json, &has_body, err);
+    if (st == IVS_OK) {
+        out->path = buf_steal(&path);
+        out->body = has_body ? buf_steal(&json) : NULL;
+        if (!out->path || (has_body && !out->body)) {
+            model_request_cleanup(out);
+            out->method = op->method;
+            st = ivs_error_nomem(err);
+        }
+    }
+    buf_free(&path);
+    buf_free(&json);
+    return st;
+}
+
+enum ivs_status model_serialize_into(const struct model_operation *op, const cJSON *input,
+                                     struct model_request *out, struct buf *path, struct buf *body,
+                                     struct ivs_error *err)
+{
+    int has_body;
+    enum ivs_status st = serialize(op, input, out, path, body, &has_body, err);
+    if (st == IVS_OK) {
+        out->path = path->data;
+        out->body = has_body ? body->data : NULL;
+        out->borrowed = 1;
     }
     return st;
 }

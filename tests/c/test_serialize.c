@@ -10,6 +10,7 @@
 
 #include <cJSON.h>
 
+#include "buf.h"
 #include "harness.h"
 #include "model.h"
 #include "request.h"
@@ -467,6 +468,40 @@ static void test_body_prints_as_cjson_does(void)
     cJSON_Delete(in);
 }
 
+/* model_serialize_into gives what model_serialize gives, from buffers reused call after call
+ * (a long body, then a short one, then a path label and a query). */
+static void test_serialize_into_reused_buffers(void)
+{
+    static const char *const cases[][2] = {
+        {"create_channel", "{\"name\":\"a-long-channel-name-that-fills-the-buffer-well\","
+                           "\"tags\":{\"k1\":\"v1\",\"k2\":\"v2\",\"k3\":\"v3\"}}"},
+        {"get_channel", "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:channel/x\"}"},
+        {"untag_resource", "{\"resourceArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/a b\","
+                           "\"tagKeys\":[\"a\",\"b c\"]}"},
+        {"list_tags_for_resource", "{\"resourceArn\":\"arn:aws:ivs:us-west-2:1:channel/y\"}"},
+    };
+    struct buf path = BUF_INIT, body = BUF_INIT;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct model_operation *op = model_find_operation(IVS, cases[i][0]);
+        cJSON *input = cJSON_Parse(cases[i][1]);
+        struct model_request own, into;
+        CHECK_INT_EQ(IVS_OK, model_serialize(op, input, &own, NULL));
+        CHECK_INT_EQ(IVS_OK, model_serialize_into(op, input, &into, &path, &body, NULL));
+        CHECK(into.borrowed && into.path == path.data);
+        CHECK_STR_EQ(own.method, into.method);
+        CHECK_STR_EQ(own.path, into.path);
+        CHECK(same(own.query, into.query));
+        CHECK(same(own.body, into.body));
+        CHECK_INT_EQ(own.body_len, into.body_len);
+        model_request_cleanup(&own);
+        model_request_cleanup(&into); /* releases the query only: the buffers stay the caller's */
+        CHECK(path.data != NULL);
+        cJSON_Delete(input);
+    }
+    buf_free(&path);
+    buf_free(&body);
+}
+
 static void test_missing_uri_label(void)
 {
     struct model_request r;
@@ -779,6 +814,7 @@ int main(void)
     RUN(test_tag_operations_with_nasty_values);
     RUN(test_json_types);
     RUN(test_body_prints_as_cjson_does);
+    RUN(test_serialize_into_reused_buffers);
     RUN(test_missing_uri_label);
     RUN(test_header_members);
     RUN(test_idempotency_token_is_filled_in);
