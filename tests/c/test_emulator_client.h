@@ -208,7 +208,12 @@ EMU_FN void emu_send(CURL *curl, const struct emu_child *c, const char *method, 
     } else {
         hl = curl_slist_append(hl, "Content-Type:");
     }
-    hl = curl_slist_append(hl, "Expect:");
+    /* Small bodies go at once. A body over 1 MiB keeps curl's "Expect: 100-continue" and
+     * waits for the answer (the timeout below): a server that refuses it before the body (413)
+     * then closes a connection with nothing unread, whereas a body already on the way into that
+     * close makes the kernel reset the connection, and the client may lose the 413 with it. */
+    if (body_len <= 1024 * 1024)
+        hl = curl_slist_append(hl, "Expect:");
     hl = curl_slist_append(hl, "Accept:");
     if (sign->extra_header)
         hl = curl_slist_append(hl, sign->extra_header);
