@@ -39,7 +39,7 @@ int buf_reserve(struct buf *b, size_t extra)
     return 0;
 }
 
-void buf_append(struct buf *b, const void *data, size_t len)
+void buf_append_slow(struct buf *b, const void *data, size_t len)
 {
     if (buf_reserve(b, len) != 0)
         return;
@@ -48,10 +48,6 @@ void buf_append(struct buf *b, const void *data, size_t len)
     b->len += len;
     b->data[b->len] = '\0';
 }
-
-void buf_puts(struct buf *b, const char *s) { buf_append(b, s, strlen(s)); }
-
-void buf_putc(struct buf *b, char c) { buf_append(b, &c, 1); }
 
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {

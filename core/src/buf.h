@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
     char *data; /* always NUL-terminated when non-NULL */
@@ -24,9 +25,23 @@ struct buf {
 
 /* Ensures room for `extra` more bytes plus the terminating NUL; returns 0 or -1. */
 int buf_reserve(struct buf *b, size_t extra);
-void buf_append(struct buf *b, const void *data, size_t len);
-void buf_puts(struct buf *b, const char *s);
-void buf_putc(struct buf *b, char c);
+/* The growing path of buf_append (what the inline fast path below falls back to). */
+void buf_append_slow(struct buf *b, const void *data, size_t len);
+/* Appends len bytes (data may be NULL when len is 0). Inline: most appends fit the room the
+ * buffer already has, and the core makes a great many small ones per call. */
+static inline void buf_append(struct buf *b, const void *data, size_t len)
+{
+    if (b->data && !b->failed && len < b->cap - b->len) {
+        if (len)
+            memcpy(b->data + b->len, data, len);
+        b->len += len;
+        b->data[b->len] = '\0';
+        return;
+    }
+    buf_append_slow(b, data, len);
+}
+static inline void buf_puts(struct buf *b, const char *s) { buf_append(b, s, strlen(s)); }
+static inline void buf_putc(struct buf *b, char c) { buf_append(b, &c, 1); }
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Appends the lowercase hex form of `len` bytes. */

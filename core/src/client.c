@@ -370,6 +370,12 @@ void client_destroy(struct ivs_client *c)
             free(c->known_secrets[i]);
         }
     }
+    explicit_bzero(c->secret_digest, sizeof c->secret_digest);
+    buf_free(&c->scratch.wire_path);
+    buf_free(&c->scratch.url);
+    buf_free(&c->scratch.req_path);
+    buf_free(&c->scratch.req_body);
+    http_response_cleanup(&c->scratch.resp);
     http_multi_free(c->multi);
     c->magic = 0;
     free(c);
@@ -606,10 +612,11 @@ static const char *s_response_header(const void *ctx, const char *name)
  * The call
  * ------------------------------------------------------------------------------------- */
 
-enum ivs_status call_begin(struct ivs_client *c, const struct model_operation *op,
-                           const cJSON *input, struct call_state *cs, struct ivs_error *err)
+/* call_begin on a cs already zeroed, whose buffers may hold the client's scratch blocks. On
+ * failure the buffers are left for the caller to release or give back. */
+static enum ivs_status s_begin(struct ivs_client *c, const struct model_operation *op,
+                               const cJSON *input, struct call_state *cs, struct ivs_error *err)
 {
-    memset(cs, 0, sizeof *cs);
     cs->op = op;
     enum ivs_status st = model_validate_cached(op, input, c->patterns, err);
     if (st != IVS_OK) {
@@ -618,25 +625,94 @@ enum ivs_status call_begin(struct ivs_client *c, const struct model_operation *o
         client_scrub_error(c, err);
         return st;
     }
-    st = model_serialize(op, input, &cs->req, err);
+    st = cs->from_scratch
+             ? model_serialize_into(op, input, &cs->req, &cs->req_path, &cs->req_body, err)
+             : model_serialize(op, input, &cs->req, err);
     if (st != IVS_OK)
         return st;
 
     buf_puts(&cs->wire_path, c->base_path);
     buf_puts(&cs->wire_path, cs->req.path);
     buf_puts(&cs->url, c->url_base);
-    buf_puts(&cs->url, buf_str(&cs->wire_path));
+    buf_append(&cs->url, buf_str(&cs->wire_path), cs->wire_path.len);
     if (cs->req.query && *cs->req.query) {
         buf_putc(&cs->url, '?');
         buf_puts(&cs->url, cs->req.query);
     }
     if (buf_failed(&cs->wire_path) || buf_failed(&cs->url)) {
-        buf_free(&cs->wire_path);
-        buf_free(&cs->url);
         model_request_cleanup(&cs->req);
         return ivs_error_nomem(err);
     }
     return IVS_OK;
+}
+
+enum ivs_status call_begin(struct ivs_client *c, const struct model_operation *op,
+                           const cJSON *input, struct call_state *cs, struct ivs_error *err)
+{
+    memset(cs, 0, sizeof *cs);
+    enum ivs_status st = s_begin(c, op, input, cs, err);
+    if (st != IVS_OK) {
+        buf_free(&cs->wire_path);
+        buf_free(&cs->url);
+    }
+    return st;
+}
+
+/* Lends the client's scratch buffers to a blocking call (when no other call holds them). */
+static void s_scratch_take(struct ivs_client *c, struct call_state *cs)
+{
+    memset(cs, 0, sizeof *cs);
+    struct call_scratch *sc = &c->scratch;
+    if (sc->taken)
+        return;
+    sc->taken = 1;
+    cs->from_scratch = 1;
+    cs->wire_path = sc->wire_path;
+    cs->url = sc->url;
+    cs->req_path = sc->req_path;
+    cs->req_body = sc->req_body;
+    cs->resp = sc->resp;
+    sc->wire_path = sc->url = sc->req_path = sc->req_body = (struct buf)BUF_INIT;
+    sc->resp = (struct http_response){0};
+    buf_reset(&cs->wire_path);
+    buf_reset(&cs->url);
+}
+
+/* Empties a buffer for the next call; one grown past an unusual request is let go. */
+static void s_scratch_reset(struct buf *b)
+{
+    if (b->failed || b->cap > 4096)
+        buf_free(b);
+    else
+        buf_reset(b);
+}
+
+/* Takes the scratch buffers back from cs (emptied: a sensitive body is wiped), so call_end
+ * releases none of them. */
+static void s_scratch_give(struct ivs_client *c, struct call_state *cs)
+{
+    if (!cs->from_scratch)
+        return;
+    struct call_scratch *sc = &c->scratch;
+    s_scratch_reset(&cs->wire_path);
+    s_scratch_reset(&cs->url);
+    s_scratch_reset(&cs->req_path);
+    s_scratch_reset(&cs->req_body);
+    http_response_reset(&cs->resp);
+    sc->wire_path = cs->wire_path;
+    sc->url = cs->url;
+    sc->req_path = cs->req_path;
+    sc->req_body = cs->req_body;
+    sc->resp = cs->resp;
+    cs->wire_path = cs->url = cs->req_path = cs->req_body = (struct buf)BUF_INIT;
+    /* req pointed into the buffers just given back: it keeps only what is its own. */
+    if (cs->req.borrowed) {
+        cs->req.path = cs->req.body = NULL;
+        cs->req.body_len = 0;
+    }
+    cs->resp = (struct http_response){0};
+    cs->from_scratch = 0;
+    sc->taken = 0;
 }
 
 enum ivs_status call_prepare_attempt(struct ivs_client *c, struct call_state *cs)
@@ -654,8 +730,14 @@ enum ivs_status call_prepare_attempt(struct ivs_client *c, struct call_state *cs
     if (st != IVS_OK)
         return st;
     if (cr) {
+        int same_secret = c->secret_digest_set && c->known_secrets[0] &&
+                          strcmp(c->known_secrets[0], cr->secret_access_key) == 0;
         s_remember_secret(&c->known_secrets[0], cr->secret_access_key);
         s_remember_secret(&c->known_secrets[1], cr->session_token);
+        if (!same_secret) {
+            sigv4_secret_digest(cr->secret_access_key, c->secret_digest);
+            c->secret_digest_set = 1;
+        }
     }
 
     struct ivs_header *headers = cs->headers;
@@ -679,6 +761,7 @@ enum ivs_status call_prepare_attempt(struct ivs_client *c, struct call_state *cs
             .time = now_ms / 1000,
             .access_key_id = cr->access_key_id,
             .secret_access_key = cr->secret_access_key,
+            .secret_digest = c->secret_digest,
             .session_token = cr->session_token,
             .normalize_path = 1,
             .double_encode = 1,
@@ -950,6 +1033,8 @@ enum ivs_status call_end(struct call_state *cs, struct ivs_error *err)
     buf_free(&cs->wire_path);
     buf_free(&cs->url);
     model_request_cleanup(&cs->req);
+    buf_free(&cs->req_path);
+    buf_free(&cs->req_body);
     return st;
 }
 
@@ -960,9 +1045,14 @@ static enum ivs_status s_call(struct ivs_client *c, const struct model_operation
                               struct ivs_error *err)
 {
     struct call_state cs;
-    enum ivs_status st = call_begin(c, op, input, &cs, err);
-    if (st != IVS_OK)
+    s_scratch_take(c, &cs);
+    enum ivs_status st = s_begin(c, op, input, &cs, err);
+    if (st != IVS_OK) {
+        s_scratch_give(c, &cs);
+        buf_free(&cs.wire_path);
+        buf_free(&cs.url);
         return st;
+    }
     cs.raw_output = raw != NULL && !s_output_has_headers(op);
     for (;;) {
         int64_t wait = call_rate_delay_ms(c);
@@ -995,10 +1085,12 @@ static enum ivs_status s_call(struct ivs_client *c, const struct model_operation
         free(text);
         if (!text || buf_failed(raw)) {
             buf_free(raw);
+            s_scratch_give(c, &cs);
             call_end(&cs, NULL);
             return ivs_error_nomem(err);
         }
     }
+    s_scratch_give(c, &cs);
     return call_end(&cs, err);
 }
 

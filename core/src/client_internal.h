@@ -43,6 +43,10 @@ struct ivs_client {
      * and every error the client hands out is scrubbed of them by value (redact_scrub),
      * whatever a service echoes back. Wiped when replaced or freed. */
     char *known_secrets[2];
+    /* sigv4_secret_digest() of known_secrets[0] (valid when secret_digest_set), so signing
+     * does not hash the secret again on every call. Wiped when freed. */
+    unsigned char secret_digest[32];
+    int secret_digest_set;
     ivs_log_fn log;
     void *log_ud;
     int log_level; /* highest level passed to log */
@@ -51,6 +55,15 @@ struct ivs_client {
     ivs_random_fn random;
     void *hooks_ud;
     uint64_t rng; /* xorshift state when no random hook is given */
+    /* The blocking path's per-call buffers, kept from one call to the next so a call
+     * allocates none of them once they have grown to size. s_call takes them and gives them
+     * back; a call made while they are taken (from a log hook, say) uses its own. */
+    struct call_scratch {
+        int taken;
+        struct buf wire_path, url;
+        struct buf req_path, req_body; /* what the serialised request points into */
+        struct http_response resp;
+    } scratch;
 
     /* Non-blocking calls (async.c). */
     int max_connections;
@@ -67,6 +80,7 @@ struct call_state {
     const struct model_operation *op;
     struct model_request req;
     struct buf wire_path, url;
+    struct buf req_path, req_body; /* blocking calls: req's path and body live here */
     struct http_response resp;
     struct ivs_error attempt_err; /* the last attempt's failure */
     enum ivs_status status;       /* the last attempt's outcome */
@@ -80,6 +94,7 @@ struct call_state {
     /* Set after call_begin(): a successful response is only checked to be one JSON object and
      * stays in resp.body (output is NULL) for a caller who wants the text, not a tree. */
     int raw_output;
+    int from_scratch; /* wire_path, url and resp are the client's scratch, given back at the end */
 };
 
 enum call_next { CALL_DONE, CALL_RETRY };

@@ -12,6 +12,7 @@
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define DEFAULT_TIMEOUT_MS 60000L
+#define ACCEPT_ENCODING "gzip, deflate"
 
 /* What every transfer of one owner (a blocking connection or a multi) is sent with. */
 struct http_settings {
@@ -22,6 +23,12 @@ struct http_settings {
     int sensitive_body;
     char *ca_bundle;
     char *user_agent;
+    /* The proxy environment as libcurl would read it, taken once when the owner is created
+     * (NULL: unset or empty, which libcurl treats alike). */
+    char *http_proxy;  /* http_proxy only: libcurl never reads HTTP_PROXY (CGI's httpoxy) */
+    char *https_proxy; /* https_proxy, else HTTPS_PROXY */
+    char *all_proxy;   /* all_proxy, else ALL_PROXY */
+    char *no_proxy;    /* no_proxy, else NO_PROXY */
 };
 
 /* The requests of one easy handle, one at a time, from setup to completion; what the curl
@@ -42,7 +49,14 @@ struct transfer {
     struct buf header_text; /* the lines, each NUL-terminated, back to back */
     /* Options that outlive a request on the handle: set once, or undone when the next
      * request does not want them. */
-    unsigned char configured; /* the per-owner options are set */
+    /* The URL pre-parsed (CURLOPT_CURLU), with the text it was parsed from: a handle sending
+     * to the same URL again skips libcurl's parse and re-print of it. NULL when libcurl
+     * could not parse it (CURLOPT_URL alone then lets libcurl report why). */
+    CURLU *url;
+    struct buf url_text;
+    const char *proxy, *no_proxy; /* what CURLOPT_PROXY and CURLOPT_NOPROXY were set to */
+    unsigned char proxy_set;      /* they were set at all */
+    unsigned char configured;     /* the per-owner options are set */
     unsigned char custom_method, head, posted;
 };
 
@@ -51,6 +65,31 @@ struct http_conn {
     struct http_settings settings;
     struct transfer t;
 };
+
+/* A copy of the first of these variables that is set and not empty (libcurl's
+ * curl_getenv() also takes an empty value for an unset one); NULL when none is. *failed is
+ * set when a copy cannot be made. */
+static char *env_copy(const char *lower, const char *upper, int *failed)
+{
+    const char *v = getenv(lower);
+    if ((!v || !*v) && upper)
+        v = getenv(upper);
+    if (!v || !*v)
+        return NULL;
+    char *copy = ivs_strdup(v);
+    if (!copy)
+        *failed = 1;
+    return copy;
+}
+
+/* Wipes and frees a string that may hold credentials (a proxy URL's user:password). */
+static void free_secret(char *p)
+{
+    if (p) {
+        explicit_bzero(p, strlen(p));
+        free(p);
+    }
+}
 
 static enum ivs_status settings_init(struct http_settings *s, const struct http_options *opts,
                                      struct ivs_error *err)
@@ -71,6 +110,16 @@ static enum ivs_status settings_init(struct http_settings *s, const struct http_
     s->user_agent = ivs_strdup(opts->user_agent ? opts->user_agent : "libivs/" IVS_VERSION);
     if (!s->user_agent || (opts->ca_bundle && !s->ca_bundle))
         return ivs_error_nomem(err);
+    /* Read here once rather than by libcurl on every transfer (a getenv() walk of the whole
+     * environment per variable, several per request); transfers get them back as explicit
+     * CURLOPT_PROXY / CURLOPT_NOPROXY, chosen as libcurl chooses (set_proxy). */
+    int failed = 0;
+    s->http_proxy = env_copy("http_proxy", NULL, &failed);
+    s->https_proxy = env_copy("https_proxy", "HTTPS_PROXY", &failed);
+    s->all_proxy = env_copy("all_proxy", "ALL_PROXY", &failed);
+    s->no_proxy = env_copy("no_proxy", "NO_PROXY", &failed);
+    if (failed)
+        return ivs_error_nomem(err);
     return IVS_OK;
 }
 
@@ -78,6 +127,10 @@ static void settings_cleanup(struct http_settings *s)
 {
     free(s->ca_bundle);
     free(s->user_agent);
+    free_secret(s->http_proxy);
+    free_secret(s->https_proxy);
+    free_secret(s->all_proxy);
+    free(s->no_proxy);
     memset(s, 0, sizeof *s);
 }
 
@@ -110,6 +163,8 @@ enum ivs_status http_conn_new(const struct http_options *opts, struct http_conn 
 
 static void transfer_cleanup(struct transfer *t)
 {
+    curl_url_cleanup(t->url);
+    buf_free(&t->url_text);
     free(t->header_nodes);
     buf_free(&t->header_text);
     memset(t, 0, sizeof *t);
@@ -131,12 +186,38 @@ void http_response_cleanup(struct http_response *r)
     if (!r)
         return;
     buf_free(&r->body);
-    for (size_t i = 0; i < r->header_count; i++) {
-        free(r->headers[i].name);
-        free(r->headers[i].value);
-    }
+    buf_free(&r->header_text);
     free(r->headers);
     memset(r, 0, sizeof *r);
+}
+
+/* What a reused response may keep between requests: an IVS answer needs far less. */
+#define KEEP_BODY_BYTES (64 * 1024)
+#define KEEP_HEADER_BYTES (16 * 1024)
+#define KEEP_HEADER_LINES 64
+
+void http_response_reset(struct http_response *r)
+{
+    if (!r)
+        return;
+    if (r->body.failed || r->body.cap > KEEP_BODY_BYTES) {
+        buf_free(&r->body);
+    } else {
+        if (r->body.sensitive && r->body.data)
+            explicit_bzero(r->body.data, r->body.cap);
+        buf_reset(&r->body);
+    }
+    if (r->header_text.failed || r->header_text.cap > KEEP_HEADER_BYTES)
+        buf_free(&r->header_text);
+    else
+        buf_reset(&r->header_text);
+    if (r->header_cap > KEEP_HEADER_LINES) {
+        free(r->headers);
+        r->headers = NULL;
+        r->header_cap = 0;
+    }
+    r->header_count = 0;
+    r->status = 0;
 }
 
 const char *http_response_header(const struct http_response *r, const char *name)
@@ -151,11 +232,17 @@ const char *http_response_header(const struct http_response *r, const char *name
 
 static void drop_headers(struct http_response *r)
 {
-    for (size_t i = 0; i < r->header_count; i++) {
-        free(r->headers[i].name);
-        free(r->headers[i].value);
-    }
     r->header_count = 0;
+    buf_reset(&r->header_text);
+}
+
+/* Points every header line into the finished header text. */
+static void fix_header_pointers(struct http_response *r)
+{
+    for (size_t i = 0; i < r->header_count; i++) {
+        r->headers[i].name = r->header_text.data + r->headers[i].name_off;
+        r->headers[i].value = r->header_text.data + r->headers[i].value_off;
+    }
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
@@ -217,16 +304,25 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
         r->headers = p;
         r->header_cap = cap;
     }
-    char *name = ivs_strndup(data, name_len);
-    char *value = ivs_strndup(v, (size_t)(end - v));
-    if (!name || !value) {
-        free(name);
-        free(value);
+    /* Appended to one text block rather than copied line by line: the pointers are set when
+     * the block has stopped moving (transfer_finish). */
+    struct buf *text = &r->header_text;
+    size_t value_len = (size_t)(end - v);
+    if (buf_reserve(text, name_len + value_len + 2) != 0) {
         t->failed = 1;
         return 0;
     }
-    r->headers[r->header_count].name = name;
-    r->headers[r->header_count].value = value;
+    struct http_header_line *h = &r->headers[r->header_count];
+    h->name = h->value = NULL;
+    h->name_off = text->len;
+    memcpy(text->data + text->len, data, name_len);
+    text->len += name_len;
+    text->data[text->len++] = '\0';
+    h->value_off = text->len;
+    memcpy(text->data + text->len, v, value_len);
+    text->len += value_len;
+    text->data[text->len++] = '\0';
+    text->data[text->len] = '\0'; /* the buffer's own terminator, inside the reserved room */
     r->header_count++;
     return n;
 }
@@ -279,39 +375,69 @@ static enum ivs_status map_curl_error(const struct transfer *t, CURLcode rc, con
     }
 }
 
-static int has_header(const struct ivs_header *headers, size_t count, const char *name)
-{
-    for (size_t i = 0; i < count; i++)
-        if (headers[i].name && strcasecmp(headers[i].name, name) == 0)
-            return 1;
-    return 0;
-}
-
 /* Appends one header line for curl: "Name: value", or "Name;" for an empty value ("Name:"
  * would remove the header instead). An empty suppress line "Name:" is made with value NULL. */
 static void put_header_line(struct buf *b, const char *name, const char *value, int suppress)
 {
-    buf_puts(b, name);
+    size_t name_len = strlen(name), value_len = !suppress && value ? strlen(value) : 0;
+    /* name, ": " or one of ':' ';', the value and the line's own NUL (buf keeps one more) */
+    if (buf_reserve(b, name_len + value_len + 3) != 0)
+        return;
+    char *w = b->data + b->len;
+    memcpy(w, name, name_len);
+    w += name_len;
     if (suppress) {
-        buf_putc(b, ':');
-    } else if (value && *value) {
-        buf_append(b, ": ", 2);
-        buf_puts(b, value);
+        *w++ = ':';
+    } else if (value_len) {
+        *w++ = ':';
+        *w++ = ' ';
+        memcpy(w, value, value_len);
+        w += value_len;
     } else {
-        buf_putc(b, ';');
+        *w++ = ';';
     }
-    buf_append(b, "", 1); /* the line's own terminator; buf keeps one more after it */
+    *w++ = '\0';
+    b->len = (size_t)(w - b->data);
+    *w = '\0';
 }
 
-/* Builds the header list of a request into t's reusable nodes and text; returns the list
- * (NULL when there are no lines), with *failed set when memory ran out. */
-static struct curl_slist *build_header_list(struct transfer *t, const struct ivs_header *headers,
-                                            size_t count, const char *user_agent, int *failed)
+/* The header names whose presence among the caller's changes what is sent. */
+enum {
+    HAS_CONTENT_LENGTH = 1,
+    HAS_USER_AGENT = 2,
+    HAS_ACCEPT_ENCODING = 4,
+    HAS_EXPECT = 8,
+    HAS_CONTENT_TYPE = 16,
+};
+
+/* Which of those names the caller's headers hold (case-insensitive), in one pass. */
+static unsigned special_headers(const struct ivs_header *headers, size_t count)
 {
-    /* Suppress what curl would add on its own: "Expect: 100-continue" costs a round trip, and
-     * a default form Content-Type would be a header the caller neither set nor signed. */
-    static const char *const suppressed[] = {"Expect", "Content-Type"};
-    enum { SUPPRESSED = sizeof suppressed / sizeof suppressed[0] };
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {
+        {"Content-Length", HAS_CONTENT_LENGTH},   {"User-Agent", HAS_USER_AGENT},
+        {"Accept-Encoding", HAS_ACCEPT_ENCODING}, {"Expect", HAS_EXPECT},
+        {"Content-Type", HAS_CONTENT_TYPE},
+    };
+    unsigned found = 0;
+    for (size_t i = 0; i < count; i++) {
+        const char *n = headers[i].name;
+        if (!n)
+            continue;
+        int first = n[0] | 0x20; /* every special name starts with a letter */
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+            if (first == (names[k].name[0] | 0x20) && strcasecmp(n, names[k].name) == 0)
+                found |= names[k].bit;
+    }
+    return found;
+}
+
+static struct curl_slist *build_header_list(struct transfer *t, const struct ivs_header *headers,
+                                            size_t count, unsigned given,
+                                            const struct http_settings *s, int *failed)
+{
     *failed = 0;
     if (buf_failed(&t->header_text))
         buf_free(&t->header_text);
@@ -330,14 +456,25 @@ static struct curl_slist *build_header_list(struct transfer *t, const struct ivs
      * option libcurl formats "User-Agent: ..." through its own printf on every request, about
      * 23k instructions for our agent string against 10k as a custom line (a tenth of a call).
      * A caller's own User-Agent wins, as it would over the option. */
-    if (user_agent && !has_header(headers, count, "User-Agent")) {
-        put_header_line(&t->header_text, "User-Agent", user_agent, 0);
+    if (s->user_agent && !(given & HAS_USER_AGENT)) {
+        put_header_line(&t->header_text, "User-Agent", s->user_agent, 0);
         lines++;
     }
-    for (size_t i = 0; i < SUPPRESSED; i++) {
-        if (has_header(headers, count, suppressed[i]))
-            continue;
-        put_header_line(&t->header_text, suppressed[i], NULL, 1);
+    /* Likewise Accept-Encoding: libcurl formats its own line with aprintf() per request
+     * unless one is given, and still decodes the answer because CURLOPT_ACCEPT_ENCODING is
+     * set (configure_handle). The same value as that option. */
+    if (s->accept_encoding && !(given & HAS_ACCEPT_ENCODING)) {
+        put_header_line(&t->header_text, "Accept-Encoding", ACCEPT_ENCODING, 0);
+        lines++;
+    }
+    /* Suppress what curl would add on its own: "Expect: 100-continue" costs a round trip, and
+     * a default form Content-Type would be a header the caller neither set nor signed. */
+    if (!(given & HAS_EXPECT)) {
+        put_header_line(&t->header_text, "Expect", NULL, 1);
+        lines++;
+    }
+    if (!(given & HAS_CONTENT_TYPE)) {
+        put_header_line(&t->header_text, "Content-Type", NULL, 1);
         lines++;
     }
     if (lines > t->header_node_cap) {
@@ -382,10 +519,8 @@ static void configure_handle(const struct http_settings *s, struct transfer *t, 
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (s->ca_bundle)
         curl_easy_setopt(e, CURLOPT_CAINFO, s->ca_bundle);
-    /* No CURLOPT_PROXY/NOPROXY: left unset, libcurl reads http_proxy, https_proxy and
-     * no_proxy from the environment itself. */
     if (s->accept_encoding)
-        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip, deflate");
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ACCEPT_ENCODING);
     if (s->close_connection) {
         curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
         curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
@@ -447,6 +582,57 @@ static void set_method(struct transfer *t, CURL *e, const char *method, const vo
     }
 }
 
+/* The proxy libcurl would take from the environment for url, from the copies made when the
+ * owner was created: <scheme>_proxy (for http the lowercase name only, for https either
+ * case), else all_proxy, else none. With a proxy, no_proxy goes to CURLOPT_NOPROXY, which
+ * libcurl applies exactly as it applies the variable ("" when unset: NULL would send libcurl
+ * back to the environment). Without one, CURLOPT_NOPROXY "*" says so: libcurl then neither
+ * reads the environment nor copies an empty proxy string on every transfer. */
+static void set_proxy(const struct http_settings *s, struct transfer *t, CURL *e, const char *url)
+{
+    static const char none[] = "", every_host[] = "*";
+    /* http for everything but https: libcurl takes a URL without a scheme as http, and refuses
+     * any other scheme (CURLOPT_PROTOCOLS_STR) before it looks for a proxy. */
+    const char *scheme_proxy =
+        strncasecmp(url, "https://", 8) == 0 ? s->https_proxy : s->http_proxy;
+    const char *proxy = scheme_proxy ? scheme_proxy : s->all_proxy;
+    const char *no_proxy = !proxy ? every_host : s->no_proxy ? s->no_proxy : none;
+    if (!t->proxy_set || proxy != t->proxy) {
+        curl_easy_setopt(e, CURLOPT_PROXY, proxy);
+        t->proxy = proxy;
+    }
+    if (!t->proxy_set || no_proxy != t->no_proxy) {
+        curl_easy_setopt(e, CURLOPT_NOPROXY, no_proxy);
+        t->no_proxy = no_proxy;
+    }
+    t->proxy_set = 1;
+}
+
+/* Points the handle at url, when it does not point there already. CURLOPT_URL is set too
+ * (it is only copied: what libcurl reports as the effective URL); CURLOPT_CURLU, which libcurl
+ * prefers when both are set, carries the URL parsed with the flags libcurl itself parses
+ * CURLOPT_URL with, once per distinct URL. url_text is only non-empty while both are set. */
+static void set_url(struct transfer *t, CURL *e, const char *url)
+{
+    size_t len = strlen(url);
+    if (len && t->url_text.len == len && memcmp(t->url_text.data, url, len) == 0)
+        return; /* the handle still holds both, from the last request */
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    buf_reset(&t->url_text);
+    if (!t->url)
+        t->url = curl_url();
+    if (t->url && curl_url_set(t->url, CURLUPART_URL, url,
+                               CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK) {
+        buf_append(&t->url_text, url, len);
+        if (!buf_failed(&t->url_text)) {
+            curl_easy_setopt(e, CURLOPT_CURLU, t->url);
+            return;
+        }
+        buf_free(&t->url_text);
+    }
+    curl_easy_setopt(e, CURLOPT_CURLU, NULL);
+}
+
 /*
  * Configures easy handle e for one request, writing into t and resp. The blocking and the
  * multi paths both go through here and through transfer_finish(), so a request is put on the
@@ -461,17 +647,18 @@ static enum ivs_status transfer_setup(const struct http_settings *s, struct tran
     if (!resp)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "http_perform needs a response");
-    http_response_cleanup(resp);
+    http_response_reset(resp);
     resp->body.sensitive = s->sensitive_body;
     if (!method || !url)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "http_perform needs a connection, method and URL");
-    if (has_header(headers, header_count, "Content-Length"))
+    unsigned given = special_headers(headers, header_count);
+    if (given & HAS_CONTENT_LENGTH)
         return ivs_error_set(err, IVS_ERR_USAGE, "InvalidArgument",
                              "http_perform computes Content-Length itself; do not pass it");
 
     int failed = 0;
-    struct curl_slist *list = build_header_list(t, headers, header_count, s->user_agent, &failed);
+    struct curl_slist *list = build_header_list(t, headers, header_count, given, s, &failed);
     if (failed)
         return ivs_error_nomem(err);
 
@@ -484,7 +671,8 @@ static enum ivs_status transfer_setup(const struct http_settings *s, struct tran
     t->header_bytes = 0;
     t->body_started = 0;
     t->curl_error[0] = '\0';
-    curl_easy_setopt(e, CURLOPT_URL, url);
+    set_url(t, e, url);
+    set_proxy(s, t, e, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
     set_method(t, e, method, body, body_len);
     return IVS_OK;
@@ -522,6 +710,7 @@ static enum ivs_status transfer_finish(struct transfer *t, CURL *e, CURLcode rc,
         st = map_curl_error(t, rc, url, err);
     } else {
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
+        fix_header_pointers(resp);
         st = IVS_OK;
     }
     if (st != IVS_OK) {

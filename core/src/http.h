@@ -5,12 +5,13 @@
  *    caller (http_multi_perform / http_multi_wait) without blocking; connections are shared
  *    through the multi handle's connection cache and capped per host.
  *
- * Proxies: libcurl's own environment handling applies (http_proxy, https_proxy/HTTPS_PROXY,
- * all_proxy, no_proxy); nothing here overrides it. TLS peer and host verification are always
- * on. Redirects are never followed. libcurl never adds "Expect: 100-continue" nor a default
- * Content-Type: only the caller's headers (plus Host, User-Agent, Content-Length and, with
- * accept_encoding, Accept-Encoding) go out. An http_conn or http_multi is used by one thread
- * at a time. */
+ * Proxies: the environment variables libcurl reads (http_proxy, https_proxy/HTTPS_PROXY,
+ * all_proxy/ALL_PROXY, no_proxy/NO_PROXY; never HTTP_PROXY) with libcurl's precedence, but
+ * read once, when the http_conn or http_multi is created, not on every transfer. TLS peer and host
+ * verification are always on. Redirects are never followed. libcurl never adds "Expect:
+ * 100-continue" nor a default Content-Type: only the caller's headers (plus Host, User-Agent,
+ * Content-Length and, with accept_encoding, Accept-Encoding) go out. An http_conn or http_multi is
+ * used by one thread at a time. */
 #ifndef IVS_HTTP_H
 #define IVS_HTTP_H
 
@@ -41,13 +42,17 @@ struct http_options {
 struct http_response {
     long status;
     struct buf body;
-    /* Every response header in order, names as received. */
+    /* Every response header in order, names as received. name and value point into
+     * header_text (set once the response is complete); the offsets are where they live in it
+     * while it still grows. */
     struct http_header_line {
         char *name;
         char *value;
+        size_t name_off, value_off;
     } * headers;
     size_t header_count;
     size_t header_cap;
+    struct buf header_text; /* every name and value, each NUL-terminated: one block for all */
 };
 
 struct http_conn;
@@ -71,6 +76,10 @@ enum ivs_status http_perform(struct http_conn *c, const char *method, const char
 
 /* Releases what a response holds and zeroes it; NULL is accepted. */
 void http_response_cleanup(struct http_response *r);
+
+/* Empties a response but keeps its blocks for the next request (a sensitive body is wiped
+ * first); blocks grown past a large response are released. NULL is accepted. */
+void http_response_reset(struct http_response *r);
 
 /* The value of the first header with this name (case-insensitive); NULL when absent. */
 const char *http_response_header(const struct http_response *r, const char *name);

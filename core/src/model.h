@@ -212,11 +212,20 @@ struct model_request {
     char *query;        /* wire query without '?', NULL when none: "tagKeys=a%20b&tagKeys=c" */
     char *body;         /* JSON body; NULL when the operation sends none (GET/DELETE) */
     size_t body_len;
+    int borrowed; /* path and body live in the caller's buffers (model_serialize_into) */
 };
 
 /* Builds the HTTP request for a (validated) input. */
 enum ivs_status model_serialize(const struct model_operation *op, const cJSON *input,
                                 struct model_request *out, struct ivs_error *err);
 void model_request_cleanup(struct model_request *r);
+/* model_serialize with the path and the body written into the caller's buffers (emptied
+ * first; their blocks are reused), which out points into until they change: a caller that
+ * serialises request after request allocates neither. model_request_cleanup() then releases
+ * only what is out's own. */
+struct buf;
+enum ivs_status model_serialize_into(const struct model_operation *op, const cJSON *input,
+                                     struct model_request *out, struct buf *path, struct buf *body,
+                                     struct ivs_error *err);
 
 #endif

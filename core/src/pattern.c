@@ -658,6 +658,9 @@ struct pattern {
      * per pc, the set of consuming instructions and MATCH reachable from pc without input.
      * NULL for longer programs, which run on the general matcher. */
     uint64_t *closure;
+    /* With closure: per ASCII byte, the consuming instructions that accept it, so a step over
+     * an ASCII byte is one AND instead of a test per live thread. */
+    uint64_t *ascii_accept;
     int contexts; /* 1 when the program has no anchors (the context never matters), else 4 */
 };
 
@@ -721,6 +724,34 @@ static int build_closures(struct pattern *c)
     return 0;
 }
 
+static int class_matches(const struct pattern *c, int cls, uint32_t cp);
+
+/* Whether the consuming instruction in accepts code point cp (the one test of both
+ * matchers). */
+static int instr_accepts(const struct pattern *c, const struct instr *in, int32_t cp)
+{
+    switch (in->op) {
+    case OP_CHAR: return (uint32_t)cp == in->cp;
+    case OP_ANY: return cp != '\n';
+    case OP_CLASS: return class_matches(c, in->cls, (uint32_t)cp);
+    default: return 0;
+    }
+}
+
+/* Fills c->ascii_accept once the classes' ASCII bits are set; returns 0, or -1 when memory
+ * runs out. */
+static int build_ascii_accept(struct pattern *c)
+{
+    c->ascii_accept = calloc(128, sizeof *c->ascii_accept);
+    if (!c->ascii_accept)
+        return -1;
+    for (int pc = 0; pc < c->pg.len; pc++)
+        for (int32_t cp = 0; cp < 128; cp++)
+            if (instr_accepts(c, &c->pg.code[pc], cp))
+                c->ascii_accept[cp] |= (uint64_t)1 << pc;
+    return 0;
+}
+
 void pattern_free(struct pattern *p)
 {
     if (!p)
@@ -730,6 +761,7 @@ void pattern_free(struct pattern *p)
     free(p->ps.classes);
     free(p->pg.code);
     free(p->closure);
+    free(p->ascii_accept);
     free(p);
 }
 
@@ -765,6 +797,8 @@ int pattern_compile(const char *pattern, struct pattern **out, const char **why)
         for (uint32_t cp = 0; cp < 128; cp++)
             if (class_matches_slow(c, k, cp))
                 c->ps.classes[k].ascii[cp >> 6] |= (uint64_t)1 << (cp & 63);
+    if (c->closure && build_ascii_accept(c))
+        goto fail;
     *out = c;
     if (why)
         *why = NULL;
@@ -882,18 +916,15 @@ static int match_bitset(const struct pattern *c, const char *s, size_t len)
         const uint64_t *closure = c->closure + closure_context(c, next, len) * n;
         /* Search semantics: a match may also start at the next position. */
         uint64_t nset = closure[0];
-        for (uint64_t m = cur; m; m &= m - 1) {
-            int pc = __builtin_ctzll(m);
-            const struct instr *in = &code[pc];
-            int ok = 0;
-            switch (in->op) {
-            case OP_CHAR: ok = (uint32_t)cp == in->cp; break;
-            case OP_ANY: ok = cp != '\n'; break;
-            case OP_CLASS: ok = class_matches(c, in->cls, (uint32_t)cp); break;
-            default: break;
+        if (cp < 0x80) {
+            for (uint64_t m = cur & c->ascii_accept[cp]; m; m &= m - 1)
+                nset |= closure[__builtin_ctzll(m) + 1];
+        } else {
+            for (uint64_t m = cur; m; m &= m - 1) {
+                int pc = __builtin_ctzll(m);
+                if (instr_accepts(c, &code[pc], cp))
+                    nset |= closure[pc + 1];
             }
-            if (ok)
-                nset |= closure[pc + 1];
         }
         cur = nset;
         pos = next;

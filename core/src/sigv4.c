@@ -5,8 +5,12 @@
 #include <string.h>
 #include <strings.h>
 
+/* SHA256_Init/Update/Final are deprecated in OpenSSL 3 in favour of EVP, whose per-digest
+ * dispatch and context copies cost more than the hashing of a signature's short strings.
+ * They remain in every OpenSSL 3 build; only this file uses them. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "buf.h"
 #include "errors.h"
@@ -23,16 +27,15 @@
 /* Requests with at most this many signed headers sort them on the stack. */
 #define INLINE_HEADERS 16
 
-/* SHA-256 and HMAC-SHA256 over one explicitly fetched digest. OpenSSL 3 looks the algorithm
- * up (and allocates a context) on every EVP_Digest() or HMAC() call with an implicit
- * EVP_sha256(); holding the fetched method and reusing the contexts avoids both. inner and
- * outer hold the SHA-256 state after the first block of an HMAC key (key ^ ipad, key ^ opad),
- * so each HMAC under a loaded key costs two compressions fewer and no key schedule. */
+/* SHA-256 and HMAC-SHA256 on plain SHA256_CTX states. A signature hashes a handful of short
+ * strings; through EVP each digest paid for provider dispatch and each HMAC for two context
+ * duplications (two allocations) on top of the compression itself, more than the hashing.
+ * inner and outer hold the state after the first block of an HMAC key (key ^ ipad,
+ * key ^ opad), so each HMAC under a loaded key starts from a memcpy: two compressions fewer
+ * and no key schedule. */
 struct sha_engine {
-    EVP_MD *md;
-    EVP_MD_CTX *work;
-    EVP_MD_CTX *inner;
-    EVP_MD_CTX *outer;
+    SHA256_CTX inner;
+    SHA256_CTX outer;
 };
 
 struct key_cache_entry {
@@ -160,36 +163,24 @@ void sigv4_uri_decode(struct buf *out, const char *s, size_t len)
 
 static void engine_free(struct sha_engine *e)
 {
-    /* Freeing a context clears the provider's state, the HMAC key pads included. */
-    EVP_MD_CTX_free(e->work);
-    EVP_MD_CTX_free(e->inner);
-    EVP_MD_CTX_free(e->outer);
-    EVP_MD_free(e->md);
-    memset(e, 0, sizeof *e);
+    /* The states hold the HMAC key pads. */
+    OPENSSL_cleanse(e, sizeof *e);
 }
 
 static int engine_init(struct sha_engine *e)
 {
     memset(e, 0, sizeof *e);
-    e->md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    e->work = EVP_MD_CTX_new();
-    e->inner = EVP_MD_CTX_new();
-    e->outer = EVP_MD_CTX_new();
-    if (!e->md || !e->work || !e->inner || !e->outer) {
-        engine_free(e);
-        return -1;
-    }
     return 0;
 }
 
 static int engine_sha256(struct sha_engine *e, const void *data, size_t len, unsigned char out[32])
 {
-    unsigned int out_len = 0;
-    if (!EVP_DigestInit_ex(e->work, e->md, NULL) ||
-        !EVP_DigestUpdate(e->work, data ? data : "", len) ||
-        !EVP_DigestFinal_ex(e->work, out, &out_len) || out_len != 32)
-        return -1;
-    return 0;
+    (void)e;
+    SHA256_CTX ctx;
+    int ok =
+        SHA256_Init(&ctx) && SHA256_Update(&ctx, data ? data : "", len) && SHA256_Final(out, &ctx);
+    OPENSSL_cleanse(&ctx, sizeof ctx); /* it hashed the secret or the session token */
+    return ok ? 0 : -1;
 }
 
 /* Loads an HMAC key: inner and outer absorb its ipad and opad blocks. */
@@ -205,12 +196,10 @@ static int engine_hmac_key(struct sha_engine *e, const void *key, size_t key_len
     memset(block, 0x36, sizeof block);
     for (size_t i = 0; i < key_len; i++)
         block[i] ^= ((const unsigned char *)key)[i];
-    int ok =
-        EVP_DigestInit_ex(e->inner, e->md, NULL) && EVP_DigestUpdate(e->inner, block, sizeof block);
+    int ok = SHA256_Init(&e->inner) && SHA256_Update(&e->inner, block, sizeof block);
     for (size_t i = 0; i < sizeof block; i++)
         block[i] ^= 0x36 ^ 0x5c;
-    ok = ok && EVP_DigestInit_ex(e->outer, e->md, NULL) &&
-         EVP_DigestUpdate(e->outer, block, sizeof block);
+    ok = ok && SHA256_Init(&e->outer) && SHA256_Update(&e->outer, block, sizeof block);
     OPENSSL_cleanse(block, sizeof block);
     OPENSSL_cleanse(hashed, sizeof hashed);
     return ok ? 0 : -1;
@@ -220,14 +209,13 @@ static int engine_hmac_key(struct sha_engine *e, const void *key, size_t key_len
 static int engine_hmac(struct sha_engine *e, const void *msg, size_t len, unsigned char out[32])
 {
     unsigned char inner_hash[32];
-    unsigned int n = 0;
-    if (!EVP_MD_CTX_copy_ex(e->work, e->inner) || !EVP_DigestUpdate(e->work, msg, len) ||
-        !EVP_DigestFinal_ex(e->work, inner_hash, &n) || n != 32)
-        return -1;
-    if (!EVP_MD_CTX_copy_ex(e->work, e->outer) || !EVP_DigestUpdate(e->work, inner_hash, 32) ||
-        !EVP_DigestFinal_ex(e->work, out, &n) || n != 32)
-        return -1;
-    return 0;
+    SHA256_CTX work = e->inner;
+    int ok = SHA256_Update(&work, msg, len) && SHA256_Final(inner_hash, &work);
+    work = e->outer;
+    ok = ok && SHA256_Update(&work, inner_hash, 32) && SHA256_Final(out, &work);
+    OPENSSL_cleanse(&work, sizeof work);
+    OPENSSL_cleanse(inner_hash, sizeof inner_hash);
+    return ok ? 0 : -1;
 }
 
 static int engine_hmac_once(struct sha_engine *e, const void *key, size_t key_len, const void *msg,
@@ -238,11 +226,16 @@ static int engine_hmac_once(struct sha_engine *e, const void *key, size_t key_le
     return engine_hmac(e, msg, msg_len, out);
 }
 
+void sigv4_secret_digest(const char *secret, unsigned char out[32])
+{
+    if (engine_sha256(NULL, secret ? secret : "", secret ? strlen(secret) : 0, out) != 0)
+        memset(out, 0, 32);
+}
+
 void sigv4_sha256_hex(const void *data, size_t len, char hex[65])
 {
     unsigned char md[32];
-    unsigned int md_len = 0;
-    if (!EVP_Digest(data ? data : "", len, md, &md_len, EVP_sha256(), NULL) || md_len != 32) {
+    if (!SHA256(data ? data : (const void *)"", len, md)) {
         hex[0] = '\0';
         return;
     }
@@ -392,8 +385,8 @@ void sigv4_key_cache_free(struct sigv4_key_cache *c)
 /* Finds or derives the key; *slot is the cache entry holding it, or -1 when it bypassed the
  * cache. Deriving reuses the engine's HMAC state, so it marks no key as loaded. */
 static int lookup_key(struct sigv4_key_cache *cache, struct sha_engine *e, const char *secret,
-                      const char *date8, const char *region, const char *service,
-                      unsigned char key[32], int *slot)
+                      const unsigned char *secret_digest, const char *date8, const char *region,
+                      const char *service, unsigned char key[32], int *slot)
 {
     *slot = -1;
     size_t region_len = strlen(region), service_len = strlen(service);
@@ -404,7 +397,9 @@ static int lookup_key(struct sigv4_key_cache *cache, struct sha_engine *e, const
     }
 
     unsigned char digest[32];
-    if (engine_sha256(e, secret, strlen(secret), digest) != 0)
+    if (secret_digest)
+        memcpy(digest, secret_digest, 32);
+    else if (engine_sha256(e, secret, strlen(secret), digest) != 0)
         return -1;
     struct key_cache_entry *victim = &cache->entries[0];
     for (size_t i = 0; i < KEY_CACHE_ENTRIES; i++) {
@@ -447,7 +442,7 @@ int sigv4_signing_key(struct sigv4_key_cache *cache, const char *secret, const c
             return -1;
     }
     int slot;
-    int rc = lookup_key(cache, e, secret, date8, region, service, key, &slot);
+    int rc = lookup_key(cache, e, secret, NULL, date8, region, service, key, &slot);
     if (!cache)
         engine_free(&local);
     return rc;
@@ -1037,8 +1032,8 @@ static enum ivs_status sign_signature(struct sign_ctx *c, struct ivs_error *err)
     struct sigv4_key_cache *cache = c->cache;
     unsigned char digest[32], key[32];
     int slot = -1;
-    int mac_rc = lookup_key(cache, c->e, p->secret_access_key, c->date8, p->region, p->service, key,
-                            &slot) < 0
+    int mac_rc = lookup_key(cache, c->e, p->secret_access_key, p->secret_digest, c->date8,
+                            p->region, p->service, key, &slot) < 0
                      ? -1
                      : 0;
     /* The HMAC key schedule is kept loaded between signings with the same key. */

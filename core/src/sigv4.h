@@ -25,6 +25,10 @@ struct sigv4_params {
     int64_t time; /* signing time, seconds since the epoch (UTC) */
     const char *access_key_id;
     const char *secret_access_key;
+    /* NULL, or sigv4_secret_digest() of secret_access_key, which a caller signing many
+     * requests with one secret keeps: the key cache is keyed on it, so it is not hashed
+     * again for every signature. */
+    const unsigned char *secret_digest;
     const char *session_token; /* NULL or "" for none */
     int normalize_path;        /* remove ".", ".." and empty segments (every non-S3 service) */
     int double_encode;         /* encode the wire path once more (every non-S3 service) */
@@ -79,6 +83,8 @@ void sigv4_uri_decode(struct buf *out, const char *s, size_t len);
 /* Appends the path with ".", ".." and empty segments removed: always a leading '/', a trailing
  * '/' only when the path had one and something is left. Idempotent. */
 void sigv4_normalize_path(struct buf *out, const char *path, size_t len);
+/* What sigv4_params.secret_digest must hold for secret (its SHA-256). */
+void sigv4_secret_digest(const char *secret, unsigned char out[32]);
 /* Lowercase hex SHA-256 of data into hex[65]. */
 void sigv4_sha256_hex(const void *data, size_t len, char hex[65]);
 /* Formats t as YYYYMMDDTHHMMSSZ into out[17]. */

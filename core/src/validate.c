@@ -145,6 +145,11 @@ static void check_string(struct vctx *v, const struct model_shape *shape, const 
     size_t len = strlen(s), pos = 0;
     int64_t count = 0;
     while (pos < len) {
+        if ((unsigned char)s[pos] < 0x80) {
+            pos++;
+            count++;
+            continue;
+        }
         if (pattern_utf8_next(s, len, &pos) < 0) {
             problem(v, "%sis not valid UTF-8", what);
             return;

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -16,6 +18,7 @@
 #include "harness.h"
 #include "ivs.h"
 #include "options.h"
+#include "sigv4.h"
 
 #define TEST_AKID "AKIDCLIENTTEST000001"
 #define TEST_SECRET "cLiEnTsEcReTkEy/ABCDEFGHIJKLMNOPQRSTUVWX"
@@ -1085,6 +1088,105 @@ static void test_header_bound_output_members(void)
     fakesrv_stop(srv);
 }
 
+/* The client keeps a digest of the secret it signs with rather than hashing it per call: when
+ * the credentials change between calls (here a credential_process near its expiry, run again
+ * for every call, answers new keys each time), each request must still be signed with its own
+ * secret. Each Authorization is checked against a signature made from scratch. */
+static char s_rotate_config[64];
+
+static const char *rotate_env(void *ud, const char *name)
+{
+    (void)ud;
+    if (strcmp(name, "AWS_CONFIG_FILE") == 0)
+        return s_rotate_config;
+    if (strcmp(name, "AWS_SHARED_CREDENTIALS_FILE") == 0)
+        return "/nonexistent/credentials";
+    return fake_env_no_imds(NULL, name);
+}
+
+static void test_signature_follows_rotating_credentials(void)
+{
+    char counter[64] = "/tmp/ivs-rotate-count-XXXXXX", script[64] = "/tmp/ivs-rotate-XXXXXX";
+    strcpy(s_rotate_config, "/tmp/ivs-rotate-config-XXXXXX");
+    int fds[3] = {mkstemp(counter), mkstemp(script), mkstemp(s_rotate_config)};
+    CHECK(fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0);
+    if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0)
+        return;
+    dprintf(fds[1],
+            "#!/bin/sh\nn=$(cat %s); n=$((n+1)); echo $n > %s\n"
+            "printf '{\"Version\": 1, \"AccessKeyId\": \"AKIDROTATE%%s\", \"SecretAccessKey\": "
+            "\"rotatingSecret%%s\", \"Expiration\": \"2030-01-01T00:00:00Z\"}' $n $n\n",
+            counter, counter);
+    dprintf(fds[2], "[default]\ncredential_process = %s\n", script);
+    for (int i = 0; i < 3; i++)
+        close(fds[i]);
+    chmod(script, 0700);
+
+    struct fakesrv *srv = fakesrv_start();
+    CHECK(srv != NULL);
+    if (!srv)
+        return;
+    char url[64];
+    fakesrv_url(srv, url, sizeof url);
+    /* Four minutes before the keys expire: inside the refresh margin, so every call runs the
+     * process again. */
+    struct fake_time t = {.now_ms = 1893456000000LL - 4 * 60 * 1000};
+    struct ivs_client_options o;
+    fixture_options(&o, url, NULL, NULL, &t);
+    o.getenv = rotate_env;
+    struct ivs_client *c = fixture_client(&o);
+    const char *req = "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:channel/abcdEFGH1234\"}";
+    for (int i = 0; c && i < 3; i++) {
+        fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{}"});
+        char *out = NULL;
+        struct ivs_error err = {0};
+        CHECK_INT_EQ(IVS_OK, ivs_client_call(c, "GetChannel", req, strlen(req), &out, NULL, &err));
+        free(out);
+        ivs_error_clear(&err);
+    }
+    for (size_t i = 0; c && i < 3; i++) {
+        const struct fakesrv_request *r = fakesrv_request(srv, i);
+        char host[128], date[32], auth[512], ctype[64], akid[32], secret[32];
+        CHECK(r != NULL);
+        if (!r || !fakesrv_request_header(r, "Host", host, sizeof host) ||
+            !fakesrv_request_header(r, "X-Amz-Date", date, sizeof date) ||
+            !fakesrv_request_header(r, "Authorization", auth, sizeof auth) ||
+            !fakesrv_request_header(r, "Content-Type", ctype, sizeof ctype)) {
+            CHECK_MSG(0, "request %zu lacks a signed header", i);
+            continue;
+        }
+        snprintf(akid, sizeof akid, "AKIDROTATE%zu", i + 1);
+        snprintf(secret, sizeof secret, "rotatingSecret%zu", i + 1);
+        int64_t when = 0;
+        CHECK(sigv4_parse_amz_date(date, &when) == 0);
+        const struct ivs_header signed_headers[] = {{"Host", host}, {"Content-Type", ctype}};
+        struct sigv4_params p = {
+            .method = "POST",
+            .path = r->target,
+            .headers = signed_headers,
+            .header_count = 2,
+            .body = r->body,
+            .body_len = r->body_len,
+            .region = "us-west-2",
+            .service = "ivs",
+            .time = when,
+            .access_key_id = akid,
+            .secret_access_key = secret,
+            .normalize_path = 1,
+            .double_encode = 1,
+        };
+        struct sigv4_result expect;
+        CHECK_INT_EQ(IVS_OK, sigv4_sign(&p, NULL, &expect, NULL));
+        CHECK_STR_EQ(expect.authorization, auth);
+        sigv4_result_cleanup(&expect);
+    }
+    ivs_client_free(c);
+    fakesrv_stop(srv);
+    unlink(counter);
+    unlink(script);
+    unlink(s_rotate_config);
+}
+
 int main(void)
 {
     RUN(test_no_region_is_a_config_error);
@@ -1113,5 +1215,6 @@ int main(void)
     RUN(test_each_service_signs_and_routes_as_its_model_says);
     RUN(test_service_introspection);
     RUN(test_header_bound_output_members);
+    RUN(test_signature_follows_rotating_credentials);
     return harness_finish();
 }

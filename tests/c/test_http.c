@@ -509,6 +509,8 @@ static void test_compressed_responses_are_decoded(void)
     const struct fakesrv_request *r = fakesrv_request(srv, 0);
     CHECK_STR_EQ("gzip, deflate", fakesrv_request_header(r, "Accept-Encoding", hv, sizeof hv));
     CHECK_STR_EQ("lua-ivs/9 test", fakesrv_request_header(r, "User-Agent", hv, sizeof hv));
+    CHECK_INT_EQ(1, count_header_lines(r, "Accept-Encoding"));
+    CHECK_INT_EQ(1, count_header_lines(fakesrv_request(srv, 1), "Accept-Encoding"));
     http_response_cleanup(&resp);
     http_conn_free(conn);
     fakesrv_stop(srv);
@@ -575,6 +577,48 @@ static void test_connection_refused_is_network_error(void)
     ivs_error_clear(&err);
     http_response_cleanup(&resp);
     http_conn_free(conn);
+}
+
+/* The handle keeps the last URL pre-parsed: a request to another URL (and back) must go
+ * there, and an error must name the host of the request that failed. */
+static void test_url_changes_between_requests(void)
+{
+    struct fakesrv *srv;
+    struct http_conn *conn;
+    char base[64], url[128], dead[64], expect[32];
+    if (!setup(&srv, &conn, NULL, base, sizeof base))
+        return;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof addr;
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+          getsockname(fd, (struct sockaddr *)&addr, &alen) == 0);
+    close(fd);
+    snprintf(dead, sizeof dead, "http://127.0.0.1:%d/gone", ntohs(addr.sin_port));
+    snprintf(expect, sizeof expect, "127.0.0.1:%d", ntohs(addr.sin_port));
+    for (int i = 0; i < 3; i++)
+        fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "ok"});
+    struct http_response resp = {0};
+    struct ivs_error err = {0};
+    snprintf(url, sizeof url, "%s/one", base);
+    CHECK_INT_EQ(IVS_OK, http_perform(conn, "GET", url, NULL, 0, NULL, 0, &resp, &err));
+    CHECK_INT_EQ(IVS_OK, http_perform(conn, "GET", url, NULL, 0, NULL, 0, &resp, &err));
+    CHECK_INT_EQ(IVS_ERR_NETWORK, http_perform(conn, "GET", dead, NULL, 0, NULL, 0, &resp, &err));
+    CHECK(err.message && strstr(err.message, expect) != NULL);
+    ivs_error_clear(&err);
+    snprintf(url, sizeof url, "%s/two?x=1", base);
+    CHECK_INT_EQ(IVS_OK, http_perform(conn, "GET", url, NULL, 0, NULL, 0, &resp, &err));
+    const struct fakesrv_request *r = fakesrv_request(srv, 0);
+    CHECK(r && strcmp(r->target, "/one") == 0);
+    r = fakesrv_request(srv, 1);
+    CHECK(r && strcmp(r->target, "/one") == 0);
+    r = fakesrv_request(srv, 2);
+    CHECK(r && strcmp(r->target, "/two?x=1") == 0);
+    ivs_error_clear(&err);
+    http_response_cleanup(&resp);
+    http_conn_free(conn);
+    fakesrv_stop(srv);
 }
 
 static void test_dropped_connection_is_network_error(void)
@@ -723,40 +767,111 @@ static void test_fakesrv_answers_expect_continue(void)
     fakesrv_stop(srv);
 }
 
-static void test_proxy_environment_is_honoured(void)
+static void clear_proxy_env(void)
 {
-    /* The fake server plays the proxy: libcurl must send it the absolute URL of a host that
-     * is never resolved or contacted. */
-    struct fakesrv *srv;
-    struct http_conn *conn;
-    char base[64], hv[128];
-    if (!setup(&srv, &conn, NULL, base, sizeof base))
-        return;
-    setenv("http_proxy", base, 1);
-    unsetenv("no_proxy");
-    unsetenv("NO_PROXY");
-    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "via proxy"});
-    struct http_response resp = {0};
+    static const char *const names[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                        "all_proxy",  "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        unsetenv(names[i]);
+}
+
+/* GETs url on a connection created under the current environment; returns the target the
+ * fake server saw (the absolute URL when it was used as the proxy), or "" when nothing
+ * reached it. */
+static const char *get_through(struct fakesrv *srv, const char *url, char *target, size_t n)
+{
+    struct http_conn *conn = NULL;
     struct ivs_error err = {0};
-    CHECK_INT_EQ(IVS_OK, http_perform(conn, "GET", "http://ivs.example.invalid/channels?x=1", NULL,
-                                      0, NULL, 0, &resp, &err));
-    CHECK_STR_EQ("via proxy", buf_str(&resp.body));
-    const struct fakesrv_request *r = fakesrv_request(srv, 0);
-    CHECK(r && strcmp(r->target, "http://ivs.example.invalid/channels?x=1") == 0);
-    CHECK_STR_EQ("ivs.example.invalid", fakesrv_request_header(r, "Host", hv, sizeof hv));
-    /* no_proxy wins for the hosts it names. */
-    setenv("no_proxy", "127.0.0.1", 1);
-    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "direct"});
-    char url[128];
-    snprintf(url, sizeof url, "%s/direct", base);
-    CHECK_INT_EQ(IVS_OK, http_perform(conn, "GET", url, NULL, 0, NULL, 0, &resp, &err));
-    r = fakesrv_request(srv, 1);
-    CHECK(r && strcmp(r->target, "/direct") == 0);
-    unsetenv("http_proxy");
-    setenv("no_proxy", "*", 1);
+    struct http_response resp = {0};
+    size_t before = fakesrv_request_count(srv);
+    target[0] = '\0';
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "seen"});
+    if (http_conn_new(&(struct http_options){.connect_timeout_ms = 2000}, &conn, &err) == IVS_OK &&
+        http_perform(conn, "GET", url, NULL, 0, NULL, 0, &resp, &err) == IVS_OK &&
+        fakesrv_request_count(srv) > before) {
+        const struct fakesrv_request *r = fakesrv_request(srv, before);
+        snprintf(target, n, "%s", r ? r->target : "");
+    }
     ivs_error_clear(&err);
     http_response_cleanup(&resp);
     http_conn_free(conn);
+    return target;
+}
+
+static void test_proxy_environment_is_honoured(void)
+{
+    /* The fake server plays the proxy: libcurl must send it the absolute URL of a host that
+     * is never resolved or contacted. The variables are read when the connection is made,
+     * with libcurl's names and precedence. */
+    struct fakesrv *srv = fakesrv_start();
+    CHECK(srv != NULL);
+    if (!srv)
+        return;
+    char base[64], direct[128], target[256], hv[128];
+    fakesrv_url(srv, base, sizeof base);
+    snprintf(direct, sizeof direct, "%s/direct", base);
+    const char *far = "http://ivs.example.invalid/channels?x=1";
+
+    clear_proxy_env();
+    setenv("http_proxy", base, 1);
+    struct http_conn *conn = NULL;
+    struct ivs_error err = {0};
+    struct http_response resp = {0};
+    CHECK_INT_EQ(IVS_OK, http_conn_new(NULL, &conn, &err));
+    /* Changed after the connection was made: not seen by it. */
+    unsetenv("http_proxy");
+    setenv("no_proxy", "*", 1);
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "via proxy"});
+    CHECK_INT_EQ(IVS_OK, http_perform(conn, "GET", far, NULL, 0, NULL, 0, &resp, &err));
+    CHECK_STR_EQ("via proxy", buf_str(&resp.body));
+    const struct fakesrv_request *r = fakesrv_request(srv, 0);
+    CHECK(r && strcmp(r->target, far) == 0);
+    CHECK_STR_EQ("ivs.example.invalid", fakesrv_request_header(r, "Host", hv, sizeof hv));
+    ivs_error_clear(&err);
+    http_response_cleanup(&resp);
+    http_conn_free(conn);
+
+    /* no_proxy (either case) wins for the hosts it names. */
+    clear_proxy_env();
+    setenv("http_proxy", base, 1);
+    setenv("no_proxy", "127.0.0.1", 1);
+    CHECK_STR_EQ("/direct", get_through(srv, direct, target, sizeof target));
+    unsetenv("no_proxy");
+    setenv("NO_PROXY", "example.invalid,127.0.0.1", 1);
+    CHECK_STR_EQ("/direct", get_through(srv, direct, target, sizeof target));
+    unsetenv("NO_PROXY");
+    CHECK_STR_EQ(direct, get_through(srv, direct, target, sizeof target));
+
+    /* HTTP_PROXY is never read for http (a request header could set it under CGI). */
+    clear_proxy_env();
+    setenv("HTTP_PROXY", "http://127.0.0.1:1", 1);
+    CHECK_STR_EQ("/direct", get_through(srv, direct, target, sizeof target));
+
+    /* all_proxy / ALL_PROXY stand in when the scheme has none; an empty value is unset. */
+    clear_proxy_env();
+    setenv("ALL_PROXY", base, 1);
+    CHECK_STR_EQ(far, get_through(srv, far, target, sizeof target));
+    setenv("http_proxy", "", 1);
+    setenv("all_proxy", base, 1);
+    CHECK_STR_EQ(far, get_through(srv, far, target, sizeof target));
+    /* The scheme's own variable comes first: a dead proxy fails the request. */
+    setenv("http_proxy", "http://127.0.0.1:1", 1);
+    CHECK_STR_EQ("", get_through(srv, far, target, sizeof target));
+
+    /* https_proxy applies to https URLs only; HTTPS_PROXY is read too. The tunnel's TLS
+     * then fails against the fake server, but the CONNECT shows which proxy was used. */
+    clear_proxy_env();
+    setenv("https_proxy", "http://127.0.0.1:1", 1);
+    CHECK_STR_EQ("/direct", get_through(srv, direct, target, sizeof target));
+    clear_proxy_env();
+    setenv("HTTPS_PROXY", base, 1);
+    size_t before = fakesrv_request_count(srv);
+    get_through(srv, "https://ivs.example.invalid/x", target, sizeof target);
+    r = fakesrv_request_count(srv) > before ? fakesrv_request(srv, before) : NULL;
+    CHECK(r && strcmp(r->target, "ivs.example.invalid:443") == 0);
+
+    clear_proxy_env();
+    setenv("no_proxy", "*", 1);
     fakesrv_stop(srv);
 }
 
@@ -884,6 +999,7 @@ int main(void)
     RUN(test_compressed_responses_are_decoded);
     RUN(test_timeout_is_reported_within_bound);
     RUN(test_connection_refused_is_network_error);
+    RUN(test_url_changes_between_requests);
     RUN(test_dropped_connection_is_network_error);
     RUN(test_rejects_caller_content_length_and_bad_urls);
     RUN(test_several_connections_on_several_threads);

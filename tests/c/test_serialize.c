@@ -2,6 +2,7 @@
  * by botocore's rest-json serializer and are checked in as bytes), nasty ARNs and tag keys,
  * the round trip through model_deserialize_request, and a live comparison with botocore
  * (tests/oracle/botocore_serialize.py) when python3 + botocore and ../shared are present. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include <cJSON.h>
 
+#include "buf.h"
 #include "harness.h"
 #include "model.h"
 #include "request.h"
@@ -415,6 +417,91 @@ static void test_json_types(void)
     model_request_cleanup(&r);
 }
 
+/* The body is written as text straight from the input: it must be byte for byte what cJSON
+ * prints for the same values (escapes, number forms, nested values under a string member). */
+static void test_body_prints_as_cjson_does(void)
+{
+    static const char *const values[] = {
+        "\"a\\\"b\\\\c\\u0001\\n\\t\\u001f\\b\\f\\r caf\xC3\xA9 \xF0\x9F\x98\x80 \x7F/\"",
+        "0.1",
+        "0.3333333333333333",
+        "1e300",
+        "-2.5e-7",
+        "2147483648",
+        "-2147483649",
+        "123456789.123",
+        "9007199254740993",
+        "true",
+        "[1,\"x\",{\"k\":[]},false,null]",
+        "{\"a\":{\"b\":\"\\u0002\"},\"\":{}}",
+    };
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        char json[512];
+        snprintf(json, sizeof json, "{\"tags\":{\"k\\\"e\\u0003y\":%s},\"name\":%s}", values[i],
+                 values[i]);
+        char model_order[512];
+        snprintf(model_order, sizeof model_order, "{\"name\":%s,\"tags\":{\"k\\\"e\\u0003y\":%s}}",
+                 values[i], values[i]);
+        cJSON *tree = cJSON_Parse(model_order);
+        char *expected = tree ? cJSON_PrintUnformatted(tree) : NULL;
+        struct model_request r;
+        CHECK_MSG(expected && ser("create_channel", json, &r) == IVS_OK, "%s", values[i]);
+        if (expected && r.body) {
+            CHECK_STR_EQ(expected, r.body);
+            CHECK_INT_EQ(strlen(expected), r.body_len);
+        }
+        model_request_cleanup(&r);
+        free(expected);
+        cJSON_Delete(tree);
+    }
+    /* Values a parser never makes but a caller building a tree can: NaN and infinities print
+     * as null, a raw value as its text. */
+    cJSON *in = cJSON_CreateObject();
+    cJSON_AddItemToObject(in, "name", cJSON_CreateNumber(NAN));
+    cJSON *tags = cJSON_AddObjectToObject(in, "tags");
+    cJSON_AddItemToObject(tags, "inf", cJSON_CreateNumber(-INFINITY));
+    cJSON_AddItemToObject(tags, "raw", cJSON_CreateRaw("[1, 2]"));
+    struct model_request r;
+    CHECK(model_serialize(model_find_operation(IVS, "create_channel"), in, &r, NULL) == IVS_OK);
+    CHECK_STR_EQ("{\"name\":null,\"tags\":{\"inf\":null,\"raw\":[1, 2]}}", r.body);
+    model_request_cleanup(&r);
+    cJSON_Delete(in);
+}
+
+/* model_serialize_into gives what model_serialize gives, from buffers reused call after call
+ * (a long body, then a short one, then a path label and a query). */
+static void test_serialize_into_reused_buffers(void)
+{
+    static const char *const cases[][2] = {
+        {"create_channel", "{\"name\":\"a-long-channel-name-that-fills-the-buffer-well\","
+                           "\"tags\":{\"k1\":\"v1\",\"k2\":\"v2\",\"k3\":\"v3\"}}"},
+        {"get_channel", "{\"arn\":\"arn:aws:ivs:us-west-2:123456789012:channel/x\"}"},
+        {"untag_resource", "{\"resourceArn\":\"arn:aws:ivs:us-west-2:123456789012:channel/a b\","
+                           "\"tagKeys\":[\"a\",\"b c\"]}"},
+        {"list_tags_for_resource", "{\"resourceArn\":\"arn:aws:ivs:us-west-2:1:channel/y\"}"},
+    };
+    struct buf path = BUF_INIT, body = BUF_INIT;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct model_operation *op = model_find_operation(IVS, cases[i][0]);
+        cJSON *input = cJSON_Parse(cases[i][1]);
+        struct model_request own, into;
+        CHECK_INT_EQ(IVS_OK, model_serialize(op, input, &own, NULL));
+        CHECK_INT_EQ(IVS_OK, model_serialize_into(op, input, &into, &path, &body, NULL));
+        CHECK(into.borrowed && into.path == path.data);
+        CHECK_STR_EQ(own.method, into.method);
+        CHECK_STR_EQ(own.path, into.path);
+        CHECK(same(own.query, into.query));
+        CHECK(same(own.body, into.body));
+        CHECK_INT_EQ(own.body_len, into.body_len);
+        model_request_cleanup(&own);
+        model_request_cleanup(&into); /* releases the query only: the buffers stay the caller's */
+        CHECK(path.data != NULL);
+        cJSON_Delete(input);
+    }
+    buf_free(&path);
+    buf_free(&body);
+}
+
 static void test_missing_uri_label(void)
 {
     struct model_request r;
@@ -726,6 +813,8 @@ int main(void)
     RUN(test_every_operation);
     RUN(test_tag_operations_with_nasty_values);
     RUN(test_json_types);
+    RUN(test_body_prints_as_cjson_does);
+    RUN(test_serialize_into_reused_buffers);
     RUN(test_missing_uri_label);
     RUN(test_header_members);
     RUN(test_idempotency_token_is_filled_in);
