@@ -227,9 +227,45 @@ static void test_post_sends_exact_body_and_headers(void)
     CHECK(fakesrv_request_header(r, "Expect", hv, sizeof hv) == NULL);
     CHECK(fakesrv_request_header(r, "Transfer-Encoding", hv, sizeof hv) == NULL);
     CHECK(fakesrv_request_header(r, "Accept-Encoding", hv, sizeof hv) == NULL);
+    /* libcurl's own "Accept" line is not sent. */
+    CHECK(fakesrv_request_header(r, "Accept", hv, sizeof hv) == NULL);
     /* Exactly one Content-Type: the caller's. */
     CHECK_INT_EQ(1, count_header_lines(r, "Content-Type"));
 out:
+    http_response_cleanup(&resp);
+    http_conn_free(conn);
+    fakesrv_stop(srv);
+}
+
+/* The caller's own Accept and Expect headers go out as given, whatever the body size. */
+static void test_caller_accept_and_expect_are_sent(void)
+{
+    struct fakesrv *srv;
+    struct http_conn *conn;
+    char base[64], hv[64];
+    if (!setup(&srv, &conn, NULL, base, sizeof base))
+        return;
+    const struct ivs_header h[] = {{"accept", "application/json"}};
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{}"});
+    struct http_response resp = {0};
+    struct ivs_error err = {0};
+    CHECK_INT_EQ(IVS_OK, http_perform(conn, "POST", base, h, 1, "{}", 2, &resp, &err));
+    const struct fakesrv_request *r = fakesrv_request(srv, 0);
+    CHECK(r != NULL);
+    if (r) {
+        CHECK_STR_EQ("application/json", fakesrv_request_header(r, "Accept", hv, sizeof hv));
+        CHECK_INT_EQ(1, count_header_lines(r, "Accept"));
+        CHECK(fakesrv_request_header(r, "Expect", hv, sizeof hv) == NULL);
+    }
+    /* A body over 1 KiB, where old libcurl versions add Expect on their own: still none. */
+    char mid[4096];
+    memset(mid, 'x', sizeof mid);
+    fakesrv_push(srv, &(struct fakesrv_response){.status = 200, .body = "{}"});
+    CHECK_INT_EQ(IVS_OK, http_perform(conn, "POST", base, NULL, 0, mid, sizeof mid, &resp, &err));
+    r = fakesrv_request(srv, 1);
+    CHECK(r && r->body_len == sizeof mid);
+    CHECK(r && fakesrv_request_header(r, "Expect", hv, sizeof hv) == NULL);
+    CHECK(r && fakesrv_request_header(r, "Accept", hv, sizeof hv) == NULL);
     http_response_cleanup(&resp);
     http_conn_free(conn);
     fakesrv_stop(srv);
@@ -991,6 +1027,7 @@ int main(void)
     RUN(test_sensitive_bodies_are_marked_and_intact);
     RUN(test_oversized_response_is_refused);
     RUN(test_post_sends_exact_body_and_headers);
+    RUN(test_caller_accept_and_expect_are_sent);
     RUN(test_large_post_has_no_expect);
     RUN(test_get_and_delete_send_no_body_or_content_type);
     RUN(test_requests_on_one_handle_do_not_inherit_settings);
