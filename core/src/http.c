@@ -672,7 +672,8 @@ static enum ivs_status transfer_setup(const struct http_settings *s, struct tran
                              "http_perform computes Content-Length itself; do not pass it");
 
     int failed = 0;
-    struct curl_slist *list = build_header_list(t, headers, header_count, given, body ? body_len : 0, s, &failed);
+    struct curl_slist *list =
+        build_header_list(t, headers, header_count, given, body ? body_len : 0, s, &failed);
     if (failed)
         return ivs_error_nomem(err);
 
