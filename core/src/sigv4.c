@@ -16,6 +16,10 @@
 #include "errors.h"
 #include "timeutil.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
 #define SIGV4_ALGORITHM_LEN 16
 #define SIGV4_MAX_EXPIRES 604800L
@@ -110,9 +114,28 @@ static int is_header_space(unsigned char c)
 
 static int empty(const char *s) { return !s || !*s; }
 
+/* Lowercase hex of n bytes and a NUL. A signature writes three digests this way (the payload
+ * hash, the canonical request's hash and the signature): sixteen bytes at a time where SSE2
+ * is there, a third of the byte loop's instructions. */
 static void put_hex(char *out, const unsigned char *bytes, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i low4 = _mm_set1_epi8(0x0f), nine = _mm_set1_epi8(9);
+    const __m128i zero = _mm_set1_epi8('0'), past_nine = _mm_set1_epi8('a' - '0' - 10);
+    for (; n - i >= 16; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(bytes + i));
+        __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4), lo = _mm_and_si128(v, low4);
+        /* digit + '0', plus the gap up to 'a' for the digits above 9 */
+        hi = _mm_add_epi8(_mm_add_epi8(hi, zero),
+                          _mm_and_si128(_mm_cmpgt_epi8(hi, nine), past_nine));
+        lo = _mm_add_epi8(_mm_add_epi8(lo, zero),
+                          _mm_and_si128(_mm_cmpgt_epi8(lo, nine), past_nine));
+        _mm_storeu_si128((__m128i *)(void *)(out + 2 * i), _mm_unpacklo_epi8(hi, lo));
+        _mm_storeu_si128((__m128i *)(void *)(out + 2 * i + 16), _mm_unpackhi_epi8(hi, lo));
+    }
+#endif
+    for (; i < n; i++) {
         out[2 * i] = s_hex_lower[bytes[i] >> 4];
         out[2 * i + 1] = s_hex_lower[bytes[i] & 15];
     }
