@@ -18,13 +18,46 @@
 /* Values quoted in messages are cut to this many bytes. */
 #define MAX_QUOTED 64
 
+/* One step of the path to the value being checked, on the C stack of the walk: the path is
+ * only written out when a problem is reported, so a valid request costs no path building (it
+ * cost an allocation and a printf per list item). */
+struct vframe {
+    const struct vframe *up;
+    char kind;        /* '.' a structure member, '[' a list index, 'k' a map key */
+    const char *name; /* member name or map key */
+    int index;        /* list index */
+};
+
 struct vctx {
     const char *op_name;
     struct model_pattern_cache *patterns; /* may be NULL */
-    struct buf path;
+    const struct vframe *top;             /* NULL at the top level */
     struct buf msg;
     int problems;
 };
+
+static void put_quoted(struct buf *b, const char *s, size_t max);
+
+/* Writes the path of f (outermost first): "a.b[2][\"key\"]". */
+static void put_path(struct buf *b, const struct vframe *f)
+{
+    if (!f)
+        return;
+    put_path(b, f->up);
+    switch (f->kind) {
+    case '.':
+        if (b->len)
+            buf_putc(b, '.');
+        buf_puts(b, f->name);
+        break;
+    case '[': buf_printf(b, "[%d]", f->index); break;
+    default:
+        buf_putc(b, '[');
+        put_quoted(b, f->name, 40);
+        buf_putc(b, ']');
+        break;
+    }
+}
 
 static void problem(struct vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -35,20 +68,26 @@ static void problem(struct vctx *v, const char *fmt, ...)
         return;
     if (v->problems > 1)
         buf_puts(&v->msg, "; ");
-    buf_printf(&v->msg, "%s: %s: ", v->op_name, v->path.len ? buf_str(&v->path) : "input");
+    struct buf path = BUF_INIT;
+    put_path(&path, v->top);
+    if (buf_failed(&path))
+        v->msg.failed = 1;
+    buf_printf(&v->msg, "%s: %s: ", v->op_name, path.len ? buf_str(&path) : "input");
+    buf_free(&path);
     va_list ap;
     va_start(ap, fmt);
     buf_vprintf(&v->msg, fmt, ap);
     va_end(ap);
 }
 
-static void path_truncate(struct vctx *v, size_t len)
+/* Enters f (filled by the caller) as the innermost step of the path. */
+static void path_push(struct vctx *v, struct vframe *f)
 {
-    if (v->path.data && len <= v->path.len) {
-        v->path.len = len;
-        v->path.data[len] = '\0';
-    }
+    f->up = v->top;
+    v->top = f;
 }
+
+static void path_pop(struct vctx *v, const struct vframe *f) { v->top = f->up; }
 
 /* Appends s (at most `max` bytes, cut on a code point boundary) with JSON-style escapes for
  * quotes, backslashes and control characters. */
@@ -237,21 +276,20 @@ static void validate_value(struct vctx *v, const struct model_shape *shape, cons
 
 static void validate_structure(struct vctx *v, const struct model_shape *shape, const cJSON *j)
 {
-    size_t base = v->path.len;
+    struct vframe f = {.kind = '.'};
     const cJSON *child;
     cJSON_ArrayForEach(child, j)
     {
         if (!child->string)
             continue; /* an empty array standing for an empty object has no children */
-        if (base)
-            buf_putc(&v->path, '.');
-        buf_puts(&v->path, child->string);
+        f.name = child->string;
+        path_push(v, &f);
         const struct model_member *m = model_find_member(shape, child->string);
         if (!m)
             unknown_member(v, shape, child->string);
         else if (!cJSON_IsNull(child)) /* null means "not given", as nil does in Lua */
             validate_value(v, m->shape, child);
-        path_truncate(v, base);
+        path_pop(v, &f);
     }
     for (size_t i = 0; i < shape->member_count; i++) {
         const struct model_member *m = &shape->members[i];
@@ -260,11 +298,10 @@ static void validate_structure(struct vctx *v, const struct model_shape *shape, 
         const cJSON *given = cJSON_GetObjectItemCaseSensitive(j, m->name);
         if (given && !cJSON_IsNull(given))
             continue;
-        if (base)
-            buf_putc(&v->path, '.');
-        buf_puts(&v->path, m->name);
+        f.name = m->name;
+        path_push(v, &f);
         problem(v, "missing required parameter");
-        path_truncate(v, base);
+        path_pop(v, &f);
     }
 }
 
@@ -286,17 +323,17 @@ static void validate_value(struct vctx *v, const struct model_shape *shape, cons
             return;
         }
         check_size(v, shape, cJSON_GetArraySize(j), "items");
-        size_t base = v->path.len;
-        int i = 0;
+        struct vframe f = {.kind = '['};
         const cJSON *item;
         cJSON_ArrayForEach(item, j)
         {
-            buf_printf(&v->path, "[%d]", i++);
+            path_push(v, &f);
             if (cJSON_IsNull(item))
                 problem(v, "list items cannot be null");
             else
                 validate_value(v, shape->member_shape, item);
-            path_truncate(v, base);
+            path_pop(v, &f);
+            f.index++;
         }
         return;
     }
@@ -306,22 +343,21 @@ static void validate_value(struct vctx *v, const struct model_shape *shape, cons
             return;
         }
         check_size(v, shape, cJSON_GetArraySize(j), "entries");
-        size_t base = v->path.len;
+        struct vframe f = {.kind = 'k'};
         const cJSON *item;
         cJSON_ArrayForEach(item, j)
         {
             if (!item->string)
                 continue;
-            buf_putc(&v->path, '[');
-            put_quoted(&v->path, item->string, 40);
-            buf_putc(&v->path, ']');
+            f.name = item->string;
+            path_push(v, &f);
             if (shape->key_shape)
                 check_string(v, shape->key_shape, item->string, "key ");
             if (cJSON_IsNull(item))
                 problem(v, "map values cannot be null");
             else
                 validate_value(v, shape->member_shape, item);
-            path_truncate(v, base);
+            path_pop(v, &f);
         }
         return;
     }
@@ -376,7 +412,7 @@ enum ivs_status model_validate_cached(const struct model_operation *op, const cJ
 {
     if (!op)
         return ivs_error_set(err, IVS_ERR_USAGE, "UnknownOperation", "no operation given");
-    struct vctx v = {op->snake_name, cache, BUF_INIT, BUF_INIT, 0};
+    struct vctx v = {op->snake_name, cache, NULL, BUF_INIT, 0};
     if (input && !cJSON_IsObject(input)) {
         problem(&v, "expected an object of parameters, got %s", json_kind(input));
     } else if (input) {
@@ -395,11 +431,10 @@ enum ivs_status model_validate_cached(const struct model_operation *op, const cJ
     if (v.problems > MAX_REPORTED)
         buf_printf(&v.msg, "; and %d more problems", v.problems - MAX_REPORTED);
     enum ivs_status st = IVS_OK;
-    if (buf_failed(&v.msg) || buf_failed(&v.path))
+    if (buf_failed(&v.msg))
         st = ivs_error_nomem(err);
     else if (v.problems)
         st = ivs_error_set(err, IVS_ERR_VALIDATION, "ParamValidationError", "%s", buf_str(&v.msg));
     buf_free(&v.msg);
-    buf_free(&v.path);
     return st;
 }
