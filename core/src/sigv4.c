@@ -69,6 +69,9 @@ struct sigv4_key_cache {
     struct sha_engine engine;
     int loaded; /* entry whose key is in engine.inner/outer, or -1 */
     struct sign_work work;
+    /* The last signing time and its X-Amz-Date text: calls within one second format it once. */
+    int64_t date_time;
+    char date_text[17]; /* "" until the first signing */
 };
 
 /* Query parameters on their way into canonical form. */
@@ -1176,7 +1179,15 @@ enum ivs_status sigv4_sign(const struct sigv4_params *p, struct sigv4_key_cache 
     work_reset(&c.w->sts);
     work_reset(&c.w->final);
 
-    sigv4_format_amz_date(p->time, out->amz_date);
+    if (cache && cache->date_text[0] && cache->date_time == p->time) {
+        memcpy(out->amz_date, cache->date_text, sizeof out->amz_date);
+    } else {
+        sigv4_format_amz_date(p->time, out->amz_date);
+        if (cache) {
+            memcpy(cache->date_text, out->amz_date, sizeof cache->date_text);
+            cache->date_time = p->time;
+        }
+    }
     memcpy(c.date8, out->amz_date, 8);
     c.date8[8] = '\0';
 
