@@ -308,7 +308,9 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
      * the block has stopped moving (transfer_finish). */
     struct buf *text = &r->header_text;
     size_t value_len = (size_t)(end - v);
-    if (buf_reserve(text, name_len + value_len + 2) != 0) {
+    /* The call only when the text must grow: a dozen lines per response, every response. */
+    if ((text->failed || !text->data || text->cap - text->len <= name_len + value_len + 2) &&
+        buf_reserve(text, name_len + value_len + 2) != 0) {
         t->failed = 1;
         return 0;
     }

@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "errors.h"
+#include "json_scan.h"
 #include "model.h"
 
 /* Every byte outside the RFC 3986 unreserved set is encoded; `keep_slash` leaves '/' as is
@@ -82,10 +83,11 @@ static void print_string(struct buf *b, const char *s)
     static const char hex[] = "0123456789abcdef";
     buf_putc(b, '"');
     const unsigned char *p = (const unsigned char *)(s ? s : "");
+    const unsigned char *end = p + strlen((const char *)p);
     while (*p) {
         const unsigned char *run = p;
-        while (*p >= 0x20 && *p != '"' && *p != '\\')
-            p++;
+        /* The next byte to escape, sixteen bytes at a time (the NUL at end stops it too). */
+        p = (const unsigned char *)json_string_stop((const char *)p, (const char *)end);
         buf_append(b, run, (size_t)(p - run));
         if (!*p)
             break;
