@@ -383,7 +383,8 @@ static void put_header_line(struct buf *b, const char *name, const char *value, 
 {
     size_t name_len = strlen(name), value_len = !suppress && value ? strlen(value) : 0;
     /* name, ": " or one of ':' ';', the value and the line's own NUL (buf keeps one more) */
-    if (buf_reserve(b, name_len + value_len + 3) != 0)
+    if ((b->failed || !b->data || b->cap - b->len <= name_len + value_len + 3) &&
+        buf_reserve(b, name_len + value_len + 3) != 0)
         return;
     char *w = b->data + b->len;
     memcpy(w, name, name_len);
