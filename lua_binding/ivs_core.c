@@ -569,7 +569,45 @@ struct text_reader {
     const char *p;
     const char *end; /* the text's end (its NUL): word-wide reads stay before it */
     struct buf *scratch;
+    int names; /* stack index of the member-name cache (s_names_slot), or 0: none */
 };
+
+/* The member-name cache: an array table of NAME_SLOTS interned member names, one per Lua
+ * state, shared as upvalue 1 of the client and call methods. Interning a key (hashing it and
+ * finding it in the string table) is most of what a structure's key costs; fetching it from
+ * the array part by an index computed from the model member is a fraction of that. The slot
+ * is the member's address in units of its size, so the members of one array take distinct
+ * slots; two members in one slot just take turns. The table is reachable from Lua
+ * (debug.getupvalue), so what a slot holds is checked to be that very name before use. */
+#define NAME_SLOTS 1024
+
+static int s_names_slot(const struct model_member *m)
+{
+    return (int)(((uintptr_t)m / sizeof *m) & (NAME_SLOTS - 1)) + 1;
+}
+
+/* Pushes a structure's key: the len bytes at key, which name member m (NULL: not a member).
+ * has_nul: the key holds a NUL (\u0000), so it matched m only up to it and is not m's name. */
+static void s_text_push_key(struct text_reader *r, const struct model_member *m, const char *key,
+                            size_t len, int has_nul)
+{
+    lua_State *L = r->L;
+    if (!m || !r->names || has_nul) {
+        lua_pushlstring(L, key, len);
+        return;
+    }
+    int slot = s_names_slot(m);
+    if (lua_rawgeti(L, r->names, slot) == LUA_TSTRING) {
+        size_t n;
+        const char *s = lua_tolstring(L, -1, &n);
+        if (n == len && memcmp(s, key, len) == 0)
+            return;
+    }
+    lua_pop(L, 1);
+    lua_pushlstring(L, key, len);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, r->names, slot);
+}
 
 static void s_text_ws(struct text_reader *r)
 {
@@ -763,15 +801,14 @@ static void s_text_value(struct text_reader *r, const struct model_shape *shape,
             const char *key;
             size_t key_len;
             s_text_string(r, &key, &key_len);
-            /* The key is copied out first: the value may reuse the scratch buffer. */
-            lua_pushlstring(L, key, key_len);
             s_text_ws(r);
             r->p++; /* ':' */
             s_text_ws(r);
             if (s_text_is_null(r)) {
-                lua_pop(L, 1);
                 r->p += 4;
             } else {
+                /* The key is pushed before the value is read: the value may reuse the
+                 * scratch buffer the key is in. */
                 const struct model_shape *member_shape = NULL;
                 if (is_structure) {
                     /* A key read from the text itself holds no NUL (the text is checked: no
@@ -780,9 +817,12 @@ static void s_text_value(struct text_reader *r, const struct model_shape *shape,
                     int has_nul = key == r->scratch->data && memchr(key, '\0', key_len) != NULL;
                     const struct model_member *m =
                         s_text_member(shape, key, key_len, has_nul, &next);
+                    s_text_push_key(r, m, key, key_len, has_nul);
                     member_shape = m ? m->shape : NULL;
-                } else if (shape && shape->type == MT_MAP) {
-                    member_shape = shape->member_shape;
+                } else {
+                    lua_pushlstring(L, key, key_len);
+                    if (shape && shape->type == MT_MAP)
+                        member_shape = shape->member_shape;
                 }
                 s_text_value(r, member_shape, depth + 1);
                 lua_rawset(L, -3);
@@ -829,6 +869,19 @@ static void s_text_value(struct text_reader *r, const struct model_shape *shape,
     } else {
         s_text_number(r, shape);
     }
+}
+
+/* Pushes the member-name cache (upvalue 1 of the running C function) and returns its stack
+ * index, or 0 when the upvalue is not a table (debug.setupvalue can change it). On the stack
+ * it stays the same table whatever Lua code runs meanwhile (a finalizer, say). */
+static int s_names(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    return lua_gettop(L);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1847,7 +1900,8 @@ static int l_client_call(lua_State *L)
     }
     if (f->body.len) {
         /* The core checked the text: one JSON object, so the reader starts at its brace. */
-        struct text_reader r = {L, f->body.data, f->body.data + f->body.len, &f->scratch};
+        struct text_reader r = {L, f->body.data, f->body.data + f->body.len, &f->scratch,
+                                s_names(L)};
         s_text_value(&r, op->output, 0);
     } else {
         lua_newtable(L);
@@ -2002,7 +2056,8 @@ static int l_call_result(lua_State *L)
     }
     if (s->body.len) {
         /* The core checked the text: one JSON object, so the reader starts at its brace. */
-        struct text_reader r = {L, s->body.data, s->body.data + s->body.len, &s->scratch};
+        struct text_reader r = {L, s->body.data, s->body.data + s->body.len, &s->scratch,
+                                s_names(L)};
         s_text_value(&r, s->op->output, 0);
     } else {
         lua_newtable(L);
@@ -2369,19 +2424,28 @@ int luaopen_ivs_core(lua_State *L)
     ivs_lua_open_error(L);
     ivs_lua_open_options(L);
 
+    /* The member-name cache (s_text_push_key), upvalue 1 of every client and call method. */
+    lua_createtable(L, NAME_SLOTS, 0);
+    int names = lua_gettop(L);
+
     luaL_newmetatable(L, CLIENT_MT);
     luaL_setfuncs(L, s_client_meta, 0);
-    luaL_newlib(L, s_client_methods);
+    lua_createtable(L, 0, (int)(sizeof s_client_methods / sizeof s_client_methods[0]) - 1);
+    lua_pushvalue(L, names);
+    luaL_setfuncs(L, s_client_methods, 1);
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, "__index");
-    lua_setfield(L, -3, "client_methods"); /* ivs.lua adds the generated methods here */
-    lua_setfield(L, -2, "Client");
+    lua_setfield(L, -4, "client_methods"); /* ivs.lua adds the generated methods here */
+    lua_setfield(L, -3, "Client");
 
     luaL_newmetatable(L, CALL_MT);
     luaL_setfuncs(L, s_call_meta, 0);
-    luaL_newlib(L, s_call_methods);
+    lua_createtable(L, 0, (int)(sizeof s_call_methods / sizeof s_call_methods[0]) - 1);
+    lua_pushvalue(L, names);
+    luaL_setfuncs(L, s_call_methods, 1);
     lua_setfield(L, -2, "__index");
-    lua_setfield(L, -2, "Call");
+    lua_setfield(L, -3, "Call");
+    lua_pop(L, 1); /* the cache */
 
     /* core.services[name] = {name, endpoint_prefix, signing_name, service_id, api_version,
      * operations}, built when first indexed (l_services_index); core.service_names lists the
