@@ -569,44 +569,73 @@ struct text_reader {
     const char *p;
     const char *end; /* the text's end (its NUL): word-wide reads stay before it */
     struct buf *scratch;
-    int names; /* stack index of the member-name cache (s_names_slot), or 0: none */
+    int names; /* stack index of the name cache (s_push_cached), or 0: none */
 };
 
-/* The member-name cache: an array table of NAME_SLOTS interned member names, one per Lua
- * state, shared as upvalue 1 of the client and call methods. Interning a key (hashing it and
- * finding it in the string table) is most of what a structure's key costs; fetching it from
- * the array part by an index computed from the model member is a fraction of that. The slot
- * is the member's address in units of its size, so the members of one array take distinct
- * slots; two members in one slot just take turns. The table is reachable from Lua
- * (debug.getupvalue), so what a slot holds is checked to be that very name before use. */
+/* The name cache: an array table of interned member names and enum values, one per Lua
+ * state, shared as upvalue 1 of the client and call methods. Interning a string (hashing it
+ * and finding it in the string table) is most of what a structure's key or an enum value
+ * costs; fetching it from the array part by an index computed from the model is a fraction
+ * of that. A member's slot is its address in units of its size (so the members of one array
+ * take distinct slots), an enum value's the address of its entry in the shape's list, in a
+ * region of its own; two strings in one slot just take turns. The table is reachable from
+ * Lua (debug.getupvalue), so what a slot holds is checked to be that very string before use. */
 #define NAME_SLOTS 1024
+#define ENUM_SLOTS 512
 
-static int s_names_slot(const struct model_member *m)
+static int s_member_slot(const struct model_member *m)
 {
     return (int)(((uintptr_t)m / sizeof *m) & (NAME_SLOTS - 1)) + 1;
 }
 
-/* Pushes a structure's key: the len bytes at key, which name member m (NULL: not a member).
- * has_nul: the key holds a NUL (\u0000), so it matched m only up to it and is not m's name. */
-static void s_text_push_key(struct text_reader *r, const struct model_member *m, const char *key,
-                            size_t len, int has_nul)
+static int s_enum_slot(const char *const *value)
+{
+    return NAME_SLOTS + (int)(((uintptr_t)value / sizeof *value) & (ENUM_SLOTS - 1)) + 1;
+}
+
+/* Pushes the len bytes at s, which are the model string of the cache's slot. */
+static void s_push_cached(struct text_reader *r, int slot, const char *s, size_t len)
 {
     lua_State *L = r->L;
-    if (!m || !r->names || has_nul) {
-        lua_pushlstring(L, key, len);
-        return;
-    }
-    int slot = s_names_slot(m);
     if (lua_rawgeti(L, r->names, slot) == LUA_TSTRING) {
         size_t n;
-        const char *s = lua_tolstring(L, -1, &n);
-        if (n == len && memcmp(s, key, len) == 0)
+        const char *c = lua_tolstring(L, -1, &n);
+        if (n == len && memcmp(c, s, len) == 0)
             return;
     }
     lua_pop(L, 1);
-    lua_pushlstring(L, key, len);
+    lua_pushlstring(L, s, len);
     lua_pushvalue(L, -1);
     lua_rawseti(L, r->names, slot);
+}
+
+/* Pushes a structure's key: the len bytes at key, which name member m (NULL: not a member).
+ * has_nul: the key holds a NUL (\\u0000), so it matched m only up to it and is not m's name. */
+static void s_text_push_key(struct text_reader *r, const struct model_member *m, const char *key,
+                            size_t len, int has_nul)
+{
+    if (!m || !r->names || has_nul)
+        lua_pushlstring(r->L, key, len);
+    else
+        s_push_cached(r, s_member_slot(m), key, len);
+}
+
+/* Pushes a string value of shape (which has enum values): from the cache when it is one of
+ * them (the very bytes: a value with a NUL is none), else interned as any string. */
+static void s_text_push_enum(struct text_reader *r, const struct model_shape *shape, const char *s,
+                             size_t len)
+{
+    for (size_t i = 0; len && r->names && i < shape->enum_count; i++) {
+        const char *e = shape->enum_values[i];
+        size_t j = 0;
+        while (j < len && e[j] == s[j] && e[j])
+            j++;
+        if (j == len && e[len] == '\0') {
+            s_push_cached(r, s_enum_slot(&shape->enum_values[i]), s, len);
+            return;
+        }
+    }
+    lua_pushlstring(r->L, s, len);
 }
 
 static void s_text_ws(struct text_reader *r)
@@ -859,7 +888,10 @@ static void s_text_value(struct text_reader *r, const struct model_shape *shape,
         const char *str;
         size_t len;
         s_text_string(r, &str, &len);
-        lua_pushlstring(L, str, len);
+        if (shape && shape->enum_count)
+            s_text_push_enum(r, shape, str, len);
+        else
+            lua_pushlstring(L, str, len);
     } else if (c == 't') {
         lua_pushboolean(L, 1);
         r->p += 4;
@@ -871,7 +903,7 @@ static void s_text_value(struct text_reader *r, const struct model_shape *shape,
     }
 }
 
-/* Pushes the member-name cache (upvalue 1 of the running C function) and returns its stack
+/* Pushes the name cache (upvalue 1 of the running C function) and returns its stack
  * index, or 0 when the upvalue is not a table (debug.setupvalue can change it). On the stack
  * it stays the same table whatever Lua code runs meanwhile (a finalizer, say). */
 static int s_names(lua_State *L)
@@ -2424,8 +2456,8 @@ int luaopen_ivs_core(lua_State *L)
     ivs_lua_open_error(L);
     ivs_lua_open_options(L);
 
-    /* The member-name cache (s_text_push_key), upvalue 1 of every client and call method. */
-    lua_createtable(L, NAME_SLOTS, 0);
+    /* The name cache (s_push_cached), upvalue 1 of every client and call method. */
+    lua_createtable(L, NAME_SLOTS + ENUM_SLOTS, 0);
     int names = lua_gettop(L);
 
     luaL_newmetatable(L, CLIENT_MT);

@@ -494,10 +494,11 @@ describe("the member-name cache of the response reader", function()
   -- The cache is upvalue 1 of the client methods: reachable from Lua through the debug
   -- library, so the reader checks every name it takes from it.
   local call = core.client_methods.call
+  -- Enum values are cached too: one of them, one that is not (empty), one with a NUL after one.
   local body = '{"channel":{"arn":"a1","name":"n1","latencyMode":"LOW","authorized":true,' ..
-    '"tags":{"arn":"t","name":"u"}}}'
+    '"type":"STANDARD","preset":"","containerFormat":"TS\\u0000x","tags":{"arn":"t","name":"u"}}}'
   local want = { channel = { arn = "a1", name = "n1", latencyMode = "LOW", authorized = true,
-    tags = { arn = "t", name = "u" } } }
+    type = "STANDARD", preset = "", containerFormat = "TS\0x", tags = { arn = "t", name = "u" } } }
 
   -- Lua 5.1's debug library does not reach C upvalues (LuaJIT's does).
   local reachable = _VERSION ~= "Lua 5.1" or rawget(_G, "jit") ~= nil
@@ -522,14 +523,16 @@ describe("the member-name cache of the response reader", function()
     local _, names = debug.getupvalue(call, 1)
     assert.equal("table", type(names), "no member-name cache: the test proves nothing")
     for _, out in ipairs(get(2)) do assert.same(want, out) end -- filled, then from the cache
-    local filled = 0
-    for i = 1, 1024 do
+    local filled, values = 0, 0
+    for i = 1, 1536 do
       if names[i] ~= nil then filled = filled + 1 end
+      if names[i] == "STANDARD" then values = values + 1 end
     end
     assert.is_true(filled >= 4, "the reader kept no names")
+    assert.equal(1, values, "the reader kept no enum value")
     -- Wrong names, wrong types, a hash part: each slot taken is checked, then refilled.
-    local junk = { "arn", "name", "x", 42, {}, true, "latencyMode" }
-    for i = 1, 1024 do names[i] = junk[i % #junk + 1] end
+    local junk = { "arn", "name", "x", 42, {}, true, "latencyMode", "LOW", "TS", "STANDARD" }
+    for i = 1, 1536 do names[i] = junk[i % #junk + 1] end
     names.extra = "arn"
     for _, out in ipairs(get(2)) do assert.same(want, out) end
   end)
