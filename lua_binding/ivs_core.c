@@ -62,6 +62,9 @@ struct lclient {
     int mfa_ref;   /* the mfa_token option's function */
     int frame_ref; /* anchors the last blocking call's frame (s_take_frame), or LUA_NOREF */
     struct call_frame *spare; /* that frame while no call uses it; NULL else */
+    /* The operation the last call or start named by its API name: a program calls the same
+     * few operations again and again, so s_operation tries it before searching the model. */
+    const struct model_operation *last_op;
 };
 
 /* Everything a call allocates outside Lua, owned by a userdata so a raise cannot leak it. */
@@ -1787,6 +1790,7 @@ static int l_new_client(lua_State *L)
     lc->mfa_ref = LUA_NOREF;
     lc->frame_ref = LUA_NOREF;
     lc->spare = NULL;
+    lc->last_op = NULL;
     luaL_setmetatable(L, CLIENT_MT);
     if (mfa_ty == LUA_TFUNCTION) {
         lua_pushvalue(L, 4);
@@ -1817,14 +1821,19 @@ static int l_new_client(lua_State *L)
 
 /* The operation named by argument 2, for call and start, with argument 3 checked to be a
  * table of parameters or nil; raises on misuse. Leaves the stack as client, name, params. */
-static const struct model_operation *s_operation(lua_State *L, const struct lclient *lc)
+static const struct model_operation *s_operation(lua_State *L, struct lclient *lc)
 {
     const char *name = luaL_checkstring(L, 2);
-    const struct model_service *svc = model_find_service(ivs_client_service(lc->client));
-    const struct model_operation *op = model_find_operation(svc, name);
-    if (!op) {
-        s_push_unknown_operation(L, svc, name);
-        luaL_argerror(L, 2, lua_tostring(L, -1));
+    /* API names are unique in a service, so the model's search would find this very one. */
+    const struct model_operation *op = lc->last_op;
+    if (!op || strcmp(name, op->name) != 0) {
+        const struct model_service *svc = model_find_service(ivs_client_service(lc->client));
+        op = model_find_operation(svc, name);
+        if (!op) {
+            s_push_unknown_operation(L, svc, name);
+            luaL_argerror(L, 2, lua_tostring(L, -1));
+        }
+        lc->last_op = op;
     }
     if (!lua_isnoneornil(L, 3) && !lua_istable(L, 3))
         luaL_argerror(
@@ -1859,7 +1868,7 @@ static void s_frame_input(lua_State *L, const struct model_operation *op, struct
 /* The operation named by argument 2 and the parameters of argument 3 (a table or nil), for
  * start; raises on misuse. Leaves the stack as client, name, params, frame and returns the
  * frame, whose input holds the converted parameters. */
-static struct call_frame *s_operation_input(lua_State *L, const struct lclient *lc,
+static struct call_frame *s_operation_input(lua_State *L, struct lclient *lc,
                                             const struct model_operation **op_out)
 {
     const struct model_operation *op = s_operation(L, lc);
