@@ -930,8 +930,14 @@ client_parse_response(const char *operation, long status, const char *body, size
         }
         return IVS_ERR_INTERNAL;
     } else {
-        result = cJSON_ParseWithLength(body, body_len);
-        if (!result || !cJSON_IsObject(result)) {
+        /* Only whitespace may follow the object, as the raw path's check demands: cJSON stops
+         * after the first value and would accept "{} junk". */
+        const char *end = NULL;
+        result = cJSON_ParseWithLengthOpts(body, body_len, &end, 0);
+        size_t at = result && end ? (size_t)(end - body) : body_len;
+        while (at < body_len && strchr(" \t\r\n", body[at]) && body[at])
+            at++;
+        if (!result || !cJSON_IsObject(result) || at < body_len) {
             cJSON_Delete(result);
             const char *rid = header_lookup ? header_lookup(ctx, "x-amzn-RequestId") : NULL;
             ivs_error_set(err, IVS_ERR_INTERNAL, "InvalidResponse",

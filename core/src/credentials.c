@@ -1366,9 +1366,24 @@ static int imds_settings(const struct cred_chain *c, struct imds_settings *s, st
     } else if (v && strcasecmp(v, "IPv4") != 0) {
         buf_printf(why, "%s must be IPv4 or IPv6", source);
         return -1;
+    } else if (!v) {
+        /* The older switch, which botocore still honours when no mode is set. */
+        v = env_or_profile(c, "AWS_IMDS_USE_IPV6", "imds_use_ipv6", &source);
+        if (config_is_true(v))
+            base = IMDS_IPV6;
     }
     s->base = ivs_strdup(base);
     return s->base ? 0 : -1;
+}
+
+char *cred_imds_endpoint(const struct cred_chain *c, struct buf *why)
+{
+    struct imds_settings s;
+    if (imds_settings(c, &s, why) != 0) {
+        free(s.base);
+        return NULL;
+    }
+    return s.base;
 }
 
 /* One IMDS request with the configured timeout and attempts (server errors and silence are

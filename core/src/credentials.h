@@ -55,6 +55,13 @@ void cred_chain_free(struct cred_chain *c);
 enum ivs_status cred_chain_get(struct cred_chain *c, int64_t now_ms, const struct credentials **out,
                                struct ivs_error *err);
 
+/* The instance metadata base URL (no trailing "/") the chain would ask, resolved from the
+ * same settings as the provider: AWS_EC2_METADATA_SERVICE_ENDPOINT, else the endpoint mode,
+ * else the legacy AWS_IMDS_USE_IPV6 / imds_use_ipv6. Nothing is contacted. Returns a malloc'd
+ * string, or NULL with the reason appended to why. */
+struct buf;
+char *cred_imds_endpoint(const struct cred_chain *c, struct buf *why);
+
 /* Fills out with copies (token NULL or "" for none); IVS_ERR_NOMEM leaves it empty. For the
  * providers that live in other files. */
 enum ivs_status cred_set(struct credentials *out, const char *key_id, const char *secret,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "buf.h"
 #include "credentials.h"
 #include "support/fakesrv.h"
 #include "harness.h"
@@ -867,7 +868,41 @@ static void test_imds_timeout_is_bounded(void)
                                         "AWS_EC2_METADATA_DISABLED", "false", NULL}}};
     CHECK(key_for(&bad_mode, 0, NULL, &err) == NULL);
     CHECK(err.message && strstr(err.message, "must be IPv4 or IPv6"));
+
+    /* The legacy AWS_IMDS_USE_IPV6 (or imds_use_ipv6) picks the IPv6 address only when no
+     * endpoint mode is set, as botocore does. Only the resolved address is checked: a test
+     * never contacts a real metadata service (this machine may have one). */
+    const char *v6_profile = temp_file("[default]\nimds_use_ipv6 = true\n", 0600);
+    struct {
+        const char *mode, *use_ipv6, *config, *want;
+    } legacy[] = {
+        {NULL, NULL, NULL, "http://169.254.169.254"},
+        {NULL, "true", NULL, "http://[fd00:ec2::254]"},
+        {NULL, "TRUE", NULL, "http://[fd00:ec2::254]"},
+        {NULL, NULL, v6_profile, "http://[fd00:ec2::254]"},
+        {NULL, "false", v6_profile, "http://169.254.169.254"},
+        {"IPv4", "true", NULL, "http://169.254.169.254"},
+        {"ipv6", "false", NULL, "http://[fd00:ec2::254]"},
+    };
+    for (size_t i = 0; i < sizeof legacy / sizeof legacy[0]; i++) {
+        struct fixture lf = {
+            .env = {{"AWS_CONFIG_FILE", legacy[i].config ? legacy[i].config : "/nonexistent/config",
+                     NULL}}};
+        if (legacy[i].mode)
+            env_add(&lf.env, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", legacy[i].mode);
+        if (legacy[i].use_ipv6)
+            env_add(&lf.env, "AWS_IMDS_USE_IPV6", legacy[i].use_ipv6);
+        CHECK(fixture_init(&lf, &err) == IVS_OK);
+        struct buf why = BUF_INIT;
+        char *got = lf.chain ? cred_imds_endpoint(lf.chain, &why) : NULL;
+        CHECK_MSG(got && strcmp(got, legacy[i].want) == 0, "case %zu: %s (%s)", i,
+                  got ? got : "(none)", buf_str(&why));
+        free(got);
+        buf_free(&why);
+        fixture_free(&lf);
+    }
     fakesrv_stop(srv);
+    cleanup_files();
     ivs_error_clear(&err);
 }
 
