@@ -62,6 +62,9 @@ struct lclient {
     int mfa_ref;   /* the mfa_token option's function */
     int frame_ref; /* anchors the last blocking call's frame (s_take_frame), or LUA_NOREF */
     struct call_frame *spare; /* that frame while no call uses it; NULL else */
+    /* The operation the last call or start named by its API name: a program calls the same
+     * few operations again and again, so s_operation tries it before searching the model. */
+    const struct model_operation *last_op;
 };
 
 /* Everything a call allocates outside Lua, owned by a userdata so a raise cannot leak it. */
@@ -569,7 +572,74 @@ struct text_reader {
     const char *p;
     const char *end; /* the text's end (its NUL): word-wide reads stay before it */
     struct buf *scratch;
+    int names; /* stack index of the name cache (s_push_cached), or 0: none */
 };
+
+/* The name cache: an array table of interned member names and enum values, one per Lua
+ * state, shared as upvalue 1 of the client and call methods. Interning a string (hashing it
+ * and finding it in the string table) is most of what a structure's key or an enum value
+ * costs; fetching it from the array part by an index computed from the model is a fraction
+ * of that. A member's slot is its address in units of its size (so the members of one array
+ * take distinct slots), an enum value's the address of its entry in the shape's list, in a
+ * region of its own; two strings in one slot just take turns. The table is reachable from
+ * Lua (debug.getupvalue), so what a slot holds is checked to be that very string before use. */
+#define NAME_SLOTS 1024
+#define ENUM_SLOTS 512
+
+static int s_member_slot(const struct model_member *m)
+{
+    return (int)(((uintptr_t)m / sizeof *m) & (NAME_SLOTS - 1)) + 1;
+}
+
+static int s_enum_slot(const char *const *value)
+{
+    return NAME_SLOTS + (int)(((uintptr_t)value / sizeof *value) & (ENUM_SLOTS - 1)) + 1;
+}
+
+/* Pushes the len bytes at s, which are the model string of the cache's slot. */
+static void s_push_cached(struct text_reader *r, int slot, const char *s, size_t len)
+{
+    lua_State *L = r->L;
+    if (lua_rawgeti(L, r->names, slot) == LUA_TSTRING) {
+        size_t n;
+        const char *c = lua_tolstring(L, -1, &n);
+        if (n == len && memcmp(c, s, len) == 0)
+            return;
+    }
+    lua_pop(L, 1);
+    lua_pushlstring(L, s, len);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, r->names, slot);
+}
+
+/* Pushes a structure's key: the len bytes at key, which name member m (NULL: not a member).
+ * has_nul: the key holds a NUL (\\u0000), so it matched m only up to it and is not m's name. */
+static void s_text_push_key(struct text_reader *r, const struct model_member *m, const char *key,
+                            size_t len, int has_nul)
+{
+    if (!m || !r->names || has_nul)
+        lua_pushlstring(r->L, key, len);
+    else
+        s_push_cached(r, s_member_slot(m), key, len);
+}
+
+/* Pushes a string value of shape (which has enum values): from the cache when it is one of
+ * them (the very bytes: a value with a NUL is none), else interned as any string. */
+static void s_text_push_enum(struct text_reader *r, const struct model_shape *shape, const char *s,
+                             size_t len)
+{
+    for (size_t i = 0; len && r->names && i < shape->enum_count; i++) {
+        const char *e = shape->enum_values[i];
+        size_t j = 0;
+        while (j < len && e[j] == s[j] && e[j])
+            j++;
+        if (j == len && e[len] == '\0') {
+            s_push_cached(r, s_enum_slot(&shape->enum_values[i]), s, len);
+            return;
+        }
+    }
+    lua_pushlstring(r->L, s, len);
+}
 
 static void s_text_ws(struct text_reader *r)
 {
@@ -763,15 +833,14 @@ static void s_text_value(struct text_reader *r, const struct model_shape *shape,
             const char *key;
             size_t key_len;
             s_text_string(r, &key, &key_len);
-            /* The key is copied out first: the value may reuse the scratch buffer. */
-            lua_pushlstring(L, key, key_len);
             s_text_ws(r);
             r->p++; /* ':' */
             s_text_ws(r);
             if (s_text_is_null(r)) {
-                lua_pop(L, 1);
                 r->p += 4;
             } else {
+                /* The key is pushed before the value is read: the value may reuse the
+                 * scratch buffer the key is in. */
                 const struct model_shape *member_shape = NULL;
                 if (is_structure) {
                     /* A key read from the text itself holds no NUL (the text is checked: no
@@ -780,9 +849,12 @@ static void s_text_value(struct text_reader *r, const struct model_shape *shape,
                     int has_nul = key == r->scratch->data && memchr(key, '\0', key_len) != NULL;
                     const struct model_member *m =
                         s_text_member(shape, key, key_len, has_nul, &next);
+                    s_text_push_key(r, m, key, key_len, has_nul);
                     member_shape = m ? m->shape : NULL;
-                } else if (shape && shape->type == MT_MAP) {
-                    member_shape = shape->member_shape;
+                } else {
+                    lua_pushlstring(L, key, key_len);
+                    if (shape && shape->type == MT_MAP)
+                        member_shape = shape->member_shape;
                 }
                 s_text_value(r, member_shape, depth + 1);
                 lua_rawset(L, -3);
@@ -819,7 +891,10 @@ static void s_text_value(struct text_reader *r, const struct model_shape *shape,
         const char *str;
         size_t len;
         s_text_string(r, &str, &len);
-        lua_pushlstring(L, str, len);
+        if (shape && shape->enum_count)
+            s_text_push_enum(r, shape, str, len);
+        else
+            lua_pushlstring(L, str, len);
     } else if (c == 't') {
         lua_pushboolean(L, 1);
         r->p += 4;
@@ -829,6 +904,19 @@ static void s_text_value(struct text_reader *r, const struct model_shape *shape,
     } else {
         s_text_number(r, shape);
     }
+}
+
+/* Pushes the name cache (upvalue 1 of the running C function) and returns its stack
+ * index, or 0 when the upvalue is not a table (debug.setupvalue can change it). On the stack
+ * it stays the same table whatever Lua code runs meanwhile (a finalizer, say). */
+static int s_names(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    return lua_gettop(L);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -1702,6 +1790,7 @@ static int l_new_client(lua_State *L)
     lc->mfa_ref = LUA_NOREF;
     lc->frame_ref = LUA_NOREF;
     lc->spare = NULL;
+    lc->last_op = NULL;
     luaL_setmetatable(L, CLIENT_MT);
     if (mfa_ty == LUA_TFUNCTION) {
         lua_pushvalue(L, 4);
@@ -1732,14 +1821,19 @@ static int l_new_client(lua_State *L)
 
 /* The operation named by argument 2, for call and start, with argument 3 checked to be a
  * table of parameters or nil; raises on misuse. Leaves the stack as client, name, params. */
-static const struct model_operation *s_operation(lua_State *L, const struct lclient *lc)
+static const struct model_operation *s_operation(lua_State *L, struct lclient *lc)
 {
     const char *name = luaL_checkstring(L, 2);
-    const struct model_service *svc = model_find_service(ivs_client_service(lc->client));
-    const struct model_operation *op = model_find_operation(svc, name);
-    if (!op) {
-        s_push_unknown_operation(L, svc, name);
-        luaL_argerror(L, 2, lua_tostring(L, -1));
+    /* API names are unique in a service, so the model's search would find this very one. */
+    const struct model_operation *op = lc->last_op;
+    if (!op || strcmp(name, op->name) != 0) {
+        const struct model_service *svc = model_find_service(ivs_client_service(lc->client));
+        op = model_find_operation(svc, name);
+        if (!op) {
+            s_push_unknown_operation(L, svc, name);
+            luaL_argerror(L, 2, lua_tostring(L, -1));
+        }
+        lc->last_op = op;
     }
     if (!lua_isnoneornil(L, 3) && !lua_istable(L, 3))
         luaL_argerror(
@@ -1774,7 +1868,7 @@ static void s_frame_input(lua_State *L, const struct model_operation *op, struct
 /* The operation named by argument 2 and the parameters of argument 3 (a table or nil), for
  * start; raises on misuse. Leaves the stack as client, name, params, frame and returns the
  * frame, whose input holds the converted parameters. */
-static struct call_frame *s_operation_input(lua_State *L, const struct lclient *lc,
+static struct call_frame *s_operation_input(lua_State *L, struct lclient *lc,
                                             const struct model_operation **op_out)
 {
     const struct model_operation *op = s_operation(L, lc);
@@ -1847,7 +1941,8 @@ static int l_client_call(lua_State *L)
     }
     if (f->body.len) {
         /* The core checked the text: one JSON object, so the reader starts at its brace. */
-        struct text_reader r = {L, f->body.data, f->body.data + f->body.len, &f->scratch};
+        struct text_reader r = {L, f->body.data, f->body.data + f->body.len, &f->scratch,
+                                s_names(L)};
         s_text_value(&r, op->output, 0);
     } else {
         lua_newtable(L);
@@ -2002,7 +2097,8 @@ static int l_call_result(lua_State *L)
     }
     if (s->body.len) {
         /* The core checked the text: one JSON object, so the reader starts at its brace. */
-        struct text_reader r = {L, s->body.data, s->body.data + s->body.len, &s->scratch};
+        struct text_reader r = {L, s->body.data, s->body.data + s->body.len, &s->scratch,
+                                s_names(L)};
         s_text_value(&r, s->op->output, 0);
     } else {
         lua_newtable(L);
@@ -2369,19 +2465,28 @@ int luaopen_ivs_core(lua_State *L)
     ivs_lua_open_error(L);
     ivs_lua_open_options(L);
 
+    /* The name cache (s_push_cached), upvalue 1 of every client and call method. */
+    lua_createtable(L, NAME_SLOTS + ENUM_SLOTS, 0);
+    int names = lua_gettop(L);
+
     luaL_newmetatable(L, CLIENT_MT);
     luaL_setfuncs(L, s_client_meta, 0);
-    luaL_newlib(L, s_client_methods);
+    lua_createtable(L, 0, (int)(sizeof s_client_methods / sizeof s_client_methods[0]) - 1);
+    lua_pushvalue(L, names);
+    luaL_setfuncs(L, s_client_methods, 1);
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, "__index");
-    lua_setfield(L, -3, "client_methods"); /* ivs.lua adds the generated methods here */
-    lua_setfield(L, -2, "Client");
+    lua_setfield(L, -4, "client_methods"); /* ivs.lua adds the generated methods here */
+    lua_setfield(L, -3, "Client");
 
     luaL_newmetatable(L, CALL_MT);
     luaL_setfuncs(L, s_call_meta, 0);
-    luaL_newlib(L, s_call_methods);
+    lua_createtable(L, 0, (int)(sizeof s_call_methods / sizeof s_call_methods[0]) - 1);
+    lua_pushvalue(L, names);
+    luaL_setfuncs(L, s_call_methods, 1);
     lua_setfield(L, -2, "__index");
-    lua_setfield(L, -2, "Call");
+    lua_setfield(L, -3, "Call");
+    lua_pop(L, 1); /* the cache */
 
     /* core.services[name] = {name, endpoint_prefix, signing_name, service_id, api_version,
      * operations}, built when first indexed (l_services_index); core.service_names lists the

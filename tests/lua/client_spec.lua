@@ -313,6 +313,35 @@ end)
 
 -- A blocking call reads the response text straight into Lua values (no cJSON tree): it must
 -- give what the tree gave for every kind of JSON value.
+describe("operation names", function()
+  after_each(capture.finish_all)
+
+  it("sends each call to the operation it names, API or snake name, after any other", function()
+    -- The binding remembers the operation a client called last: every name must still reach
+    -- its own operation, and an unknown name must still raise after a known one.
+    local names = { "GetChannel", "GetChannel", "get_stream_key", "GetChannel", "ListChannels",
+      "list_channels", "ListChannels", "GetStreamKey" }
+    local want = { "/GetChannel", "/GetChannel", "/GetStreamKey", "/GetChannel", "/ListChannels",
+      "/ListChannels", "/ListChannels", "/GetStreamKey" }
+    local responses = {}
+    for i = 1, #names do responses[i] = { body = "{}" } end
+    local srv = capture.start(responses)
+    local c = F.client(ivs, srv.url)
+    for _, name in ipairs(names) do
+      local lower = name:lower()
+      local params = lower:find("list") and {} or
+        { arn = lower:find("stream") and F.STREAM_KEY_ARN or F.CHANNEL_ARN }
+      assert(c:call(name, params))
+      assert.has_error(function() c:call("GetChannelX", {}) end,
+        "bad argument #1 to 'call' (unknown operation 'GetChannelX' (did you mean 'GetChannel'?))")
+    end
+    c:close()
+    local sent = srv:finish()
+    assert.equal(#want, #sent)
+    for i, r in ipairs(sent) do assert.equal(want[i], r.path, names[i]) end
+  end)
+end)
+
 describe("response reading", function()
   after_each(capture.finish_all)
 

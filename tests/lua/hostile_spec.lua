@@ -484,3 +484,73 @@ describe("a call made from a finalizer during a call", function()
     srv:finish()
   end)
 end)
+
+describe("the member-name cache of the response reader", function()
+  local capture = require("helpers.capture")
+  local F = require("helpers.fixtures")
+  local ivs = require("ivs")
+  after_each(capture.finish_all)
+
+  -- The cache is upvalue 1 of the client methods: reachable from Lua through the debug
+  -- library, so the reader checks every name it takes from it.
+  local call = core.client_methods.call
+  -- Enum values are cached too: one of them, one that is not (empty), one with a NUL after one.
+  local body = '{"channel":{"arn":"a1","name":"n1","latencyMode":"LOW","authorized":true,' ..
+    '"type":"STANDARD","preset":"","containerFormat":"TS\\u0000x","tags":{"arn":"t","name":"u"}}}'
+  local want = { channel = { arn = "a1", name = "n1", latencyMode = "LOW", authorized = true,
+    type = "STANDARD", preset = "", containerFormat = "TS\0x", tags = { arn = "t", name = "u" } } }
+
+  -- Lua 5.1's debug library does not reach C upvalues (LuaJIT's does).
+  local reachable = _VERSION ~= "Lua 5.1" or rawget(_G, "jit") ~= nil
+
+  local function get(n)
+    local responses = {}
+    for i = 1, n do responses[i] = { body = body } end
+    local srv = capture.start(responses)
+    local c = F.client(ivs, srv.url)
+    local outs = {}
+    for i = 1, n do outs[i] = assert(c:get_channel{ arn = F.CHANNEL_ARN }) end
+    c:close()
+    srv:finish()
+    return outs
+  end
+
+  it("reads the right keys whatever Lua code put in the cache", function()
+    if not reachable then
+      pending("Lua 5.1's debug library cannot reach a C function's upvalues")
+      return
+    end
+    local _, names = debug.getupvalue(call, 1)
+    assert.equal("table", type(names), "no member-name cache: the test proves nothing")
+    for _, out in ipairs(get(2)) do assert.same(want, out) end -- filled, then from the cache
+    local filled, values = 0, 0
+    for i = 1, 1536 do
+      if names[i] ~= nil then filled = filled + 1 end
+      if names[i] == "STANDARD" then values = values + 1 end
+    end
+    assert.is_true(filled >= 4, "the reader kept no names")
+    assert.equal(1, values, "the reader kept no enum value")
+    -- Wrong names, wrong types, a hash part: each slot taken is checked, then refilled.
+    local junk = { "arn", "name", "x", 42, {}, true, "latencyMode", "LOW", "TS", "STANDARD" }
+    for i = 1, 1536 do names[i] = junk[i % #junk + 1] end
+    names.extra = "arn"
+    for _, out in ipairs(get(2)) do assert.same(want, out) end
+  end)
+
+  it("reads the right keys when the cache is replaced by something that is not a table", function()
+    if not reachable then
+      pending("Lua 5.1's debug library cannot reach a C function's upvalues")
+      return
+    end
+    local name, saved = debug.getupvalue(call, 1)
+    assert.equal("table", type(saved), "no member-name cache: the test proves nothing")
+    for _, v in ipairs({ 42, "names", false }) do
+      debug.setupvalue(call, 1, v)
+      local ok, outs = pcall(get, 1)
+      debug.setupvalue(call, 1, saved)
+      assert.is_true(ok, tostring(outs))
+      assert.same(want, outs[1])
+    end
+    assert.equal(saved, select(2, debug.getupvalue(call, 1)), name)
+  end)
+end)
