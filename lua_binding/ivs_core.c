@@ -919,6 +919,17 @@ static int s_names(lua_State *L)
     return lua_gettop(L);
 }
 
+void ivs_lua_push_text(lua_State *L, const struct model_operation *op, const char *text, size_t len,
+                       struct buf *scratch, int names)
+{
+    if (!len) {
+        lua_newtable(L);
+        return;
+    }
+    struct text_reader r = {L, text, text + len, scratch, names ? lua_absindex(L, names) : 0};
+    s_text_value(&r, op ? op->output : NULL, 0);
+}
+
 /* ---------------------------------------------------------------------------------------
  * Generic JSON (core.json_encode / core.json_decode), for tools such as scripts/ivs
  *

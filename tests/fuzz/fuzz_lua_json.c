@@ -5,14 +5,19 @@
  * The input is a response body, optionally preceded by a line naming an operation
  * ("GetChannel"), whose output shape then guides the conversion. Invariants: nothing but a Lua
  * error ever escapes (the state's memory is capped, so exhaustion is a Lua error too); what
- * json_encode writes, json_decode reads back. */
+ * json_encode writes, json_decode reads back; and for every body the core's check accepts, the
+ * blocking call's text reader gives exactly the value the tree path gives (same keys, same
+ * strings, same numbers with the same integer or float subtype), without its name cache, with
+ * an empty one and with one it has filled. */
 #include <cJSON.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
 
+#include "buf.h"
 #include "client.h"
 #include "fuzz.h"
+#include "json_scan.h"
 #include "lua_output.h"
 #include "model.h"
 
@@ -51,6 +56,71 @@ static int push_output(lua_State *L)
     const struct push_args *a = lua_touserdata(L, 1);
     ivs_lua_push_output(L, a->op, a->output);
     return 1;
+}
+
+/* The limits the core checks a response body against before either reader sees it (client.c's
+ * RESPONSE_MAX_DEPTH and RESPONSE_MAX_VALUES). */
+#define CHECK_DEPTH 32
+#define CHECK_VALUES 200000
+
+struct text_args {
+    const struct model_operation *op;
+    const char *text;
+    size_t len;
+    struct buf *scratch;
+    int with_names; /* the reader uses the table at index 2 as its name cache */
+};
+
+static int push_text(lua_State *L)
+{
+    const struct text_args *a = lua_touserdata(L, 1);
+    ivs_lua_push_text(L, a->op, a->text, a->len, a->scratch, a->with_names ? 2 : 0);
+    return 1;
+}
+
+/* Whether the values at a and b are the same: tables key by key (both ways), numbers by value
+ * and subtype, strings byte for byte. Bounded by the readers' own depth limit. */
+static int same_value(lua_State *L, int a, int b, int depth)
+{
+    a = lua_absindex(L, a);
+    b = lua_absindex(L, b);
+    if (lua_type(L, a) != lua_type(L, b) || depth > CHECK_DEPTH + 2)
+        return 0;
+    if (!lua_checkstack(L, 4))
+        return 1; /* the memory cap, not a difference: nothing left to compare with */
+    switch (lua_type(L, a)) {
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, a) != lua_isinteger(L, b))
+            return 0;
+        if (lua_isinteger(L, a))
+            return lua_tointeger(L, a) == lua_tointeger(L, b);
+        return lua_tonumber(L, a) == lua_tonumber(L, b) ||
+               (lua_tonumber(L, a) != lua_tonumber(L, a) &&
+                lua_tonumber(L, b) != lua_tonumber(L, b));
+    case LUA_TSTRING: {
+        size_t la, lb;
+        const char *sa = lua_tolstring(L, a, &la), *sb = lua_tolstring(L, b, &lb);
+        return la == lb && memcmp(sa, sb, la) == 0;
+    }
+    case LUA_TBOOLEAN: return lua_toboolean(L, a) == lua_toboolean(L, b);
+    case LUA_TTABLE:
+        for (int pass = 0; pass < 2; pass++) {
+            int from = pass ? b : a, to = pass ? a : b;
+            lua_pushnil(L);
+            while (lua_next(L, from)) {
+                lua_pushvalue(L, -2);
+                lua_rawget(L, to);
+                int ok = pass ? !lua_isnil(L, -1) : same_value(L, -2, -1, depth + 1);
+                lua_pop(L, 2);
+                if (!ok) {
+                    lua_pop(L, 1);
+                    return 0;
+                }
+            }
+        }
+        return 1;
+    default: return 1;
+    }
 }
 
 /* core.<fn>(value at idx) under pcall; leaves the results (or the error) on the stack and
@@ -125,6 +195,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (lua_pcall(L, 1, 1, 0) == LUA_OK) {
             FUZZ_ASSERT(lua_istable(L, -1));
             round_trip(L, -1);
+            /* The text reader, when the core's check would hand it this body. */
+            char *text = fuzz_strndup((const uint8_t *)body, len);
+            if (text && (len == 0 || json_object_within(text, len, CHECK_DEPTH, CHECK_VALUES))) {
+                struct buf scratch = BUF_INIT;
+                lua_newtable(L); /* index 2: the name cache */
+                for (int run = 0; run < 3; run++) {
+                    struct text_args t = {op, text, len, &scratch, run > 0};
+                    lua_pushcfunction(L, push_text);
+                    lua_pushlightuserdata(L, &t);
+                    if (run > 0)
+                        lua_pushvalue(L, 2);
+                    /* Only the memory cap may stop it (a Lua error); else the values agree. */
+                    if (lua_pcall(L, run > 0 ? 2 : 1, 1, 0) == LUA_OK)
+                        FUZZ_ASSERT(same_value(L, 1, -1, 0));
+                    lua_pop(L, 1);
+                }
+                buf_free(&scratch);
+            }
+            free(text);
         }
         lua_settop(L, 0);
     }
