@@ -765,20 +765,29 @@ static void s_text_number(struct text_reader *r, const struct model_shape *shape
            *r->p == 'e' || *r->p == 'E')
         r->p++;
     /* strtod as cJSON reads numbers, with the locale's decimal point as cJSON puts it in (a
-     * host may have called setlocale), so the value is the one s_push_json would push. */
+     * host may have called setlocale), so the value is the one s_push_json would push. A
+     * number too long for the stack buffer (valid JSON, if unusual) is read whole from the
+     * scratch buffer, which holds nothing else now: a member's key is already on the stack. */
     char tmp[64];
+    char *text = tmp;
     size_t n = (size_t)(r->p - start);
-    if (n >= sizeof tmp)
-        n = sizeof tmp - 1;
-    memcpy(tmp, start, n);
-    tmp[n] = '\0';
+    if (n < sizeof tmp) {
+        memcpy(tmp, start, n);
+        tmp[n] = '\0';
+    } else {
+        buf_reset(r->scratch);
+        buf_append(r->scratch, start, n);
+        if (buf_failed(r->scratch))
+            luaL_error(r->L, "not enough memory");
+        text = r->scratch->data;
+    }
     char point = localeconv()->decimal_point[0];
     if (point != '.') {
-        char *dot = strchr(tmp, '.');
+        char *dot = strchr(text, '.');
         if (dot)
             *dot = point;
     }
-    s_push_number(r->L, strtod(tmp, NULL), shape);
+    s_push_number(r->L, strtod(text, NULL), shape);
 }
 
 /* The member of a structure a key names, as model_find_member(shape, key) finds it (the key
