@@ -8,7 +8,7 @@
  * json_encode writes, json_decode reads back; and for every body the core's check accepts, the
  * blocking call's text reader gives exactly the value the tree path gives (same keys, same
  * strings, same numbers with the same integer or float subtype), without its name cache, with
- * an empty one and with one it has filled. */
+ * an empty one and with one it has filled (bodies with an escaped NUL aside: see below). */
 #include <cJSON.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -195,9 +195,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (lua_pcall(L, 1, 1, 0) == LUA_OK) {
             FUZZ_ASSERT(lua_istable(L, -1));
             round_trip(L, -1);
-            /* The text reader, when the core's check would hand it this body. */
+            /* The text reader, when the core's check would hand it this body. cJSON keeps keys
+             * and strings as C strings, so an escaped NUL cuts them in the tree while the
+             * reader keeps them whole: such bodies are left out of the comparison. */
             char *text = fuzz_strndup((const uint8_t *)body, len);
-            if (text && (len == 0 || json_object_within(text, len, CHECK_DEPTH, CHECK_VALUES))) {
+            if (text && !memmem(text, len, "\\u0000", 6) &&
+                (len == 0 || json_object_within(text, len, CHECK_DEPTH, CHECK_VALUES))) {
                 struct buf scratch = BUF_INIT;
                 lua_newtable(L); /* index 2: the name cache */
                 for (int run = 0; run < 3; run++) {
