@@ -4,6 +4,7 @@
 #include "lua_error.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static void s_set_string(lua_State *L, const char *key, const char *value)
 {
@@ -100,4 +101,27 @@ void ivs_lua_open_error(lua_State *L)
     lua_pushcfunction(L, l_error_tostring);
     lua_setfield(L, -2, "__tostring");
     lua_setfield(L, -2, "Error");
+}
+
+#define TEXT_RESULT_MT "ivs.TextResult"
+
+static int l_text_result_gc(lua_State *L)
+{
+    struct ivs_lua_text_result *r = luaL_checkudata(L, 1, TEXT_RESULT_MT);
+    ivs_free(r->text);
+    r->text = NULL;
+    ivs_error_clear(&r->err);
+    return 0;
+}
+
+struct ivs_lua_text_result *ivs_lua_new_text_result(lua_State *L)
+{
+    struct ivs_lua_text_result *r = lua_newuserdatauv(L, sizeof *r, 0);
+    memset(r, 0, sizeof *r);
+    if (luaL_newmetatable(L, TEXT_RESULT_MT)) {
+        lua_pushcfunction(L, l_text_result_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    return r;
 }

@@ -9,36 +9,6 @@
 #include "ivs.h"
 #include "lua_error.h"
 
-#define RESULT_MT "ivs.ParticipantTokenResult"
-
-/* The token the core hands out, held by a userdata so a Lua error raised while it is pushed
- * (out of memory) cannot leak it. */
-struct token_result {
-    char *text;
-    struct ivs_error err;
-};
-
-static int l_result_gc(lua_State *L)
-{
-    struct token_result *r = luaL_checkudata(L, 1, RESULT_MT);
-    ivs_free(r->text);
-    r->text = NULL;
-    ivs_error_clear(&r->err);
-    return 0;
-}
-
-static struct token_result *new_result(lua_State *L)
-{
-    struct token_result *r = lua_newuserdatauv(L, sizeof *r, 0);
-    memset(r, 0, sizeof *r);
-    if (luaL_newmetatable(L, RESULT_MT)) {
-        lua_pushcfunction(L, l_result_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    return r;
-}
-
 /* An optional string field, read raw (no metamethod runs, so the string stays anchored in
  * the claims table, which is on the stack); raises on another type or an embedded NUL. */
 static const char *opt_string(lua_State *L, int t, const char *name)
@@ -128,7 +98,7 @@ int ivs_lua_participant_token(lua_State *L)
     c.attributes = n ? attrs : NULL;
     c.attribute_count = n;
 
-    struct token_result *r = new_result(L);
+    struct ivs_lua_text_result *r = ivs_lua_new_text_result(L);
     if (ivs_participant_token(pem, pem_len, &c, now, &r->text, &r->err) != IVS_OK)
         return ivs_lua_push_failure(L, &r->err, "participant_token");
     lua_pushstring(L, r->text);
@@ -148,7 +118,7 @@ int ivs_lua_connection_token(lua_State *L)
     c.issued_at = opt_integer(L, 2, "issued_at");
     c.expires_at = opt_integer(L, 2, "expires_at");
     int64_t now = opt_integer(L, 2, "now");
-    struct token_result *r = new_result(L);
+    struct ivs_lua_text_result *r = ivs_lua_new_text_result(L);
     if (ivs_connection_token(pem, pem_len, &c, now, &r->text, &r->err) != IVS_OK)
         return ivs_lua_push_failure(L, &r->err, "connection_token");
     lua_pushstring(L, r->text);

@@ -9,37 +9,6 @@
 #include "ivs.h"
 #include "lua_error.h"
 
-/* Both live in the registry, set up by luaopen_ivs_core / on first use here. */
-#define RESULT_MT "ivs.PlaybackTokenResult"
-
-/* What the core hands out, held by a userdata so a Lua error raised while the result is
- * pushed (out of memory) cannot leak it. */
-struct token_result {
-    char *text;
-    struct ivs_error err;
-};
-
-static int l_result_gc(lua_State *L)
-{
-    struct token_result *r = luaL_checkudata(L, 1, RESULT_MT);
-    ivs_free(r->text);
-    r->text = NULL;
-    ivs_error_clear(&r->err);
-    return 0;
-}
-
-static struct token_result *new_result(lua_State *L)
-{
-    struct token_result *r = lua_newuserdatauv(L, sizeof *r, 0);
-    memset(r, 0, sizeof *r);
-    if (luaL_newmetatable(L, RESULT_MT)) {
-        lua_pushcfunction(L, l_result_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    return r;
-}
-
 /* Reads an optional string field of the claims table; raises on another type or on an
  * embedded NUL (which C would silently cut the claim at). Read raw, and the value stays on
  * the stack (the caller makes room): a later __index (the integer fields) may remove it from
@@ -107,7 +76,7 @@ int ivs_lua_playback_token(lua_State *L)
     int64_t now = opt_integer_field(L, 2, "now");
     /* An empty key means "NUL-terminated" to the C API; it then fails as InvalidPrivateKey. */
 
-    struct token_result *r = new_result(L);
+    struct ivs_lua_text_result *r = ivs_lua_new_text_result(L);
     if (ivs_playback_token(pem, pem_len, &claims, now, &r->text, &r->err) != IVS_OK)
         return ivs_lua_push_failure(L, &r->err, "playback_token");
     lua_pushstring(L, r->text);
@@ -118,7 +87,7 @@ int ivs_lua_playback_url(lua_State *L)
 {
     const char *url = luaL_checkstring(L, 1);
     const char *token = luaL_checkstring(L, 2);
-    struct token_result *r = new_result(L);
+    struct ivs_lua_text_result *r = ivs_lua_new_text_result(L);
     if (ivs_playback_url(url, token, &r->text, &r->err) != IVS_OK)
         return ivs_lua_push_failure(L, &r->err, "playback_url");
     lua_pushstring(L, r->text);
